@@ -1,0 +1,30 @@
+using NSec.Cryptography;
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Core.Crypto;
+
+/// <summary>Maps the wire's cipher-suite id to the NSec AEAD it names.</summary>
+public static class CipherSuites
+{
+    public const int KeySize = 32;
+    public const int NonceSize = 12;
+    public const int TagSize = 16;
+
+    /// <summary>AES-256-GCM where the CPU has AES-NI/PCLMUL, otherwise ChaCha20-Poly1305.</summary>
+    public static CipherSuite Preferred =>
+        Aes256Gcm.IsSupported ? CipherSuite.Aes256GcmX25519Ed25519Sha256 : CipherSuite.Chacha20Poly1305X25519Ed25519Sha256;
+
+    public static bool IsSupported(CipherSuite suite) => suite switch
+    {
+        CipherSuite.Aes256GcmX25519Ed25519Sha256 => Aes256Gcm.IsSupported,
+        CipherSuite.Chacha20Poly1305X25519Ed25519Sha256 => true,
+        _ => false,
+    };
+
+    public static AeadAlgorithm Algorithm(CipherSuite suite) => suite switch
+    {
+        CipherSuite.Aes256GcmX25519Ed25519Sha256 when Aes256Gcm.IsSupported => AeadAlgorithm.Aes256Gcm,
+        CipherSuite.Chacha20Poly1305X25519Ed25519Sha256 => AeadAlgorithm.ChaCha20Poly1305,
+        _ => throw new NotSupportedException($"cipher suite {suite} is not supported on this machine"),
+    };
+}

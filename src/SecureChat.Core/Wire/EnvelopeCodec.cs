@@ -1,0 +1,119 @@
+using System.Text;
+using Google.Protobuf;
+
+namespace SecureChat.Core.Wire;
+
+/// <summary>Envelope bytes to and from <see cref="Envelope"/>, with the bounds every receiver enforces.</summary>
+public static class EnvelopeCodec
+{
+    public static byte[] Encode(Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        return envelope.ToByteArray();
+    }
+
+    /// <summary>Parses and validates; any failure is a <see cref="WireFormatException"/>.</summary>
+    public static Envelope Decode(ReadOnlySpan<byte> bytes)
+    {
+        Envelope envelope;
+        try
+        {
+            envelope = Envelope.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new WireFormatException(WireError.Unparsable, "envelope is not valid protobuf", ex);
+        }
+
+        Validate(envelope);
+        return envelope;
+    }
+
+    public static void Validate(Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (envelope.Version != WireLimits.ProtocolVersion)
+        {
+            throw Invalid($"unsupported protocol version {envelope.Version}");
+        }
+
+        if (envelope.Type == MessageType.Unspecified || !Enum.IsDefined(envelope.Type))
+        {
+            throw Invalid("unknown message type");
+        }
+
+        CheckId(envelope.SenderId, "sender id", allowEmpty: true);
+        CheckId(envelope.RoomId, "room id", allowEmpty: true);
+
+        switch (envelope.Type)
+        {
+            case MessageType.Application:
+                CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                if (envelope.Nonce.Length != WireLimits.NonceBytes)
+                {
+                    throw Invalid($"nonce must be {WireLimits.NonceBytes} bytes");
+                }
+
+                if (envelope.Ciphertext.Length < 16)
+                {
+                    throw Invalid("ciphertext shorter than its tag");
+                }
+
+                break;
+            case MessageType.Join:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.Join);
+                CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                break;
+            case MessageType.Leave:
+                CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                break;
+            case MessageType.Commit:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.Commit);
+                CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                break;
+            case MessageType.CommitRequest:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.CommitRequest);
+                break;
+            case MessageType.Error:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.Error);
+                break;
+            case MessageType.Welcome:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.Welcome);
+                break;
+            case MessageType.Joined:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.Joined);
+                break;
+            default:
+                break;
+        }
+    }
+
+    /// <summary>Client and room ids: 1..64 bytes of UTF-8, printable, no spaces or control characters.</summary>
+    public static bool IsValidId(string id) =>
+        id.Length > 0 && Encoding.UTF8.GetByteCount(id) <= WireLimits.MaxIdBytes && id.All(IsIdChar);
+
+    private static bool IsIdChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '@';
+
+    private static void CheckId(string id, string what, bool allowEmpty)
+    {
+        if (id.Length == 0 && allowEmpty)
+        {
+            return;
+        }
+
+        if (!IsValidId(id))
+        {
+            throw Invalid($"{what} must be 1-{WireLimits.MaxIdBytes} characters of [A-Za-z0-9._@-]");
+        }
+    }
+
+    private static void RequirePayload(Envelope envelope, Envelope.PayloadOneofCase expected)
+    {
+        if (envelope.PayloadCase != expected)
+        {
+            throw Invalid($"{envelope.Type} frame without its {expected} payload");
+        }
+    }
+
+    private static WireFormatException Invalid(string message) => new(WireError.InvalidEnvelope, message);
+}

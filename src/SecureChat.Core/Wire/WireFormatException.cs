@@ -1,0 +1,60 @@
+namespace SecureChat.Core.Wire;
+
+/// <summary>Why bytes from the network were refused. Each maps to a wire <see cref="ErrorCode"/>.</summary>
+public enum WireError
+{
+    /// <summary>The length prefix is zero.</summary>
+    EmptyFrame,
+
+    /// <summary>The length prefix is above the configured maximum.</summary>
+    FrameTooLarge,
+
+    /// <summary>The stream ended inside a length prefix or a frame body.</summary>
+    Truncated,
+
+    /// <summary>The frame body is not a valid Envelope.</summary>
+    Unparsable,
+
+    /// <summary>The envelope parsed but breaks a documented bound (version, sizes, missing payload).</summary>
+    InvalidEnvelope,
+}
+
+/// <summary>The one error type every parser in this library throws for bad input.</summary>
+public sealed class WireFormatException : Exception
+{
+    public WireFormatException(WireError error, string message)
+        : base(message)
+    {
+        Error = error;
+    }
+
+    public WireFormatException(WireError error, string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Error = error;
+    }
+
+    public WireFormatException()
+        : this(WireError.Unparsable, "malformed input")
+    {
+    }
+
+    public WireFormatException(string message)
+        : this(WireError.Unparsable, message)
+    {
+    }
+
+    public WireFormatException(string message, Exception innerException)
+        : this(WireError.Unparsable, message, innerException)
+    {
+    }
+
+    public WireError Error { get; }
+
+    public ErrorCode ToErrorCode() => Error switch
+    {
+        WireError.FrameTooLarge => ErrorCode.FrameTooLarge,
+        WireError.InvalidEnvelope => ErrorCode.InvalidArgument,
+        _ => ErrorCode.MalformedFrame,
+    };
+}

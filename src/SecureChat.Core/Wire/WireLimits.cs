@@ -1,0 +1,10 @@
+namespace SecureChat.Core.Wire;
+
+/// <summary>Bounds on envelope fields; PROTOCOL.md states the same numbers.</summary>
+public static class WireLimits
+{
+    public const uint ProtocolVersion = 1;
+    public const int DefaultMaxFrameBytes = 64 * 1024;
+    public const int MaxIdBytes = 64;
+    public const int NonceBytes = 12;
+}
