@@ -52,6 +52,20 @@ public sealed class InMemoryRelay
 
     public int AcceptedCommits { get; private set; }
 
+    /// <summary>What the relay did, one line per event, for diagnosing a failed seed.</summary>
+    public List<string> Trace { get; } = [];
+
+    /// <summary>Texts are not visible to the relay; tests label application envelopes by the key they pass in <see cref="LabelOf"/>.</summary>
+    public Func<Envelope, string?> LabelOf { get; set; } = _ => null;
+
+    /// <summary>Labels of the application messages the relay accepted and fanned out.</summary>
+    public HashSet<string> FannedOut { get; } = [];
+
+    private readonly Dictionary<string, HashSet<string>> _recipients = [];
+
+    /// <summary>The incarnations an application message (by label) was handed to.</summary>
+    public IReadOnlySet<string> RecipientsOf(string label) => _recipients.TryGetValue(label, out var set) ? set : new HashSet<string>();
+
     public int RejectedCommits { get; private set; }
 
     /// <summary>The session incarnations whose keys are in the roster of <paramref name="epoch"/> (as the relay accepted it).</summary>
@@ -108,6 +122,7 @@ public sealed class InMemoryRelay
     /// <summary>The client's connection dropped: a pending remove, its queued frames are lost.</summary>
     public void Disconnect(SimulatedClient client)
     {
+        Trace.Add($"disconnect {client.Incarnation}");
         client.IsConnected = false;
         _presence.Remove(client);
         if (_ingress.TryGetValue(client.ClientId, out var queue))
@@ -149,6 +164,7 @@ public sealed class InMemoryRelay
             return;
         }
 
+        Trace.Add($"join {from.Incarnation}");
         from.IsConnected = true;
         if (!_presence.Contains(from))
         {
@@ -213,6 +229,8 @@ public sealed class InMemoryRelay
             _incarnationByBundleSignature[bundle.Signature] = committerIncarnation;
         }
 
+        Trace.Add($"accept epoch {content.Epoch} by {from.Incarnation} prev {Convert.ToHexString(content.PreviousTranscriptHash.Span)[..8]} " +
+                  $"+[{string.Join(",", content.Added.Select(b => BundleContent.Parser.ParseFrom(b.Content).ClientId))}] -[{string.Join(",", content.Removed)}] rekey {content.Rekey}");
         Epoch = content.Epoch;
         _roster = [.. content.Roster];
         _rosterIds = ids;
@@ -227,6 +245,16 @@ public sealed class InMemoryRelay
         }
 
         _pendingRemoves.RemoveWhere(id => !ids.Contains(id) || content.Removed.Contains(id));
+
+        // A bundle admitted after its connection dropped (or was replaced by a reconnect) is a stale member:
+        // it gets removed by the next commit, and a reconnected client is re-added with its new key.
+        foreach (var id in ids)
+        {
+            if (!_presence.Any(c => c.ClientId == id) || _pendingAdds.ContainsKey(id))
+            {
+                _pendingRemoves.Add(id);
+            }
+        }
 
         _outstanding = null;
         var relayed = new Envelope
@@ -257,9 +285,18 @@ public sealed class InMemoryRelay
             return;
         }
 
+        var label = LabelOf(envelope);
+        var handed = new HashSet<string>();
         foreach (var client in _presence.Where(c => c != from && ids.Contains(c.ClientId)))
         {
             Deliver(client, envelope);
+            handed.Add(client.Incarnation);
+        }
+
+        if (label is not null)
+        {
+            FannedOut.Add(label);
+            _recipients[label] = handed;
         }
     }
 
@@ -279,6 +316,7 @@ public sealed class InMemoryRelay
         if (ids.Count > 0 && !_presence.Any(c => ids.Contains(c.ClientId) && !_pendingRemoves.Contains(c.ClientId)))
         {
             // Nobody left who can commit: the room resets its roster but keeps counting epochs.
+            Trace.Add($"reset at epoch {Epoch}");
             _roster = [];
             _rosterIds = [];
             _pendingRemoves.Clear();
@@ -324,6 +362,7 @@ public sealed class InMemoryRelay
             request.Removes.AddRange(_pendingRemoves.Where(ids.Contains));
         }
 
+        Trace.Add($"ask {committer.Incarnation} for epoch {Epoch + 1}");
         tried.Add(committer.ClientId);
         _outstanding = new OutstandingRequest(Epoch + 1, committer.ClientId, _clock.UtcNowMs, tried);
         Deliver(committer, new Envelope { Version = 1, Type = MessageType.CommitRequest, RoomId = RoomId, Epoch = Epoch + 1, CommitRequest = request });
@@ -331,6 +370,7 @@ public sealed class InMemoryRelay
 
     private void Reject(SimulatedClient from, ulong epoch)
     {
+        Trace.Add($"reject epoch {epoch} from {from.Incarnation}");
         RejectedCommits++;
         SendError(from, ErrorCode.CommitRejected, epoch);
     }
