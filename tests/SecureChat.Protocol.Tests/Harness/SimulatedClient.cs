@@ -30,7 +30,7 @@ public sealed class SimulatedClient : IDisposable
 
     public string ClientId { get; }
 
-    public LocalIdentity Identity { get; }
+    public LocalIdentity Identity { get; private set; }
 
     public TrustStore Trust { get; }
 
@@ -58,6 +58,15 @@ public sealed class SimulatedClient : IDisposable
 
     /// <summary>When false, COMMIT_REQUESTs are ignored (an unresponsive committer, for failover tests).</summary>
     public bool AnswersCommitRequests { get; set; } = true;
+
+    /// <summary>A new identity key under the same client id (a reinstall, or an impostor the server lets in).</summary>
+    public void ResetIdentity()
+    {
+        RetiredIdentities.Add(Identity);
+        Identity = LocalIdentity.Generate(ClientId, _random);
+    }
+
+    private List<LocalIdentity> RetiredIdentities { get; } = [];
 
     /// <summary>Starts a new session and sends JOIN.</summary>
     public void Join(InMemoryRelay relay)
@@ -188,5 +197,9 @@ public sealed class SimulatedClient : IDisposable
         }
 
         Identity.Dispose();
+        foreach (var identity in RetiredIdentities)
+        {
+            identity.Dispose();
+        }
     }
 }
