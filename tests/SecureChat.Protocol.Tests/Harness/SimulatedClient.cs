@@ -56,6 +56,9 @@ public sealed class SimulatedClient : IDisposable
 
     public List<ErrorCode> Errors { get; } = [];
 
+    /// <summary>Every COMMIT envelope this client received, in order.</summary>
+    public List<Envelope> CommitLog { get; } = [];
+
     /// <summary>When false, COMMIT_REQUESTs are ignored (an unresponsive committer, for failover tests).</summary>
     public bool AnswersCommitRequests { get; set; } = true;
 
@@ -142,6 +145,7 @@ public sealed class SimulatedClient : IDisposable
 
                 break;
             case MessageType.Commit:
+                CommitLog.Add(envelope);
                 var outcome = Session.ProcessCommit(envelope.Commit);
                 CommitOutcomes.Add(outcome);
                 if (outcome is CommitAccepted)
