@@ -277,6 +277,13 @@ public sealed partial class GroupSession
             return new CommitRejected(CommitRejection.UnsupportedSuite, epoch);
         }
 
+        if (IsSelf(committer.ClientId) && !(_pending is { } pending && pending.Epoch == epoch
+            && Hashing.FixedTimeEquals(ContentHash(commit.Content), pending.ContentHash)))
+        {
+            // Signed with our identity key, but not by this session: the key is in someone else's hands.
+            return new CommitRejected(CommitRejection.OwnIdentityMismatch, epoch);
+        }
+
         var check = CheckRosterChange(content, current.Roster, committer);
         if (check.Rejection is { } rejection)
         {

@@ -133,5 +133,5 @@ public static class Bundles
 
     // A fixed, public probe scalar: whether a point is low-order does not depend on the private key used.
     private static readonly ThreadLocal<X25519KeyPair> Probe = new(() => X25519KeyPair.FromPrivateKey(
-        Hashing.LabeledSha256("SC1/low-order-probe", [])));
+        Hashing.LabeledSha256(Labels.LowOrderProbe, [])));
 }
