@@ -49,6 +49,12 @@ public partial class FingerprintTests
     }
 
     [Fact]
+    public void A_client_id_longer_than_its_16_bit_length_prefix_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => Fingerprint.ForIdentity(new string('a', 65536), KeyA));
+    }
+
+    [Fact]
     public void Safety_number_is_symmetric_in_argument_order()
     {
         var ab = Fingerprint.SafetyNumber("alice", KeyA, "bob", KeyB);

@@ -9,21 +9,21 @@ namespace SecureChat.Core.Tests.TestSupport;
 /// </summary>
 internal static class TestVectors
 {
-    public static string Root
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "SecureChat.sln")))
-            {
-                directory = directory.Parent;
-            }
+    public static string Root => FindRoot(AppContext.BaseDirectory);
 
-            Assert.True(directory is not null, $"no SecureChat.sln above {AppContext.BaseDirectory}");
-            var root = Path.GetFullPath(Path.Combine(directory!.FullName, "..", "shared", "test-vectors"));
-            Assert.True(Directory.Exists(root), $"test vectors missing: expected the folder {root}");
-            return root;
+    /// <summary>Walks up from <paramref name="start"/> to the folder holding SecureChat.sln, then ../shared/test-vectors.</summary>
+    public static string FindRoot(string start)
+    {
+        var directory = new DirectoryInfo(start);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "SecureChat.sln")))
+        {
+            directory = directory.Parent;
         }
+
+        Assert.True(directory is not null, $"no SecureChat.sln above {start}");
+        var root = Path.GetFullPath(Path.Combine(directory!.FullName, "..", "shared", "test-vectors"));
+        Assert.True(Directory.Exists(root), $"test vectors missing: expected the folder {root}");
+        return root;
     }
 
     public static JsonDocument Load(string relativePath)
