@@ -211,12 +211,7 @@ public sealed partial class GroupSession
     {
         ArgumentNullException.ThrowIfNull(commit);
         Tick();
-        CommitContent content;
-        try
-        {
-            content = CommitContent.Parser.ParseFrom(commit.Content);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out var content))
         {
             return new CommitRejected(CommitRejection.Malformed, 0);
         }

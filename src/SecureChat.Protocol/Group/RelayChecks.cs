@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 
@@ -49,14 +48,9 @@ public static class RelayChecks
         ArgumentNullException.ThrowIfNull(commit);
         ArgumentNullException.ThrowIfNull(currentRoster);
         accepted = null;
-        CommitContent content;
-        List<BundleContent> roster;
-        try
-        {
-            content = CommitContent.Parser.ParseFrom(commit.Content);
-            roster = content.Roster.Select(b => BundleContent.Parser.ParseFrom(b.Content)).ToList();
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out var content)
+            || !TryParseAll(content.Roster, out var roster) || !TryParseAll(content.Added, out var added)
+            || !TryParseAll(currentRoster, out var current))
         {
             return RelayCommitRejection.Malformed;
         }
@@ -82,18 +76,9 @@ public static class RelayChecks
         }
 
         var creating = currentRoster.Count == 0;
-        BundleContent? signer;
-        try
-        {
-            signer = creating
-                ? (string.Equals(creatorId, senderId, StringComparison.Ordinal) ? roster.Find(b => b.ClientId == senderId) : null)
-                : currentRoster.Select(b => BundleContent.Parser.ParseFrom(b.Content)).FirstOrDefault(b => b.ClientId == senderId);
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            return RelayCommitRejection.Malformed;
-        }
-
+        var signer = creating
+            ? (string.Equals(creatorId, senderId, StringComparison.Ordinal) ? roster.Find(b => b.ClientId == senderId) : null)
+            : current.Find(b => b.ClientId == senderId);
         if (signer is null)
         {
             return RelayCommitRejection.NotAMember;
@@ -111,17 +96,24 @@ public static class RelayChecks
             return RelayCommitRejection.BadRoster;
         }
 
-        List<string> addedIds;
-        try
-        {
-            addedIds = content.Added.Select(b => BundleContent.Parser.ParseFrom(b.Content).ClientId).ToList();
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            return RelayCommitRejection.Malformed;
-        }
-
+        var addedIds = added.Select(b => b.ClientId).ToList();
         accepted = new RelayCommit(content, ids, addedIds);
         return RelayCommitRejection.None;
+    }
+
+    private static bool TryParseAll(IEnumerable<SignedBundle> bundles, out List<BundleContent> contents)
+    {
+        contents = [];
+        foreach (var bundle in bundles)
+        {
+            if (bundle is null || !WireParsing.TryParse(BundleContent.Parser, bundle.Content.Span, out var content))
+            {
+                return false;
+            }
+
+            contents.Add(content);
+        }
+
+        return true;
     }
 }

@@ -55,12 +55,7 @@ public static class Bundles
             return BundleRejection.Malformed;
         }
 
-        BundleContent content;
-        try
-        {
-            content = BundleContent.Parser.ParseFrom(bundle.Content);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(BundleContent.Parser, bundle.Content.Span, out var content))
         {
             return BundleRejection.Malformed;
         }
