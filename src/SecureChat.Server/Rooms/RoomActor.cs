@@ -129,7 +129,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
             _pendingRemoves, _settings.MaxMembers);
         if (!CommitCheck.TryAccept(view, submit.ClientId, submit.Content, submit.Signature, out var accepted, out var reason))
         {
-            _log.Info("Room {0}: commit from {1} rejected: {2}", _roomId, submit.ClientId, reason);
+            // Logged once, by the connection, which knows the peer's address.
             Refuse(submit.Connection, ErrorCode.CommitRejected, reason, notInRoom: false);
             return;
         }
