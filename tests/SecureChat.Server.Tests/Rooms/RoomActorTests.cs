@@ -281,6 +281,48 @@ public sealed class RoomActorTests : TestKit
     }
 
     [Fact]
+    public void A_member_reconnecting_with_a_new_key_is_removed_and_re_added_by_one_commit()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        var (bob, bobConn) = Member("bob");
+        CreateRoom(room, alice, aliceConn);
+        Admit(room, alice, aliceConn, [alice], bob, bobConn, [aliceConn]);
+        var (newBob, newBobConn) = Member("bob");
+
+        room.Tell(Join(newBob, newBobConn));
+
+        ExpectFrame(newBobConn, MessageType.Joined);
+        var request = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
+        Assert.Equal(["bob"], request.Removes);
+        Assert.Equal(newBob.Bundle, Assert.Single(request.Adds));
+        room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 3, [alice.Bundle, newBob.Bundle], added: [newBob.Bundle], removed: ["bob"])));
+        ExpectFrame(aliceConn, MessageType.Commit);
+        ExpectFrame(newBobConn, MessageType.Commit);
+        bobConn.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the old connection is out of the room
+        var state = State(room);
+        Assert.Equal(["alice", "bob"], state.Roster);
+        Assert.Empty(state.PendingAdds);
+        Assert.Empty(state.PendingRemoves);
+    }
+
+    [Fact]
+    public void A_lone_member_reconnecting_recreates_the_room()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        CreateRoom(room, alice, aliceConn);
+        var (newAlice, newAliceConn) = Member("alice");
+
+        room.Tell(Join(newAlice, newAliceConn));
+
+        Assert.Equal(1ul, ExpectFrame(newAliceConn, MessageType.Joined).Joined.CurrentEpoch);
+        var request = ExpectFrame(newAliceConn, MessageType.CommitRequest).CommitRequest;
+        Assert.Equal(2ul, request.NewEpoch);
+        Assert.Equal(newAlice.Bundle, Assert.Single(request.Adds));
+    }
+
+    [Fact]
     public void A_join_with_a_bundle_that_does_not_verify_is_refused()
     {
         var room = StartRoom();
@@ -339,7 +381,7 @@ public sealed class RoomActorTests : TestKit
     {
         var member = new TestMember(id);
         _members.Add(member);
-        return (member, CreateTestProbe(id));
+        return (member, CreateTestProbe()); // a client id may have several connections over time
     }
 
     private static RoomActor.Join Join(TestMember member, TestProbe connection) =>
