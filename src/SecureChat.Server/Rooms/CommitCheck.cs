@@ -51,12 +51,7 @@ public static class CommitCheck
     private static string? Check(RoomView room, string senderId, ByteString contentBytes, ByteString signature, out AcceptedCommit? accepted)
     {
         accepted = null;
-        CommitContent content;
-        try
-        {
-            content = CommitContent.Parser.ParseFrom(contentBytes);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(CommitContent.Parser, contentBytes.Span, out var content))
         {
             return "commit content does not parse";
         }

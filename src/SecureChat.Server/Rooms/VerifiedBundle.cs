@@ -26,12 +26,7 @@ public static class BundleCheck
             return false;
         }
 
-        BundleContent content;
-        try
-        {
-            content = BundleContent.Parser.ParseFrom(bundle.Content);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(BundleContent.Parser, bundle.Content.Span, out var content))
         {
             reason = "bundle content does not parse";
             return false;
