@@ -72,6 +72,16 @@ public sealed class BundleCheckTests
     }
 
     [Fact]
+    public void A_low_order_membership_key_is_refused()
+    {
+        using var alice = new TestMember("alice");
+        var weak = alice.MakeBundle("alice", Now.AddDays(1), membershipKey: new byte[32]);
+
+        Assert.False(BundleCheck.TryVerify(weak, "alice", Now, out _, out var reason));
+        Assert.Contains("low-order", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unparsable_content_is_refused()
     {
         var garbage = new SignedBundle { Content = ByteString.CopyFrom(0xFF, 0xFF, 0xFF), Signature = ByteString.CopyFrom(new byte[64]) };

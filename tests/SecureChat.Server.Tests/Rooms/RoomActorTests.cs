@@ -114,6 +114,7 @@ public sealed class RoomActorTests : TestKit
         Assert.Equal("bob", ExpectFrame(aliceConn, MessageType.Commit).SenderId);
         var rejected = aliceConn.ExpectMsg<ConnectionActor.RoomError>();
         Assert.Equal(ErrorCode.CommitRejected, rejected.Code);
+        Assert.Equal(3ul, rejected.Epoch);
         Assert.False(rejected.NotInRoom);
         Assert.Equal(3ul, State(room).Epoch);
     }
@@ -224,6 +225,48 @@ public sealed class RoomActorTests : TestKit
         ExpectFrame(aliceConn, MessageType.Commit);
         bobConn.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // gone: it gets nothing more from this room
         Assert.Equal(["alice"], State(room).Roster);
+    }
+
+    [Fact]
+    public void A_joiner_that_leaves_before_the_commit_is_admitted_and_then_removed_again()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        var (bob, bobConn) = Member("bob");
+        CreateRoom(room, alice, aliceConn);
+        room.Tell(Join(bob, bobConn));
+        ExpectFrame(bobConn, MessageType.Joined);
+        ExpectFrame(aliceConn, MessageType.CommitRequest);
+        room.Tell(new RoomActor.Leave(Room, "bob", bobConn.Ref));
+
+        room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle])));
+
+        Assert.Equal(2ul, ExpectFrame(aliceConn, MessageType.Commit).Epoch);
+        var request = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
+        Assert.Equal(3ul, request.NewEpoch);
+        Assert.Equal(["bob"], request.Removes);
+    }
+
+    [Fact]
+    public void A_committer_refreshing_its_key_is_accepted_and_its_new_bundle_kept()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        var (bob, bobConn) = Member("bob");
+        var (carol, carolConn) = Member("carol");
+        CreateRoom(room, alice, aliceConn);
+        Admit(room, alice, aliceConn, [alice], bob, bobConn, [aliceConn]);
+        var refreshed = bob.RefreshedBundle(keyId: 2);
+        room.Tell(Submit(bob, bobConn, bob.Commit(Room, 3, [alice.Bundle, refreshed], rekey: true)));
+        ExpectFrame(aliceConn, MessageType.Commit);
+        ExpectFrame(bobConn, MessageType.Commit);
+
+        room.Tell(Join(carol, carolConn));
+        ExpectFrame(carolConn, MessageType.Joined);
+        ExpectFrame(aliceConn, MessageType.CommitRequest);
+        room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 4, [alice.Bundle, refreshed, carol.Bundle], added: [carol.Bundle])));
+
+        Assert.Equal(4ul, ExpectFrame(bobConn, MessageType.Commit).Epoch);
     }
 
     [Fact]
