@@ -1,0 +1,310 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using SecureChat.Adversarial.Tests.Support;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Server.Tests.Support;
+using Xunit.Abstractions;
+
+namespace SecureChat.Adversarial.Tests.HostileClients;
+
+/// <summary>
+/// Hostile clients against the real server over real TLS. Throughout each attack three honest members
+/// (the real protocol engine) keep chatting in "lobby"; each test asserts they lose nothing, that the
+/// attacker gets the documented typed refusal, and that the process's managed heap stays bounded.
+/// </summary>
+public sealed class HostileClientTests(ITestOutputHelper output)
+{
+    private const long HeapGrowthBound = 256L * 1024 * 1024;
+
+    [Fact]
+    public async Task Connections_that_never_finish_the_TLS_handshake_are_dropped_at_the_deadline_while_members_chat()
+    {
+        await using var server = await TestServer.StartAsync(output);
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "stalled-handshake");
+        var memory = MemorySampler.Start();
+
+        // Half send nothing at all, half a truncated TLS record header: neither ever completes a handshake.
+        var stalled = new List<TcpClient>();
+        for (var i = 0; i < 40; i++)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync("127.0.0.1", server.Port);
+            if (i % 2 == 1)
+            {
+                await tcp.GetStream().WriteAsync(new byte[] { 0x16, 0x03, 0x01 });
+            }
+
+            stalled.Add(tcp);
+        }
+
+        for (var round = 0; round < 5; round++)
+        {
+            await room.Chat.RoundAsync();
+        }
+
+        await room.Chat.AssertNothingLostAsync();
+
+        // The server hangs up on every one of them (HandshakeTimeout is 2 s here): a read ends with EOF or a reset.
+        foreach (var tcp in stalled)
+        {
+            using (tcp)
+            {
+                using var deadline = new CancellationTokenSource(TestClient.Timeout);
+                var ended = await ReadsToEndAsync(tcp.GetStream(), deadline.Token);
+                Assert.True(ended, "a stalled handshake was never closed by the server");
+            }
+        }
+
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        await memory.StopAsync(output, "40 stalled TLS handshakes");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    [Fact]
+    public async Task A_member_that_stops_reading_is_cut_off_as_a_slow_consumer_and_removed_while_the_others_get_everything()
+    {
+        await using var server = await TestServer.StartAsync(output,
+            "OutboundQueueLength=8", "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "slow-consumer");
+        var memory = MemorySampler.Start();
+
+        // Mallory joins with a genuine bundle (so alice admits her and the server fans out to her), then never reads again.
+        using var malloryKeys = new TestMember("mallory");
+        await using var mallory = await server.ConnectAndHelloAsync("mallory", receiveBufferBytes: 4096);
+        await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Session.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+
+        var rounds = 0;
+        while (server.Logs.Count("Slow consumer mallory") == 0)
+        {
+            Assert.True(rounds++ < 400, "mallory was never disconnected");
+            await room.Chat.RoundAsync(padTo: 20_000);
+            await room.Chat.AssertNothingLostAsync(); // in step with the honest readers, so only mallory falls behind
+        }
+
+        // The server asked a member to remove her; everyone moves to an epoch without her and chats on.
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Session.Roster.All(r => r.ClientId != "mallory")), "mallory was removed by a commit");
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        output.WriteLine($"mallory cut off after {rounds} rounds of 20 kB lines");
+        await memory.StopAsync(output, "slow consumer");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    public static TheoryData<string, uint, ErrorCode> BadLengthPrefixes => new()
+    {
+        { "4 GiB", 0xFFFF_FFFF, ErrorCode.FrameTooLarge },
+        { "64 KiB + 1", 65_537, ErrorCode.FrameTooLarge },
+        { "zero", 0, ErrorCode.MalformedFrame },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadLengthPrefixes))]
+    public async Task A_bad_length_prefix_is_refused_before_any_allocation_and_closes_only_that_connection(string name, uint length, ErrorCode expected)
+    {
+        await using var server = await TestServer.StartAsync(output);
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "prefix");
+        var memory = MemorySampler.Start();
+        await room.Chat.RoundAsync();
+
+        foreach (var sayHello in new[] { false, true })
+        {
+            await using var mallory = sayHello ? await server.ConnectAndHelloAsync("mallory") : await server.ConnectAsync("mallory");
+            var prefix = new byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(prefix, length);
+            await mallory.SendRawAsync(prefix);
+
+            var frames = await mallory.ReadUntilClosedAsync();
+            var error = Assert.Single(frames).Error;
+            Assert.Equal(expected, error.Code);
+            Assert.True(error.Fatal, $"{name} prefix must be fatal");
+            await room.Chat.RoundAsync();
+        }
+
+        await room.Chat.AssertNothingLostAsync();
+        await memory.StopAsync(output, $"length prefix {name}");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    [Fact]
+    public async Task Random_bytes_get_typed_errors_until_the_error_budget_closes_the_connection()
+    {
+        await using var server = await TestServer.StartAsync(output, "MaxProtocolErrors=20");
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "random-bytes");
+        var memory = MemorySampler.Start();
+        await using var mallory = await server.ConnectAndHelloAsync("mallory");
+        var random = new Random(20261125);
+
+        // Frames with honest lengths and random bodies, then a raw random tail: all of it hostile.
+        var reading = mallory.ReadUntilClosedAsync();
+        try
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                var body = new byte[random.Next(1, 2000)];
+                random.NextBytes(body);
+                var frame = new byte[4 + body.Length];
+                BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
+                body.CopyTo(frame, 4);
+                await mallory.SendRawAsync(frame);
+                if (i % 20 == 0)
+                {
+                    await room.Chat.RoundAsync();
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // the server already hung up
+        }
+
+        var frames = await reading;
+        Assert.NotEmpty(frames);
+        Assert.All(frames, f => Assert.Equal(MessageType.Error, f.Type));
+        Assert.True(frames[^1].Error.Fatal);
+        Assert.InRange(frames.Count, 1, 21);
+        output.WriteLine("errors: " + string.Join(", ", frames.Select(f => f.Error.Code)));
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        await memory.StopAsync(output, "random frames");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    [Fact]
+    public async Task A_join_flood_to_thousands_of_rooms_creates_at_most_the_per_connection_limit()
+    {
+        await using var server = await TestServer.StartAsync(output);
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "join-flood");
+        var memory = MemorySampler.Start();
+        using var malloryKeys = new TestMember("mallory");
+        await using var mallory = await server.ConnectAndHelloAsync("mallory");
+
+        var reading = mallory.ReadUntilClosedAsync();
+        var sent = 0;
+        try
+        {
+            for (; sent < 5000; sent++)
+            {
+                await mallory.SendAsync(Frames.Join("mallory", $"flood-{sent}", malloryKeys.Bundle));
+                if (sent % 500 == 0)
+                {
+                    await room.Chat.RoundAsync();
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // cut off
+        }
+
+        var frames = await reading;
+        var codes = frames.Where(f => f.Type == MessageType.Error).Select(f => f.Error.Code).ToList();
+        output.WriteLine($"sent {sent} joins; got {frames.Count} frames: {frames.Count(f => f.Type == MessageType.Joined)} JOINED, errors " +
+                         string.Join(", ", codes.GroupBy(c => c).Select(g => $"{g.Key}×{g.Count()}")));
+        Assert.Contains(ErrorCode.TooManyRooms, codes);
+        Assert.True(frames[^1].Error.Fatal, "the flood ends with a fatal error");
+
+        // JOINED replies may be lost with the closed connection; what counts is what the server holds.
+        Assert.InRange(frames.Count(f => f.Type == MessageType.Joined), 0, 32);
+        var rooms = await server.RoomCountAsync();
+        output.WriteLine($"rooms held by the server after the flood: {rooms}");
+        Assert.InRange(rooms, 1, 1 + 32);
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        await memory.StopAsync(output, "join flood");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    [Fact]
+    public async Task A_frame_flood_is_throttled_then_disconnected_while_members_chat()
+    {
+        await using var server = await TestServer.StartAsync(output, "FramesPerSecond=200", "FrameBurst=400", "RateLimitStrikes=100");
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "frame-flood");
+        var memory = MemorySampler.Start();
+        await using var mallory = await server.ConnectAndHelloAsync("mallory");
+
+        var reading = mallory.ReadUntilClosedAsync();
+        var sent = 0UL;
+        try
+        {
+            for (; sent < 20_000; sent++)
+            {
+                await mallory.SendAsync(Frames.Ping("mallory", sent));
+                if (sent % 2000 == 0)
+                {
+                    await room.Chat.RoundAsync();
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // cut off
+        }
+
+        var frames = await reading;
+        var errors = frames.Where(f => f.Type == MessageType.Error).Select(f => f.Error).ToList();
+        output.WriteLine($"sent {sent} pings; got {frames.Count(f => f.Type == MessageType.Pong)} pongs and errors {string.Join(", ", errors.Select(e => $"{e.Code}{(e.Fatal ? "!" : "")}"))}");
+        Assert.Equal(ErrorCode.RateLimited, errors[0].Code);
+        Assert.Contains(errors, e => e.Code == ErrorCode.RateLimited && e.Fatal);
+        Assert.InRange(frames.Count(f => f.Type == MessageType.Pong), 1, 2000);
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        await memory.StopAsync(output, "frame flood");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    [Fact]
+    public async Task A_member_claiming_another_members_id_is_refused_and_its_copy_never_reaches_anyone()
+    {
+        await using var server = await TestServer.StartAsync(output);
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "spoof-chat");
+        var memory = MemorySampler.Start();
+        using var malloryKeys = new TestMember("mallory");
+        await using var mallory = await server.ConnectAndHelloAsync("mallory");
+        await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Session.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+
+        await room["alice"].SendTextAsync("spoof original from alice");
+        var fromAlice = await mallory.ReadUntilAsync(MessageType.Application);
+        Assert.Equal("alice", fromAlice.SenderId);
+
+        // Mallory sends alice's genuine ciphertext back into the room under alice's id.
+        await mallory.SendAsync(fromAlice);
+        var rest = await mallory.ReadUntilClosedAsync();
+        var error = rest.Last(f => f.Type == MessageType.Error).Error;
+        Assert.Equal(ErrorCode.SenderMismatch, error.Code);
+        Assert.True(error.Fatal);
+
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync(); // also asserts nothing was refused: the copy never arrived
+        Assert.Single(room["bob"].Delivered, d => d.Text == "spoof original from alice");
+        Assert.Single(room["carol"].Delivered, d => d.Text == "spoof original from alice");
+        Assert.Contains("SenderMismatch", await server.Logs.WaitForAsync("Protocol violation by mallory"), StringComparison.Ordinal);
+        await memory.StopAsync(output, "spoofed sender");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    private static async Task<bool> ReadsToEndAsync(NetworkStream stream, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (await stream.ReadAsync(buffer, cancellationToken) > 0)
+            {
+                // a TLS alert may come first; keep reading until the close
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}
