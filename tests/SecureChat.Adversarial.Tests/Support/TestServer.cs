@@ -54,7 +54,7 @@ public sealed class TestServer : IAsyncDisposable
         [
             "--port", "0", "--certs", dir.Path,
             "--Server:HelloTimeout=00:00:03", "--Server:HandshakeTimeout=00:00:02", "--Server:CloseTimeout=00:00:01",
-            .. settings.Select(s => "--Server:" + s),
+            .. settings.Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--Server:" + s),
         ];
         var host = ServerHost.Build(args, services => services.AddSingleton<ILoggerProvider>(logs));
         await host.StartAsync();
