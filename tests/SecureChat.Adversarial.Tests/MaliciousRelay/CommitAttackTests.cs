@@ -1,0 +1,339 @@
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Protocol.Tests.Harness;
+using static SecureChat.Adversarial.Tests.MaliciousRelay.AttackingRelay;
+
+namespace SecureChat.Adversarial.Tests.MaliciousRelay;
+
+/// <summary>
+/// A malicious relay attacking the key messages (COMMIT and COMMIT_REQUEST): tampering, key and bundle
+/// substitution, ghosts, forks, rollback and stale key messages. Each test names what the victim must see.
+/// </summary>
+public sealed class CommitAttackTests
+{
+    private static readonly string[] Members = ["alice", "bob", "carol"];
+
+    [Fact]
+    public void Flip_any_bit_of_a_commit_and_no_member_accepts_it_then_the_genuine_commit_moves_everyone_on()
+    {
+        using var relay = new AttackingRelay(201, Members);
+        var commit = Scenario.RekeyCommit(relay.Sim, "alice");
+        var bytes = commit.ToByteArray();
+        var outcomes = new Dictionary<string, int>();
+
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var flipped = (byte[])bytes.Clone();
+            flipped[i] ^= (byte)(1 << (i % 8));
+            SignedCommit tampered;
+            try
+            {
+                tampered = SignedCommit.Parser.ParseFrom(flipped);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                continue;
+            }
+
+            foreach (var victim in new[] { "alice", "bob" }) // the committer's own echo, too
+            {
+                var outcome = relay.Session(victim).ProcessCommit(tampered);
+                Assert.IsNotType<CommitAccepted>(outcome);
+                var key = outcome is CommitRejected r ? r.Reason.ToString() : outcome.GetType().Name;
+                outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
+            }
+        }
+
+        Assert.True(outcomes.ContainsKey(nameof(CommitRejection.BadSignature)), string.Join(", ", outcomes));
+        DeliverGenuine(relay, "alice", commit);
+        relay.AssertOneBranch(Members);
+        relay.Send("bob", "after the commit");
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void Substitute_a_members_X25519_key_in_a_commit_in_transit_and_every_member_rejects_it_for_its_signature()
+    {
+        using var relay = new AttackingRelay(202, Members);
+        using var attackerKey = Core.Crypto.X25519KeyPair.Generate();
+        relay.Attack = (_, e) => e.Type == MessageType.Commit ? [WithContent(e, c => ReplaceMembershipKey(c, "carol", attackerKey.PublicKey))] : [e];
+
+        relay.Rekey("alice");
+
+        foreach (var member in Members)
+        {
+            Assert.Equal(CommitRejection.BadSignature, Rejection(relay.LastCommit(member)));
+        }
+
+        StopAndRedeliverOriginals(relay);
+        relay.AssertOneBranch(Members);
+        relay.Send("carol", "my key is still my own");
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void Substitute_a_bundle_in_a_commit_request_and_the_committer_leaves_it_out()
+    {
+        using var relay = new AttackingRelay(203, Members);
+        using var dave = LocalIdentity.Generate("dave", new SeededRandomSource(2031));
+        using var attackerKey = Core.Crypto.X25519KeyPair.Generate();
+        var genuine = dave.CreateMembershipKey(1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2032));
+        var content = BundleContent.Parser.ParseFrom(genuine.Bundle.Content);
+        content.MembershipKey = ByteString.CopyFrom(attackerKey.PublicKey); // dave's bundle, the relay's X25519 key
+        var substituted = new SignedBundle { Content = content.ToByteString(), Signature = genuine.Bundle.Signature };
+        var alice = relay.Session("alice");
+
+        var request = new CommitRequest { NewEpoch = alice.Epoch + 1, Suite = alice.Suite };
+        request.Adds.Add(substituted);
+        var outcome = alice.CreateCommit(request);
+
+        Assert.Equal(CommitRefusal.NothingToCommit, Assert.IsType<CommitNotCreated>(outcome).Reason);
+        genuine.Dispose();
+        relay.Send("alice", "nobody new was let in");
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void Substitute_a_reconnecting_members_identity_and_the_others_are_warned_and_cannot_send_to_the_impostor()
+    {
+        using var relay = new AttackingRelay(204, Members);
+
+        // The relay presents its own "bob" (a fresh identity key under bob's id) as bob reconnecting.
+        using var impostor = new SimulatedClient("bob", relay.Sim.Clock, new SeededRandomSource(2041));
+        impostor.Join(relay.Relay);
+        relay.Run();
+
+        foreach (var member in new[] { "alice", "carol" })
+        {
+            var accepted = Assert.IsType<CommitAccepted>(relay[member].CommitOutcomes.Last(o => o is CommitAccepted));
+            Assert.Equal("bob", Assert.Single(accepted.KeyChanges).ClientId);
+            var refused = Assert.IsType<SendRefused>(relay.Session(member).Encrypt("for bob's eyes"));
+            Assert.Equal(SendRefusal.BlockedByKeyChange, refused.Reason);
+            Assert.Equal(["bob"], refused.BlockingMembers);
+        }
+
+        // The real bob sees a roster that gives his id someone else's identity key, and nothing reached the impostor.
+        Assert.Equal(CommitRejection.OwnIdentityMismatch, Rejection(relay.LastCommit("bob")));
+        Assert.Empty(impostor.Delivered);
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+    }
+
+    [Fact]
+    public void Inject_a_ghost_into_a_commit_in_transit_and_every_member_rejects_it_for_its_signature()
+    {
+        using var relay = new AttackingRelay(205, Members);
+        using var ghost = LocalIdentity.Generate("ghost", new SeededRandomSource(2051));
+        using var ghostKey = ghost.CreateMembershipKey(1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2052));
+        relay.Attack = (_, e) => e.Type == MessageType.Commit ? [WithContent(e, c => AddToRoster(c, ghostKey.Bundle))] : [e];
+
+        relay.Rekey("bob");
+
+        foreach (var member in Members)
+        {
+            Assert.Equal(CommitRejection.BadSignature, Rejection(relay.LastCommit(member)));
+            Assert.DoesNotContain(relay.Session(member).Roster, m => m.ClientId == "ghost");
+        }
+
+        StopAndRedeliverOriginals(relay);
+        relay.AssertOneBranch(Members);
+        relay.Send("alice", "still just us");
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void Inject_a_ghost_through_a_commit_request_and_every_member_is_shown_the_new_member()
+    {
+        using var relay = new AttackingRelay(206, Members);
+        using var ghost = new SimulatedClient("ghost", relay.Sim.Clock, new SeededRandomSource(2061));
+
+        ghost.Join(relay.Relay);
+        relay.Run();
+
+        // Not preventable (the server decides who joins), but never silent: a signed commit adds it and each member reports it.
+        foreach (var member in Members)
+        {
+            var accepted = Assert.IsType<CommitAccepted>(relay[member].CommitOutcomes.Last(o => o is CommitAccepted));
+            Assert.Equal("ghost", Assert.Single(accepted.Added).ClientId);
+            Assert.Contains(accepted.FirstSeen, m => m.ClientId == "ghost");
+        }
+
+        relay.AssertOneBranch(Members);
+    }
+
+    [Fact]
+    public void Show_different_rosters_to_different_members_and_the_fork_shows_as_different_epoch_codes_and_stays_apart()
+    {
+        using var relay = new AttackingRelay(207, "alice", "bob", "carol", "dave");
+        using var erin = new SimulatedClient("erin", relay.Sim.Clock, new SeededRandomSource(2071));
+
+        // Two commits for the same epoch: alice's rekey, and carol's that (as asked) adds erin. Each half sees one.
+        var left = Scenario.RekeyCommit(relay.Sim, "alice");
+        erin.Join(new InMemoryRelay("room-1", relay.Sim.Clock)); // only to get erin's join session and bundle
+        var request = new CommitRequest { NewEpoch = relay.Session("carol").Epoch + 1, Suite = relay.Session("carol").Suite };
+        request.Adds.Add(erin.Session!.JoinBundle);
+        var right = Assert.IsType<CommitCreated>(relay.Session("carol").CreateCommit(request)).Commit;
+        foreach (var member in new[] { "alice", "bob" })
+        {
+            Assert.IsType<CommitAccepted>(relay.Session(member).ProcessCommit(left));
+        }
+
+        foreach (var member in new[] { "carol", "dave" })
+        {
+            Assert.IsType<CommitAccepted>(relay.Session(member).ProcessCommit(right));
+        }
+
+        Assert.IsType<CommitAccepted>(erin.Session!.ProcessCommit(right));
+
+        relay.AssertOneBranch("alice", "bob");
+        relay.AssertOneBranch("carol", "dave");
+        Assert.Equal(relay.Session("alice").Epoch, relay.Session("carol").Epoch);
+        Assert.NotEqual(relay.Session("alice").EpochCode, relay.Session("carol").EpochCode); // what users compare
+        Assert.Equal(relay.Session("carol").Roster.Count, relay.Session("alice").Roster.Count + 1);
+
+        var fromAlice = Assert.IsType<MessageSealed>(relay.Session("alice").Encrypt("left branch")).Envelope;
+        Assert.IsType<MessageDelivered>(relay.Session("bob").Decrypt(fromAlice));
+        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(relay.Session("dave").Decrypt(fromAlice)));
+        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(erin.Session!.Decrypt(fromAlice)));
+        var next = Assert.IsType<CommitCreated>(relay.Session("bob").CreateRekeyCommit()).Commit;
+        Assert.Equal(CommitRejection.TranscriptMismatch, Rejection(relay.Session("dave").ProcessCommit(next)));
+    }
+
+    [Fact]
+    public void Roll_the_epoch_back_and_old_commits_are_stale_old_requests_refused_and_old_messages_do_not_reopen()
+    {
+        using var relay = new AttackingRelay(208, Members);
+        var old = relay.Send("alice", "in the first epoch");
+        relay.Rekey("bob");
+        relay.Rekey("carol");
+        var commits = relay.Recorded.Where(r => r.To == "alice" && r.Envelope.Type == MessageType.Commit).Select(r => r.Envelope).ToList();
+        var alice = relay.Session("alice");
+        var epoch = alice.Epoch;
+
+        relay.Inject("alice", commits[^2]);
+        Assert.IsType<CommitStale>(relay.LastCommit("alice"));
+        relay.Inject("alice", commits[^1]);
+        Assert.IsType<CommitAlreadyApplied>(relay.LastCommit("alice"));
+        var backwards = new CommitRequest { NewEpoch = epoch - 1, Suite = alice.Suite };
+        backwards.Removes.Add("bob");
+        Assert.Equal(CommitRefusal.EpochMismatch, Assert.IsType<CommitNotCreated>(alice.CreateCommit(backwards)).Reason);
+        relay.Inject("bob", old);
+        Assert.Equal(DecryptRejection.Replay, Rejection(relay.LastDecrypt("bob")));
+
+        Assert.Equal(epoch, alice.Epoch);
+        relay.AssertOneBranch(Members);
+        relay.Send("carol", "still moving forward");
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void Resend_an_old_key_message_to_a_joiner_and_to_a_removed_member_and_neither_takes_it()
+    {
+        using var relay = new AttackingRelay(209, Members);
+        var creation = relay.Sim["alice"].CommitLog[0]; // recorded while the room formed
+
+        // A joiner that has not been admitted yet: the room's old creating commit does not admit it.
+        relay.Sim.Client("dave").Join(relay.Relay);
+        relay.Sim["dave"].Handle(creation.Clone(), relay.Relay);
+        Assert.IsType<CommitNotForUs>(relay.LastCommit("dave"));
+        relay.Run();
+        Assert.Equal(GroupStatus.Active, relay.Session("dave").Status);
+
+        // A member removed while away: after the removal commit, old and new key messages are refused.
+        relay.Sim["carol"].Leave(relay.Relay);
+        relay.Run();
+        var removal = relay.Recorded.Last(r => r.To == "alice" && r.Envelope.Type == MessageType.Commit).Envelope;
+        relay.Sim["carol"].Handle(removal.Clone(), relay.Relay);
+        Assert.True(Assert.IsType<CommitAccepted>(relay.LastCommit("carol")).RemovedFromGroup);
+        relay.Sim["carol"].Handle(removal.Clone(), relay.Relay);
+        Assert.IsNotType<CommitAccepted>(relay.LastCommit("carol"));
+        relay.Rekey("bob");
+        var later = relay.Recorded.Last(r => r.To == "alice" && r.Envelope.Type == MessageType.Commit).Envelope;
+        relay.Sim["carol"].Handle(later.Clone(), relay.Relay);
+        Assert.Equal(CommitRejection.NotAMember, Rejection(relay.LastCommit("carol")));
+
+        relay.Send("alice", "carol cannot read this");
+        Assert.DoesNotContain(relay["carol"].Delivered, d => d.Message.Text == "carol cannot read this");
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+        relay.AssertEveryGenuineMessageArrived("alice", "bob", "dave");
+    }
+
+    [Fact]
+    public void Drop_a_commit_for_one_member_and_it_detects_the_gap_holds_what_it_cannot_read_and_recovers_by_rejoining()
+    {
+        using var relay = new AttackingRelay(210, Members);
+        relay.Attack = (to, e) => to == "bob" && e.Type == MessageType.Commit ? [] : [e];
+        relay.Rekey("alice");
+        relay.Attack = null;
+
+        var unreadable = Scenario.Seal(relay.Sim, "carol", "sent in the epoch bob missed");
+        relay.Inject("bob", unreadable);
+        Assert.IsType<MessageHeld>(relay.LastDecrypt("bob"));
+        relay.Rekey("carol");
+        Assert.Equal(CommitRejection.EpochGap, Rejection(relay.LastCommit("bob")));
+
+        // What the protocol tells bob to do: leave and rejoin with a new session.
+        relay.Sim["bob"].Leave(relay.Relay);
+        relay.Run();
+        relay.Sim.Join("bob");
+        relay.Run();
+        relay.AssertOneBranch(Members);
+        relay.Send("alice", "welcome back bob");
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    private static void DeliverGenuine(AttackingRelay relay, string committer, SignedCommit commit)
+    {
+        relay.Relay.Submit(relay[committer], relay.Session(committer).CommitEnvelope(commit));
+        relay.Run();
+    }
+
+    /// <summary>The attack stops: each member is handed the untouched commit the relay recorded for it.</summary>
+    private static void StopAndRedeliverOriginals(AttackingRelay relay)
+    {
+        relay.Attack = null;
+        foreach (var (to, envelope) in relay.Recorded.Where(r => r.Envelope.Type == MessageType.Commit).ToList())
+        {
+            relay.Inject(to, envelope);
+        }
+    }
+
+    private static Envelope WithContent(Envelope envelope, Action<CommitContent> change)
+    {
+        var copy = envelope.Clone();
+        var content = CommitContent.Parser.ParseFrom(copy.Commit.Content);
+        change(content);
+        copy.Commit = new SignedCommit { Content = content.ToByteString(), Signature = copy.Commit.Signature };
+        return copy;
+    }
+
+    private static void ReplaceMembershipKey(CommitContent content, string clientId, byte[] key)
+    {
+        for (var i = 0; i < content.Roster.Count; i++)
+        {
+            var bundle = BundleContent.Parser.ParseFrom(content.Roster[i].Content);
+            if (bundle.ClientId == clientId)
+            {
+                bundle.MembershipKey = ByteString.CopyFrom(key);
+                content.Roster[i] = new SignedBundle { Content = bundle.ToByteString(), Signature = content.Roster[i].Signature };
+            }
+        }
+    }
+
+    private static void AddToRoster(CommitContent content, SignedBundle bundle)
+    {
+        var id = BundleContent.Parser.ParseFrom(bundle.Content).ClientId;
+        var roster = content.Roster.Append(bundle).OrderBy(b => BundleContent.Parser.ParseFrom(b.Content).ClientId, StringComparer.Ordinal).ToList();
+        var index = roster.IndexOf(bundle);
+        content.Roster.Clear();
+        content.Roster.AddRange(roster);
+        content.Added.Add(bundle);
+        content.Rekey = false;
+        content.Wraps.Insert(index, new Wrap { RecipientId = id, RecipientKeyId = 1, EphemeralKey = ByteString.CopyFrom(new byte[32]), SealedSecret = ByteString.CopyFrom(new byte[48]) });
+    }
+}
