@@ -198,7 +198,8 @@ public sealed partial class TlsListener : BackgroundService
             }
         }
 
-        using var ca = PemFiles.LoadCertificate(caPath);
+        // Not disposed: the server options' SslCertificateTrust keeps this instance for every later handshake.
+        var ca = PemFiles.LoadCertificate(caPath);
         var server = PemFiles.LoadCertificateWithKey(serverPath, keyPath);
         if (!PeerCertificateValidator.ForServer(ca).IsTrusted(server))
         {
