@@ -286,12 +286,16 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
     {
         switch (error.Code)
         {
-            case ErrorCode.CommitRejected or ErrorCode.NotCommitter when _phase == RoomPhase.Committing:
-                _session!.AbandonPendingCommit();
-                Become(Ready);
-                break;
             case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
+                // Usually another member's commit won the epoch; the server asks again if changes remain.
+                _log.Info("room {0}: our commit was refused: {1}", _roomId, error.Reason);
                 _session!.AbandonPendingCommit();
+                if (_phase == RoomPhase.Committing)
+                {
+                    Become(Ready);
+                    FlushQueuedSends();
+                }
+
                 break;
             case ErrorCode.NotAMember when _phase is RoomPhase.Ready or RoomPhase.Committing:
                 _context.Owner.Tell(new Warning(_roomId, $"the server no longer counts us as a member ({error.Reason}); rejoining"));
