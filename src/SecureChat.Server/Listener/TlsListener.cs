@@ -214,8 +214,7 @@ public sealed partial class TlsListener : BackgroundService
             }
         }
 
-        // Not disposed: the server options' SslCertificateTrust keeps this instance for every later handshake.
-        var ca = PemFiles.LoadCertificate(caPath);
+        using var ca = PemFiles.LoadCertificate(caPath);
         var server = PemFiles.LoadCertificateWithKey(serverPath, keyPath);
         if (!PeerCertificateValidator.ForServer(ca).IsTrusted(server))
         {
