@@ -49,8 +49,20 @@ public sealed partial class GroupSession
         return BuildCommit(Epoch + 1, [], [], rekey: true);
     }
 
-    /// <summary>Forgets our pending commit (the relay answered COMMIT_REJECTED). A later request builds a new one.</summary>
-    public void AbandonPendingCommit() => DiscardPending();
+    /// <summary>
+    /// Forgets our pending commit for <paramref name="epoch"/> (the relay answered COMMIT_REJECTED for it).
+    /// A pending commit for another epoch is kept. Returns whether one was dropped.
+    /// </summary>
+    public bool AbandonPendingCommit(ulong epoch)
+    {
+        if (_pending is null || _pending.Epoch != epoch)
+        {
+            return false;
+        }
+
+        DiscardPending();
+        return true;
+    }
 
     private CommitCreation CreateRoom(CommitRequest request)
     {
@@ -110,7 +122,7 @@ public sealed partial class GroupSession
         foreach (var bundle in adds)
         {
             var rejection = Bundles.Verify(bundle, now, out var member);
-            if (rejection != BundleRejection.None
+            if (rejection != BundleRejection.None || !Bundles.IsUsableMembershipKey(member!.MembershipKey)
                 || (oldIds.Contains(member!.ClientId) && !removed.Contains(member.ClientId))
                 || added.Any(a => string.Equals(a.ClientId, member.ClientId, StringComparison.Ordinal))
                 || (!creating && IsSelf(member.ClientId)))
@@ -348,13 +360,15 @@ public sealed partial class GroupSession
             return RosterCheck.Fail(CommitRejection.MalformedRoster);
         }
 
+        var knownBySignature = known?.Values.ToDictionary(m => m.Bundle.Signature);
         var roster = new List<RosterMember>(content.Roster.Count);
         foreach (var bundle in content.Roster)
         {
+            // Unchanged entries were verified when they were added; only new bytes need a signature check.
             RosterMember? member = null;
-            if (known is not null)
+            if (knownBySignature is not null && knownBySignature.TryGetValue(bundle.Signature, out var old) && old.Bundle.Equals(bundle))
             {
-                member = known.Values.FirstOrDefault(m => m.Bundle.Equals(bundle));
+                member = old;
             }
 
             if (member is null && Bundles.Verify(bundle, null, out member) != BundleRejection.None)
@@ -375,7 +389,7 @@ public sealed partial class GroupSession
         foreach (var bundle in content.Added)
         {
             // Every added bundle must be the roster's entry for its id, and unexpired when the commit was made.
-            var entry = roster.FirstOrDefault(m => m.Bundle.Equals(bundle));
+            var entry = roster.Find(m => m.Bundle.Equals(bundle));
             if (entry is null || added.Contains(entry))
             {
                 return RosterCheck.Fail(CommitRejection.RosterMismatch);
@@ -511,7 +525,7 @@ public sealed partial class GroupSession
         // Accepted from here on: nothing below can fail.
         var now = _clock.UtcNowMs;
         var wasJoining = Status == GroupStatus.Joining;
-        var removedIds = content.Removed.Where(id => !added.Any(a => a.ClientId == id)).ToList();
+        var removedIds = content.Removed.ToList();
         var transcriptHash = KeySchedule.TranscriptHash(content.PreviousTranscriptHash.Span, commit.Content.Span);
 
         if (_current is { } previous)
