@@ -34,6 +34,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
     private bool _queueFullWarned;
     private bool _blockedWarned;
     private bool _everKeyed;
+    private ulong? _pendingCommitEpoch;
 
     public RoomSessionActor(string roomId, RoomContext context)
     {
@@ -179,7 +180,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         if (creation is CommitNotCreated { Reason: CommitRefusal.PendingCommitExists })
         {
             // The server moved on to another epoch: the commit we were waiting on will not be echoed.
-            session.AbandonPendingCommit();
+            AbandonPendingCommit();
             creation = session.CreateCommit(request);
         }
 
@@ -191,6 +192,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
                     _context.Owner.Tell(new Warning(_roomId, $"not admitting {skipped}: the bundle did not verify"));
                 }
 
+                _pendingCommitEpoch = created.Epoch;
                 _parent.Tell(new RoomProtocol.Outbound(session.CommitEnvelope(created.Commit)));
                 if (_phase != RoomPhase.AwaitingAdmission)
                 {
@@ -236,6 +238,11 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
     {
         var session = _session!;
         Timers.Cancel(nameof(AdmissionOverdue));
+        if (accepted.OwnCommit || accepted.OwnCommitSuperseded || _pendingCommitEpoch <= accepted.Epoch)
+        {
+            _pendingCommitEpoch = null;
+        }
+
         if (accepted.RemovedFromGroup)
         {
             _context.Owner.Tell(new Warning(_roomId, "the room removed us; rejoining"));
@@ -277,6 +284,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         FlushQueuedSends();
         if (session.NeedsRekey && session.CreateRekeyCommit() is CommitCreated rekey)
         {
+            _pendingCommitEpoch = rekey.Epoch;
             _parent.Tell(new RoomProtocol.Outbound(session.CommitEnvelope(rekey.Commit)));
             Become(Committing);
         }
@@ -289,7 +297,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
             case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
                 // Usually another member's commit won the epoch; the server asks again if changes remain.
                 _log.Info("room {0}: our commit was refused: {1}", _roomId, error.Reason);
-                _session!.AbandonPendingCommit();
+                AbandonPendingCommit();
                 if (_phase == RoomPhase.Committing)
                 {
                     Become(Ready);
@@ -304,6 +312,15 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
             default:
                 _context.Owner.Tell(new ErrorReported(_roomId, error.Code.ToString(), error.Reason));
                 break;
+        }
+    }
+
+    private void AbandonPendingCommit()
+    {
+        if (_pendingCommitEpoch is { } epoch)
+        {
+            _session?.AbandonPendingCommit(epoch);
+            _pendingCommitEpoch = null;
         }
     }
 
