@@ -1,4 +1,5 @@
 using System.Net;
+using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -46,7 +47,12 @@ internal sealed class InProcessServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var system = _host.Services.GetRequiredService<ActorSystem>();
         await _host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+        // Finish the server's actor system now: left to the process-exit hook, Akka reports it on stdout,
+        // which has to hold nothing but the report.
+        await system.Terminate().ConfigureAwait(false);
         _host.Dispose();
     }
 }
