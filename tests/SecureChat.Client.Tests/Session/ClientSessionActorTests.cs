@@ -208,6 +208,31 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_changed_identity_key_is_reported_holds_sends_until_trusted_then_sends_them()
+    {
+        using var bob = JoinRoomOfBob();
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
+        _connector.Deliver(ServerFrames.Relay(ExpectFrame(MessageType.Commit)));
+        ExpectEvent<MemberLeft>();
+        using var newBob = new EnginePeer("bob", Room);
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]));
+        var admit = ExpectFrame(MessageType.Commit);
+        _connector.Deliver(ServerFrames.Relay(admit));
+        newBob.Apply(admit);
+
+        var changed = ExpectEvent<ErrorReported>();
+        Assert.Equal(ClientErrorCodes.KeyChanged, changed.Code);
+        Assert.Contains(newBob.Identity.Fingerprint, changed.Text, StringComparison.Ordinal);
+        _session.Tell(new ClientCommands.Send(Room, "held until trusted"));
+        Assert.Contains("/trust", ExpectEvent<Warning>().Text, StringComparison.Ordinal);
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _session.Tell(new ClientCommands.Trust("bob"));
+
+        Assert.Equal("held until trusted", newBob.Decrypt(ExpectFrame(MessageType.Application)));
+    }
+
+    [Fact]
     public void A_lost_connection_reconnects_rejoins_with_a_fresh_bundle_and_sends_what_was_typed_offline()
     {
         var firstJoin = CreateRoomAlone();
