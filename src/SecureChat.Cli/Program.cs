@@ -1,3 +1,13 @@
-// The CLI arrives with the client issue; until then this says so rather than pretend.
-Console.Error.WriteLine("securechat: not built yet (see the client issue).");
-return 1;
+using System.CommandLine;
+using SecureChat.Cli.Certs;
+using SecureChat.Cli.Chat;
+using SecureChat.Cli.Simulate;
+
+var root = new RootCommand("securechat: end-to-end encrypted group chat over an untrusted server")
+{
+    ChatCommand.Create(),
+    CertsCommand.Create(),
+    SimulateCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,264 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using SecureChat.Cli.Certs;
+using SecureChat.Client;
+using SecureChat.Client.Session;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Cli.Chat;
+
+/// <summary>The chat loop: user lines become client commands, client events become printed lines.</summary>
+internal sealed class ChatApp
+{
+    private readonly ChatClient _client;
+    private readonly IChatTerminal _terminal;
+    private readonly List<string> _joined = [];
+    private string? _currentRoom;
+
+    private ChatApp(ChatClient client, IChatTerminal terminal)
+    {
+        _client = client;
+        _terminal = terminal;
+    }
+
+    public static async Task<int> RunAsync(ChatOptions options, CancellationToken cancellationToken)
+    {
+        var setup = ClientSetup.TryPrepare(options.ClientId, options.Server, options.CertsDirectory, options.IdentityFolder, Console.Out, out var problem);
+        if (setup is null)
+        {
+            await Console.Error.WriteLineAsync($"securechat: {problem}").ConfigureAwait(false);
+            return 2;
+        }
+
+        using var terminal = Console.IsInputRedirected || Console.IsOutputRedirected
+            ? (IChatTerminal)new PlainTerminal(Console.In, Console.Out)
+            : new LineEditor(Console.Out, new ConsoleKeySource());
+        await using var client = setup.Start();
+        var app = new ChatApp(client, terminal);
+        terminal.WriteLine($"connecting to {setup.Endpoint} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
+        terminal.WriteLine("type /join ROOM to start, /help for commands");
+        var events = Task.Run(() => app.PrintEventsAsync(cancellationToken), CancellationToken.None);
+        var exitCode = await app.ReadCommandsAsync(cancellationToken).ConfigureAwait(false);
+        await client.DisposeAsync().ConfigureAwait(false);
+        await events.ConfigureAwait(false);
+        return exitCode;
+    }
+
+    private async Task<int> ReadCommandsAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            string? line;
+            try
+            {
+                line = await _terminal.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            var input = ChatInput.Parse(line);
+            if (input is ChatInput.Quit)
+            {
+                _terminal.WriteLine("bye");
+                break;
+            }
+
+            try
+            {
+                await HandleAsync(input).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or TaskCanceledException or Akka.Actor.AskTimeoutException)
+            {
+                _terminal.WriteLine("error: the client did not answer in time; try again");
+            }
+        }
+
+        return 0;
+    }
+
+    private async Task HandleAsync(ChatInput input)
+    {
+        switch (input)
+        {
+            case ChatInput.Nothing:
+                break;
+            case ChatInput.Help:
+                foreach (var helpLine in ChatInput.HelpText.Split('\n'))
+                {
+                    _terminal.WriteLine(helpLine.TrimEnd('\r'));
+                }
+
+                break;
+            case ChatInput.Invalid invalid:
+                _terminal.WriteLine(invalid.Problem);
+                break;
+            case ChatInput.JoinRoom join:
+                // The new room is current at once: lines typed before its keys arrive are queued, not lost.
+                _currentRoom = join.RoomId;
+                _terminal.SetPrompt(join.RoomId + "> ");
+                _client.Join(join.RoomId);
+                break;
+            case ChatInput.LeaveRoom leave:
+                var room = leave.RoomId ?? _currentRoom;
+                if (room is null)
+                {
+                    _terminal.WriteLine("not in a room");
+                    break;
+                }
+
+                _client.Leave(room);
+                break;
+            case ChatInput.ListRooms:
+                var rooms = await _client.GetRoomsAsync().ConfigureAwait(false);
+                if (rooms.Rooms.Count == 0)
+                {
+                    _terminal.WriteLine("no rooms; /join ROOM");
+                }
+
+                foreach (var info in rooms.Rooms)
+                {
+                    var marker = info.RoomId == _currentRoom ? "*" : " ";
+                    _terminal.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{marker} {info.RoomId}  {Describe(info.Phase)}, epoch {info.Epoch}, {info.Members} member(s)"));
+                }
+
+                break;
+            case ChatInput.Who:
+                if (RequireRoom() is { } whoRoom)
+                {
+                    var roster = await _client.GetRosterAsync(whoRoom).ConfigureAwait(false);
+                    _terminal.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{whoRoom}, epoch {roster.Epoch}:"));
+                    foreach (var member in roster.Members)
+                    {
+                        var you = member.ClientId == _client.ClientId ? " (you)" : string.Empty;
+                        _terminal.WriteLine($"  {member.ClientId,-16} {member.Fingerprint}{you}");
+                    }
+                }
+
+                break;
+            case ChatInput.Say say:
+                if (RequireRoom() is { } sayRoom)
+                {
+                    _client.Send(sayRoom, say.Text);
+                }
+
+                break;
+            case ChatInput.ShowFingerprint:
+                _terminal.WriteLine($"your fingerprint ({_client.ClientId}): {_client.Fingerprint}");
+                break;
+            case ChatInput.ShowCode:
+                if (RequireRoom() is { } codeRoom)
+                {
+                    var code = await _client.GetEpochCodeAsync(codeRoom).ConfigureAwait(false);
+                    _terminal.WriteLine(code.Code is null
+                        ? $"{codeRoom}: no keys yet"
+                        : string.Create(CultureInfo.InvariantCulture, $"{codeRoom} epoch {code.Epoch} code: {code.Code}"));
+                }
+
+                break;
+            case ChatInput.TrustKey trust:
+                _client.Trust(trust.ClientId);
+                break;
+        }
+    }
+
+    private string? RequireRoom()
+    {
+        if (_currentRoom is null)
+        {
+            _terminal.WriteLine("no current room; /join ROOM first");
+        }
+
+        return _currentRoom;
+    }
+
+    private async Task PrintEventsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var e in _client.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Track(e);
+                if (Format(e) is { } line)
+                {
+                    _terminal.WriteLine(line);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Quitting.
+        }
+    }
+
+    private void Track(ClientEvent e)
+    {
+        switch (e)
+        {
+            case Joined joined:
+                if (!_joined.Contains(joined.RoomId))
+                {
+                    _joined.Add(joined.RoomId);
+                }
+
+                _currentRoom = joined.RoomId;
+                _terminal.SetPrompt(joined.RoomId + "> ");
+                break;
+            case Left left:
+                _joined.Remove(left.RoomId);
+                if (_currentRoom == left.RoomId)
+                {
+                    _currentRoom = _joined.LastOrDefault();
+                    _terminal.SetPrompt(_currentRoom is null ? "> " : _currentRoom + "> ");
+                }
+
+                break;
+        }
+    }
+
+    internal static string? Format(ClientEvent e) => e switch
+    {
+        Connected c => $"* connected as {c.ClientId}",
+        Joined j => string.Create(CultureInfo.InvariantCulture,
+            $"* joined {j.RoomId} ({j.MemberCount} member(s) there); waiting for the room key..."),
+        KeyEstablished k => string.Create(CultureInfo.InvariantCulture,
+            $"* [{k.RoomId}] keys ready: epoch {k.Epoch}, {k.MemberCount} member(s), code {k.EpochCode}"),
+        MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
+        MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
+        Left l => $"* left {l.RoomId}",
+        MessageReceived m => string.Create(CultureInfo.InvariantCulture,
+            $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}: {Printable(m.Text)}"),
+        Warning w => w.RoomId is null ? $"! {w.Text}" : $"! [{w.RoomId}] {w.Text}",
+        ErrorReported r => r.RoomId is null ? $"error ({r.Code}): {r.Text}" : $"error [{r.RoomId}] ({r.Code}): {r.Text}",
+        Disconnected d => d.RetryIn is { } retry
+            ? string.Create(CultureInfo.InvariantCulture, $"! connection lost ({d.Reason}); reconnecting in {retry.TotalSeconds:0.#} s")
+            : $"! connection lost ({d.Reason})",
+        Reconnected r => string.Create(CultureInfo.InvariantCulture, $"* reconnected (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
+        _ => null,
+    };
+
+    /// <summary>Other people's text must not drive the terminal: control characters become '?'.</summary>
+    internal static string Printable(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            builder.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return builder.ToString();
+    }
+
+    private static string Describe(RoomPhase phase) => phase switch
+    {
+        RoomPhase.Joining => "joining",
+        RoomPhase.AwaitingAdmission => "waiting for admission",
+        RoomPhase.Ready => "ready",
+        RoomPhase.Committing => "rekeying",
+        RoomPhase.Suspended => "offline",
+        _ => phase.ToString(),
+    };
+}

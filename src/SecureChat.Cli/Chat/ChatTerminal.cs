@@ -1,0 +1,42 @@
+namespace SecureChat.Cli.Chat;
+
+/// <summary>
+/// Where the chat prints and reads. Printing may happen from any thread while a line is being
+/// typed; implementations keep the two from garbling each other.
+/// </summary>
+internal interface IChatTerminal : IDisposable
+{
+    /// <summary>Prints one complete line above whatever is being typed.</summary>
+    void WriteLine(string line);
+
+    /// <summary>The next line the user entered, or null at end of input.</summary>
+    Task<string?> ReadLineAsync(CancellationToken cancellationToken);
+
+    void SetPrompt(string prompt);
+}
+
+/// <summary>For pipes and tests: plain line reading, one output line per event.</summary>
+internal sealed class PlainTerminal(TextReader input, TextWriter output) : IChatTerminal
+{
+    private readonly Lock _gate = new();
+
+    public void WriteLine(string line)
+    {
+        lock (_gate)
+        {
+            output.WriteLine(line);
+            output.Flush();
+        }
+    }
+
+    public async Task<string?> ReadLineAsync(CancellationToken cancellationToken) =>
+        await input.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+
+    public void SetPrompt(string prompt)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Akka.Actor;
+using SecureChat.Cli.Certs;
+using SecureChat.Client;
+using SecureChat.Client.Connection;
+using SecureChat.Client.Session;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Transport.Certificates;
+using SecureChat.Transport.Tls;
+
+namespace SecureChat.Cli;
+
+/// <summary>Everything a chat client needs before it connects: address, certificates, identity keys, pins.</summary>
+internal sealed class ClientSetup
+{
+    private ClientSetup(string clientId, Endpoint endpoint, X509Certificate2 clientCertificate, X509Certificate2 caCertificate,
+        LocalIdentity identity, TrustStore trust)
+    {
+        ClientId = clientId;
+        Endpoint = endpoint;
+        ClientCertificate = clientCertificate;
+        CaCertificate = caCertificate;
+        Identity = identity;
+        Trust = trust;
+    }
+
+    public string ClientId { get; }
+
+    public Endpoint Endpoint { get; }
+
+    public X509Certificate2 ClientCertificate { get; }
+
+    public X509Certificate2 CaCertificate { get; }
+
+    public LocalIdentity Identity { get; }
+
+    public TrustStore Trust { get; }
+
+    /// <summary>Loads (or, with the development CA at hand, issues) what is needed; null with one readable line otherwise.</summary>
+    public static ClientSetup? TryPrepare(string clientId, string server, string certsDirectory, string identityFolder,
+        TextWriter notices, out string problem)
+    {
+        problem = string.Empty;
+        if (!ClientIdentity.IsValidClientId(clientId) || clientId is "ca" or "server" or "." or "..")
+        {
+            problem = $"'{clientId}' is not a usable id: 1-64 characters of A-Z a-z 0-9 . _ @ - (and not 'ca' or 'server')";
+            return null;
+        }
+
+        if (!Endpoint.TryParse(server, out var endpoint, out problem))
+        {
+            return null;
+        }
+
+        try
+        {
+            var certificate = ClientCertificates.LoadOrIssue(certsDirectory, clientId, out var issued);
+            if (issued)
+            {
+                notices.WriteLine($"issued a client certificate for {clientId} from the development CA: {CertificateFiles.ClientCertificatePath(certsDirectory, clientId)}");
+            }
+
+            var ca = ClientCertificates.LoadCa(certsDirectory);
+            var identity = IdentityStore.LoadOrCreate(identityFolder, clientId, SystemRandomSource.Instance);
+            var trust = TrustStore.Open(identityFolder);
+            return new ClientSetup(clientId, endpoint, certificate, ca, identity, trust);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException
+                                       or CryptographicException or IdentityStoreException or ArgumentException)
+        {
+            problem = ex.Message;
+            return null;
+        }
+    }
+
+    public IServerConnector Connector() =>
+        new TlsServerConnector(Endpoint.Host, Endpoint.Port, () => TlsSettings.ForClient(ClientCertificate, CaCertificate, Endpoint.Host));
+
+    public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null) =>
+        ChatClient.Start(
+            owner => new RoomContext(ClientId, owner, Identity, Trust, SystemClock.Instance, SystemRandomSource.Instance, settings ?? new ClientSessionSettings()),
+            Connector(),
+            system);
+}

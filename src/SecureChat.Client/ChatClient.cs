@@ -1,0 +1,107 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using SecureChat.Client.Connection;
+using SecureChat.Client.Session;
+
+namespace SecureChat.Client;
+
+/// <summary>
+/// A plain C# face on one <see cref="ClientSessionActor"/> for the CLI and the simulator:
+/// commands are methods, events come out of <see cref="Events"/> in order.
+/// </summary>
+public sealed class ChatClient : IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+    private readonly bool _ownsSystem;
+    private readonly IActorRef _session;
+    private readonly IActorRef _sink;
+    private readonly Channel<ClientEvent> _events;
+
+    private ChatClient(ActorSystem system, bool ownsSystem, RoomContextFactory contextFactory, IServerConnector connector, string actorName)
+    {
+        _system = system;
+        _ownsSystem = ownsSystem;
+        _events = Channel.CreateUnbounded<ClientEvent>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
+        _sink = system.ActorOf(Props.Create(() => new EventSinkActor(_events.Writer)), actorName + "-events");
+        var context = contextFactory(_sink);
+        ClientId = context.ClientId;
+        Fingerprint = context.Identity.Fingerprint;
+        _session = system.ActorOf(ClientSessionActor.Props(context, connector), actorName);
+    }
+
+    public string ClientId { get; }
+
+    public string Fingerprint { get; }
+
+    public ChannelReader<ClientEvent> Events => _events.Reader;
+
+    /// <summary>Builds the session's context once the event sink (its owner) exists.</summary>
+    public delegate RoomContext RoomContextFactory(IActorRef owner);
+
+    /// <summary>Starts a client; with no <paramref name="system"/> it makes (and later terminates) its own.</summary>
+    public static ChatClient Start(RoomContextFactory contextFactory, IServerConnector connector, ActorSystem? system = null, string? actorName = null)
+    {
+        ArgumentNullException.ThrowIfNull(contextFactory);
+        ArgumentNullException.ThrowIfNull(connector);
+        var owns = system is null;
+        system ??= ActorSystem.Create("securechat-client", ClientHocon.Quiet);
+        return new ChatClient(system, owns, contextFactory, connector, actorName ?? "session-" + Guid.NewGuid().ToString("N"));
+    }
+
+    public void Join(string roomId) => _session.Tell(new ClientCommands.Join(roomId));
+
+    public void Leave(string roomId) => _session.Tell(new ClientCommands.Leave(roomId));
+
+    public void Send(string roomId, string text) => _session.Tell(new ClientCommands.Send(roomId, text));
+
+    public void Trust(string clientId) => _session.Tell(new ClientCommands.Trust(clientId));
+
+    public Task<ClientCommands.RosterReply> GetRosterAsync(string roomId) =>
+        _session.Ask<ClientCommands.RosterReply>(new ClientCommands.QueryRoster(roomId), TimeSpan.FromSeconds(5));
+
+    public Task<ClientCommands.EpochCodeReply> GetEpochCodeAsync(string roomId) =>
+        _session.Ask<ClientCommands.EpochCodeReply>(new ClientCommands.QueryEpochCode(roomId), TimeSpan.FromSeconds(5));
+
+    public Task<ClientCommands.RoomsReply> GetRoomsAsync() =>
+        _session.Ask<ClientCommands.RoomsReply>(ClientCommands.QueryRooms.Instance, TimeSpan.FromSeconds(5));
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _session.GracefulStop(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TaskCanceledException)
+        {
+            // Already stopping or the system is going down: nothing left to wait for.
+        }
+
+        _sink.Tell(PoisonPill.Instance);
+        _events.Writer.TryComplete();
+        if (_ownsSystem)
+        {
+            await _system.Terminate().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Receives the session's events and hands them to the channel, in order.</summary>
+    private sealed class EventSinkActor : ReceiveActor
+    {
+        public EventSinkActor(ChannelWriter<ClientEvent> writer) =>
+            Receive<ClientEvent>(e => writer.TryWrite(e));
+    }
+}
+
+/// <summary>Akka settings for a client process: no console chatter from Akka itself.</summary>
+public static class ClientHocon
+{
+    public const string Quiet =
+        """
+        akka {
+          loglevel = WARNING
+          stdout-loglevel = WARNING
+          log-dead-letters = off
+          log-dead-letters-during-shutdown = off
+        }
+        """;
+}

@@ -1,0 +1,48 @@
+namespace SecureChat.Client.Session;
+
+/// <summary>What the owner of a session asks of it. Queries are answered to the sender.</summary>
+public static class ClientCommands
+{
+    public sealed record Join(string RoomId);
+
+    public sealed record Leave(string RoomId);
+
+    /// <summary>Encrypted for the room's members; queued (bounded) until the room's keys are ready.</summary>
+    public sealed record Send(string RoomId, string Text);
+
+    /// <summary>Accepts a changed identity key for a client that was pinned on first use.</summary>
+    public sealed record Trust(string ClientId);
+
+    /// <summary>Answered with <see cref="RosterReply"/>.</summary>
+    public sealed record QueryRoster(string RoomId);
+
+    /// <summary>Answered with <see cref="EpochCodeReply"/>.</summary>
+    public sealed record QueryEpochCode(string RoomId);
+
+    /// <summary>Answered with <see cref="RoomsReply"/>.</summary>
+    public sealed record QueryRooms
+    {
+        public static QueryRooms Instance { get; } = new();
+    }
+
+    public sealed record Member(string ClientId, string Fingerprint);
+
+    public sealed record RosterReply(string RoomId, ulong Epoch, IReadOnlyList<Member> Members);
+
+    /// <summary><paramref name="Code"/> is null while the room has no keys yet.</summary>
+    public sealed record EpochCodeReply(string RoomId, ulong Epoch, string? Code);
+
+    public sealed record RoomInfo(string RoomId, RoomPhase Phase, ulong Epoch, int Members);
+
+    public sealed record RoomsReply(IReadOnlyList<RoomInfo> Rooms);
+}
+
+/// <summary>Where a room stands, as the owner sees it.</summary>
+public enum RoomPhase
+{
+    Joining,
+    AwaitingAdmission,
+    Ready,
+    Committing,
+    Suspended,
+}

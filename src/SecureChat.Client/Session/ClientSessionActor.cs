@@ -1,0 +1,315 @@
+using Akka.Actor;
+using Akka.Event;
+using SecureChat.Client.Connection;
+using SecureChat.Core.Wire;
+using Envelope = SecureChat.Core.Wire.Envelope;
+
+namespace SecureChat.Client.Session;
+
+/// <summary>
+/// One connected user. Owns the link to the server (through <see cref="IServerConnector"/>),
+/// greets the server, routes room frames to one <see cref="RoomSessionActor"/> child per room,
+/// and reconnects with backoff when the link is lost, after which every room rejoins and rekeys.
+/// Connection states are <see cref="Connecting"/>, <see cref="Connected"/> and <see cref="Reconnecting"/>.
+/// </summary>
+public sealed class ClientSessionActor : ReceiveActor, IWithTimers
+{
+    private readonly RoomContext _room;
+    private readonly IServerConnector _connector;
+    private readonly ClientSessionSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, IActorRef> _rooms = new(StringComparer.Ordinal);
+
+    private IServerLink? _link;
+    private long _linkId;
+    private int _failedAttempts;
+    private bool _everConnected;
+    private bool _greeted;
+    private int _reconnects;
+
+    public ClientSessionActor(RoomContext room, IServerConnector connector)
+    {
+        _room = room;
+        _connector = connector;
+        _settings = room.Settings;
+        Connecting();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(RoomContext room, IServerConnector connector) =>
+        Akka.Actor.Props.Create(() => new ClientSessionActor(room, connector));
+
+    protected override void PreStart() => OpenLink();
+
+    protected override void PostStop() => _link?.Dispose();
+
+    /// <summary>TLS is being set up, or HELLO is out and WELCOME not yet in.</summary>
+    private void Connecting()
+    {
+        Receive<LinkEvents.LinkUp>(up => up.LinkId == _linkId, _ => SendHello());
+        Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnGreeting(f.Envelope));
+        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(down.Reason));
+        Receive<WelcomeTimedOut>(t => t.LinkId == _linkId, _ => OnLinkDown("the server did not answer HELLO in time"));
+        ReceiveRoomCommands();
+        ReceiveStaleLinkNews();
+    }
+
+    /// <summary>Greeted: frames flow between the rooms and the server.</summary>
+    private void Connected()
+    {
+        Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnFrame(f.Envelope));
+        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(down.Reason));
+        Receive<RoomProtocol.Outbound>(o => SendToServer(o.Envelope));
+        ReceiveRoomCommands();
+        ReceiveStaleLinkNews();
+    }
+
+    /// <summary>No link; waiting out the backoff before the next attempt. Rooms hold their sends.</summary>
+    private void Reconnecting()
+    {
+        Receive<ReconnectNow>(_ =>
+        {
+            OpenLink();
+            Become(Connecting);
+        });
+        ReceiveRoomCommands();
+        ReceiveStaleLinkNews();
+    }
+
+    private void ReceiveRoomCommands()
+    {
+        Receive<ClientCommands.Join>(OnJoin);
+        Receive<ClientCommands.Leave>(leave => ForwardToRoom(leave.RoomId, leave));
+        Receive<ClientCommands.Send>(send => ForwardToRoom(send.RoomId, send));
+        Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query));
+        Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query));
+        Receive<ClientCommands.QueryRooms>(_ => OnQueryRooms());
+        Receive<ClientCommands.Trust>(OnTrust);
+        Receive<RoomProtocol.RoomClosed>(closed => _rooms.Remove(closed.RoomId));
+        Receive<Terminated>(t => RemoveRoom(t.ActorRef));
+
+        // Outbound frames that arrive while the link is down were produced just before the loss;
+        // the room re-sends what matters after it rejoins.
+        Receive<RoomProtocol.Outbound>(_ => { });
+    }
+
+    private void ReceiveStaleLinkNews()
+    {
+        Receive<LinkEvents.LinkUp>(_ => { });
+        Receive<LinkEvents.FrameReceived>(_ => { });
+        Receive<LinkEvents.LinkDown>(_ => { });
+        Receive<WelcomeTimedOut>(_ => { });
+        Receive<ReconnectNow>(_ => { });
+    }
+
+    private void OpenLink()
+    {
+        _link?.Dispose();
+        _linkId++;
+        _link = _connector.Connect(Self, _linkId);
+    }
+
+    private void SendHello()
+    {
+        Timers.StartSingleTimer(nameof(WelcomeTimedOut), new WelcomeTimedOut(_linkId), _settings.WelcomeTimeout);
+        SendToServer(new Envelope
+        {
+            Version = WireLimits.ProtocolVersion,
+            Type = MessageType.Hello,
+            SenderId = _room.ClientId,
+            Hello = new Hello { ClientSoftware = _settings.ClientSoftware },
+        });
+    }
+
+    private void OnGreeting(Envelope envelope)
+    {
+        switch (envelope.Type)
+        {
+            case MessageType.Welcome when envelope.Welcome.ClientId == _room.ClientId:
+                Timers.Cancel(nameof(WelcomeTimedOut));
+                _failedAttempts = 0;
+                _greeted = true;
+                Become(Connected);
+                if (_everConnected)
+                {
+                    _reconnects++;
+                    _room.Owner.Tell(new Reconnected(_reconnects));
+                }
+                else
+                {
+                    _everConnected = true;
+                    _room.Owner.Tell(new Connected(_room.ClientId, _room.Identity.Fingerprint));
+                }
+
+                foreach (var room in _rooms.Values)
+                {
+                    room.Tell(RoomProtocol.LinkReady.Instance);
+                }
+
+                break;
+            case MessageType.Welcome:
+                ReportAndDrop($"the server greeted us as '{envelope.Welcome.ClientId}', not '{_room.ClientId}'");
+                break;
+            case MessageType.Error:
+                _room.Owner.Tell(new ErrorReported(null, envelope.Error.Code.ToString(), envelope.Error.Reason));
+                break;
+            default:
+                ReportAndDrop($"the server sent {envelope.Type} before WELCOME");
+                break;
+        }
+    }
+
+    private void OnFrame(Envelope envelope)
+    {
+        switch (envelope.Type)
+        {
+            case MessageType.Ping:
+                SendToServer(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Pong, SenderId = _room.ClientId, Sequence = envelope.Sequence });
+                return;
+            case MessageType.Pong:
+                return;
+            case MessageType.Error when envelope.RoomId.Length == 0 || !_rooms.ContainsKey(envelope.RoomId):
+                _room.Owner.Tell(new ErrorReported(NullIfEmpty(envelope.RoomId), envelope.Error.Code.ToString(), envelope.Error.Reason));
+                return;
+            case MessageType.Hello or MessageType.Welcome or MessageType.Join or MessageType.Leave:
+                _log.Warning("ignoring unexpected {0} frame from the server", envelope.Type);
+                return;
+        }
+
+        if (_rooms.TryGetValue(envelope.RoomId, out var room))
+        {
+            room.Tell(new RoomProtocol.Inbound(envelope));
+        }
+        else
+        {
+            // A frame for a room we left (in flight) or never joined: nothing to do with it.
+            _log.Debug("dropping {0} for room {1} we are not in", envelope.Type, envelope.RoomId);
+        }
+    }
+
+    private void OnJoin(ClientCommands.Join join)
+    {
+        if (!EnvelopeCodec.IsValidId(join.RoomId))
+        {
+            _room.Owner.Tell(new ErrorReported(null, "INVALID_ARGUMENT", "room names are 1-64 characters of A-Z a-z 0-9 . _ @ -"));
+            return;
+        }
+
+        if (_rooms.ContainsKey(join.RoomId))
+        {
+            _room.Owner.Tell(new Warning(join.RoomId, $"already in {join.RoomId}"));
+            return;
+        }
+
+        if (_rooms.Count >= _settings.MaxRooms)
+        {
+            _room.Owner.Tell(new ErrorReported(join.RoomId, "TOO_MANY_ROOMS", $"at most {_settings.MaxRooms} rooms per session"));
+            return;
+        }
+
+        var child = Context.ActorOf(RoomSessionActor.Props(join.RoomId, _room), RoomActorName(join.RoomId));
+        Context.Watch(child);
+        _rooms[join.RoomId] = child;
+        if (_greeted)
+        {
+            child.Tell(RoomProtocol.LinkReady.Instance);
+        }
+    }
+
+    private void OnTrust(ClientCommands.Trust trust)
+    {
+        var changed = _room.Trust(trust.ClientId);
+        _room.Owner.Tell(changed
+            ? new Warning(null, $"now trusting the current key of {trust.ClientId}")
+            : new Warning(null, $"no changed key is waiting for {trust.ClientId}"));
+        foreach (var room in _rooms.Values)
+        {
+            room.Tell(trust);
+        }
+    }
+
+    private void OnQueryRooms()
+    {
+        var replyTo = Sender;
+        if (_rooms.Count == 0)
+        {
+            replyTo.Tell(new ClientCommands.RoomsReply([]));
+            return;
+        }
+
+        var asks = _rooms.Values.Select(r => r.Ask<ClientCommands.RoomInfo>(ClientCommands.QueryRooms.Instance, TimeSpan.FromSeconds(5)));
+        Task.WhenAll(asks).PipeTo(replyTo,
+            success: infos => new ClientCommands.RoomsReply([.. infos.OrderBy(i => i.RoomId, StringComparer.Ordinal)]),
+            failure: _ => new ClientCommands.RoomsReply([]));
+    }
+
+    private void ForwardToRoom(string roomId, object command)
+    {
+        if (_rooms.TryGetValue(roomId, out var room))
+        {
+            room.Forward(command);
+        }
+        else
+        {
+            _room.Owner.Tell(new ErrorReported(roomId, "NOT_A_MEMBER", $"not in room {roomId}; /join it first"));
+        }
+    }
+
+    private void SendToServer(Envelope envelope)
+    {
+        if (_link is null || !_link.TrySend(envelope))
+        {
+            OnLinkDown("the outbound queue to the server is full");
+        }
+    }
+
+    private void ReportAndDrop(string problem)
+    {
+        _room.Owner.Tell(new ErrorReported(null, "PROTOCOL", problem));
+        OnLinkDown(problem);
+    }
+
+    private void OnLinkDown(string reason)
+    {
+        _link?.Dispose();
+        _link = null;
+        _greeted = false;
+        Timers.Cancel(nameof(WelcomeTimedOut));
+        foreach (var room in _rooms.Values)
+        {
+            room.Tell(RoomProtocol.LinkLost.Instance);
+        }
+
+        var delay = Backoff(_failedAttempts++);
+        _room.Owner.Tell(new Disconnected(reason, delay));
+        Timers.StartSingleTimer(nameof(ReconnectNow), ReconnectNow.Instance, delay);
+        Become(Reconnecting);
+    }
+
+    private TimeSpan Backoff(int failedAttempts)
+    {
+        var factor = Math.Pow(2, Math.Min(failedAttempts, 16));
+        var delay = TimeSpan.FromTicks((long)Math.Min(_settings.InitialBackoff.Ticks * factor, _settings.MaxBackoff.Ticks));
+        return delay;
+    }
+
+    private void RemoveRoom(IActorRef child)
+    {
+        foreach (var (id, actor) in _rooms.Where(r => r.Value.Equals(child)).ToList())
+        {
+            _rooms.Remove(id);
+        }
+    }
+
+    private static string RoomActorName(string roomId) => "room-" + Uri.EscapeDataString(roomId);
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    private sealed record WelcomeTimedOut(long LinkId);
+
+    private sealed record ReconnectNow
+    {
+        public static ReconnectNow Instance { get; } = new();
+    }
+}

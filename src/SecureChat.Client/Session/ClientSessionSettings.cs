@@ -1,0 +1,28 @@
+using SecureChat.Client.Connection;
+
+namespace SecureChat.Client.Session;
+
+/// <summary>Tunables of a session; the defaults suit an interactive client.</summary>
+public sealed record ClientSessionSettings
+{
+    /// <summary>First reconnect delay; doubled per failed attempt up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long to wait for WELCOME after the TLS handshake.</summary>
+    public TimeSpan WelcomeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Sends held per room while its keys are not ready; above it sends are refused with a warning.</summary>
+    public int MaxQueuedSends { get; init; } = 1000;
+
+    /// <summary>Messages held per room whose keys have not arrived yet; the oldest is dropped with a warning.</summary>
+    public int MaxHeldMessages { get; init; } = 1000;
+
+    /// <summary>A room with nothing but a pending join gives up after this long without admission.</summary>
+    public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public string ClientSoftware { get; init; } = "securechat-client/1";
+
+    public int MaxRooms { get; init; } = 64;
+}

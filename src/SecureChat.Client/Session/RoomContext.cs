@@ -1,0 +1,32 @@
+using Akka.Actor;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+
+namespace SecureChat.Client.Session;
+
+/// <summary>
+/// What a session and its rooms share: who we are, whom we tell, and the engine's dependencies.
+/// Passed once at actor creation, never as a message.
+/// </summary>
+public sealed record RoomContext(
+    string ClientId,
+    IActorRef Owner,
+    LocalIdentity Identity,
+    TrustStore TrustStore,
+    IClock Clock,
+    IRandomSource Random,
+    ClientSessionSettings Settings)
+{
+    /// <summary>
+    /// Engine options. The committer's own key refresh is off: the relay accepts a roster only when each
+    /// kept member's bundle is the one it already knows, so a refreshed key would get every commit rejected.
+    /// </summary>
+    public GroupOptions GroupOptions { get; init; } = GroupOptions.Default with { RefreshOwnKeyOnCommit = false };
+
+    /// <summary>Accepts the changed key waiting for <paramref name="clientId"/>; false when none was waiting.</summary>
+    public bool Trust(string clientId) => TrustStore.Accept(clientId);
+
+    public GroupSession NewGroupSession(string roomId) =>
+        new(Identity, roomId, TrustStore, GroupOptions, Clock, Random);
+}

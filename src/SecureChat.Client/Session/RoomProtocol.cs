@@ -1,0 +1,28 @@
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Client.Session;
+
+/// <summary>Messages between a <see cref="ClientSessionActor"/> and its per-room children.</summary>
+public static class RoomProtocol
+{
+    /// <summary>A frame from the server for this room.</summary>
+    public sealed record Inbound(Envelope Envelope);
+
+    /// <summary>A frame the room wants sent to the server.</summary>
+    public sealed record Outbound(Envelope Envelope);
+
+    /// <summary>The connection is down; hold everything until <see cref="LinkReady"/>.</summary>
+    public sealed record LinkLost
+    {
+        public static LinkLost Instance { get; } = new();
+    }
+
+    /// <summary>A (new) connection is up and greeted: (re)join the room.</summary>
+    public sealed record LinkReady
+    {
+        public static LinkReady Instance { get; } = new();
+    }
+
+    /// <summary>A room child has left and is stopping.</summary>
+    public sealed record RoomClosed(string RoomId);
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SecureChat.Client.Simulation;
+
+public sealed record PercentilesMs(
+    [property: JsonPropertyName("p50")] double P50,
+    [property: JsonPropertyName("p99")] double P99,
+    [property: JsonPropertyName("max")] double Max);
+
+/// <summary>What a simulation run measured. <see cref="Passed"/> is false if anything was lost, duplicated or undecryptable.</summary>
+public sealed record SimulationReport
+{
+    [JsonPropertyName("clients")]
+    public int Clients { get; init; }
+
+    [JsonPropertyName("rooms")]
+    public int Rooms { get; init; }
+
+    [JsonPropertyName("sent")]
+    public long Sent { get; init; }
+
+    [JsonPropertyName("expected")]
+    public long Expected { get; init; }
+
+    [JsonPropertyName("delivered")]
+    public long Delivered { get; init; }
+
+    [JsonPropertyName("lost")]
+    public long Lost { get; init; }
+
+    [JsonPropertyName("duplicates")]
+    public long Duplicates { get; init; }
+
+    [JsonPropertyName("decryptFailures")]
+    public long DecryptFailures { get; init; }
+
+    [JsonPropertyName("errors")]
+    public long Errors { get; init; }
+
+    [JsonPropertyName("latencyMs")]
+    public required PercentilesMs LatencyMs { get; init; }
+
+    [JsonPropertyName("joinMs")]
+    public required PercentilesMs JoinMs { get; init; }
+
+    [JsonPropertyName("keyEstablishmentMs")]
+    public double KeyEstablishmentMs { get; init; }
+
+    [JsonPropertyName("messagesPerSecond")]
+    public double MessagesPerSecond { get; init; }
+
+    [JsonPropertyName("elapsedMs")]
+    public double ElapsedMs { get; init; }
+
+    [JsonPropertyName("passed")]
+    public bool Passed => Lost == 0 && Duplicates == 0 && DecryptFailures == 0 && Sent > 0;
+
+    [JsonPropertyName("problems")]
+    public IReadOnlyList<string> Problems { get; init; } = [];
+
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    public string ToText()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            string.Create(c, $"clients {Clients}, rooms {Rooms}"),
+            string.Create(c, $"sent                {Sent}"),
+            string.Create(c, $"expected deliveries {Expected}"),
+            string.Create(c, $"delivered           {Delivered}"),
+            string.Create(c, $"lost                {Lost}"),
+            string.Create(c, $"duplicates          {Duplicates}"),
+            string.Create(c, $"decrypt failures    {DecryptFailures}"),
+            string.Create(c, $"errors/warnings     {Errors}"),
+            string.Create(c, $"join -> keys (ms)   p50 {JoinMs.P50:0.0}  p99 {JoinMs.P99:0.0}  max {JoinMs.Max:0.0}  (all rooms keyed after {KeyEstablishmentMs:0} ms)"),
+            string.Create(c, $"latency (ms)        p50 {LatencyMs.P50:0.0}  p99 {LatencyMs.P99:0.0}  max {LatencyMs.Max:0.0}"),
+            string.Create(c, $"throughput          {MessagesPerSecond:0} deliveries/s over {ElapsedMs / 1000:0.00} s"),
+            Passed ? "result              OK" : "result              FAILED",
+        };
+        lines.AddRange(Problems.Select(p => "  " + p));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

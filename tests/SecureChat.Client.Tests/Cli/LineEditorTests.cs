@@ -1,0 +1,78 @@
+using SecureChat.Cli.Chat;
+using SecureChat.Client.Session;
+
+namespace SecureChat.Client.Tests.Cli;
+
+public sealed class LineEditorTests
+{
+    private const string ClearLine = "\r\u001b[2K";
+
+    [Fact]
+    public void A_line_printed_while_typing_goes_above_and_the_typed_text_is_redrawn()
+    {
+        var output = new StringWriter();
+        using var editor = new LineEditor(output, new ScriptedKeys(), "lobby> ");
+        editor.Apply(Key('h'));
+        editor.Apply(Key('i'));
+        output.GetStringBuilder().Clear();
+
+        editor.WriteLine("[lobby] bob: hello");
+
+        Assert.Equal(ClearLine + "[lobby] bob: hello\nlobby> hi", output.ToString());
+    }
+
+    [Fact]
+    public void Enter_returns_the_line_and_backspace_edits_it()
+    {
+        using var editor = new LineEditor(new StringWriter(), new ScriptedKeys(), "> ");
+        foreach (var c in "helo")
+        {
+            Assert.Null(editor.Apply(Key(c)));
+        }
+
+        editor.Apply(new ConsoleKeyInfo('\b', ConsoleKey.Backspace, false, false, false));
+        editor.Apply(Key('l'));
+        editor.Apply(Key('o'));
+
+        Assert.Equal("hello", editor.Apply(new ConsoleKeyInfo('\r', ConsoleKey.Enter, false, false, false)));
+        Assert.Equal(string.Empty, editor.Apply(new ConsoleKeyInfo('\r', ConsoleKey.Enter, false, false, false)));
+    }
+
+    [Fact]
+    public async Task Lines_typed_on_the_key_source_come_out_of_ReadLineAsync_and_end_of_keys_ends_input()
+    {
+        var keys = new ScriptedKeys("/join lobby\r");
+        using var editor = new LineEditor(new StringWriter(), keys, "> ");
+
+        Assert.Equal("/join lobby", await editor.ReadLineAsync(CancellationToken.None));
+        Assert.Null(await editor.ReadLineAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public void Other_peoples_control_characters_do_not_reach_the_terminal()
+    {
+        var line = ChatApp.Format(new MessageReceived("lobby", "bob", "hi\u001b[2Jthere\r\n", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch));
+
+        Assert.NotNull(line);
+        Assert.DoesNotContain('\u001b', line);
+        Assert.DoesNotContain('\n', line);
+        Assert.EndsWith("bob: hi?[2Jthere??", line, StringComparison.Ordinal);
+    }
+
+    private static ConsoleKeyInfo Key(char c) => new(c, ConsoleKey.A, false, false, false);
+
+    private sealed class ScriptedKeys(string script = "") : IKeySource
+    {
+        private readonly Queue<char> _keys = new(script);
+
+        public ConsoleKeyInfo? ReadKey()
+        {
+            if (!_keys.TryDequeue(out var c))
+            {
+                return null;
+            }
+
+            return c == '\r' ? new ConsoleKeyInfo('\r', ConsoleKey.Enter, false, false, false) : Key(c);
+        }
+    }
+}

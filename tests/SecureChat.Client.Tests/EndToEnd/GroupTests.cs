@@ -1,0 +1,90 @@
+using Akka.Actor;
+using SecureChat.Client.Session;
+using SecureChat.Client.Simulation;
+using SecureChat.Client.Tests.Support;
+
+namespace SecureChat.Client.Tests.EndToEnd;
+
+/// <summary>Three and ten real clients over TLS against the real server.</summary>
+public sealed class GroupTests : IAsyncLifetime
+{
+    private readonly ActorSystem _system = ActorSystem.Create("e2e-group", ClientHocon.Quiet);
+    private TestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _system.Terminate();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Three_members_each_receive_every_other_members_message_once_and_a_leaver_is_rekeyed_out()
+    {
+        await using var alice = TestClients.Start(_server, _system, "alice");
+        await using var bob = TestClients.Start(_server, _system, "bob");
+        await using var carol = TestClients.Start(_server, _system, "carol");
+        ChatClient[] all = [alice, bob, carol];
+        var latestKeys = new Dictionary<ChatClient, KeyEstablished>();
+        foreach (var client in all)
+        {
+            await client.WaitForAsync<Connected>();
+            client.Join("room3");
+            latestKeys[client] = await client.WaitForAsync<KeyEstablished>();
+        }
+
+        // Everyone converges on one epoch with all three members and the same code.
+        var finalKeys = new List<KeyEstablished>();
+        foreach (var client in all)
+        {
+            finalKeys.Add(latestKeys[client].MemberCount == 3 ? latestKeys[client] : await client.WaitForAsync<KeyEstablished>(k => k.MemberCount == 3));
+        }
+
+        Assert.Single(finalKeys.Select(k => (k.Epoch, k.EpochCode)).Distinct());
+
+        foreach (var sender in all)
+        {
+            sender.Send("room3", $"from {sender.ClientId}");
+        }
+
+        foreach (var receiver in all)
+        {
+            var texts = new List<string>();
+            for (var i = 0; i < 2; i++)
+            {
+                var m = await receiver.WaitForAsync<MessageReceived>();
+                Assert.Equal($"from {m.SenderId}", m.Text);
+                texts.Add(m.Text);
+            }
+
+            Assert.Equal(all.Where(c => c != receiver).Select(c => $"from {c.ClientId}").Order(), texts.Order());
+        }
+
+        carol.Leave("room3");
+        await carol.WaitForAsync<Left>();
+        var aliceSeesCarolLeave = await alice.WaitForAsync<MemberLeft>(m => m.ClientId == "carol");
+        Assert.Equal(carol.Fingerprint, aliceSeesCarolLeave.Fingerprint);
+        await alice.WaitForAsync<KeyEstablished>(k => k.MemberCount == 2);
+        await bob.WaitForAsync<KeyEstablished>(k => k.MemberCount == 2);
+        alice.Send("room3", "carol is gone");
+        Assert.Equal("carol is gone", (await bob.WaitForAsync<MessageReceived>()).Text);
+    }
+
+    [Fact]
+    public async Task Ten_clients_through_the_simulator_deliver_every_message_exactly_once()
+    {
+        var simulator = new Simulator(
+            new SimulationOptions { Clients = 10, Rooms = 1, MessagesPerClient = 5, ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60) },
+            id => TestClients.Start(_server, _system, id));
+
+        var report = await simulator.RunAsync();
+
+        Assert.Equal(50, report.Sent);
+        Assert.Equal(450, report.Expected);
+        Assert.Equal(450, report.Delivered);
+        Assert.Equal((0L, 0L, 0L), (report.Lost, report.Duplicates, report.DecryptFailures));
+        Assert.Empty(report.Problems);
+        Assert.True(report.Passed);
+    }
+}

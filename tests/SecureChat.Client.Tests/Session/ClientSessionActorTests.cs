@@ -1,0 +1,378 @@
+using Akka.Actor;
+using Akka.TestKit;
+using SecureChat.Client.Session;
+using SecureChat.Client.Tests.Support;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+using Envelope = SecureChat.Core.Wire.Envelope;
+using Joined = SecureChat.Client.Session.Joined;
+
+namespace SecureChat.Client.Tests.Session;
+
+/// <summary>
+/// The session's state machine with a probe as the server: the probe receives every frame the client
+/// sends, and the test answers as the relay would, with other members played by the engine directly.
+/// </summary>
+public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
+{
+    private const string Room = "lobby";
+    private readonly TestProbe _server;
+    private readonly TestProbe _owner;
+    private readonly LocalIdentity _alice = LocalIdentity.Generate("alice", SystemRandomSource.Instance);
+    private readonly ClientSessionSettings _settings = new() { InitialBackoff = TimeSpan.FromMilliseconds(20), MaxBackoff = TimeSpan.FromMilliseconds(100) };
+    private readonly TrustStore _trust = new();
+    private ProbeConnector _connector = null!;
+    private IActorRef _session = ActorRefs.Nobody;
+
+    public ClientSessionActorTests()
+        : base("akka.loglevel = WARNING")
+    {
+        _server = CreateTestProbe("server");
+        _owner = CreateTestProbe("owner");
+    }
+
+    [Fact]
+    public void Greets_with_hello_and_reports_connected_after_welcome()
+    {
+        Start();
+        var hello = ExpectFrame(MessageType.Hello);
+        Assert.Equal("alice", hello.SenderId);
+        Assert.Equal(WireLimits.ProtocolVersion, hello.Version);
+
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+
+        var connected = _owner.ExpectMsg<Connected>();
+        Assert.Equal("alice", connected.ClientId);
+        Assert.Equal(_alice.Fingerprint, connected.Fingerprint);
+    }
+
+    [Fact]
+    public void A_welcome_for_another_id_drops_the_link_and_tries_again()
+    {
+        Start();
+        ExpectFrame(MessageType.Hello);
+
+        _connector.Deliver(ServerFrames.Welcome("mallory"));
+
+        Assert.Equal(ClientErrorCodes.Protocol, ExpectEvent<ErrorReported>().Code);
+        Assert.NotNull(ExpectEvent<Disconnected>().RetryIn);
+        ExpectFrame(MessageType.Hello);
+        Assert.Equal(2, _connector.Connects);
+    }
+
+    [Fact]
+    public void Answers_ping_with_pong_carrying_the_same_sequence()
+    {
+        Connect();
+
+        _connector.Deliver(ServerFrames.Ping(42));
+
+        var pong = ExpectFrame(MessageType.Pong);
+        Assert.Equal(42UL, pong.Sequence);
+    }
+
+    [Fact]
+    public void First_joiner_creates_the_room_and_applies_its_commit_only_when_echoed()
+    {
+        Connect();
+        _session.Tell(new ClientCommands.Join(Room));
+        var join = ExpectFrame(MessageType.Join);
+        Assert.Equal(Room, join.RoomId);
+        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(join.Join.Bundle, "alice", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out _));
+
+        _connector.Deliver(ServerFrames.Joined(Room, 0, 0));
+        Assert.Equal(Room, ExpectEvent<Joined>().RoomId);
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 1, [join.Join.Bundle]));
+        var commit = ExpectFrame(MessageType.Commit);
+        Assert.Equal(1UL, commit.Epoch);
+        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _connector.Deliver(ServerFrames.Relay(commit));
+
+        var keys = ExpectEvent<KeyEstablished>();
+        Assert.Equal(1UL, keys.Epoch);
+        Assert.Equal(1, keys.MemberCount);
+        Assert.False(string.IsNullOrEmpty(keys.EpochCode));
+    }
+
+    [Fact]
+    public void Sends_typed_before_admission_are_queued_and_sent_in_order_once_keyed()
+    {
+        using var bob = new EnginePeer("bob", Room);
+        bob.CreateRoom();
+        Connect();
+        _session.Tell(new ClientCommands.Join(Room));
+        var join = ExpectFrame(MessageType.Join);
+        _session.Tell(new ClientCommands.Send(Room, "one"));
+        _session.Tell(new ClientCommands.Send(Room, "two"));
+        _connector.Deliver(ServerFrames.Joined(Room, 1, 1));
+        ExpectEvent<Joined>();
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _connector.Deliver(bob.Admit(join.Join.Bundle));
+
+        var member = ExpectEvent<MemberJoined>();
+        Assert.Equal("bob", member.ClientId);
+        Assert.Equal(bob.Identity.Fingerprint, member.Fingerprint);
+        var keys = ExpectEvent<KeyEstablished>();
+        Assert.Equal(2UL, keys.Epoch);
+        Assert.Equal(bob.Session.EpochCode, keys.EpochCode);
+        Assert.Equal("one", bob.Decrypt(ExpectFrame(MessageType.Application)));
+        Assert.Equal("two", bob.Decrypt(ExpectFrame(MessageType.Application)));
+    }
+
+    [Fact]
+    public void A_message_that_arrives_before_its_epoch_is_held_and_delivered_after_the_commit()
+    {
+        using var bob = JoinRoomOfBob();
+        var rekey = bob.Rekey();
+        var early = bob.Encrypt("from epoch 3");
+
+        _connector.Deliver(early);
+        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        _connector.Deliver(rekey);
+
+        Assert.Equal(3UL, ExpectEvent<KeyEstablished>().Epoch);
+        var message = ExpectEvent<MessageReceived>();
+        Assert.Equal(("bob", Room, "from epoch 3"), (message.SenderId, message.RoomId, message.Text));
+    }
+
+    [Fact]
+    public void Delivers_messages_from_other_members_with_sender_room_and_times()
+    {
+        using var bob = JoinRoomOfBob();
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+
+        _connector.Deliver(bob.Encrypt("hello alice"));
+
+        var message = ExpectEvent<MessageReceived>();
+        Assert.Equal("hello alice", message.Text);
+        Assert.Equal("bob", message.SenderId);
+        Assert.InRange(message.SentAt, before, DateTimeOffset.UtcNow.AddSeconds(5));
+        Assert.True(message.ReceivedAt >= message.SentAt.AddSeconds(-5));
+    }
+
+    [Fact]
+    public void A_tampered_message_is_reported_as_a_decrypt_failure_and_not_delivered()
+    {
+        using var bob = JoinRoomOfBob();
+        var envelope = bob.Encrypt("secret");
+        var bytes = envelope.Ciphertext.ToByteArray();
+        bytes[0] ^= 1;
+        envelope.Ciphertext = Google.Protobuf.ByteString.CopyFrom(bytes);
+
+        _connector.Deliver(envelope);
+
+        Assert.Equal(ClientErrorCodes.DecryptFailed, ExpectEvent<ErrorReported>().Code);
+        _connector.Deliver(bob.Encrypt("next"));
+        Assert.Equal("next", ExpectEvent<MessageReceived>().Text);
+    }
+
+    [Fact]
+    public void Commits_when_asked_returns_to_ready_after_a_rejection_and_admits_on_the_next_request()
+    {
+        using var bob = JoinRoomOfBob();
+        using var carol = new EnginePeer("carol", Room);
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]));
+        var first = ExpectFrame(MessageType.Commit);
+        Assert.Equal(3UL, first.Epoch);
+
+        // While committing, the current epoch's keys still send.
+        _session.Tell(new ClientCommands.Send(Room, "during commit"));
+        Assert.Equal("during commit", bob.Decrypt(ExpectFrame(MessageType.Application)));
+
+        _connector.Deliver(ServerFrames.Error(Room, ErrorCode.CommitRejected, "another commit won"));
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]));
+        var second = ExpectFrame(MessageType.Commit);
+        _connector.Deliver(ServerFrames.Relay(second));
+
+        Assert.Equal("carol", ExpectEvent<MemberJoined>().ClientId);
+        var keys = ExpectEvent<KeyEstablished>();
+        Assert.Equal((3UL, 3), (keys.Epoch, keys.MemberCount));
+        Assert.True(bob.Apply(second).Epoch == 3);
+        Assert.Equal(bob.Session.EpochCode, keys.EpochCode);
+    }
+
+    [Fact]
+    public void A_removal_commit_reports_the_member_that_left_with_its_fingerprint()
+    {
+        using var bob = JoinRoomOfBob();
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
+        var commit = ExpectFrame(MessageType.Commit);
+        _connector.Deliver(ServerFrames.Relay(commit));
+
+        var left = ExpectEvent<MemberLeft>();
+        Assert.Equal(("bob", bob.Identity.Fingerprint), (left.ClientId, left.Fingerprint));
+        Assert.Equal(1, ExpectEvent<KeyEstablished>().MemberCount);
+    }
+
+    [Fact]
+    public void A_changed_identity_key_is_reported_holds_sends_until_trusted_then_sends_them()
+    {
+        using var bob = JoinRoomOfBob();
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
+        _connector.Deliver(ServerFrames.Relay(ExpectFrame(MessageType.Commit)));
+        ExpectEvent<MemberLeft>();
+        using var newBob = new EnginePeer("bob", Room);
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]));
+        var admit = ExpectFrame(MessageType.Commit);
+        _connector.Deliver(ServerFrames.Relay(admit));
+        newBob.Apply(admit);
+
+        var changed = ExpectEvent<ErrorReported>();
+        Assert.Equal(ClientErrorCodes.KeyChanged, changed.Code);
+        Assert.Contains(newBob.Identity.Fingerprint, changed.Text, StringComparison.Ordinal);
+        _session.Tell(new ClientCommands.Send(Room, "held until trusted"));
+        Assert.Contains("/trust", ExpectEvent<Warning>().Text, StringComparison.Ordinal);
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _session.Tell(new ClientCommands.Trust("bob"));
+
+        Assert.Equal("held until trusted", newBob.Decrypt(ExpectFrame(MessageType.Application)));
+    }
+
+    [Fact]
+    public void A_lost_connection_reconnects_rejoins_with_a_fresh_bundle_and_sends_what_was_typed_offline()
+    {
+        var firstJoin = CreateRoomAlone();
+
+        _connector.Drop("network down");
+        var disconnected = ExpectEvent<Disconnected>();
+        Assert.Equal("network down", disconnected.Reason);
+        Assert.NotNull(disconnected.RetryIn);
+        _session.Tell(new ClientCommands.Send(Room, "typed offline"));
+
+        ExpectFrame(MessageType.Hello);
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+        Assert.Equal(1, ExpectEvent<Reconnected>().Attempt);
+        var rejoin = ExpectFrame(MessageType.Join);
+        Assert.NotEqual(firstJoin.Join.Bundle, rejoin.Join.Bundle);
+
+        // Everyone had left, so the room starts again at the next epoch with us as its creator.
+        _connector.Deliver(ServerFrames.Joined(Room, 1, 0));
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 2, [rejoin.Join.Bundle]));
+        var commit = ExpectFrame(MessageType.Commit);
+        _connector.Deliver(ServerFrames.Relay(commit));
+
+        Assert.Equal(2UL, ExpectEvent<KeyEstablished>().Epoch);
+        var sent = ExpectFrame(MessageType.Application);
+        Assert.Equal(2UL, sent.Epoch);
+    }
+
+    [Fact]
+    public void A_refused_join_is_reported_and_the_room_is_closed()
+    {
+        Connect();
+        _session.Tell(new ClientCommands.Join(Room));
+        ExpectFrame(MessageType.Join);
+
+        _connector.Deliver(ServerFrames.Error(Room, ErrorCode.RoomFull, "room is full"));
+
+        Assert.Equal(nameof(ErrorCode.RoomFull), ExpectEvent<ErrorReported>().Code);
+        ExpectEvent<Left>();
+        _session.Tell(new ClientCommands.Send(Room, "anyone?"));
+        Assert.Equal("NOT_A_MEMBER", ExpectEvent<ErrorReported>().Code);
+    }
+
+    [Fact]
+    public void Queries_answer_with_roster_fingerprints_and_the_epoch_code()
+    {
+        using var bob = JoinRoomOfBob();
+
+        _session.Tell(new ClientCommands.QueryRoster(Room), TestActor);
+        var roster = ExpectMsg<ClientCommands.RosterReply>();
+        Assert.Equal(["alice", "bob"], roster.Members.Select(m => m.ClientId));
+        Assert.Equal(bob.Identity.Fingerprint, roster.Members[1].Fingerprint);
+
+        _session.Tell(new ClientCommands.QueryEpochCode(Room), TestActor);
+        var code = ExpectMsg<ClientCommands.EpochCodeReply>();
+        Assert.Equal((2UL, bob.Session.EpochCode), (code.Epoch, code.Code));
+
+        _session.Tell(ClientCommands.QueryRooms.Instance, TestActor);
+        var rooms = ExpectMsg<ClientCommands.RoomsReply>();
+        Assert.Equal(RoomPhase.Ready, Assert.Single(rooms.Rooms).Phase);
+    }
+
+    [Fact]
+    public void The_send_queue_is_bounded_and_warns_when_full()
+    {
+        Start(_settings with { MaxQueuedSends = 2 });
+        ExpectFrame(MessageType.Hello);
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+        ExpectEvent<Connected>();
+        _session.Tell(new ClientCommands.Join(Room));
+        ExpectFrame(MessageType.Join);
+
+        for (var i = 0; i < 3; i++)
+        {
+            _session.Tell(new ClientCommands.Send(Room, $"m{i}"));
+        }
+
+        Assert.Contains("not queuing more", ExpectEvent<Warning>().Text, StringComparison.Ordinal);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _alice.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Start(ClientSessionSettings? settings = null)
+    {
+        _connector = new ProbeConnector(_server);
+        var context = new RoomContext("alice", _owner, _alice, _trust, SystemClock.Instance, SystemRandomSource.Instance, settings ?? _settings);
+        _session = Sys.ActorOf(ClientSessionActor.Props(context, _connector), "alice");
+    }
+
+    private void Connect()
+    {
+        Start();
+        ExpectFrame(MessageType.Hello);
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+        ExpectEvent<Connected>();
+    }
+
+    /// <summary>Alice alone creates the room at epoch 1; returns her JOIN.</summary>
+    private Envelope CreateRoomAlone()
+    {
+        Connect();
+        _session.Tell(new ClientCommands.Join(Room));
+        var join = ExpectFrame(MessageType.Join);
+        _connector.Deliver(ServerFrames.Joined(Room, 0, 0));
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 1, [join.Join.Bundle]));
+        _connector.Deliver(ServerFrames.Relay(ExpectFrame(MessageType.Commit)));
+        Assert.Equal(1UL, ExpectEvent<KeyEstablished>().Epoch);
+        return join;
+    }
+
+    /// <summary>Bob (engine) created the room; alice joins it and is admitted at epoch 2.</summary>
+    private EnginePeer JoinRoomOfBob()
+    {
+        var bob = new EnginePeer("bob", Room);
+        bob.CreateRoom();
+        Connect();
+        _session.Tell(new ClientCommands.Join(Room));
+        var join = ExpectFrame(MessageType.Join);
+        _connector.Deliver(ServerFrames.Joined(Room, 1, 1));
+        _connector.Deliver(bob.Admit(join.Join.Bundle));
+        Assert.Equal(2UL, ExpectEvent<KeyEstablished>().Epoch);
+        return bob;
+    }
+
+    private Envelope ExpectFrame(MessageType type)
+    {
+        var envelope = _server.ExpectMsg<Envelope>(TimeSpan.FromSeconds(5));
+        Assert.Equal(type, envelope.Type);
+        return envelope;
+    }
+
+    /// <summary>The next owner event of type <typeparamref name="T"/>, skipping other events.</summary>
+    private T ExpectEvent<T>()
+        where T : ClientEvent =>
+        (T)_owner.FishForMessage(m => m is T, TimeSpan.FromSeconds(5));
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace SecureChat.Client.Tests.Support;
+
+/// <summary>The built <c>securechat</c> program run as a child process with redirected standard streams.</summary>
+internal sealed class CliProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly List<string> _seen = [];
+    private readonly Task _stdout;
+    private readonly Task _stderr;
+
+    private CliProcess(Process process)
+    {
+        _process = process;
+        _stdout = PumpAsync(process.StandardOutput, "");
+        _stderr = PumpAsync(process.StandardError, "stderr: ");
+    }
+
+    public static CliProcess Start(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "securechat.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet"));
+    }
+
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Reads output lines until one contains <paramref name="text"/>.</summary>
+    public async Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            while (true)
+            {
+                var line = await _lines.Reader.ReadAsync(cts.Token);
+                _seen.Add(line);
+                if (line.Contains(text, StringComparison.Ordinal))
+                {
+                    return line;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+            throw new TimeoutException($"no output line with '{text}'; saw:{Environment.NewLine}{string.Join(Environment.NewLine, _seen)}");
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        await Task.WhenAll(_stdout, _stderr);
+        _process.Dispose();
+    }
+
+    private async Task PumpAsync(StreamReader reader, string prefix)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            await _lines.Writer.WriteAsync(prefix + line);
+        }
+    }
+}
