@@ -1,0 +1,239 @@
+using Akka.Actor;
+using Google.Protobuf;
+using SecureChat.Adversarial.Tests.Plaintext;
+using SecureChat.Adversarial.Tests.Support;
+using SecureChat.Client;
+using SecureChat.Client.Session;
+using SecureChat.Core.Wire;
+using Xunit.Abstractions;
+using Envelope = SecureChat.Core.Wire.Envelope;
+
+namespace SecureChat.Adversarial.Tests.RealClients;
+
+/// <summary>
+/// Real clients (ChatClient → ClientSessionActor → RoomSessionActor → engine, over real TLS) and the real
+/// server, with a man in the middle on every connection. Each test states what the victim's user sees.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes it through IAsyncLifetime.DisposeAsync")]
+public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Room = "lobby";
+    private readonly ActorSystem _system = ActorSystem.Create("adversarial-clients", ClientHocon.Quiet);
+    private readonly List<WatchedClient> _clients = [];
+    private TestServer _server = null!;
+    private TlsInterceptor _mitm = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestServer.StartAsync(output);
+        _mitm = new TlsInterceptor(_server);
+        foreach (var id in new[] { "alice", "bob", "carol" })
+        {
+            await JoinAsync(id);
+        }
+    }
+
+    private WatchedClient this[string id] => _clients.Single(c => c.Id == id);
+
+    private async Task<WatchedClient> JoinAsync(string id)
+    {
+        var client = WatchedClient.Start(_server, _mitm.Port, _system, id);
+        _clients.Add(client);
+        await client.WaitForAsync<Connected>();
+        client.Client.Join(Room);
+        await Eventually.TrueAsync(() => SameEpochEverywhere(), $"{id} joined and everyone shares the epoch");
+        return client;
+    }
+
+    private bool SameEpochEverywhere()
+    {
+        var epochs = _clients.Select(c => c.Events.OfType<KeyEstablished>().LastOrDefault()?.Epoch).ToList();
+        return epochs.All(e => e is not null) && epochs.Distinct().Count() == 1 && epochs[0] >= (ulong)_clients.Count;
+    }
+
+    private async Task SendAndAwaitAsync(string sender, string text, params string[] receivers)
+    {
+        this[sender].Client.Send(Room, text);
+        foreach (var receiver in receivers)
+        {
+            await this[receiver].WaitForAsync<MessageReceived>(m => m.SenderId == sender && m.Text == text);
+        }
+    }
+
+    private void AssertReceivedOnce(string receiver, string sender, string text) =>
+        Assert.Single(this[receiver].Received, m => m.SenderId == sender && m.Text == text);
+
+    [Fact]
+    public async Task Duplicated_and_replayed_frames_reach_the_client_but_each_message_is_shown_once_with_a_replay_warning()
+    {
+        _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Application ? [e, e.Clone()] : [e];
+        await SendAndAwaitAsync("alice", "once only 1", "bob", "carol");
+        await SendAndAwaitAsync("alice", "once only 2", "bob", "carol");
+        await this["bob"].WaitForAsync<Warning>(w => w.Text.Contains("replay", StringComparison.Ordinal));
+
+        // Later, the recording is replayed wholesale.
+        _mitm.Attack = null;
+        foreach (var recorded in _mitm.RecordedFor("bob", MessageType.Application).ToList())
+        {
+            await _mitm.InjectAsync("bob", recorded);
+        }
+
+        await SendAndAwaitAsync("alice", "after the attack", "bob", "carol");
+        AssertReceivedOnce("bob", "alice", "once only 1");
+        AssertReceivedOnce("bob", "alice", "once only 2");
+        AssertReceivedOnce("bob", "alice", "after the attack");
+        Assert.Equal(3, this["bob"].Received.Count);
+    }
+
+    [Fact]
+    public async Task A_flipped_bit_is_reported_as_a_failed_message_nothing_is_shown_and_the_untouched_copy_still_opens()
+    {
+        _mitm.Attack = (to, direction, e) =>
+        {
+            if (to != "bob" || direction != Direction.ToClient || e.Type != MessageType.Application)
+            {
+                return [e];
+            }
+
+            var flipped = e.Clone();
+            var bytes = flipped.Ciphertext.ToByteArray();
+            bytes[bytes.Length / 2] ^= 0x04;
+            flipped.Ciphertext = ByteString.CopyFrom(bytes);
+            return [flipped];
+        };
+        this["alice"].Client.Send(Room, "tampered in transit");
+        await this["carol"].WaitForAsync<MessageReceived>(m => m.Text == "tampered in transit");
+        await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.DecryptFailed);
+        Assert.Empty(this["bob"].Received);
+
+        _mitm.Attack = null;
+        await _mitm.InjectAsync("bob", _mitm.RecordedFor("bob", MessageType.Application).Single());
+        await this["bob"].WaitForAsync<MessageReceived>(m => m.Text == "tampered in transit");
+        await SendAndAwaitAsync("carol", "and on we go", "alice", "bob");
+        AssertReceivedOnce("bob", "alice", "tampered in transit");
+    }
+
+    [Fact]
+    public async Task A_commit_with_a_ghost_slipped_in_is_refused_for_its_signature_and_the_genuine_one_still_applies()
+    {
+        using var ghost = Protocol.Identity.LocalIdentity.Generate("ghost", Protocol.Infrastructure.SystemRandomSource.Instance);
+        using var ghostKey = ghost.CreateMembershipKey(1, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 3_600_000, Protocol.Infrastructure.SystemRandomSource.Instance);
+        _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Commit ? [WithGhost(e, ghostKey.Bundle)] : [e];
+
+        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        _clients.Add(dave);
+        await dave.WaitForAsync<Connected>();
+        dave.Client.Join(Room);
+        await dave.WaitForAsync<KeyEstablished>();
+
+        var refused = await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.CommitRefused);
+        output.WriteLine($"bob was told: {refused.Text}");
+        Assert.Contains("BadSignature", refused.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain((await this["bob"].Client.GetRosterAsync(Room)).Members, m => m.ClientId is "ghost" or "dave");
+
+        // The attack stops: the genuine commit reaches bob, and he is back with everyone, without a ghost.
+        _mitm.Attack = null;
+        await _mitm.InjectAsync("bob", _mitm.RecordedFor("bob", MessageType.Commit).Last());
+        await Eventually.TrueAsync(SameEpochEverywhere, "bob applied the genuine commit");
+        Assert.Equal(["alice", "bob", "carol", "dave"], (await this["bob"].Client.GetRosterAsync(Room)).Members.Select(m => m.ClientId).Order(StringComparer.Ordinal));
+        await SendAndAwaitAsync("dave", "hello all", "alice", "bob", "carol");
+        await SendAndAwaitAsync("bob", "hello dave", "alice", "carol", "dave");
+    }
+
+    [Fact]
+    public async Task An_unsigned_commit_with_a_wrong_transcript_makes_the_client_rejoin_and_the_room_recovers()
+    {
+        // Observed behaviour (see SECURITY.md): the engine compares the transcript hash before the signature, and
+        // the client answers TranscriptMismatch with a rejoin, so a relay can force a rejoin with a forged frame.
+        var genuine = _mitm.RecordedFor("bob", MessageType.Commit).Last();
+        var content = CommitContent.Parser.ParseFrom(genuine.Commit.Content);
+        content.Epoch += 1;
+        content.Rekey = true;
+        var forged = genuine.Clone();
+        forged.Epoch = content.Epoch;
+        forged.Commit = new SignedCommit { Content = content.ToByteString(), Signature = ByteString.CopyFrom(new byte[64]) };
+
+        await _mitm.InjectAsync("bob", forged);
+
+        var told = await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.CommitRefused);
+        output.WriteLine($"bob was told: {told.Text}");
+        await this["bob"].WaitForAsync<KeyEstablished>(k => k.Epoch > genuine.Epoch);
+        await Eventually.TrueAsync(SameEpochEverywhere, "bob rejoined and everyone shares the epoch");
+        Assert.Equal(["alice", "bob", "carol"], (await this["bob"].Client.GetRosterAsync(Room)).Members.Select(m => m.ClientId).Order(StringComparer.Ordinal));
+        await SendAndAwaitAsync("alice", "still the same room", "bob", "carol");
+        await SendAndAwaitAsync("bob", "and bob can still talk", "alice", "carol");
+    }
+
+    private static Envelope WithGhost(Envelope envelope, SignedBundle ghost)
+    {
+        var copy = envelope.Clone();
+        var content = CommitContent.Parser.ParseFrom(copy.Commit.Content);
+        var roster = content.Roster.Append(ghost).OrderBy(b => BundleContent.Parser.ParseFrom(b.Content).ClientId, StringComparer.Ordinal).ToList();
+        var index = roster.IndexOf(ghost);
+        content.Roster.Clear();
+        content.Roster.AddRange(roster);
+        content.Added.Add(ghost);
+        content.Rekey = false;
+        content.Wraps.Insert(index, new Wrap { RecipientId = "ghost", RecipientKeyId = 1, EphemeralKey = ByteString.CopyFrom(new byte[32]), SealedSecret = ByteString.CopyFrom(new byte[48]) });
+        copy.Commit = new SignedCommit { Content = content.ToByteString(), Signature = copy.Commit.Signature };
+        return copy;
+    }
+
+    [Fact]
+    public async Task A_withheld_commit_makes_the_client_detect_the_gap_rejoin_and_receive_again()
+    {
+        // The relay hides dave's admission from bob; the next change (erin) leaves bob a gap he must notice.
+        _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Commit ? [] : [e];
+        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        _clients.Add(dave);
+        await dave.WaitForAsync<Connected>();
+        dave.Client.Join(Room);
+        await dave.WaitForAsync<KeyEstablished>();
+        _mitm.Attack = null;
+
+        var erin = WatchedClient.Start(_server, _mitm.Port, _system, "erin");
+        _clients.Add(erin);
+        await erin.WaitForAsync<Connected>();
+        erin.Client.Join(Room);
+
+        var gap = await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.CommitRefused);
+        output.WriteLine($"bob was told: {gap.Text}");
+        await Eventually.TrueAsync(SameEpochEverywhere, "bob rejoined and everyone shares the epoch");
+        await SendAndAwaitAsync("alice", "welcome back bob", "bob", "carol", "dave", "erin");
+        await SendAndAwaitAsync("bob", "thanks", "alice", "carol", "dave", "erin");
+    }
+
+    [Fact]
+    public async Task No_plaintext_of_real_clients_crosses_the_wire_in_either_direction()
+    {
+        var markers = new List<string>();
+        foreach (var sender in new[] { "alice", "bob", "carol" })
+        {
+            var marker = $"MARKER {sender} {Guid.NewGuid():N} ✓";
+            markers.Add(marker);
+            await SendAndAwaitAsync(sender, marker, new[] { "alice", "bob", "carol" }.Where(r => r != sender).ToArray());
+        }
+
+        var bytes = _mitm.Capture.ToArray();
+        output.WriteLine($"captured {bytes.Length} bytes between real clients and the server");
+        Assert.True(bytes.Length > 5_000);
+        Assert.NotEmpty(MarkerForms.FoundIn(bytes, Room + "\u0000").Concat(MarkerForms.FoundIn(bytes, "alice")));
+        foreach (var marker in markers)
+        {
+            Assert.Empty(MarkerForms.FoundIn(bytes, marker));
+            Assert.Empty(MarkerForms.FoundIn(bytes, System.Text.RegularExpressions.Regex.Match(marker, "[0-9a-f]{32}").Value));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        await _system.Terminate();
+        await _mitm.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+}
