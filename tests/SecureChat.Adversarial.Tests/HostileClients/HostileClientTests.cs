@@ -218,6 +218,44 @@ public sealed class HostileClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_client_reconnecting_in_a_loop_to_join_thousands_of_rooms_holds_them_only_for_the_grace_period()
+    {
+        await using var server = await TestServer.StartAsync(output, "EmptyRoomGracePeriod=00:00:02");
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "reconnect-flood");
+        var memory = MemorySampler.Start();
+        using var malloryKeys = new TestMember("mallory");
+        const int Connections = 100;
+        var peakRooms = 0;
+
+        for (var c = 0; c < Connections; c++)
+        {
+            await using var mallory = await server.ConnectAndHelloAsync("mallory");
+            for (var r = 0; r < 32; r++)
+            {
+                await mallory.SendAsync(Frames.Join("mallory", $"flood-{c}-{r}", malloryKeys.Bundle));
+            }
+
+            await mallory.SendAsync(Frames.Ping("mallory", (ulong)c));
+            await mallory.ReadUntilAsync(MessageType.Pong); // the joins were handled
+            if (c % 10 == 0)
+            {
+                peakRooms = Math.Max(peakRooms, await server.RoomCountAsync());
+                await room.Chat.RoundAsync();
+            }
+        }
+
+        peakRooms = Math.Max(peakRooms, await server.RoomCountAsync());
+        output.WriteLine($"{Connections} connections × 32 joins: at most {peakRooms} rooms alive at once");
+        Assert.InRange(peakRooms, 1, 1 + (Connections * 32));
+        await room.Chat.AssertNothingLostAsync();
+        await memory.StopAsync(output, "reconnect join flood");
+        Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+
+        // Nobody is left in them: every flood room stops after its grace period; only the lobby stays.
+        await Eventually.TrueAsync(() => server.RoomCountAsync().GetAwaiter().GetResult() == 1, "the flood rooms were stopped", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task A_frame_flood_is_throttled_then_disconnected_while_members_chat()
     {
         await using var server = await TestServer.StartAsync(output, "FramesPerSecond=200", "FrameBurst=400", "RateLimitStrikes=100");

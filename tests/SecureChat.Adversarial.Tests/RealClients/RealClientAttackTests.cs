@@ -204,6 +204,27 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task An_impostor_with_a_server_issued_certificate_for_bob_is_shown_as_a_key_change_and_gets_nothing()
+    {
+        // The server operator issues itself a certificate for "bob" and joins with a fresh identity key.
+        await using var impostor = WatchedClient.Start(_server, _server.Port, _system, "bob", actorName: "impostor-bob");
+        await impostor.WaitForAsync<Connected>();
+        impostor.Client.Join(Room);
+
+        foreach (var member in new[] { "alice", "carol" })
+        {
+            var changed = await this[member].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.KeyChanged);
+            output.WriteLine($"{member} was told: {changed.Text}");
+            Assert.StartsWith("bob's identity key changed", changed.Text, StringComparison.Ordinal);
+        }
+
+        this["alice"].Client.Send(Room, "for the real bob only");
+        await this["alice"].WaitForAsync<Warning>(w => w.Text.StartsWith("held your message: the key of bob changed", StringComparison.Ordinal));
+        Assert.Empty(impostor.Received);
+        Assert.DoesNotContain(this["carol"].Received, m => m.Text == "for the real bob only");
+    }
+
+    [Fact]
     public async Task No_plaintext_of_real_clients_crosses_the_wire_in_either_direction()
     {
         var markers = new List<string>();

@@ -46,7 +46,7 @@ public sealed class WatchedClient : IAsyncDisposable
     public IReadOnlyList<MessageReceived> Received => Events.OfType<MessageReceived>().ToList();
 
     /// <summary>Starts a client that connects to <paramref name="port"/> (the interceptor) with a certificate from the server's CA.</summary>
-    public static WatchedClient Start(TestServer server, int port, ActorSystem system, string clientId)
+    public static WatchedClient Start(TestServer server, int port, ActorSystem system, string clientId, string? actorName = null)
     {
         var certificate = server.Authority.IssueClientCertificate(clientId);
         var ca = server.CaCertificate;
@@ -55,7 +55,7 @@ public sealed class WatchedClient : IAsyncDisposable
         var client = ChatClient.Start(
             owner => new RoomContext(clientId, owner, identity, new TrustStore(), SystemClock.Instance, SystemRandomSource.Instance,
                 new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(100) }),
-            connector, system, clientId);
+            connector, system, actorName ?? clientId);
         return new WatchedClient(client, certificate, identity);
     }
 
