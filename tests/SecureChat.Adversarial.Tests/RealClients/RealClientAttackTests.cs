@@ -225,6 +225,61 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task Two_branches_shown_to_two_halves_show_different_epoch_codes_fail_to_read_each_other_and_heal_at_the_next_commit()
+    {
+        // When dave joins, the relay also asks carol (a forged COMMIT_REQUEST: server frames carry no signature),
+        // keeps her commit from the server, and shows it to carol and dave while alice and bob get alice's commit.
+        var injections = new List<Task>();
+        var forked = new HashSet<string>(StringComparer.Ordinal) { "carol", "dave" };
+        _mitm.Attack = (id, direction, e) =>
+        {
+            switch (direction, e.Type)
+            {
+                case (Direction.ToClient, MessageType.CommitRequest) when id == "alice":
+                    injections.Add(_mitm.InjectAsync("carol", e.Clone()));
+                    return [e];
+                case (Direction.ToServer, MessageType.Commit) when id == "carol":
+                    var echo = e.Clone();
+                    injections.Add(_mitm.InjectAsync("carol", echo));
+                    injections.Add(_mitm.InjectAsync("dave", echo));
+                    return [];
+                case (Direction.ToClient, MessageType.Commit) when forked.Contains(id):
+                    return [];
+                default:
+                    return [e];
+            }
+        };
+        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        _clients.Add(dave);
+        await dave.WaitForAsync<Connected>();
+        dave.Client.Join(Room);
+        var daveKeys = await dave.WaitForAsync<KeyEstablished>();
+        var aliceKeys = await this["alice"].WaitForAsync<KeyEstablished>(k => k.Epoch == daveKeys.Epoch);
+        var bobKeys = await this["bob"].WaitForAsync<KeyEstablished>(k => k.Epoch == daveKeys.Epoch);
+        var carolKeys = await this["carol"].WaitForAsync<KeyEstablished>(k => k.Epoch == daveKeys.Epoch);
+        await Task.WhenAll(injections);
+
+        // What users compare: the same epoch number, two different codes.
+        output.WriteLine($"epoch {daveKeys.Epoch}: alice {aliceKeys.EpochCode}, bob {bobKeys.EpochCode}, carol {carolKeys.EpochCode}, dave {daveKeys.EpochCode}");
+        Assert.Equal(aliceKeys.EpochCode, bobKeys.EpochCode);
+        Assert.Equal(carolKeys.EpochCode, daveKeys.EpochCode);
+        Assert.NotEqual(aliceKeys.EpochCode, carolKeys.EpochCode);
+
+        // The branches cannot read each other: each side reports the other's messages as failed, never shows them.
+        this["carol"].Client.Send(Room, "from carol's branch");
+        await dave.WaitForAsync<MessageReceived>(m => m.Text == "from carol's branch");
+        await this["alice"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.DecryptFailed);
+        Assert.DoesNotContain(this["alice"].Received, m => m.Text == "from carol's branch");
+
+        // The attack stops. The next commit (erin joins) carries the server branch's transcript hash: carol and dave
+        // see TranscriptMismatch, rejoin, and the room is one again.
+        _mitm.Attack = null;
+        await JoinAsync("erin");
+        await SendAndAwaitAsync("alice", "one room again", "bob", "carol", "dave", "erin");
+        await SendAndAwaitAsync("dave", "dave is back", "alice", "bob", "carol", "erin");
+    }
+
+    [Fact]
     public async Task No_plaintext_of_real_clients_crosses_the_wire_in_either_direction()
     {
         var markers = new List<string>();
