@@ -93,7 +93,18 @@ internal static class SimulateCommand
             var caPublic = ca.PublicCertificate;
             var simulator = new Simulator(options, id => StartClient(system, ca, caPublic, endpoint, id));
             using var progress = new ProgressLine(() => simulator.Progress);
-            var report = await simulator.RunAsync(cancellationToken).ConfigureAwait(false);
+            SimulationReport report;
+            try
+            {
+                report = await simulator.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                progress.Stop();
+                await Console.Error.WriteLineAsync("securechat: simulation cancelled").ConfigureAwait(false);
+                return 130;
+            }
+
             progress.Stop();
             await Console.Out.WriteLineAsync(args.Json ? report.ToJson() : report.ToText()).ConfigureAwait(false);
             return report.Passed && report.Problems.Count == 0 ? 0 : 1;

@@ -119,7 +119,8 @@ public sealed class Simulator
 
             _phase = "sending";
             var sendStart = _clock.Elapsed;
-            var senders = _clients.Select(c => Task.Run(() => c.SendAllAsync(cancellationToken), CancellationToken.None)).ToList();
+            var sendDeadline = _clock.Elapsed + _options.DeliveryTimeout;
+            var senders = _clients.Select(c => Task.Run(() => c.SendAllAsync(sendDeadline, cancellationToken), CancellationToken.None)).ToList();
             await Task.WhenAll(senders).ConfigureAwait(false);
             _phase = "delivering";
             var delivered = await WaitAsync(() => Interlocked.Read(ref _delivered) >= ExpectedDeliveries(), _options.DeliveryTimeout, cancellationToken).ConfigureAwait(false);
@@ -231,7 +232,7 @@ public sealed class Simulator
             }
         }
 
-        public async Task SendAllAsync(CancellationToken cancellationToken)
+        public async Task SendAllAsync(TimeSpan deadline, CancellationToken cancellationToken)
         {
             var messages = owner._options.MessagesPerClient;
             var window = owner._options.InFlightPerClient;
@@ -242,10 +243,15 @@ public sealed class Simulator
                 if (k >= window && receivers > 0)
                 {
                     var waitFor = owner.MessageId(index, k - window);
-                    var deadline = owner._clock.Elapsed + owner._options.DeliveryTimeout;
                     while (owner._deliveriesPerMessage.GetValueOrDefault(waitFor) < receivers && owner._clock.Elapsed < deadline)
                     {
                         await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (owner._clock.Elapsed >= deadline)
+                    {
+                        owner._problems.Enqueue($"{Id}: stopped sending after {k} messages: earlier ones were not delivered in time");
+                        return;
                     }
                 }
 

@@ -295,6 +295,34 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Frames_over_the_pacing_budget_are_delayed_in_order_not_dropped()
+    {
+        using var bob = new EnginePeer("bob", Room);
+        bob.CreateRoom();
+        Start(_settings with { MaxFramesPerSecond = 50, FrameBurst = 3 });
+        ExpectFrame(MessageType.Hello);
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+        ExpectEvent<Connected>();
+        _session.Tell(new ClientCommands.Join(Room));
+        var join = ExpectFrame(MessageType.Join);
+        _connector.Deliver(ServerFrames.Joined(Room, 1, 1));
+        _connector.Deliver(bob.Admit(join.Join.Bundle));
+        ExpectEvent<KeyEstablished>();
+
+        for (var i = 0; i < 10; i++)
+        {
+            _session.Tell(new ClientCommands.Send(Room, $"m{i}"));
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal($"m{i}", bob.Decrypt(ExpectFrame(MessageType.Application)));
+        }
+
+        Assert.DoesNotContain(_owner.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m), m => m is Warning);
+    }
+
+    [Fact]
     public void The_send_queue_is_bounded_and_warns_when_full()
     {
         Start(_settings with { MaxQueuedSends = 2 });
