@@ -52,6 +52,12 @@ public static class Fingerprint
     private static byte[] IteratedHash(string clientId, ReadOnlySpan<byte> identityKey)
     {
         var idBytes = Encoding.UTF8.GetBytes(clientId);
+        if (idBytes.Length > ushort.MaxValue)
+        {
+            // The length is encoded in 16 bits; a longer id would silently alias a shorter one.
+            throw new ArgumentException("client id too long for a fingerprint", nameof(clientId));
+        }
+
         var labelBytes = Encoding.UTF8.GetBytes(Labels.Fingerprint);
         var seed = new byte[labelBytes.Length + 1 + 2 + identityKey.Length + idBytes.Length];
         var span = seed.AsSpan();

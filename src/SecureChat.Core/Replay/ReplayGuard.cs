@@ -8,6 +8,12 @@ public sealed class ReplayGuard
 
     public ReplayGuard(int windowSize = ReplayWindow.DefaultSize)
     {
+        // Refuse a bad size here, not at the first message of some sender.
+        if (windowSize <= 0 || windowSize % 64 != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(windowSize), "window size must be a positive multiple of 64");
+        }
+
         _windowSize = windowSize;
     }
 

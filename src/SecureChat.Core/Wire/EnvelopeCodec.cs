@@ -15,16 +15,7 @@ public static class EnvelopeCodec
     /// <summary>Parses and validates; any failure is a <see cref="WireFormatException"/>.</summary>
     public static Envelope Decode(ReadOnlySpan<byte> bytes)
     {
-        Envelope envelope;
-        try
-        {
-            envelope = Envelope.Parser.ParseFrom(bytes);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new WireFormatException(WireError.Unparsable, "envelope is not valid protobuf", ex);
-        }
-
+        var envelope = WireParsing.Parse(Envelope.Parser, bytes);
         Validate(envelope);
         return envelope;
     }
@@ -34,7 +25,7 @@ public static class EnvelopeCodec
         ArgumentNullException.ThrowIfNull(envelope);
         if (envelope.Version != WireLimits.ProtocolVersion)
         {
-            throw Invalid($"unsupported protocol version {envelope.Version}");
+            throw new WireFormatException(WireError.UnsupportedVersion, $"unsupported protocol version {envelope.Version}");
         }
 
         if (envelope.Type == MessageType.Unspecified || !Enum.IsDefined(envelope.Type))
@@ -44,6 +35,7 @@ public static class EnvelopeCodec
 
         CheckId(envelope.SenderId, "sender id", allowEmpty: true);
         CheckId(envelope.RoomId, "room id", allowEmpty: true);
+        CheckPayloadMatchesType(envelope);
 
         switch (envelope.Type)
         {
@@ -104,6 +96,26 @@ public static class EnvelopeCodec
         if (!IsValidId(id))
         {
             throw Invalid($"{what} must be 1-{WireLimits.MaxIdBytes} characters of [A-Za-z0-9._@-]");
+        }
+    }
+
+    // A payload that belongs to another type would be ignored by one reader and acted on by another.
+    private static void CheckPayloadMatchesType(Envelope envelope)
+    {
+        var allowed = envelope.Type switch
+        {
+            MessageType.Hello => Envelope.PayloadOneofCase.Hello,
+            MessageType.Welcome => Envelope.PayloadOneofCase.Welcome,
+            MessageType.Join => Envelope.PayloadOneofCase.Join,
+            MessageType.Joined => Envelope.PayloadOneofCase.Joined,
+            MessageType.CommitRequest => Envelope.PayloadOneofCase.CommitRequest,
+            MessageType.Commit => Envelope.PayloadOneofCase.Commit,
+            MessageType.Error => Envelope.PayloadOneofCase.Error,
+            _ => Envelope.PayloadOneofCase.None,
+        };
+        if (envelope.PayloadCase != Envelope.PayloadOneofCase.None && envelope.PayloadCase != allowed)
+        {
+            throw Invalid($"{envelope.Type} frame carries a {envelope.PayloadCase} payload");
         }
     }
 

@@ -15,8 +15,11 @@ public enum WireError
     /// <summary>The frame body is not a valid Envelope.</summary>
     Unparsable,
 
-    /// <summary>The envelope parsed but breaks a documented bound (version, sizes, missing payload).</summary>
+    /// <summary>The envelope parsed but breaks a documented bound (sizes, ids, missing or mismatched payload).</summary>
     InvalidEnvelope,
+
+    /// <summary>The envelope's protocol version is not one this build speaks.</summary>
+    UnsupportedVersion,
 }
 
 /// <summary>The one error type every parser in this library throws for bad input.</summary>
@@ -55,6 +58,7 @@ public sealed class WireFormatException : Exception
     {
         WireError.FrameTooLarge => ErrorCode.FrameTooLarge,
         WireError.InvalidEnvelope => ErrorCode.InvalidArgument,
+        WireError.UnsupportedVersion => ErrorCode.UnsupportedVersion,
         _ => ErrorCode.MalformedFrame,
     };
 }

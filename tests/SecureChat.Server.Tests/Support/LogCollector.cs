@@ -12,6 +12,22 @@ public sealed class LogCollector : ILoggerProvider
 
     public int Count(string part) => _lines.Count(line => line.Contains(part, StringComparison.Ordinal));
 
+    /// <summary>Akka logs asynchronously: waits (up to a generous deadline) until a line with <paramref name="part"/> was written.</summary>
+    public async Task<string> WaitForAsync(string part)
+    {
+        using var deadline = new CancellationTokenSource(TestClient.Timeout);
+        while (true)
+        {
+            var line = _lines.FirstOrDefault(l => l.Contains(part, StringComparison.Ordinal));
+            if (line is not null)
+            {
+                return line;
+            }
+
+            await Task.Delay(20, deadline.Token);
+        }
+    }
+
     public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
 
     public void Dispose()

@@ -1,0 +1,210 @@
+using Google.Protobuf;
+using SecureChat.Core.Tests.TestSupport;
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Core.Tests.Wire;
+
+public class EnvelopeCodecTests
+{
+    public static TheoryData<MessageType> AllTypes => new(Envelopes.AllTypes);
+
+    public static TheoryData<MessageType> TypesWithRequiredPayload => new(
+        MessageType.Welcome, MessageType.Join, MessageType.Joined, MessageType.CommitRequest, MessageType.Commit, MessageType.Error);
+
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public void Every_message_type_round_trips_with_its_payload(MessageType type)
+    {
+        var envelope = Envelopes.Valid(type);
+        var decoded = EnvelopeCodec.Decode(EnvelopeCodec.Encode(envelope));
+
+        Assert.Equal(envelope, decoded);
+        Assert.Equal(type, decoded.Type);
+        Assert.Equal(envelope.PayloadCase, decoded.PayloadCase);
+    }
+
+    [Fact]
+    public void Every_message_type_is_covered()
+    {
+        Assert.Equal(11, Envelopes.AllTypes.Count());
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(2u)]
+    [InlineData(uint.MaxValue)]
+    public void Other_protocol_versions_are_rejected(uint version)
+    {
+        var envelope = Envelopes.Valid(MessageType.Ping);
+        envelope.Version = version;
+
+        var thrown = Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray()));
+        Assert.Equal(WireError.UnsupportedVersion, thrown.Error);
+        Assert.Equal(ErrorCode.UnsupportedVersion, thrown.ToErrorCode());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(12)]
+    [InlineData(99)]
+    [InlineData(-1)]
+    public void Unknown_or_unspecified_types_are_rejected(int type)
+    {
+        var envelope = Envelopes.Valid(MessageType.Ping);
+        envelope.Type = (MessageType)type;
+
+        var thrown = Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray()));
+        Assert.Equal(WireError.InvalidEnvelope, thrown.Error);
+    }
+
+    [Theory]
+    [MemberData(nameof(TypesWithRequiredPayload))]
+    public void A_missing_payload_is_rejected(MessageType type)
+    {
+        var envelope = Envelopes.Valid(type);
+        envelope.ClearPayload();
+
+        var thrown = Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray()));
+        Assert.Equal(WireError.InvalidEnvelope, thrown.Error);
+        Assert.Equal(ErrorCode.InvalidArgument, thrown.ToErrorCode());
+    }
+
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public void A_payload_of_another_type_is_rejected(MessageType type)
+    {
+        var envelope = Envelopes.Valid(type);
+        envelope.Joined = type == MessageType.Joined ? null : new Joined { CurrentEpoch = 1 };
+        if (type == MessageType.Joined)
+        {
+            envelope.Hello = new Hello();
+        }
+
+        var thrown = Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray()));
+        Assert.Equal(WireError.InvalidEnvelope, thrown.Error);
+    }
+
+    [Theory]
+    [InlineData(MessageType.Application)]
+    [InlineData(MessageType.Join)]
+    [InlineData(MessageType.Leave)]
+    [InlineData(MessageType.Commit)]
+    public void Room_messages_without_a_room_are_rejected(MessageType type)
+    {
+        var envelope = Envelopes.Valid(type);
+        envelope.RoomId = string.Empty;
+
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray())).Error);
+    }
+
+    [Theory]
+    [InlineData("has space")]
+    [InlineData("tab\t")]
+    [InlineData("slash/")]
+    [InlineData("ünïcode")]
+    [InlineData("a\u0000b")]
+    [InlineData("0123456789012345678901234567890123456789012345678901234567890123X")]
+    public void Bad_sender_or_room_ids_are_rejected(string badId)
+    {
+        var badSender = Envelopes.Valid(MessageType.Application);
+        badSender.SenderId = badId;
+        var badRoom = Envelopes.Valid(MessageType.Application);
+        badRoom.RoomId = badId;
+
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(badSender.ToByteArray())).Error);
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(badRoom.ToByteArray())).Error);
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("alice@example.org")]
+    [InlineData("Room_9-x.y")]
+    [InlineData("0123456789012345678901234567890123456789012345678901234567890123")]
+    public void Ids_of_1_to_64_allowed_characters_are_accepted(string id)
+    {
+        Assert.True(EnvelopeCodec.IsValidId(id));
+        var envelope = Envelopes.Valid(MessageType.Application);
+        envelope.SenderId = id;
+        envelope.RoomId = id;
+        Assert.Equal(id, EnvelopeCodec.Decode(envelope.ToByteArray()).RoomId);
+    }
+
+    [Fact]
+    public void Empty_ids_are_not_valid_ids()
+    {
+        Assert.False(EnvelopeCodec.IsValidId(string.Empty));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(11)]
+    [InlineData(13)]
+    [InlineData(24)]
+    public void Application_with_a_wrong_nonce_size_is_rejected(int nonceSize)
+    {
+        var envelope = Envelopes.Valid(MessageType.Application);
+        envelope.Nonce = ByteString.CopyFrom(new byte[nonceSize]);
+
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray())).Error);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(15)]
+    public void Application_with_a_ciphertext_shorter_than_its_tag_is_rejected(int length)
+    {
+        var envelope = Envelopes.Valid(MessageType.Application);
+        envelope.Ciphertext = ByteString.CopyFrom(new byte[length]);
+
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray())).Error);
+    }
+
+    [Fact]
+    public void Application_with_exactly_a_tag_of_ciphertext_is_accepted()
+    {
+        var envelope = Envelopes.Valid(MessageType.Application);
+        envelope.Ciphertext = ByteString.CopyFrom(new byte[16]);
+        Assert.Equal(16, EnvelopeCodec.Decode(envelope.ToByteArray()).Ciphertext.Length);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllTypes))]
+    public void Every_truncation_of_a_valid_envelope_is_rejected_or_still_valid(MessageType type)
+    {
+        var bytes = Envelopes.Valid(type).ToByteArray();
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            try
+            {
+                EnvelopeCodec.Decode(bytes.AsSpan(0, length));
+            }
+            catch (WireFormatException ex)
+            {
+                Assert.True(ex.Error is WireError.Unparsable or WireError.InvalidEnvelope or WireError.UnsupportedVersion, $"{ex.Error} at {length}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Garbage_is_unparsable()
+    {
+        var thrown = Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode([0xFF, 0xFF, 0xFF, 0xFF, 0xFF]));
+        Assert.Equal(WireError.Unparsable, thrown.Error);
+        Assert.Equal(ErrorCode.MalformedFrame, thrown.ToErrorCode());
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_an_id_is_unparsable_not_a_decoder_exception()
+    {
+        // version=1, type=PING, sender_id = one byte 0xFF (not UTF-8)
+        byte[] bytes = [0x08, 0x01, 0x10, 0x0A, 0x1A, 0x01, 0xFF];
+        Assert.Equal(WireError.Unparsable, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(bytes)).Error);
+    }
+
+    [Fact]
+    public void Encode_refuses_null()
+    {
+        Assert.Throws<ArgumentNullException>(() => EnvelopeCodec.Encode(null!));
+        Assert.Throws<ArgumentNullException>(() => EnvelopeCodec.Validate(null!));
+    }
+}
