@@ -26,7 +26,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     private IActorRef _session = ActorRefs.Nobody;
 
     public ClientSessionActorTests()
-        : base("akka.loglevel = WARNING")
+        : base("akka.loglevel = WARNING\nakka.test.timefactor = 4")
     {
         _server = CreateTestProbe("server");
         _owner = CreateTestProbe("owner");
@@ -394,7 +394,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
     private Envelope ExpectFrame(MessageType type)
     {
-        var envelope = _server.ExpectMsg<Envelope>(TimeSpan.FromSeconds(5));
+        var envelope = _server.ExpectMsg<Envelope>(TimeSpan.FromSeconds(20));
         Assert.Equal(type, envelope.Type);
         return envelope;
     }
@@ -402,5 +402,5 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     /// <summary>The next owner event of type <typeparamref name="T"/>, skipping other events.</summary>
     private T ExpectEvent<T>()
         where T : ClientEvent =>
-        (T)_owner.FishForMessage(m => m is T, TimeSpan.FromSeconds(5));
+        (T)_owner.FishForMessage(m => m is T, TimeSpan.FromSeconds(20));
 }
