@@ -226,6 +226,7 @@ internal sealed class ChatApp
             $"* joined {j.RoomId} ({j.MemberCount} member(s) there); waiting for the room key..."),
         KeyEstablished k => string.Create(CultureInfo.InvariantCulture,
             $"* [{k.RoomId}] keys ready: epoch {k.Epoch}, {k.MemberCount} member(s), code {k.EpochCode}"),
+        MemberJoined { AlreadyPresent: true } m => $"* [{m.RoomId}] {m.ClientId} is here, fingerprint {m.Fingerprint}",
         MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
         MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
         Left l => $"* left {l.RoomId}",

@@ -254,7 +254,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         {
             foreach (var member in session.Roster.Where(m => m.ClientId != _context.ClientId))
             {
-                _context.Owner.Tell(new MemberJoined(_roomId, member.ClientId, member.Fingerprint));
+                _context.Owner.Tell(new MemberJoined(_roomId, member.ClientId, member.Fingerprint, AlreadyPresent: true));
             }
         }
         else
