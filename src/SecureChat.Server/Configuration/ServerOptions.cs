@@ -1,0 +1,133 @@
+using System.ComponentModel.DataAnnotations;
+using SecureChat.Core.Wire;
+using SecureChat.Server.Connections;
+using SecureChat.Server.Rooms;
+
+namespace SecureChat.Server.Configuration;
+
+/// <summary>
+/// Server settings, bound from the <c>Server</c> configuration section (command line <c>--Server:Name=value</c>,
+/// environment <c>Server__Name</c>, or the short switches <c>--host --port --certs --hocon</c>).
+/// The defaults are documented in the README's "Server" section.
+/// </summary>
+public sealed class ServerOptions
+{
+    public const string Section = "Server";
+
+    /// <summary>Address to listen on.</summary>
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (tests).</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 4443;
+
+    /// <summary>Folder with ca.pem, server.pem and server.key; development ones are made there when missing.</summary>
+    [Required]
+    public string CertificatesPath { get; set; } = "certs";
+
+    /// <summary>Akka settings file; by default hocon/server.hocon, else server.hocon next to the executable.</summary>
+    public string? HoconPath { get; set; }
+
+    /// <summary>Whether to make a development CA and server certificate when the folder has none.</summary>
+    public bool CreateDevelopmentCertificates { get; set; } = true;
+
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxFrameBytes { get; set; } = WireLimits.DefaultMaxFrameBytes;
+
+    /// <summary>Frames waiting to be written to one client; a client that lets it fill is disconnected.</summary>
+    [Range(1, 1_000_000)]
+    public int OutboundQueueLength { get; set; } = 1024;
+
+    /// <summary>Time allowed for the TLS handshake after accept.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time allowed for a valid HELLO after the handshake.</summary>
+    public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A client silent this long gets a PING; silent for another interval, it is disconnected. Zero disables.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long closing a connection waits for its last frames to be written.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Open connections, handshakes included; more are closed at accept.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; set; } = 1000;
+
+    [Range(1, 10_000)]
+    public int MaxRoomsPerConnection { get; set; } = 32;
+
+    [Range(1, 10_000)]
+    public int MaxMembersPerRoom { get; set; } = 100;
+
+    /// <summary>Steady inbound frames per second per connection, and the burst above it.</summary>
+    [Range(1, 1_000_000)]
+    public int FramesPerSecond { get; set; } = 200;
+
+    [Range(1, 1_000_000)]
+    public int FrameBurst { get; set; } = 400;
+
+    /// <summary>Steady inbound bytes per second per connection, and the burst above it.</summary>
+    [Range(1024, int.MaxValue)]
+    public int BytesPerSecond { get; set; } = 1024 * 1024;
+
+    [Range(1024, int.MaxValue)]
+    public int ByteBurst { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Frames in a row over the budget (dropped) before the connection is closed.</summary>
+    [Range(1, 1_000_000)]
+    public int RateLimitStrikes { get; set; } = 100;
+
+    /// <summary>Non-fatal protocol errors one connection may make before it is closed.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxProtocolErrors { get; set; } = 20;
+
+    /// <summary>Time the asked member has to commit before the next member is asked.</summary>
+    public TimeSpan CommitTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an empty room lives before it is stopped.</summary>
+    public TimeSpan EmptyRoomGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    public ConnectionSettings ToConnectionSettings() =>
+        new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors);
+
+    public ConnectionIoSettings ToConnectionIoSettings() =>
+        new(MaxFrameBytes, OutboundQueueLength, FramesPerSecond, FrameBurst, BytesPerSecond, ByteBurst, RateLimitStrikes, CloseTimeout);
+
+    public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, clock);
+
+    /// <summary>Checks the timeouts, which data annotations cannot express.</summary>
+    public IEnumerable<string> TimeoutErrors()
+    {
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            yield return "HandshakeTimeout must be positive";
+        }
+
+        if (HelloTimeout <= TimeSpan.Zero)
+        {
+            yield return "HelloTimeout must be positive";
+        }
+
+        if (KeepAliveInterval < TimeSpan.Zero)
+        {
+            yield return "KeepAliveInterval must not be negative";
+        }
+
+        if (CloseTimeout <= TimeSpan.Zero)
+        {
+            yield return "CloseTimeout must be positive";
+        }
+
+        if (CommitTimeout <= TimeSpan.Zero)
+        {
+            yield return "CommitTimeout must be positive";
+        }
+
+        if (EmptyRoomGracePeriod < TimeSpan.Zero)
+        {
+            yield return "EmptyRoomGracePeriod must not be negative";
+        }
+    }
+}

@@ -1,0 +1,325 @@
+using Akka.Actor;
+using Akka.Event;
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Server.Rooms;
+using Envelope = SecureChat.Core.Wire.Envelope;
+
+namespace SecureChat.Server.Connections;
+
+/// <summary>
+/// One authenticated client connection. The client id comes from its certificate; every frame must
+/// carry it. Parses frames from the read loop, answers HELLO and PING, routes room traffic to the room
+/// registry, and writes what rooms send through the bounded outbound queue. Protocol violations get a
+/// typed ERROR and one log line; fatal ones, too many, a silent client or a full queue end the connection.
+/// </summary>
+public sealed class ConnectionActor : ReceiveActor, IWithTimers
+{
+    private readonly IConnectionIo _io;
+    private readonly string _clientId;
+    private readonly string _remote;
+    private readonly IActorRef _rooms;
+    private readonly ConnectionSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<string> _joinedRooms = new(StringComparer.Ordinal);
+
+    private int _violations;
+    private bool _heardSinceLastTick = true;
+    private bool _pingOutstanding;
+    private ulong _pingSequence;
+    private bool _closed;
+
+    public ConnectionActor(IConnectionIo io, string clientId, string remote, IActorRef rooms, ConnectionSettings settings)
+    {
+        _io = io;
+        _clientId = clientId;
+        _remote = remote;
+        _rooms = rooms;
+        _settings = settings;
+        AwaitingHello();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IConnectionIo io, string clientId, string remote, IActorRef rooms, ConnectionSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(io, clientId, remote, rooms, settings));
+
+    protected override void PreStart()
+    {
+        Timers.StartSingleTimer(HelloDeadline.Instance, HelloDeadline.Instance, _settings.HelloTimeout);
+        _io.Start(Self);
+    }
+
+    protected override void PostStop() => Close(flush: true);
+
+    /// <summary>Until a valid HELLO: anything else, or silence past the deadline, ends the connection.</summary>
+    private void AwaitingHello()
+    {
+        Receive<FrameReceived>(OnFrameBeforeHello);
+        Receive<HelloDeadline>(_ => Violation(ErrorCode.HandshakeTimeout, "no HELLO within the deadline", fatal: true));
+        ReceiveCommon();
+    }
+
+    private void Ready()
+    {
+        Receive<FrameReceived>(OnFrame);
+        Receive<RoomFrame>(frame => Send(frame.Envelope));
+        Receive<RoomError>(OnRoomError);
+        Receive<KeepAliveTick>(_ => OnKeepAliveTick());
+        ReceiveCommon();
+    }
+
+    private void ReceiveCommon()
+    {
+        Receive<FrameRefused>(refused => Violation(refused.Code, refused.Reason, refused.Fatal));
+        Receive<IoClosed>(closed =>
+        {
+            _log.Info("Connection of {0} at {1} closed: {2}", _clientId, _remote, closed.Reason);
+            Context.Stop(Self);
+        });
+        Receive<Shutdown>(_ =>
+        {
+            Send(ServerFrames.Error(ErrorCode.ServerShutdown, "server is shutting down", fatal: true));
+            Context.Stop(Self);
+        });
+    }
+
+    private void OnFrameBeforeHello(FrameReceived received)
+    {
+        if (!TryParse(received.Body, fatal: true, out var envelope) || !CheckSender(envelope))
+        {
+            return;
+        }
+
+        if (envelope.Type != MessageType.Hello)
+        {
+            Violation(ErrorCode.UnexpectedMessage, $"first frame must be HELLO, not {envelope.Type}", fatal: true);
+            return;
+        }
+
+        if (envelope.Hello is { } hello && hello.ClientSoftware.Length > 64)
+        {
+            Violation(ErrorCode.InvalidArgument, "client software name longer than 64 characters", fatal: true);
+            return;
+        }
+
+        Timers.Cancel(HelloDeadline.Instance);
+        Send(ServerFrames.Welcome(_clientId, (uint)_settings.MaxFrameBytes, (uint)_settings.MaxRoomsPerConnection, (uint)_settings.MaxMembersPerRoom));
+        _log.Info("Client {0} at {1} said HELLO", _clientId, _remote);
+        if (_settings.KeepAliveInterval > TimeSpan.Zero)
+        {
+            Timers.StartPeriodicTimer(KeepAliveTick.Instance, KeepAliveTick.Instance, _settings.KeepAliveInterval);
+        }
+
+        Become(Ready);
+    }
+
+    private void OnFrame(FrameReceived received)
+    {
+        _heardSinceLastTick = true;
+        _pingOutstanding = false;
+        if (!TryParse(received.Body, fatal: false, out var envelope) || !CheckSender(envelope))
+        {
+            return;
+        }
+
+        switch (envelope.Type)
+        {
+            case MessageType.Join:
+                OnJoin(envelope);
+                break;
+            case MessageType.Leave:
+                if (RequireMember(envelope.RoomId))
+                {
+                    _joinedRooms.Remove(envelope.RoomId);
+                    _rooms.Tell(new RoomActor.Leave(envelope.RoomId, _clientId, Self));
+                }
+
+                break;
+            case MessageType.Commit:
+                if (RequireMember(envelope.RoomId))
+                {
+                    _rooms.Tell(new RoomActor.SubmitCommit(envelope.RoomId, _clientId, envelope.Commit.Content, envelope.Commit.Signature, Self));
+                }
+
+                break;
+            case MessageType.Application:
+                if (RequireMember(envelope.RoomId))
+                {
+                    _rooms.Tell(new RoomActor.Publish(envelope.RoomId, _clientId, envelope.Epoch, received.Body, Self));
+                }
+
+                break;
+            case MessageType.Ping:
+                Send(ServerFrames.Pong(envelope.Sequence));
+                break;
+            case MessageType.Pong:
+                break;
+            case MessageType.Error:
+                // Only the code: the reason is the peer's free text.
+                _log.Info("Client {0} at {1} reported error {2}", _clientId, _remote, envelope.Error.Code);
+                break;
+            default:
+                Violation(ErrorCode.UnexpectedMessage, $"{envelope.Type} is not a client frame here", fatal: false);
+                break;
+        }
+    }
+
+    private void OnJoin(Envelope envelope)
+    {
+        if (_joinedRooms.Contains(envelope.RoomId))
+        {
+            Violation(ErrorCode.UnexpectedMessage, "already joined this room", fatal: false, envelope.RoomId);
+            return;
+        }
+
+        if (_joinedRooms.Count >= _settings.MaxRoomsPerConnection)
+        {
+            Violation(ErrorCode.TooManyRooms, $"at most {_settings.MaxRoomsPerConnection} rooms per connection", fatal: false, envelope.RoomId);
+            return;
+        }
+
+        if (envelope.Join.Bundle is not { } bundle)
+        {
+            Violation(ErrorCode.BadBundle, "JOIN without a bundle", fatal: false, envelope.RoomId);
+            return;
+        }
+
+        _joinedRooms.Add(envelope.RoomId);
+        _rooms.Tell(new RoomActor.Join(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self));
+    }
+
+    private void OnRoomError(RoomError error)
+    {
+        if (error.NotInRoom)
+        {
+            _joinedRooms.Remove(error.RoomId);
+        }
+
+        // Losing a commit race is routine; the rest are the client's mistakes, logged once here where the address is known.
+        _log.Info("Room {0} refused {1} at {2}: {3} {4}", error.RoomId, _clientId, _remote, error.Code, error.Reason);
+        Send(ServerFrames.Error(error.Code, error.Reason, fatal: false, error.RoomId));
+    }
+
+    private void OnKeepAliveTick()
+    {
+        if (_heardSinceLastTick)
+        {
+            _heardSinceLastTick = false;
+            return;
+        }
+
+        if (_pingOutstanding)
+        {
+            _log.Info("Client {0} at {1} silent for two keep-alive intervals; closing", _clientId, _remote);
+            Close(flush: false);
+            Context.Stop(Self);
+            return;
+        }
+
+        _pingOutstanding = true;
+        Send(ServerFrames.Ping(++_pingSequence));
+    }
+
+    private bool TryParse(ByteString body, bool fatal, out Envelope envelope)
+    {
+        try
+        {
+            envelope = EnvelopeCodec.Decode(body.Span);
+            return true;
+        }
+        catch (WireFormatException ex)
+        {
+            envelope = null!;
+            Violation(ex.ToErrorCode(), ex.Message, fatal);
+            return false;
+        }
+    }
+
+    private bool CheckSender(Envelope envelope)
+    {
+        if (string.Equals(envelope.SenderId, _clientId, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        Violation(ErrorCode.SenderMismatch, "sender id differs from the certificate's client id", fatal: true);
+        return false;
+    }
+
+    private bool RequireMember(string roomId)
+    {
+        if (_joinedRooms.Contains(roomId))
+        {
+            return true;
+        }
+
+        Violation(ErrorCode.NotAMember, "not joined to this room", fatal: false, roomId);
+        return false;
+    }
+
+    /// <summary>Answers a protocol violation with an ERROR, logs it once, and closes when it is fatal or one too many.</summary>
+    private void Violation(ErrorCode code, string reason, bool fatal, string roomId = "")
+    {
+        fatal |= ++_violations > _settings.MaxProtocolErrors;
+        _log.Warning("Protocol violation by {0} at {1}: {2} {3}{4}", _clientId, _remote, code, reason, fatal ? " (closing)" : string.Empty);
+        Send(ServerFrames.Error(code, reason, fatal, roomId));
+        if (fatal)
+        {
+            Context.Stop(Self);
+        }
+    }
+
+    private void Send(ByteString envelope)
+    {
+        if (_closed || _io.TrySend(envelope))
+        {
+            return;
+        }
+
+        // Never wait for a reader that does not read: everyone else's traffic would wait too.
+        _log.Warning("Slow consumer {0} at {1}: outbound queue full; disconnecting", _clientId, _remote);
+        Close(flush: false);
+        Context.Stop(Self);
+    }
+
+    private void Close(bool flush)
+    {
+        if (!_closed)
+        {
+            _closed = true;
+            _io.Close(flush);
+        }
+    }
+
+    /// <summary>A complete frame body from the read loop (not parsed yet).</summary>
+    public sealed record FrameReceived(ByteString Body);
+
+    /// <summary>The read loop refused input: bad framing (fatal, the stream is out of step) or over the rate budget.</summary>
+    public sealed record FrameRefused(ErrorCode Code, string Reason, bool Fatal);
+
+    /// <summary>The socket ended (peer closed, reset, or write failed).</summary>
+    public sealed record IoClosed(string Reason);
+
+    /// <summary>An envelope a room wants this client to receive.</summary>
+    public sealed record RoomFrame(string RoomId, ByteString Envelope);
+
+    /// <summary>A room refused a request; <see cref="NotInRoom"/> means the client is not (or no longer) in it.</summary>
+    public sealed record RoomError(string RoomId, ErrorCode Code, string Reason, bool NotInRoom);
+
+    /// <summary>The server is stopping: tell the client and close.</summary>
+    public sealed record Shutdown
+    {
+        public static readonly Shutdown Instance = new();
+    }
+
+    private sealed record HelloDeadline
+    {
+        public static readonly HelloDeadline Instance = new();
+    }
+
+    private sealed record KeepAliveTick
+    {
+        public static readonly KeepAliveTick Instance = new();
+    }
+}

@@ -1,0 +1,60 @@
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Server.Connections;
+
+/// <summary>The envelopes the server speaks. The server's sender id is always empty.</summary>
+public static class ServerFrames
+{
+    public const int MaxReasonLength = 200;
+
+    public static ByteString Welcome(string clientId, uint maxFrameBytes, uint maxRooms, uint maxMembers) => Encode(new Envelope
+    {
+        Type = MessageType.Welcome,
+        Welcome = new Welcome { ClientId = clientId, MaxFrameBytes = maxFrameBytes, MaxRoomsPerConnection = maxRooms, MaxMembersPerRoom = maxMembers },
+    });
+
+    public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount) => Encode(new Envelope
+    {
+        Type = MessageType.Joined,
+        RoomId = roomId,
+        Epoch = currentEpoch,
+        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount },
+    });
+
+    public static ByteString CommitRequest(string roomId, ulong currentEpoch, CommitRequest request) => Encode(new Envelope
+    {
+        Type = MessageType.CommitRequest,
+        RoomId = roomId,
+        Epoch = currentEpoch,
+        CommitRequest = request,
+    });
+
+    /// <summary>The accepted commit as every member receives it, the committer's echo included.</summary>
+    public static ByteString Commit(string roomId, string committerId, ulong epoch, CipherSuite suite, ByteString content, ByteString signature) => Encode(new Envelope
+    {
+        Type = MessageType.Commit,
+        SenderId = committerId,
+        RoomId = roomId,
+        Epoch = epoch,
+        CipherSuite = suite,
+        Commit = new SignedCommit { Content = content, Signature = signature },
+    });
+
+    public static ByteString Error(ErrorCode code, string reason, bool fatal, string roomId = "") => Encode(new Envelope
+    {
+        Type = MessageType.Error,
+        RoomId = roomId,
+        Error = new Error { Code = code, Reason = reason.Length <= MaxReasonLength ? reason : reason[..MaxReasonLength], Fatal = fatal },
+    });
+
+    public static ByteString Ping(ulong sequence) => Encode(new Envelope { Type = MessageType.Ping, Sequence = sequence });
+
+    public static ByteString Pong(ulong sequence) => Encode(new Envelope { Type = MessageType.Pong, Sequence = sequence });
+
+    private static ByteString Encode(Envelope envelope)
+    {
+        envelope.Version = WireLimits.ProtocolVersion;
+        return envelope.ToByteString();
+    }
+}

@@ -1,0 +1,302 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Akka;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SecureChat.Server.Configuration;
+using SecureChat.Server.Connections;
+using SecureChat.Server.Rooms;
+using SecureChat.Transport.Certificates;
+using SecureChat.Transport.Tls;
+
+namespace SecureChat.Server.Listener;
+
+/// <summary>
+/// Accepts TCP connections, caps how many are open, runs the TLS 1.3 mutual-TLS handshake within its
+/// deadline (off any actor thread), takes the client id from the certificate, and starts one
+/// ConnectionActor per authenticated connection. On shutdown it stops accepting first and then closes
+/// every connection with SERVER_SHUTDOWN, whether the host or Akka's CoordinatedShutdown asks first.
+/// </summary>
+public sealed partial class TlsListener : BackgroundService
+{
+    private readonly ActorSystem _system;
+    private readonly IRequiredActor<RoomRegistry> _rooms;
+    private readonly ServerOptions _options;
+    private readonly ListenerStatus _status;
+    private readonly ILogger<TlsListener> _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ConcurrentDictionary<long, (IActorRef Actor, ConnectionIo Io)> _connections = new();
+    private readonly object _stopLock = new();
+    private TcpListener? _listener;
+    private SslServerAuthenticationOptions? _tls;
+    private long _nextConnectionId;
+    private volatile bool _stopping;
+    private Task? _closingConnections;
+
+    public TlsListener(ActorSystem system, IRequiredActor<RoomRegistry> rooms, IOptions<ServerOptions> options, ListenerStatus status, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _system = system;
+        _rooms = rooms;
+        _options = options.Value;
+        _status = status;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<TlsListener>();
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            _tls = LoadTlsSettings();
+            var address = await ResolveAsync(_options.Host, cancellationToken).ConfigureAwait(false);
+            _listener = new TcpListener(address, _options.Port);
+            _listener.Start(backlog: 512);
+        }
+        catch (Exception ex)
+        {
+            _status.SetFailed(ex);
+            throw;
+        }
+
+        var endpoint = (IPEndPoint)_listener.LocalEndpoint;
+        _status.SetBound(endpoint);
+        LogListening(_logger, endpoint, _options.MaxConnections);
+
+        var shutdown = CoordinatedShutdown.Get(_system);
+        shutdown.AddTask(CoordinatedShutdown.PhaseServiceUnbind, "securechat-stop-accepting", () =>
+        {
+            StopAccepting();
+            return Task.FromResult(Done.Instance);
+        });
+        shutdown.AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "securechat-close-connections", async () =>
+        {
+            await CloseConnectionsAsync().ConfigureAwait(false);
+            return Done.Instance;
+        });
+
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        StopAccepting();
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await CloseConnectionsAsync().ConfigureAwait(false);
+        LogStopped(_logger);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var rooms = await _rooms.GetAsync(stoppingToken).ConfigureAwait(false);
+        while (!stoppingToken.IsCancellationRequested && !_stopping)
+        {
+            TcpClient socket;
+            try
+            {
+                socket = await _listener!.AcceptTcpClientAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
+            {
+                if (stoppingToken.IsCancellationRequested || _stopping)
+                {
+                    return;
+                }
+
+                LogAcceptFailed(_logger, ex.GetType().Name);
+                continue;
+            }
+
+            if (!_status.TryOpen(_options.MaxConnections))
+            {
+                LogConnectionLimit(_logger, socket.Client.RemoteEndPoint?.ToString() ?? "?", _options.MaxConnections);
+                socket.Dispose();
+                continue;
+            }
+
+            _ = AuthenticateAsync(socket, rooms, stoppingToken);
+        }
+    }
+
+    private async Task AuthenticateAsync(TcpClient socket, IActorRef rooms, CancellationToken stoppingToken)
+    {
+        var remote = socket.Client.RemoteEndPoint?.ToString() ?? "?";
+        socket.NoDelay = true;
+        var tls = new SslStream(socket.GetStream(), leaveInnerStreamOpen: false);
+        string clientId;
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            deadline.CancelAfter(_options.HandshakeTimeout);
+            try
+            {
+                await tls.AuthenticateAsServerAsync(_tls!, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no TLS handshake within {_options.HandshakeTimeout.TotalSeconds:0.#} s");
+            }
+
+            using var certificate = tls.RemoteCertificate is { } presented ? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()) : null;
+            if (!ClientIdentity.TryFromCertificate(certificate, out clientId))
+            {
+                throw new System.Security.Authentication.AuthenticationException("client certificate has no valid client id in its subject CN");
+            }
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or TimeoutException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            var reason = ex.GetBaseException().Message;
+            LogHandshakeRefused(_logger, remote, reason);
+            await tls.DisposeAsync().ConfigureAwait(false);
+            socket.Dispose();
+            _status.Closed();
+            return;
+        }
+
+        var id = Interlocked.Increment(ref _nextConnectionId);
+        var io = new ConnectionIo(socket, tls, _options.ToConnectionIoSettings(), _loggerFactory.CreateLogger<ConnectionIo>(), () =>
+        {
+            _connections.TryRemove(id, out _);
+            _status.Closed();
+        });
+        try
+        {
+            var actor = _system.ActorOf(ConnectionActor.Props(io, clientId, remote, rooms, _options.ToConnectionSettings()), $"connection-{id}");
+            _connections[id] = (actor, io);
+            LogConnected(_logger, clientId, remote);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or InvalidActorNameException)
+        {
+            // The actor system is already stopping.
+            io.Close(flush: false);
+        }
+    }
+
+    private SslServerAuthenticationOptions LoadTlsSettings()
+    {
+        var directory = Path.GetFullPath(_options.CertificatesPath);
+        if (_options.CreateDevelopmentCertificates && DevCertificates.EnsureServerCertificates(directory))
+        {
+            LogDevelopmentCertificates(_logger, directory);
+        }
+
+        var caPath = CertificateFiles.CaCertificatePath(directory);
+        var serverPath = CertificateFiles.ServerCertificatePath(directory);
+        var keyPath = CertificateFiles.ServerKeyPath(directory);
+        foreach (var required in new[] { caPath, serverPath, keyPath })
+        {
+            if (!File.Exists(required))
+            {
+                throw new FileNotFoundException($"certificate file missing: {required} (see certs/README.md)", required);
+            }
+        }
+
+        using var ca = PemFiles.LoadCertificate(caPath);
+        var server = PemFiles.LoadCertificateWithKey(serverPath, keyPath);
+        if (!PeerCertificateValidator.ForServer(ca).IsTrusted(server))
+        {
+            throw new InvalidOperationException($"{serverPath} is not a valid server certificate issued by {caPath}");
+        }
+
+        LogCertificates(_logger, directory, ca.Subject, server.NotAfter);
+        return TlsSettings.ForServer(server, ca);
+    }
+
+    private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(host, out var address))
+        {
+            return address;
+        }
+
+        var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        return addresses.FirstOrDefault() ?? throw new InvalidOperationException($"host name {host} has no address");
+    }
+
+    private void StopAccepting()
+    {
+        lock (_stopLock)
+        {
+            _stopping = true;
+            _listener?.Stop();
+        }
+    }
+
+    private Task CloseConnectionsAsync()
+    {
+        lock (_stopLock)
+        {
+            return _closingConnections ??= CloseAllAsync();
+        }
+    }
+
+    private async Task CloseAllAsync()
+    {
+        var open = _connections.Values.ToList();
+        LogClosingConnections(_logger, open.Count);
+        var stopTimeout = _options.CloseTimeout + TimeSpan.FromSeconds(1);
+        await Task.WhenAll(open.Select(c => StopConnectionAsync(c.Actor, stopTimeout))).ConfigureAwait(false);
+
+        // The sockets close after the actors stop; wait for them so the process does not exit under them.
+        var deadline = DateTime.UtcNow + stopTimeout;
+        foreach (var (_, io) in open)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await io.Closed.WaitAsync(left).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default).ConfigureAwait(false))
+            {
+                break;
+            }
+        }
+
+        LogConnectionsClosed(_logger, open.Count - _connections.Count, open.Count);
+    }
+
+    private static async Task StopConnectionAsync(IActorRef connection, TimeSpan timeout)
+    {
+        try
+        {
+            await connection.GracefulStop(timeout, ConnectionActor.Shutdown.Instance).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TaskCanceledException or AskTimeoutException)
+        {
+            // GracefulStop gave up; the actor system's termination stops it anyway.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SecureChat server listening on {Endpoint} (TLS 1.3, client certificates required, at most {MaxConnections} connections)")]
+    private static partial void LogListening(ILogger logger, IPEndPoint endpoint, int maxConnections);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Created development certificates (a local CA and the server certificate) in {Directory}. Issue client certificates from that CA: securechat certs issue ID --out {Directory}. For production see certs/README.md")]
+    private static partial void LogDevelopmentCertificates(ILogger logger, string directory);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Certificates from {Directory}: clients must chain to {CaSubject}; server certificate valid until {NotAfter:u}")]
+    private static partial void LogCertificates(ILogger logger, string directory, string caSubject, DateTime notAfter);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "TLS handshake from {Remote} refused: {Reason}")]
+    private static partial void LogHandshakeRefused(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection limit of {MaxConnections} reached; closed a connection from {Remote}")]
+    private static partial void LogConnectionLimit(ILogger logger, string remote, int maxConnections);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Accepting a connection failed: {Error}")]
+    private static partial void LogAcceptFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Client {ClientId} connected from {Remote}")]
+    private static partial void LogConnected(ILogger logger, string clientId, string remote);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: stopped accepting, closing {Count} connections")]
+    private static partial void LogClosingConnections(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SecureChat server stopped")]
+    private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Closed {Closed} of {Count} connections")]
+    private static partial void LogConnectionsClosed(ILogger logger, int closed, int count);
+}

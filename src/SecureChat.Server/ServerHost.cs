@@ -1,0 +1,88 @@
+using Akka.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SecureChat.Server.Configuration;
+using SecureChat.Server.Listener;
+using SecureChat.Server.Rooms;
+
+namespace SecureChat.Server;
+
+/// <summary>Builds the server's generic host; Program and the integration tests use the same builder.</summary>
+public static class ServerHost
+{
+    public const string ActorSystemName = "SecureChat";
+    public const string HoconFileName = "server.hocon";
+
+    /// <summary>The short command-line switches; anything else goes as <c>--Server:Name value</c>.</summary>
+    public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--host"] = $"{ServerOptions.Section}:{nameof(ServerOptions.Host)}",
+        ["--port"] = $"{ServerOptions.Section}:{nameof(ServerOptions.Port)}",
+        ["--certs"] = $"{ServerOptions.Section}:{nameof(ServerOptions.CertificatesPath)}",
+        ["--hocon"] = $"{ServerOptions.Section}:{nameof(ServerOptions.HoconPath)}",
+    };
+
+    public static IHost Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(SwitchMappings));
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+            console.UseUtcTimestamp = true;
+        });
+
+        builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.Section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ListenerStatus>();
+
+        builder.Services.AddAkka(ActorSystemName, (akka, services) =>
+        {
+            var options = services.GetRequiredService<IOptions<ServerOptions>>().Value;
+            var hocon = FindHocon(options.HoconPath);
+            if (hocon is not null)
+            {
+                akka.AddHoconFile(hocon, HoconAddMode.Prepend);
+            }
+
+            akka.ConfigureLoggers(loggers =>
+                {
+                    loggers.ClearLoggers();
+                    loggers.AddLoggerFactory();
+                })
+                .WithActors((system, registry) =>
+                {
+                    var clock = services.GetRequiredService<TimeProvider>();
+                    var rooms = system.ActorOf(RoomRegistry.Props(options.ToRoomSettings(clock)), "rooms");
+                    registry.Register<RoomRegistry>(rooms);
+                });
+        });
+
+        // After AddAkka: hosted services stop in reverse order, so the listener stops accepting before Akka stops.
+        builder.Services.AddHostedService<TlsListener>();
+        configureServices?.Invoke(builder.Services);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// The configured file, else hocon/server.hocon under the working directory (running from the
+    /// repository root), else server.hocon next to the binary (copied there by the build).
+    /// </summary>
+    public static string? FindHocon(string? configured)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return File.Exists(configured) ? Path.GetFullPath(configured) : throw new FileNotFoundException($"HOCON file not found: {configured}", configured);
+        }
+
+        string[] candidates = [Path.Combine(Directory.GetCurrentDirectory(), "hocon", HoconFileName), Path.Combine(AppContext.BaseDirectory, HoconFileName)];
+        return candidates.FirstOrDefault(File.Exists);
+    }
+}

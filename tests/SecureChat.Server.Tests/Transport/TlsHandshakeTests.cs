@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using SecureChat.Core.Framing;
+using SecureChat.Core.Wire;
+using SecureChat.Transport.Certificates;
+using SecureChat.Transport.Framing;
+using SecureChat.Transport.Tls;
+
+namespace SecureChat.Server.Tests.Transport;
+
+/// <summary>The TLS settings over real loopback sockets, without the server host.</summary>
+public sealed class TlsHandshakeTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private readonly TempDirectory _dir = new();
+    private readonly X509Certificate2 _caCert;
+    private readonly X509Certificate2 _serverCert;
+    private readonly CertificateAuthority _ca;
+
+    public TlsHandshakeTests()
+    {
+        DevCertificates.EnsureServerCertificates(_dir.Path);
+        _ca = CertificateAuthority.Load(_dir.Path);
+        _caCert = PemFiles.LoadCertificate(CertificateFiles.CaCertificatePath(_dir.Path));
+        _serverCert = PemFiles.LoadCertificateWithKey(CertificateFiles.ServerCertificatePath(_dir.Path), CertificateFiles.ServerKeyPath(_dir.Path));
+    }
+
+    [Fact]
+    public async Task Mutual_tls_with_pem_loaded_certificates_negotiates_tls13_and_carries_frames()
+    {
+        using var aliceFromCa = _ca.IssueClientCertificate("alice");
+        PemFiles.SaveCertificateAndKey(aliceFromCa, CertificateFiles.ClientCertificatePath(_dir.Path, "alice"), CertificateFiles.ClientKeyPath(_dir.Path, "alice"));
+        using var alice = PemFiles.LoadCertificateWithKey(CertificateFiles.ClientCertificatePath(_dir.Path, "alice"), CertificateFiles.ClientKeyPath(_dir.Path, "alice"));
+
+        var (serverResult, client) = await HandshakeAsync(TlsSettings.ForClient(alice, _caCert, "localhost"));
+        await using var server = serverResult;
+        await using var clientStream = client;
+
+        Assert.Equal(SslProtocols.Tls13, server.SslProtocol);
+        Assert.Equal(SslProtocols.Tls13, client.SslProtocol);
+        Assert.NotNull(server.RemoteCertificate);
+        Assert.Equal("alice", ClientIdentity.FromCertificate(X509CertificateLoader.LoadCertificate(server.RemoteCertificate!.GetRawCertData())));
+
+        await FrameWriter.WriteEnvelopeAsync(client, new Envelope { Version = 1, Type = MessageType.Ping, Sequence = 7 });
+        var received = await new FrameReader(server).ReadEnvelopeAsync();
+        Assert.Equal(7ul, received!.Sequence);
+    }
+
+    [Fact]
+    public async Task Client_refuses_a_server_whose_certificate_comes_from_another_ca()
+    {
+        using var otherCa = CertificateAuthority.Create();
+        using var alice = _ca.IssueClientCertificate("alice");
+
+        await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(TlsSettings.ForClient(alice, otherCa.Certificate, "localhost")));
+    }
+
+    [Fact]
+    public async Task Client_refuses_a_server_certificate_for_another_host_name()
+    {
+        using var alice = _ca.IssueClientCertificate("alice");
+
+        await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(TlsSettings.ForClient(alice, _caCert, "chat.example.org")));
+    }
+
+    public void Dispose()
+    {
+        _ca.Dispose();
+        _caCert.Dispose();
+        _serverCert.Dispose();
+        _dir.Dispose();
+    }
+
+    private async Task<(SslStream Server, SslStream Client)> HandshakeAsync(SslClientAuthenticationOptions clientOptions)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var serverSide = Task.Run(async () =>
+        {
+            var socket = await listener.AcceptTcpClientAsync();
+            var tls = new SslStream(socket.GetStream());
+            try
+            {
+                await tls.AuthenticateAsServerAsync(TlsSettings.ForServer(_serverCert, _caCert)).WaitAsync(Timeout);
+                return tls;
+            }
+            catch
+            {
+                await tls.DisposeAsync();
+                throw;
+            }
+        });
+
+        SslStream client;
+        try
+        {
+            client = await TlsConnector.ConnectAsync("127.0.0.1", port, clientOptions, Timeout);
+        }
+        catch
+        {
+            // let the server side finish (it fails too) before the listener goes away
+            await Task.WhenAny(serverSide, Task.Delay(Timeout));
+            throw;
+        }
+
+        var server = await serverSide;
+        return (server, client);
+    }
+}
