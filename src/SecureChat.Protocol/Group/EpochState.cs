@@ -1,0 +1,93 @@
+using System.Security.Cryptography;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Protocol.Group;
+
+/// <summary>Everything one epoch needs after its commit was applied. The epoch secret itself is not kept.</summary>
+internal sealed class EpochState : IDisposable
+{
+    private EpochState(ulong epoch, CipherSuite suite, byte[] transcriptHash, IReadOnlyList<RosterMember> roster, string epochCode, long startedAtMs)
+    {
+        Epoch = epoch;
+        Suite = suite;
+        TranscriptHash = transcriptHash;
+        Roster = roster;
+        Members = roster.ToDictionary(m => m.ClientId, StringComparer.Ordinal);
+        EpochCode = epochCode;
+        StartedAtMs = startedAtMs;
+    }
+
+    public ulong Epoch { get; }
+
+    public CipherSuite Suite { get; }
+
+    public byte[] TranscriptHash { get; }
+
+    public IReadOnlyList<RosterMember> Roster { get; }
+
+    public IReadOnlyDictionary<string, RosterMember> Members { get; }
+
+    public string EpochCode { get; }
+
+    public long StartedAtMs { get; }
+
+    public long? RetiredAtMs { get; set; }
+
+    public int MessagesSent { get; set; }
+
+    public SendChain? Send { get; private set; }
+
+    public Dictionary<string, ReceiveChain> Receive { get; } = new(StringComparer.Ordinal);
+
+    public int SkippedCount => Receive.Values.Sum(c => c.SkippedCount);
+
+    /// <summary>Derives every member's chain from the epoch secret, then erases the secret and the epoch key.</summary>
+    public static EpochState Derive(string roomId, ulong epoch, CipherSuite suite, byte[] epochSecret, byte[] transcriptHash,
+        IReadOnlyList<RosterMember> roster, string localClientId, long nowMs)
+    {
+        var context = KeySchedule.EpochContext(roomId, epoch, transcriptHash);
+        var epochKey = KeySchedule.EpochKey(epochSecret, transcriptHash, context);
+        try
+        {
+            var state = new EpochState(epoch, suite, transcriptHash, roster, KeySchedule.EpochCode(epochKey, context), nowMs);
+            foreach (var member in roster)
+            {
+                var chainKey = KeySchedule.SenderChainKey(epochKey, context, member.ClientId);
+                if (string.Equals(member.ClientId, localClientId, StringComparison.Ordinal))
+                {
+                    state.Send = new SendChain(chainKey);
+                }
+                else
+                {
+                    state.Receive[member.ClientId] = new ReceiveChain(chainKey);
+                }
+            }
+
+            return state;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(epochKey);
+            CryptographicOperations.ZeroMemory(epochSecret);
+        }
+    }
+
+    /// <summary>Stops sending in this epoch (it was replaced); receive chains stay for in-flight messages.</summary>
+    public void StopSending()
+    {
+        Send?.Dispose();
+        Send = null;
+    }
+
+    public void Dispose()
+    {
+        StopSending();
+        foreach (var chain in Receive.Values)
+        {
+            chain.Dispose();
+        }
+
+        Receive.Clear();
+    }
+}

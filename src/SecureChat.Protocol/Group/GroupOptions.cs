@@ -1,0 +1,46 @@
+namespace SecureChat.Protocol.Group;
+
+/// <summary>Limits and policies of a group session. PROTOCOL.md §Limits gives the defaults.</summary>
+public sealed record GroupOptions
+{
+    public static GroupOptions Default { get; } = new();
+
+    /// <summary>Largest accepted gap between the next expected generation of a sender and a received one.</summary>
+    public ulong MaxForwardJump { get; init; } = 1000;
+
+    /// <summary>Cached keys of skipped messages kept per sender and epoch; the oldest are dropped first.</summary>
+    public int MaxSkippedKeysPerSender { get; init; } = 2000;
+
+    /// <summary>Cached skipped keys kept per room over all senders and retained epochs.</summary>
+    public int MaxSkippedKeysPerRoom { get; init; } = 10000;
+
+    /// <summary>How long the receive chains of a replaced epoch are kept for in-flight messages.</summary>
+    public long PreviousEpochRetentionMs { get; init; } = 120_000;
+
+    /// <summary>At most this many replaced epochs are kept, however recent.</summary>
+    public int MaxRetainedEpochs { get; init; } = 3;
+
+    /// <summary>After this many messages sent by this member in one epoch, <see cref="GroupSession.NeedsRekey"/> is true.</summary>
+    public int RekeyAfterMessages { get; init; } = 1000;
+
+    /// <summary>After this long in one epoch (and at least one message sent), <see cref="GroupSession.NeedsRekey"/> is true.</summary>
+    public long RekeyAfterMs { get; init; } = 3_600_000;
+
+    /// <summary>Lifetime written into this member's bundles.</summary>
+    public long BundleLifetimeMs { get; init; } = 7L * 24 * 3_600_000;
+
+    /// <summary>Largest roster a commit may carry (bounded by the 64 KiB frame: about 280 bytes per member).</summary>
+    public int MaxMembers { get; init; } = 150;
+
+    /// <summary>Largest serialized SignedCommit this session creates (leaves room for the envelope in a 64 KiB frame).</summary>
+    public int MaxCommitBytes { get; init; } = 63 * 1024;
+
+    /// <summary>Largest message body in UTF-8 bytes.</summary>
+    public int MaxBodyBytes { get; init; } = 60 * 1024;
+
+    /// <summary>Bodies are padded with zero bytes to a multiple of this.</summary>
+    public int PaddingBlock { get; init; } = 64;
+
+    /// <summary>When this member commits, it replaces its own membership key (committer update, post-compromise healing).</summary>
+    public bool RefreshOwnKeyOnCommit { get; init; } = true;
+}

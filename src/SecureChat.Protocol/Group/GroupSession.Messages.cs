@@ -1,0 +1,271 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Protocol.Group;
+
+public sealed partial class GroupSession
+{
+    /// <summary>
+    /// Seals <paramref name="text"/> for the current epoch with the next key of our chain (used once, then erased).
+    /// Refused while joining, after removal, when a member's identity key changed and is not accepted, or when too long.
+    /// </summary>
+    public SendOutcome Encrypt(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        Tick();
+        if (Status != GroupStatus.Active || _current?.Send is null)
+        {
+            return new SendRefused(Status == GroupStatus.Joining ? SendRefusal.NotJoined : SendRefusal.NotAMember, []);
+        }
+
+        var blocking = BlockingKeyChanges;
+        if (blocking.Count > 0)
+        {
+            return new SendRefused(SendRefusal.BlockedByKeyChange, blocking.Select(c => c.ClientId).ToList());
+        }
+
+        var body = Hashing.Utf8(text);
+        if (body.Length > Options.MaxBodyBytes)
+        {
+            return new SendRefused(SendRefusal.BodyTooLong, []);
+        }
+
+        var current = _current;
+        if (current.Send.NextGeneration == ulong.MaxValue)
+        {
+            return new SendRefused(SendRefusal.GenerationExhausted, []);
+        }
+
+        var (generation, messageKey) = current.Send.Next();
+        try
+        {
+            var envelope = new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Application,
+                SenderId = LocalClientId,
+                RoomId = RoomId,
+                Epoch = current.Epoch,
+                Sequence = generation,
+                CipherSuite = current.Suite,
+                Nonce = ByteString.CopyFrom(RandomBytes(CipherSuites.NonceSize)),
+            };
+            var associatedData = HeaderAad.Encode(envelope, current.TranscriptHash);
+            var sentAt = (ulong)Math.Max(0, _clock.UtcNowMs);
+            var plaintext = new ApplicationPlaintext
+            {
+                SentAtMs = sentAt,
+                Body = ByteString.CopyFrom(body),
+                Signature = ByteString.CopyFrom(_identity.IdentityKey.Sign(Labels.MessageSignature,
+                    KeySchedule.MessageSignedBytes(associatedData, sentAt, body))),
+                Padding = ByteString.CopyFrom(new byte[PaddingLength(body.Length)]),
+            };
+            var plaintextBytes = plaintext.ToByteArray();
+            envelope.Ciphertext = ByteString.CopyFrom(Aead.Seal(current.Suite, messageKey, envelope.Nonce.Span, associatedData, plaintextBytes));
+            CryptographicOperations.ZeroMemory(plaintextBytes);
+            current.MessagesSent++;
+            return new MessageSealed(envelope, current.Epoch, generation);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(messageKey);
+        }
+    }
+
+    /// <summary>
+    /// Opens an APPLICATION envelope. Every outcome says exactly why a message was not delivered; a
+    /// <see cref="MessageHeld"/> envelope should be retried after the next accepted commit.
+    /// </summary>
+    public DecryptOutcome Decrypt(Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        Tick();
+        if (envelope.Type != MessageType.Application || envelope.Version != WireLimits.ProtocolVersion
+            || envelope.Nonce.Length != CipherSuites.NonceSize || envelope.Ciphertext.Length < CipherSuites.TagSize)
+        {
+            return new MessageRejected(DecryptRejection.Malformed);
+        }
+
+        if (!string.Equals(envelope.RoomId, RoomId, StringComparison.Ordinal))
+        {
+            return new MessageRejected(DecryptRejection.WrongRoom);
+        }
+
+        if (IsSelf(envelope.SenderId))
+        {
+            return new MessageRejected(DecryptRejection.FromSelf);
+        }
+
+        var state = FindEpoch(envelope.Epoch, out var notFound);
+        if (state is null)
+        {
+            return notFound!;
+        }
+
+        if (envelope.CipherSuite != state.Suite)
+        {
+            return new MessageRejected(DecryptRejection.WrongSuite);
+        }
+
+        if (!state.Members.TryGetValue(envelope.SenderId, out var sender) || !state.Receive.TryGetValue(sender.ClientId, out var chain))
+        {
+            return new MessageRejected(DecryptRejection.NotAMember);
+        }
+
+        var generation = envelope.Sequence;
+        byte[] messageKey;
+        ReceiveChain.Lookahead? lookahead = null;
+        if (generation < chain.NextGeneration)
+        {
+            if (!chain.TryGetSkipped(generation, out messageKey))
+            {
+                return new MessageRejected(DecryptRejection.Replay);
+            }
+        }
+        else
+        {
+            if (generation - chain.NextGeneration > Options.MaxForwardJump)
+            {
+                return new MessageRejected(DecryptRejection.TooFarAhead);
+            }
+
+            lookahead = chain.Derive(generation);
+            messageKey = lookahead.MessageKey;
+        }
+
+        var associatedData = HeaderAad.Encode(envelope, state.TranscriptHash);
+        if (!Aead.TryOpen(state.Suite, messageKey, envelope.Nonce.Span, associatedData, envelope.Ciphertext.Span, out var plaintextBytes))
+        {
+            lookahead?.Discard();
+            return new MessageRejected(DecryptRejection.AuthenticationFailed);
+        }
+
+        try
+        {
+            ApplicationPlaintext plaintext;
+            try
+            {
+                plaintext = ApplicationPlaintext.Parser.ParseFrom(plaintextBytes);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                lookahead?.Discard();
+                return new MessageRejected(DecryptRejection.Malformed);
+            }
+
+            var signed = KeySchedule.MessageSignedBytes(associatedData, plaintext.SentAtMs, plaintext.Body.Span);
+            if (!Signatures.Verify(sender.IdentityKey, Labels.MessageSignature, signed, plaintext.Signature.Span))
+            {
+                // Keep the key: a forger in the group must not be able to burn the real message's key.
+                lookahead?.Discard();
+                return new MessageRejected(DecryptRejection.Forged);
+            }
+
+            string text;
+            try
+            {
+                text = new System.Text.UTF8Encoding(false, true).GetString(plaintext.Body.Span);
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                lookahead?.Discard();
+                return new MessageRejected(DecryptRejection.Malformed);
+            }
+
+            if (plaintext.Padding.Span.IndexOfAnyExcept((byte)0) >= 0 || plaintext.SentAtMs > long.MaxValue)
+            {
+                lookahead?.Discard();
+                return new MessageRejected(DecryptRejection.Malformed);
+            }
+
+            if (lookahead is null)
+            {
+                chain.ConsumeSkipped(generation);
+            }
+            else
+            {
+                chain.Advance(lookahead);
+                EnforceSkippedLimits(chain);
+            }
+
+            return new MessageDelivered(sender.ClientId, text, (long)plaintext.SentAtMs, state.Epoch, generation,
+                SenderKeyUnaccepted: !_trust.IsTrusted(sender.ClientId, sender.IdentityKey));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintextBytes);
+        }
+    }
+
+    private EpochState? FindEpoch(ulong epoch, out DecryptOutcome? notFound)
+    {
+        notFound = null;
+        if (_current is { } current && current.Epoch == epoch)
+        {
+            return current;
+        }
+
+        var retired = _retired.FirstOrDefault(s => s.Epoch == epoch);
+        if (retired is not null)
+        {
+            return retired;
+        }
+
+        switch (Status)
+        {
+            case GroupStatus.Joining:
+                notFound = new MessageHeld(epoch);
+                break;
+            case GroupStatus.Removed:
+                notFound = new MessageRejected(epoch >= _removedAtEpoch ? DecryptRejection.NotAMember
+                    : epoch < _firstEpoch ? DecryptRejection.EpochBeforeJoin : DecryptRejection.ExpiredEpoch);
+                break;
+            default:
+                notFound = epoch > Epoch ? new MessageHeld(epoch)
+                    : epoch < _firstEpoch ? new MessageRejected(DecryptRejection.EpochBeforeJoin)
+                    : new MessageRejected(DecryptRejection.ExpiredEpoch);
+                break;
+        }
+
+        return null;
+    }
+
+    private void EnforceSkippedLimits(ReceiveChain chain)
+    {
+        while (chain.SkippedCount > Options.MaxSkippedKeysPerSender && chain.EvictOldest())
+        {
+        }
+
+        var states = _retired.Append(_current).OfType<EpochState>().ToList();
+        var total = states.Sum(s => s.SkippedCount);
+        while (total > Options.MaxSkippedKeysPerRoom)
+        {
+            // Oldest epoch first, then the sender holding most cached keys.
+            var victim = states.SelectMany(s => s.Receive.Values).Where(c => c.SkippedCount > 0)
+                .OrderByDescending(c => c.SkippedCount).FirstOrDefault();
+            var oldest = states.FirstOrDefault(s => s.SkippedCount > 0)?.Receive.Values.Where(c => c.SkippedCount > 0)
+                .OrderByDescending(c => c.SkippedCount).FirstOrDefault();
+            if ((oldest ?? victim)?.EvictOldest() != true)
+            {
+                break;
+            }
+
+            total--;
+        }
+    }
+
+    private int PaddingLength(int bodyLength)
+    {
+        var block = Math.Max(1, Options.PaddingBlock);
+        return (block - (bodyLength % block)) % block;
+    }
+
+    private byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        _random.Fill(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+
+namespace SecureChat.Protocol.Group;
+
+/// <summary>
+/// One client's view of one room under protocol v1: roster, epoch, transcript hash and the per-sender hash
+/// ratchets. Pure and deterministic given its <see cref="IClock"/> and <see cref="IRandomSource"/>; no I/O.
+/// Not thread-safe: one owner (the room's client actor) drives it. Dispose to erase every key it holds.
+/// </summary>
+public sealed partial class GroupSession : IDisposable
+{
+    private readonly LocalIdentity _identity;
+    private readonly TrustStore _trust;
+    private readonly IClock _clock;
+    private readonly IRandomSource _random;
+
+    // Membership private keys this session can open wraps with, by key id.
+    private readonly Dictionary<uint, MembershipKey> _membershipKeys = new();
+    private readonly List<EpochState> _retired = [];
+    private EpochState? _current;
+    private PendingOwnCommit? _pending;
+    private byte[]? _lastAppliedContentHash;
+    private ulong _firstEpoch;
+    private ulong _removedAtEpoch;
+    private bool _disposed;
+
+    public GroupSession(LocalIdentity identity, string roomId, TrustStore trust, GroupOptions? options = null,
+        IClock? clock = null, IRandomSource? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(trust);
+        if (!EnvelopeCodec.IsValidId(roomId))
+        {
+            throw new ArgumentException("room id must be 1-64 characters of [A-Za-z0-9._@-]", nameof(roomId));
+        }
+
+        _identity = identity;
+        _trust = trust;
+        _clock = clock ?? SystemClock.Instance;
+        _random = random ?? SystemRandomSource.Instance;
+        Options = options ?? GroupOptions.Default;
+        RoomId = roomId;
+        var joinKey = identity.CreateMembershipKey(1, _clock.UtcNowMs, Options.BundleLifetimeMs, _random);
+        _membershipKeys[joinKey.KeyId] = joinKey;
+        JoinBundle = joinKey.Bundle;
+    }
+
+    public string RoomId { get; }
+
+    public string LocalClientId => _identity.ClientId;
+
+    public GroupOptions Options { get; }
+
+    /// <summary>The bundle to publish in this session's JOIN (its first membership key, key id 1).</summary>
+    public SignedBundle JoinBundle { get; }
+
+    public GroupStatus Status { get; private set; } = GroupStatus.Joining;
+
+    /// <summary>The current epoch; 0 before the first commit.</summary>
+    public ulong Epoch => _current?.Epoch ?? 0;
+
+    /// <summary>The first epoch this session could read.</summary>
+    public ulong FirstEpoch => _firstEpoch;
+
+    /// <summary>TH of the current epoch (32 zero bytes before the first commit).</summary>
+    public byte[] TranscriptHash => (byte[])(_current?.TranscriptHash ?? KeySchedule.InitialTranscriptHash).Clone();
+
+    /// <summary>The room's cipher suite, fixed by its first commit.</summary>
+    public CipherSuite Suite => _current?.Suite ?? CipherSuite.Unspecified;
+
+    /// <summary>The current roster, sorted by client id.</summary>
+    public IReadOnlyList<RosterMember> Roster => _current?.Roster ?? [];
+
+    /// <summary>15 digits every member of the epoch sees alike; differing codes reveal a fork.</summary>
+    public string? EpochCode => _current?.EpochCode;
+
+    /// <summary>Our commit waiting for the relay's echo, if any.</summary>
+    public SignedCommit? PendingCommit => _pending?.Commit;
+
+    /// <summary>Roster members whose identity key is not the pinned one: sending is blocked until the user accepts each.</summary>
+    public IReadOnlyList<IdentityKeyChange> BlockingKeyChanges =>
+        Roster.Where(m => !IsSelf(m.ClientId) && !_trust.IsTrusted(m.ClientId, m.IdentityKey))
+            .Select(m => new IdentityKeyChange(m.ClientId, _trust.PinnedKey(m.ClientId) ?? [], m.IdentityKey))
+            .ToList();
+
+    /// <summary>
+    /// True when this member should commit a rekey: it sent <see cref="GroupOptions.RekeyAfterMessages"/> messages
+    /// in the epoch, or the epoch is older than <see cref="GroupOptions.RekeyAfterMs"/> and it sent at least one.
+    /// </summary>
+    public bool NeedsRekey =>
+        Status == GroupStatus.Active && _pending is null && _current is { } current &&
+        (current.MessagesSent >= Options.RekeyAfterMessages ||
+         (current.MessagesSent > 0 && _clock.UtcNowMs - current.StartedAtMs >= Options.RekeyAfterMs));
+
+    /// <summary>Erases the receive chains of replaced epochs whose retention has elapsed.</summary>
+    public void Tick()
+    {
+        var now = _clock.UtcNowMs;
+        for (var i = _retired.Count - 1; i >= 0; i--)
+        {
+            var state = _retired[i];
+            if (now - state.RetiredAtMs >= Options.PreviousEpochRetentionMs)
+            {
+                state.Dispose();
+                _retired.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>Wraps a commit for sending: a COMMIT envelope from this client for this room.</summary>
+    public Envelope CommitEnvelope(SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        var content = CommitContent.Parser.ParseFrom(commit.Content);
+        return new Envelope
+        {
+            Version = WireLimits.ProtocolVersion,
+            Type = MessageType.Commit,
+            SenderId = LocalClientId,
+            RoomId = RoomId,
+            Epoch = content.Epoch,
+            Commit = commit,
+        };
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _current?.Dispose();
+        foreach (var state in _retired)
+        {
+            state.Dispose();
+        }
+
+        _retired.Clear();
+        DiscardPending();
+        foreach (var key in _membershipKeys.Values)
+        {
+            key.Dispose();
+        }
+
+        _membershipKeys.Clear();
+    }
+
+    private bool IsSelf(string clientId) => string.Equals(clientId, LocalClientId, StringComparison.Ordinal);
+
+    private void DiscardPending()
+    {
+        if (_pending is null)
+        {
+            return;
+        }
+
+        CryptographicOperations.ZeroMemory(_pending.EpochSecret);
+        if (_pending.NewOwnKey is { } key && _membershipKeys.Remove(key.KeyId))
+        {
+            key.Dispose();
+        }
+
+        _pending = null;
+    }
+
+    private static byte[] ContentHash(ByteString content) => Hashing.Sha256(content.Span);
+
+    private sealed record PendingOwnCommit(SignedCommit Commit, ulong Epoch, byte[] EpochSecret, MembershipKey? NewOwnKey, byte[] ContentHash);
+}

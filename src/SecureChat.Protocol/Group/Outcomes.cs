@@ -1,0 +1,214 @@
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Protocol.Group;
+
+public enum GroupStatus
+{
+    /// <summary>Waiting for the first commit that carries a wrap for this session (or creating the room).</summary>
+    Joining,
+
+    /// <summary>A member of the current epoch.</summary>
+    Active,
+
+    /// <summary>A commit removed this member; it can only finish reading the retained old epochs.</summary>
+    Removed,
+}
+
+// ---------------------------------------------------------------- commits
+
+/// <summary>Why <see cref="GroupSession.ProcessCommit"/> refused a commit. PROTOCOL.md §Errors.</summary>
+public enum CommitRejection
+{
+    /// <summary>Content bytes do not parse, a field has the wrong size, or rekey/operations are inconsistent.</summary>
+    Malformed,
+
+    /// <summary>content.room_id is not this session's room.</summary>
+    WrongRoom,
+
+    /// <summary>The epoch is more than one ahead: a commit was missed; the session must rejoin.</summary>
+    EpochGap,
+
+    /// <summary>previous_transcript_hash differs from ours: a fork (or a commit built on another branch).</summary>
+    TranscriptMismatch,
+
+    /// <summary>The committer is not in our current roster (or, for a joiner, not in the new roster).</summary>
+    NotSignedByMember,
+
+    /// <summary>The commit signature does not verify with the committer's identity key.</summary>
+    BadSignature,
+
+    /// <summary>The suite differs from the room's, or this machine cannot run it.</summary>
+    UnsupportedSuite,
+
+    /// <summary>A bundle in the roster or in the added list does not verify or has expired.</summary>
+    InvalidBundle,
+
+    /// <summary>Roster not strictly sorted, duplicate ids, too many members.</summary>
+    MalformedRoster,
+
+    /// <summary>The new roster is not (old \ removed) ∪ added (plus an allowed committer key update).</summary>
+    RosterMismatch,
+
+    /// <summary>Wrap count, order, recipient or key id does not match the roster.</summary>
+    MalformedWraps,
+
+    /// <summary>Our own wrap did not open, or its ephemeral key gave an all-zero X25519 result.</summary>
+    WrapFailed,
+
+    /// <summary>The roster lists our client id with an identity key that is not ours.</summary>
+    OwnIdentityMismatch,
+
+    /// <summary>This session has been removed from the group; it processes no further commits.</summary>
+    NotAMember,
+}
+
+public abstract record CommitOutcome;
+
+/// <summary>The commit is now the current epoch.</summary>
+public sealed record CommitAccepted(
+    ulong Epoch,
+    string EpochCode,
+    string CommitterId,
+    bool Rekey,
+    IReadOnlyList<RosterMember> Added,
+    IReadOnlyList<string> Removed,
+    IReadOnlyList<IdentityKeyChange> KeyChanges,
+    IReadOnlyList<RosterMember> FirstSeen,
+    bool JoinedGroup,
+    bool RemovedFromGroup,
+    bool OwnCommit,
+    bool OwnCommitSuperseded) : CommitOutcome;
+
+/// <summary>This very commit was already applied (a duplicate delivery).</summary>
+public sealed record CommitAlreadyApplied(ulong Epoch) : CommitOutcome;
+
+/// <summary>A commit for an epoch at or below ours that is not the one we applied: discarded (lost a race).</summary>
+public sealed record CommitStale(ulong Epoch, ulong CurrentEpoch) : CommitOutcome;
+
+/// <summary>A joining session saw a commit that does not admit it (no wrap for its key): ignored.</summary>
+public sealed record CommitNotForUs(ulong Epoch) : CommitOutcome;
+
+public sealed record CommitRejected(CommitRejection Reason, ulong Epoch) : CommitOutcome;
+
+// ---------------------------------------------------------------- creating commits
+
+public enum CommitRefusal
+{
+    /// <summary>request.new_epoch is not current + 1 (or not ≥ 1 when creating).</summary>
+    EpochMismatch,
+
+    /// <summary>This session is not in the current roster (removed), so it may not commit.</summary>
+    NotAMember,
+
+    /// <summary>A joining session was asked to commit, but the request does not add its own join bundle.</summary>
+    NotCreator,
+
+    /// <summary>No valid add or remove remained after checks, and it is not a rekey.</summary>
+    NothingToCommit,
+
+    /// <summary>The suite is unknown or not supported on this machine.</summary>
+    UnsupportedSuite,
+
+    /// <summary>The new roster would exceed <see cref="GroupOptions.MaxMembers"/>.</summary>
+    RosterFull,
+
+    /// <summary>The commit would exceed <see cref="GroupOptions.MaxCommitBytes"/>.</summary>
+    CommitTooLarge,
+
+    /// <summary>A commit of ours for another epoch is still waiting for the relay's echo.</summary>
+    PendingCommitExists,
+}
+
+public abstract record CommitCreation;
+
+/// <summary>
+/// Send <see cref="Commit"/> as a COMMIT envelope; it takes effect when the relay echoes it back
+/// (<see cref="GroupSession.ProcessCommit"/>). <see cref="SkippedAdds"/>/<see cref="SkippedRemoves"/> name
+/// requested changes that were left out because they were invalid.
+/// </summary>
+public sealed record CommitCreated(
+    SignedCommit Commit,
+    ulong Epoch,
+    IReadOnlyList<string> SkippedAdds,
+    IReadOnlyList<string> SkippedRemoves,
+    bool Repeated) : CommitCreation;
+
+public sealed record CommitNotCreated(CommitRefusal Reason) : CommitCreation;
+
+// ---------------------------------------------------------------- application messages
+
+public enum SendRefusal
+{
+    /// <summary>No epoch yet (still joining).</summary>
+    NotJoined,
+
+    /// <summary>This member was removed from the group.</summary>
+    NotAMember,
+
+    /// <summary>A member's identity key changed and the user has not accepted it.</summary>
+    BlockedByKeyChange,
+
+    /// <summary>The body is longer than <see cref="GroupOptions.MaxBodyBytes"/>.</summary>
+    BodyTooLong,
+
+    /// <summary>The epoch's generation space is used up; commit a rekey first.</summary>
+    GenerationExhausted,
+}
+
+public abstract record SendOutcome;
+
+public sealed record MessageSealed(Envelope Envelope, ulong Epoch, ulong Generation) : SendOutcome;
+
+public sealed record SendRefused(SendRefusal Reason, IReadOnlyList<string> BlockingMembers) : SendOutcome;
+
+/// <summary>Why <see cref="GroupSession.Decrypt"/> refused an envelope. PROTOCOL.md §Errors.</summary>
+public enum DecryptRejection
+{
+    /// <summary>Not an APPLICATION envelope, wrong version, bad nonce size, or the plaintext does not parse.</summary>
+    Malformed,
+
+    WrongRoom,
+
+    /// <summary>envelope.cipher_suite is not the room's suite.</summary>
+    WrongSuite,
+
+    /// <summary>The epoch is before the first epoch this session joined: it never had those keys.</summary>
+    EpochBeforeJoin,
+
+    /// <summary>An older epoch whose keys were already erased (retention elapsed).</summary>
+    ExpiredEpoch,
+
+    /// <summary>The sender is not in that epoch's roster.</summary>
+    NotAMember,
+
+    /// <summary>The sender is this session's own client id (the relay never echoes application messages).</summary>
+    FromSelf,
+
+    /// <summary>A generation at or below the newest seen whose key is no longer cached: already delivered (or dropped).</summary>
+    Replay,
+
+    /// <summary>The generation is more than <see cref="GroupOptions.MaxForwardJump"/> ahead.</summary>
+    TooFarAhead,
+
+    /// <summary>AEAD authentication failed: header, ciphertext or nonce altered, or wrong keys.</summary>
+    AuthenticationFailed,
+
+    /// <summary>Decrypted, but the inner Ed25519 signature is not the sender's: another member forged it.</summary>
+    Forged,
+}
+
+public abstract record DecryptOutcome;
+
+public sealed record MessageDelivered(
+    string SenderId,
+    string Text,
+    long SentAtMs,
+    ulong Epoch,
+    ulong Generation,
+    bool SenderKeyUnaccepted) : DecryptOutcome;
+
+/// <summary>For an epoch this session has not reached yet: keep the envelope and retry after the next commit.</summary>
+public sealed record MessageHeld(ulong Epoch) : DecryptOutcome;
+
+public sealed record MessageRejected(DecryptRejection Reason) : DecryptOutcome;
