@@ -1,0 +1,150 @@
+using SecureChat.Benchmarks.Load;
+using SecureChat.Benchmarks.Reporting;
+using SecureChat.Benchmarks.Targets;
+
+namespace SecureChat.Benchmarks.Cli;
+
+/// <summary>What <c>relay</c> runs: for each target, pinned and unpinned, and each room shape, a closed-loop maximum and open-loop rates.</summary>
+internal sealed record RelaySettings(
+    IReadOnlyList<string> Targets,
+    IReadOnlyList<int> RoomCounts,
+    int Members,
+    int MessagesPerMember,
+    int PayloadBytes,
+    IReadOnlyList<int> RatePercents,
+    TimeSpan OpenLoopDuration,
+    int Window,
+    bool Pin,
+    bool InProcess = false,
+    int WarmupPerMember = 200);
+
+internal static class RelayBenchmark
+{
+    public const int ServerCpu = 0;
+    public const int GeneratorCpu = 1;
+
+    public static async Task RunAsync(RelaySettings settings, ResultsReport report, TextWriter progress, CancellationToken cancellationToken)
+    {
+        using var certificates = new BenchCertificates();
+        IReadOnlyList<bool> pinnings = settings.Pin && Environment.ProcessorCount >= 2 ? [true, false] : [false];
+        foreach (var name in settings.Targets)
+        {
+            foreach (var pinned in pinnings)
+            {
+                foreach (var rooms in settings.RoomCounts)
+                {
+                    var workload = new RelayWorkload(rooms, settings.Members, settings.MessagesPerMember, settings.PayloadBytes, Window: settings.Window).Validate();
+                    try
+                    {
+                        await RunShapeAsync(name, workload, settings, pinned, certificates, report, progress, cancellationToken);
+                    }
+                    catch (TargetUnavailableException ex)
+                    {
+                        progress.WriteLine($"{name}: unavailable: {ex.Message}");
+                        report.Notes.Add($"{name}: not measured: {ex.Message}");
+                        goto nextTarget;
+                    }
+                    catch (Exception ex) when (ex is IOException or InvalidOperationException or TimeoutException or System.Security.Authentication.AuthenticationException or System.Net.Sockets.SocketException)
+                    {
+                        progress.WriteLine($"{name} {workload.Shape}: failed: {ex.Message}");
+                        report.Notes.Add($"{name} {workload.Shape} pinned={pinned}: failed: {ex.GetType().Name}: {FirstLine(ex.Message)}");
+                    }
+                }
+            }
+
+        nextTarget:;
+        }
+
+        AddRatios(report);
+    }
+
+    private static async Task RunShapeAsync(string name, RelayWorkload workload, RelaySettings settings, bool pinned,
+        BenchCertificates certificates, ResultsReport report, TextWriter progress, CancellationToken cancellationToken)
+    {
+        progress.WriteLine($"{name}: {workload.Shape}{(pinned ? " pinned" : "")}: starting");
+        if (pinned)
+        {
+            Affinity.PinSelf(GeneratorCpu);
+        }
+
+        try
+        {
+            await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, settings.InProcess);
+            await target.StartAsync(cancellationToken);
+            if (!report.Targets.Contains(target.Description))
+            {
+                report.Targets.Add(target.Description);
+            }
+
+            await using var session = await LoadSession.ConnectAsync(target, workload, cancellationToken);
+            if (settings.WarmupPerMember > 0)
+            {
+                var warm = await session.RunAsync(settings.WarmupPerMember, null, pinned, cancellationToken);
+                progress.WriteLine($"{name}: warm-up {warm.Delivered}/{warm.Expected}");
+            }
+
+            var closed = await session.RunAsync(settings.MessagesPerMember, null, pinned, cancellationToken);
+            report.Relay.Add(closed);
+            progress.WriteLine($"{name}: closed loop {closed.SentPerSecond:N0} msg/s, {closed.Delivered}/{closed.Expected} delivered, p99 {closed.P99Micros:N0} µs");
+            foreach (var percent in settings.RatePercents)
+            {
+                if (closed.SentPerSecond <= 0)
+                {
+                    break;
+                }
+
+                var rate = closed.SentPerSecond * percent / 100.0;
+                var perMember = (int)Math.Clamp(rate / workload.Senders * settings.OpenLoopDuration.TotalSeconds, 10, settings.MessagesPerMember);
+                var open = await session.RunAsync(perMember, rate, pinned, cancellationToken);
+                report.Relay.Add(open with { Mode = $"open {percent}% ({rate:N0} msg/s)" });
+                progress.WriteLine($"{name}: open loop {percent}%: p50 {open.P50Micros:N0} µs p99 {open.P99Micros:N0} µs, {open.Delivered}/{open.Expected} delivered");
+            }
+        }
+        finally
+        {
+            if (pinned)
+            {
+                Affinity.UnpinSelf();
+            }
+        }
+    }
+
+    /// <summary>ours / bare, ours / nats, ours / mosquitto for each shape and pinning that both measured.</summary>
+    private static void AddRatios(ResultsReport report)
+    {
+        foreach (var ours in report.Relay.Where(r => r.Target == "securechat" && r.Mode == "closed"))
+        {
+            foreach (var peer in report.Relay.Where(r => r.Target != "securechat" && r.Mode == "closed" && r.Shape == ours.Shape && r.Pinned == ours.Pinned))
+            {
+                var oursHalf = HalfPeak(report, ours);
+                var peerHalf = HalfPeak(report, peer);
+                report.Ratios.Add(new Ratio($"securechat / {peer.Target}", ours.Shape, ours.Pinned,
+                    peer.SentPerSecond > 0 ? ours.SentPerSecond / peer.SentPerSecond : null,
+                    oursHalf is { } o && peerHalf is { } p && p > 0 ? o / p : null));
+            }
+        }
+    }
+
+    private static double? HalfPeak(ResultsReport report, RelayResult closed) =>
+        report.Relay.FirstOrDefault(r => r.Target == closed.Target && r.Shape == closed.Shape && r.Pinned == closed.Pinned && r.Mode.StartsWith("open 50%", StringComparison.Ordinal))?.P99Micros;
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+}
+
+/// <summary>A target that cannot run here (package not installable, server not built): reported, not fatal.</summary>
+internal sealed class TargetUnavailableException : Exception
+{
+    public TargetUnavailableException()
+    {
+    }
+
+    public TargetUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public TargetUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
