@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SecureChat.Benchmarks.Processes;
 using SecureChat.Benchmarks.Reporting;
 
 namespace SecureChat.Benchmarks.Cli;
@@ -37,6 +38,7 @@ internal static class BenchCommands
 
         relay.SetAction(async (r, ct) => await ReportAsync("relay", r.GetValue(output)!, async report =>
         {
+            DebianPackages.AllowInstall = !r.GetValue(noInstall);
             await RelayBenchmark.RunAsync(RelayFrom(r), report, Console.Error, ct);
             return 0;
         }));
@@ -63,6 +65,7 @@ internal static class BenchCommands
 
         all.SetAction(async (r, ct) => await ReportAsync("all", r.GetValue(output)!, async report =>
         {
+            DebianPackages.AllowInstall = !r.GetValue(noInstall);
             await RelayBenchmark.RunAsync(RelayFrom(r) with { Pin = true }, report, Console.Error, ct);
             Micro.MicroBenchmarks.Run("*", r.GetValue(quick), r.GetValue(output)!, report);
             report.Notes.Add("join and connections benchmarks are not implemented yet");
@@ -73,6 +76,7 @@ internal static class BenchCommands
         smoke.Options.Add(targets);
         smoke.SetAction(async (r, ct) => await ReportAsync("smoke", r.GetValue(output)!, async report =>
         {
+            DebianPackages.AllowInstall = false;
             var failures = await SmokeRun.RunAsync(r.GetValue(targets)!, inProcess: false, report, Console.Error, ct);
             foreach (var failure in failures)
             {

@@ -69,7 +69,7 @@ internal static class RelayBenchmark
 
         try
         {
-            await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, settings.InProcess);
+            await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, progress, settings.InProcess);
             await target.StartAsync(cancellationToken);
             if (!report.Targets.Contains(target.Description))
             {

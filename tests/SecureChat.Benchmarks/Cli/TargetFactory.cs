@@ -1,6 +1,8 @@
 using SecureChat.Benchmarks.Load;
 using SecureChat.Benchmarks.Targets;
 using SecureChat.Benchmarks.Targets.Bare;
+using SecureChat.Benchmarks.Targets.Mqtt;
+using SecureChat.Benchmarks.Targets.Nats;
 
 namespace SecureChat.Benchmarks.Cli;
 
@@ -11,9 +13,11 @@ internal static class TargetFactory
 
     /// <param name="serverCpu">Core to pin the relay process to, or null.</param>
     /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
-    public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, bool inProcess = false) => name switch
+    public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, TextWriter progress, bool inProcess = false) => name switch
     {
         "bare" => new BareRelayTarget(certificates, inProcess, serverCpu),
+        "nats" => new NatsTarget(certificates, serverCpu, progress),
+        "mosquitto" => new MosquittoTarget(certificates, serverCpu, progress),
         _ => throw new ArgumentException($"unknown target '{name}'; known: {string.Join(", ", All)}", nameof(name)),
     };
 }

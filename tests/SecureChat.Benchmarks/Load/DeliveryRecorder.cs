@@ -20,7 +20,11 @@ internal sealed class DeliveryRecorder : IDeliverySink
         _totals = totals;
     }
 
+    /// <summary>From the time the message was due: includes any lateness of the generator (coordinated omission corrected).</summary>
     public LongHistogram Latency { get; } = new(HighestMicros, 3);
+
+    /// <summary>From the time the generator actually queued the message: the relay and the wire alone.</summary>
+    public LongHistogram SendLatency { get; } = new(HighestMicros, 3);
 
     public void Delivered(ReadOnlySpan<byte> stamp)
     {
@@ -28,8 +32,9 @@ internal sealed class DeliveryRecorder : IDeliverySink
         var sent = Stamp.ReadFrom(stamp);
         if (_totals.Measuring)
         {
-            var micros = (now - sent.SentTicks) * 1_000_000 / Stopwatch.Frequency;
+            var micros = (now - sent.DueTicks) * 1_000_000 / Stopwatch.Frequency;
             Latency.RecordValue(Math.Clamp(micros, 0, HighestMicros));
+            SendLatency.RecordValue(Math.Clamp(micros - sent.LateMicros, 0, HighestMicros));
         }
 
         _totals.Count(sent.Sender, now);
@@ -37,7 +42,11 @@ internal sealed class DeliveryRecorder : IDeliverySink
 
     public void Problem(string description) => _totals.Problem(description);
 
-    public void Reset() => Latency.Reset();
+    public void Reset()
+    {
+        Latency.Reset();
+        SendLatency.Reset();
+    }
 }
 
 /// <summary>Deliveries of the whole run, per sender (for the closed-loop window) and in total.</summary>

@@ -24,7 +24,6 @@ internal sealed class LoadSession : IAsyncDisposable
     private readonly DeliveryTotals _totals;
     private readonly DeliveryRecorder[] _recorders;
     private readonly List<IRelayClient> _senders = [];
-    private readonly int[] _sequences;
 
     private LoadSession(IRelayTarget target, int rooms, int members, int payloadBytes, int window)
     {
@@ -35,7 +34,6 @@ internal sealed class LoadSession : IAsyncDisposable
         _window = window;
         _totals = new DeliveryTotals(rooms * members, members - 1, window);
         _recorders = Enumerable.Range(0, rooms * members).Select(_ => new DeliveryRecorder(_totals)).ToArray();
-        _sequences = new int[rooms * members];
     }
 
     /// <summary>How long a run waits for the last deliveries once nothing arrives any more.</summary>
@@ -102,9 +100,11 @@ internal sealed class LoadSession : IAsyncDisposable
         var generatorCpu = (Process.GetCurrentProcess().TotalProcessorTime - generatorBefore).TotalSeconds;
 
         var latency = new LongHistogram(DeliveryRecorder.HighestMicros, 3);
+        var sendLatency = new LongHistogram(DeliveryRecorder.HighestMicros, 3);
         foreach (var recorder in _recorders)
         {
             latency.Add(recorder.Latency);
+            sendLatency.Add(recorder.SendLatency);
         }
 
         var delivered = _totals.Total;
@@ -123,6 +123,8 @@ internal sealed class LoadSession : IAsyncDisposable
             P99Micros = latency.TotalCount > 0 ? latency.GetValueAtPercentile(99) : 0,
             P999Micros = latency.TotalCount > 0 ? latency.GetValueAtPercentile(99.9) : 0,
             MaxMicros = latency.TotalCount > 0 ? latency.GetMaxValue() : 0,
+            FromSendP50Micros = sendLatency.TotalCount > 0 ? sendLatency.GetValueAtPercentile(50) : 0,
+            FromSendP99Micros = sendLatency.TotalCount > 0 ? sendLatency.GetValueAtPercentile(99) : 0,
             ServerCpuSeconds = serverBefore is { } b && serverAfter is { } a ? a.CpuSeconds - b.CpuSeconds : null,
             ServerPeakBytes = serverAfter?.PeakResidentBytes,
             GeneratorCpuSeconds = generatorCpu,
@@ -159,7 +161,7 @@ internal sealed class LoadSession : IAsyncDisposable
                 }
             }
 
-            await client.SendAsync(new Stamp(Stopwatch.GetTimestamp(), sender, _sequences[sender]++), cancellationToken);
+            await client.SendAsync(new Stamp(Stopwatch.GetTimestamp(), 0, sender), cancellationToken);
             if (++sinceFlush >= FlushEvery)
             {
                 await client.FlushAsync(cancellationToken);
@@ -175,7 +177,7 @@ internal sealed class LoadSession : IAsyncDisposable
     /// time, so a relay (or a sender) that falls behind shows as latency rather than as a slower rate.
     /// The sender wakes about once a millisecond and sends whatever has become due.
     /// </summary>
-    private async Task SendPacedAsync(IRelayClient client, int sender, int messages, double perSecond, long start, CancellationToken cancellationToken)
+    private static async Task SendPacedAsync(IRelayClient client, int sender, int messages, double perSecond, long start, CancellationToken cancellationToken)
     {
         var interval = Stopwatch.Frequency / perSecond;
         var sent = 0;
@@ -186,7 +188,7 @@ internal sealed class LoadSession : IAsyncDisposable
             while (sent < due)
             {
                 var dueAt = start + (long)(sent * interval);
-                await client.SendAsync(new Stamp(dueAt, sender, _sequences[sender]++), cancellationToken);
+                await client.SendAsync(Stamp.Now(dueAt, sender), cancellationToken);
                 sent++;
             }
 

@@ -33,6 +33,11 @@ internal sealed record RelayResult
 
     public required double MaxMicros { get; init; }
 
+    /// <summary>Latency from when the generator actually queued the message (without the pacer's lateness).</summary>
+    public double FromSendP50Micros { get; init; }
+
+    public double FromSendP99Micros { get; init; }
+
     /// <summary>CPU seconds the relay process used during the measured part; null when it shares our process.</summary>
     public double? ServerCpuSeconds { get; init; }
 
