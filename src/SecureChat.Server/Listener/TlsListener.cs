@@ -121,7 +121,23 @@ public sealed partial class TlsListener : BackgroundService
                 continue;
             }
 
-            _ = AuthenticateAsync(socket, rooms, stoppingToken);
+            _ = AuthenticateGuardedAsync(socket, rooms, stoppingToken);
+        }
+    }
+
+    /// <summary>Runs detached from the accept loop, so nothing it throws may go unobserved.</summary>
+    private async Task AuthenticateGuardedAsync(TcpClient socket, IActorRef rooms, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await AuthenticateAsync(socket, rooms, stoppingToken).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // the last line of defence of a fire-and-forget task: log, never crash the listener
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogConnectionSetupFailed(_logger, ex);
+            socket.Dispose();
         }
     }
 
@@ -293,6 +309,9 @@ public sealed partial class TlsListener : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: stopped accepting, closing {Count} connections")]
     private static partial void LogClosingConnections(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Setting up a connection failed")]
+    private static partial void LogConnectionSetupFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SecureChat server stopped")]
     private static partial void LogStopped(ILogger logger);

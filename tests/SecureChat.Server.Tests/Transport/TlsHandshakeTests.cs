@@ -50,6 +50,22 @@ public sealed class TlsHandshakeTests : IDisposable
     }
 
     [Fact]
+    public async Task Settings_keep_working_after_the_caller_disposes_its_ca_certificate()
+    {
+        using var bob = _ca.IssueClientCertificate("bob");
+        var caCopy = PemFiles.LoadCertificate(CertificateFiles.CaCertificatePath(_dir.Path));
+        var serverOptions = TlsSettings.ForServer(_serverCert, caCopy);
+        var clientOptions = TlsSettings.ForClient(bob, caCopy, "localhost");
+        caCopy.Dispose();
+
+        var (serverResult, client) = await HandshakeAsync(clientOptions, serverOptions);
+        await using var server = serverResult;
+        await using var clientStream = client;
+
+        Assert.Equal(SslProtocols.Tls13, server.SslProtocol);
+    }
+
+    [Fact]
     public async Task Client_refuses_a_server_whose_certificate_comes_from_another_ca()
     {
         using var otherCa = CertificateAuthority.Create();
@@ -74,8 +90,9 @@ public sealed class TlsHandshakeTests : IDisposable
         _dir.Dispose();
     }
 
-    private async Task<(SslStream Server, SslStream Client)> HandshakeAsync(SslClientAuthenticationOptions clientOptions)
+    private async Task<(SslStream Server, SslStream Client)> HandshakeAsync(SslClientAuthenticationOptions clientOptions, SslServerAuthenticationOptions? serverOptions = null)
     {
+        serverOptions ??= TlsSettings.ForServer(_serverCert, _caCert);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -85,7 +102,7 @@ public sealed class TlsHandshakeTests : IDisposable
             var tls = new SslStream(socket.GetStream());
             try
             {
-                await tls.AuthenticateAsServerAsync(TlsSettings.ForServer(_serverCert, _caCert)).WaitAsync(Timeout);
+                await tls.AuthenticateAsServerAsync(serverOptions).WaitAsync(Timeout);
                 return tls;
             }
             catch

@@ -1,0 +1,309 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Server.Connections;
+using SecureChat.Server.Rooms;
+using SecureChat.Server.Tests.Support;
+using Envelope = SecureChat.Core.Wire.Envelope;
+
+namespace SecureChat.Server.Tests.Connections;
+
+/// <summary>ConnectionActor's protocol handling, with a fake socket and a probe as the room registry.</summary>
+public sealed class ConnectionActorTests : TestKit
+{
+    private const string Alice = "alice";
+    private readonly FakeConnectionIo _io = new();
+    private readonly TestProbe _rooms;
+
+    public ConnectionActorTests()
+        : base("akka.loglevel = INFO")
+    {
+        _rooms = CreateTestProbe("rooms");
+    }
+
+    [Fact]
+    public void Hello_is_answered_with_welcome_naming_the_certificate_id_and_the_limits()
+    {
+        var connection = Start();
+
+        Receive(connection, Frames.Hello(Alice));
+
+        var welcome = _io.NextSent(MessageType.Welcome).Welcome;
+        Assert.Equal(Alice, welcome.ClientId);
+        Assert.Equal(4096u, welcome.MaxFrameBytes);
+        Assert.Equal(2u, welcome.MaxRoomsPerConnection);
+    }
+
+    [Fact]
+    public void A_first_frame_other_than_hello_is_fatal()
+    {
+        var connection = Start();
+        Watch(connection);
+
+        Receive(connection, Frames.Ping(Alice, 1));
+
+        var error = _io.NextSent(MessageType.Error).Error;
+        Assert.Equal(ErrorCode.UnexpectedMessage, error.Code);
+        Assert.True(error.Fatal);
+        ExpectTerminated(connection);
+        Assert.True(_io.ClosedWithFlush);
+    }
+
+    [Fact]
+    public void No_hello_before_the_deadline_closes_the_connection()
+    {
+        var connection = Start(helloTimeout: TimeSpan.FromMilliseconds(200));
+        Watch(connection);
+
+        var error = _io.NextSent(MessageType.Error).Error;
+
+        Assert.Equal(ErrorCode.HandshakeTimeout, error.Code);
+        ExpectTerminated(connection);
+    }
+
+    [Fact]
+    public void A_hello_with_another_sender_id_is_refused_and_closed()
+    {
+        var connection = Start();
+        Watch(connection);
+
+        Receive(connection, Frames.Hello("bob"));
+
+        var error = _io.NextSent(MessageType.Error).Error;
+        Assert.Equal(ErrorCode.SenderMismatch, error.Code);
+        Assert.True(error.Fatal);
+        ExpectTerminated(connection);
+    }
+
+    [Fact]
+    public void A_later_frame_with_another_sender_id_is_refused_and_closed()
+    {
+        var connection = Ready();
+        Watch(connection);
+
+        Receive(connection, Frames.Application("bob", "lobby", 1, 0));
+
+        Assert.Equal(ErrorCode.SenderMismatch, _io.NextSent(MessageType.Error).Error.Code);
+        ExpectTerminated(connection);
+        _rooms.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void An_unparsable_envelope_gets_an_error_and_the_connection_goes_on()
+    {
+        var connection = Ready();
+
+        connection.Tell(new ConnectionActor.FrameReceived(ByteString.CopyFrom(0xFF, 0xFF, 0xFF, 0x01)));
+        var error = _io.NextSent(MessageType.Error).Error;
+        Receive(connection, Frames.Ping(Alice, 42));
+
+        Assert.Equal(ErrorCode.MalformedFrame, error.Code);
+        Assert.False(error.Fatal);
+        Assert.Equal(42ul, _io.NextSent(MessageType.Pong).Sequence);
+    }
+
+    [Fact]
+    public void Too_many_protocol_errors_close_the_connection()
+    {
+        var connection = Ready(maxProtocolErrors: 2);
+        Watch(connection);
+
+        for (var i = 0; i < 3; i++)
+        {
+            connection.Tell(new ConnectionActor.FrameReceived(ByteString.CopyFrom(0xFF, 0xFF)));
+        }
+
+        Assert.False(_io.NextSent(MessageType.Error).Error.Fatal);
+        Assert.False(_io.NextSent(MessageType.Error).Error.Fatal);
+        Assert.True(_io.NextSent(MessageType.Error).Error.Fatal);
+        ExpectTerminated(connection);
+    }
+
+    [Fact]
+    public void A_join_goes_to_the_room_registry_with_the_bundle_and_the_certificate_id()
+    {
+        using var alice = new TestMember(Alice);
+        var connection = Ready();
+
+        Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
+
+        var join = _rooms.ExpectMsg<RoomActor.Join>();
+        Assert.Equal("lobby", join.RoomId);
+        Assert.Equal(Alice, join.ClientId);
+        Assert.Equal(alice.Bundle.Content, join.BundleContent);
+        Assert.Equal(connection, join.Connection);
+    }
+
+    [Fact]
+    public void Traffic_for_a_room_not_joined_is_refused_without_reaching_any_room()
+    {
+        var connection = Ready();
+
+        Receive(connection, Frames.Application(Alice, "lobby", 1, 0));
+        Receive(connection, Frames.Leave(Alice, "lobby"));
+
+        Assert.Equal(ErrorCode.NotAMember, _io.NextSent(MessageType.Error).Error.Code);
+        Assert.Equal(ErrorCode.NotAMember, _io.NextSent(MessageType.Error).Error.Code);
+        _rooms.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Ciphertext_for_a_joined_room_is_published_exactly_as_received()
+    {
+        using var alice = new TestMember(Alice);
+        var connection = Ready();
+        Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
+        _rooms.ExpectMsg<RoomActor.Join>();
+        var message = Frames.Application(Alice, "lobby", 4, 9);
+
+        Receive(connection, message);
+
+        var publish = _rooms.ExpectMsg<RoomActor.Publish>();
+        Assert.Equal(4ul, publish.Epoch);
+        Assert.Equal(message.Bytes(), publish.Envelope);
+    }
+
+    [Fact]
+    public void A_commit_for_a_joined_room_is_submitted_to_it()
+    {
+        using var alice = new TestMember(Alice);
+        var connection = Ready();
+        Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
+        _rooms.ExpectMsg<RoomActor.Join>();
+        var commit = alice.CreateRoom("lobby");
+
+        Receive(connection, Frames.Commit(Alice, "lobby", 1, commit));
+
+        var submitted = _rooms.ExpectMsg<RoomActor.SubmitCommit>();
+        Assert.Equal(commit.Content, submitted.Content);
+        Assert.Equal(commit.Signature, submitted.Signature);
+    }
+
+    [Fact]
+    public void Joining_more_rooms_than_allowed_is_refused()
+    {
+        using var alice = new TestMember(Alice);
+        var connection = Ready();
+
+        Receive(connection, Frames.Join(Alice, "one", alice.Bundle));
+        Receive(connection, Frames.Join(Alice, "two", alice.Bundle));
+        Receive(connection, Frames.Join(Alice, "three", alice.Bundle));
+
+        _rooms.ExpectMsg<RoomActor.Join>();
+        _rooms.ExpectMsg<RoomActor.Join>();
+        var error = _io.NextSent(MessageType.Error);
+        Assert.Equal(ErrorCode.TooManyRooms, error.Error.Code);
+        Assert.Equal("three", error.RoomId);
+        _rooms.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void A_refused_join_frees_the_room_slot_and_reaches_the_client_as_an_error()
+    {
+        using var alice = new TestMember(Alice);
+        var connection = Ready();
+        Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
+        _rooms.ExpectMsg<RoomActor.Join>();
+
+        connection.Tell(new ConnectionActor.RoomError("lobby", ErrorCode.BadBundle, "bundle has expired", NotInRoom: true));
+        var error = _io.NextSent(MessageType.Error);
+        Receive(connection, Frames.Application(Alice, "lobby", 1, 0));
+
+        Assert.Equal(ErrorCode.BadBundle, error.Error.Code);
+        Assert.Equal(ErrorCode.NotAMember, _io.NextSent(MessageType.Error).Error.Code);
+    }
+
+    [Fact]
+    public void Frames_from_rooms_are_written_to_the_client()
+    {
+        var connection = Ready();
+        var message = Frames.Application("bob", "lobby", 1, 3);
+
+        connection.Tell(new ConnectionActor.RoomFrame("lobby", message.Bytes()));
+
+        Assert.Equal(message, _io.NextSent(MessageType.Application));
+    }
+
+    [Fact]
+    public void A_slow_consumer_is_disconnected_without_waiting_for_its_queue()
+    {
+        var connection = Ready();
+        Watch(connection);
+        _io.QueueFull = true;
+
+        connection.Tell(new ConnectionActor.RoomFrame("lobby", Frames.Application("bob", "lobby", 1, 3).Bytes()));
+
+        ExpectTerminated(connection);
+        Assert.False(_io.ClosedWithFlush);
+    }
+
+    [Fact]
+    public void A_fatal_refusal_from_the_read_loop_is_reported_and_closes()
+    {
+        var connection = Ready();
+        Watch(connection);
+
+        connection.Tell(new ConnectionActor.FrameRefused(ErrorCode.FrameTooLarge, "frame length 99999999 exceeds the maximum", Fatal: true));
+
+        var error = _io.NextSent(MessageType.Error).Error;
+        Assert.Equal(ErrorCode.FrameTooLarge, error.Code);
+        Assert.True(error.Fatal);
+        ExpectTerminated(connection);
+    }
+
+    [Fact]
+    public void Server_shutdown_is_announced_before_closing()
+    {
+        var connection = Ready();
+        Watch(connection);
+
+        connection.Tell(ConnectionActor.Shutdown.Instance);
+
+        Assert.Equal(ErrorCode.ServerShutdown, _io.NextSent(MessageType.Error).Error.Code);
+        ExpectTerminated(connection);
+        Assert.True(_io.ClosedWithFlush);
+    }
+
+    [Fact]
+    public void A_silent_client_is_pinged_and_then_disconnected()
+    {
+        var connection = Ready(keepAlive: TimeSpan.FromMilliseconds(150));
+        Watch(connection);
+
+        Assert.Equal(MessageType.Ping, _io.NextSent().Type);
+
+        ExpectTerminated(connection, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void Server_only_frames_from_a_client_are_unexpected()
+    {
+        var connection = Ready();
+
+        Receive(connection, new Envelope { Version = 1, Type = MessageType.Welcome, SenderId = Alice, Welcome = new Welcome() });
+
+        var error = _io.NextSent(MessageType.Error).Error;
+        Assert.Equal(ErrorCode.UnexpectedMessage, error.Code);
+        Assert.False(error.Fatal);
+    }
+
+    private IActorRef Start(TimeSpan? helloTimeout = null, TimeSpan? keepAlive = null, int maxProtocolErrors = 10)
+    {
+        var settings = new ConnectionSettings(4096, 2, 10, helloTimeout ?? TimeSpan.FromSeconds(10), keepAlive ?? TimeSpan.Zero, maxProtocolErrors);
+        var connection = Sys.ActorOf(ConnectionActor.Props(_io, Alice, "127.0.0.1:5555", _rooms.Ref, settings));
+        AwaitCondition(() => _io.Owner is not null);
+        return connection;
+    }
+
+    private IActorRef Ready(TimeSpan? keepAlive = null, int maxProtocolErrors = 10)
+    {
+        var connection = Start(keepAlive: keepAlive, maxProtocolErrors: maxProtocolErrors);
+        Receive(connection, Frames.Hello(Alice));
+        _io.NextSent(MessageType.Welcome);
+        return connection;
+    }
+
+    private static void Receive(IActorRef connection, Envelope envelope) => connection.Tell(new ConnectionActor.FrameReceived(envelope.ToByteString()));
+}

@@ -1,0 +1,56 @@
+using SecureChat.Core.Wire;
+using SecureChat.Server.Tests.Support;
+using Xunit.Abstractions;
+
+namespace SecureChat.Server.Tests.Integration;
+
+public sealed class EndToEndTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Members_form_a_room_and_ciphertext_reaches_the_others_unchanged_but_not_the_sender()
+    {
+        await using var server = await RunningServer.StartAsync(output);
+        using var aliceKeys = new TestMember("alice");
+        using var bobKeys = new TestMember("bob");
+        using var carolKeys = new TestMember("carol");
+        await using var alice = await server.ConnectAndHelloAsync("alice");
+        await using var bob = await server.ConnectAndHelloAsync("bob");
+        await using var carol = await server.ConnectAndHelloAsync("carol");
+
+        var epoch = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys), (carol, carolKeys)]);
+        Assert.Equal(3ul, epoch);
+
+        var fromAlice = Frames.Application("alice", "lobby", epoch, 0);
+        await alice.SendAsync(fromAlice);
+        Assert.Equal(fromAlice, await bob.ExpectAsync(MessageType.Application));
+        Assert.Equal(fromAlice, await carol.ExpectAsync(MessageType.Application));
+
+        // Alice's next frame is bob's message: her own never came back.
+        var fromBob = Frames.Application("bob", "lobby", epoch, 0);
+        await bob.SendAsync(fromBob);
+        Assert.Equal(fromBob, await alice.ExpectAsync(MessageType.Application));
+        Assert.Equal(fromBob, await carol.ExpectAsync(MessageType.Application));
+
+        // The server never logs ciphertext: no log line holds any of its bytes in base64.
+        var ciphertext = Convert.ToBase64String(fromAlice.Ciphertext.Span[..24]);
+        Assert.DoesNotContain(server.Logs.Lines, line => line.Contains(ciphertext, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_member_that_disconnects_is_removed_by_a_commit_the_server_asks_for()
+    {
+        await using var server = await RunningServer.StartAsync(output);
+        using var aliceKeys = new TestMember("alice");
+        using var bobKeys = new TestMember("bob");
+        await using var alice = await server.ConnectAndHelloAsync("alice");
+        var bob = await server.ConnectAndHelloAsync("bob");
+        var epoch = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys)]);
+
+        await bob.DisposeAsync();
+
+        var request = (await alice.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
+        Assert.Equal(["bob"], request.Removes);
+        await alice.SendAsync(Frames.Commit("alice", "lobby", epoch + 1, aliceKeys.Commit("lobby", epoch + 1, [aliceKeys.Bundle], removed: ["bob"])));
+        Assert.Equal(epoch + 1, (await alice.ExpectAsync(MessageType.Commit)).Epoch);
+    }
+}
