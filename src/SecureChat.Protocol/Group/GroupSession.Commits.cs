@@ -122,7 +122,7 @@ public sealed partial class GroupSession
         foreach (var bundle in adds)
         {
             var rejection = Bundles.Verify(bundle, now, out var member);
-            if (rejection != BundleRejection.None
+            if (rejection != BundleRejection.None || !Bundles.IsUsableMembershipKey(member!.MembershipKey)
                 || (oldIds.Contains(member!.ClientId) && !removed.Contains(member.ClientId))
                 || added.Any(a => string.Equals(a.ClientId, member.ClientId, StringComparison.Ordinal))
                 || (!creating && IsSelf(member.ClientId)))

@@ -83,7 +83,8 @@ public sealed partial class GroupSession
         ArgumentNullException.ThrowIfNull(envelope);
         Tick();
         if (envelope.Type != MessageType.Application || envelope.Version != WireLimits.ProtocolVersion
-            || envelope.Nonce.Length != CipherSuites.NonceSize || envelope.Ciphertext.Length < CipherSuites.TagSize)
+            || envelope.Nonce.Length != CipherSuites.NonceSize || envelope.Ciphertext.Length < CipherSuites.TagSize
+            || envelope.PayloadCase != Envelope.PayloadOneofCase.None)
         {
             return new MessageRejected(DecryptRejection.Malformed);
         }
@@ -197,6 +198,24 @@ public sealed partial class GroupSession
         {
             CryptographicOperations.ZeroMemory(plaintextBytes);
         }
+    }
+
+    /// <summary>
+    /// Test hook: the key any member of the epoch can derive for another sender's generation (without consuming it),
+    /// so tests can play a malicious insider forging a message in someone else's name.
+    /// </summary>
+    internal byte[]? InsiderMessageKey(ulong epoch, string senderId, ulong generation)
+    {
+        var state = _current?.Epoch == epoch ? _current : _retired.FirstOrDefault(s => s.Epoch == epoch);
+        if (state is null || !state.Receive.TryGetValue(senderId, out var chain) || generation < chain.NextGeneration)
+        {
+            return null;
+        }
+
+        var lookahead = chain.Derive(generation);
+        var key = (byte[])lookahead.MessageKey.Clone();
+        lookahead.Discard();
+        return key;
     }
 
     private EpochState? FindEpoch(ulong epoch, out DecryptOutcome? notFound)

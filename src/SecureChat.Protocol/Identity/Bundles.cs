@@ -23,6 +23,9 @@ public enum BundleRejection
 
     /// <summary>The bundle is valid but names another client than expected.</summary>
     WrongClient,
+
+    /// <summary>The membership key is a low-order X25519 point: every shared secret with it would be all zero.</summary>
+    WeakMembershipKey,
 }
 
 /// <summary>Creating and verifying signed bundles (label SC1/bundle-sig over the content bytes).</summary>
@@ -86,16 +89,49 @@ public static class Bundles
         return BundleRejection.None;
     }
 
-    /// <summary>Verify plus a check that the bundle belongs to <paramref name="expectedClientId"/> (the server's JOIN check).</summary>
+    /// <summary>
+    /// Verify plus a check that the bundle belongs to <paramref name="expectedClientId"/> and that its membership
+    /// key is usable (the server's JOIN check; committers run the same check before adding a bundle).
+    /// </summary>
     public static BundleRejection VerifyFor(SignedBundle? bundle, string expectedClientId, long validAtMs, out RosterMember? member)
     {
         var rejection = Verify(bundle, validAtMs, out member);
-        if (rejection == BundleRejection.None && !string.Equals(member!.ClientId, expectedClientId, StringComparison.Ordinal))
+        if (rejection != BundleRejection.None)
+        {
+            return rejection;
+        }
+
+        if (!string.Equals(member!.ClientId, expectedClientId, StringComparison.Ordinal))
         {
             member = null;
             return BundleRejection.WrongClient;
         }
 
-        return rejection;
+        if (!IsUsableMembershipKey(member.MembershipKey))
+        {
+            member = null;
+            return BundleRejection.WeakMembershipKey;
+        }
+
+        return BundleRejection.None;
     }
+
+    /// <summary>False for a low-order point (the X25519 result with it is all zero whatever the private key).</summary>
+    public static bool IsUsableMembershipKey(ReadOnlySpan<byte> membershipKey)
+    {
+        try
+        {
+            var shared = Probe.Value!.Agree(membershipKey);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(shared);
+            return true;
+        }
+        catch (KeyAgreementException)
+        {
+            return false;
+        }
+    }
+
+    // A fixed, public probe scalar: whether a point is low-order does not depend on the private key used.
+    private static readonly ThreadLocal<X25519KeyPair> Probe = new(() => X25519KeyPair.FromPrivateKey(
+        Hashing.LabeledSha256("SC1/low-order-probe", [])));
 }

@@ -30,7 +30,7 @@ public sealed class SimulatedClient : IDisposable
 
     public string ClientId { get; }
 
-    public LocalIdentity Identity { get; }
+    public LocalIdentity Identity { get; private set; }
 
     public TrustStore Trust { get; }
 
@@ -56,8 +56,20 @@ public sealed class SimulatedClient : IDisposable
 
     public List<ErrorCode> Errors { get; } = [];
 
+    /// <summary>Every COMMIT envelope this client received, in order.</summary>
+    public List<Envelope> CommitLog { get; } = [];
+
     /// <summary>When false, COMMIT_REQUESTs are ignored (an unresponsive committer, for failover tests).</summary>
     public bool AnswersCommitRequests { get; set; } = true;
+
+    /// <summary>A new identity key under the same client id (a reinstall, or an impostor the server lets in).</summary>
+    public void ResetIdentity()
+    {
+        RetiredIdentities.Add(Identity);
+        Identity = LocalIdentity.Generate(ClientId, _random);
+    }
+
+    private List<LocalIdentity> RetiredIdentities { get; } = [];
 
     /// <summary>Starts a new session and sends JOIN.</summary>
     public void Join(InMemoryRelay relay)
@@ -133,6 +145,7 @@ public sealed class SimulatedClient : IDisposable
 
                 break;
             case MessageType.Commit:
+                CommitLog.Add(envelope);
                 var outcome = Session.ProcessCommit(envelope.Commit);
                 CommitOutcomes.Add(outcome);
                 if (outcome is CommitAccepted)
@@ -188,5 +201,9 @@ public sealed class SimulatedClient : IDisposable
         }
 
         Identity.Dispose();
+        foreach (var identity in RetiredIdentities)
+        {
+            identity.Dispose();
+        }
     }
 }

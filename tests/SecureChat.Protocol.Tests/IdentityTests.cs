@@ -1,0 +1,159 @@
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Protocol.Tests.Harness;
+
+namespace SecureChat.Protocol.Tests;
+
+public sealed class IdentityTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "securechat-protocol-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly SeededRandomSource _random = new(41);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_bundle_verifies_only_under_its_own_identity_and_within_its_lifetime()
+    {
+        using var alice = LocalIdentity.Generate("alice", _random);
+        using var bob = LocalIdentity.Generate("bob", _random);
+        using var key = alice.CreateMembershipKey(1, 1_000, 10_000, _random);
+
+        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(key.Bundle, "alice", 5_000, out var member));
+        Assert.Equal(key.KeyPair.PublicKey, member!.MembershipKey);
+        Assert.Equal(BundleRejection.WrongClient, Bundles.VerifyFor(key.Bundle, "bob", 5_000, out _));
+        Assert.Equal(BundleRejection.Expired, Bundles.VerifyFor(key.Bundle, "alice", 11_000, out _));
+
+        // Signed by the wrong identity: alice's content with bob's signature.
+        var content = key.Bundle.Content.ToByteArray();
+        var wrongSigner = new SignedBundle
+        {
+            Content = key.Bundle.Content,
+            Signature = ByteString.CopyFrom(bob.IdentityKey.Sign(Core.Crypto.Labels.BundleSignature, content)),
+        };
+        Assert.Equal(BundleRejection.BadSignature, Bundles.Verify(wrongSigner, null, out _));
+
+        // The same bytes signed with another label (a commit signature) are not a bundle signature.
+        var wrongLabel = new SignedBundle
+        {
+            Content = key.Bundle.Content,
+            Signature = ByteString.CopyFrom(alice.IdentityKey.Sign(Core.Crypto.Labels.CommitSignature, content)),
+        };
+        Assert.Equal(BundleRejection.BadSignature, Bundles.Verify(wrongLabel, null, out _));
+
+        var weak = alice.MakeBundle(new byte[32], 2, 1_000, 10_000);
+        Assert.Equal(BundleRejection.WeakMembershipKey, Bundles.VerifyFor(weak, "alice", 5_000, out _));
+        Assert.Equal(BundleRejection.Malformed, Bundles.Verify(new SignedBundle { Content = ByteString.CopyFrom(1, 2, 3) }, null, out _));
+    }
+
+    [Fact]
+    public void The_relay_refuses_a_join_whose_bundle_is_signed_by_another_identity()
+    {
+        using var sim = new GroupSimulation(42);
+        var mallory = sim.Client("mallory");
+        using var alice = LocalIdentity.Generate("alice", _random);
+        var stolen = alice.CreateMembershipKey(1, sim.Clock.UtcNowMs, 10_000, _random);
+        sim.Relay.Submit(mallory, new Envelope
+        {
+            Version = 1, Type = MessageType.Join, SenderId = "mallory", RoomId = sim.Relay.RoomId,
+            Join = new Join { Bundle = stolen.Bundle },
+        });
+        mallory.IsConnected = true;
+        mallory.Join(sim.Relay); // give mallory a session so it handles the error
+        mallory.Inbox.Clear();
+        sim.Relay.ProcessNext("mallory");
+        Assert.Equal(ErrorCode.BadBundle, mallory.Inbox.Single().Error.Code);
+        stolen.Dispose();
+    }
+
+    [Fact]
+    public void The_identity_store_is_created_owner_only_on_first_use_and_reloads_the_same_key()
+    {
+        using var created = IdentityStore.LoadOrCreate(_folder, "alice", _random);
+        var path = Path.Combine(_folder, IdentityStore.FileName);
+        Assert.True(File.Exists(path));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_folder));
+        }
+
+        using var loaded = IdentityStore.LoadOrCreate(_folder, "alice", _random);
+        Assert.Equal(created.PublicIdentityKey, loaded.PublicIdentityKey);
+        Assert.Equal(created.Fingerprint, loaded.Fingerprint);
+        Assert.Throws<IdentityStoreException>(() => IdentityStore.LoadOrCreate(_folder, "bob", _random));
+
+        File.WriteAllText(path, "SC1-IDENTITY\nclient_id=alice\ned25519_seed=not-base64\n");
+        Assert.Throws<IdentityStoreException>(() => IdentityStore.Load(path));
+    }
+
+    [Fact]
+    public void Trust_store_pins_first_use_flags_changes_until_accepted_and_persists_pins()
+    {
+        var store = TrustStore.Open(_folder);
+        byte[] first = [.. Enumerable.Repeat((byte)1, 32)], second = [.. Enumerable.Repeat((byte)2, 32)];
+        Assert.Equal(TrustDecision.FirstSeen, store.Observe("bob", first));
+        Assert.Equal(TrustDecision.Matches, store.Observe("bob", first));
+        Assert.Equal(TrustDecision.Changed, store.Observe("bob", second));
+        Assert.False(store.IsTrusted("bob", second));
+        Assert.Equal("bob", store.PendingChanges.Single().ClientId);
+
+        // An unaccepted change is not persisted: after a restart it is detected again.
+        Assert.Equal(TrustDecision.Changed, TrustStore.Open(_folder).Observe("bob", second));
+        Assert.True(store.Accept("bob"));
+        Assert.True(store.IsTrusted("bob", second));
+        Assert.Empty(store.PendingChanges);
+        Assert.Equal(TrustDecision.Matches, TrustStore.Open(_folder).Observe("bob", second));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_folder, TrustStore.FileName)));
+        }
+    }
+
+    [Fact]
+    public void A_changed_identity_key_is_reported_blocks_sending_until_accepted_and_marks_its_messages()
+    {
+        using var sim = Scenario.Group(43, "alice", "bob", "carol");
+        var bob = sim["bob"];
+        bob.Leave(sim.Relay);
+        bob.ResetIdentity();
+        bob.Join(sim.Relay);
+        sim.RunUntilQuiet();
+
+        var alice = sim["alice"];
+        var change = alice.CommitOutcomes.OfType<CommitAccepted>().Last().KeyChanges.Single();
+        Assert.Equal("bob", change.ClientId);
+        Assert.Equal(bob.Identity.PublicIdentityKey, change.NewKey);
+        Assert.NotEqual(change.PinnedFingerprint, change.NewFingerprint);
+
+        var refused = Assert.IsType<SendRefused>(alice.Session!.Encrypt("to everyone"));
+        Assert.Equal(SendRefusal.BlockedByKeyChange, refused.Reason);
+        Assert.Equal(["bob"], refused.BlockingMembers);
+
+        // Receiving still works, flagged.
+        var fromBob = Scenario.Seal(sim, "bob", "it's really me");
+        Assert.True(Assert.IsType<MessageDelivered>(alice.Session.Decrypt(fromBob)).SenderKeyUnaccepted);
+
+        Assert.True(alice.Trust.Accept("bob"));
+        Assert.Empty(alice.Session.BlockingKeyChanges);
+        Assert.IsType<MessageSealed>(alice.Session.Encrypt("welcome back"));
+    }
+
+    [Fact]
+    public void Safety_numbers_match_on_both_sides()
+    {
+        using var alice = LocalIdentity.Generate("alice", _random);
+        using var bob = LocalIdentity.Generate("bob", _random);
+        var fromAlice = alice.SafetyNumberWith("bob", bob.PublicIdentityKey);
+        Assert.Equal(fromAlice, bob.SafetyNumberWith("alice", alice.PublicIdentityKey));
+        Assert.Matches("^[0-9]{5}( [0-9]{5}){11}$", fromAlice);
+    }
+}
