@@ -20,7 +20,7 @@ internal static class BenchCommands
         var size = new Option<int>("--size") { Description = "Payload bytes S per message", DefaultValueFactory = _ => 256 };
         var rates = new Option<int[]>("--rates") { Description = "Open-loop rates, in percent of the closed-loop maximum", DefaultValueFactory = _ => [10, 50, 90], AllowMultipleArgumentsPerToken = true };
         var duration = new Option<double>("--open-seconds") { Description = "Length of each open-loop run in seconds (at most M messages per member)", DefaultValueFactory = _ => 5 };
-        var window = new Option<int>("--window") { Description = "Closed loop: messages in flight per sender", DefaultValueFactory = _ => 256 };
+        var window = new Option<int>("--window") { Description = "Closed loop: messages in flight per sender", DefaultValueFactory = _ => 100 };
         var pin = new Option<bool>("--pin") { Description = "Also run with the relay pinned to core 0 and the load generator to core 1 (taskset)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not apt-get install nats-server and mosquitto when missing", Recursive = true };
         var filter = new Option<string>("--filter") { Description = "BenchmarkDotNet filter (glob on Namespace.Class.Method)", DefaultValueFactory = _ => "*" };

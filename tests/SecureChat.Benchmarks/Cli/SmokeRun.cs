@@ -20,7 +20,7 @@ internal static class SmokeRun
         PayloadBytes: 64,
         RatePercents: [50],
         OpenLoopDuration: TimeSpan.FromSeconds(0.5),
-        Window: 64,
+        Window: 32,
         Pin: false,
         InProcess: inProcess,
         WarmupPerMember: 5);

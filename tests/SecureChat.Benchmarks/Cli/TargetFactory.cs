@@ -3,6 +3,7 @@ using SecureChat.Benchmarks.Targets;
 using SecureChat.Benchmarks.Targets.Bare;
 using SecureChat.Benchmarks.Targets.Mqtt;
 using SecureChat.Benchmarks.Targets.Nats;
+using SecureChat.Benchmarks.Targets.SecureChat;
 
 namespace SecureChat.Benchmarks.Cli;
 
@@ -15,6 +16,7 @@ internal static class TargetFactory
     /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
     public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, TextWriter progress, bool inProcess = false) => name switch
     {
+        "securechat" => new SecureChatTarget(certificates, serverCpu),
         "bare" => new BareRelayTarget(certificates, inProcess, serverCpu),
         "nats" => new NatsTarget(certificates, serverCpu, progress),
         "mosquitto" => new MosquittoTarget(certificates, serverCpu, progress),
