@@ -24,7 +24,8 @@ internal static class BenchCommands
         var pin = new Option<bool>("--pin") { Description = "Also run with the relay pinned to core 0 and the load generator to core 1 (taskset)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not apt-get install nats-server and mosquitto when missing", Recursive = true };
         var filter = new Option<string>("--filter") { Description = "BenchmarkDotNet filter (glob on Namespace.Class.Method)", DefaultValueFactory = _ => "*" };
-        var quick = new Option<bool>("--quick") { Description = "Micro-benchmarks: BenchmarkDotNet's short job (fewer iterations)" };
+        var quick = new Option<bool>("--quick") { Description = "Micro-benchmarks: BenchmarkDotNet's short job with 100 ms iterations" };
+        var dry = new Option<bool>("--dry") { Description = "Micro-benchmarks: one invocation each, to check the setups (measures nothing)" };
 
         var relay = new Command("relay", "Relay throughput and latency: our server, the bare TLS relay, nats-server and mosquitto");
         foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin })
@@ -46,9 +47,10 @@ internal static class BenchCommands
         var micro = new Command("micro", "BenchmarkDotNet micro-benchmarks: frame parse/encode, AEAD, and the group engine");
         micro.Options.Add(filter);
         micro.Options.Add(quick);
+        micro.Options.Add(dry);
         micro.SetAction(async (r, ct) => await ReportAsync("micro", r.GetValue(output)!, report =>
         {
-            Micro.MicroBenchmarks.Run(r.GetValue(filter)!, r.GetValue(quick), r.GetValue(output)!, report);
+            Micro.MicroBenchmarks.Run(r.GetValue(filter)!, r.GetValue(quick), r.GetValue(dry), r.GetValue(output)!, report);
             return Task.FromResult(0);
         }));
 
@@ -67,7 +69,7 @@ internal static class BenchCommands
         {
             DebianPackages.AllowInstall = !r.GetValue(noInstall);
             await RelayBenchmark.RunAsync(RelayFrom(r) with { Pin = true }, report, Console.Error, ct);
-            Micro.MicroBenchmarks.Run("*", r.GetValue(quick), r.GetValue(output)!, report);
+            Micro.MicroBenchmarks.Run("*", r.GetValue(quick), dry: false, r.GetValue(output)!, report);
             report.Notes.Add("join and connections benchmarks are not implemented yet");
             return 0;
         }));
