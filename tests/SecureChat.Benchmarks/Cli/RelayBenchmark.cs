@@ -25,6 +25,9 @@ internal static class RelayBenchmark
 
     public static async Task RunAsync(RelaySettings settings, ResultsReport report, TextWriter progress, CancellationToken cancellationToken)
     {
+        report.Notes.Add($"Relay: closed loop keeps at most {settings.Window} messages in flight per sender; open loop sends at the given share of that target's own closed-loop maximum for {settings.OpenLoopDuration.TotalSeconds:0.#} s. " +
+            "Latency counts from each message's due time (coordinated omission corrected); 'from send' leaves out the load generator's own lateness (its pacer wakes about once a millisecond). " +
+            "Server CPU comes from /proc/PID/stat (10 ms resolution), peak memory is VmHWM of the relay process since it started.");
         using var certificates = new BenchCertificates();
         IReadOnlyList<bool> pinnings = settings.Pin && Environment.ProcessorCount >= 2 ? [true, false] : [false];
         foreach (var name in settings.Targets)
@@ -44,8 +47,10 @@ internal static class RelayBenchmark
                         report.Notes.Add($"{name}: not measured: {ex.Message}");
                         goto nextTarget;
                     }
-                    catch (Exception ex) when (ex is IOException or InvalidOperationException or TimeoutException or System.Security.Authentication.AuthenticationException or System.Net.Sockets.SocketException)
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                     {
+                        // Any failure of one target and shape (its client library's own exceptions included) is
+                        // reported in the table's notes; the other targets still run.
                         progress.WriteLine($"{name} {workload.Shape}: failed: {ex.Message}");
                         report.Notes.Add($"{name} {workload.Shape} pinned={pinned}: failed: {ex.GetType().Name}: {FirstLine(ex.Message)}");
                     }

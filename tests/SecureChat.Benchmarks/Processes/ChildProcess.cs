@@ -10,6 +10,15 @@ namespace SecureChat.Benchmarks.Processes;
 internal sealed class ChildProcess : IAsyncDisposable
 {
     private const int KeptLines = 40;
+
+    /// <summary>Children still running: killed when this process exits, however it exits, so no relay outlives a run.</summary>
+    private static readonly HashSet<Process> Running = [];
+
+    static ChildProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        AppDomain.CurrentDomain.UnhandledException += (_, _) => KillAll();
+    }
     private readonly Process _process;
     private readonly Queue<string> _lastLines = new();
     private readonly string _name;
@@ -69,6 +78,11 @@ internal sealed class ChildProcess : IAsyncDisposable
             throw new InvalidOperationException($"{name}: could not start {fileName}");
         }
 
+        lock (Running)
+        {
+            Running.Add(process);
+        }
+
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
@@ -119,7 +133,32 @@ internal sealed class ChildProcess : IAsyncDisposable
             // Already gone, or it will be reaped with us; nothing else to stop.
         }
 
+        lock (Running)
+        {
+            Running.Remove(_process);
+        }
+
         _process.Dispose();
+    }
+
+    private static void KillAll()
+    {
+        lock (Running)
+        {
+            foreach (var process in Running)
+            {
+                try
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    // Already exited.
+                }
+            }
+
+            Running.Clear();
+        }
     }
 
     private void Keep(string? line)
