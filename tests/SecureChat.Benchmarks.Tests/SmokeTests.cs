@@ -11,7 +11,7 @@ namespace SecureChat.Benchmarks.Tests;
 public sealed class SmokeTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Smoke_run_against_the_in_process_bare_relay_delivers_every_message_it_sent()
+    public async Task Smoke_run_against_the_in_process_bare_relay_delivers_every_message_and_holds_every_connection()
     {
         var report = new ResultsReport("smoke (test)");
         using var progress = new StringWriter();
@@ -33,6 +33,9 @@ public sealed class SmokeTests(ITestOutputHelper output)
             Assert.Empty(result.Problems);
             Assert.True(result.P50Micros > 0, "every delivery was timed");
         });
+        var connections = Assert.Single(report.Connections);
+        Assert.Equal(connections.Requested, connections.Connected);
+        Assert.Null(connections.StoppedBy);
     }
 
     [Fact]

@@ -56,10 +56,20 @@ internal static class BenchCommands
 
         var join = new Command("join", "Join cost for N = 10, 50, 100, 250 (not implemented yet)");
         join.SetAction(_ => NotYet("join"));
-        var connections = new Command("connections", "Idle authenticated connections: memory per connection, accept time (not implemented yet)");
-        connections.SetAction(_ => NotYet("connections"));
+        var count = new Option<int>("--count") { Description = "Idle connections to open", DefaultValueFactory = _ => 10_000 };
+        var parallel = new Option<int>("--parallel") { Description = "Connections being opened at once", DefaultValueFactory = _ => 64 };
+        var connections = new Command("connections", "Idle authenticated connections: server memory per connection and the time to accept them");
+        connections.Options.Add(targets);
+        connections.Options.Add(count);
+        connections.Options.Add(parallel);
+        connections.SetAction(async (r, ct) => await ReportAsync("connections", r.GetValue(output)!, async report =>
+        {
+            DebianPackages.AllowInstall = !r.GetValue(noInstall);
+            await ConnectionsBenchmark.RunAsync(new ConnectionSettings(r.GetValue(targets)!, r.GetValue(count), r.GetValue(parallel)), report, Console.Error, ct);
+            return 0;
+        }));
 
-        var all = new Command("all", "Everything: relay (with --pin), micro; join and connections once implemented");
+        var all = new Command("all", "Everything: relay (with --pin), connections, micro; join and end-to-end once implemented");
         foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, quick })
         {
             all.Options.Add(option);
@@ -69,8 +79,9 @@ internal static class BenchCommands
         {
             DebianPackages.AllowInstall = !r.GetValue(noInstall);
             await RelayBenchmark.RunAsync(RelayFrom(r) with { Pin = true }, report, Console.Error, ct);
+            await ConnectionsBenchmark.RunAsync(new ConnectionSettings(r.GetValue(targets)!, 10_000, 64), report, Console.Error, ct);
             Micro.MicroBenchmarks.Run("*", r.GetValue(quick), dry: false, r.GetValue(output)!, report);
-            report.Notes.Add("join and connections benchmarks are not implemented yet");
+            report.Notes.Add("join cost and the end-to-end (client crypto) benchmark are not implemented yet");
             return 0;
         }));
 

@@ -29,6 +29,7 @@ internal static class SmokeRun
     public static async Task<IReadOnlyList<string>> RunAsync(IReadOnlyList<string> targets, bool inProcess, ResultsReport report, TextWriter progress, CancellationToken cancellationToken)
     {
         await RelayBenchmark.RunAsync(Settings(targets, inProcess), report, progress, cancellationToken);
+        await ConnectionsBenchmark.RunAsync(new ConnectionSettings(targets, Count: 20, Parallel: 8, inProcess), report, progress, cancellationToken);
         var failures = new List<string>();
         foreach (var target in targets.Where(Required.Contains))
         {
@@ -39,6 +40,12 @@ internal static class SmokeRun
             }
 
             failures.AddRange(results.Where(r => !r.Complete).Select(r => $"{target} {r.Shape} {r.Mode}: delivered {r.Delivered} of {r.Expected}"));
+            failures.AddRange(report.Connections.Where(c => c.Target == target && (c.Connected != c.Requested || c.Lost > 0))
+                .Select(c => $"{target} connections: {c.Connected} of {c.Requested} connected, {c.Lost} lost{(c.StoppedBy is null ? "" : $", stopped by {c.StoppedBy}")}"));
+            if (!report.Connections.Any(c => c.Target == target))
+            {
+                failures.Add($"{target}: no connections result");
+            }
         }
 
         failures.AddRange(report.Notes.Where(n => Required.Any(t => n.StartsWith(t + " ", StringComparison.Ordinal) || n.StartsWith(t + ":", StringComparison.Ordinal))));

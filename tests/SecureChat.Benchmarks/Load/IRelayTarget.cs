@@ -25,6 +25,13 @@ internal interface IRelayTarget : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<IRelayClient>> JoinRoomAsync(string roomId, IReadOnlyList<string> memberIds, int payloadBytes,
         IReadOnlyList<IDeliverySink> sinks, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Opens one authenticated connection that then stays idle: TLS with the client's certificate plus the
+    /// target's own greeting (HELLO/WELCOME for ours, CONNECT for NATS and MQTT), keepalives answered.
+    /// The caller disposes it; <paramref name="onLost"/> is called if the relay drops it.
+    /// </summary>
+    Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken);
 }
 
 /// <summary>One connected member. Sends come from one task at a time; deliveries arrive on the client's own reader.</summary>

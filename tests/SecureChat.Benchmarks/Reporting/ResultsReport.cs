@@ -34,6 +34,8 @@ internal sealed class ResultsReport
 
     public List<Ratio> Ratios { get; } = [];
 
+    public List<Cli.ConnectionResult> Connections { get; } = [];
+
     /// <summary>BenchmarkDotNet's own summary tables (markdown), one per benchmark class.</summary>
     public List<string> Micro { get; } = [];
 
@@ -73,6 +75,18 @@ internal sealed class ResultsReport
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
                     $"| {ratio.Name} | {ratio.Shape} | {(ratio.Pinned ? "yes" : "no")} | {Format(ratio.Throughput, "0.00")} | {Format(ratio.P99AtHalfPeak, "0.00")} |");
+            }
+        }
+
+        if (Connections.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("| target | connected / requested | seconds | accepted/s | greeting p50 ms | p99 ms | server RSS before → after MiB | KiB per connection | lost | stopped by |");
+            text.AppendLine("|---|---|---:|---:|---:|---:|---|---:|---:|---|");
+            foreach (var c in Connections)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {c.Target} | {c.Connected:N0} / {c.Requested:N0} | {c.Seconds:0.0} | {(c.Seconds > 0 ? c.Connected / c.Seconds : 0):N0} | {c.P50Millis:0.0} | {c.P99Millis:0.0} | {Format(c.ServerRssBeforeBytes / (1024.0 * 1024.0), "0.0")} → {Format(c.ServerRssAfterBytes / (1024.0 * 1024.0), "0.0")} | {Format(c.BytesPerConnection / 1024.0, "0.0")} | {c.Lost} | {c.StoppedBy} |");
             }
         }
 

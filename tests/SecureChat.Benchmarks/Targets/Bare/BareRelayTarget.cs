@@ -83,6 +83,15 @@ internal sealed class BareRelayTarget : IRelayTarget
         return clients;
     }
 
+    public async Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken)
+    {
+        // The bare relay has no greeting: a completed mutual-TLS handshake is the whole authentication.
+        var connection = await FramedTlsClient.ConnectAsync(clientId, _port, _certificates.Client(clientId),
+            _certificates.CaCertificate, WireLimits.DefaultMaxFrameBytes, cancellationToken);
+        connection.StartReading(static _ => { }, onLost);
+        return connection;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients)

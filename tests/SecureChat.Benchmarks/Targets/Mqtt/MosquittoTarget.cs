@@ -78,7 +78,6 @@ internal sealed class MosquittoTarget : IRelayTarget
         {
             var id = memberIds[i];
             var sink = sinks[i];
-            var validator = PeerCertificateValidator.ForServer(_certificates.CaCertificate);
             var client = _factory.CreateMqttClient();
             _clients.Add(client);
             client.ApplicationMessageReceivedAsync += e =>
@@ -103,19 +102,7 @@ internal sealed class MosquittoTarget : IRelayTarget
                 return Task.CompletedTask;
             };
 
-            var options = new MqttClientOptionsBuilder()
-                .WithTcpServer("127.0.0.1", _port)
-                .WithClientId(id)
-                .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-                .WithCleanStart(true)
-                .WithTimeout(TimeSpan.FromSeconds(30))
-                .WithTlsOptions(tls => tls
-                    .UseTls()
-                    .WithSslProtocols(SslProtocols.Tls13)
-                    .WithTargetHost("localhost")
-                    .WithClientCertificates([_certificates.Client(id)])
-                    .WithCertificateValidationHandler(args => validator.Validate(this, args.Certificate, args.Chain, args.SslPolicyErrors)))
-                .Build();
+            var options = Options(id);
             await client.ConnectAsync(options, cancellationToken);
 
             // SUBACK comes back once the broker has the subscription, before anyone publishes.
@@ -127,6 +114,31 @@ internal sealed class MosquittoTarget : IRelayTarget
         }
 
         return relayClients;
+    }
+
+    public async Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken)
+    {
+        var client = _factory.CreateMqttClient();
+        client.DisconnectedAsync += e =>
+        {
+            if (e.ClientWasConnected && e.Reason != MqttClientDisconnectReason.NormalDisconnection)
+            {
+                onLost($"disconnected: {e.Reason}");
+            }
+
+            return Task.CompletedTask;
+        };
+        try
+        {
+            await client.ConnectAsync(Options(clientId), cancellationToken);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+
+        return new IdleClient(client);
     }
 
     public async ValueTask DisposeAsync()
@@ -151,6 +163,44 @@ internal sealed class MosquittoTarget : IRelayTarget
         if (_child is not null)
         {
             await _child.DisposeAsync();
+        }
+    }
+
+    private MqttClientOptions Options(string clientId)
+    {
+        var validator = PeerCertificateValidator.ForServer(_certificates.CaCertificate);
+        return new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", _port)
+            .WithClientId(clientId)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithCleanStart(true)
+            .WithTimeout(TimeSpan.FromSeconds(30))
+            .WithTlsOptions(tls => tls
+                .UseTls()
+                .WithSslProtocols(SslProtocols.Tls13)
+                .WithTargetHost("localhost")
+                .WithClientCertificates([_certificates.Client(clientId)])
+                .WithCertificateValidationHandler(args => validator.Validate(this, args.Certificate, args.Chain, args.SslPolicyErrors)))
+            .Build();
+    }
+
+    private sealed class IdleClient(IMqttClient client) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                if (client.IsConnected)
+                {
+                    await client.DisconnectAsync();
+                }
+            }
+            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The broker may already be gone.
+            }
+
+            client.Dispose();
         }
     }
 

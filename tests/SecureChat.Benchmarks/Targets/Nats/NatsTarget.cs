@@ -69,30 +69,7 @@ internal sealed class NatsTarget : IRelayTarget
         {
             var id = memberIds[i];
             var sink = sinks[i];
-            var tls = TlsSettings.ForClient(_certificates.Client(id), _certificates.CaCertificate, "localhost");
-            var connection = new NatsConnection(NatsOpts.Default with
-            {
-                Url = string.Create(CultureInfo.InvariantCulture, $"tls://127.0.0.1:{_port}"),
-                Name = id,
-                Echo = false,
-                TlsOpts = new NatsTlsOpts
-                {
-                    Mode = TlsMode.Require,
-                    ConfigureClientAuthentication = options =>
-                    {
-                        options.TargetHost = tls.TargetHost;
-                        options.EnabledSslProtocols = tls.EnabledSslProtocols;
-                        options.ClientCertificateContext = tls.ClientCertificateContext;
-                        options.RemoteCertificateValidationCallback = tls.RemoteCertificateValidationCallback;
-                        options.CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode;
-                        return ValueTask.CompletedTask;
-                    },
-                },
-
-                // Back-pressure instead of client-side drops, so losses are the server's.
-                SubPendingChannelFullMode = BoundedChannelFullMode.Wait,
-                SubPendingChannelCapacity = 64 * 1024,
-            });
+            var connection = new NatsConnection(Options(id));
             _connections.Add(connection);
             await connection.ConnectAsync();
             var subscription = await connection.SubscribeCoreAsync<byte[]>(roomId, cancellationToken: cancellationToken);
@@ -126,6 +103,27 @@ internal sealed class NatsTarget : IRelayTarget
         return clients;
     }
 
+    public async Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken)
+    {
+        var connection = new NatsConnection(Options(clientId));
+        try
+        {
+            await connection.ConnectAsync();
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        connection.ConnectionDisconnected += (_, _) =>
+        {
+            onLost("disconnected");
+            return ValueTask.CompletedTask;
+        };
+        return connection;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -141,6 +139,34 @@ internal sealed class NatsTarget : IRelayTarget
         }
 
         _stop.Dispose();
+    }
+
+    private NatsOpts Options(string clientId)
+    {
+        var tls = TlsSettings.ForClient(_certificates.Client(clientId), _certificates.CaCertificate, "localhost");
+        return NatsOpts.Default with
+        {
+            Url = string.Create(CultureInfo.InvariantCulture, $"tls://127.0.0.1:{_port}"),
+            Name = clientId,
+            Echo = false,
+            TlsOpts = new NatsTlsOpts
+            {
+                Mode = TlsMode.Require,
+                ConfigureClientAuthentication = options =>
+                {
+                    options.TargetHost = tls.TargetHost;
+                    options.EnabledSslProtocols = tls.EnabledSslProtocols;
+                    options.ClientCertificateContext = tls.ClientCertificateContext;
+                    options.RemoteCertificateValidationCallback = tls.RemoteCertificateValidationCallback;
+                    options.CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode;
+                    return ValueTask.CompletedTask;
+                },
+            },
+
+            // Back-pressure instead of client-side drops, so losses are the server's.
+            SubPendingChannelFullMode = BoundedChannelFullMode.Wait,
+            SubPendingChannelCapacity = 64 * 1024,
+        };
     }
 
     private sealed class Client(string id, NatsConnection connection, string subject, int payloadBytes) : IRelayClient

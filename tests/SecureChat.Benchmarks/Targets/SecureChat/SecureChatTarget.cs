@@ -135,6 +135,54 @@ internal sealed class SecureChatTarget : IRelayTarget
         return clients;
     }
 
+    public async Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken)
+    {
+        var connection = await FramedTlsClient.ConnectAsync(clientId, _port, _certificates.Client(clientId), _certificates.CaCertificate,
+            WireLimits.DefaultMaxFrameBytes, cancellationToken);
+        var welcomed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.StartReading(body =>
+        {
+            var envelope = Envelope.Parser.ParseFrom(body);
+            switch (envelope.Type)
+            {
+                case MessageType.Welcome:
+                    welcomed.TrySetResult();
+                    break;
+                case MessageType.Ping:
+                    // Idle is not silent: without a PONG the server closes the connection after two keepalive intervals.
+                    // Nothing else writes on an idle connection, so the reader may.
+                    var pong = EnvelopeCodec.Encode(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Pong, SenderId = clientId, Sequence = envelope.Sequence });
+                    _ = connection.SendNowAsync(pong, CancellationToken.None).AsTask();
+                    break;
+                case MessageType.Error:
+                    welcomed.TrySetException(new InvalidOperationException($"server error {envelope.Error.Code}: {envelope.Error.Reason}"));
+                    onLost($"ERROR {envelope.Error.Code}");
+                    break;
+            }
+        }, problem =>
+        {
+            welcomed.TrySetException(new IOException(problem));
+            onLost(problem);
+        });
+        try
+        {
+            await connection.SendNowAsync(EnvelopeCodec.Encode(new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Hello,
+                SenderId = clientId,
+                Hello = new Hello { ClientSoftware = "securechat-bench" },
+            }), cancellationToken);
+            await welcomed.Task.WaitAsync(SetupTimeout, cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var member in _members)
