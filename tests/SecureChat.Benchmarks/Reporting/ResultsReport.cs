@@ -36,6 +36,8 @@ internal sealed class ResultsReport
 
     public List<Cli.ConnectionResult> Connections { get; } = [];
 
+    public List<Targets.SecureChat.JoinResult> Joins { get; } = [];
+
     /// <summary>BenchmarkDotNet's own summary tables (markdown), one per benchmark class.</summary>
     public List<string> Micro { get; } = [];
 
@@ -87,6 +89,18 @@ internal sealed class ResultsReport
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
                     $"| {c.Target} | {c.Connected:N0} / {c.Requested:N0} | {c.Seconds:0.0} | {(c.Seconds > 0 ? c.Connected / c.Seconds : 0):N0} | {c.P50Millis:0.0} | {c.P99Millis:0.0} | {Format(c.ServerRssBeforeBytes / (1024.0 * 1024.0), "0.0")} → {Format(c.ServerRssAfterBytes / (1024.0 * 1024.0), "0.0")} | {Format(c.BytesPerConnection / 1024.0, "0.0")} | {c.Lost} | {c.StoppedBy} |");
+            }
+        }
+
+        if (Joins.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("| join: members N | N-th member ready after ms | bytes relayed for the join | admitting commit bytes | server CPU s | failure |");
+            text.AppendLine("|---:|---:|---:|---:|---:|---|");
+            foreach (var j in Joins)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {j.Members} | {Format(j.MillisToReady, "0.0")} | {j.BytesRelayed:N0} | {j.CommitBytes:N0} | {Format(j.ServerCpuSeconds, "0.00")} | {j.Failure} |");
             }
         }
 

@@ -22,6 +22,7 @@ internal sealed class FramedTlsClient : IAsyncDisposable
     private volatile FrameBodyHandler _onBody = static _ => { };
     private Action<string> _onProblem = static _ => { };
     private Task _reader = Task.CompletedTask;
+    private long _receivedBytes;
 
     private FramedTlsClient(string clientId, SslStream tls, int maxFrameBytes)
     {
@@ -32,6 +33,9 @@ internal sealed class FramedTlsClient : IAsyncDisposable
     }
 
     public string ClientId { get; }
+
+    /// <summary>Frame bytes received so far, length prefixes included (what the relay sent us, before TLS).</summary>
+    public long ReceivedBytes => Interlocked.Read(ref _receivedBytes);
 
     public static async Task<FramedTlsClient> ConnectAsync(string clientId, int port, X509Certificate2 clientCertificate,
         X509Certificate2 caCertificate, int maxFrameBytes, CancellationToken cancellationToken)
@@ -132,6 +136,7 @@ internal sealed class FramedTlsClient : IAsyncDisposable
         {
             await splitter.RunAsync(_tls, frame =>
             {
+                Interlocked.Add(ref _receivedBytes, frame.Length);
                 _onBody(frame.Span[FrameSplitter.PrefixBytes..]);
                 return ValueTask.CompletedTask;
             }, _stop.Token);

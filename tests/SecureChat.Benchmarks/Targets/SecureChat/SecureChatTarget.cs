@@ -44,20 +44,32 @@ internal sealed class SecureChatTarget : IRelayTarget
 
     private readonly BenchCertificates _certificates;
     private readonly int? _cpu;
+    private readonly IReadOnlyList<string> _extraSettings;
     private readonly List<Member> _members = [];
     private ChildProcess? _child;
     private int _port;
 
-    public SecureChatTarget(BenchCertificates certificates, int? cpu)
+    /// <param name="extraSettings">More <c>--Server:Name=value</c> switches (the join benchmark raises room and frame limits).</param>
+    public SecureChatTarget(BenchCertificates certificates, int? cpu, IReadOnlyList<string>? extraSettings = null)
     {
         _certificates = certificates;
         _cpu = cpu;
+        _extraSettings = extraSettings ?? [];
     }
+
+    /// <summary>Times the N-th join into a room of N-1 (see <see cref="JoinMeasurement"/>).</summary>
+    public Task<JoinResult> MeasureJoinAsync(string roomId, int members, int maxFrameBytes, CancellationToken cancellationToken) =>
+        new JoinMeasurement(async (id, onBody, onProblem, token) =>
+        {
+            var connection = await FramedTlsClient.ConnectAsync(id, _port, _certificates.Client(id), _certificates.CaCertificate, maxFrameBytes, token);
+            connection.StartReading(onBody, onProblem);
+            return connection;
+        }, ServerProcessId).MeasureAsync(roomId, members, cancellationToken);
 
     public string Name => "securechat";
 
     public string Description =>
-        $"securechat server (own process; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
+        $"securechat server (own process; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
 
     public int? ServerProcessId => _child?.Id;
 
@@ -75,7 +87,7 @@ internal sealed class SecureChatTarget : IRelayTarget
 
         _port = FreePort.Pick();
         _child = ChildProcess.Start(Name, server.FileName,
-            [.. server.Prefix, "--host", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory, .. BenchmarkSettings],
+            [.. server.Prefix, "--host", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory, .. BenchmarkSettings, .. _extraSettings],
             _cpu, AppContext.BaseDirectory);
         await _child.WaitForPortAsync(_port, TimeSpan.FromSeconds(60), cancellationToken);
     }
