@@ -119,7 +119,7 @@ internal static class RelayBenchmark
     {
         foreach (var ours in report.Relay.Where(r => r.Target == "securechat" && r.Mode == "closed"))
         {
-            foreach (var peer in report.Relay.Where(r => r.Target != "securechat" && r.Mode == "closed" && r.Shape == ours.Shape && r.Pinned == ours.Pinned))
+            foreach (var peer in report.Relay.Where(r => !r.Target.StartsWith("securechat", StringComparison.Ordinal) && r.Mode == "closed" && r.Shape == ours.Shape && r.Pinned == ours.Pinned))
             {
                 var oursHalf = HalfPeak(report, ours);
                 var peerHalf = HalfPeak(report, peer);

@@ -10,13 +10,14 @@ namespace SecureChat.Benchmarks.Cli;
 /// <summary>Makes a fresh target by name; each measured shape gets a freshly started relay.</summary>
 internal static class TargetFactory
 {
-    public static readonly IReadOnlyList<string> All = ["securechat", "bare", "nats", "mosquitto"];
+    public static readonly IReadOnlyList<string> All = ["securechat", "bare", "nats", "mosquitto", "securechat-e2e"];
 
     /// <param name="serverCpu">Core to pin the relay process to, or null.</param>
     /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
     public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, TextWriter progress, bool inProcess = false) => name switch
     {
         "securechat" => new SecureChatTarget(certificates, serverCpu),
+        "securechat-e2e" => new SecureChatTarget(certificates, serverCpu, endToEnd: true),
         "bare" => new BareRelayTarget(certificates, inProcess, serverCpu),
         "nats" => new NatsTarget(certificates, serverCpu, progress),
         "mosquitto" => new MosquittoTarget(certificates, serverCpu, progress),

@@ -54,3 +54,10 @@ internal interface IDeliverySink
     /// <summary>Something other than a message arrived that means a loss or a refusal (an ERROR frame, a disconnect).</summary>
     void Problem(string description);
 }
+
+/// <summary>A target whose clients do real crypto: how much of the load generator's time went into it.</summary>
+internal interface IClientCryptoMeter
+{
+    /// <summary>Seconds spent in the engine's Encrypt and Decrypt so far, all clients together.</summary>
+    double ClientCryptoSeconds { get; }
+}

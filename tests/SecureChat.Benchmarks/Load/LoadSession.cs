@@ -79,6 +79,7 @@ internal sealed class LoadSession : IAsyncDisposable
         _totals.Measuring = true;
         var serverBefore = _target.ServerProcessId is { } pid ? ProcessStats.Read(pid) : null;
         var generatorBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var cryptoBefore = (_target as IClientCryptoMeter)?.ClientCryptoSeconds;
         var start = Stopwatch.GetTimestamp();
         var sends = _senders.Select((client, index) => Task.Run(() => ratePerSecond is { } rate
             ? SendPacedAsync(client, index, messagesPerMember, rate / _senders.Count, start, cancellationToken)
@@ -98,6 +99,7 @@ internal sealed class LoadSession : IAsyncDisposable
         var seconds = Stopwatch.GetElapsedTime(start, end).TotalSeconds;
         var serverAfter = _target.ServerProcessId is { } pid2 ? ProcessStats.Read(pid2) : null;
         var generatorCpu = (Process.GetCurrentProcess().TotalProcessorTime - generatorBefore).TotalSeconds;
+        var cryptoAfter = (_target as IClientCryptoMeter)?.ClientCryptoSeconds;
 
         var latency = new LongHistogram(DeliveryRecorder.HighestMicros, 3);
         var sendLatency = new LongHistogram(DeliveryRecorder.HighestMicros, 3);
@@ -128,6 +130,7 @@ internal sealed class LoadSession : IAsyncDisposable
             ServerCpuSeconds = serverBefore is { } b && serverAfter is { } a ? a.CpuSeconds - b.CpuSeconds : null,
             ServerPeakBytes = serverAfter?.PeakResidentBytes,
             GeneratorCpuSeconds = generatorCpu,
+            ClientCryptoSeconds = cryptoAfter - cryptoBefore,
             Problems = new Dictionary<string, int>(_totals.Problems, StringComparer.Ordinal),
         };
     }

@@ -47,6 +47,12 @@ internal sealed record RelayResult
     /// <summary>Load generator CPU seconds during the measured part (its own share of the machine).</summary>
     public double? GeneratorCpuSeconds { get; init; }
 
+    /// <summary>End-to-end targets: seconds of the generator's CPU spent in the clients' encrypt + sign and verify + decrypt.</summary>
+    public double? ClientCryptoSeconds { get; init; }
+
+    /// <summary>Deliveries per second of load-generator CPU: with end-to-end clients, what one core of clients sustains.</summary>
+    public double? DeliveriesPerGeneratorCpuSecond => GeneratorCpuSeconds is > 0 ? Delivered / GeneratorCpuSeconds : null;
+
     /// <summary>Losses and refusals by cause (ERROR frames, disconnects, send stalls).</summary>
     public IReadOnlyDictionary<string, int> Problems { get; init; } = new Dictionary<string, int>();
 

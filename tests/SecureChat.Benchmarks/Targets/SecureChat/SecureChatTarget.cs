@@ -18,7 +18,13 @@ namespace SecureChat.Benchmarks.Targets.SecureChat;
 /// envelopes of the current epoch whose ciphertext is random bytes carrying the stamp. Receivers parse the
 /// envelope and read the stamp without decrypting, so the figures are the server's, not the clients' crypto.
 /// </summary>
-internal sealed class SecureChatTarget : IRelayTarget
+/// <remarks>
+/// With <c>endToEnd</c> (target <c>securechat-e2e</c>) every client does what a real one does per message instead:
+/// encrypt + sign on send, verify + decrypt on receipt, with the stamp inside the text; the time spent in the
+/// engine is counted (the calling thread's CPU time), so the report can split the clients' CPU between crypto
+/// and the rest.
+/// </remarks>
+internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 {
     /// <summary>
     /// Server settings for the benchmark: the per-connection rate limits (200 frames/s by default) are lifted,
@@ -45,17 +51,22 @@ internal sealed class SecureChatTarget : IRelayTarget
     private readonly BenchCertificates _certificates;
     private readonly int? _cpu;
     private readonly IReadOnlyList<string> _extraSettings;
+    private readonly bool _endToEnd;
+    private long _cryptoNanoseconds;
     private readonly List<Member> _members = [];
     private ChildProcess? _child;
     private int _port;
 
     /// <param name="extraSettings">More <c>--Server:Name=value</c> switches (the join benchmark raises room and frame limits).</param>
-    public SecureChatTarget(BenchCertificates certificates, int? cpu, IReadOnlyList<string>? extraSettings = null)
+    public SecureChatTarget(BenchCertificates certificates, int? cpu, IReadOnlyList<string>? extraSettings = null, bool endToEnd = false)
     {
         _certificates = certificates;
         _cpu = cpu;
         _extraSettings = extraSettings ?? [];
+        _endToEnd = endToEnd;
     }
+
+    public double ClientCryptoSeconds => Interlocked.Read(ref _cryptoNanoseconds) / 1e9;
 
     /// <summary>Times the N-th join into a room of N-1 (see <see cref="JoinMeasurement"/>).</summary>
     public Task<JoinResult> MeasureJoinAsync(string roomId, int members, int maxFrameBytes, CancellationToken cancellationToken) =>
@@ -66,10 +77,10 @@ internal sealed class SecureChatTarget : IRelayTarget
             return connection;
         }, ServerProcessId).MeasureAsync(roomId, members, cancellationToken);
 
-    public string Name => "securechat";
+    public string Name => _endToEnd ? "securechat-e2e" : "securechat";
 
     public string Description =>
-        $"securechat server (own process; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
+        $"{Name}: securechat server (own process; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
 
     public int? ServerProcessId => _child?.Id;
 
@@ -140,8 +151,17 @@ internal sealed class SecureChatTarget : IRelayTarget
         foreach (var member in room)
         {
             var sink = member.Sink;
-            member.Connection.SetHandler(body => OnRunFrame(body, sink));
-            clients.Add(new Client(member, roomId, epoch, suite, payloadBytes));
+            if (_endToEnd)
+            {
+                var current = member;
+                member.Connection.SetHandler(body => OnRunFrameDecrypting(body, current));
+                clients.Add(new EncryptingClient(this, member, payloadBytes));
+            }
+            else
+            {
+                member.Connection.SetHandler(body => OnRunFrame(body, sink));
+                clients.Add(new Client(member, roomId, epoch, suite, payloadBytes));
+            }
         }
 
         return clients;
@@ -241,6 +261,46 @@ internal sealed class SecureChatTarget : IRelayTarget
         }
     }
 
+    /// <summary>End to end: verify + decrypt every APPLICATION like a client, then read the stamp from the text.</summary>
+    private void OnRunFrameDecrypting(ReadOnlySpan<byte> body, Member member)
+    {
+        Envelope envelope;
+        try
+        {
+            envelope = Envelope.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            member.Sink.Problem("unparsable frame from the server");
+            return;
+        }
+
+        if (envelope.Type != MessageType.Application)
+        {
+            OnRunFrame(body, member.Sink);
+            return;
+        }
+
+        DecryptOutcome outcome;
+        lock (member.Gate)
+        {
+            // Timed inside the lock: waiting for the member's sender is not crypto.
+            var started = ThreadCpu.NowNanoseconds();
+            outcome = member.Session!.Decrypt(envelope);
+            Interlocked.Add(ref _cryptoNanoseconds, ThreadCpu.NowNanoseconds() - started);
+        }
+        if (outcome is MessageDelivered delivered && delivered.Text.Length >= Stamp.Size * 2)
+        {
+            Span<byte> stamp = stackalloc byte[Stamp.Size];
+            Convert.FromHexString(delivered.Text.AsSpan(0, Stamp.Size * 2), stamp, out _, out _);
+            member.Sink.Delivered(stamp);
+        }
+        else
+        {
+            member.Sink.Problem($"not delivered: {outcome}");
+        }
+    }
+
     private static async Task ExpectAsync(ChannelReader<(Member Member, Envelope Envelope)> events, Member member, MessageType type, CancellationToken cancellationToken)
     {
         var (from, envelope) = await events.ReadAsync(cancellationToken);
@@ -299,6 +359,9 @@ internal sealed class SecureChatTarget : IRelayTarget
 
         public IDeliverySink Sink { get; } = sink;
 
+        /// <summary>The session is driven by the member's sender and its reader: one at a time, as a client actor would.</summary>
+        public Lock Gate { get; } = new();
+
         public LocalIdentity Identity { get; } = new(id, IdentityKeyPair.Generate());
 
         public GroupSession? Session { get; set; }
@@ -308,6 +371,39 @@ internal sealed class SecureChatTarget : IRelayTarget
             Session?.Dispose();
             Identity.Dispose();
         }
+    }
+
+    /// <summary>End to end: each message is a fresh encrypt + sign of a text that starts with the stamp in hex.</summary>
+    private sealed class EncryptingClient(SecureChatTarget target, Member member, int payloadBytes) : IRelayClient
+    {
+        private readonly char[] _text = new string('x', Math.Max(payloadBytes, Stamp.Size * 2)).ToCharArray();
+        private readonly byte[] _stamp = new byte[Stamp.Size];
+
+        public string ClientId => member.Id;
+
+        public ValueTask SendAsync(Stamp stamp, CancellationToken cancellationToken)
+        {
+            stamp.WriteTo(_stamp);
+            Convert.TryToHexString(_stamp, _text, out _);
+            var text = new string(_text);
+            SendOutcome outcome;
+            lock (member.Gate)
+            {
+                var started = ThreadCpu.NowNanoseconds();
+                outcome = member.Session!.Encrypt(text);
+                Interlocked.Add(ref target._cryptoNanoseconds, ThreadCpu.NowNanoseconds() - started);
+            }
+            if (outcome is not MessageSealed sealedMessage)
+            {
+                throw new InvalidOperationException($"{member.Id}: the engine refused to send: {outcome}");
+            }
+
+            return member.Connection.AppendAsync(EnvelopeCodec.Encode(sealedMessage.Envelope), cancellationToken);
+        }
+
+        public ValueTask FlushAsync(CancellationToken cancellationToken) => member.Connection.FlushAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>
