@@ -11,7 +11,7 @@ using SecureChat.Server.Rooms;
 namespace SecureChat.Server;
 
 /// <summary>Builds the server's generic host; Program and the integration tests use the same builder.</summary>
-public static class ServerHost
+public static partial class ServerHost
 {
     public const string ActorSystemName = "SecureChat";
     public const string HoconFileName = "server.hocon";
@@ -47,9 +47,15 @@ public static class ServerHost
         {
             var options = services.GetRequiredService<IOptions<ServerOptions>>().Value;
             var hocon = FindHocon(options.HoconPath);
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServerHost));
             if (hocon is not null)
             {
                 akka.AddHoconFile(hocon, HoconAddMode.Prepend);
+                LogHocon(logger, hocon);
+            }
+            else
+            {
+                LogNoHocon(logger, HoconFileName);
             }
 
             akka.ConfigureLoggers(loggers =>
@@ -85,4 +91,10 @@ public static class ServerHost
         string[] candidates = [Path.Combine(Directory.GetCurrentDirectory(), "hocon", HoconFileName), Path.Combine(AppContext.BaseDirectory, HoconFileName)];
         return candidates.FirstOrDefault(File.Exists);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Akka settings from {Path}")]
+    private static partial void LogHocon(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No {FileName} found (hocon/ under the working directory, or next to the binary); Akka runs on its defaults")]
+    private static partial void LogNoHocon(ILogger logger, string fileName);
 }

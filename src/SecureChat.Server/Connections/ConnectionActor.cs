@@ -52,6 +52,16 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PostStop() => Close(flush: true);
 
+    /// <summary>
+    /// After a crash the connection's state is unknown and its socket is already closed (PostStop ran
+    /// before the restart): stop rather than run again, which would start a second read loop.
+    /// </summary>
+    protected override void PostRestart(Exception reason)
+    {
+        _log.Error(reason, "Connection of {0} at {1} failed; closed", _clientId, _remote);
+        Context.Stop(Self);
+    }
+
     /// <summary>Until a valid HELLO: anything else, or silence past the deadline, ends the connection.</summary>
     private void AwaitingHello()
     {
@@ -198,7 +208,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         // Losing a commit race is routine; the rest are the client's mistakes, logged once here where the address is known.
         _log.Info("Room {0} refused {1} at {2}: {3} {4}", error.RoomId, _clientId, _remote, error.Code, error.Reason);
-        Send(ServerFrames.Error(error.Code, error.Reason, fatal: false, error.RoomId));
+        Send(ServerFrames.Error(error.Code, error.Reason, fatal: false, error.RoomId, error.Epoch));
     }
 
     private void OnKeepAliveTick()
@@ -305,7 +315,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     public sealed record RoomFrame(string RoomId, ByteString Envelope);
 
     /// <summary>A room refused a request; <see cref="NotInRoom"/> means the client is not (or no longer) in it.</summary>
-    public sealed record RoomError(string RoomId, ErrorCode Code, string Reason, bool NotInRoom);
+    public sealed record RoomError(string RoomId, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch = 0);
 
     /// <summary>The server is stopping: tell the client and close.</summary>
     public sealed record Shutdown

@@ -41,10 +41,12 @@ public static class ServerFrames
         Commit = new SignedCommit { Content = content, Signature = signature },
     });
 
-    public static ByteString Error(ErrorCode code, string reason, bool fatal, string roomId = "") => Encode(new Envelope
+    /// <summary>An ERROR; for COMMIT_REJECTED <paramref name="epoch"/> is the refused commit's epoch.</summary>
+    public static ByteString Error(ErrorCode code, string reason, bool fatal, string roomId = "", ulong epoch = 0) => Encode(new Envelope
     {
         Type = MessageType.Error,
         RoomId = roomId,
+        Epoch = epoch,
         Error = new Error { Code = code, Reason = reason.Length <= MaxReasonLength ? reason : reason[..MaxReasonLength], Fatal = fatal },
     });
 

@@ -12,7 +12,11 @@ public sealed record RoomView(
     IReadOnlyDictionary<string, VerifiedBundle> Roster,
     IReadOnlyDictionary<string, VerifiedBundle> PendingAdds,
     IReadOnlySet<string> PendingRemoves,
-    int MaxMembers);
+    int MaxMembers)
+{
+    /// <summary>Bundles the open COMMIT_REQUEST asked to add; a committer may still add them if their joiner left meanwhile.</summary>
+    public IReadOnlyList<VerifiedBundle> RequestedAdds { get; init; } = [];
+}
 
 /// <summary>An accepted commit: the new epoch and roster (sorted by id), what it added and removed.</summary>
 public sealed record AcceptedCommit(
@@ -51,12 +55,7 @@ public static class CommitCheck
     private static string? Check(RoomView room, string senderId, ByteString contentBytes, ByteString signature, out AcceptedCommit? accepted)
     {
         accepted = null;
-        CommitContent content;
-        try
-        {
-            content = CommitContent.Parser.ParseFrom(contentBytes);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(CommitContent.Parser, contentBytes.Span, out var content))
         {
             return "commit content does not parse";
         }
@@ -169,18 +168,18 @@ public static class CommitCheck
         var added = new List<string>(content.Added.Count);
         foreach (var signed in content.Added)
         {
-            var addedId = AddedId(room, signed);
-            if (addedId is null)
+            var joined = JoinedBundle(room, signed);
+            if (joined is null)
             {
                 return "commit adds a bundle nobody joined with";
             }
 
-            if (!expected.TryAdd(addedId, room.PendingAdds[addedId]))
+            if (!expected.TryAdd(joined.ClientId, joined))
             {
                 return "commit adds a member that is already in the roster";
             }
 
-            added.Add(addedId);
+            added.Add(joined.ClientId);
         }
 
         if (content.Roster.Count > room.MaxMembers)
@@ -197,19 +196,35 @@ public static class CommitCheck
         string? previous = null;
         foreach (var signed in content.Roster)
         {
-            var match = expected.Values.FirstOrDefault(b => b.SameBytesAs(signed));
-            if (match is null)
+            if (!WireParsing.TryParse(BundleContent.Parser, signed.Content.Span, out var entry))
             {
-                return "roster holds a bundle other than the member's known one";
+                return "roster entry does not parse";
             }
 
-            if (previous is not null && string.CompareOrdinal(previous, match.ClientId) >= 0)
+            if (previous is not null && string.CompareOrdinal(previous, entry.ClientId) >= 0)
             {
                 return "roster is not sorted by client id without duplicates";
             }
 
-            previous = match.ClientId;
-            roster.Add(match);
+            previous = entry.ClientId;
+            if (!expected.TryGetValue(entry.ClientId, out var known))
+            {
+                return "roster is not the old roster with the operations applied";
+            }
+
+            if (known.SameBytesAs(signed))
+            {
+                roster.Add(known);
+            }
+            else if (!creating && entry.ClientId == content.CommitterId && !added.Contains(entry.ClientId) &&
+                     IsCommitterUpdate(known, signed, content.CreatedAtMs, out var refreshed))
+            {
+                roster.Add(refreshed);
+            }
+            else
+            {
+                return "roster holds a bundle other than the member's known one";
+            }
         }
 
         if (content.Wraps.Count != roster.Count)
@@ -234,17 +249,26 @@ public static class CommitCheck
         return null;
     }
 
-    /// <summary>The id of an added bundle if it is byte-for-byte the bundle that client joined with.</summary>
-    private static string? AddedId(RoomView room, SignedBundle signed)
-    {
-        foreach (var (id, pending) in room.PendingAdds)
-        {
-            if (pending.SameBytesAs(signed))
-            {
-                return id;
-            }
-        }
+    /// <summary>
+    /// The bundle an added entry stands for, if it is byte-for-byte one a client joined with: still waiting,
+    /// or named in the open request (its joiner may have left since; the room then removes it again).
+    /// </summary>
+    private static VerifiedBundle? JoinedBundle(RoomView room, SignedBundle signed) =>
+        room.PendingAdds.Values.FirstOrDefault(b => b.SameBytesAs(signed)) ?? room.RequestedAdds.FirstOrDefault(b => b.SameBytesAs(signed));
 
-        return null;
+    /// <summary>
+    /// PROTOCOL.md §8.6: a committer replaces its own entry by a fresh bundle with the same identity key and
+    /// a greater key id, valid and unexpired at the commit's creation time.
+    /// </summary>
+    private static bool IsCommitterUpdate(VerifiedBundle known, SignedBundle signed, ulong commitCreatedAtMs, out VerifiedBundle refreshed)
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(commitCreatedAtMs, (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+        return BundleCheck.TryVerify(signed, known.ClientId, at, out refreshed, out _) &&
+               refreshed.IdentityKey.Span.SequenceEqual(known.IdentityKey.Span) &&
+               refreshed.KeyId > known.KeyId;
     }
+
+    /// <summary>The epoch a commit names, for the COMMIT_REJECTED answer; 0 when it does not parse.</summary>
+    public static ulong EpochOf(ByteString content) =>
+        WireParsing.TryParse(CommitContent.Parser, content.Span, out var parsed) ? parsed.Epoch : 0;
 }

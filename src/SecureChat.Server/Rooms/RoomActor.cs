@@ -126,11 +126,14 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         }
 
         var view = new RoomView(_roomId, _epoch, _suite, _roster, _pendingAdds.ToDictionary(p => p.Key, p => p.Value.Bundle, StringComparer.Ordinal),
-            _pendingRemoves, _settings.MaxMembers);
+            _pendingRemoves, _settings.MaxMembers)
+        {
+            RequestedAdds = _request?.Adds ?? [],
+        };
         if (!CommitCheck.TryAccept(view, submit.ClientId, submit.Content, submit.Signature, out var accepted, out var reason))
         {
-            _log.Info("Room {0}: commit from {1} rejected: {2}", _roomId, submit.ClientId, reason);
-            Refuse(submit.Connection, ErrorCode.CommitRejected, reason, notInRoom: false);
+            // Logged once, by the connection, which knows the peer's address. The epoch lets the client drop its pending commit.
+            submit.Connection.Tell(new ConnectionActor.RoomError(_roomId, ErrorCode.CommitRejected, reason, NotInRoom: false, CommitCheck.EpochOf(submit.Content)));
             return;
         }
 
@@ -226,15 +229,23 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
             _roster[bundle.ClientId] = bundle;
         }
 
-        foreach (var added in accepted.Added)
-        {
-            _pendingAdds.Remove(added);
-            _pendingRemoves.Remove(added); // a remove-and-re-add is done by the same commit
-        }
-
         foreach (var removed in accepted.Removed)
         {
             _pendingRemoves.Remove(removed);
+        }
+
+        foreach (var added in accepted.Added)
+        {
+            if (_pendingAdds.TryGetValue(added, out var pending) && _connected.ContainsKey(added) && _roster[added].Content.Equals(pending.Bundle.Content))
+            {
+                _pendingAdds.Remove(added);
+                _pendingRemoves.Remove(added); // a remove-and-re-add is done by the same commit
+            }
+            else
+            {
+                // Admitted after its connection left, or with the key of a connection since replaced: remove it again.
+                _pendingRemoves.Add(added);
+            }
         }
 
         _triedCommitters.Clear();
@@ -297,7 +308,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
             request.Suite = _suite;
         }
 
-        _request = new OpenRequest(_epoch + 1, committer);
+        _request = new OpenRequest(_epoch + 1, committer, creating ? [_pendingAdds[committer].Bundle] : [.. _pendingAdds.Values.Select(p => p.Bundle)]);
         _connected[committer].Connection.Tell(new ConnectionActor.RoomFrame(_roomId, ServerFrames.CommitRequest(_roomId, _epoch, request)));
         Timers.StartSingleTimer(CommitDeadline.Key, new CommitDeadline(_epoch + 1, committer), _settings.CommitTimeout);
     }
@@ -366,7 +377,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
 
     private sealed record PendingJoin(VerifiedBundle Bundle, CipherSuite PreferredSuite);
 
-    private sealed record OpenRequest(ulong NewEpoch, string CommitterId);
+    private sealed record OpenRequest(ulong NewEpoch, string CommitterId, IReadOnlyList<VerifiedBundle> Adds);
 
     private sealed record CommitDeadline(ulong NewEpoch, string CommitterId)
     {

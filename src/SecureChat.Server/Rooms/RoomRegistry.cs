@@ -14,6 +14,9 @@ public sealed class RoomRegistry : ReceiveActor
     /// <summary>Bounds the messages held for one room while it stops (only a few ever arrive in that window).</summary>
     public const int MaxBufferedPerRoom = 1000;
 
+    /// <summary>Bounds the epoch memory of stopped rooms; the oldest entries go first.</summary>
+    public const int MaxRememberedRooms = 100_000;
+
     private readonly IMessageExtractor _extractor;
     private readonly Func<string, ulong, Props> _roomProps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -21,6 +24,7 @@ public sealed class RoomRegistry : ReceiveActor
     // The last epoch of rooms that were stopped, so a re-created room never reuses an epoch number.
     // (In a cluster this becomes the room's persisted state.)
     private readonly Dictionary<string, ulong> _lastEpochs = new(StringComparer.Ordinal);
+    private readonly Queue<string> _rememberedOrder = new();
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _stopping = new(StringComparer.Ordinal);
 
     public RoomRegistry(IMessageExtractor extractor, Func<string, ulong, Props> roomProps)
@@ -64,7 +68,7 @@ public sealed class RoomRegistry : ReceiveActor
 
     private IActorRef StartRoom(string roomId)
     {
-        var startEpoch = _lastEpochs.Remove(roomId, out var last) ? last : 0;
+        var startEpoch = _lastEpochs.GetValueOrDefault(roomId);
         var room = Context.ActorOf(_roomProps(roomId, startEpoch), ChildName(roomId));
         Context.Watch(room);
         return room;
@@ -78,9 +82,26 @@ public sealed class RoomRegistry : ReceiveActor
             return;
         }
 
-        _lastEpochs[passivate.RoomId] = passivate.LastEpoch;
+        Remember(passivate.RoomId, passivate.LastEpoch);
         _stopping[passivate.RoomId] = [];
         Context.Stop(room);
+    }
+
+    private void Remember(string roomId, ulong lastEpoch)
+    {
+        if (_lastEpochs.TryAdd(roomId, lastEpoch))
+        {
+            _rememberedOrder.Enqueue(roomId);
+        }
+        else
+        {
+            _lastEpochs[roomId] = lastEpoch;
+        }
+
+        while (_lastEpochs.Count > MaxRememberedRooms && _rememberedOrder.TryDequeue(out var oldest))
+        {
+            _lastEpochs.Remove(oldest);
+        }
     }
 
     private void OnTerminated(Terminated terminated)

@@ -5,7 +5,7 @@ using SecureChat.Core.Wire;
 namespace SecureChat.Server.Rooms;
 
 /// <summary>A member's published bundle whose signature has been checked. Only public material.</summary>
-public sealed record VerifiedBundle(string ClientId, ByteString IdentityKey, ByteString Content, ByteString Signature, ulong ExpiresAtMs)
+public sealed record VerifiedBundle(string ClientId, ByteString IdentityKey, uint KeyId, ByteString Content, ByteString Signature, ulong ExpiresAtMs)
 {
     public SignedBundle ToSignedBundle() => new() { Content = Content, Signature = Signature };
 
@@ -14,7 +14,10 @@ public sealed record VerifiedBundle(string ClientId, ByteString IdentityKey, Byt
         other is not null && Content.Span.SequenceEqual(other.Content.Span) && Signature.Span.SequenceEqual(other.Signature.Span);
 }
 
-/// <summary>Checks a published bundle: parses, belongs to the expected client, unexpired, self-signed by its identity key.</summary>
+/// <summary>
+/// Checks a published bundle (PROTOCOL.md §6): parses, belongs to the expected client, unexpired, self-signed
+/// by its identity key, and its membership key is not a low-order point.
+/// </summary>
 public static class BundleCheck
 {
     public static bool TryVerify(SignedBundle? bundle, string expectedClientId, DateTimeOffset now, out VerifiedBundle verified, out string reason)
@@ -26,12 +29,7 @@ public static class BundleCheck
             return false;
         }
 
-        BundleContent content;
-        try
-        {
-            content = BundleContent.Parser.ParseFrom(bundle.Content);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(BundleContent.Parser, bundle.Content.Span, out var content))
         {
             reason = "bundle content does not parse";
             return false;
@@ -68,8 +66,33 @@ public static class BundleCheck
             return false;
         }
 
-        verified = new VerifiedBundle(content.ClientId, content.IdentityKey, bundle.Content, bundle.Signature, content.ExpiresAtMs);
+        if (IsWeakMembershipKey(content.MembershipKey.Span))
+        {
+            reason = "bundle membership key is a low-order point";
+            return false;
+        }
+
+        verified = new VerifiedBundle(content.ClientId, content.IdentityKey, content.KeyId, bundle.Content, bundle.Signature, content.ExpiresAtMs);
         reason = string.Empty;
         return true;
+    }
+
+    /// <summary>
+    /// A low-order X25519 point makes every agreement with it all zero, so anything wrapped to it is readable
+    /// by anyone. Agreeing with a throwaway key is how Core detects it (it refuses all-zero results).
+    /// </summary>
+    private static bool IsWeakMembershipKey(ReadOnlySpan<byte> publicKey)
+    {
+        using var probe = X25519KeyPair.Generate();
+        try
+        {
+            var shared = probe.Agree(publicKey);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(shared);
+            return false;
+        }
+        catch (KeyAgreementException)
+        {
+            return true;
+        }
     }
 }

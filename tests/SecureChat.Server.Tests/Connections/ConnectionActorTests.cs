@@ -216,6 +216,19 @@ public sealed class ConnectionActorTests : TestKit
     }
 
     [Fact]
+    public void A_rejected_commit_is_answered_with_its_epoch()
+    {
+        var connection = Ready();
+
+        connection.Tell(new ConnectionActor.RoomError("lobby", ErrorCode.CommitRejected, "epoch 5 is already committed", NotInRoom: false, Epoch: 5));
+
+        var error = _io.NextSent(MessageType.Error);
+        Assert.Equal(ErrorCode.CommitRejected, error.Error.Code);
+        Assert.Equal(5ul, error.Epoch);
+        Assert.Equal("lobby", error.RoomId);
+    }
+
+    [Fact]
     public void Frames_from_rooms_are_written_to_the_client()
     {
         var connection = Ready();

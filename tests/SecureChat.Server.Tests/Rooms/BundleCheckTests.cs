@@ -61,6 +61,27 @@ public sealed class BundleCheckTests
     }
 
     [Fact]
+    public void Invalid_utf8_in_the_client_id_is_refused_without_an_exception()
+    {
+        // Field 1 (client_id), length 2, bytes that are not UTF-8.
+        var content = ByteString.CopyFrom(0x0A, 0x02, 0xC3, 0x28);
+        var bundle = new SignedBundle { Content = content, Signature = ByteString.CopyFrom(new byte[64]) };
+
+        Assert.False(BundleCheck.TryVerify(bundle, "alice", Now, out _, out var reason));
+        Assert.Contains("parse", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_low_order_membership_key_is_refused()
+    {
+        using var alice = new TestMember("alice");
+        var weak = alice.MakeBundle("alice", Now.AddDays(1), membershipKey: new byte[32]);
+
+        Assert.False(BundleCheck.TryVerify(weak, "alice", Now, out _, out var reason));
+        Assert.Contains("low-order", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unparsable_content_is_refused()
     {
         var garbage = new SignedBundle { Content = ByteString.CopyFrom(0xFF, 0xFF, 0xFF), Signature = ByteString.CopyFrom(new byte[64]) };

@@ -192,6 +192,53 @@ public sealed class CommitCheckTests : IDisposable
     }
 
     [Fact]
+    public void A_committer_may_refresh_its_own_entry_with_the_same_identity_key_and_a_greater_key_id()
+    {
+        var room = View(epoch: 2, roster: [_alice, _bob], pendingAdds: []);
+        var refreshed = _bob.RefreshedBundle(keyId: 2);
+        var commit = _bob.Commit(Room, 3, [_alice.Bundle, refreshed], rekey: true);
+
+        Assert.True(CommitCheck.TryAccept(room, "bob", commit.Content, commit.Signature, out var accepted, out var reason), reason);
+        Assert.Equal(refreshed.Content, accepted.Roster.Single(b => b.ClientId == "bob").Content);
+    }
+
+    [Fact]
+    public void A_committer_may_not_refresh_someone_elses_entry()
+    {
+        using var fakeAlice = new TestMember("alice");
+        var room = View(epoch: 2, roster: [_alice, _bob], pendingAdds: []);
+
+        AssertRejected(room, "bob", _bob.Commit(Room, 3, [fakeAlice.RefreshedBundle(), _bob.Bundle], rekey: true), "known one");
+    }
+
+    [Fact]
+    public void A_refresh_with_another_identity_key_or_no_greater_key_id_is_rejected()
+    {
+        using var otherBob = new TestMember("bob");
+        var room = View(epoch: 2, roster: [_alice, _bob], pendingAdds: []);
+
+        AssertRejected(room, "bob", _bob.Commit(Room, 3, [_alice.Bundle, otherBob.RefreshedBundle()], rekey: true), "known one");
+        AssertRejected(room, "bob", _bob.Commit(Room, 3, [_alice.Bundle, _bob.RefreshedBundle(keyId: 1)], rekey: true), "known one");
+    }
+
+    [Fact]
+    public void A_bundle_the_open_request_named_may_be_added_after_its_joiner_left()
+    {
+        var room = View(epoch: 1, roster: [_alice], pendingAdds: []) with { RequestedAdds = [Verified(_bob)] };
+        var commit = _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]);
+
+        Assert.True(CommitCheck.TryAccept(room, "alice", commit.Content, commit.Signature, out var accepted, out var reason), reason);
+        Assert.Equal(["bob"], accepted.Added);
+    }
+
+    [Fact]
+    public void The_epoch_of_a_refused_commit_is_read_for_the_error()
+    {
+        Assert.Equal(7ul, CommitCheck.EpochOf(_alice.CreateRoom(Room, epoch: 7).Content));
+        Assert.Equal(0ul, CommitCheck.EpochOf(ByteString.CopyFrom(0xFF)));
+    }
+
+    [Fact]
     public void A_rekey_that_also_changes_the_roster_is_rejected()
     {
         var room = View(epoch: 1, roster: [_alice], pendingAdds: [_bob]);

@@ -114,6 +114,7 @@ public sealed class RoomActorTests : TestKit
         Assert.Equal("bob", ExpectFrame(aliceConn, MessageType.Commit).SenderId);
         var rejected = aliceConn.ExpectMsg<ConnectionActor.RoomError>();
         Assert.Equal(ErrorCode.CommitRejected, rejected.Code);
+        Assert.Equal(3ul, rejected.Epoch);
         Assert.False(rejected.NotInRoom);
         Assert.Equal(3ul, State(room).Epoch);
     }
@@ -227,6 +228,48 @@ public sealed class RoomActorTests : TestKit
     }
 
     [Fact]
+    public void A_joiner_that_leaves_before_the_commit_is_admitted_and_then_removed_again()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        var (bob, bobConn) = Member("bob");
+        CreateRoom(room, alice, aliceConn);
+        room.Tell(Join(bob, bobConn));
+        ExpectFrame(bobConn, MessageType.Joined);
+        ExpectFrame(aliceConn, MessageType.CommitRequest);
+        room.Tell(new RoomActor.Leave(Room, "bob", bobConn.Ref));
+
+        room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle])));
+
+        Assert.Equal(2ul, ExpectFrame(aliceConn, MessageType.Commit).Epoch);
+        var request = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
+        Assert.Equal(3ul, request.NewEpoch);
+        Assert.Equal(["bob"], request.Removes);
+    }
+
+    [Fact]
+    public void A_committer_refreshing_its_key_is_accepted_and_its_new_bundle_kept()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        var (bob, bobConn) = Member("bob");
+        var (carol, carolConn) = Member("carol");
+        CreateRoom(room, alice, aliceConn);
+        Admit(room, alice, aliceConn, [alice], bob, bobConn, [aliceConn]);
+        var refreshed = bob.RefreshedBundle(keyId: 2);
+        room.Tell(Submit(bob, bobConn, bob.Commit(Room, 3, [alice.Bundle, refreshed], rekey: true)));
+        ExpectFrame(aliceConn, MessageType.Commit);
+        ExpectFrame(bobConn, MessageType.Commit);
+
+        room.Tell(Join(carol, carolConn));
+        ExpectFrame(carolConn, MessageType.Joined);
+        ExpectFrame(aliceConn, MessageType.CommitRequest);
+        room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 4, [alice.Bundle, refreshed, carol.Bundle], added: [carol.Bundle])));
+
+        Assert.Equal(4ul, ExpectFrame(bobConn, MessageType.Commit).Epoch);
+    }
+
+    [Fact]
     public void A_disconnect_counts_as_a_leave()
     {
         var room = StartRoom();
@@ -278,6 +321,48 @@ public sealed class RoomActorTests : TestKit
         room.Tell(Submit(bob, bobConn, bob.CreateRoom(Room, epoch: 2)));
         Assert.Equal(2ul, ExpectFrame(bobConn, MessageType.Commit).Epoch);
         Assert.Equal(["bob"], State(room).Roster);
+    }
+
+    [Fact]
+    public void A_member_reconnecting_with_a_new_key_is_removed_and_re_added_by_one_commit()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        var (bob, bobConn) = Member("bob");
+        CreateRoom(room, alice, aliceConn);
+        Admit(room, alice, aliceConn, [alice], bob, bobConn, [aliceConn]);
+        var (newBob, newBobConn) = Member("bob");
+
+        room.Tell(Join(newBob, newBobConn));
+
+        ExpectFrame(newBobConn, MessageType.Joined);
+        var request = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
+        Assert.Equal(["bob"], request.Removes);
+        Assert.Equal(newBob.Bundle, Assert.Single(request.Adds));
+        room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 3, [alice.Bundle, newBob.Bundle], added: [newBob.Bundle], removed: ["bob"])));
+        ExpectFrame(aliceConn, MessageType.Commit);
+        ExpectFrame(newBobConn, MessageType.Commit);
+        bobConn.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // the old connection is out of the room
+        var state = State(room);
+        Assert.Equal(["alice", "bob"], state.Roster);
+        Assert.Empty(state.PendingAdds);
+        Assert.Empty(state.PendingRemoves);
+    }
+
+    [Fact]
+    public void A_lone_member_reconnecting_recreates_the_room()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        CreateRoom(room, alice, aliceConn);
+        var (newAlice, newAliceConn) = Member("alice");
+
+        room.Tell(Join(newAlice, newAliceConn));
+
+        Assert.Equal(1ul, ExpectFrame(newAliceConn, MessageType.Joined).Joined.CurrentEpoch);
+        var request = ExpectFrame(newAliceConn, MessageType.CommitRequest).CommitRequest;
+        Assert.Equal(2ul, request.NewEpoch);
+        Assert.Equal(newAlice.Bundle, Assert.Single(request.Adds));
     }
 
     [Fact]
@@ -339,7 +424,7 @@ public sealed class RoomActorTests : TestKit
     {
         var member = new TestMember(id);
         _members.Add(member);
-        return (member, CreateTestProbe(id));
+        return (member, CreateTestProbe()); // a client id may have several connections over time
     }
 
     private static RoomActor.Join Join(TestMember member, TestProbe connection) =>

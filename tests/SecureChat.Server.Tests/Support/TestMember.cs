@@ -27,18 +27,25 @@ public sealed class TestMember : IDisposable
 
     public SignedBundle Bundle { get; }
 
-    public SignedBundle MakeBundle(string clientId, DateTimeOffset expires, DateTimeOffset? created = null)
+    public SignedBundle MakeBundle(string clientId, DateTimeOffset expires, DateTimeOffset? created = null, uint keyId = 1, byte[]? membershipKey = null)
     {
         var content = new BundleContent
         {
             ClientId = clientId,
             IdentityKey = ByteString.CopyFrom(Identity.PublicKey),
-            MembershipKey = ByteString.CopyFrom(Membership.PublicKey),
-            KeyId = 1,
+            MembershipKey = ByteString.CopyFrom(membershipKey ?? Membership.PublicKey),
+            KeyId = keyId,
             CreatedAtMs = (ulong)(created ?? expires.AddDays(-1)).ToUnixTimeMilliseconds(),
             ExpiresAtMs = (ulong)expires.ToUnixTimeMilliseconds(),
         }.ToByteString();
         return new SignedBundle { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.BundleSignature, content.Span)) };
+    }
+
+    /// <summary>A committer's key refresh (PROTOCOL.md §8.6): same identity key, a fresh membership key, a greater key id.</summary>
+    public SignedBundle RefreshedBundle(uint keyId = 2)
+    {
+        using var fresh = X25519KeyPair.Generate();
+        return MakeBundle(Id, DateTimeOffset.UtcNow.AddDays(1), keyId: keyId, membershipKey: fresh.PublicKey);
     }
 
     /// <summary>The commit that creates a room: this member alone.</summary>
