@@ -216,6 +216,17 @@ public sealed class CommitValidationTests
     }
 
     [Fact]
+    public void A_commit_in_our_name_that_we_did_not_make_reveals_a_stolen_identity_key()
+    {
+        using var sim = Scenario.Group(29, "alice", "bob");
+        var bob = sim["bob"];
+        var real = Scenario.RekeyCommit(sim, "alice");
+        // Someone holding bob's identity key commits in his name while bob's session has no such pending commit.
+        var impostor = Scenario.Resign(real, bob.Identity.IdentityKey, c => c.CommitterId = "bob");
+        Assert.Equal(CommitRejection.OwnIdentityMismatch, Rejection(bob.Session!.ProcessCommit(impostor)));
+    }
+
+    [Fact]
     public void Malformed_commit_bytes_are_rejected()
     {
         using var sim = Scenario.Group(27, "alice", "bob");

@@ -210,6 +210,20 @@ public sealed class MessageTamperingTests
     }
 
     [Fact]
+    public void A_2_to_the_32_generation_jump_is_refused_before_any_key_is_derived()
+    {
+        using var sim = Scenario.Group(19, "alice", "bob");
+        var bob = sim["bob"].Session!;
+        var envelope = Scenario.Seal(sim, "alice", "x");
+        var jumped = envelope.Clone();
+        jumped.Sequence = 1UL << 32;
+        Assert.Equal(DecryptRejection.TooFarAhead, Assert.IsType<MessageRejected>(bob.Decrypt(jumped)).Reason);
+        jumped.Sequence = ulong.MaxValue;
+        Assert.Equal(DecryptRejection.TooFarAhead, Assert.IsType<MessageRejected>(bob.Decrypt(jumped)).Reason);
+        Assert.IsType<MessageDelivered>(bob.Decrypt(envelope));
+    }
+
+    [Fact]
     public void Skipped_key_caches_are_bounded_per_sender_and_per_room()
     {
         var options = GroupOptions.Default with { MaxForwardJump = 10, MaxSkippedKeysPerSender = 15, MaxSkippedKeysPerRoom = 20 };

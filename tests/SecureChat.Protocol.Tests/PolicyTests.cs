@@ -115,6 +115,42 @@ public sealed class PolicyTests
             .Select(b => BundleContent.Parser.ParseFrom(b.Content).ClientId));
     }
 
+    [Theory]
+    [InlineData(100, 8, true)]
+    [InlineData(150, 64, false)]
+    public void A_commit_that_would_not_fit_a_frame_is_refused_before_it_is_sent(int members, int idLength, bool fits)
+    {
+        var clock = new Infrastructure.ManualClock();
+        var random = new Infrastructure.SeededRandomSource((ulong)members);
+        var trust = new Identity.TrustStore();
+        var identities = Enumerable.Range(0, members)
+            .Select(i => Identity.LocalIdentity.Generate(i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture).PadRight(idLength, 'x'), random))
+            .ToList();
+        var sessions = identities.Select(id => new GroupSession(id, "big-room", trust, null, clock, random)).ToList();
+        try
+        {
+            var request = new CommitRequest { NewEpoch = 1 };
+            request.Adds.AddRange(sessions.Select(s => s.JoinBundle));
+            var creation = sessions[0].CreateCommit(request);
+            if (fits)
+            {
+                var created = Assert.IsType<CommitCreated>(creation);
+                var frame = Core.Framing.FrameCodec.Encode(sessions[0].CommitEnvelope(created.Commit));
+                Assert.True(frame.Length <= Core.Wire.WireLimits.DefaultMaxFrameBytes + Core.Framing.FrameCodec.PrefixSize);
+            }
+            else
+            {
+                Assert.Equal(CommitRefusal.CommitTooLarge, Assert.IsType<CommitNotCreated>(creation).Reason);
+                Assert.Null(sessions[0].PendingCommit);
+            }
+        }
+        finally
+        {
+            sessions.ForEach(s => s.Dispose());
+            identities.ForEach(i => i.Dispose());
+        }
+    }
+
     [Fact]
     public void An_overlong_body_is_refused()
     {

@@ -19,4 +19,10 @@ public static class Labels
     public const string MessageKey = "SC1/msg-key";
     public const string EpochCode = "SC1/epoch-code";
     public const string Fingerprint = "SC1/fingerprint";
+
+    /// <summary>Seed of the fixed, public probe scalar used to detect low-order X25519 membership keys.</summary>
+    public const string LowOrderProbe = "SC1/low-order-probe";
+
+    /// <summary>Test-only deterministic random streams (never used in production).</summary>
+    public const string TestDrbg = "SC1/test-drbg";
 }

@@ -211,12 +211,7 @@ public sealed partial class GroupSession
     {
         ArgumentNullException.ThrowIfNull(commit);
         Tick();
-        CommitContent content;
-        try
-        {
-            content = CommitContent.Parser.ParseFrom(commit.Content);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out var content))
         {
             return new CommitRejected(CommitRejection.Malformed, 0);
         }
@@ -275,6 +270,13 @@ public sealed partial class GroupSession
         if (content.Suite != current.Suite)
         {
             return new CommitRejected(CommitRejection.UnsupportedSuite, epoch);
+        }
+
+        if (IsSelf(committer.ClientId) && !(_pending is { } pending && pending.Epoch == epoch
+            && Hashing.FixedTimeEquals(ContentHash(commit.Content), pending.ContentHash)))
+        {
+            // Signed with our identity key, but not by this session: the key is in someone else's hands.
+            return new CommitRejected(CommitRejection.OwnIdentityMismatch, epoch);
         }
 
         var check = CheckRosterChange(content, current.Roster, committer);

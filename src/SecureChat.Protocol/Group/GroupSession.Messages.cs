@@ -145,12 +145,7 @@ public sealed partial class GroupSession
 
         try
         {
-            ApplicationPlaintext plaintext;
-            try
-            {
-                plaintext = ApplicationPlaintext.Parser.ParseFrom(plaintextBytes);
-            }
-            catch (InvalidProtocolBufferException)
+            if (!WireParsing.TryParse(ApplicationPlaintext.Parser, plaintextBytes, out var plaintext))
             {
                 lookahead?.Discard();
                 return new MessageRejected(DecryptRejection.Malformed);

@@ -56,7 +56,10 @@ public enum CommitRejection
     /// <summary>Our own wrap did not open, or its ephemeral key gave an all-zero X25519 result.</summary>
     WrapFailed,
 
-    /// <summary>The roster lists our client id with an identity key that is not ours.</summary>
+    /// <summary>
+    /// The roster lists our client id with an identity key that is not ours, or a commit is signed with our
+    /// identity key but this session did not make it: the identity key is in someone else's hands.
+    /// </summary>
     OwnIdentityMismatch,
 
     /// <summary>This session has been removed from the group; it processes no further commits.</summary>

@@ -55,12 +55,7 @@ public static class Bundles
             return BundleRejection.Malformed;
         }
 
-        BundleContent content;
-        try
-        {
-            content = BundleContent.Parser.ParseFrom(bundle.Content);
-        }
-        catch (InvalidProtocolBufferException)
+        if (!WireParsing.TryParse(BundleContent.Parser, bundle.Content.Span, out var content))
         {
             return BundleRejection.Malformed;
         }
@@ -133,5 +128,5 @@ public static class Bundles
 
     // A fixed, public probe scalar: whether a point is low-order does not depend on the private key used.
     private static readonly ThreadLocal<X25519KeyPair> Probe = new(() => X25519KeyPair.FromPrivateKey(
-        Hashing.LabeledSha256("SC1/low-order-probe", [])));
+        Hashing.LabeledSha256(Labels.LowOrderProbe, [])));
 }

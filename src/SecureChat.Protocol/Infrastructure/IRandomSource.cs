@@ -83,7 +83,7 @@ public sealed class SeededRandomSource : IRandomSource
             if (_used == _block.Length)
             {
                 BinaryPrimitives.WriteUInt64BigEndian(_input.AsSpan(8), _counter++);
-                _block = Hashing.LabeledSha256("SC1/test-drbg", _input);
+                _block = Hashing.LabeledSha256(Labels.TestDrbg, _input);
                 _used = 0;
             }
 

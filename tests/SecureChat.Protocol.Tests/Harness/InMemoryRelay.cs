@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 
@@ -51,6 +52,10 @@ public sealed class InMemoryRelay
     public IEnumerable<SimulatedClient> Connected => _presence;
 
     public int AcceptedCommits { get; private set; }
+
+    public int MaxMembers { get; set; } = 150;
+
+    public RelayCommitRejection LastRejection { get; private set; }
 
     /// <summary>What the relay did, one line per event, for diagnosing a failed seed.</summary>
     public List<string> Trace { get; } = [];
@@ -189,36 +194,18 @@ public sealed class InMemoryRelay
     private void OnCommit(SimulatedClient from, Envelope envelope)
     {
         var signed = envelope.Commit;
-        CommitContent content;
-        try
-        {
-            content = CommitContent.Parser.ParseFrom(signed.Content);
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            Reject(from, 0);
-            return;
-        }
-
         var creating = _roster.Count == 0;
         var creator = _outstanding is { } o && creating ? o.Committer : null;
-        if (content.RoomId != RoomId || content.Epoch != Epoch + 1 || content.CommitterId != from.ClientId
-            || (creating ? creator != from.ClientId : !RosterIds.Contains(from.ClientId)))
+        var verdict = RelayChecks.CheckCommit(signed, RoomId, from.ClientId, Epoch, _roster, creator, MaxMembers, out var accepted);
+        if (verdict != RelayCommitRejection.None)
         {
-            Reject(from, content.Epoch);
+            LastRejection = verdict;
+            Reject(from, accepted?.Content.Epoch ?? SafeEpoch(signed));
             return;
         }
 
-        var signerBundle = (creating ? content.Roster : (IEnumerable<SignedBundle>)_roster)
-            .Select(b => BundleContent.Parser.ParseFrom(b.Content)).FirstOrDefault(c => c.ClientId == from.ClientId);
-        var ids = content.Roster.Select(b => BundleContent.Parser.ParseFrom(b.Content).ClientId).ToList();
-        if (signerBundle is null
-            || !Signatures.Verify(signerBundle.IdentityKey.Span, Labels.CommitSignature, signed.Content.Span, signed.Signature.Span)
-            || ids.Count == 0 || ids.Zip(ids.Skip(1)).Any(p => string.CompareOrdinal(p.First, p.Second) >= 0))
-        {
-            Reject(from, content.Epoch);
-            return;
-        }
+        var content = accepted!.Content;
+        var ids = accepted.RosterIds.ToList();
 
         // First valid commit for the epoch wins.
         var oldIds = _rosterIds.ToHashSet(StringComparer.Ordinal);
@@ -268,6 +255,18 @@ public sealed class InMemoryRelay
         }
 
         MaybeRequestCommit();
+    }
+
+    private static ulong SafeEpoch(SignedCommit commit)
+    {
+        try
+        {
+            return CommitContent.Parser.ParseFrom(commit.Content).Epoch;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return 0;
+        }
     }
 
     private void OnApplication(SimulatedClient from, Envelope envelope)
