@@ -19,7 +19,6 @@ public abstract class GroupRoom
     {
         MaxMembers = 1024,
         MaxCommitBytes = 8 * 1024 * 1024,
-        RefreshOwnKeyOnCommit = false,
     };
 
     private readonly List<IDisposable> _owned = [];

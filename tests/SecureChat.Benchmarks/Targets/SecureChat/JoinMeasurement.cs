@@ -39,7 +39,6 @@ internal sealed class JoinMeasurement
     {
         MaxMembers = 1024,
         MaxCommitBytes = 1024 * 1024,
-        RefreshOwnKeyOnCommit = false,
     };
 
     public async Task<JoinResult> MeasureAsync(string roomId, int members, CancellationToken cancellationToken)

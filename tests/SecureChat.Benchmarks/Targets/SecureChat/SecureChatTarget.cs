@@ -41,12 +41,8 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
     private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>
-    /// The engine's default refreshes the committer's own membership key in each commit, and the server (branch
-    /// server at 0c985bd) refuses a roster bundle that differs from the one it knows ("roster holds a bundle other
-    /// than the member's known one"). Until the two agree, the benchmark members keep their keys.
-    /// </summary>
-    private static readonly GroupOptions EngineOptions = GroupOptions.Default with { RefreshOwnKeyOnCommit = false };
+    /// <summary>The engine as a client runs it (the committer refreshes its own key with each commit).</summary>
+    private static readonly GroupOptions EngineOptions = GroupOptions.Default;
 
     private readonly BenchCertificates _certificates;
     private readonly int? _cpu;
