@@ -20,6 +20,7 @@ internal static class BenchCommands
         var size = new Option<int>("--size") { Description = "Payload bytes S per message", DefaultValueFactory = _ => 256 };
         var rates = new Option<int[]>("--rates") { Description = "Open-loop rates, in percent of the closed-loop maximum", DefaultValueFactory = _ => [10, 50, 90], AllowMultipleArgumentsPerToken = true };
         var duration = new Option<double>("--open-seconds") { Description = "Length of each open-loop run in seconds (at most M messages per member)", DefaultValueFactory = _ => 5 };
+        var e2eMessages = new Option<int>("--e2e-messages") { Description = "Messages per member for securechat-e2e (real client crypto is slow)", DefaultValueFactory = _ => 2_000 };
         var window = new Option<int>("--window") { Description = "Closed loop: messages in flight per sender", DefaultValueFactory = _ => 100 };
         var pin = new Option<bool>("--pin") { Description = "Also run with the relay pinned to core 0 and the load generator to core 1 (taskset)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not apt-get install nats-server and mosquitto when missing", Recursive = true };
@@ -28,14 +29,15 @@ internal static class BenchCommands
         var dry = new Option<bool>("--dry") { Description = "Micro-benchmarks: one invocation each, to check the setups (measures nothing)" };
 
         var relay = new Command("relay", "Relay throughput and latency: our server, the bare TLS relay, nats-server and mosquitto");
-        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin })
+        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin, e2eMessages })
         {
             relay.Options.Add(option);
         }
 
         RelaySettings RelayFrom(ParseResult r) => new(
             r.GetValue(targets)!, r.GetValue(rooms)!, r.GetValue(members), r.GetValue(messages), r.GetValue(size),
-            r.GetValue(rates)!, TimeSpan.FromSeconds(r.GetValue(duration)), r.GetValue(window), r.GetValue(pin));
+            r.GetValue(rates)!, TimeSpan.FromSeconds(r.GetValue(duration)), r.GetValue(window), r.GetValue(pin),
+            EndToEndMessagesPerMember: r.GetValue(e2eMessages));
 
         relay.SetAction(async (r, ct) => await ReportAsync("relay", r.GetValue(output)!, async report =>
         {
@@ -76,7 +78,7 @@ internal static class BenchCommands
         }));
 
         var all = new Command("all", "Everything: relay (with --pin), connections, join, micro; end-to-end once implemented");
-        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, quick })
+        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, quick, e2eMessages })
         {
             all.Options.Add(option);
         }
