@@ -93,6 +93,8 @@ internal sealed class LoadSession : IAsyncDisposable
             _totals.Problem($"send failed: {ex.GetType().Name}");
         }
 
+        var serverCpus = _target.ServerProcessId is { } pidCpus ? ProcessStats.AllowedCpus(pidCpus) : null;
+        var generatorCpus = ProcessStats.AllowedCpus(Environment.ProcessId);
         await WaitForDeliveriesAsync(workload.ExpectedDeliveries, cancellationToken);
         _totals.Measuring = false;
         var end = _totals.LastDeliveryTicks > start ? _totals.LastDeliveryTicks : Stopwatch.GetTimestamp();
@@ -116,6 +118,8 @@ internal sealed class LoadSession : IAsyncDisposable
             Shape = workload.Shape,
             Mode = workload.Mode,
             Pinned = pinned,
+            ServerCpus = serverCpus,
+            GeneratorCpus = generatorCpus,
             Expected = workload.ExpectedDeliveries,
             Delivered = delivered,
             Seconds = seconds,

@@ -11,6 +11,12 @@ internal sealed record RelayResult
 
     public required bool Pinned { get; init; }
 
+    /// <summary>CPUs the relay's threads were allowed on during the run (from /proc), to show the pinning took.</summary>
+    public string? ServerCpus { get; init; }
+
+    /// <summary>CPUs the load generator's threads were allowed on during the run.</summary>
+    public string? GeneratorCpus { get; init; }
+
     public required long Expected { get; init; }
 
     public required long Delivered { get; init; }

@@ -40,6 +40,39 @@ internal static class ProcessStats
         }
     }
 
+    /// <summary>
+    /// The CPUs the threads of a process may run on (Cpus_allowed_list of each thread, distinct ones joined by
+    /// " | "): shows in the results whether pinning took effect. Null where /proc is not readable.
+    /// </summary>
+    public static string? AllowedCpus(int processId)
+    {
+        try
+        {
+            var lists = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var thread in Directory.EnumerateDirectories($"/proc/{processId}/task"))
+            {
+                try
+                {
+                    var line = File.ReadLines(Path.Combine(thread, "status")).FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+                    if (line is not null)
+                    {
+                        lists.Add(line["Cpus_allowed_list:".Length..].Trim());
+                    }
+                }
+                catch (IOException)
+                {
+                    // The thread ended while we looked.
+                }
+            }
+
+            return lists.Count == 0 ? null : string.Join(" | ", lists);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static long Kilobytes(string line) =>
         long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 }
