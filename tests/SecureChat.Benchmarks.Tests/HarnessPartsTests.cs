@@ -77,3 +77,44 @@ public sealed class HarnessPartsTests
             base.ReadAsync(buffer[..Math.Min(1, buffer.Length)], cancellationToken);
     }
 }
+
+public sealed class EnvelopeScanTests
+{
+    [Theory]
+    [InlineData(SecureChat.Core.Wire.MessageType.Application, 256)]
+    [InlineData(SecureChat.Core.Wire.MessageType.Application, 16)]
+    [InlineData(SecureChat.Core.Wire.MessageType.Ping, 0)]
+    public void Scan_finds_the_type_and_ciphertext_the_protobuf_parser_finds(SecureChat.Core.Wire.MessageType type, int ciphertextBytes)
+    {
+        var envelope = new SecureChat.Core.Wire.Envelope
+        {
+            Version = 1,
+            Type = type,
+            SenderId = "member-with-a-longer-id@example.org",
+            RoomId = "room",
+            Epoch = 300,
+            Sequence = 1L << 40,
+            Nonce = Google.Protobuf.ByteString.CopyFrom(new byte[12]),
+            Ciphertext = Google.Protobuf.ByteString.CopyFrom(Enumerable.Range(0, ciphertextBytes).Select(i => (byte)i).ToArray()),
+            CipherSuite = SecureChat.Core.Wire.CipherSuite.Aes256GcmX25519Ed25519Sha256,
+        };
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(envelope);
+
+        Assert.True(Targets.SecureChat.EnvelopeScan.TryFind(bytes, out var foundType, out var ciphertext));
+
+        Assert.Equal((int)type, foundType);
+        Assert.Equal(envelope.Ciphertext.ToByteArray(), ciphertext.ToArray());
+    }
+
+    [Fact]
+    public void Scan_refuses_a_truncated_envelope_instead_of_reading_past_it()
+    {
+        var bytes = Google.Protobuf.MessageExtensions.ToByteArray(new SecureChat.Core.Wire.Envelope
+        {
+            Type = SecureChat.Core.Wire.MessageType.Application,
+            Ciphertext = Google.Protobuf.ByteString.CopyFrom(new byte[64]),
+        });
+
+        Assert.False(Targets.SecureChat.EnvelopeScan.TryFind(bytes.AsSpan(0, bytes.Length - 1), out _, out _));
+    }
+}
