@@ -44,7 +44,7 @@ public sealed class SmokeTests(ITestOutputHelper output)
         var report = new ResultsReport("test");
         report.Relay.Add(new Load.RelayResult
         {
-            Target = "bare", Shape = "R=1 N=2 M=1 S=64", Mode = "closed", Pinned = false, Expected = 2, Delivered = 1,
+            Target = "bare", Shape = "R=1 N=2 S=64", MessagesPerMember = 1, Mode = "closed", Pinned = false, Expected = 2, Delivered = 1,
             SentPerSecond = 1, DeliveredPerSecond = 1, Seconds = 1, P50Micros = 10, P99Micros = 20, P999Micros = 30, MaxMicros = 40,
         });
         var folder = Directory.CreateTempSubdirectory("securechat-bench-report-").FullName;
@@ -52,7 +52,7 @@ public sealed class SmokeTests(ITestOutputHelper output)
         {
             var json = report.Save(folder);
 
-            Assert.Contains("| bare | R=1 N=2 M=1 S=64 | closed | no | 1 / 2 (50.0 %)", report.ToMarkdown(), StringComparison.Ordinal);
+            Assert.Contains("| bare | R=1 N=2 S=64 | 1 | closed | no | 1 / 2 (50.0 %)", report.ToMarkdown(), StringComparison.Ordinal);
             using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
             var relay = document.RootElement.GetProperty("Relay")[0];
             Assert.Equal(2, relay.GetProperty("Expected").GetInt64());

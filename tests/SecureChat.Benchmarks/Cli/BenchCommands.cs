@@ -21,6 +21,7 @@ internal static class BenchCommands
         var rates = new Option<int[]>("--rates") { Description = "Open-loop rates, in percent of the closed-loop maximum", DefaultValueFactory = _ => [10, 50, 90], AllowMultipleArgumentsPerToken = true };
         var duration = new Option<double>("--open-seconds") { Description = "Length of each open-loop run in seconds (at most M messages per member)", DefaultValueFactory = _ => 5 };
         var e2eMessages = new Option<int>("--e2e-messages") { Description = "Messages per member for securechat-e2e (real client crypto is slow)", DefaultValueFactory = _ => 2_000 };
+        var serverSettings = new Option<string[]>("--server-setting") { Description = "Extra option for our server as Name=value (e.g. OutboundQueueLength=8192); repeatable", DefaultValueFactory = _ => [] };
         var window = new Option<int>("--window") { Description = "Closed loop: messages in flight per sender", DefaultValueFactory = _ => 100 };
         var pin = new Option<bool>("--pin") { Description = "Also run with the relay pinned to core 0 and the load generator to core 1 (taskset)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not apt-get install nats-server and mosquitto when missing", Recursive = true };
@@ -29,7 +30,7 @@ internal static class BenchCommands
         var dry = new Option<bool>("--dry") { Description = "Micro-benchmarks: one invocation each, to check the setups (measures nothing)" };
 
         var relay = new Command("relay", "Relay throughput and latency: our server, the bare TLS relay, nats-server and mosquitto");
-        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin, e2eMessages })
+        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin, e2eMessages, serverSettings })
         {
             relay.Options.Add(option);
         }
@@ -37,7 +38,7 @@ internal static class BenchCommands
         RelaySettings RelayFrom(ParseResult r) => new(
             r.GetValue(targets)!, r.GetValue(rooms)!, r.GetValue(members), r.GetValue(messages), r.GetValue(size),
             r.GetValue(rates)!, TimeSpan.FromSeconds(r.GetValue(duration)), r.GetValue(window), r.GetValue(pin),
-            EndToEndMessagesPerMember: r.GetValue(e2eMessages));
+            EndToEndMessagesPerMember: r.GetValue(e2eMessages), ServerSettings: r.GetValue(serverSettings));
 
         relay.SetAction(async (r, ct) => await ReportAsync("relay", r.GetValue(output)!, async report =>
         {

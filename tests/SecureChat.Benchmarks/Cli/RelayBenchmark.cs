@@ -17,7 +17,8 @@ internal sealed record RelaySettings(
     bool Pin,
     bool InProcess = false,
     int WarmupPerMember = 200,
-    int EndToEndMessagesPerMember = 2_000);
+    int EndToEndMessagesPerMember = 2_000,
+    IReadOnlyList<string>? ServerSettings = null);
 
 internal static class RelayBenchmark
 {
@@ -77,7 +78,7 @@ internal static class RelayBenchmark
 
         try
         {
-            await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, progress, settings.InProcess);
+            await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, progress, settings.InProcess, settings.ServerSettings);
             await target.StartAsync(cancellationToken);
             if (!report.Targets.Contains(target.Description))
             {
@@ -106,6 +107,13 @@ internal static class RelayBenchmark
                 var open = await session.RunAsync(perMember, rate, pinned, cancellationToken);
                 report.Relay.Add(open with { Mode = $"open {percent}% ({rate:N0} msg/s)" });
                 progress.WriteLine($"{name}: open loop {percent}%: p50 {open.P50Micros:N0} µs p99 {open.P99Micros:N0} µs, {open.Delivered}/{open.Expected} delivered");
+            }
+
+            if (report.Relay.Any(r => r.Target == name && r.Shape == workload.Shape && r.Pinned == pinned && !r.Complete) && target.RecentLog.Length > 0)
+            {
+                // Why the relay lost messages is usually in its own last words.
+                var lines = target.RecentLog.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(5);
+                report.Notes.Add($"{name} {workload.Shape} pinned={pinned}: relay log: {string.Join(" ⏎ ", lines)}");
             }
         }
         finally

@@ -14,13 +14,18 @@ internal static class TargetFactory
 
     /// <param name="serverCpu">Core to pin the relay process to, or null.</param>
     /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
-    public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, TextWriter progress, bool inProcess = false) => name switch
+    /// <param name="serverSettings">Extra <c>Name=value</c> server options for our server (<c>--server-setting</c>).</param>
+    public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, TextWriter progress, bool inProcess = false,
+        IReadOnlyList<string>? serverSettings = null) => name switch
     {
-        "securechat" => new SecureChatTarget(certificates, serverCpu),
-        "securechat-e2e" => new SecureChatTarget(certificates, serverCpu, endToEnd: true),
+        "securechat" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings)),
+        "securechat-e2e" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings), endToEnd: true),
         "bare" => new BareRelayTarget(certificates, inProcess, serverCpu),
         "nats" => new NatsTarget(certificates, serverCpu, progress),
         "mosquitto" => new MosquittoTarget(certificates, serverCpu, progress),
         _ => throw new ArgumentException($"unknown target '{name}'; known: {string.Join(", ", All)}", nameof(name)),
     };
+
+    private static List<string> ServerSwitches(IReadOnlyList<string>? settings) =>
+        (settings ?? []).Select(setting => "--Server:" + setting).ToList();
 }

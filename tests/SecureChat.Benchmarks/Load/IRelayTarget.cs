@@ -16,6 +16,9 @@ internal interface IRelayTarget : IAsyncDisposable
     /// <summary>The process doing the relaying, for its CPU time and memory; null when it runs inside this process.</summary>
     int? ServerProcessId { get; }
 
+    /// <summary>The last lines the relay process printed (warnings and errors), for the notes when a run lost messages.</summary>
+    string RecentLog { get; }
+
     /// <summary>Starts the relay (a child process, or a listener in this process) and waits until it accepts connections.</summary>
     Task StartAsync(CancellationToken cancellationToken);
 

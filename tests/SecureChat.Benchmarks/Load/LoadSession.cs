@@ -117,6 +117,7 @@ internal sealed class LoadSession : IAsyncDisposable
             Target = _target.Name,
             Shape = workload.Shape,
             Mode = workload.Mode,
+            MessagesPerMember = messagesPerMember,
             Pinned = pinned,
             ServerCpus = serverCpus,
             GeneratorCpus = generatorCpus,

@@ -9,6 +9,8 @@ internal sealed record RelayResult
 
     public required string Mode { get; init; }
 
+    public int MessagesPerMember { get; init; }
+
     public required bool Pinned { get; init; }
 
     /// <summary>CPUs the relay's threads were allowed on during the run (from /proc), to show the pinning took.</summary>

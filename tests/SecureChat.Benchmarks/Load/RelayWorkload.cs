@@ -20,7 +20,8 @@ internal sealed record RelayWorkload(
 
     public long ExpectedDeliveries => (long)Senders * MessagesPerMember * (Members - 1);
 
-    public string Shape => $"R={Rooms} N={Members} M={MessagesPerMember} S={PayloadBytes}";
+    /// <summary>Rooms, members and size: the same for the closed-loop run and the open-loop runs that follow it.</summary>
+    public string Shape => $"R={Rooms} N={Members} S={PayloadBytes}";
 
     public string Mode => RatePerSecond is { } rate ? $"open {rate:0} msg/s" : "closed";
 

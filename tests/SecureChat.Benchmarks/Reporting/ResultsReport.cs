@@ -58,13 +58,13 @@ internal sealed class ResultsReport
         if (Relay.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("| target | workload | mode | pinned (relay / generator CPUs) | delivered / expected | sent msg/s | deliveries/s | p50 µs | p99 µs | p99.9 µs | max µs | p50 / p99 µs from send | server CPU s | server peak MiB | load gen CPU s (client crypto s) | problems |");
-            text.AppendLine("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            text.AppendLine("| target | workload | M | mode | pinned (relay / generator CPUs) | delivered / expected | sent msg/s | deliveries/s | p50 µs | p99 µs | p99.9 µs | max µs | p50 / p99 µs from send | server CPU s | server peak MiB | load gen CPU s (client crypto s) | problems |");
+            text.AppendLine("|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
             foreach (var r in Relay)
             {
                 var problems = r.Problems.Count == 0 ? "" : string.Join("; ", r.Problems.Select(p => $"{p.Key} ×{p.Value}"));
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {r.Target} | {r.Shape} | {r.Mode} | {(r.Pinned ? $"yes ({r.ServerCpus} / {r.GeneratorCpus})" : "no")} | {r.Delivered:N0} / {r.Expected:N0} ({r.DeliveredRatio:P1}) | {r.SentPerSecond:N0} | {r.DeliveredPerSecond:N0} | {r.P50Micros:N0} | {r.P99Micros:N0} | {r.P999Micros:N0} | {r.MaxMicros:N0} | {r.FromSendP50Micros:N0} / {r.FromSendP99Micros:N0} | {Format(r.ServerCpuSeconds, "0.00")} | {Format(r.ServerPeakBytes / (1024.0 * 1024.0), "0.0")} | {Format(r.GeneratorCpuSeconds, "0.00")}{(r.ClientCryptoSeconds is { } crypto ? $" ({crypto:0.00})" : "")} | {problems} |");
+                    $"| {r.Target} | {r.Shape} | {r.MessagesPerMember:N0} | {r.Mode} | {(r.Pinned ? $"yes ({r.ServerCpus} / {r.GeneratorCpus})" : "no")} | {r.Delivered:N0} / {r.Expected:N0} ({r.DeliveredRatio:P1}) | {r.SentPerSecond:N0} | {r.DeliveredPerSecond:N0} | {r.P50Micros:N0} | {r.P99Micros:N0} | {r.P999Micros:N0} | {r.MaxMicros:N0} | {r.FromSendP50Micros:N0} / {r.FromSendP99Micros:N0} | {Format(r.ServerCpuSeconds, "0.00")} | {Format(r.ServerPeakBytes / (1024.0 * 1024.0), "0.0")} | {Format(r.GeneratorCpuSeconds, "0.00")}{(r.ClientCryptoSeconds is { } crypto ? $" ({crypto:0.00})" : "")} | {problems} |");
             }
         }
 

@@ -35,6 +35,8 @@ internal sealed class BareRelayTarget : IRelayTarget
 
     public int? ServerProcessId => _child?.Id;
 
+    public string RecentLog => _child?.RecentOutput ?? "";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_inProcess)

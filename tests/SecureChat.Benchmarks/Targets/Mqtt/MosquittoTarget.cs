@@ -40,6 +40,8 @@ internal sealed class MosquittoTarget : IRelayTarget
 
     public int? ServerProcessId => _child?.Id;
 
+    public string RecentLog => _child?.RecentOutput ?? "";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var program = DebianPackages.Find("mosquitto", "mosquitto", _progress, out var why)

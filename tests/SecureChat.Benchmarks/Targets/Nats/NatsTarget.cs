@@ -39,6 +39,8 @@ internal sealed class NatsTarget : IRelayTarget
 
     public int? ServerProcessId => _child?.Id;
 
+    public string RecentLog => _child?.RecentOutput ?? "";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var program = DebianPackages.Find("nats-server", "nats-server", _progress, out var why)

@@ -80,6 +80,8 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
     public int? ServerProcessId => _child?.Id;
 
+    public string RecentLog => _child?.RecentOutput ?? "";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         (string FileName, string[] Prefix) server;
