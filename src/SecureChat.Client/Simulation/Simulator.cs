@@ -17,6 +17,9 @@ public sealed record SimulationOptions
     /// <summary>Size of each message text in bytes (at least the id header).</summary>
     public int MessageSize { get; init; } = 64;
 
+    /// <summary>Messages per second each client sends; 0 sends as fast as the in-flight window allows.</summary>
+    public double RatePerClient { get; init; }
+
     /// <summary>Messages a client may have out before all their receivers have them.</summary>
     public int InFlightPerClient { get; init; } = 64;
 
@@ -34,6 +37,7 @@ public sealed record SimulationOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MessagesPerClient, 0, nameof(MessagesPerClient));
         ArgumentOutOfRangeException.ThrowIfLessThan(MessageSize, 1, nameof(MessageSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MessageSize, 16 * 1024, nameof(MessageSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(RatePerClient, nameof(RatePerClient));
     }
 }
 
@@ -237,8 +241,24 @@ public sealed class Simulator
             var messages = owner._options.MessagesPerClient;
             var window = owner._options.InFlightPerClient;
             var receivers = owner.RoomSize(Room) - 1;
+            var rate = owner._options.RatePerClient;
+
+            // Clients start at spread-out offsets so a paced run does not send in lockstep bursts.
+            var interval = rate > 0 ? TimeSpan.FromSeconds(1 / rate) : TimeSpan.Zero;
+            var nextSendAt = owner._clock.Elapsed + (interval * index / Math.Max(1, owner._options.Clients));
             for (var k = 0; k < messages; k++)
             {
+                if (rate > 0)
+                {
+                    var wait = nextSendAt - owner._clock.Elapsed;
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    nextSendAt += interval;
+                }
+
                 // Keep at most a window of this client's messages short of full delivery.
                 if (k >= window && receivers > 0)
                 {
