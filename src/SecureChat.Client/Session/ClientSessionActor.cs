@@ -87,8 +87,8 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<ClientCommands.Join>(OnJoin);
         Receive<ClientCommands.Leave>(leave => ForwardToRoom(leave.RoomId, leave));
         Receive<ClientCommands.Send>(send => ForwardToRoom(send.RoomId, send));
-        Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query));
-        Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query));
+        Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.RosterReply(query.RoomId, 0, [])));
+        Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.EpochCodeReply(query.RoomId, 0, null)));
         Receive<ClientCommands.QueryRooms>(_ => OnQueryRooms());
         Receive<ClientCommands.Trust>(OnTrust);
         Receive<RoomProtocol.RoomClosed>(closed => _rooms.Remove(closed.RoomId));
@@ -250,11 +250,16 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
             failure: _ => new ClientCommands.RoomsReply([]));
     }
 
-    private void ForwardToRoom(string roomId, object command)
+    /// <summary>Hands a command to its room; without the room, queries still get an (empty) answer so no caller waits.</summary>
+    private void ForwardToRoom(string roomId, object command, object? emptyReply = null)
     {
         if (_rooms.TryGetValue(roomId, out var room))
         {
             room.Forward(command);
+        }
+        else if (emptyReply is not null)
+        {
+            Sender.Tell(emptyReply);
         }
         else
         {

@@ -323,6 +323,17 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Queries_about_a_room_we_are_not_in_are_answered_empty()
+    {
+        Connect();
+
+        _session.Tell(new ClientCommands.QueryRoster("nowhere"), TestActor);
+        Assert.Empty(ExpectMsg<ClientCommands.RosterReply>().Members);
+        _session.Tell(new ClientCommands.QueryEpochCode("nowhere"), TestActor);
+        Assert.Null(ExpectMsg<ClientCommands.EpochCodeReply>().Code);
+    }
+
+    [Fact]
     public void The_send_queue_is_bounded_and_warns_when_full()
     {
         Start(_settings with { MaxQueuedSends = 2 });
