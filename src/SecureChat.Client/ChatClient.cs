@@ -16,6 +16,7 @@ public sealed class ChatClient : IAsyncDisposable
     private readonly IActorRef _session;
     private readonly IActorRef _sink;
     private readonly Channel<ClientEvent> _events;
+    private int _disposed;
 
     private ChatClient(ActorSystem system, bool ownsSystem, RoomContextFactory contextFactory, IServerConnector connector, string actorName)
     {
@@ -67,6 +68,11 @@ public sealed class ChatClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         try
         {
             await _session.GracefulStop(TimeSpan.FromSeconds(5)).ConfigureAwait(false);

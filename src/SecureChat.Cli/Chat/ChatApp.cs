@@ -95,6 +95,9 @@ internal sealed class ChatApp
             case ChatInput.Invalid invalid:
                 _terminal.WriteLine(invalid.Problem);
                 break;
+            case ChatInput.JoinRoom join when !Core.Wire.EnvelopeCodec.IsValidId(join.RoomId):
+                _terminal.WriteLine("room names are 1-64 characters of A-Z a-z 0-9 . _ @ -");
+                break;
             case ChatInput.JoinRoom join:
                 // The new room is current at once: lines typed before its keys arrive are queued, not lost.
                 _currentRoom = join.RoomId;
@@ -130,6 +133,12 @@ internal sealed class ChatApp
                 if (RequireRoom() is { } whoRoom)
                 {
                     var roster = await _client.GetRosterAsync(whoRoom).ConfigureAwait(false);
+                    if (roster.Members.Count == 0)
+                    {
+                        _terminal.WriteLine($"{whoRoom}: no members known yet (not admitted)");
+                        break;
+                    }
+
                     _terminal.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{whoRoom}, epoch {roster.Epoch}:"));
                     foreach (var member in roster.Members)
                     {
@@ -226,6 +235,7 @@ internal sealed class ChatApp
             $"* joined {j.RoomId} ({j.MemberCount} member(s) there); waiting for the room key..."),
         KeyEstablished k => string.Create(CultureInfo.InvariantCulture,
             $"* [{k.RoomId}] keys ready: epoch {k.Epoch}, {k.MemberCount} member(s), code {k.EpochCode}"),
+        MemberJoined { AlreadyPresent: true } m => $"* [{m.RoomId}] {m.ClientId} is here, fingerprint {m.Fingerprint}",
         MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
         MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
         Left l => $"* left {l.RoomId}",

@@ -31,6 +31,9 @@ internal sealed class InProcessServer : IAsyncDisposable
         {
             services.Configure<LoggerFilterOptions>(filter => filter.MinLevel = LogLevel.Warning);
             services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+
+            // Ctrl-C and SIGTERM belong to the simulator, which stops this server itself.
+            services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         });
         try
         {
@@ -43,6 +46,14 @@ internal sealed class InProcessServer : IAsyncDisposable
             host.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A host lifetime that does not listen to console signals.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

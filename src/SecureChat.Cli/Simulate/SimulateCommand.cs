@@ -24,14 +24,15 @@ internal static class SimulateCommand
         var server = new Option<string?>("--server") { Description = "HOST:PORT of a running server; without it a server is started in this process on a free loopback port" };
         var certs = new Option<string>("--certs") { Description = "Folder with the CA (ca.pem, ca.key) that issues the clients' certificates in memory", DefaultValueFactory = _ => "certs" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout instead of the summary" };
+        var rate = new Option<double>("--rate") { Description = "Messages per second per client (0: as fast as the in-flight window allows)", DefaultValueFactory = _ => 0 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for joins and for deliveries", DefaultValueFactory = _ => 120 };
         var command = new Command("simulate", "Run N clients in one process, send, and check every member decrypted every message exactly once")
         {
-            clients, rooms, messages, size, server, certs, json, timeout,
+            clients, rooms, messages, size, rate, server, certs, json, timeout,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(new SimulateArguments(
             parse.GetValue(clients), parse.GetValue(rooms), parse.GetValue(messages), parse.GetValue(size),
-            parse.GetValue(server), parse.GetValue(certs)!, parse.GetValue(json), parse.GetValue(timeout)), cancellationToken));
+            parse.GetValue(server), parse.GetValue(certs)!, parse.GetValue(json), parse.GetValue(timeout), parse.GetValue(rate)), cancellationToken));
         return command;
     }
 
@@ -43,6 +44,7 @@ internal static class SimulateCommand
             Rooms = args.Rooms,
             MessagesPerClient = args.Messages,
             MessageSize = args.Size,
+            RatePerClient = args.Rate,
             ConnectAndJoinTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
             DeliveryTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
         };
@@ -52,7 +54,7 @@ internal static class SimulateCommand
         }
         catch (ArgumentOutOfRangeException ex)
         {
-            await Console.Error.WriteLineAsync($"securechat: invalid {ex.ParamName}: {ex.ActualValue} (clients >= 1, 1 <= rooms <= clients, messages >= 0, 1 <= size <= 16384)").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"securechat: invalid {ex.ParamName}: {ex.ActualValue} (clients >= 1, 1 <= rooms <= clients, messages >= 0, 1 <= size <= 16384, rate >= 0)").ConfigureAwait(false);
             return 2;
         }
 
@@ -93,7 +95,18 @@ internal static class SimulateCommand
             var caPublic = ca.PublicCertificate;
             var simulator = new Simulator(options, id => StartClient(system, ca, caPublic, endpoint, id));
             using var progress = new ProgressLine(() => simulator.Progress);
-            var report = await simulator.RunAsync(cancellationToken).ConfigureAwait(false);
+            SimulationReport report;
+            try
+            {
+                report = await simulator.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                progress.Stop();
+                await Console.Error.WriteLineAsync("securechat: simulation cancelled").ConfigureAwait(false);
+                return 130;
+            }
+
             progress.Stop();
             await Console.Out.WriteLineAsync(args.Json ? report.ToJson() : report.ToText()).ConfigureAwait(false);
             return report.Passed && report.Problems.Count == 0 ? 0 : 1;
@@ -123,5 +136,5 @@ internal static class SimulateCommand
             clientId);
     }
 
-    private sealed record SimulateArguments(int Clients, int Rooms, int Messages, int Size, string? Server, string CertsDirectory, bool Json, int TimeoutSeconds);
+    private sealed record SimulateArguments(int Clients, int Rooms, int Messages, int Size, string? Server, string CertsDirectory, bool Json, int TimeoutSeconds, double Rate);
 }

@@ -11,7 +11,8 @@ public sealed record Joined(string RoomId, ulong CurrentEpoch, int MemberCount) 
 
 public sealed record Left(string RoomId) : ClientEvent;
 
-public sealed record MemberJoined(string RoomId, string ClientId, string Fingerprint) : ClientEvent;
+/// <summary>A member entered the room; <paramref name="AlreadyPresent"/> when they were there before we were admitted.</summary>
+public sealed record MemberJoined(string RoomId, string ClientId, string Fingerprint, bool AlreadyPresent = false) : ClientEvent;
 
 public sealed record MemberLeft(string RoomId, string ClientId, string Fingerprint) : ClientEvent;
 

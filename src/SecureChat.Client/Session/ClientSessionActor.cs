@@ -20,6 +20,8 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _rooms = new(StringComparer.Ordinal);
 
+    private readonly Queue<Envelope> _paced = new();
+    private readonly FramePacer _pacer;
     private IServerLink? _link;
     private long _linkId;
     private int _failedAttempts;
@@ -32,6 +34,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         _room = room;
         _connector = connector;
         _settings = room.Settings;
+        _pacer = new FramePacer(_settings.MaxFramesPerSecond, _settings.FrameBurst);
         Connecting();
     }
 
@@ -51,6 +54,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnGreeting(f.Envelope));
         Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(down.Reason));
         Receive<WelcomeTimedOut>(t => t.LinkId == _linkId, _ => OnLinkDown("the server did not answer HELLO in time"));
+        Receive<DrainPaced>(_ => OnDrainPaced());
         ReceiveRoomCommands();
         ReceiveStaleLinkNews();
     }
@@ -61,6 +65,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnFrame(f.Envelope));
         Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(down.Reason));
         Receive<RoomProtocol.Outbound>(o => SendToServer(o.Envelope));
+        Receive<DrainPaced>(_ => OnDrainPaced());
         ReceiveRoomCommands();
         ReceiveStaleLinkNews();
     }
@@ -82,8 +87,8 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<ClientCommands.Join>(OnJoin);
         Receive<ClientCommands.Leave>(leave => ForwardToRoom(leave.RoomId, leave));
         Receive<ClientCommands.Send>(send => ForwardToRoom(send.RoomId, send));
-        Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query));
-        Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query));
+        Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.RosterReply(query.RoomId, 0, [])));
+        Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.EpochCodeReply(query.RoomId, 0, null)));
         Receive<ClientCommands.QueryRooms>(_ => OnQueryRooms());
         Receive<ClientCommands.Trust>(OnTrust);
         Receive<RoomProtocol.RoomClosed>(closed => _rooms.Remove(closed.RoomId));
@@ -101,6 +106,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<LinkEvents.LinkDown>(_ => { });
         Receive<WelcomeTimedOut>(_ => { });
         Receive<ReconnectNow>(_ => { });
+        Receive<DrainPaced>(_ => { });
     }
 
     private void OpenLink()
@@ -244,11 +250,16 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
             failure: _ => new ClientCommands.RoomsReply([]));
     }
 
-    private void ForwardToRoom(string roomId, object command)
+    /// <summary>Hands a command to its room; without the room, queries still get an (empty) answer so no caller waits.</summary>
+    private void ForwardToRoom(string roomId, object command, object? emptyReply = null)
     {
         if (_rooms.TryGetValue(roomId, out var room))
         {
             room.Forward(command);
+        }
+        else if (emptyReply is not null)
+        {
+            Sender.Tell(emptyReply);
         }
         else
         {
@@ -258,9 +269,48 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
     private void SendToServer(Envelope envelope)
     {
+        if (_paced.Count > 0 || !_pacer.TryTake())
+        {
+            Pace(envelope);
+            return;
+        }
+
+        Write(envelope);
+    }
+
+    private void Write(Envelope envelope)
+    {
         if (_link is null || !_link.TrySend(envelope))
         {
             OnLinkDown("the outbound queue to the server is full");
+        }
+    }
+
+    private void Pace(Envelope envelope)
+    {
+        if (_paced.Count >= _settings.MaxPacedFrames)
+        {
+            _room.Owner.Tell(new Warning(NullIfEmpty(envelope.RoomId), $"sending too fast: a {envelope.Type} frame was dropped"));
+            return;
+        }
+
+        _paced.Enqueue(envelope);
+        if (!Timers.IsTimerActive(nameof(DrainPaced)))
+        {
+            Timers.StartSingleTimer(nameof(DrainPaced), DrainPaced.Instance, _pacer.TimeUntilNextToken());
+        }
+    }
+
+    private void OnDrainPaced()
+    {
+        while (_paced.Count > 0 && _link is not null && _pacer.TryTake())
+        {
+            Write(_paced.Dequeue());
+        }
+
+        if (_paced.Count > 0 && _link is not null)
+        {
+            Timers.StartSingleTimer(nameof(DrainPaced), DrainPaced.Instance, _pacer.TimeUntilNextToken());
         }
     }
 
@@ -275,6 +325,12 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         _link?.Dispose();
         _link = null;
         _greeted = false;
+        if (_paced.Count > 0)
+        {
+            _room.Owner.Tell(new Warning(null, $"{_paced.Count} frame(s) waiting to be sent were lost with the connection"));
+            _paced.Clear();
+        }
+
         Timers.Cancel(nameof(WelcomeTimedOut));
         foreach (var room in _rooms.Values)
         {
@@ -307,6 +363,11 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     private sealed record WelcomeTimedOut(long LinkId);
+
+    private sealed record DrainPaced
+    {
+        public static DrainPaced Instance { get; } = new();
+    }
 
     private sealed record ReconnectNow
     {

@@ -25,4 +25,16 @@ public sealed record ClientSessionSettings
     public string ClientSoftware { get; init; } = "securechat-client/1";
 
     public int MaxRooms { get; init; } = 64;
+
+    /// <summary>
+    /// Frames per second this client sends at most (0: no pacing). The relay drops frames above its own budget
+    /// (200/s with a burst of 400 by default), so the client stays below it and queues the excess instead.
+    /// </summary>
+    public double MaxFramesPerSecond { get; init; } = 150;
+
+    /// <summary>Frames that may go out at once before pacing starts.</summary>
+    public int FrameBurst { get; init; } = 300;
+
+    /// <summary>Frames waiting for the pacer; above it a frame is dropped with a warning.</summary>
+    public int MaxPacedFrames { get; init; } = 10_000;
 }

@@ -18,11 +18,7 @@ public sealed record RoomContext(
     IRandomSource Random,
     ClientSessionSettings Settings)
 {
-    /// <summary>
-    /// Engine options. The committer's own key refresh is off: the relay accepts a roster only when each
-    /// kept member's bundle is the one it already knows, so a refreshed key would get every commit rejected.
-    /// </summary>
-    public GroupOptions GroupOptions { get; init; } = GroupOptions.Default with { RefreshOwnKeyOnCommit = false };
+    public GroupOptions GroupOptions { get; init; } = GroupOptions.Default;
 
     /// <summary>Accepts the changed key waiting for <paramref name="clientId"/>; false when none was waiting.</summary>
     public bool Trust(string clientId) => TrustStore.Accept(clientId);

@@ -87,7 +87,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.CommitRequest, i => OnCommitRequest(i.Envelope.CommitRequest));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Commit, i => OnCommit(i.Envelope.Commit));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Application, i => Hold(i.Envelope));
-        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Error, i => OnRoomError(i.Envelope.Error));
+        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Error, i => OnRoomError(i.Envelope));
         Receive<AdmissionOverdue>(_ => _context.Owner.Tell(new Warning(_roomId, "still waiting for a member to admit us to the room")));
         ReceiveOnline();
     }
@@ -100,7 +100,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Application, i => Decrypt(i.Envelope, fromHold: false));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Commit, i => OnCommit(i.Envelope.Commit));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.CommitRequest, i => OnCommitRequest(i.Envelope.CommitRequest));
-        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Error, i => OnRoomError(i.Envelope.Error));
+        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Error, i => OnRoomError(i.Envelope));
         Receive<ClientCommands.Trust>(_ => FlushQueuedSends());
         ReceiveOnline();
     }
@@ -113,7 +113,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Application, i => Decrypt(i.Envelope, fromHold: false));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Commit, i => OnCommit(i.Envelope.Commit));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.CommitRequest, i => OnCommitRequest(i.Envelope.CommitRequest));
-        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Error, i => OnRoomError(i.Envelope.Error));
+        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Error, i => OnRoomError(i.Envelope));
         Receive<ClientCommands.Trust>(_ => FlushQueuedSends());
         ReceiveOnline();
     }
@@ -254,7 +254,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         {
             foreach (var member in session.Roster.Where(m => m.ClientId != _context.ClientId))
             {
-                _context.Owner.Tell(new MemberJoined(_roomId, member.ClientId, member.Fingerprint));
+                _context.Owner.Tell(new MemberJoined(_roomId, member.ClientId, member.Fingerprint, AlreadyPresent: true));
             }
         }
         else
@@ -290,14 +290,15 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         }
     }
 
-    private void OnRoomError(Error error)
+    private void OnRoomError(Envelope envelope)
     {
+        var error = envelope.Error;
         switch (error.Code)
         {
             case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
                 // Usually another member's commit won the epoch; the server asks again if changes remain.
                 _log.Info("room {0}: our commit was refused: {1}", _roomId, error.Reason);
-                AbandonPendingCommit();
+                AbandonPendingCommit(envelope.Epoch);
                 if (_phase == RoomPhase.Committing)
                 {
                     Become(Ready);
@@ -315,9 +316,10 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
         }
     }
 
-    private void AbandonPendingCommit()
+    /// <summary>Drops our commit waiting for its echo; a refusal naming another epoch leaves it alone.</summary>
+    private void AbandonPendingCommit(ulong refusedEpoch = 0)
     {
-        if (_pendingCommitEpoch is { } epoch)
+        if (_pendingCommitEpoch is { } epoch && (refusedEpoch == 0 || refusedEpoch == epoch))
         {
             _session?.AbandonPendingCommit(epoch);
             _pendingCommitEpoch = null;

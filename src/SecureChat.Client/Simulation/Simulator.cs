@@ -17,6 +17,9 @@ public sealed record SimulationOptions
     /// <summary>Size of each message text in bytes (at least the id header).</summary>
     public int MessageSize { get; init; } = 64;
 
+    /// <summary>Messages per second each client sends; 0 sends as fast as the in-flight window allows.</summary>
+    public double RatePerClient { get; init; }
+
     /// <summary>Messages a client may have out before all their receivers have them.</summary>
     public int InFlightPerClient { get; init; } = 64;
 
@@ -34,6 +37,7 @@ public sealed record SimulationOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MessagesPerClient, 0, nameof(MessagesPerClient));
         ArgumentOutOfRangeException.ThrowIfLessThan(MessageSize, 1, nameof(MessageSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MessageSize, 16 * 1024, nameof(MessageSize));
+        ArgumentOutOfRangeException.ThrowIfNegative(RatePerClient, nameof(RatePerClient));
     }
 }
 
@@ -119,7 +123,8 @@ public sealed class Simulator
 
             _phase = "sending";
             var sendStart = _clock.Elapsed;
-            var senders = _clients.Select(c => Task.Run(() => c.SendAllAsync(cancellationToken), CancellationToken.None)).ToList();
+            var sendDeadline = _clock.Elapsed + _options.DeliveryTimeout;
+            var senders = _clients.Select(c => Task.Run(() => c.SendAllAsync(sendDeadline, cancellationToken), CancellationToken.None)).ToList();
             await Task.WhenAll(senders).ConfigureAwait(false);
             _phase = "delivering";
             var delivered = await WaitAsync(() => Interlocked.Read(ref _delivered) >= ExpectedDeliveries(), _options.DeliveryTimeout, cancellationToken).ConfigureAwait(false);
@@ -231,21 +236,42 @@ public sealed class Simulator
             }
         }
 
-        public async Task SendAllAsync(CancellationToken cancellationToken)
+        public async Task SendAllAsync(TimeSpan deadline, CancellationToken cancellationToken)
         {
             var messages = owner._options.MessagesPerClient;
             var window = owner._options.InFlightPerClient;
             var receivers = owner.RoomSize(Room) - 1;
+            var rate = owner._options.RatePerClient;
+
+            // Clients start at spread-out offsets so a paced run does not send in lockstep bursts.
+            var interval = rate > 0 ? TimeSpan.FromSeconds(1 / rate) : TimeSpan.Zero;
+            var nextSendAt = owner._clock.Elapsed + (interval * index / Math.Max(1, owner._options.Clients));
             for (var k = 0; k < messages; k++)
             {
+                if (rate > 0)
+                {
+                    var wait = nextSendAt - owner._clock.Elapsed;
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    nextSendAt += interval;
+                }
+
                 // Keep at most a window of this client's messages short of full delivery.
                 if (k >= window && receivers > 0)
                 {
                     var waitFor = owner.MessageId(index, k - window);
-                    var deadline = owner._clock.Elapsed + owner._options.DeliveryTimeout;
                     while (owner._deliveriesPerMessage.GetValueOrDefault(waitFor) < receivers && owner._clock.Elapsed < deadline)
                     {
                         await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (owner._clock.Elapsed >= deadline)
+                    {
+                        owner._problems.Enqueue($"{Id}: stopped sending after {k} messages: earlier ones were not delivered in time");
+                        return;
                     }
                 }
 

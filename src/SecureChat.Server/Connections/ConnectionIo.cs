@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -27,6 +28,9 @@ public sealed record ConnectionIoSettings(
 /// </summary>
 public sealed partial class ConnectionIo : IConnectionIo, IDisposable
 {
+    /// <summary>Upper bound of one coalesced TLS write (a single larger frame is written alone).</summary>
+    private const int CoalescedWriteBytes = 64 * 1024;
+
     private readonly TcpClient _socket;
     private readonly SslStream _stream;
     private readonly ConnectionIoSettings _settings;
@@ -168,12 +172,27 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
     {
         try
         {
+            // Frames queued together go out as one TLS write: one record and one syscall for many frames,
+            // instead of one each, which is what lets a reader that keeps up drain a fan-out burst.
             var reader = _outbound.Reader;
+            var batch = new ArrayBufferWriter<byte>(CoalescedWriteBytes);
             while (await reader.WaitToReadAsync(_writeCancel.Token).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var frame))
                 {
-                    await _stream.WriteAsync(frame, _writeCancel.Token).ConfigureAwait(false);
+                    if (batch.WrittenCount > 0 && batch.WrittenCount + frame.Length > CoalescedWriteBytes)
+                    {
+                        await _stream.WriteAsync(batch.WrittenMemory, _writeCancel.Token).ConfigureAwait(false);
+                        batch.ResetWrittenCount();
+                    }
+
+                    batch.Write(frame);
+                }
+
+                if (batch.WrittenCount > 0)
+                {
+                    await _stream.WriteAsync(batch.WrittenMemory, _writeCancel.Token).ConfigureAwait(false);
+                    batch.ResetWrittenCount();
                 }
 
                 await _stream.FlushAsync(_writeCancel.Token).ConfigureAwait(false);

@@ -18,7 +18,8 @@ public sealed class TlsServerLinkTests : Akka.TestKit.Xunit2.TestKit, IAsyncLife
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly TestProbe _session;
 
-    public TlsServerLinkTests() => _session = CreateTestProbe("session");
+    public TlsServerLinkTests()
+        : base("akka.test.timefactor = 4") => _session = CreateTestProbe("session");
 
     private int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 

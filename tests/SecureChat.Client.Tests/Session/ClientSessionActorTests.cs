@@ -26,7 +26,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     private IActorRef _session = ActorRefs.Nobody;
 
     public ClientSessionActorTests()
-        : base("akka.loglevel = WARNING")
+        : base("akka.loglevel = WARNING\nakka.test.timefactor = 4")
     {
         _server = CreateTestProbe("server");
         _owner = CreateTestProbe("owner");
@@ -295,6 +295,45 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Frames_over_the_pacing_budget_are_delayed_in_order_not_dropped()
+    {
+        using var bob = new EnginePeer("bob", Room);
+        bob.CreateRoom();
+        Start(_settings with { MaxFramesPerSecond = 50, FrameBurst = 3 });
+        ExpectFrame(MessageType.Hello);
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+        ExpectEvent<Connected>();
+        _session.Tell(new ClientCommands.Join(Room));
+        var join = ExpectFrame(MessageType.Join);
+        _connector.Deliver(ServerFrames.Joined(Room, 1, 1));
+        _connector.Deliver(bob.Admit(join.Join.Bundle));
+        ExpectEvent<KeyEstablished>();
+
+        for (var i = 0; i < 10; i++)
+        {
+            _session.Tell(new ClientCommands.Send(Room, $"m{i}"));
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal($"m{i}", bob.Decrypt(ExpectFrame(MessageType.Application)));
+        }
+
+        Assert.DoesNotContain(_owner.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m), m => m is Warning);
+    }
+
+    [Fact]
+    public void Queries_about_a_room_we_are_not_in_are_answered_empty()
+    {
+        Connect();
+
+        _session.Tell(new ClientCommands.QueryRoster("nowhere"), TestActor);
+        Assert.Empty(ExpectMsg<ClientCommands.RosterReply>().Members);
+        _session.Tell(new ClientCommands.QueryEpochCode("nowhere"), TestActor);
+        Assert.Null(ExpectMsg<ClientCommands.EpochCodeReply>().Code);
+    }
+
+    [Fact]
     public void The_send_queue_is_bounded_and_warns_when_full()
     {
         Start(_settings with { MaxQueuedSends = 2 });
@@ -366,7 +405,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
     private Envelope ExpectFrame(MessageType type)
     {
-        var envelope = _server.ExpectMsg<Envelope>(TimeSpan.FromSeconds(5));
+        var envelope = _server.ExpectMsg<Envelope>(TimeSpan.FromSeconds(20));
         Assert.Equal(type, envelope.Type);
         return envelope;
     }
@@ -374,5 +413,5 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     /// <summary>The next owner event of type <typeparamref name="T"/>, skipping other events.</summary>
     private T ExpectEvent<T>()
         where T : ClientEvent =>
-        (T)_owner.FishForMessage(m => m is T, TimeSpan.FromSeconds(5));
+        (T)_owner.FishForMessage(m => m is T, TimeSpan.FromSeconds(20));
 }

@@ -1,0 +1,31 @@
+using SecureChat.Benchmarks.Load;
+using SecureChat.Benchmarks.Targets;
+using SecureChat.Benchmarks.Targets.Bare;
+using SecureChat.Benchmarks.Targets.Mqtt;
+using SecureChat.Benchmarks.Targets.Nats;
+using SecureChat.Benchmarks.Targets.SecureChat;
+
+namespace SecureChat.Benchmarks.Cli;
+
+/// <summary>Makes a fresh target by name; each measured shape gets a freshly started relay.</summary>
+internal static class TargetFactory
+{
+    public static readonly IReadOnlyList<string> All = ["securechat", "bare", "nats", "mosquitto", "securechat-e2e"];
+
+    /// <param name="serverCpu">Core to pin the relay process to, or null.</param>
+    /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
+    /// <param name="serverSettings">Extra <c>Name=value</c> server options for our server (<c>--server-setting</c>).</param>
+    public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, TextWriter progress, bool inProcess = false,
+        IReadOnlyList<string>? serverSettings = null) => name switch
+    {
+        "securechat" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings)),
+        "securechat-e2e" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings), endToEnd: true),
+        "bare" => new BareRelayTarget(certificates, inProcess, serverCpu),
+        "nats" => new NatsTarget(certificates, serverCpu, progress),
+        "mosquitto" => new MosquittoTarget(certificates, serverCpu, progress),
+        _ => throw new ArgumentException($"unknown target '{name}'; known: {string.Join(", ", All)}", nameof(name)),
+    };
+
+    private static List<string> ServerSwitches(IReadOnlyList<string>? settings) =>
+        (settings ?? []).Select(setting => "--Server:" + setting).ToList();
+}

@@ -1,0 +1,464 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Google.Protobuf;
+using SecureChat.Benchmarks.Load;
+using SecureChat.Benchmarks.Processes;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Benchmarks.Targets.SecureChat;
+
+/// <summary>
+/// Our server, started as its own process (<c>dotnet SecureChat.Server.dll</c>) with the run's certificates.
+/// Members do what real clients do to get into a room — HELLO, JOIN with a signed bundle, and the commits the
+/// server asks for, created and processed by the real group engine — and then send pre-built APPLICATION
+/// envelopes of the current epoch whose ciphertext is random bytes carrying the stamp. Receivers parse the
+/// envelope and read the stamp without decrypting, so the figures are the server's, not the clients' crypto.
+/// </summary>
+/// <remarks>
+/// With <c>endToEnd</c> (target <c>securechat-e2e</c>) every client does what a real one does per message instead:
+/// encrypt + sign on send, verify + decrypt on receipt, with the stamp inside the text; the time spent in the
+/// engine is counted (the calling thread's CPU time), so the report can split the clients' CPU between crypto
+/// and the rest.
+/// </remarks>
+internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
+{
+    /// <summary>
+    /// Server settings for the benchmark: the per-connection rate limits (200 frames/s by default) are lifted,
+    /// since the benchmark measures how fast the server can relay; everything else keeps its default.
+    /// </summary>
+    public static readonly IReadOnlyList<string> BenchmarkSettings =
+    [
+        "--Server:FramesPerSecond=1000000", "--Server:FrameBurst=1000000",
+        "--Server:BytesPerSecond=2000000000", "--Server:ByteBurst=2000000000",
+        "--Server:RateLimitStrikes=1000000", "--Server:MaxConnections=20000",
+        "--Server:CreateDevelopmentCertificates=false",
+        "--Logging:LogLevel:Default=Warning",
+    ];
+
+    private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The engine as a client runs it (the committer refreshes its own key with each commit).</summary>
+    private static readonly GroupOptions EngineOptions = GroupOptions.Default;
+
+    private readonly BenchCertificates _certificates;
+    private readonly int? _cpu;
+    private readonly IReadOnlyList<string> _extraSettings;
+    private readonly bool _endToEnd;
+    private long _cryptoNanoseconds;
+    private readonly List<Member> _members = [];
+    private ChildProcess? _child;
+    private int _port;
+
+    /// <param name="extraSettings">More <c>--Server:Name=value</c> switches (the join benchmark raises room and frame limits).</param>
+    public SecureChatTarget(BenchCertificates certificates, int? cpu, IReadOnlyList<string>? extraSettings = null, bool endToEnd = false)
+    {
+        _certificates = certificates;
+        _cpu = cpu;
+        _extraSettings = extraSettings ?? [];
+        _endToEnd = endToEnd;
+    }
+
+    public double ClientCryptoSeconds => Interlocked.Read(ref _cryptoNanoseconds) / 1e9;
+
+    /// <summary>Times the N-th join into a room of N-1 (see <see cref="JoinMeasurement"/>).</summary>
+    public Task<JoinResult> MeasureJoinAsync(string roomId, int members, int maxFrameBytes, CancellationToken cancellationToken) =>
+        new JoinMeasurement(async (id, onBody, onProblem, token) =>
+        {
+            var connection = await FramedTlsClient.ConnectAsync(id, _port, _certificates.Client(id), _certificates.CaCertificate, maxFrameBytes, token);
+            connection.StartReading(onBody, onProblem);
+            return connection;
+        }, ServerProcessId).MeasureAsync(roomId, members, cancellationToken);
+
+    public string Name => _endToEnd ? "securechat-e2e" : "securechat";
+
+    public string Description =>
+        $"{Name}: securechat server (own process; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
+
+    public int? ServerProcessId => _child?.Id;
+
+    public string RecentLog => _child?.RecentOutput ?? "";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        (string FileName, string[] Prefix) server;
+        try
+        {
+            server = SelfCommand.Sibling("SecureChat.Server.dll");
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new Cli.TargetUnavailableException(ex.Message, ex);
+        }
+
+        _port = FreePort.Pick();
+        _child = ChildProcess.Start(Name, server.FileName,
+            [.. server.Prefix, "--host", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory, .. BenchmarkSettings, .. _extraSettings],
+            _cpu, AppContext.BaseDirectory);
+        await _child.WaitForPortAsync(_port, TimeSpan.FromSeconds(60), cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<IRelayClient>> JoinRoomAsync(string roomId, IReadOnlyList<string> memberIds, int payloadBytes,
+        IReadOnlyList<IDeliverySink> sinks, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(SetupTimeout + TimeSpan.FromSeconds(memberIds.Count));
+        var token = deadline.Token;
+        var events = Channel.CreateUnbounded<(Member Member, Envelope Envelope)>();
+        var room = new List<Member>();
+        foreach (var (id, sink) in memberIds.Zip(sinks))
+        {
+            var connection = await FramedTlsClient.ConnectAsync(id, _port, _certificates.Client(id), _certificates.CaCertificate, WireLimits.DefaultMaxFrameBytes, token);
+            var member = new Member(id, connection, sink);
+            _members.Add(member);
+            room.Add(member);
+            connection.StartReading(body => events.Writer.TryWrite((member, EnvelopeCodec.Decode(body))), sink.Problem);
+            await connection.SendNowAsync(EnvelopeCodec.Encode(new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Hello,
+                SenderId = id,
+                Hello = new Hello { ClientSoftware = "securechat-bench" },
+            }), token);
+            await ExpectAsync(events.Reader, member, MessageType.Welcome, token);
+        }
+
+        // One join at a time, as the protocol admits them: each takes a commit the server asks a member for.
+        var joined = new List<Member>();
+        foreach (var member in room)
+        {
+            member.Session = new GroupSession(member.Identity, roomId, new TrustStore(), EngineOptions);
+            await member.Connection.SendNowAsync(EnvelopeCodec.Encode(new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Join,
+                SenderId = member.Id,
+                RoomId = roomId,
+                Join = new Join { Bundle = member.Session.JoinBundle, PreferredSuite = CipherSuites.Preferred },
+            }), token);
+            joined.Add(member);
+            await RunCommitsUntilAsync(events.Reader, joined, token);
+        }
+
+        var epoch = room[0].Session!.Epoch;
+        var suite = room[0].Session!.Suite;
+        var clients = new List<IRelayClient>();
+        foreach (var member in room)
+        {
+            var sink = member.Sink;
+            if (_endToEnd)
+            {
+                var current = member;
+                member.Connection.SetHandler(body => OnRunFrameDecrypting(body, current));
+                clients.Add(new EncryptingClient(this, member, payloadBytes));
+            }
+            else
+            {
+                member.Connection.SetHandler(body => OnRunFrame(body, sink));
+                clients.Add(new Client(member, roomId, epoch, suite, payloadBytes));
+            }
+        }
+
+        return clients;
+    }
+
+    public async Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken)
+    {
+        var connection = await FramedTlsClient.ConnectAsync(clientId, _port, _certificates.Client(clientId), _certificates.CaCertificate,
+            WireLimits.DefaultMaxFrameBytes, cancellationToken);
+        var welcomed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.StartReading(body =>
+        {
+            var envelope = Envelope.Parser.ParseFrom(body);
+            switch (envelope.Type)
+            {
+                case MessageType.Welcome:
+                    welcomed.TrySetResult();
+                    break;
+                case MessageType.Ping:
+                    // Idle is not silent: without a PONG the server closes the connection after two keepalive intervals.
+                    // Nothing else writes on an idle connection, so the reader may.
+                    var pong = EnvelopeCodec.Encode(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Pong, SenderId = clientId, Sequence = envelope.Sequence });
+                    _ = connection.SendNowAsync(pong, CancellationToken.None).AsTask();
+                    break;
+                case MessageType.Error:
+                    welcomed.TrySetException(new InvalidOperationException($"server error {envelope.Error.Code}: {envelope.Error.Reason}"));
+                    onLost($"ERROR {envelope.Error.Code}");
+                    break;
+            }
+        }, problem =>
+        {
+            welcomed.TrySetException(new IOException(problem));
+            onLost(problem);
+        });
+        try
+        {
+            await connection.SendNowAsync(EnvelopeCodec.Encode(new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Hello,
+                SenderId = clientId,
+                Hello = new Hello { ClientSoftware = "securechat-bench" },
+            }), cancellationToken);
+            await welcomed.Task.WaitAsync(SetupTimeout, cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var member in _members)
+        {
+            await member.Connection.DisposeAsync();
+            member.Dispose();
+        }
+
+        _members.Clear();
+        if (_child is not null)
+        {
+            await _child.DisposeAsync();
+        }
+    }
+
+    /// <summary>During the run: count APPLICATION stamps; anything else that arrives is reported, never silently ignored.</summary>
+    private static void OnRunFrame(ReadOnlySpan<byte> body, IDeliverySink sink)
+    {
+        if (EnvelopeScan.TryFind(body, out var type, out var ciphertext) && type == (int)MessageType.Application && ciphertext.Length >= Stamp.Size)
+        {
+            sink.Delivered(ciphertext[..Stamp.Size]);
+            return;
+        }
+
+        Envelope envelope;
+        try
+        {
+            envelope = Envelope.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            sink.Problem("unparsable frame from the server");
+            return;
+        }
+
+        switch (envelope.Type)
+        {
+            case MessageType.Application when envelope.Ciphertext.Length >= Stamp.Size:
+                sink.Delivered(envelope.Ciphertext.Span[..Stamp.Size]);
+                break;
+            case MessageType.Error:
+                sink.Problem($"ERROR {envelope.Error.Code}{(envelope.Error.Fatal ? " (fatal)" : "")}");
+                break;
+            case MessageType.Ping:
+                // Keepalive after 30 s of silence; runs are shorter than the disconnect that would follow.
+                break;
+            default:
+                sink.Problem($"unexpected {envelope.Type} during the run");
+                break;
+        }
+    }
+
+    /// <summary>End to end: verify + decrypt every APPLICATION like a client, then read the stamp from the text.</summary>
+    private void OnRunFrameDecrypting(ReadOnlySpan<byte> body, Member member)
+    {
+        Envelope envelope;
+        try
+        {
+            envelope = Envelope.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            member.Sink.Problem("unparsable frame from the server");
+            return;
+        }
+
+        if (envelope.Type != MessageType.Application)
+        {
+            OnRunFrame(body, member.Sink);
+            return;
+        }
+
+        DecryptOutcome outcome;
+        lock (member.Gate)
+        {
+            // Timed inside the lock: waiting for the member's sender is not crypto.
+            var started = ThreadCpu.NowNanoseconds();
+            outcome = member.Session!.Decrypt(envelope);
+            Interlocked.Add(ref _cryptoNanoseconds, ThreadCpu.NowNanoseconds() - started);
+        }
+        if (outcome is MessageDelivered delivered && delivered.Text.Length >= Stamp.Size * 2)
+        {
+            Span<byte> stamp = stackalloc byte[Stamp.Size];
+            Convert.FromHexString(delivered.Text.AsSpan(0, Stamp.Size * 2), stamp, out _, out _);
+            member.Sink.Delivered(stamp);
+        }
+        else
+        {
+            member.Sink.Problem($"not delivered: {outcome}");
+        }
+    }
+
+    private static async Task ExpectAsync(ChannelReader<(Member Member, Envelope Envelope)> events, Member member, MessageType type, CancellationToken cancellationToken)
+    {
+        var (from, envelope) = await events.ReadAsync(cancellationToken);
+        if (from != member || envelope.Type != type)
+        {
+            throw new InvalidOperationException($"{member.Id}: expected {type}, got {Describe(envelope)} for {from.Id}");
+        }
+    }
+
+    /// <summary>Answers COMMIT_REQUESTs and applies COMMITs until every joined member has reached the same, newest epoch.</summary>
+    private static async Task RunCommitsUntilAsync(ChannelReader<(Member Member, Envelope Envelope)> events, List<Member> joined, CancellationToken cancellationToken)
+    {
+        ulong? target = null;
+        while (target is null || joined.Any(m => m.Session!.Epoch != target || m.Session.Status != GroupStatus.Active))
+        {
+            var (member, envelope) = await events.ReadAsync(cancellationToken);
+            var session = member.Session ?? throw new InvalidOperationException($"{member.Id}: {Describe(envelope)} before it joined");
+            switch (envelope.Type)
+            {
+                case MessageType.Joined:
+                    target = envelope.Joined.CurrentEpoch + 1;
+                    break;
+                case MessageType.CommitRequest:
+                    if (session.CreateCommit(envelope.CommitRequest) is not CommitCreated created)
+                    {
+                        throw new InvalidOperationException($"{member.Id}: the engine refused the server's commit request for epoch {envelope.CommitRequest.NewEpoch}");
+                    }
+
+                    await member.Connection.SendNowAsync(EnvelopeCodec.Encode(session.CommitEnvelope(created.Commit)), cancellationToken);
+                    break;
+                case MessageType.Commit:
+                    if (session.ProcessCommit(envelope.Commit) is CommitRejected rejected)
+                    {
+                        throw new InvalidOperationException($"{member.Id}: the engine rejected the commit for epoch {rejected.Epoch}: {rejected.Reason}");
+                    }
+
+                    break;
+                case MessageType.Error:
+                    throw new InvalidOperationException($"{member.Id}: server error {envelope.Error.Code}: {envelope.Error.Reason}");
+                case MessageType.Ping:
+                    break;
+                default:
+                    throw new InvalidOperationException($"{member.Id}: unexpected {Describe(envelope)} while joining");
+            }
+        }
+    }
+
+    private static string Describe(Envelope envelope) =>
+        envelope.Type == MessageType.Error ? $"ERROR {envelope.Error.Code} ({envelope.Error.Reason})" : envelope.Type.ToString();
+
+    private sealed class Member(string id, FramedTlsClient connection, IDeliverySink sink) : IDisposable
+    {
+        public string Id { get; } = id;
+
+        public FramedTlsClient Connection { get; } = connection;
+
+        public IDeliverySink Sink { get; } = sink;
+
+        /// <summary>The session is driven by the member's sender and its reader: one at a time, as a client actor would.</summary>
+        public Lock Gate { get; } = new();
+
+        public LocalIdentity Identity { get; } = new(id, IdentityKeyPair.Generate());
+
+        public GroupSession? Session { get; set; }
+
+        public void Dispose()
+        {
+            Session?.Dispose();
+            Identity.Dispose();
+        }
+    }
+
+    /// <summary>End to end: each message is a fresh encrypt + sign of a text that starts with the stamp in hex.</summary>
+    private sealed class EncryptingClient(SecureChatTarget target, Member member, int payloadBytes) : IRelayClient
+    {
+        private readonly char[] _text = new string('x', Math.Max(payloadBytes, Stamp.Size * 2)).ToCharArray();
+        private readonly byte[] _stamp = new byte[Stamp.Size];
+
+        public string ClientId => member.Id;
+
+        public ValueTask SendAsync(Stamp stamp, CancellationToken cancellationToken)
+        {
+            stamp.WriteTo(_stamp);
+            Convert.TryToHexString(_stamp, _text, out _);
+            var text = new string(_text);
+            SendOutcome outcome;
+            lock (member.Gate)
+            {
+                var started = ThreadCpu.NowNanoseconds();
+                outcome = member.Session!.Encrypt(text);
+                Interlocked.Add(ref target._cryptoNanoseconds, ThreadCpu.NowNanoseconds() - started);
+            }
+            if (outcome is not MessageSealed sealedMessage)
+            {
+                throw new InvalidOperationException($"{member.Id}: the engine refused to send: {outcome}");
+            }
+
+            return member.Connection.AppendAsync(EnvelopeCodec.Encode(sealedMessage.Envelope), cancellationToken);
+        }
+
+        public ValueTask FlushAsync(CancellationToken cancellationToken) => member.Connection.FlushAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Sends one pre-encoded APPLICATION envelope over and over, writing the stamp into the first bytes of the
+    /// ciphertext and a counter into the nonce in place: the frame's size and layout never change.
+    /// </summary>
+    private sealed class Client : IRelayClient
+    {
+        private readonly FramedTlsClient _connection;
+        private readonly byte[] _body;
+        private readonly int _stampOffset;
+        private readonly int _nonceOffset;
+        private long _counter;
+
+        public Client(Member member, string roomId, ulong epoch, CipherSuite suite, int payloadBytes)
+        {
+            _connection = member.Connection;
+            ClientId = member.Id;
+            var nonce = RandomNumberGenerator.GetBytes(WireLimits.NonceBytes);
+            var ciphertext = RandomNumberGenerator.GetBytes(payloadBytes);
+            _body = EnvelopeCodec.Encode(new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Application,
+                SenderId = member.Id,
+                RoomId = roomId,
+                Epoch = epoch,
+                Sequence = 1,
+                Nonce = ByteString.CopyFrom(nonce),
+                Ciphertext = ByteString.CopyFrom(ciphertext),
+                CipherSuite = suite,
+            });
+            _stampOffset = _body.AsSpan().IndexOf(ciphertext);
+            _nonceOffset = _body.AsSpan().IndexOf(nonce);
+            if (_stampOffset < 0 || _nonceOffset < 0)
+            {
+                throw new InvalidOperationException("could not find the ciphertext and nonce in the encoded envelope");
+            }
+        }
+
+        public string ClientId { get; }
+
+        public ValueTask SendAsync(Stamp stamp, CancellationToken cancellationToken)
+        {
+            stamp.WriteTo(_body.AsSpan(_stampOffset));
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(_body.AsSpan(_nonceOffset), ++_counter);
+            return _connection.AppendAsync(_body, cancellationToken);
+        }
+
+        public ValueTask FlushAsync(CancellationToken cancellationToken) => _connection.FlushAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the target owns the connection
+    }
+}
