@@ -96,19 +96,22 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IWithStash
     private void Ready()
     {
         _phase = RoomPhase.Ready;
-        Receive<ClientCommands.Send>(send => SendOrQueue(send.Text));
-        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Application, i => Decrypt(i.Envelope, fromHold: false));
-        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Commit, i => OnCommit(i.Envelope.Commit));
-        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.CommitRequest, i => OnCommitRequest(i.Envelope.CommitRequest));
-        Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Error, i => OnRoomError(i.Envelope));
-        Receive<ClientCommands.Trust>(_ => FlushQueuedSends());
-        ReceiveOnline();
+        ReceiveWithKeys();
     }
 
     /// <summary>Our commit is out; the relay's echo (or a competing commit, or a rejection) ends this state.</summary>
     private void Committing()
     {
         _phase = RoomPhase.Committing;
+        ReceiveWithKeys();
+    }
+
+    /// <summary>
+    /// Ready and Committing handle the same frames: while our commit is out, messages of the current epoch
+    /// still flow, and the relay's echo, a competing commit or a rejection is what moves the room on.
+    /// </summary>
+    private void ReceiveWithKeys()
+    {
         Receive<ClientCommands.Send>(send => SendOrQueue(send.Text));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Application, i => Decrypt(i.Envelope, fromHold: false));
         Receive<RoomProtocol.Inbound>(i => i.Envelope.Type == MessageType.Commit, i => OnCommit(i.Envelope.Commit));
