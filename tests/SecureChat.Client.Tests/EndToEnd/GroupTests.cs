@@ -1,4 +1,3 @@
-using Akka.Actor;
 using SecureChat.Client.Session;
 using SecureChat.Client.Simulation;
 using SecureChat.Client.Tests.Support;
@@ -6,25 +5,14 @@ using SecureChat.Client.Tests.Support;
 namespace SecureChat.Client.Tests.EndToEnd;
 
 /// <summary>Three and ten real clients over TLS against the real server.</summary>
-public sealed class GroupTests : IAsyncLifetime
+public sealed class GroupTests() : EndToEndTest("e2e-group")
 {
-    private readonly ActorSystem _system = ActorSystem.Create("e2e-group", ClientHocon.Quiet);
-    private TestServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _system.Terminate();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task Three_members_each_receive_every_other_members_message_once_and_a_leaver_is_rekeyed_out()
     {
-        await using var alice = TestClients.Start(_server, _system, "alice");
-        await using var bob = TestClients.Start(_server, _system, "bob");
-        await using var carol = TestClients.Start(_server, _system, "carol");
+        await using var alice = TestClients.Start(Server, System, "alice");
+        await using var bob = TestClients.Start(Server, System, "bob");
+        await using var carol = TestClients.Start(Server, System, "carol");
         ChatClient[] all = [alice, bob, carol];
         var latestKeys = new Dictionary<ChatClient, KeyEstablished>();
         foreach (var client in all)
@@ -76,7 +64,7 @@ public sealed class GroupTests : IAsyncLifetime
     {
         var simulator = new Simulator(
             new SimulationOptions { Clients = 10, Rooms = 1, MessagesPerClient = 5, ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60) },
-            id => TestClients.Start(_server, _system, id));
+            id => TestClients.Start(Server, System, id));
 
         var report = await simulator.RunAsync();
 

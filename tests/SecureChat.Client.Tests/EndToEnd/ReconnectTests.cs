@@ -9,28 +9,17 @@ using SecureChat.Transport.Tls;
 namespace SecureChat.Client.Tests.EndToEnd;
 
 /// <summary>A client whose connection breaks comes back, rejoins, rekeys and keeps chatting.</summary>
-public sealed class ReconnectTests : IAsyncLifetime
+public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
 {
-    private readonly ActorSystem _system = ActorSystem.Create("e2e-reconnect", ClientHocon.Quiet);
-    private TestServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _system.Terminate();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_dropped_connection_reconnects_rejoins_rekeys_and_delivers_what_was_typed_meanwhile()
     {
-        await using var alice = TestClients.Start(_server, _system, "alice");
+        await using var alice = TestClients.Start(Server, System, "alice");
         var bobConnector = new BreakableConnector(Connector("bob"));
         await using var bob = ChatClient.Start(
             owner => new RoomContext("bob", owner, LocalIdentity.Generate("bob", SystemRandomSource.Instance), new TrustStore(),
                 SystemClock.Instance, SystemRandomSource.Instance, new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(200) }),
-            bobConnector, _system, "bob");
+            bobConnector, System, "bob");
         await alice.WaitForAsync<Connected>();
         await bob.WaitForAsync<Connected>();
         alice.Join("lobby");
@@ -56,8 +45,8 @@ public sealed class ReconnectTests : IAsyncLifetime
 
     private TlsServerConnector Connector(string clientId)
     {
-        var certificate = _server.Certificates.IssueClient(clientId);
-        return new TlsServerConnector("127.0.0.1", _server.Port, () => TlsSettings.ForClient(certificate, _server.Certificates.CaCertificate, "127.0.0.1"));
+        var certificate = Server.Certificates.IssueClient(clientId);
+        return new TlsServerConnector("127.0.0.1", Server.Port, () => TlsSettings.ForClient(certificate, Server.Certificates.CaCertificate, "127.0.0.1"));
     }
 
     /// <summary>Real TLS links that the test can cut, as a network failure would.</summary>

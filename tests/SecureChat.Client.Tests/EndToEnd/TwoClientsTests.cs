@@ -1,28 +1,16 @@
-using Akka.Actor;
 using SecureChat.Client.Session;
 using SecureChat.Client.Tests.Support;
 
 namespace SecureChat.Client.Tests.EndToEnd;
 
 /// <summary>Real clients, real server, real TLS: two people in a room.</summary>
-public sealed class TwoClientsTests : IAsyncLifetime
+public sealed class TwoClientsTests() : EndToEndTest("e2e-two")
 {
-    private readonly ActorSystem _system = ActorSystem.Create("e2e-two", ClientHocon.Quiet);
-    private TestServer _server = null!;
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _system.Terminate();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task Alice_and_bob_join_a_room_exchange_messages_both_ways_and_see_each_others_fingerprints()
     {
-        await using var alice = TestClients.Start(_server, _system, "alice");
-        await using var bob = TestClients.Start(_server, _system, "bob");
+        await using var alice = TestClients.Start(Server, System, "alice");
+        await using var bob = TestClients.Start(Server, System, "bob");
         await alice.WaitForAsync<Connected>();
         await bob.WaitForAsync<Connected>();
 
