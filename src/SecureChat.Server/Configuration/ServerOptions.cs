@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Rooms;
@@ -35,9 +36,17 @@ public sealed class ServerOptions
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxFrameBytes { get; set; } = WireLimits.DefaultMaxFrameBytes;
 
-    /// <summary>Frames waiting to be written to one client; a client that lets it fill is disconnected.</summary>
+    /// <summary>
+    /// Frames waiting to be written to one client; a client that lets it (or <see cref="OutboundQueueBytes"/>)
+    /// fill is disconnected. Generous on purpose: a reader that keeps up on average still falls behind for a
+    /// moment when many members of a busy room send at once, and cutting it off costs every member a rekey.
+    /// </summary>
     [Range(1, 1_000_000)]
-    public int OutboundQueueLength { get; set; } = 1024;
+    public int OutboundQueueLength { get; set; } = 16 * 1024;
+
+    /// <summary>Bytes (frames with their length prefixes) waiting to be written to one client; bounds what a client that stops reading can make the server hold.</summary>
+    [Range(64 * 1024, 1024L * 1024 * 1024)]
+    public long OutboundQueueBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>Time allowed for the TLS handshake after accept.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -93,13 +102,18 @@ public sealed class ServerOptions
         new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors);
 
     public ConnectionIoSettings ToConnectionIoSettings() =>
-        new(MaxFrameBytes, OutboundQueueLength, FramesPerSecond, FrameBurst, BytesPerSecond, ByteBurst, RateLimitStrikes, CloseTimeout);
+        new(MaxFrameBytes, OutboundQueueLength, OutboundQueueBytes, FramesPerSecond, FrameBurst, BytesPerSecond, ByteBurst, RateLimitStrikes, CloseTimeout);
 
     public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, clock);
 
-    /// <summary>Checks the timeouts, which data annotations cannot express.</summary>
-    public IEnumerable<string> TimeoutErrors()
+    /// <summary>Checks what data annotations cannot express: the timeouts, and limits that depend on each other.</summary>
+    public IEnumerable<string> ConsistencyErrors()
     {
+        if (OutboundQueueBytes < MaxFrameBytes + FrameCodec.PrefixSize)
+        {
+            yield return "OutboundQueueBytes must hold at least one frame of MaxFrameBytes";
+        }
+
         if (HandshakeTimeout <= TimeSpan.Zero)
         {
             yield return "HandshakeTimeout must be positive";

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -14,6 +15,7 @@ namespace SecureChat.Server.Connections;
 public sealed record ConnectionIoSettings(
     int MaxFrameBytes,
     int OutboundQueueLength,
+    long OutboundQueueBytes,
     int FramesPerSecond,
     int FrameBurst,
     int BytesPerSecond,
@@ -36,7 +38,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
     private readonly ConnectionIoSettings _settings;
     private readonly ILogger _logger;
     private readonly Action _onClosed;
-    private readonly Channel<byte[]> _outbound;
+    private readonly Channel<ByteString> _outbound;
     private readonly CancellationTokenSource _readCancel = new();
     private readonly CancellationTokenSource _writeCancel = new();
     private readonly FrameBudget _budget;
@@ -44,6 +46,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
     private Task _writeLoop = Task.CompletedTask;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _closing;
+    private long _queuedBytes;
 
     public ConnectionIo(TcpClient socket, SslStream stream, ConnectionIoSettings settings, ILogger logger, Action onClosed)
     {
@@ -52,7 +55,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
         _settings = settings;
         _logger = logger;
         _onClosed = onClosed;
-        _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(settings.OutboundQueueLength)
+        _outbound = Channel.CreateBounded<ByteString>(new BoundedChannelOptions(settings.OutboundQueueLength)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping anything
@@ -73,18 +76,22 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
 
     public bool TrySend(ByteString envelope)
     {
-        byte[] frame;
-        try
-        {
-            frame = FrameCodec.Encode(envelope.Span, _settings.MaxFrameBytes);
-        }
-        catch (WireFormatException)
+        if (envelope.Length == 0 || envelope.Length > _settings.MaxFrameBytes)
         {
             LogOversizeOutbound(_logger, envelope.Length);
             return true; // not the reader's fault; the frame is dropped, the connection stays
         }
 
-        return _outbound.Writer.TryWrite(frame);
+        // The envelope is shared by every member of a fan-out: it is queued as it is and framed only
+        // when copied into the write batch, so a delivery costs no allocation of its own.
+        var frameBytes = (long)FrameCodec.PrefixSize + envelope.Length;
+        if (Interlocked.Add(ref _queuedBytes, frameBytes) > _settings.OutboundQueueBytes || !_outbound.Writer.TryWrite(envelope))
+        {
+            Interlocked.Add(ref _queuedBytes, -frameBytes);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Drops the connection without flushing (the normal way out is <see cref="Close"/>).</summary>
@@ -178,15 +185,17 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
             var batch = new ArrayBufferWriter<byte>(CoalescedWriteBytes);
             while (await reader.WaitToReadAsync(_writeCancel.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var frame))
+                while (reader.TryRead(out var envelope))
                 {
-                    if (batch.WrittenCount > 0 && batch.WrittenCount + frame.Length > CoalescedWriteBytes)
+                    var frameBytes = FrameCodec.PrefixSize + envelope.Length;
+                    if (batch.WrittenCount > 0 && batch.WrittenCount + frameBytes > CoalescedWriteBytes)
                     {
                         await _stream.WriteAsync(batch.WrittenMemory, _writeCancel.Token).ConfigureAwait(false);
                         batch.ResetWrittenCount();
                     }
 
-                    batch.Write(frame);
+                    AppendFrame(batch, envelope.Span);
+                    Interlocked.Add(ref _queuedBytes, -frameBytes);
                 }
 
                 if (batch.WrittenCount > 0)
@@ -202,6 +211,14 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
         {
             Report(owner, new ConnectionActor.IoClosed("write failed: " + ex.GetType().Name));
         }
+    }
+
+    private static void AppendFrame(ArrayBufferWriter<byte> batch, ReadOnlySpan<byte> body)
+    {
+        var frame = batch.GetSpan(FrameCodec.PrefixSize + body.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
+        body.CopyTo(frame[FrameCodec.PrefixSize..]);
+        batch.Advance(FrameCodec.PrefixSize + body.Length);
     }
 
     private void Report(IActorRef owner, object message)

@@ -92,11 +92,13 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
         Assert.False(error.Fatal);
     }
 
-    [Fact]
-    public async Task A_slow_consumer_is_disconnected_while_the_others_keep_receiving()
+    [Theory]
+    [InlineData("OutboundQueueLength=4")] // the frame bound fills first
+    [InlineData("OutboundQueueBytes=131072")] // the byte bound fills first: two 60 kB frames
+    public async Task A_slow_consumer_is_disconnected_while_the_others_keep_receiving(string queueBound)
     {
         await using var server = await RunningServer.StartAsync(output,
-            "OutboundQueueLength=4", "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
+            queueBound, "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
         using var aliceKeys = new TestMember("alice");
         using var bobKeys = new TestMember("bob");
         using var carolKeys = new TestMember("carol");
