@@ -31,6 +31,10 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
     private long _arrivals;
     private OpenRequest? _request;
 
+    // Roster members that are connected, in roster order: what a publish fans out to. Rebuilt only when
+    // the roster or the connections change, so a publish costs no lookups and no allocation per member.
+    private Recipient[]? _recipients;
+
     public RoomActor(string roomId, ulong startEpoch, RoomSettings settings)
     {
         _roomId = roomId;
@@ -85,6 +89,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         Timers.Cancel(PassivateIfEmpty.Instance);
         Context.Watch(join.Connection);
         _connected[join.ClientId] = new Member(join.Connection, ++_arrivals);
+        _recipients = null;
         _pendingAdds[join.ClientId] = new PendingJoin(verified, join.PreferredSuite);
         if (_roster.ContainsKey(join.ClientId))
         {
@@ -170,14 +175,17 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         }
 
         var frame = new ConnectionActor.RoomFrame(_roomId, publish.Envelope);
-        foreach (var clientId in _roster.Keys)
+        foreach (var recipient in Recipients())
         {
-            if (!string.Equals(clientId, publish.ClientId, StringComparison.Ordinal) && _connected.TryGetValue(clientId, out var member))
+            if (!string.Equals(recipient.ClientId, publish.ClientId, StringComparison.Ordinal))
             {
-                member.Connection.Tell(frame);
+                recipient.Connection.Tell(frame);
             }
         }
     }
+
+    private Recipient[] Recipients() =>
+        _recipients ??= [.. _roster.Keys.Where(_connected.ContainsKey).Select(id => new Recipient(id, _connected[id].Connection))];
 
     private void OnCommitDeadline(CommitDeadline deadline)
     {
@@ -204,6 +212,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
     private void Depart(string clientId, IActorRef connection)
     {
         _connected.Remove(clientId);
+        _recipients = null;
         Context.Unwatch(connection);
         _pendingAdds.Remove(clientId);
         if (_roster.ContainsKey(clientId))
@@ -228,6 +237,8 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         {
             _roster[bundle.ClientId] = bundle;
         }
+
+        _recipients = null;
 
         foreach (var removed in accepted.Removed)
         {
@@ -323,6 +334,7 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         {
             _log.Info("Room {0}: every member has left; the next joiner re-creates the room after epoch {1}", _roomId, _epoch);
             _roster.Clear();
+            _recipients = null;
             _pendingRemoves.Clear();
             _suite = CipherSuite.Unspecified;
             _triedCommitters.Clear();
@@ -374,6 +386,8 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         IReadOnlyList<string> PendingRemoves);
 
     private sealed record Member(IActorRef Connection, long Arrival);
+
+    private sealed record Recipient(string ClientId, IActorRef Connection);
 
     private sealed record PendingJoin(VerifiedBundle Bundle, CipherSuite PreferredSuite);
 

@@ -172,6 +172,57 @@ public sealed class RoomActorTests : TestKit
     }
 
     [Fact]
+    public void The_fan_out_follows_every_change_of_the_roster_and_of_the_connections()
+    {
+        var room = StartRoom();
+        var (alice, aliceConn) = Member("alice");
+        var (bob, bobConn) = Member("bob");
+        var (carol, carolConn) = Member("carol");
+        var (_, bobSecondConn) = Member("bob");
+        CreateRoom(room, alice, aliceConn);
+        Admit(room, alice, aliceConn, [alice], bob, bobConn, [aliceConn]);
+        ulong sequence = 0;
+        void AlicePublishes(ulong epoch, params TestProbe[] expectedRecipients)
+        {
+            var message = Frames.Application("alice", Room, epoch, sequence++);
+            room.Tell(new RoomActor.Publish(Room, "alice", epoch, message.Bytes(), aliceConn.Ref));
+            foreach (var recipient in expectedRecipients)
+            {
+                Assert.Equal(message, ExpectFrame(recipient, MessageType.Application));
+            }
+        }
+
+        AlicePublishes(2, bobConn);
+
+        // Carol joins: not a recipient until a commit adds her, then in the next fan-out.
+        room.Tell(Join(carol, carolConn));
+        ExpectFrame(carolConn, MessageType.Joined);
+        var request = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
+        AlicePublishes(2, bobConn);
+        room.Tell(Submit(alice, aliceConn, alice.Commit(Room, request.NewEpoch, [alice.Bundle, bob.Bundle, carol.Bundle], added: [carol.Bundle])));
+        foreach (var connection in new[] { aliceConn, bobConn, carolConn })
+        {
+            ExpectFrame(connection, MessageType.Commit);
+        }
+
+        AlicePublishes(3, bobConn, carolConn);
+
+        // Carol leaves: her connection gets nothing more, even before the removal is committed.
+        room.Tell(new RoomActor.Leave(Room, "carol", carolConn.Ref));
+        ExpectFrame(aliceConn, MessageType.CommitRequest);
+        AlicePublishes(3, bobConn);
+        carolConn.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        // Bob's connection drops, then he comes back on a new one before his removal is committed.
+        Sys.Stop(bobConn.Ref);
+        AwaitAssert(() => Assert.DoesNotContain("bob", State(room).Connected));
+        AlicePublishes(3);
+        room.Tell(Join(bob, bobSecondConn));
+        ExpectFrame(bobSecondConn, MessageType.Joined);
+        AlicePublishes(3, bobSecondConn);
+    }
+
+    [Fact]
     public void Ciphertext_of_the_previous_epoch_is_still_relayed_but_older_is_refused()
     {
         var room = StartRoom();
