@@ -179,31 +179,10 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
     {
         try
         {
-            // Frames queued together go out as one TLS write: one record and one syscall for many frames,
-            // instead of one each, which is what lets a reader that keeps up drain a fan-out burst.
             var reader = _outbound.Reader;
-            var batch = new ArrayBufferWriter<byte>(CoalescedWriteBytes);
             while (await reader.WaitToReadAsync(_writeCancel.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var envelope))
-                {
-                    var frameBytes = FrameCodec.PrefixSize + envelope.Length;
-                    if (batch.WrittenCount > 0 && batch.WrittenCount + frameBytes > CoalescedWriteBytes)
-                    {
-                        await _stream.WriteAsync(batch.WrittenMemory, _writeCancel.Token).ConfigureAwait(false);
-                        batch.ResetWrittenCount();
-                    }
-
-                    AppendFrame(batch, envelope.Span);
-                    Interlocked.Add(ref _queuedBytes, -frameBytes);
-                }
-
-                if (batch.WrittenCount > 0)
-                {
-                    await _stream.WriteAsync(batch.WrittenMemory, _writeCancel.Token).ConfigureAwait(false);
-                    batch.ResetWrittenCount();
-                }
-
+                await WriteQueuedAsync(reader).ConfigureAwait(false);
                 await _stream.FlushAsync(_writeCancel.Token).ConfigureAwait(false);
             }
         }
@@ -213,12 +192,69 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
         }
     }
 
-    private static void AppendFrame(ArrayBufferWriter<byte> batch, ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Frames queued together go out as one TLS write: one record and one syscall for many frames instead
+    /// of one each, which is what lets a reader that keeps up drain a fan-out burst. The batch buffer is
+    /// rented only while there is something to write, so an idle connection holds none.
+    /// </summary>
+    private async Task WriteQueuedAsync(ChannelReader<ByteString> reader)
     {
-        var frame = batch.GetSpan(FrameCodec.PrefixSize + body.Length);
-        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
-        body.CopyTo(frame[FrameCodec.PrefixSize..]);
-        batch.Advance(FrameCodec.PrefixSize + body.Length);
+        var batch = ArrayPool<byte>.Shared.Rent(CoalescedWriteBytes);
+        try
+        {
+            var used = 0;
+            while (reader.TryRead(out var envelope))
+            {
+                var frameBytes = FrameCodec.PrefixSize + envelope.Length;
+                if (used > 0 && used + frameBytes > batch.Length)
+                {
+                    await _stream.WriteAsync(batch.AsMemory(0, used), _writeCancel.Token).ConfigureAwait(false);
+                    used = 0;
+                }
+
+                if (frameBytes > batch.Length)
+                {
+                    await WriteLargeFrameAsync(envelope, frameBytes).ConfigureAwait(false);
+                }
+                else
+                {
+                    used += AppendFrame(batch.AsSpan(used), envelope.Span);
+                }
+
+                Interlocked.Add(ref _queuedBytes, -frameBytes);
+            }
+
+            if (used > 0)
+            {
+                await _stream.WriteAsync(batch.AsMemory(0, used), _writeCancel.Token).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
+
+    private async Task WriteLargeFrameAsync(ByteString envelope, int frameBytes)
+    {
+        var frame = ArrayPool<byte>.Shared.Rent(frameBytes);
+        try
+        {
+            AppendFrame(frame, envelope.Span);
+            await _stream.WriteAsync(frame.AsMemory(0, frameBytes), _writeCancel.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    /// <returns>The bytes written: the length prefix and the body.</returns>
+    private static int AppendFrame(Span<byte> destination, ReadOnlySpan<byte> body)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)body.Length);
+        body.CopyTo(destination[FrameCodec.PrefixSize..]);
+        return FrameCodec.PrefixSize + body.Length;
     }
 
     private void Report(IActorRef owner, object message)

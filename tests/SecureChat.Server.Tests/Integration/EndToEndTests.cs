@@ -37,6 +37,30 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Frames_larger_than_one_coalesced_write_and_small_ones_around_them_arrive_whole_and_in_order()
+    {
+        await using var server = await RunningServer.StartAsync(output, "MaxFrameBytes=1048576");
+        using var aliceKeys = new TestMember("alice");
+        using var bobKeys = new TestMember("bob");
+        await using var alice = await server.ConnectAndHelloAsync("alice");
+        await using var bob = await server.ConnectAndHelloAsync("bob");
+        var epoch = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys)]);
+
+        // Sizes around the 64 KiB write batch: below, exactly filling it with the prefix, just above, far above.
+        int[] sizes = [100, 65_000, 100, 300_000, 65_400, 900_000, 100];
+        var sent = sizes.Select((size, i) => Frames.Application("alice", "lobby", epoch, (ulong)i, ciphertextBytes: size)).ToList();
+        foreach (var frame in sent)
+        {
+            await alice.SendAsync(frame);
+        }
+
+        foreach (var frame in sent)
+        {
+            Assert.Equal(frame, await bob.ExpectAsync(MessageType.Application));
+        }
+    }
+
+    [Fact]
     public async Task A_member_that_disconnects_is_removed_by_a_commit_the_server_asks_for()
     {
         await using var server = await RunningServer.StartAsync(output);
