@@ -183,7 +183,13 @@ public sealed partial class GroupSession
             else
             {
                 chain.Advance(lookahead);
-                EnforceSkippedLimits(chain);
+
+                // Only cached keys can push a cap; in-order delivery adds none, and summing every chain of the
+                // room per message would cost O(members).
+                if (lookahead.Skipped.Count > 0)
+                {
+                    EnforceSkippedLimits(chain);
+                }
             }
 
             return new MessageDelivered(sender.ClientId, text, (long)plaintext.SentAtMs, state.Epoch, generation,
