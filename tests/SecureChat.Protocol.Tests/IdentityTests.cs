@@ -148,6 +148,52 @@ public sealed class IdentityTests : IDisposable
     }
 
     [Fact]
+    public void A_pin_that_moves_after_a_successful_send_blocks_the_next_send_until_accepted_again()
+    {
+        using var sim = Scenario.Group(44, "alice", "bob", "carol");
+        var alice = sim["alice"];
+        var bobKey = sim["bob"].Identity.PublicIdentityKey;
+        Assert.IsType<MessageSealed>(alice.Session!.Encrypt("first"));
+        Assert.IsType<MessageSealed>(alice.Session.Encrypt("second, roster already checked"));
+
+        // The user pins another key for bob (say, from another room); no commit happens in this room.
+        alice.Trust.Accept("bob", [.. Enumerable.Repeat((byte)7, 32)]);
+
+        var refused = Assert.IsType<SendRefused>(alice.Session.Encrypt("must not go out"));
+        Assert.Equal(SendRefusal.BlockedByKeyChange, refused.Reason);
+        Assert.Equal(["bob"], refused.BlockingMembers);
+        Assert.IsType<SendRefused>(alice.Session.Encrypt("still blocked"));
+
+        alice.Trust.Accept("bob", bobKey);
+        Assert.IsType<MessageSealed>(alice.Session.Encrypt("unblocked"));
+    }
+
+    [Fact]
+    public void The_pins_version_moves_exactly_when_a_pin_is_added_or_replaced()
+    {
+        var store = new TrustStore();
+        byte[] first = [.. Enumerable.Repeat((byte)1, 32)], second = [.. Enumerable.Repeat((byte)2, 32)];
+        var start = store.PinsVersion;
+
+        store.Observe("bob", first);
+        var afterFirstSeen = store.PinsVersion;
+        store.Observe("bob", first);
+        store.Observe("bob", second);
+        var afterMatchAndChange = store.PinsVersion;
+        store.Accept("bob");
+        var afterAccept = store.PinsVersion;
+        store.Accept("carol", first);
+        var afterExplicitAccept = store.PinsVersion;
+        Assert.False(store.Accept("dave"));
+
+        Assert.NotEqual(start, afterFirstSeen);
+        Assert.Equal(afterFirstSeen, afterMatchAndChange);
+        Assert.NotEqual(afterMatchAndChange, afterAccept);
+        Assert.NotEqual(afterAccept, afterExplicitAccept);
+        Assert.Equal(afterExplicitAccept, store.PinsVersion);
+    }
+
+    [Fact]
     public void Safety_numbers_match_on_both_sides()
     {
         using var alice = LocalIdentity.Generate("alice", _random);

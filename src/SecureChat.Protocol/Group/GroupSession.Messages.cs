@@ -20,7 +20,8 @@ public sealed partial class GroupSession
             return new SendRefused(Status == GroupStatus.Joining ? SendRefusal.NotJoined : SendRefusal.NotAMember, []);
         }
 
-        var blocking = BlockingKeyChanges;
+        var current = _current;
+        var blocking = BlockingKeyChangesBeforeSending(current);
         if (blocking.Count > 0)
         {
             return new SendRefused(SendRefusal.BlockedByKeyChange, blocking.Select(c => c.ClientId).ToList());
@@ -32,7 +33,6 @@ public sealed partial class GroupSession
             return new SendRefused(SendRefusal.BodyTooLong, []);
         }
 
-        var current = _current;
         if (current.Send.NextGeneration == ulong.MaxValue)
         {
             return new SendRefused(SendRefusal.GenerationExhausted, []);
@@ -183,7 +183,13 @@ public sealed partial class GroupSession
             else
             {
                 chain.Advance(lookahead);
-                EnforceSkippedLimits(chain);
+
+                // Only cached keys can push a cap; in-order delivery adds none, and summing every chain of the
+                // room per message would cost O(members).
+                if (lookahead.Skipped.Count > 0)
+                {
+                    EnforceSkippedLimits(chain);
+                }
             }
 
             return new MessageDelivered(sender.ClientId, text, (long)plaintext.SentAtMs, state.Epoch, generation,

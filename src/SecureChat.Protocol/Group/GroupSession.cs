@@ -29,6 +29,10 @@ public sealed partial class GroupSession : IDisposable
     private ulong _removedAtEpoch;
     private bool _disposed;
 
+    // The epoch whose roster was last found free of unaccepted key changes, and the trust store's pin version then.
+    private EpochState? _rosterTrustedFor;
+    private long _rosterTrustedAtPinsVersion;
+
     public GroupSession(LocalIdentity identity, string roomId, TrustStore trust, GroupOptions? options = null,
         IClock? clock = null, IRandomSource? random = null)
     {
@@ -87,6 +91,29 @@ public sealed partial class GroupSession : IDisposable
         Roster.Where(m => !IsSelf(m.ClientId) && !_trust.IsTrusted(m.ClientId, m.IdentityKey))
             .Select(m => new IdentityKeyChange(m.ClientId, _trust.PinnedKey(m.ClientId) ?? [], m.IdentityKey))
             .ToList();
+
+    /// <summary>
+    /// Like <see cref="BlockingKeyChanges"/>, but remembers an empty answer until the epoch (so the roster) or a
+    /// pin changes: checking every member before every message would otherwise dominate sending in a large room.
+    /// </summary>
+    private IReadOnlyList<IdentityKeyChange> BlockingKeyChangesBeforeSending(EpochState current)
+    {
+        // Read the version first: a pin that moves during the check bumps it past the remembered one.
+        var pinsVersion = _trust.PinsVersion;
+        if (ReferenceEquals(_rosterTrustedFor, current) && _rosterTrustedAtPinsVersion == pinsVersion)
+        {
+            return [];
+        }
+
+        var blocking = BlockingKeyChanges;
+        if (blocking.Count == 0)
+        {
+            _rosterTrustedFor = current;
+            _rosterTrustedAtPinsVersion = pinsVersion;
+        }
+
+        return blocking;
+    }
 
     /// <summary>
     /// True when this member should commit a rekey: it sent <see cref="GroupOptions.RekeyAfterMessages"/> messages

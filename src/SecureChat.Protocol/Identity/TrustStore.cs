@@ -36,6 +36,7 @@ public sealed class TrustStore
     private readonly Dictionary<string, byte[]> _pins = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
     private readonly string? _path;
+    private long _pinsVersion;
 
     public TrustStore()
     {
@@ -79,6 +80,12 @@ public sealed class TrustStore
         return store;
     }
 
+    /// <summary>
+    /// Changes whenever a pin is added or replaced, so a session can skip re-checking a whole roster before each
+    /// send when no pin moved since its last check (an O(roster) cost per message otherwise).
+    /// </summary>
+    internal long PinsVersion => Interlocked.Read(ref _pinsVersion);
+
     /// <summary>Checks <paramref name="identityKey"/> against the pin for <paramref name="clientId"/>, pinning it if none.</summary>
     public TrustDecision Observe(string clientId, ReadOnlySpan<byte> identityKey)
     {
@@ -87,6 +94,7 @@ public sealed class TrustStore
             if (!_pins.TryGetValue(clientId, out var pinned))
             {
                 _pins[clientId] = identityKey.ToArray();
+                Interlocked.Increment(ref _pinsVersion);
                 Persist();
                 return TrustDecision.FirstSeen;
             }
@@ -140,6 +148,7 @@ public sealed class TrustStore
             }
 
             _pins[clientId] = key;
+            Interlocked.Increment(ref _pinsVersion);
             Persist();
             return true;
         }
@@ -152,6 +161,7 @@ public sealed class TrustStore
         {
             _pending.Remove(clientId);
             _pins[clientId] = identityKey.ToArray();
+            Interlocked.Increment(ref _pinsVersion);
             Persist();
         }
     }
