@@ -13,12 +13,25 @@ public static class FrameCodec
 
     public static byte[] Encode(ReadOnlySpan<byte> body, int maxFrameBytes = WireLimits.DefaultMaxFrameBytes)
     {
-        CheckLength(body.Length, maxFrameBytes);
         var frame = new byte[PrefixSize + body.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
-        body.CopyTo(frame.AsSpan(PrefixSize));
+        Write(frame, body, maxFrameBytes);
         return frame;
     }
+
+    /// <summary>
+    /// Writes the length prefix and <paramref name="body"/> into <paramref name="destination"/> (which must hold
+    /// <see cref="PrefixSize"/> + body bytes) and returns the bytes written; for writers that batch frames.
+    /// </summary>
+    public static int Write(Span<byte> destination, ReadOnlySpan<byte> body, int maxFrameBytes = WireLimits.DefaultMaxFrameBytes)
+    {
+        CheckLength(body.Length, maxFrameBytes);
+        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)body.Length);
+        body.CopyTo(destination[PrefixSize..]);
+        return PrefixSize + body.Length;
+    }
+
+    /// <summary>Whether a body of <paramref name="length"/> bytes may be framed: not empty, not above the maximum.</summary>
+    public static bool IsValidLength(long length, int maxFrameBytes) => length > 0 && length <= maxFrameBytes;
 
     public static byte[] Encode(Envelope envelope, int maxFrameBytes = WireLimits.DefaultMaxFrameBytes) =>
         Encode(EnvelopeCodec.Encode(envelope), maxFrameBytes);

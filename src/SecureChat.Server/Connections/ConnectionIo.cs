@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -76,7 +75,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
 
     public bool TrySend(ByteString envelope)
     {
-        if (envelope.Length == 0 || envelope.Length > _settings.MaxFrameBytes)
+        if (!FrameCodec.IsValidLength(envelope.Length, _settings.MaxFrameBytes))
         {
             LogOversizeOutbound(_logger, envelope.Length);
             return true; // not the reader's fault; the frame is dropped, the connection stays
@@ -218,7 +217,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
                 }
                 else
                 {
-                    used += AppendFrame(batch.AsSpan(used), envelope.Span);
+                    used += FrameCodec.Write(batch.AsSpan(used), envelope.Span, _settings.MaxFrameBytes);
                 }
 
                 Interlocked.Add(ref _queuedBytes, -frameBytes);
@@ -240,21 +239,13 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
         var frame = ArrayPool<byte>.Shared.Rent(frameBytes);
         try
         {
-            AppendFrame(frame, envelope.Span);
+            FrameCodec.Write(frame, envelope.Span, _settings.MaxFrameBytes);
             await _stream.WriteAsync(frame.AsMemory(0, frameBytes), _writeCancel.Token).ConfigureAwait(false);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(frame);
         }
-    }
-
-    /// <returns>The bytes written: the length prefix and the body.</returns>
-    private static int AppendFrame(Span<byte> destination, ReadOnlySpan<byte> body)
-    {
-        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)body.Length);
-        body.CopyTo(destination[FrameCodec.PrefixSize..]);
-        return FrameCodec.PrefixSize + body.Length;
     }
 
     private void Report(IActorRef owner, object message)

@@ -14,6 +14,38 @@ public class FrameCodecTests
     }
 
     [Fact]
+    public void Write_appends_frames_one_after_another_into_a_batch_buffer()
+    {
+        var batch = new byte[16];
+
+        var first = FrameCodec.Write(batch, [0xAA, 0xBB]);
+        var second = FrameCodec.Write(batch.AsSpan(first), [0xCC]);
+
+        Assert.Equal(6, first);
+        Assert.Equal(5, second);
+        Assert.Equal("00000002aabb00000001cc", Hex.Encode(batch.AsSpan(0, first + second).ToArray()));
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    [InlineData(65536, true)]
+    [InlineData(65537, false)]
+    public void IsValidLength_accepts_exactly_what_Write_accepts(int length, bool valid)
+    {
+        Assert.Equal(valid, FrameCodec.IsValidLength(length, 65536));
+        var write = () => FrameCodec.Write(new byte[length + FrameCodec.PrefixSize], new byte[length], 65536);
+        if (valid)
+        {
+            Assert.Equal(length + FrameCodec.PrefixSize, write());
+        }
+        else
+        {
+            Assert.Throws<WireFormatException>(() => write());
+        }
+    }
+
+    [Fact]
     public void Encode_then_try_decode_round_trips()
     {
         var body = Enumerable.Range(0, 300).Select(i => (byte)i).ToArray();
