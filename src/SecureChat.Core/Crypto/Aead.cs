@@ -86,7 +86,7 @@ public static class Aead
         return true;
     }
 
-    /// <summary>Same suite rule as <see cref="CipherSuites.Algorithm"/>: AES-256-GCM only where the CPU supports it.</summary>
+    /// <summary>AES-256-GCM for its suite (only where <see cref="CipherSuites.IsSupported"/> says the CPU runs it), else ChaCha20-Poly1305.</summary>
     private static bool UsesAesGcm(CipherSuite suite)
     {
         if (!CipherSuites.IsSupported(suite))

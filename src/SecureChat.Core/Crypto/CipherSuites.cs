@@ -3,7 +3,7 @@ using SecureChat.Core.Wire;
 
 namespace SecureChat.Core.Crypto;
 
-/// <summary>Maps the wire's cipher-suite id to the NSec AEAD it names.</summary>
+/// <summary>The wire's cipher suites: sizes, which one this machine prefers, and which it can run.</summary>
 public static class CipherSuites
 {
     public const int KeySize = 32;
@@ -19,12 +19,5 @@ public static class CipherSuites
         CipherSuite.Aes256GcmX25519Ed25519Sha256 => Aes256Gcm.IsSupported,
         CipherSuite.Chacha20Poly1305X25519Ed25519Sha256 => true,
         _ => false,
-    };
-
-    public static AeadAlgorithm Algorithm(CipherSuite suite) => suite switch
-    {
-        CipherSuite.Aes256GcmX25519Ed25519Sha256 when Aes256Gcm.IsSupported => AeadAlgorithm.Aes256Gcm,
-        CipherSuite.Chacha20Poly1305X25519Ed25519Sha256 => AeadAlgorithm.ChaCha20Poly1305,
-        _ => throw new NotSupportedException($"cipher suite {suite} is not supported on this machine"),
     };
 }

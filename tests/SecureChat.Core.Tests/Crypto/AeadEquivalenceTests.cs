@@ -103,7 +103,7 @@ public class AeadEquivalenceTests
 
     private static byte[] NSecSeal(CipherSuite suite, byte[] key, byte[] nonce, byte[] ad, byte[] plaintext)
     {
-        var algorithm = CipherSuites.Algorithm(suite);
+        AeadAlgorithm algorithm = suite == CipherSuite.Aes256GcmX25519Ed25519Sha256 ? AeadAlgorithm.Aes256Gcm : AeadAlgorithm.ChaCha20Poly1305;
         using var nsecKey = Key.Import(algorithm, key, KeyBlobFormat.RawSymmetricKey);
         return algorithm.Encrypt(nsecKey, nonce, ad, plaintext);
     }
