@@ -278,7 +278,7 @@ public sealed partial class TlsListener : BackgroundService
     {
         try
         {
-            await connection.GracefulStop(timeout, ConnectionActor.Shutdown.Instance).ConfigureAwait(false);
+            await connection.GracefulStop(timeout, ServerShutdown.Instance).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TaskCanceledException or AskTimeoutException)
         {
