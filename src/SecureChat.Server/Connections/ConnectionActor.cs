@@ -53,16 +53,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PostStop() => Close(flush: true);
 
-    /// <summary>
-    /// After a crash the connection's state is unknown and its socket is already closed (PostStop ran
-    /// before the restart): stop rather than run again, which would start a second read loop.
-    /// </summary>
-    protected override void PostRestart(Exception reason)
-    {
-        _log.Error(reason, "Connection of {0} at {1} failed; closed", _clientId, _remote);
-        Context.Stop(Self);
-    }
-
     /// <summary>Until a valid HELLO: anything else, or silence past the deadline, ends the connection.</summary>
     private void AwaitingHello()
     {

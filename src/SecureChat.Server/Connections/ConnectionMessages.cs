@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Google.Protobuf;
 using SecureChat.Core.Wire;
 
@@ -19,3 +20,8 @@ public sealed record ServerShutdown
 {
     public static readonly ServerShutdown Instance = new();
 }
+
+/// <summary>To the <see cref="ConnectionsActor"/>: run an authenticated connection; answered with <see cref="ConnectionOpened"/>.</summary>
+public sealed record OpenConnection(IConnectionIo Io, string ClientId, string Remote);
+
+public sealed record ConnectionOpened(IActorRef Connection);

@@ -65,10 +65,7 @@ public sealed class RoomStateTests : IDisposable
     {
         Did(_room.Join("mallory", _alice.Bundle, Aes, "mallory-1"));
 
-        var refusal = Refused("mallory-1");
-        Assert.Equal(ErrorCode.BadBundle, refusal.Code);
-        Assert.Contains("another client", refusal.Reason, StringComparison.Ordinal);
-        Assert.True(refusal.NotInRoom);
+        Assert.Contains("another client", Refused("mallory-1", ErrorCode.BadBundle, notInRoom: true).Reason, StringComparison.Ordinal);
         Assert.Empty(_room.Snapshot().Connected);
     }
 
@@ -79,9 +76,7 @@ public sealed class RoomStateTests : IDisposable
 
         Join(_alice, "alice-1");
 
-        var refusal = Refused("alice-1");
-        Assert.Equal(ErrorCode.UnexpectedMessage, refusal.Code);
-        Assert.False(refusal.NotInRoom);
+        Refused("alice-1", ErrorCode.UnexpectedMessage, notInRoom: false);
     }
 
     [Fact]
@@ -92,9 +87,7 @@ public sealed class RoomStateTests : IDisposable
 
         Join(_bob, "bob-1");
 
-        var refusal = Refused("bob-1");
-        Assert.Equal(ErrorCode.RoomFull, refusal.Code);
-        Assert.True(refusal.NotInRoom);
+        Refused("bob-1", ErrorCode.RoomFull, notInRoom: true);
     }
 
     [Fact]
@@ -212,9 +205,8 @@ public sealed class RoomStateTests : IDisposable
         Assert.Equal("bob", Sent("carol-1", MessageType.Commit).SenderId);
         Submit(_alice, "alice-1", _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle, _carol.Bundle], added: [_carol.Bundle]));
 
-        var refusal = Refused("alice-1");
-        Assert.Equal((ErrorCode.CommitRejected, 3ul, false), (refusal.Code, refusal.Epoch, refusal.NotInRoom));
-        Assert.Equal(RelayCommitRejection.WrongEpoch, refusal.CommitRejection);
+        var refusal = Refused("alice-1", ErrorCode.CommitRejected, notInRoom: false);
+        Assert.Equal((3ul, RelayCommitRejection.WrongEpoch), (refusal.Epoch, refusal.CommitRejection));
         Assert.Empty(_last.Events);
         Assert.Equal(3ul, _room.Epoch);
     }
@@ -240,7 +232,7 @@ public sealed class RoomStateTests : IDisposable
 
         Submit(_bob, "bob-1", _bob.Commit(Room, 2, Bundles(), rekey: true));
 
-        Assert.Contains("already committed", Refused("bob-1").Reason, StringComparison.Ordinal);
+        Assert.Contains("already committed", Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).Reason, StringComparison.Ordinal);
         Assert.Single(_last.Effects);
         Assert.Empty(_last.Events);
         Assert.Equal(2ul, _room.Epoch);
@@ -253,7 +245,7 @@ public sealed class RoomStateTests : IDisposable
 
         Submit(_alice, "alice-1", _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]));
 
-        Assert.Equal(RelayCommitRejection.NotJoined, Refused("alice-1").CommitRejection);
+        Assert.Equal(RelayCommitRejection.NotJoined, Refused("alice-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
         Assert.Equal(1ul, _room.Epoch);
     }
 
@@ -312,9 +304,7 @@ public sealed class RoomStateTests : IDisposable
 
         Submit(_bob, "bob-1", _bob.CreateRoom(Room, epoch: 2));
 
-        var refusal = Refused("bob-1");
-        Assert.Equal(ErrorCode.NotAMember, refusal.Code);
-        Assert.True(refusal.NotInRoom);
+        Refused("bob-1", ErrorCode.NotAMember, notInRoom: true);
     }
 
     [Fact]
@@ -361,7 +351,7 @@ public sealed class RoomStateTests : IDisposable
         Publish(_bob, "bob-1", 1);
 
         Assert.Null(_last.Fanout);
-        Assert.Equal(ErrorCode.StaleEpoch, Refused("bob-1").Code);
+        Refused("bob-1", ErrorCode.StaleEpoch, notInRoom: false);
     }
 
     [Fact]
@@ -372,8 +362,7 @@ public sealed class RoomStateTests : IDisposable
 
         Publish(_bob, "bob-1", 1);
 
-        var refusal = Refused("bob-1");
-        Assert.Equal((ErrorCode.NotAMember, false), (refusal.Code, refusal.NotInRoom));
+        Refused("bob-1", ErrorCode.NotAMember, notInRoom: false);
         Assert.Null(_last.Fanout);
     }
 
@@ -386,7 +375,7 @@ public sealed class RoomStateTests : IDisposable
 
         Publish(_bob, "bob-2", 2);
 
-        Assert.Equal(ErrorCode.NotAMember, Refused("bob-2").Code);
+        Refused("bob-2", ErrorCode.NotAMember, notInRoom: false);
     }
 
     [Fact]
@@ -581,7 +570,12 @@ public sealed class RoomStateTests : IDisposable
     private IEnumerable<string> Receivers(MessageType type) =>
         _last.Effects.OfType<SendFrame<string>>().Where(s => Envelope.Parser.ParseFrom(s.Frame).Type == type).Select(s => s.To);
 
-    private RefuseRequest<string> Refused(string connection) => Assert.Single(_last.Effects.OfType<RefuseRequest<string>>(), r => r.To == connection);
+    private RefuseRequest<string> Refused(string connection, ErrorCode code, bool notInRoom)
+    {
+        var refusal = Assert.Single(_last.Effects.OfType<RefuseRequest<string>>(), r => r.To == connection);
+        Assert.Equal((code, notInRoom), (refusal.Code, refusal.NotInRoom));
+        return refusal;
+    }
 
     private List<string> FannedOutTo()
     {
