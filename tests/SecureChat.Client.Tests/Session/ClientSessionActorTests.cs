@@ -1,8 +1,10 @@
 using Akka.Actor;
 using Akka.TestKit;
+using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
 using SecureChat.Client.Tests.Support;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 using Envelope = SecureChat.Core.Wire.Envelope;
@@ -55,8 +57,10 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Deliver(ServerFrames.Welcome("mallory"));
 
-        Assert.Equal(ClientErrorCodes.Protocol, ExpectEvent<ErrorReported>().Code);
-        Assert.NotNull(ExpectEvent<Disconnected>().RetryIn);
+        Assert.Equal("mallory", Assert.IsType<WelcomeForAnotherClient>(ExpectEvent<ErrorReported>()).UntrustedClientId);
+        var disconnected = ExpectEvent<Disconnected>();
+        Assert.Equal(DisconnectCause.ProtocolViolation, disconnected.Cause);
+        Assert.NotNull(disconnected.RetryIn);
         ExpectFrame(MessageType.Hello);
         Assert.Equal(2, _connector.Connects);
     }
@@ -164,7 +168,8 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Deliver(envelope);
 
-        Assert.Equal(ClientErrorCodes.DecryptFailed, ExpectEvent<ErrorReported>().Code);
+        var failed = Assert.IsType<DecryptFailed>(ExpectEvent<ErrorReported>());
+        Assert.Equal(("bob", DecryptRejection.AuthenticationFailed), (failed.SenderId, failed.Reason));
         _connector.Deliver(bob.Encrypt("next"));
         Assert.Equal("next", ExpectEvent<MessageReceived>().Text);
     }
@@ -220,11 +225,11 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _connector.Deliver(ServerFrames.Relay(admit));
         newBob.Apply(admit);
 
-        var changed = ExpectEvent<ErrorReported>();
-        Assert.Equal(ClientErrorCodes.KeyChanged, changed.Code);
-        Assert.Contains(newBob.Identity.Fingerprint, changed.Text, StringComparison.Ordinal);
+        var changed = Assert.IsType<KeyChanged>(ExpectEvent<ErrorReported>());
+        Assert.Equal(ClientErrorCode.KeyChanged, changed.Code);
+        Assert.Equal(("bob", bob.Identity.Fingerprint, newBob.Identity.Fingerprint), (changed.ClientId, changed.PinnedFingerprint, changed.NewFingerprint));
         _session.Tell(new ClientCommands.Send(Room, "held until trusted"));
-        Assert.Contains("/trust", ExpectEvent<Warning>().Text, StringComparison.Ordinal);
+        Assert.Equal(["bob"], ExpectEvent<SendHeldForKeyChange>().BlockingMembers);
         _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         _session.Tell(new ClientCommands.Trust("bob"));
@@ -239,7 +244,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Drop("network down");
         var disconnected = ExpectEvent<Disconnected>();
-        Assert.Equal("network down", disconnected.Reason);
+        Assert.Equal((DisconnectCause.LinkFailed, "network down"), (disconnected.Cause, disconnected.Detail));
         Assert.NotNull(disconnected.RetryIn);
         _session.Tell(new ClientCommands.Send(Room, "typed offline"));
 
@@ -269,10 +274,11 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Deliver(ServerFrames.Error(Room, ErrorCode.RoomFull, "room is full"));
 
-        Assert.Equal(nameof(ErrorCode.RoomFull), ExpectEvent<ErrorReported>().Code);
+        var refused = Assert.IsType<JoinRefused>(ExpectEvent<ErrorReported>());
+        Assert.Equal((ClientErrorCode.JoinRefused, ErrorCode.RoomFull, "room is full"), (refused.Code, refused.WireCode, refused.UntrustedReason));
         ExpectEvent<Left>();
         _session.Tell(new ClientCommands.Send(Room, "anyone?"));
-        Assert.Equal("NOT_A_MEMBER", ExpectEvent<ErrorReported>().Code);
+        Assert.Equal(Room, Assert.IsType<NotInRoom>(ExpectEvent<ErrorReported>()).RoomId);
     }
 
     [Fact]
@@ -348,7 +354,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
             _session.Tell(new ClientCommands.Send(Room, $"m{i}"));
         }
 
-        Assert.Contains("not queuing more", ExpectEvent<Warning>().Text, StringComparison.Ordinal);
+        Assert.Equal(2, Assert.IsType<SendQueueFull>(ExpectEvent<Warning>()).Queued);
     }
 
     protected override void Dispose(bool disposing)
