@@ -1,7 +1,7 @@
 using System.Globalization;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
-using SecureChat.Protocol.Tests.Harness;
+using SecureChat.Testing.Simulation;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 

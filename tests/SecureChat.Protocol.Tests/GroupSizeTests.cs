@@ -1,5 +1,5 @@
 using SecureChat.Protocol.Group;
-using SecureChat.Protocol.Tests.Harness;
+using SecureChat.Testing.Simulation;
 
 namespace SecureChat.Protocol.Tests;
 

@@ -1,6 +1,6 @@
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
-using SecureChat.Protocol.Tests.Harness;
+using SecureChat.Testing.Simulation;
 
 namespace SecureChat.Protocol.Tests;
 

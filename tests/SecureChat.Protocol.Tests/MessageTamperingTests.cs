@@ -2,7 +2,7 @@ using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
-using SecureChat.Protocol.Tests.Harness;
+using SecureChat.Testing.Simulation;
 
 namespace SecureChat.Protocol.Tests;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SecureChat.Server.Configuration;
+using SecureChat.Testing.Hosting;
 
 namespace SecureChat.Server.Tests;
 

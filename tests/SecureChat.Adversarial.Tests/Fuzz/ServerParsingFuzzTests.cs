@@ -7,7 +7,8 @@ using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Rooms;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Fakes;
+using SecureChat.Testing.RawClients;
 using Xunit.Abstractions;
 using Envelope = SecureChat.Core.Wire.Envelope;
 

@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using SecureChat.Adversarial.Tests.Support;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Honest;
+using SecureChat.Testing.Hosting;
+using SecureChat.Testing.RawClients;
 using Xunit.Abstractions;
 
 namespace SecureChat.Adversarial.Tests.HostileClients;

@@ -3,7 +3,7 @@ using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
-using SecureChat.Protocol.Tests.Harness;
+using SecureChat.Testing.Simulation;
 using static SecureChat.Adversarial.Tests.MaliciousRelay.AttackingRelay;
 
 namespace SecureChat.Adversarial.Tests.MaliciousRelay;

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
-using SecureChat.Protocol.Tests.Harness;
+using SecureChat.Testing.Simulation;
 using static SecureChat.Adversarial.Tests.MaliciousRelay.AttackingRelay;
 
 namespace SecureChat.Adversarial.Tests.MaliciousRelay;

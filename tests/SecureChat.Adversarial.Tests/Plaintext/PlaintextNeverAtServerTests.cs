@@ -1,7 +1,7 @@
 using Google.Protobuf;
-using SecureChat.Adversarial.Tests.Support;
 using SecureChat.Core.Wire;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Honest;
+using SecureChat.Testing.Hosting;
 using Xunit.Abstractions;
 
 namespace SecureChat.Adversarial.Tests.Plaintext;

@@ -1,10 +1,12 @@
 using Akka.Actor;
 using Google.Protobuf;
 using SecureChat.Adversarial.Tests.Plaintext;
-using SecureChat.Adversarial.Tests.Support;
 using SecureChat.Client;
 using SecureChat.Client.Session;
 using SecureChat.Core.Wire;
+using SecureChat.Testing.Honest;
+using SecureChat.Testing.Hosting;
+using SecureChat.Testing.RealClients;
 using Xunit.Abstractions;
 using Envelope = SecureChat.Core.Wire.Envelope;
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SecureChat.Client.Session;
 using SecureChat.Client.Tests.Support;
+using SecureChat.Testing.EndToEnd;
 
 namespace SecureChat.Client.Tests.Cli;
 

@@ -3,9 +3,9 @@ using System.Net.Security;
 using System.Net.Sockets;
 using Akka.TestKit;
 using SecureChat.Client.Connection;
-using SecureChat.Client.Tests.Support;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
+using SecureChat.Testing.EndToEnd;
 using SecureChat.Transport.Tls;
 using Envelope = SecureChat.Core.Wire.Envelope;
 

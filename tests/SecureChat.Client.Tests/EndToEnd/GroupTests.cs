@@ -1,6 +1,6 @@
 using SecureChat.Client.Session;
 using SecureChat.Client.Simulation;
-using SecureChat.Client.Tests.Support;
+using SecureChat.Testing.EndToEnd;
 
 namespace SecureChat.Client.Tests.EndToEnd;
 

@@ -1,9 +1,9 @@
 using Akka.Actor;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
-using SecureChat.Client.Tests.Support;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
+using SecureChat.Testing.EndToEnd;
 using SecureChat.Transport.Tls;
 
 namespace SecureChat.Client.Tests.EndToEnd;

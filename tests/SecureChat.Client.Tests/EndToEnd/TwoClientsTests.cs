@@ -1,5 +1,5 @@
 using SecureChat.Client.Session;
-using SecureChat.Client.Tests.Support;
+using SecureChat.Testing.EndToEnd;
 
 namespace SecureChat.Client.Tests.EndToEnd;
 

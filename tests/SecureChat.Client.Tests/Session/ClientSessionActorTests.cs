@@ -2,11 +2,12 @@ using Akka.Actor;
 using Akka.TestKit;
 using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
-using SecureChat.Client.Tests.Support;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
+using SecureChat.Testing.EndToEnd;
+using SecureChat.Testing.Fakes;
 using Envelope = SecureChat.Core.Wire.Envelope;
 using Joined = SecureChat.Client.Session.Joined;
 

@@ -5,7 +5,8 @@ using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Rooms;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Fakes;
+using SecureChat.Testing.RawClients;
 using Envelope = SecureChat.Core.Wire.Envelope;
 
 namespace SecureChat.Server.Tests.Connections;

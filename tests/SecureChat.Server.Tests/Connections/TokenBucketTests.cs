@@ -1,5 +1,5 @@
 using SecureChat.Server.Connections;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Fakes;
 
 namespace SecureChat.Server.Tests.Connections;
 

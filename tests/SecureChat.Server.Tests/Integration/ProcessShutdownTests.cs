@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using SecureChat.Core.Wire;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Hosting;
+using SecureChat.Testing.RawClients;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 using Xunit.Abstractions;

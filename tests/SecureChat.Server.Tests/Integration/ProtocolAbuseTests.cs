@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using SecureChat.Core.Wire;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Hosting;
+using SecureChat.Testing.RawClients;
 using Xunit.Abstractions;
 
 namespace SecureChat.Server.Tests.Integration;

@@ -1,7 +1,8 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
 using SecureChat.Core.Wire;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.Hosting;
+using SecureChat.Testing.RawClients;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 
@@ -122,7 +123,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
         {
             try
             {
-                await client.SendAsync(Support.Frames.Hello(clientId));
+                await client.SendAsync(Frames.Hello(clientId));
             }
             catch (IOException)
             {

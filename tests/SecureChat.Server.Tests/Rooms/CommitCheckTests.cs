@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Rooms;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.RawClients;
 
 namespace SecureChat.Server.Tests.Rooms;
 

@@ -4,7 +4,7 @@ using Akka.TestKit.Xunit2;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Rooms;
-using SecureChat.Server.Tests.Support;
+using SecureChat.Testing.RawClients;
 
 namespace SecureChat.Server.Tests.Rooms;
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using SecureChat.Testing.Hosting;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 

@@ -1,3 +1,4 @@
+using SecureChat.Testing.Hosting;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 

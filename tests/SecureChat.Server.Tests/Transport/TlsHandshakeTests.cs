@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
+using SecureChat.Testing.Hosting;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Framing;
 using SecureChat.Transport.Tls;

@@ -1,0 +1,102 @@
+using Akka.Actor;
+using SecureChat.Client.Connection;
+using SecureChat.Core.Wire;
+using Envelope = SecureChat.Core.Wire.Envelope;
+
+namespace SecureChat.Testing.Fakes;
+
+/// <summary>
+/// Puts a probe in the server's place: every frame the session sends arrives at the probe as an
+/// <see cref="Envelope"/>, and the test plays the server with <see cref="Deliver"/> and <see cref="Drop"/>.
+/// </summary>
+public sealed class ProbeConnector(IActorRef server) : IServerConnector
+{
+    private IActorRef _session = ActorRefs.Nobody;
+    private long _linkId;
+    private int _connects;
+
+    public int Connects => Volatile.Read(ref _connects);
+
+    public IServerLink Connect(IActorRef session, long linkId)
+    {
+        _session = session;
+        Interlocked.Exchange(ref _linkId, linkId);
+        Interlocked.Increment(ref _connects);
+        session.Tell(new LinkEvents.LinkUp(linkId));
+        return new ProbeLink(server, linkId);
+    }
+
+    /// <summary>The server sends a frame to the session.</summary>
+    public void Deliver(Envelope envelope) => _session.Tell(new LinkEvents.FrameReceived(Interlocked.Read(ref _linkId), envelope));
+
+    /// <summary>The connection breaks.</summary>
+    public void Drop(string reason = "test dropped the link") => _session.Tell(new LinkEvents.LinkDown(Interlocked.Read(ref _linkId), reason));
+
+    private sealed class ProbeLink(IActorRef server, long linkId) : IServerLink
+    {
+        private volatile bool _closed;
+
+        public long LinkId { get; } = linkId;
+
+        public bool TrySend(Envelope envelope)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            server.Tell(envelope);
+            return true;
+        }
+
+        public void Dispose() => _closed = true;
+    }
+}
+
+/// <summary>Frames the test server sends.</summary>
+public static class ServerFrames
+{
+    public static Envelope Welcome(string clientId) => new()
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.Welcome,
+        Welcome = new Welcome { ClientId = clientId, MaxFrameBytes = (uint)WireLimits.DefaultMaxFrameBytes, MaxMembersPerRoom = 150, MaxRoomsPerConnection = 64 },
+    };
+
+    public static Envelope Joined(string roomId, ulong currentEpoch, uint members) => new()
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.Joined,
+        RoomId = roomId,
+        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = members },
+    };
+
+    public static Envelope CommitRequest(string roomId, ulong newEpoch, IEnumerable<SignedBundle> adds, IEnumerable<string>? removes = null) => new()
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.CommitRequest,
+        RoomId = roomId,
+        Epoch = newEpoch,
+        CommitRequest = new CommitRequest
+        {
+            NewEpoch = newEpoch,
+            Adds = { adds },
+            Removes = { removes ?? [] },
+            DeadlineMs = 5000,
+            Suite = Core.Crypto.CipherSuites.Preferred,
+        },
+    };
+
+    public static Envelope Error(string roomId, ErrorCode code, string reason, bool fatal = false) => new()
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.Error,
+        RoomId = roomId,
+        Error = new Error { Code = code, Reason = reason, Fatal = fatal },
+    };
+
+    public static Envelope Ping(ulong sequence) => new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Ping, Sequence = sequence };
+
+    /// <summary>The relay forwards a commit envelope unchanged (sender = committer).</summary>
+    public static Envelope Relay(Envelope commit) => commit.Clone();
+}

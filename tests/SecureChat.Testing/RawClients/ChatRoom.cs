@@ -1,0 +1,34 @@
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Testing.RawClients;
+
+/// <summary>Drives the room protocol by hand over real connections: the first client creates the room and admits the rest.</summary>
+public static class ChatRoom
+{
+    /// <summary>Returns the room's epoch after everyone is in.</summary>
+    public static async Task<ulong> FormAsync(string roomId, IReadOnlyList<(TestClient Client, TestMember Member)> members)
+    {
+        var (creator, creatorMember) = members[0];
+        await creator.SendAsync(Frames.Join(creator.Id, roomId, creatorMember.Bundle));
+        await creator.ExpectAsync(MessageType.Joined);
+        var request = (await creator.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
+        await creator.SendAsync(Frames.Commit(creator.Id, roomId, request.NewEpoch, creatorMember.CreateRoom(roomId, request.NewEpoch)));
+        var epoch = (await creator.ExpectAsync(MessageType.Commit)).Epoch;
+
+        for (var i = 1; i < members.Count; i++)
+        {
+            var (joiner, joinerMember) = members[i];
+            await joiner.SendAsync(Frames.Join(joiner.Id, roomId, joinerMember.Bundle));
+            await joiner.ExpectAsync(MessageType.Joined);
+            request = (await creator.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
+            var roster = members.Take(i + 1).Select(m => m.Member.Bundle);
+            await creator.SendAsync(Frames.Commit(creator.Id, roomId, request.NewEpoch, creatorMember.Commit(roomId, request.NewEpoch, roster, added: [joinerMember.Bundle])));
+            for (var j = 0; j <= i; j++)
+            {
+                epoch = (await members[j].Client.ExpectAsync(MessageType.Commit)).Epoch;
+            }
+        }
+
+        return epoch;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Testing.RawClients;
+
+/// <summary>
+/// A chat member as far as the server can tell: an identity key, a membership key, a signed bundle,
+/// and commits built by hand (wraps are random bytes: the server cannot and does not open them).
+/// </summary>
+public sealed class TestMember : IDisposable
+{
+    public TestMember(string id, DateTimeOffset? expires = null)
+    {
+        Id = id;
+        Identity = IdentityKeyPair.Generate();
+        Membership = X25519KeyPair.Generate();
+        Bundle = MakeBundle(id, expires ?? DateTimeOffset.UtcNow.AddDays(1));
+    }
+
+    public string Id { get; }
+
+    public IdentityKeyPair Identity { get; }
+
+    public X25519KeyPair Membership { get; }
+
+    public SignedBundle Bundle { get; }
+
+    public SignedBundle MakeBundle(string clientId, DateTimeOffset expires, DateTimeOffset? created = null, uint keyId = 1, byte[]? membershipKey = null)
+    {
+        var content = new BundleContent
+        {
+            ClientId = clientId,
+            IdentityKey = ByteString.CopyFrom(Identity.PublicKey),
+            MembershipKey = ByteString.CopyFrom(membershipKey ?? Membership.PublicKey),
+            KeyId = keyId,
+            CreatedAtMs = (ulong)(created ?? expires.AddDays(-1)).ToUnixTimeMilliseconds(),
+            ExpiresAtMs = (ulong)expires.ToUnixTimeMilliseconds(),
+        }.ToByteString();
+        return new SignedBundle { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.BundleSignature, content.Span)) };
+    }
+
+    /// <summary>A committer's key refresh (PROTOCOL.md §8.6): same identity key, a fresh membership key, a greater key id.</summary>
+    public SignedBundle RefreshedBundle(uint keyId = 2)
+    {
+        using var fresh = X25519KeyPair.Generate();
+        return MakeBundle(Id, DateTimeOffset.UtcNow.AddDays(1), keyId: keyId, membershipKey: fresh.PublicKey);
+    }
+
+    /// <summary>The commit that creates a room: this member alone.</summary>
+    public SignedCommit CreateRoom(string roomId, ulong epoch = 1, CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256) =>
+        Commit(roomId, epoch, [Bundle], added: [Bundle], suite: suite);
+
+    public SignedCommit Commit(
+        string roomId,
+        ulong epoch,
+        IEnumerable<SignedBundle> roster,
+        IEnumerable<SignedBundle>? added = null,
+        IEnumerable<string>? removed = null,
+        bool rekey = false,
+        CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256,
+        bool sortRoster = true,
+        string? committerId = null)
+    {
+        var members = roster.ToList();
+        if (sortRoster)
+        {
+            members = [.. members.OrderBy(ClientIdOf, StringComparer.Ordinal)];
+        }
+
+        var content = new CommitContent
+        {
+            RoomId = roomId,
+            Epoch = epoch,
+            PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]),
+            CommitterId = committerId ?? Id,
+            Rekey = rekey,
+            Suite = suite,
+            CreatedAtMs = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        content.Added.AddRange(added ?? []);
+        content.Removed.AddRange(removed ?? []);
+        content.Roster.AddRange(members);
+        content.Wraps.AddRange(members.Select(m => new Wrap
+        {
+            RecipientId = ClientIdOf(m),
+            RecipientKeyId = 1,
+            EphemeralKey = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+            SealedSecret = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(48)),
+        }));
+        return Sign(content.ToByteString());
+    }
+
+    public SignedCommit Sign(ByteString content) =>
+        new() { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.CommitSignature, content.Span)) };
+
+    public static string ClientIdOf(SignedBundle bundle) => BundleContent.Parser.ParseFrom(bundle.Content).ClientId;
+
+    public void Dispose()
+    {
+        Identity.Dispose();
+        Membership.Dispose();
+    }
+}
