@@ -73,7 +73,7 @@ internal static class EventText
     private static string Describe(Warning warning) => warning switch
     {
         StillWaitingForAdmission => "still waiting for a member to admit us to the room",
-        JoinerNotAdmitted j => $"not admitting {j.ClientId}: the bundle did not verify",
+        JoinerNotAdmitted j => $"not admitting {j.ClientId}: its bundle is invalid or it is already a member",
         Rejoining { Reason: RejoinReason.RemovedFromRoom } => "the room removed us; rejoining",
         Rejoining r => $"the server no longer counts us as a member ({Server(r.UntrustedServerReason)}); rejoining",
         SendHeldForKeyChange h => $"held your message: the key of {string.Join(", ", h.BlockingMembers)} changed; /trust ID after comparing fingerprints",

@@ -401,12 +401,7 @@ public sealed class ClientRoom : IDisposable
             case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
                 // Usually another member's commit won the epoch; the server asks again if changes remain.
                 AbandonPendingCommit(envelope.Epoch);
-                if (Phase == RoomPhase.Committing && _session!.PendingCommit is null)
-                {
-                    Phase = RoomPhase.Ready;
-                    FlushQueuedSends();
-                }
-
+                FlushQueuedSends();
                 break;
             case ErrorCode.NotAMember when IsKeyed:
                 _effects.Report(new Rejoining(RoomId, RejoinReason.ServerSaysNotAMember, error.Reason));
@@ -418,16 +413,18 @@ public sealed class ClientRoom : IDisposable
         }
     }
 
-    /// <summary>Drops our commit waiting for its echo; a refusal naming another epoch (0: any) leaves it alone.</summary>
+    /// <summary>Drops our commit waiting for its echo (a refusal naming another epoch, 0 for any, leaves it alone); Committing ends with it.</summary>
     private void AbandonPendingCommit(ulong refusedEpoch)
     {
-        if (_session?.PendingCommit is not { } pending)
+        if (_session?.PendingCommit is { } pending)
         {
-            return;
+            _session.AbandonPendingCommit(refusedEpoch != 0 ? refusedEpoch : CommitContent.Parser.ParseFrom(pending.Content).Epoch);
         }
 
-        var epoch = refusedEpoch != 0 ? refusedEpoch : CommitContent.Parser.ParseFrom(pending.Content).Epoch;
-        _session.AbandonPendingCommit(epoch);
+        if (Phase == RoomPhase.Committing && _session?.PendingCommit is null)
+        {
+            Phase = RoomPhase.Ready;
+        }
     }
 
     private void RekeyIfDue()

@@ -62,7 +62,7 @@ public abstract record Warning(string? RoomId) : ClientEvent;
 /// <summary>JOINED came, but no commit admitted us within <paramref name="Waited"/>; the room keeps waiting.</summary>
 public sealed record StillWaitingForAdmission(string RoomId, TimeSpan Waited) : Warning(RoomId);
 
-/// <summary>A commit we were asked for leaves <paramref name="ClientId"/> out: its bundle did not verify.</summary>
+/// <summary>A commit we were asked for leaves <paramref name="ClientId"/> out: its bundle did not verify, or it is already a member.</summary>
 public sealed record JoinerNotAdmitted(string RoomId, string ClientId) : Warning(RoomId);
 
 /// <summary>The room starts again with a new session and a new JOIN (<see cref="CommitRefused.Rejoining"/> covers lost keys).</summary>

@@ -16,6 +16,8 @@ namespace SecureChat.Client.Tests.Session;
 /// <summary>
 /// The session's state machine with a probe as the server: the probe receives every frame the client
 /// sends, and the test answers as the relay would, with other members played by the engine directly.
+/// These tests are about the actors (greeting, routing, pacing, reconnecting, queries); the rules of a room
+/// itself are tested on <see cref="ClientRoom"/> directly (ClientRoomTests).
 /// </summary>
 public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 {
@@ -102,119 +104,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void Sends_typed_before_admission_are_queued_and_sent_in_order_once_keyed()
-    {
-        using var bob = new EnginePeer("bob", Room);
-        bob.CreateRoom();
-        Connect();
-        _session.Tell(new ClientCommands.Join(Room));
-        var join = ExpectFrame(MessageType.Join);
-        _session.Tell(new ClientCommands.Send(Room, "one"));
-        _session.Tell(new ClientCommands.Send(Room, "two"));
-        _connector.Deliver(ServerFrames.Joined(Room, 1, 1));
-        ExpectEvent<Joined>();
-        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-
-        _connector.Deliver(bob.Admit(join.Join.Bundle));
-
-        var member = ExpectEvent<MemberJoined>();
-        Assert.Equal("bob", member.ClientId);
-        Assert.Equal(bob.Identity.Fingerprint, member.Fingerprint);
-        var keys = ExpectEvent<KeyEstablished>();
-        Assert.Equal(2UL, keys.Epoch);
-        Assert.Equal(bob.Session.EpochCode, keys.EpochCode);
-        Assert.Equal("one", bob.Decrypt(ExpectFrame(MessageType.Application)));
-        Assert.Equal("two", bob.Decrypt(ExpectFrame(MessageType.Application)));
-    }
-
-    [Fact]
-    public void A_message_that_arrives_before_its_epoch_is_held_and_delivered_after_the_commit()
-    {
-        using var bob = JoinRoomOfBob();
-        var rekey = bob.Rekey();
-        var early = bob.Encrypt("from epoch 3");
-
-        _connector.Deliver(early);
-        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        _connector.Deliver(rekey);
-
-        Assert.Equal(3UL, ExpectEvent<KeyEstablished>().Epoch);
-        var message = ExpectEvent<MessageReceived>();
-        Assert.Equal(("bob", Room, "from epoch 3"), (message.SenderId, message.RoomId, message.Text));
-    }
-
-    [Fact]
-    public void Delivers_messages_from_other_members_with_sender_room_and_times()
-    {
-        using var bob = JoinRoomOfBob();
-        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
-
-        _connector.Deliver(bob.Encrypt("hello alice"));
-
-        var message = ExpectEvent<MessageReceived>();
-        Assert.Equal("hello alice", message.Text);
-        Assert.Equal("bob", message.SenderId);
-        Assert.InRange(message.SentAt, before, DateTimeOffset.UtcNow.AddSeconds(5));
-        Assert.True(message.ReceivedAt >= message.SentAt.AddSeconds(-5));
-    }
-
-    [Fact]
-    public void A_tampered_message_is_reported_as_a_decrypt_failure_and_not_delivered()
-    {
-        using var bob = JoinRoomOfBob();
-        var envelope = bob.Encrypt("secret");
-        var bytes = envelope.Ciphertext.ToByteArray();
-        bytes[0] ^= 1;
-        envelope.Ciphertext = Google.Protobuf.ByteString.CopyFrom(bytes);
-
-        _connector.Deliver(envelope);
-
-        var failed = Assert.IsType<DecryptFailed>(ExpectEvent<ErrorReported>());
-        Assert.Equal(("bob", DecryptRejection.AuthenticationFailed), (failed.SenderId, failed.Reason));
-        _connector.Deliver(bob.Encrypt("next"));
-        Assert.Equal("next", ExpectEvent<MessageReceived>().Text);
-    }
-
-    [Fact]
-    public void Commits_when_asked_returns_to_ready_after_a_rejection_and_admits_on_the_next_request()
-    {
-        using var bob = JoinRoomOfBob();
-        using var carol = new EnginePeer("carol", Room);
-        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]));
-        var first = ExpectFrame(MessageType.Commit);
-        Assert.Equal(3UL, first.Epoch);
-
-        // While committing, the current epoch's keys still send.
-        _session.Tell(new ClientCommands.Send(Room, "during commit"));
-        Assert.Equal("during commit", bob.Decrypt(ExpectFrame(MessageType.Application)));
-
-        _connector.Deliver(ServerFrames.Error(Room, ErrorCode.CommitRejected, "another commit won"));
-        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]));
-        var second = ExpectFrame(MessageType.Commit);
-        _connector.Deliver(ServerFrames.Relay(second));
-
-        Assert.Equal("carol", ExpectEvent<MemberJoined>().ClientId);
-        var keys = ExpectEvent<KeyEstablished>();
-        Assert.Equal((3UL, 3), (keys.Epoch, keys.MemberCount));
-        Assert.True(bob.Apply(second).Epoch == 3);
-        Assert.Equal(bob.Session.EpochCode, keys.EpochCode);
-    }
-
-    [Fact]
-    public void A_removal_commit_reports_the_member_that_left_with_its_fingerprint()
-    {
-        using var bob = JoinRoomOfBob();
-        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
-        var commit = ExpectFrame(MessageType.Commit);
-        _connector.Deliver(ServerFrames.Relay(commit));
-
-        var left = ExpectEvent<MemberLeft>();
-        Assert.Equal(("bob", bob.Identity.Fingerprint), (left.ClientId, left.Fingerprint));
-        Assert.Equal(1, ExpectEvent<KeyEstablished>().MemberCount);
-    }
-
-    [Fact]
-    public void A_changed_identity_key_is_reported_holds_sends_until_trusted_then_sends_them()
+    public void Trust_accepts_the_changed_key_in_the_shared_store_and_releases_the_rooms_held_sends()
     {
         using var bob = JoinRoomOfBob();
         _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
@@ -235,7 +125,11 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _session.Tell(new ClientCommands.Trust("bob"));
 
+        Assert.Equal(new TrustUpdated("bob", ChangeWasPending: true), ExpectEvent<TrustUpdated>());
         Assert.Equal("held until trusted", newBob.Decrypt(ExpectFrame(MessageType.Application)));
+        Assert.True(_trust.IsTrusted("bob", newBob.Identity.PublicIdentityKey));
+        _session.Tell(new ClientCommands.Trust("bob"));
+        Assert.False(ExpectEvent<TrustUpdated>().ChangeWasPending);
     }
 
     [Fact]
@@ -338,24 +232,6 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Empty(ExpectMsg<ClientCommands.RosterReply>().Members);
         _session.Tell(new ClientCommands.QueryEpochCode("nowhere"), TestActor);
         Assert.Null(ExpectMsg<ClientCommands.EpochCodeReply>().Code);
-    }
-
-    [Fact]
-    public void The_send_queue_is_bounded_and_warns_when_full()
-    {
-        Start(_settings with { MaxQueuedSends = 2 });
-        ExpectFrame(MessageType.Hello);
-        _connector.Deliver(ServerFrames.Welcome("alice"));
-        ExpectEvent<Connected>();
-        _session.Tell(new ClientCommands.Join(Room));
-        ExpectFrame(MessageType.Join);
-
-        for (var i = 0; i < 3; i++)
-        {
-            _session.Tell(new ClientCommands.Send(Room, $"m{i}"));
-        }
-
-        Assert.Equal(2, Assert.IsType<SendQueueFull>(ExpectEvent<Warning>()).Queued);
     }
 
     protected override void Dispose(bool disposing)
