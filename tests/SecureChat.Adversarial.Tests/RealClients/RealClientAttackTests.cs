@@ -22,7 +22,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
 {
     private const string Room = "lobby";
     private readonly ActorSystem _system = ActorSystem.Create("adversarial-clients", ClientHocon.Quiet);
-    private readonly List<WatchedClient> _clients = [];
+    private readonly List<TestChatClient> _clients = [];
     private TestServer _server = null!;
     private TlsInterceptor _mitm = null!;
 
@@ -36,11 +36,13 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         }
     }
 
-    private WatchedClient this[string id] => _clients.Single(c => c.Id == id);
+    private TestChatClient this[string id] => _clients.Single(c => c.Id == id);
 
-    private async Task<WatchedClient> JoinAsync(string id)
+    private TestChatClient StartBehindMitm(string id) => TestChatClient.Start(_server, _system, id, _server.ChatConnector(id, _mitm.Port));
+
+    private async Task<TestChatClient> JoinAsync(string id)
     {
-        var client = WatchedClient.Start(_server, _mitm.Port, _system, id);
+        var client = StartBehindMitm(id);
         _clients.Add(client);
         await client.WaitForAsync<Connected>();
         client.Client.Join(Room);
@@ -124,7 +126,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         using var ghostKey = ghost.CreateMembershipKey(1, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 3_600_000, Protocol.Infrastructure.SystemRandomSource.Instance);
         _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Commit ? [WithGhost(e, ghostKey.Bundle)] : [e];
 
-        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        var dave = StartBehindMitm("dave");
         _clients.Add(dave);
         await dave.WaitForAsync<Connected>();
         dave.Client.Join(Room);
@@ -189,14 +191,14 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     {
         // The relay hides dave's admission from bob; the next change (erin) leaves bob a gap he must notice.
         _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Commit ? [] : [e];
-        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        var dave = StartBehindMitm("dave");
         _clients.Add(dave);
         await dave.WaitForAsync<Connected>();
         dave.Client.Join(Room);
         await dave.WaitForAsync<KeyEstablished>();
         _mitm.Attack = null;
 
-        var erin = WatchedClient.Start(_server, _mitm.Port, _system, "erin");
+        var erin = StartBehindMitm("erin");
         _clients.Add(erin);
         await erin.WaitForAsync<Connected>();
         erin.Client.Join(Room);
@@ -213,7 +215,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     public async Task An_impostor_with_a_server_issued_certificate_for_bob_is_shown_as_a_key_change_and_gets_nothing()
     {
         // The server operator issues itself a certificate for "bob" and joins with a fresh identity key.
-        await using var impostor = WatchedClient.Start(_server, _server.Port, _system, "bob", actorName: "impostor-bob");
+        await using var impostor = TestChatClient.Start(_server, _system, "bob", actorName: "impostor-bob");
         await impostor.WaitForAsync<Connected>();
         impostor.Client.Join(Room);
 
@@ -257,7 +259,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
                     return [e];
             }
         };
-        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        var dave = StartBehindMitm("dave");
         _clients.Add(dave);
         await dave.WaitForAsync<Connected>();
         dave.Client.Join(Room);

@@ -40,7 +40,7 @@ public sealed class TlsInterceptor : IAsyncDisposable
     public TlsInterceptor(TestServer server)
     {
         _server = server;
-        _certificate = server.Authority.IssueServerCertificate();
+        _certificate = server.Certificates.Authority.IssueServerCertificate();
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -87,7 +87,7 @@ public sealed class TlsInterceptor : IAsyncDisposable
             try
             {
                 await using var clientTls = new SslStream(clientTcp.GetStream());
-                await clientTls.AuthenticateAsServerAsync(TlsSettings.ForServer(_certificate, _server.CaCertificate), _stop.Token);
+                await clientTls.AuthenticateAsServerAsync(TlsSettings.ForServer(_certificate, _server.Certificates.CaCertificate), _stop.Token);
                 var fromClient = new FrameReader(clientTls, WireLimits.DefaultMaxFrameBytes);
                 var hello = await fromClient.ReadEnvelopeAsync(_stop.Token);
                 if (hello is null)
