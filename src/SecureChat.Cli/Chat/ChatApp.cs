@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using SecureChat.Cli.Certs;
 using SecureChat.Client;
 using SecureChat.Client.Session;
@@ -96,7 +95,7 @@ internal sealed class ChatApp
                 _terminal.WriteLine(invalid.Problem);
                 break;
             case ChatInput.JoinRoom join when !Core.Wire.EnvelopeCodec.IsValidId(join.RoomId):
-                _terminal.WriteLine("room names are 1-64 characters of A-Z a-z 0-9 . _ @ -");
+                _terminal.WriteLine(EventText.RoomNameRule);
                 break;
             case ChatInput.JoinRoom join:
                 // The new room is current at once: lines typed before its keys arrive are queued, not lost.
@@ -125,7 +124,7 @@ internal sealed class ChatApp
                 {
                     var marker = info.RoomId == _currentRoom ? "*" : " ";
                     _terminal.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{marker} {info.RoomId}  {Describe(info.Phase)}, epoch {info.Epoch}, {info.Members} member(s)"));
+                        $"{marker} {info.RoomId}  {EventText.Describe(info.Phase)}, epoch {info.Epoch}, {info.Members} member(s)"));
                 }
 
                 break;
@@ -191,7 +190,7 @@ internal sealed class ChatApp
             await foreach (var e in _client.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 Track(e);
-                if (Format(e) is { } line)
+                if (EventText.Format(e) is { } line)
                 {
                     _terminal.WriteLine(line);
                 }
@@ -227,48 +226,4 @@ internal sealed class ChatApp
                 break;
         }
     }
-
-    internal static string? Format(ClientEvent e) => e switch
-    {
-        Connected c => $"* connected as {c.ClientId}",
-        Joined j => string.Create(CultureInfo.InvariantCulture,
-            $"* joined {j.RoomId} ({j.MemberCount} member(s) there); waiting for the room key..."),
-        KeyEstablished k => string.Create(CultureInfo.InvariantCulture,
-            $"* [{k.RoomId}] keys ready: epoch {k.Epoch}, {k.MemberCount} member(s), code {k.EpochCode}"),
-        MemberJoined { AlreadyPresent: true } m => $"* [{m.RoomId}] {m.ClientId} is here, fingerprint {m.Fingerprint}",
-        MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
-        MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
-        Left l => $"* left {l.RoomId}",
-        MessageReceived m => string.Create(CultureInfo.InvariantCulture,
-            $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}: {Printable(m.Text)}"),
-        Warning w => w.RoomId is null ? $"! {w.Text}" : $"! [{w.RoomId}] {w.Text}",
-        ErrorReported r => r.RoomId is null ? $"error ({r.Code}): {r.Text}" : $"error [{r.RoomId}] ({r.Code}): {r.Text}",
-        Disconnected d => d.RetryIn is { } retry
-            ? string.Create(CultureInfo.InvariantCulture, $"! connection lost ({d.Reason}); reconnecting in {retry.TotalSeconds:0.#} s")
-            : $"! connection lost ({d.Reason})",
-        Reconnected r => string.Create(CultureInfo.InvariantCulture, $"* reconnected (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
-        _ => null,
-    };
-
-    /// <summary>Other people's text must not drive the terminal: control characters become '?'.</summary>
-    internal static string Printable(string text)
-    {
-        var builder = new StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            builder.Append(char.IsControl(c) ? '?' : c);
-        }
-
-        return builder.ToString();
-    }
-
-    private static string Describe(RoomPhase phase) => phase switch
-    {
-        RoomPhase.Joining => "joining",
-        RoomPhase.AwaitingAdmission => "waiting for admission",
-        RoomPhase.Ready => "ready",
-        RoomPhase.Committing => "rekeying",
-        RoomPhase.Suspended => "offline",
-        _ => phase.ToString(),
-    };
 }

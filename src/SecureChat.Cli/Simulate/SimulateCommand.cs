@@ -1,12 +1,16 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using SecureChat.Client;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 using SecureChat.Client.Simulation;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
+using SecureChat.Server;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 
@@ -36,6 +40,17 @@ internal static class SimulateCommand
         return command;
     }
 
+    /// <summary>
+    /// The relay server in this process on a free loopback port. Its log goes to stderr (warnings and up) so
+    /// stdout stays for the report.
+    /// </summary>
+    private static Task<EmbeddedServer> StartInProcessServerAsync(string certsDirectory, CancellationToken cancellationToken) =>
+        EmbeddedServer.StartAsync(["--host", "127.0.0.1", "--port", "0", "--certs", certsDirectory], logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Warning);
+            logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        }, cancellationToken);
+
     private static async Task<int> RunAsync(SimulateArguments args, CancellationToken cancellationToken)
     {
         var options = new SimulationOptions
@@ -58,15 +73,15 @@ internal static class SimulateCommand
             return 2;
         }
 
-        InProcessServer? inProcess = null;
+        EmbeddedServer? inProcess = null;
         CertificateAuthority authority;
         Endpoint endpoint;
         try
         {
             if (args.Server is null)
             {
-                inProcess = await InProcessServer.StartAsync(args.CertsDirectory, cancellationToken).ConfigureAwait(false);
-                endpoint = inProcess.Endpoint;
+                inProcess = await StartInProcessServerAsync(args.CertsDirectory, cancellationToken).ConfigureAwait(false);
+                endpoint = new Endpoint("127.0.0.1", inProcess.Endpoint.Port);
                 await Console.Error.WriteLineAsync($"started a server in this process on {endpoint}").ConfigureAwait(false);
             }
             else if (!Endpoint.TryParse(args.Server, out endpoint, out var problem))
@@ -93,7 +108,7 @@ internal static class SimulateCommand
         {
             using var ca = authority;
             var caPublic = ca.PublicCertificate;
-            var simulator = new Simulator(options, id => StartClient(system, ca, caPublic, endpoint, id));
+            var simulator = new Simulator(options, id => StartClient(system, ca, caPublic, endpoint, id), e => Chat.EventText.Format(e) ?? e.ToString());
             using var progress = new ProgressLine(() => simulator.Progress);
             SimulationReport report;
             try

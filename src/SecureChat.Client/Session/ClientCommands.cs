@@ -1,3 +1,5 @@
+using SecureChat.Client.Rooms;
+
 namespace SecureChat.Client.Session;
 
 /// <summary>What the owner of a session asks of it. Queries are answered to the sender.</summary>
@@ -35,14 +37,4 @@ public static class ClientCommands
     public sealed record RoomInfo(string RoomId, RoomPhase Phase, ulong Epoch, int Members);
 
     public sealed record RoomsReply(IReadOnlyList<RoomInfo> Rooms);
-}
-
-/// <summary>Where a room stands, as the owner sees it.</summary>
-public enum RoomPhase
-{
-    Joining,
-    AwaitingAdmission,
-    Ready,
-    Committing,
-    Suspended,
 }

@@ -1,4 +1,11 @@
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+
 namespace SecureChat.Client.Session;
+
+// Everything a session tells its owner, as structured values: the wording for people is the CLI's
+// (SecureChat.Cli.Chat.EventText). Text that came from the server is named Untrusted*: it is whatever the
+// server chose to send and must be shown as such (never as the client's own words, never unfiltered).
 
 /// <summary>Everything a session tells its owner. All immutable.</summary>
 public abstract record ClientEvent;
@@ -22,14 +29,128 @@ public sealed record KeyEstablished(string RoomId, ulong Epoch, string EpochCode
 public sealed record MessageReceived(string RoomId, string SenderId, string Text, DateTimeOffset SentAt, DateTimeOffset ReceivedAt)
     : ClientEvent;
 
-/// <summary>Something the user should know that did not stop anything (queue full, key changed, dropped message).</summary>
-public sealed record Warning(string? RoomId, string Text) : ClientEvent;
-
-/// <summary>A failure: an error frame from the server or one found locally.</summary>
-public sealed record ErrorReported(string? RoomId, string Code, string Text) : ClientEvent;
+/// <summary>The user's /trust was applied: <paramref name="ChangeWasPending"/> is false when no changed key was waiting for the id.</summary>
+public sealed record TrustUpdated(string ClientId, bool ChangeWasPending) : ClientEvent;
 
 /// <summary>The connection is gone; <paramref name="RetryIn"/> says when the next attempt is, null when none will be made.</summary>
-public sealed record Disconnected(string Reason, TimeSpan? RetryIn) : ClientEvent;
+/// <param name="Detail">The link's own description of a <see cref="DisconnectCause.LinkFailed"/> (a socket or TLS error); null otherwise.</param>
+public sealed record Disconnected(DisconnectCause Cause, string? Detail, TimeSpan? RetryIn) : ClientEvent;
 
 /// <summary>A new connection is up after a loss; rooms are being rejoined and rekeyed.</summary>
 public sealed record Reconnected(int Attempt) : ClientEvent;
+
+public enum DisconnectCause
+{
+    /// <summary>The connection failed or was closed (see <see cref="Disconnected.Detail"/>).</summary>
+    LinkFailed,
+
+    /// <summary>No WELCOME arrived within <see cref="ClientSessionSettings.WelcomeTimeout"/> after HELLO.</summary>
+    WelcomeTimeout,
+
+    /// <summary>The link's outbound queue was full: the server does not read fast enough.</summary>
+    OutboundQueueFull,
+
+    /// <summary>The server broke the protocol during the greeting (reported just before as a <see cref="ErrorReported"/>).</summary>
+    ProtocolViolation,
+}
+
+// ---------------------------------------------------------------- warnings
+
+/// <summary>Something the user should know that did not stop anything (queue full, dropped message, rejoining).</summary>
+public abstract record Warning(string? RoomId) : ClientEvent;
+
+/// <summary>JOINED came, but no commit admitted us within <paramref name="Waited"/>; the room keeps waiting.</summary>
+public sealed record StillWaitingForAdmission(string RoomId, TimeSpan Waited) : Warning(RoomId);
+
+/// <summary>A commit we were asked for leaves <paramref name="ClientId"/> out: its bundle did not verify, or it is already a member.</summary>
+public sealed record JoinerNotAdmitted(string RoomId, string ClientId) : Warning(RoomId);
+
+/// <summary>The room starts again with a new session and a new JOIN (<see cref="CommitRefused.Rejoining"/> covers lost keys).</summary>
+/// <param name="UntrustedServerReason">The server's ERROR text when it said we are not a member; null otherwise.</param>
+public sealed record Rejoining(string RoomId, RejoinReason Reason, string? UntrustedServerReason) : Warning(RoomId);
+
+public enum RejoinReason
+{
+    /// <summary>A commit removed us from the roster.</summary>
+    RemovedFromRoom,
+
+    /// <summary>The server answered NOT_A_MEMBER while we held the room's keys.</summary>
+    ServerSaysNotAMember,
+}
+
+/// <summary>A message waits: the identity key of <paramref name="BlockingMembers"/> changed and the user has not accepted it.</summary>
+public sealed record SendHeldForKeyChange(string RoomId, IReadOnlyList<string> BlockingMembers) : Warning(RoomId);
+
+/// <summary><paramref name="Queued"/> messages already wait for the room's keys; the new one was not kept.</summary>
+public sealed record SendQueueFull(string RoomId, int Queued) : Warning(RoomId);
+
+/// <summary>A delivered message was signed with a key the user has not accepted (a changed key).</summary>
+public sealed record UnacceptedSenderKey(string RoomId, string SenderId) : Warning(RoomId);
+
+/// <summary>A message that could not be read for a harmless reason: a replay, or keys already erased.</summary>
+/// <param name="SenderId">The sender the envelope names.</param>
+public sealed record MessageDropped(string RoomId, string SenderId, DecryptRejection Reason) : Warning(RoomId);
+
+/// <summary>Too many messages waited for keys not yet received; the oldest (from <paramref name="SenderId"/>) was dropped.</summary>
+public sealed record HeldMessageDropped(string RoomId, string SenderId) : Warning(RoomId);
+
+/// <summary>The connection is gone; what the user types is kept until the room is rekeyed.</summary>
+public sealed record RoomOffline(string RoomId) : Warning(RoomId);
+
+/// <summary>The room was left with <paramref name="Count"/> messages still waiting: they were not sent.</summary>
+public sealed record QueuedSendsDropped(string RoomId, int Count) : Warning(RoomId);
+
+public sealed record AlreadyInRoom(string RoomId) : Warning(RoomId);
+
+/// <summary>The pacer's queue was full: a frame of <paramref name="Frame"/> type was not sent.</summary>
+public sealed record FrameDropped(string? RoomId, MessageType Frame) : Warning(RoomId);
+
+/// <summary><paramref name="Count"/> frames waiting for the pacer were lost with the connection.</summary>
+public sealed record PacedFramesLost(int Count) : Warning(RoomId: null);
+
+// ---------------------------------------------------------------- errors
+
+/// <summary>A failure: an error frame from the server or one found locally. <see cref="Code"/> names which.</summary>
+public abstract record ErrorReported(string? RoomId, ClientErrorCode Code) : ClientEvent;
+
+/// <summary>An ERROR frame from the server that no room handled itself.</summary>
+public sealed record ServerError(string? RoomId, ErrorCode WireCode, string UntrustedReason, bool Fatal)
+    : ErrorReported(RoomId, ClientErrorCode.Server);
+
+/// <summary>The server refused our JOIN.</summary>
+public sealed record JoinRefused(string RoomId, ErrorCode WireCode, string UntrustedReason) : ErrorReported(RoomId, ClientErrorCode.JoinRefused);
+
+/// <summary>WELCOME named another client than the one we are.</summary>
+public sealed record WelcomeForAnotherClient(string UntrustedClientId) : ErrorReported(null, ClientErrorCode.Protocol);
+
+/// <summary>The server sent <paramref name="Frame"/> before WELCOME.</summary>
+public sealed record FrameBeforeWelcome(MessageType Frame) : ErrorReported(null, ClientErrorCode.Protocol);
+
+/// <summary>A message that will never be read.</summary>
+/// <param name="SenderId">The sender the envelope names (not authenticated: the message failed).</param>
+public sealed record DecryptFailed(string RoomId, string SenderId, DecryptRejection Reason) : ErrorReported(RoomId, ClientErrorCode.DecryptFailed);
+
+/// <summary>The engine refused a commit for <paramref name="Epoch"/>; <paramref name="Rejoining"/> when it means the keys are lost.</summary>
+public sealed record CommitRefused(string RoomId, CommitRejection Reason, ulong Epoch, bool Rejoining) : ErrorReported(RoomId, ClientErrorCode.CommitRefused);
+
+/// <summary>The engine could not build the commit the server asked for.</summary>
+public sealed record CommitRequestRefused(string RoomId, CommitRefusal Reason) : ErrorReported(RoomId, ClientErrorCode.CommitRequestRefused);
+
+/// <summary>
+/// <paramref name="ClientId"/>'s identity key is not the pinned one. Sending to the room waits until the user
+/// accepts it (<see cref="ClientCommands.Trust"/>) after comparing fingerprints.
+/// </summary>
+public sealed record KeyChanged(string RoomId, string ClientId, string PinnedFingerprint, string NewFingerprint)
+    : ErrorReported(RoomId, ClientErrorCode.KeyChanged);
+
+/// <summary>The engine refused to send a message, and it never will (too long, or we are no longer a member).</summary>
+public sealed record MessageNotSent(string RoomId, SendRefusal Reason) : ErrorReported(RoomId, ClientErrorCode.MessageNotSent);
+
+/// <summary>A command for a room this session has not joined.</summary>
+public sealed record NotInRoom(string RoomId) : ErrorReported(RoomId, ClientErrorCode.NotInRoom);
+
+/// <summary>A room name that is not a valid id (1-64 characters of A-Z a-z 0-9 . _ @ -).</summary>
+public sealed record InvalidRoomName(string Name) : ErrorReported(null, ClientErrorCode.InvalidRoomName);
+
+/// <summary>The session already has <paramref name="Max"/> rooms.</summary>
+public sealed record TooManyRooms(string RoomId, int Max) : ErrorReported(RoomId, ClientErrorCode.TooManyRooms);

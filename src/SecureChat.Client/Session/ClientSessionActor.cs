@@ -52,8 +52,8 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     {
         Receive<LinkEvents.LinkUp>(up => up.LinkId == _linkId, _ => SendHello());
         Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnGreeting(f.Envelope));
-        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(down.Reason));
-        Receive<WelcomeTimedOut>(t => t.LinkId == _linkId, _ => OnLinkDown("the server did not answer HELLO in time"));
+        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(DisconnectCause.LinkFailed, down.Reason));
+        Receive<WelcomeTimedOut>(t => t.LinkId == _linkId, _ => OnLinkDown(DisconnectCause.WelcomeTimeout, null));
         Receive<DrainPaced>(_ => OnDrainPaced());
         ReceiveRoomCommands();
         ReceiveStaleLinkNews();
@@ -63,7 +63,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private void Connected()
     {
         Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnFrame(f.Envelope));
-        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(down.Reason));
+        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(DisconnectCause.LinkFailed, down.Reason));
         Receive<RoomProtocol.Outbound>(o => SendToServer(o.Envelope));
         Receive<DrainPaced>(_ => OnDrainPaced());
         ReceiveRoomCommands();
@@ -155,13 +155,13 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
                 break;
             case MessageType.Welcome:
-                ReportAndDrop($"the server greeted us as '{envelope.Welcome.ClientId}', not '{_room.ClientId}'");
+                ReportAndDrop(new WelcomeForAnotherClient(envelope.Welcome.ClientId));
                 break;
             case MessageType.Error:
-                _room.Owner.Tell(new ErrorReported(null, envelope.Error.Code.ToString(), envelope.Error.Reason));
+                _room.Owner.Tell(ToServerError(envelope));
                 break;
             default:
-                ReportAndDrop($"the server sent {envelope.Type} before WELCOME");
+                ReportAndDrop(new FrameBeforeWelcome(envelope.Type));
                 break;
         }
     }
@@ -176,7 +176,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
             case MessageType.Pong:
                 return;
             case MessageType.Error when envelope.RoomId.Length == 0 || !_rooms.ContainsKey(envelope.RoomId):
-                _room.Owner.Tell(new ErrorReported(NullIfEmpty(envelope.RoomId), envelope.Error.Code.ToString(), envelope.Error.Reason));
+                _room.Owner.Tell(ToServerError(envelope));
                 return;
             case MessageType.Hello or MessageType.Welcome or MessageType.Join or MessageType.Leave:
                 _log.Warning("ignoring unexpected {0} frame from the server", envelope.Type);
@@ -198,19 +198,19 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     {
         if (!EnvelopeCodec.IsValidId(join.RoomId))
         {
-            _room.Owner.Tell(new ErrorReported(null, "INVALID_ARGUMENT", "room names are 1-64 characters of A-Z a-z 0-9 . _ @ -"));
+            _room.Owner.Tell(new InvalidRoomName(join.RoomId));
             return;
         }
 
         if (_rooms.ContainsKey(join.RoomId))
         {
-            _room.Owner.Tell(new Warning(join.RoomId, $"already in {join.RoomId}"));
+            _room.Owner.Tell(new AlreadyInRoom(join.RoomId));
             return;
         }
 
         if (_rooms.Count >= _settings.MaxRooms)
         {
-            _room.Owner.Tell(new ErrorReported(join.RoomId, "TOO_MANY_ROOMS", $"at most {_settings.MaxRooms} rooms per session"));
+            _room.Owner.Tell(new TooManyRooms(join.RoomId, _settings.MaxRooms));
             return;
         }
 
@@ -225,10 +225,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
     private void OnTrust(ClientCommands.Trust trust)
     {
-        var changed = _room.Trust(trust.ClientId);
-        _room.Owner.Tell(changed
-            ? new Warning(null, $"now trusting the current key of {trust.ClientId}")
-            : new Warning(null, $"no changed key is waiting for {trust.ClientId}"));
+        _room.Owner.Tell(new TrustUpdated(trust.ClientId, ChangeWasPending: _room.Trust(trust.ClientId)));
         foreach (var room in _rooms.Values)
         {
             room.Tell(trust);
@@ -263,7 +260,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         }
         else
         {
-            _room.Owner.Tell(new ErrorReported(roomId, "NOT_A_MEMBER", $"not in room {roomId}; /join it first"));
+            _room.Owner.Tell(new NotInRoom(roomId));
         }
     }
 
@@ -282,7 +279,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     {
         if (_link is null || !_link.TrySend(envelope))
         {
-            OnLinkDown("the outbound queue to the server is full");
+            OnLinkDown(DisconnectCause.OutboundQueueFull, null);
         }
     }
 
@@ -290,7 +287,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     {
         if (_paced.Count >= _settings.MaxPacedFrames)
         {
-            _room.Owner.Tell(new Warning(NullIfEmpty(envelope.RoomId), $"sending too fast: a {envelope.Type} frame was dropped"));
+            _room.Owner.Tell(new FrameDropped(NullIfEmpty(envelope.RoomId), envelope.Type));
             return;
         }
 
@@ -314,20 +311,20 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void ReportAndDrop(string problem)
+    private void ReportAndDrop(ErrorReported violation)
     {
-        _room.Owner.Tell(new ErrorReported(null, "PROTOCOL", problem));
-        OnLinkDown(problem);
+        _room.Owner.Tell(violation);
+        OnLinkDown(DisconnectCause.ProtocolViolation, null);
     }
 
-    private void OnLinkDown(string reason)
+    private void OnLinkDown(DisconnectCause cause, string? detail)
     {
         _link?.Dispose();
         _link = null;
         _greeted = false;
         if (_paced.Count > 0)
         {
-            _room.Owner.Tell(new Warning(null, $"{_paced.Count} frame(s) waiting to be sent were lost with the connection"));
+            _room.Owner.Tell(new PacedFramesLost(_paced.Count));
             _paced.Clear();
         }
 
@@ -338,7 +335,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         }
 
         var delay = Backoff(_failedAttempts++);
-        _room.Owner.Tell(new Disconnected(reason, delay));
+        _room.Owner.Tell(new Disconnected(cause, detail, delay));
         Timers.StartSingleTimer(nameof(ReconnectNow), ReconnectNow.Instance, delay);
         Become(Reconnecting);
     }
@@ -361,6 +358,9 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private static string RoomActorName(string roomId) => "room-" + Uri.EscapeDataString(roomId);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    private static ServerError ToServerError(Envelope envelope) =>
+        new(NullIfEmpty(envelope.RoomId), envelope.Error.Code, envelope.Error.Reason, envelope.Error.Fatal);
 
     private sealed record WelcomeTimedOut(long LinkId);
 

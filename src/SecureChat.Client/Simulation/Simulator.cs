@@ -53,6 +53,7 @@ public sealed class Simulator
 {
     private readonly SimulationOptions _options;
     private readonly Func<string, ChatClient> _startClient;
+    private readonly Func<ClientEvent, string> _describe;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly LatencyRecorder _latency = new();
     private readonly LatencyRecorder _joinLatency = new();
@@ -67,12 +68,14 @@ public sealed class Simulator
     private volatile string _phase = "connecting";
 
     /// <param name="startClient">Starts a client for an id (its own TLS connection).</param>
-    public Simulator(SimulationOptions options, Func<string, ChatClient> startClient)
+    /// <param name="describe">Words for a problem event in the report (the CLI's); without it, the event's own fields.</param>
+    public Simulator(SimulationOptions options, Func<string, ChatClient> startClient, Func<ClientEvent, string>? describe = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         _startClient = startClient;
+        _describe = describe ?? (e => e.ToString());
     }
 
     public SimulationProgress Progress => new(
@@ -300,21 +303,13 @@ public sealed class Simulator
                 case MessageReceived m:
                     OnMessage(m);
                     break;
-                case ErrorReported r when r.Code == ClientErrorCodes.DecryptFailed:
+                case ErrorReported { Code: ClientErrorCode.DecryptFailed }:
                     Interlocked.Increment(ref owner._decryptFailures);
-                    owner._problems.Enqueue($"{Id}: {r.Code} {r.Text}");
+                    owner._problems.Enqueue($"{Id}: {owner._describe(e)}");
                     break;
-                case ErrorReported r:
+                case ErrorReported or Warning or Disconnected:
                     Interlocked.Increment(ref owner._errors);
-                    owner._problems.Enqueue($"{Id}: {r.Code} {r.Text}");
-                    break;
-                case Warning w:
-                    Interlocked.Increment(ref owner._errors);
-                    owner._problems.Enqueue($"{Id}: warning {w.Text}");
-                    break;
-                case Disconnected d:
-                    Interlocked.Increment(ref owner._errors);
-                    owner._problems.Enqueue($"{Id}: disconnected ({d.Reason})");
+                    owner._problems.Enqueue($"{Id}: {owner._describe(e)}");
                     break;
             }
         }

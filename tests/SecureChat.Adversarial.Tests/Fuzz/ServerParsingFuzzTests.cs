@@ -132,9 +132,9 @@ public sealed class ServerParsingFuzzTests : TestKit
         }, iter: 5000);
     }
 
-    private RecordingConnectionIo FeedOneConnection(byte[][] sequence)
+    private FakeConnectionIo FeedOneConnection(byte[][] sequence)
     {
-        var io = new RecordingConnectionIo(Sentinel);
+        var io = new FakeConnectionIo(settleOnPong: Sentinel);
         var settings = new ConnectionSettings(WireLimits.DefaultMaxFrameBytes, 4, 10, TimeSpan.FromSeconds(30), TimeSpan.Zero, 1000);
         var connection = Sys.ActorOf(ConnectionActor.Props(io, Client, "fuzz", _rooms, settings), $"fuzz-{Interlocked.Increment(ref _connections)}");
         connection.Tell(new FrameReceived(Frames.Hello(Client).ToByteString()));
@@ -175,7 +175,7 @@ public sealed class ServerParsingFuzzTests : TestKit
     /// <summary>A fresh, well-behaved client is still served: HELLO, JOIN a room, PING.</summary>
     private void AssertStillServing()
     {
-        var io = new RecordingConnectionIo(7);
+        var io = new FakeConnectionIo(settleOnPong: 7);
         var connection = Sys.ActorOf(ConnectionActor.Props(io, "bob", "honest", _rooms,
             new ConnectionSettings(WireLimits.DefaultMaxFrameBytes, 4, 10, TimeSpan.FromSeconds(30), TimeSpan.Zero, 10)));
         using var bob = new TestMember("bob");

@@ -4,6 +4,7 @@ using SecureChat.Adversarial.Tests.Plaintext;
 using SecureChat.Client;
 using SecureChat.Client.Session;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 using SecureChat.Testing.Honest;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RealClients;
@@ -13,7 +14,7 @@ using Envelope = SecureChat.Core.Wire.Envelope;
 namespace SecureChat.Adversarial.Tests.RealClients;
 
 /// <summary>
-/// Real clients (ChatClient → ClientSessionActor → RoomSessionActor → engine, over real TLS) and the real
+/// Real clients (ChatClient → ClientSessionActor → RoomSessionActor → ClientRoom → engine, over real TLS) and the real
 /// server, with a man in the middle on every connection. Each test states what the victim's user sees.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes it through IAsyncLifetime.DisposeAsync")]
@@ -21,7 +22,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
 {
     private const string Room = "lobby";
     private readonly ActorSystem _system = ActorSystem.Create("adversarial-clients", ClientHocon.Quiet);
-    private readonly List<WatchedClient> _clients = [];
+    private readonly List<TestChatClient> _clients = [];
     private TestServer _server = null!;
     private TlsInterceptor _mitm = null!;
 
@@ -35,11 +36,13 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         }
     }
 
-    private WatchedClient this[string id] => _clients.Single(c => c.Id == id);
+    private TestChatClient this[string id] => _clients.Single(c => c.Id == id);
 
-    private async Task<WatchedClient> JoinAsync(string id)
+    private TestChatClient StartBehindMitm(string id) => TestChatClient.Start(_server, _system, id, _server.ChatConnector(id, _mitm.Port));
+
+    private async Task<TestChatClient> JoinAsync(string id)
     {
-        var client = WatchedClient.Start(_server, _mitm.Port, _system, id);
+        var client = StartBehindMitm(id);
         _clients.Add(client);
         await client.WaitForAsync<Connected>();
         client.Client.Join(Room);
@@ -71,7 +74,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Application ? [e, e.Clone()] : [e];
         await SendAndAwaitAsync("alice", "once only 1", "bob", "carol");
         await SendAndAwaitAsync("alice", "once only 2", "bob", "carol");
-        await this["bob"].WaitForAsync<Warning>(w => w.Text.Contains("replay", StringComparison.Ordinal));
+        await this["bob"].WaitForAsync<MessageDropped>(w => w.Reason == DecryptRejection.Replay && w.SenderId == "alice");
 
         // Later, the recording is replayed wholesale.
         _mitm.Attack = null;
@@ -105,7 +108,8 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         };
         this["alice"].Client.Send(Room, "tampered in transit");
         await this["carol"].WaitForAsync<MessageReceived>(m => m.Text == "tampered in transit");
-        await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.DecryptFailed);
+        var failed = await this["bob"].WaitForAsync<DecryptFailed>();
+        Assert.Equal(("alice", DecryptRejection.AuthenticationFailed), (failed.SenderId, failed.Reason));
         Assert.Empty(this["bob"].Received);
 
         _mitm.Attack = null;
@@ -122,15 +126,15 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         using var ghostKey = ghost.CreateMembershipKey(1, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 3_600_000, Protocol.Infrastructure.SystemRandomSource.Instance);
         _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Commit ? [WithGhost(e, ghostKey.Bundle)] : [e];
 
-        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        var dave = StartBehindMitm("dave");
         _clients.Add(dave);
         await dave.WaitForAsync<Connected>();
         dave.Client.Join(Room);
         await dave.WaitForAsync<KeyEstablished>();
 
-        var refused = await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.CommitRefused);
-        output.WriteLine($"bob was told: {refused.Text}");
-        Assert.Contains("BadSignature", refused.Text, StringComparison.Ordinal);
+        var refused = await this["bob"].WaitForAsync<CommitRefused>();
+        output.WriteLine($"bob was told: {refused}");
+        Assert.Equal((CommitRejection.BadSignature, false), (refused.Reason, refused.Rejoining));
         Assert.DoesNotContain((await this["bob"].Client.GetRosterAsync(Room)).Members, m => m.ClientId is "ghost" or "dave");
 
         // The attack stops: the genuine commit reaches bob, and he is back with everyone, without a ghost.
@@ -157,8 +161,9 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
 
         await _mitm.InjectAsync("bob", forged);
 
-        var told = await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.CommitRefused);
-        output.WriteLine($"bob was told: {told.Text}");
+        var told = await this["bob"].WaitForAsync<CommitRefused>();
+        output.WriteLine($"bob was told: {told}");
+        Assert.Equal((CommitRejection.TranscriptMismatch, true), (told.Reason, told.Rejoining));
         await this["bob"].WaitForAsync<KeyEstablished>(k => k.Epoch > genuine.Epoch);
         await Eventually.TrueAsync(SameEpochEverywhere, "bob rejoined and everyone shares the epoch");
         Assert.Equal(["alice", "bob", "carol"], (await this["bob"].Client.GetRosterAsync(Room)).Members.Select(m => m.ClientId).Order(StringComparer.Ordinal));
@@ -186,20 +191,21 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     {
         // The relay hides dave's admission from bob; the next change (erin) leaves bob a gap he must notice.
         _mitm.Attack = (to, direction, e) => to == "bob" && direction == Direction.ToClient && e.Type == MessageType.Commit ? [] : [e];
-        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        var dave = StartBehindMitm("dave");
         _clients.Add(dave);
         await dave.WaitForAsync<Connected>();
         dave.Client.Join(Room);
         await dave.WaitForAsync<KeyEstablished>();
         _mitm.Attack = null;
 
-        var erin = WatchedClient.Start(_server, _mitm.Port, _system, "erin");
+        var erin = StartBehindMitm("erin");
         _clients.Add(erin);
         await erin.WaitForAsync<Connected>();
         erin.Client.Join(Room);
 
-        var gap = await this["bob"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.CommitRefused);
-        output.WriteLine($"bob was told: {gap.Text}");
+        var gap = await this["bob"].WaitForAsync<CommitRefused>();
+        output.WriteLine($"bob was told: {gap}");
+        Assert.Equal((CommitRejection.EpochGap, true), (gap.Reason, gap.Rejoining));
         await Eventually.TrueAsync(SameEpochEverywhere, "bob rejoined and everyone shares the epoch");
         await SendAndAwaitAsync("alice", "welcome back bob", "bob", "carol", "dave", "erin");
         await SendAndAwaitAsync("bob", "thanks", "alice", "carol", "dave", "erin");
@@ -209,19 +215,21 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     public async Task An_impostor_with_a_server_issued_certificate_for_bob_is_shown_as_a_key_change_and_gets_nothing()
     {
         // The server operator issues itself a certificate for "bob" and joins with a fresh identity key.
-        await using var impostor = WatchedClient.Start(_server, _server.Port, _system, "bob", actorName: "impostor-bob");
+        await using var impostor = TestChatClient.Start(_server, _system, "bob", actorName: "impostor-bob");
         await impostor.WaitForAsync<Connected>();
         impostor.Client.Join(Room);
 
         foreach (var member in new[] { "alice", "carol" })
         {
-            var changed = await this[member].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.KeyChanged);
-            output.WriteLine($"{member} was told: {changed.Text}");
-            Assert.StartsWith("bob's identity key changed", changed.Text, StringComparison.Ordinal);
+            var changed = await this[member].WaitForAsync<KeyChanged>();
+            output.WriteLine($"{member} was told: {changed}");
+            Assert.Equal(ClientErrorCode.KeyChanged, changed.Code);
+            Assert.Equal(("bob", impostor.Client.Fingerprint), (changed.ClientId, changed.NewFingerprint));
+            Assert.NotEqual(changed.PinnedFingerprint, changed.NewFingerprint);
         }
 
         this["alice"].Client.Send(Room, "for the real bob only");
-        await this["alice"].WaitForAsync<Warning>(w => w.Text.StartsWith("held your message: the key of bob changed", StringComparison.Ordinal));
+        await this["alice"].WaitForAsync<SendHeldForKeyChange>(w => w.BlockingMembers.SequenceEqual(["bob"]));
         Assert.Empty(impostor.Received);
         Assert.DoesNotContain(this["carol"].Received, m => m.Text == "for the real bob only");
     }
@@ -251,7 +259,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
                     return [e];
             }
         };
-        var dave = WatchedClient.Start(_server, _mitm.Port, _system, "dave");
+        var dave = StartBehindMitm("dave");
         _clients.Add(dave);
         await dave.WaitForAsync<Connected>();
         dave.Client.Join(Room);
@@ -270,7 +278,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         // The branches cannot read each other: each side reports the other's messages as failed, never shows them.
         this["carol"].Client.Send(Room, "from carol's branch");
         await dave.WaitForAsync<MessageReceived>(m => m.Text == "from carol's branch");
-        await this["alice"].WaitForAsync<ErrorReported>(e => e.Code == ClientErrorCodes.DecryptFailed);
+        await this["alice"].WaitForAsync<DecryptFailed>(e => e.SenderId == "carol");
         Assert.DoesNotContain(this["alice"].Received, m => m.Text == "from carol's branch");
 
         // The attack stops. The next commit (erin joins) carries the server branch's transcript hash: carol and dave

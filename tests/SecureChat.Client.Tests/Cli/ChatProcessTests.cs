@@ -1,7 +1,8 @@
 using Akka.Actor;
 using SecureChat.Client.Session;
 using SecureChat.Client.Tests.Support;
-using SecureChat.Testing.EndToEnd;
+using SecureChat.Testing.Hosting;
+using SecureChat.Testing.RealClients;
 
 namespace SecureChat.Client.Tests.Cli;
 
@@ -31,16 +32,16 @@ public sealed class ChatProcessTests : IAsyncLifetime
         await alice.SendLineAsync("/join lobby");
         await alice.WaitForLineAsync("[lobby] keys ready");
 
-        await using var bob = TestClients.Start(_server, _system, "bob");
-        bob.Join("lobby");
-        await bob.WaitForAsync<KeyEstablished>();
+        await using var bob = TestChatClient.Start(_server, _system, "bob");
+        bob.Client.Join("lobby");
+        await bob.WaitForNextAsync<KeyEstablished>();
         var bobJoined = await alice.WaitForLineAsync("bob joined");
-        Assert.Contains(bob.Fingerprint, bobJoined, StringComparison.Ordinal);
+        Assert.Contains(bob.Client.Fingerprint, bobJoined, StringComparison.Ordinal);
 
         await alice.SendLineAsync("hello from the terminal");
-        var atBob = await bob.WaitForAsync<MessageReceived>();
+        var atBob = await bob.WaitForNextAsync<MessageReceived>();
         Assert.Equal(("alice", "hello from the terminal"), (atBob.SenderId, atBob.Text));
-        bob.Send("lobby", "hello back");
+        bob.Client.Send("lobby", "hello back");
         await alice.WaitForLineAsync("bob: hello back");
 
         await alice.SendLineAsync("/frobnicate");

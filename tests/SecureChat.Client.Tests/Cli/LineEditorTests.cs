@@ -48,17 +48,6 @@ public sealed class LineEditorTests
         Assert.Null(await editor.ReadLineAsync(CancellationToken.None));
     }
 
-    [Fact]
-    public void Other_peoples_control_characters_do_not_reach_the_terminal()
-    {
-        var line = ChatApp.Format(new MessageReceived("lobby", "bob", "hi\u001b[2Jthere\r\n", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch));
-
-        Assert.NotNull(line);
-        Assert.DoesNotContain('\u001b', line);
-        Assert.DoesNotContain('\n', line);
-        Assert.EndsWith("bob: hi?[2Jthere??", line, StringComparison.Ordinal);
-    }
-
     private static ConsoleKeyInfo Key(char c) => new(c, ConsoleKey.A, false, false, false);
 
     private sealed class ScriptedKeys(string script = "") : IKeySource

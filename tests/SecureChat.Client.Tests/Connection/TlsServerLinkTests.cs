@@ -5,7 +5,7 @@ using Akka.TestKit;
 using SecureChat.Client.Connection;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
-using SecureChat.Testing.EndToEnd;
+using SecureChat.Testing.Hosting;
 using SecureChat.Transport.Tls;
 using Envelope = SecureChat.Core.Wire.Envelope;
 
@@ -87,7 +87,7 @@ public sealed class TlsServerLinkTests : Akka.TestKit.Xunit2.TestKit, IAsyncLife
     {
         using var otherCa = new TestCertificates();
         var connector = new TlsServerConnector("127.0.0.1", Port,
-            () => TlsSettings.ForClient(_certs.IssueClient("alice"), otherCa.CaCertificate, "127.0.0.1"));
+            () => TlsSettings.ForClient(_certs.IssueClientCertificate("alice"), otherCa.CaCertificate, "127.0.0.1"));
         using var link = connector.Connect(_session, 1);
         _ = AcceptAsync().ContinueWith(t => t.Exception, TaskScheduler.Default);
 
@@ -100,14 +100,13 @@ public sealed class TlsServerLinkTests : Akka.TestKit.Xunit2.TestKit, IAsyncLife
     {
         var port = Port;
         _listener.Stop();
-        var connector = new TlsServerConnector("127.0.0.1", port, () => TlsSettings.ForClient(_certs.IssueClient("alice"), _certs.CaCertificate, "127.0.0.1"));
+        var connector = _certs.ChatConnector("alice", port);
         using var link = connector.Connect(_session, 3);
 
         Assert.Equal(3, _session.ExpectMsg<LinkEvents.LinkDown>(TimeSpan.FromSeconds(10)).LinkId);
     }
 
-    private TlsServerConnector Connector(string clientId) =>
-        new("127.0.0.1", Port, () => TlsSettings.ForClient(_certs.IssueClient(clientId), _certs.CaCertificate, "127.0.0.1"));
+    private TlsServerConnector Connector(string clientId) => _certs.ChatConnector(clientId, Port);
 
     private async Task<SslStream> AcceptAsync()
     {

@@ -1,6 +1,7 @@
 using SecureChat.Client.Session;
 using SecureChat.Client.Simulation;
 using SecureChat.Testing.EndToEnd;
+using SecureChat.Testing.RealClients;
 
 namespace SecureChat.Client.Tests.EndToEnd;
 
@@ -10,30 +11,30 @@ public sealed class GroupTests() : EndToEndTest("e2e-group")
     [Fact]
     public async Task Three_members_each_receive_every_other_members_message_once_and_a_leaver_is_rekeyed_out()
     {
-        await using var alice = TestClients.Start(Server, System, "alice");
-        await using var bob = TestClients.Start(Server, System, "bob");
-        await using var carol = TestClients.Start(Server, System, "carol");
-        ChatClient[] all = [alice, bob, carol];
-        var latestKeys = new Dictionary<ChatClient, KeyEstablished>();
+        await using var alice = TestChatClient.Start(Server, System, "alice");
+        await using var bob = TestChatClient.Start(Server, System, "bob");
+        await using var carol = TestChatClient.Start(Server, System, "carol");
+        TestChatClient[] all = [alice, bob, carol];
+        var latestKeys = new Dictionary<TestChatClient, KeyEstablished>();
         foreach (var client in all)
         {
-            await client.WaitForAsync<Connected>();
-            client.Join("room3");
-            latestKeys[client] = await client.WaitForAsync<KeyEstablished>();
+            await client.WaitForNextAsync<Connected>();
+            client.Client.Join("room3");
+            latestKeys[client] = await client.WaitForNextAsync<KeyEstablished>();
         }
 
         // Everyone converges on one epoch with all three members and the same code.
         var finalKeys = new List<KeyEstablished>();
         foreach (var client in all)
         {
-            finalKeys.Add(latestKeys[client].MemberCount == 3 ? latestKeys[client] : await client.WaitForAsync<KeyEstablished>(k => k.MemberCount == 3));
+            finalKeys.Add(latestKeys[client].MemberCount == 3 ? latestKeys[client] : await client.WaitForNextAsync<KeyEstablished>(k => k.MemberCount == 3));
         }
 
         Assert.Single(finalKeys.Select(k => (k.Epoch, k.EpochCode)).Distinct());
 
         foreach (var sender in all)
         {
-            sender.Send("room3", $"from {sender.ClientId}");
+            sender.Client.Send("room3", $"from {sender.Id}");
         }
 
         foreach (var receiver in all)
@@ -41,22 +42,22 @@ public sealed class GroupTests() : EndToEndTest("e2e-group")
             var texts = new List<string>();
             for (var i = 0; i < 2; i++)
             {
-                var m = await receiver.WaitForAsync<MessageReceived>();
+                var m = await receiver.WaitForNextAsync<MessageReceived>();
                 Assert.Equal($"from {m.SenderId}", m.Text);
                 texts.Add(m.Text);
             }
 
-            Assert.Equal(all.Where(c => c != receiver).Select(c => $"from {c.ClientId}").Order(), texts.Order());
+            Assert.Equal(all.Where(c => c != receiver).Select(c => $"from {c.Id}").Order(), texts.Order());
         }
 
-        carol.Leave("room3");
-        await carol.WaitForAsync<Left>();
-        var aliceSeesCarolLeave = await alice.WaitForAsync<MemberLeft>(m => m.ClientId == "carol");
-        Assert.Equal(carol.Fingerprint, aliceSeesCarolLeave.Fingerprint);
-        await alice.WaitForAsync<KeyEstablished>(k => k.MemberCount == 2);
-        await bob.WaitForAsync<KeyEstablished>(k => k.MemberCount == 2);
-        alice.Send("room3", "carol is gone");
-        Assert.Equal("carol is gone", (await bob.WaitForAsync<MessageReceived>()).Text);
+        carol.Client.Leave("room3");
+        await carol.WaitForNextAsync<Left>();
+        var aliceSeesCarolLeave = await alice.WaitForNextAsync<MemberLeft>(m => m.ClientId == "carol");
+        Assert.Equal(carol.Client.Fingerprint, aliceSeesCarolLeave.Fingerprint);
+        await alice.WaitForNextAsync<KeyEstablished>(k => k.MemberCount == 2);
+        await bob.WaitForNextAsync<KeyEstablished>(k => k.MemberCount == 2);
+        alice.Client.Send("room3", "carol is gone");
+        Assert.Equal("carol is gone", (await bob.WaitForNextAsync<MessageReceived>()).Text);
     }
 
     [Fact]
@@ -64,7 +65,7 @@ public sealed class GroupTests() : EndToEndTest("e2e-group")
     {
         var simulator = new Simulator(
             new SimulationOptions { Clients = 10, Rooms = 1, MessagesPerClient = 5, ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60) },
-            id => TestClients.Start(Server, System, id));
+            id => TestChatClient.StartUnwatched(Server, System, id));
 
         var report = await simulator.RunAsync();
 

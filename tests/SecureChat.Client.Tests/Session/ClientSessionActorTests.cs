@@ -1,7 +1,9 @@
 using Akka.Actor;
 using Akka.TestKit;
+using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Testing.EndToEnd;
@@ -14,6 +16,8 @@ namespace SecureChat.Client.Tests.Session;
 /// <summary>
 /// The session's state machine with a probe as the server: the probe receives every frame the client
 /// sends, and the test answers as the relay would, with other members played by the engine directly.
+/// These tests are about the actors (greeting, routing, pacing, reconnecting, queries); the rules of a room
+/// itself are tested on <see cref="ClientRoom"/> directly (ClientRoomTests).
 /// </summary>
 public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 {
@@ -56,8 +60,10 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Deliver(ServerFrames.Welcome("mallory"));
 
-        Assert.Equal(ClientErrorCodes.Protocol, ExpectEvent<ErrorReported>().Code);
-        Assert.NotNull(ExpectEvent<Disconnected>().RetryIn);
+        Assert.Equal("mallory", Assert.IsType<WelcomeForAnotherClient>(ExpectEvent<ErrorReported>()).UntrustedClientId);
+        var disconnected = ExpectEvent<Disconnected>();
+        Assert.Equal(DisconnectCause.ProtocolViolation, disconnected.Cause);
+        Assert.NotNull(disconnected.RetryIn);
         ExpectFrame(MessageType.Hello);
         Assert.Equal(2, _connector.Connects);
     }
@@ -98,118 +104,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void Sends_typed_before_admission_are_queued_and_sent_in_order_once_keyed()
-    {
-        using var bob = new EnginePeer("bob", Room);
-        bob.CreateRoom();
-        Connect();
-        _session.Tell(new ClientCommands.Join(Room));
-        var join = ExpectFrame(MessageType.Join);
-        _session.Tell(new ClientCommands.Send(Room, "one"));
-        _session.Tell(new ClientCommands.Send(Room, "two"));
-        _connector.Deliver(ServerFrames.Joined(Room, 1, 1));
-        ExpectEvent<Joined>();
-        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-
-        _connector.Deliver(bob.Admit(join.Join.Bundle));
-
-        var member = ExpectEvent<MemberJoined>();
-        Assert.Equal("bob", member.ClientId);
-        Assert.Equal(bob.Identity.Fingerprint, member.Fingerprint);
-        var keys = ExpectEvent<KeyEstablished>();
-        Assert.Equal(2UL, keys.Epoch);
-        Assert.Equal(bob.Session.EpochCode, keys.EpochCode);
-        Assert.Equal("one", bob.Decrypt(ExpectFrame(MessageType.Application)));
-        Assert.Equal("two", bob.Decrypt(ExpectFrame(MessageType.Application)));
-    }
-
-    [Fact]
-    public void A_message_that_arrives_before_its_epoch_is_held_and_delivered_after_the_commit()
-    {
-        using var bob = JoinRoomOfBob();
-        var rekey = bob.Rekey();
-        var early = bob.Encrypt("from epoch 3");
-
-        _connector.Deliver(early);
-        _owner.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        _connector.Deliver(rekey);
-
-        Assert.Equal(3UL, ExpectEvent<KeyEstablished>().Epoch);
-        var message = ExpectEvent<MessageReceived>();
-        Assert.Equal(("bob", Room, "from epoch 3"), (message.SenderId, message.RoomId, message.Text));
-    }
-
-    [Fact]
-    public void Delivers_messages_from_other_members_with_sender_room_and_times()
-    {
-        using var bob = JoinRoomOfBob();
-        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
-
-        _connector.Deliver(bob.Encrypt("hello alice"));
-
-        var message = ExpectEvent<MessageReceived>();
-        Assert.Equal("hello alice", message.Text);
-        Assert.Equal("bob", message.SenderId);
-        Assert.InRange(message.SentAt, before, DateTimeOffset.UtcNow.AddSeconds(5));
-        Assert.True(message.ReceivedAt >= message.SentAt.AddSeconds(-5));
-    }
-
-    [Fact]
-    public void A_tampered_message_is_reported_as_a_decrypt_failure_and_not_delivered()
-    {
-        using var bob = JoinRoomOfBob();
-        var envelope = bob.Encrypt("secret");
-        var bytes = envelope.Ciphertext.ToByteArray();
-        bytes[0] ^= 1;
-        envelope.Ciphertext = Google.Protobuf.ByteString.CopyFrom(bytes);
-
-        _connector.Deliver(envelope);
-
-        Assert.Equal(ClientErrorCodes.DecryptFailed, ExpectEvent<ErrorReported>().Code);
-        _connector.Deliver(bob.Encrypt("next"));
-        Assert.Equal("next", ExpectEvent<MessageReceived>().Text);
-    }
-
-    [Fact]
-    public void Commits_when_asked_returns_to_ready_after_a_rejection_and_admits_on_the_next_request()
-    {
-        using var bob = JoinRoomOfBob();
-        using var carol = new EnginePeer("carol", Room);
-        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]));
-        var first = ExpectFrame(MessageType.Commit);
-        Assert.Equal(3UL, first.Epoch);
-
-        // While committing, the current epoch's keys still send.
-        _session.Tell(new ClientCommands.Send(Room, "during commit"));
-        Assert.Equal("during commit", bob.Decrypt(ExpectFrame(MessageType.Application)));
-
-        _connector.Deliver(ServerFrames.Error(Room, ErrorCode.CommitRejected, "another commit won"));
-        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]));
-        var second = ExpectFrame(MessageType.Commit);
-        _connector.Deliver(ServerFrames.Relay(second));
-
-        Assert.Equal("carol", ExpectEvent<MemberJoined>().ClientId);
-        var keys = ExpectEvent<KeyEstablished>();
-        Assert.Equal((3UL, 3), (keys.Epoch, keys.MemberCount));
-        Assert.True(bob.Apply(second).Epoch == 3);
-        Assert.Equal(bob.Session.EpochCode, keys.EpochCode);
-    }
-
-    [Fact]
-    public void A_removal_commit_reports_the_member_that_left_with_its_fingerprint()
-    {
-        using var bob = JoinRoomOfBob();
-        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
-        var commit = ExpectFrame(MessageType.Commit);
-        _connector.Deliver(ServerFrames.Relay(commit));
-
-        var left = ExpectEvent<MemberLeft>();
-        Assert.Equal(("bob", bob.Identity.Fingerprint), (left.ClientId, left.Fingerprint));
-        Assert.Equal(1, ExpectEvent<KeyEstablished>().MemberCount);
-    }
-
-    [Fact]
-    public void A_changed_identity_key_is_reported_holds_sends_until_trusted_then_sends_them()
+    public void Trust_accepts_the_changed_key_in_the_shared_store_and_releases_the_rooms_held_sends()
     {
         using var bob = JoinRoomOfBob();
         _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
@@ -221,16 +116,20 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _connector.Deliver(ServerFrames.Relay(admit));
         newBob.Apply(admit);
 
-        var changed = ExpectEvent<ErrorReported>();
-        Assert.Equal(ClientErrorCodes.KeyChanged, changed.Code);
-        Assert.Contains(newBob.Identity.Fingerprint, changed.Text, StringComparison.Ordinal);
+        var changed = Assert.IsType<KeyChanged>(ExpectEvent<ErrorReported>());
+        Assert.Equal(ClientErrorCode.KeyChanged, changed.Code);
+        Assert.Equal(("bob", bob.Identity.Fingerprint, newBob.Identity.Fingerprint), (changed.ClientId, changed.PinnedFingerprint, changed.NewFingerprint));
         _session.Tell(new ClientCommands.Send(Room, "held until trusted"));
-        Assert.Contains("/trust", ExpectEvent<Warning>().Text, StringComparison.Ordinal);
+        Assert.Equal(["bob"], ExpectEvent<SendHeldForKeyChange>().BlockingMembers);
         _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         _session.Tell(new ClientCommands.Trust("bob"));
 
+        Assert.Equal(new TrustUpdated("bob", ChangeWasPending: true), ExpectEvent<TrustUpdated>());
         Assert.Equal("held until trusted", newBob.Decrypt(ExpectFrame(MessageType.Application)));
+        Assert.True(_trust.IsTrusted("bob", newBob.Identity.PublicIdentityKey));
+        _session.Tell(new ClientCommands.Trust("bob"));
+        Assert.False(ExpectEvent<TrustUpdated>().ChangeWasPending);
     }
 
     [Fact]
@@ -240,7 +139,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Drop("network down");
         var disconnected = ExpectEvent<Disconnected>();
-        Assert.Equal("network down", disconnected.Reason);
+        Assert.Equal((DisconnectCause.LinkFailed, "network down"), (disconnected.Cause, disconnected.Detail));
         Assert.NotNull(disconnected.RetryIn);
         _session.Tell(new ClientCommands.Send(Room, "typed offline"));
 
@@ -270,10 +169,11 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Deliver(ServerFrames.Error(Room, ErrorCode.RoomFull, "room is full"));
 
-        Assert.Equal(nameof(ErrorCode.RoomFull), ExpectEvent<ErrorReported>().Code);
+        var refused = Assert.IsType<JoinRefused>(ExpectEvent<ErrorReported>());
+        Assert.Equal((ClientErrorCode.JoinRefused, ErrorCode.RoomFull, "room is full"), (refused.Code, refused.WireCode, refused.UntrustedReason));
         ExpectEvent<Left>();
         _session.Tell(new ClientCommands.Send(Room, "anyone?"));
-        Assert.Equal("NOT_A_MEMBER", ExpectEvent<ErrorReported>().Code);
+        Assert.Equal(Room, Assert.IsType<NotInRoom>(ExpectEvent<ErrorReported>()).RoomId);
     }
 
     [Fact]
@@ -332,24 +232,6 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Empty(ExpectMsg<ClientCommands.RosterReply>().Members);
         _session.Tell(new ClientCommands.QueryEpochCode("nowhere"), TestActor);
         Assert.Null(ExpectMsg<ClientCommands.EpochCodeReply>().Code);
-    }
-
-    [Fact]
-    public void The_send_queue_is_bounded_and_warns_when_full()
-    {
-        Start(_settings with { MaxQueuedSends = 2 });
-        ExpectFrame(MessageType.Hello);
-        _connector.Deliver(ServerFrames.Welcome("alice"));
-        ExpectEvent<Connected>();
-        _session.Tell(new ClientCommands.Join(Room));
-        ExpectFrame(MessageType.Join);
-
-        for (var i = 0; i < 3; i++)
-        {
-            _session.Tell(new ClientCommands.Send(Room, $"m{i}"));
-        }
-
-        Assert.Contains("not queuing more", ExpectEvent<Warning>().Text, StringComparison.Ordinal);
     }
 
     protected override void Dispose(bool disposing)

@@ -10,7 +10,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     [Fact]
     public async Task Members_form_a_room_and_ciphertext_reaches_the_others_unchanged_but_not_the_sender()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         using var aliceKeys = new TestMember("alice");
         using var bobKeys = new TestMember("bob");
         using var carolKeys = new TestMember("carol");
@@ -40,7 +40,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     [Fact]
     public async Task Frames_larger_than_one_coalesced_write_and_small_ones_around_them_arrive_whole_and_in_order()
     {
-        await using var server = await RunningServer.StartAsync(output, "MaxFrameBytes=1048576");
+        await using var server = await TestServer.StartAsync(output, "MaxFrameBytes=1048576");
         using var aliceKeys = new TestMember("alice");
         using var bobKeys = new TestMember("bob");
         await using var alice = await server.ConnectAndHelloAsync("alice");
@@ -64,7 +64,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     [Fact]
     public async Task A_member_that_disconnects_is_removed_by_a_commit_the_server_asks_for()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         using var aliceKeys = new TestMember("alice");
         using var bobKeys = new TestMember("bob");
         await using var alice = await server.ConnectAndHelloAsync("alice");

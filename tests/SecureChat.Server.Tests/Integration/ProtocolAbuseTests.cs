@@ -12,7 +12,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [Fact]
     public async Task A_spoofed_sender_id_is_refused_closed_and_logged_once_with_id_and_address()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         await using var alice = await server.ConnectAsync("alice");
 
         await alice.SendAsync(Frames.Hello("bob"));
@@ -29,7 +29,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [Fact]
     public async Task A_spoofed_sender_id_after_hello_is_refused_too()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         await using var alice = await server.ConnectAndHelloAsync("alice");
 
         await alice.SendAsync(Frames.Ping("bob", 1));
@@ -41,7 +41,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [Fact]
     public async Task An_oversize_frame_gets_an_error_and_a_close_while_other_clients_go_on()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         await using var bob = await server.ConnectAndHelloAsync("bob");
         await using var alice = await server.ConnectAndHelloAsync("alice");
         var prefix = new byte[4];
@@ -62,7 +62,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [Fact]
     public async Task A_garbage_frame_gets_an_error_and_the_same_connection_still_works()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         await using var bob = await server.ConnectAndHelloAsync("bob");
         await using var alice = await server.ConnectAndHelloAsync("alice");
         var garbage = new byte[4 + 12];
@@ -83,7 +83,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [Fact]
     public async Task Ciphertext_for_a_room_not_joined_is_refused()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         await using var alice = await server.ConnectAndHelloAsync("alice");
 
         await alice.SendAsync(Frames.Application("alice", "lobby", 1, 0));
@@ -98,7 +98,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [InlineData("OutboundQueueBytes=131072")] // the byte bound fills first: two 60 kB frames
     public async Task A_slow_consumer_is_disconnected_while_the_others_keep_receiving(string queueBound)
     {
-        await using var server = await RunningServer.StartAsync(output,
+        await using var server = await TestServer.StartAsync(output,
             queueBound, "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
         using var aliceKeys = new TestMember("alice");
         using var bobKeys = new TestMember("bob");
@@ -129,7 +129,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [Fact]
     public async Task A_flooding_client_is_throttled_then_disconnected_while_others_are_served()
     {
-        await using var server = await RunningServer.StartAsync(output, "FramesPerSecond=20", "FrameBurst=20", "RateLimitStrikes=50");
+        await using var server = await TestServer.StartAsync(output, "FramesPerSecond=20", "FrameBurst=20", "RateLimitStrikes=50");
         await using var bob = await server.ConnectAndHelloAsync("bob");
         await using var alice = await server.ConnectAndHelloAsync("alice");
 

@@ -14,7 +14,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task A_client_with_a_certificate_from_the_ca_gets_welcomed_under_its_certificate_id()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         await using var alice = await server.ConnectAsync("alice");
 
         Assert.Equal(SslProtocols.Tls13, alice.Stream.SslProtocol);
@@ -27,9 +27,9 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task A_handshake_without_a_client_certificate_is_refused()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
 
-        await AssertRefusedAsync(server, "anonymous", server.AnonymousClientOptions());
+        await AssertRefusedAsync(server, "anonymous", server.Certificates.AnonymousClientOptions());
 
         Assert.Contains("refused", await server.Logs.WaitForAsync("TLS handshake from 127.0.0.1"), StringComparison.Ordinal);
     }
@@ -37,11 +37,11 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task A_certificate_from_another_ca_is_refused()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         using var otherCa = CertificateAuthority.Create("Mallory CA");
         using var forged = otherCa.IssueClientCertificate("alice");
 
-        await AssertRefusedAsync(server, "alice", TlsSettings.ForClient(forged, server.CaCertificate, "localhost"));
+        await AssertRefusedAsync(server, "alice", TlsSettings.ForClient(forged, server.Certificates.CaCertificate, "localhost"));
 
         Assert.Contains("refused", await server.Logs.WaitForAsync("TLS handshake from 127.0.0.1"), StringComparison.Ordinal);
     }
@@ -49,7 +49,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task Tls_1_2_is_refused_even_with_a_valid_certificate()
     {
-        await using var server = await RunningServer.StartAsync(output);
+        await using var server = await TestServer.StartAsync(output);
         var options = server.ClientOptions("alice");
         options.EnabledSslProtocols = SslProtocols.Tls12;
 
@@ -59,7 +59,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task A_connection_that_never_starts_tls_is_closed_at_the_handshake_deadline()
     {
-        await using var server = await RunningServer.StartAsync(output, "HandshakeTimeout=00:00:01");
+        await using var server = await TestServer.StartAsync(output, "HandshakeTimeout=00:00:01");
         using var silent = new TcpClient();
         await silent.ConnectAsync("127.0.0.1", server.Port);
 
@@ -74,7 +74,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task A_client_that_sends_no_hello_is_told_and_closed_at_the_deadline()
     {
-        await using var server = await RunningServer.StartAsync(output, "HelloTimeout=00:00:01");
+        await using var server = await TestServer.StartAsync(output, "HelloTimeout=00:00:01");
         await using var alice = await server.ConnectAsync("alice");
 
         var frames = await alice.ReadUntilClosedAsync();
@@ -87,7 +87,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     [Fact]
     public async Task Connections_above_the_cap_are_closed_at_once_and_a_freed_slot_is_reused()
     {
-        await using var server = await RunningServer.StartAsync(output, "MaxConnections=2", "HandshakeTimeout=00:01:00");
+        await using var server = await TestServer.StartAsync(output, "MaxConnections=2", "HandshakeTimeout=00:01:00");
         var first = new TcpClient();
         using var second = new TcpClient();
         await first.ConnectAsync("127.0.0.1", server.Port);
@@ -107,7 +107,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     /// The handshake fails, or (TLS 1.3 lets the client finish before the server has judged its certificate)
     /// the connection ends before a WELCOME ever arrives.
     /// </summary>
-    private static async Task AssertRefusedAsync(RunningServer server, string clientId, System.Net.Security.SslClientAuthenticationOptions options)
+    private static async Task AssertRefusedAsync(TestServer server, string clientId, System.Net.Security.SslClientAuthenticationOptions options)
     {
         TestClient client;
         try

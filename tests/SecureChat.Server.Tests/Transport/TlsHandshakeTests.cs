@@ -7,7 +7,6 @@ using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Testing.Hosting;
 using SecureChat.Transport.Certificates;
-using SecureChat.Transport.Framing;
 using SecureChat.Transport.Tls;
 
 namespace SecureChat.Server.Tests.Transport;
@@ -16,27 +15,16 @@ namespace SecureChat.Server.Tests.Transport;
 public sealed class TlsHandshakeTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-    private readonly TempDirectory _dir = new();
-    private readonly X509Certificate2 _caCert;
-    private readonly X509Certificate2 _serverCert;
-    private readonly CertificateAuthority _ca;
-
-    public TlsHandshakeTests()
-    {
-        DevCertificates.EnsureServerCertificates(_dir.Path);
-        _ca = CertificateAuthority.Load(_dir.Path);
-        _caCert = PemFiles.LoadCertificate(CertificateFiles.CaCertificatePath(_dir.Path));
-        _serverCert = PemFiles.LoadCertificateWithKey(CertificateFiles.ServerCertificatePath(_dir.Path), CertificateFiles.ServerKeyPath(_dir.Path));
-    }
+    private readonly TestCertificates _certs = new();
 
     [Fact]
     public async Task Mutual_tls_with_pem_loaded_certificates_negotiates_tls13_and_carries_frames()
     {
-        using var aliceFromCa = _ca.IssueClientCertificate("alice");
-        PemFiles.SaveCertificateAndKey(aliceFromCa, CertificateFiles.ClientCertificatePath(_dir.Path, "alice"), CertificateFiles.ClientKeyPath(_dir.Path, "alice"));
-        using var alice = PemFiles.LoadCertificateWithKey(CertificateFiles.ClientCertificatePath(_dir.Path, "alice"), CertificateFiles.ClientKeyPath(_dir.Path, "alice"));
+        using var aliceFromCa = _certs.Authority.IssueClientCertificate("alice");
+        PemFiles.SaveCertificateAndKey(aliceFromCa, CertificateFiles.ClientCertificatePath(_certs.Directory, "alice"), CertificateFiles.ClientKeyPath(_certs.Directory, "alice"));
+        using var alice = PemFiles.LoadCertificateWithKey(CertificateFiles.ClientCertificatePath(_certs.Directory, "alice"), CertificateFiles.ClientKeyPath(_certs.Directory, "alice"));
 
-        var (serverResult, client) = await HandshakeAsync(TlsSettings.ForClient(alice, _caCert, "localhost"));
+        var (serverResult, client) = await HandshakeAsync(TlsSettings.ForClient(alice, _certs.CaCertificate, "localhost"));
         await using var server = serverResult;
         await using var clientStream = client;
 
@@ -53,9 +41,9 @@ public sealed class TlsHandshakeTests : IDisposable
     [Fact]
     public async Task Settings_keep_working_after_the_caller_disposes_its_ca_certificate()
     {
-        using var bob = _ca.IssueClientCertificate("bob");
-        var caCopy = PemFiles.LoadCertificate(CertificateFiles.CaCertificatePath(_dir.Path));
-        var serverOptions = TlsSettings.ForServer(_serverCert, caCopy);
+        using var bob = _certs.Authority.IssueClientCertificate("bob");
+        var caCopy = PemFiles.LoadCertificate(CertificateFiles.CaCertificatePath(_certs.Directory));
+        var serverOptions = TlsSettings.ForServer(_certs.ServerCertificate, caCopy);
         var clientOptions = TlsSettings.ForClient(bob, caCopy, "localhost");
         caCopy.Dispose();
 
@@ -70,7 +58,7 @@ public sealed class TlsHandshakeTests : IDisposable
     public async Task Client_refuses_a_server_whose_certificate_comes_from_another_ca()
     {
         using var otherCa = CertificateAuthority.Create();
-        using var alice = _ca.IssueClientCertificate("alice");
+        using var alice = _certs.Authority.IssueClientCertificate("alice");
 
         await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(TlsSettings.ForClient(alice, otherCa.Certificate, "localhost")));
     }
@@ -78,22 +66,19 @@ public sealed class TlsHandshakeTests : IDisposable
     [Fact]
     public async Task Client_refuses_a_server_certificate_for_another_host_name()
     {
-        using var alice = _ca.IssueClientCertificate("alice");
+        using var alice = _certs.Authority.IssueClientCertificate("alice");
 
-        await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(TlsSettings.ForClient(alice, _caCert, "chat.example.org")));
+        await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(TlsSettings.ForClient(alice, _certs.CaCertificate, "chat.example.org")));
     }
 
     public void Dispose()
     {
-        _ca.Dispose();
-        _caCert.Dispose();
-        _serverCert.Dispose();
-        _dir.Dispose();
+        _certs.Dispose();
     }
 
     private async Task<(SslStream Server, SslStream Client)> HandshakeAsync(SslClientAuthenticationOptions clientOptions, SslServerAuthenticationOptions? serverOptions = null)
     {
-        serverOptions ??= TlsSettings.ForServer(_serverCert, _caCert);
+        serverOptions ??= TlsSettings.ForServer(_certs.ServerCertificate, _certs.CaCertificate);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using SecureChat.Client;
+using SecureChat.Testing.Hosting;
 
 namespace SecureChat.Testing.EndToEnd;
 

@@ -4,7 +4,6 @@ using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
-using SecureChat.Transport.Framing;
 
 namespace SecureChat.Testing.Honest;
 

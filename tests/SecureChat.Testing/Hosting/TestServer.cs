@@ -2,80 +2,84 @@ using System.Net.Security;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecureChat.Client.Connection;
 using SecureChat.Server;
 using SecureChat.Server.Listener;
 using SecureChat.Server.Rooms;
 using SecureChat.Testing.RawClients;
-using SecureChat.Transport.Certificates;
-using SecureChat.Transport.Tls;
 using Xunit.Abstractions;
 
 namespace SecureChat.Testing.Hosting;
 
 /// <summary>
-/// The real server host in process on a loopback port chosen by the OS (like the server tests' RunningServer,
-/// which this mirrors), but exposing what attacks need to observe: the room registry and every log line.
+/// The real server host in process (<see cref="EmbeddedServer"/>) on a loopback port chosen by the OS, with its
+/// certificates in a temp folder and its log collected; the log goes to the test output, when given, on dispose.
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    private readonly IHost _host;
-    private readonly TempDirectory _dir;
-    private readonly List<IDisposable> _owned = [];
+    /// <summary>Floods log thousands of lines; the end of the log is what explains a failure.</summary>
+    private const int OutputLines = 200;
+
+    private readonly EmbeddedServer _server;
     private readonly ITestOutputHelper? _output;
 
-    private TestServer(IHost host, TempDirectory dir, LogCollector logs, int port, ITestOutputHelper? output)
+    private TestServer(EmbeddedServer server, TestCertificates certificates, LogCollector logs, ITestOutputHelper? output)
     {
-        _host = host;
-        _dir = dir;
+        _server = server;
         _output = output;
+        Certificates = certificates;
         Logs = logs;
-        Port = port;
-        Authority = CertificateAuthority.Load(dir.Path);
-        CaCertificate = PemFiles.LoadCertificate(CertificateFiles.CaCertificatePath(dir.Path));
     }
+
+    public TestCertificates Certificates { get; }
 
     public LogCollector Logs { get; }
 
-    public int Port { get; }
+    public ListenerStatus Status => _server.Services.GetRequiredService<ListenerStatus>();
 
-    public CertificateAuthority Authority { get; }
+    public int Port => _server.Endpoint.Port;
 
-    public System.Security.Cryptography.X509Certificates.X509Certificate2 CaCertificate { get; }
+    /// <summary>Starts a server; <paramref name="settings"/> are <c>Name=value</c> pairs of the Server section or whole <c>--switch=value</c> arguments.</summary>
+    public static Task<TestServer> StartAsync(params string[] settings) => StartAsync(null, settings);
 
-    /// <summary>Starts a server; <paramref name="settings"/> are <c>Name=value</c> pairs of the Server section.</summary>
+    /// <summary>As above; the end of the server's log goes to <paramref name="output"/> when the server is disposed.</summary>
     public static async Task<TestServer> StartAsync(ITestOutputHelper? output, params string[] settings)
     {
-        var dir = new TempDirectory();
+        var certificates = new TestCertificates();
         var logs = new LogCollector();
         string[] args =
         [
-            "--port", "0", "--certs", dir.Path,
-            "--Server:HelloTimeout=00:00:03", "--Server:HandshakeTimeout=00:00:02", "--Server:CloseTimeout=00:00:01",
+            "--host", "127.0.0.1", "--port", "0", "--certs", certificates.Directory,
+            "--Server:HelloTimeout=00:00:03", "--Server:HandshakeTimeout=00:00:03", "--Server:CloseTimeout=00:00:01",
             .. settings.Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--Server:" + s),
         ];
-        var host = ServerHost.Build(args, services => services.AddSingleton<ILoggerProvider>(logs));
-        await host.StartAsync();
-        var endpoint = await host.Services.GetRequiredService<ListenerStatus>().Bound.WaitAsync(TestClient.Timeout);
-        return new TestServer(host, dir, logs, endpoint.Port, output);
+        try
+        {
+            var server = await EmbeddedServer.StartAsync(args, logging => logging.ClearProviders().AddProvider(logs));
+            return new TestServer(server, certificates, logs, output);
+        }
+        catch
+        {
+            certificates.Dispose();
+            throw;
+        }
     }
 
     /// <summary>How many room actors the server holds right now.</summary>
     public async Task<int> RoomCountAsync()
     {
-        var registry = _host.Services.GetRequiredService<ActorRegistry>().Get<RoomRegistry>();
+        var registry = _server.Services.GetRequiredService<ActorRegistry>().Get<RoomRegistry>();
         var count = await registry.Ask<RoomCount>(GetRoomCount.Instance, TestClient.Timeout);
         return count.Count;
     }
 
-    public SslClientAuthenticationOptions ClientOptions(string clientId)
-    {
-        var certificate = Authority.IssueClientCertificate(clientId);
-        _owned.Add(certificate);
-        return TlsSettings.ForClient(certificate, CaCertificate, "localhost");
-    }
+    public SslClientAuthenticationOptions ClientOptions(string clientId) => Certificates.ClientOptions(clientId);
 
+    /// <summary>What a real client uses to reach this server (or, with <paramref name="port"/>, something in front of it) as <paramref name="clientId"/>.</summary>
+    public TlsServerConnector ChatConnector(string clientId, int? port = null) => Certificates.ChatConnector(clientId, port ?? Port);
+
+    /// <summary>A raw TLS connection as <paramref name="clientId"/>: no HELLO sent yet.</summary>
     public Task<TestClient> ConnectAsync(string clientId, int? receiveBufferBytes = null) =>
         TestClient.ConnectAsync(clientId, Port, ClientOptions(clientId), receiveBufferBytes);
 
@@ -88,27 +92,12 @@ public sealed class TestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        await _server.DisposeAsync();
+        foreach (var line in _output is null ? [] : Logs.Lines.TakeLast(OutputLines))
         {
-            await _host.StopAsync(stop.Token);
+            _output!.WriteLine(line);
         }
 
-        _host.Dispose();
-        if (_output is not null)
-        {
-            foreach (var line in Logs.Lines.TakeLast(200))
-            {
-                _output.WriteLine(line);
-            }
-        }
-
-        foreach (var owned in _owned)
-        {
-            owned.Dispose();
-        }
-
-        Authority.Dispose();
-        CaCertificate.Dispose();
-        _dir.Dispose();
+        Certificates.Dispose();
     }
 }

@@ -9,7 +9,6 @@ using SecureChat.Core.Wire;
 using SecureChat.Testing.Honest;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
-using SecureChat.Transport.Framing;
 using SecureChat.Transport.Tls;
 
 namespace SecureChat.Testing.RealClients;
@@ -40,7 +39,7 @@ public sealed class TlsInterceptor : IAsyncDisposable
     public TlsInterceptor(TestServer server)
     {
         _server = server;
-        _certificate = server.Authority.IssueServerCertificate();
+        _certificate = server.Certificates.Authority.IssueServerCertificate();
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -87,7 +86,7 @@ public sealed class TlsInterceptor : IAsyncDisposable
             try
             {
                 await using var clientTls = new SslStream(clientTcp.GetStream());
-                await clientTls.AuthenticateAsServerAsync(TlsSettings.ForServer(_certificate, _server.CaCertificate), _stop.Token);
+                await clientTls.AuthenticateAsServerAsync(TlsSettings.ForServer(_certificate, _server.Certificates.CaCertificate), _stop.Token);
                 var fromClient = new FrameReader(clientTls, WireLimits.DefaultMaxFrameBytes);
                 var hello = await fromClient.ReadEnvelopeAsync(_stop.Token);
                 if (hello is null)

@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text;
+using SecureChat.Client.Rooms;
+using SecureChat.Client.Session;
+using SecureChat.Protocol.Group;
+
+namespace SecureChat.Cli.Chat;
+
+/// <summary>
+/// The words for what the client library reports: one printed line per event (the chat terminal and the
+/// simulator's report). Text that came from other people or from the server is passed through
+/// <see cref="Printable"/> and the server's is marked as the server's.
+/// </summary>
+internal static class EventText
+{
+    public const string RoomNameRule = "room names are 1-64 characters of A-Z a-z 0-9 . _ @ -";
+
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>The line to print for <paramref name="e"/>; null for events the terminal does not show.</summary>
+    public static string? Format(ClientEvent e) => e switch
+    {
+        Connected c => $"* connected as {c.ClientId}",
+        Joined j => string.Create(Invariant, $"* joined {j.RoomId} ({j.MemberCount} member(s) there); waiting for the room key..."),
+        KeyEstablished k => string.Create(Invariant, $"* [{k.RoomId}] keys ready: epoch {k.Epoch}, {k.MemberCount} member(s), code {k.EpochCode}"),
+        MemberJoined { AlreadyPresent: true } m => $"* [{m.RoomId}] {m.ClientId} is here, fingerprint {m.Fingerprint}",
+        MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
+        MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
+        Left l => $"* left {l.RoomId}",
+        MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}: {Printable(m.Text)}"),
+        TrustUpdated { ChangeWasPending: true } t => $"! now trusting the current key of {t.ClientId}",
+        TrustUpdated t => $"! no changed key is waiting for {t.ClientId}",
+        Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
+        ErrorReported r => r.RoomId is null ? $"error ({CodeName(r)}): {Describe(r)}" : $"error [{r.RoomId}] ({CodeName(r)}): {Describe(r)}",
+        Disconnected d => d.RetryIn is { } retry
+            ? string.Create(Invariant, $"! connection lost ({Describe(d)}); reconnecting in {retry.TotalSeconds:0.#} s")
+            : $"! connection lost ({Describe(d)})",
+        Reconnected r => string.Create(Invariant, $"* reconnected (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
+        _ => null,
+    };
+
+    /// <summary>The code shown in an error line: the wire code's name for what the server said, else the client's.</summary>
+    public static string CodeName(ErrorReported error) => error switch
+    {
+        ServerError s => s.WireCode.ToString(),
+        JoinRefused j => j.WireCode.ToString(),
+        _ => ScreamingCase(error.Code.ToString()),
+    };
+
+    public static string Describe(RoomPhase phase) => phase switch
+    {
+        RoomPhase.Offline => "offline",
+        RoomPhase.Joining => "joining",
+        RoomPhase.AwaitingAdmission => "waiting for admission",
+        RoomPhase.Ready => "ready",
+        RoomPhase.Committing => "rekeying",
+        RoomPhase.Left => "left",
+        _ => phase.ToString(),
+    };
+
+    /// <summary>Other people's text must not drive the terminal: control characters become '?'.</summary>
+    public static string Printable(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            builder.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return builder.ToString();
+    }
+
+    private static string Describe(Warning warning) => warning switch
+    {
+        StillWaitingForAdmission => "still waiting for a member to admit us to the room",
+        JoinerNotAdmitted j => $"not admitting {j.ClientId}: its bundle is invalid or it is already a member",
+        Rejoining { Reason: RejoinReason.RemovedFromRoom } => "the room removed us; rejoining",
+        Rejoining r => $"the server no longer counts us as a member ({Server(r.UntrustedServerReason)}); rejoining",
+        SendHeldForKeyChange h => $"held your message: the key of {string.Join(", ", h.BlockingMembers)} changed; /trust ID after comparing fingerprints",
+        SendQueueFull q => string.Create(Invariant, $"{q.Queued} messages are already waiting for the room's keys; not queuing more"),
+        UnacceptedSenderKey u => $"{u.SenderId} signs with a key you have not accepted; /trust {u.SenderId} after comparing fingerprints",
+        MessageDropped d => $"dropped a message from {d.SenderId}: {Describe(d.Reason)}",
+        HeldMessageDropped h => $"too many messages waiting for keys; dropped one from {h.SenderId}",
+        RoomOffline => "offline; messages you type are kept until the room is rekeyed",
+        QueuedSendsDropped q => string.Create(Invariant, $"{q.Count} queued message(s) were not sent"),
+        AlreadyInRoom a => $"already in {a.RoomId}",
+        FrameDropped f => $"sending too fast: a {f.Frame} frame was dropped",
+        PacedFramesLost p => string.Create(Invariant, $"{p.Count} frame(s) waiting to be sent were lost with the connection"),
+        _ => warning.ToString(),
+    };
+
+    private static string Describe(ErrorReported error) => error switch
+    {
+        ServerError s => Server(s.UntrustedReason),
+        JoinRefused j => $"could not join {j.RoomId}: {Server(j.UntrustedReason)}",
+        WelcomeForAnotherClient w => $"the server greeted us as '{Printable(w.UntrustedClientId)}', not as the id of our certificate",
+        FrameBeforeWelcome f => $"the server sent {f.Frame} before WELCOME",
+        DecryptFailed d => $"a message from {d.SenderId} failed: {Describe(d.Reason)}",
+        CommitRefused { Rejoining: true } c => string.Create(Invariant, $"lost track of the room's keys ({c.Reason} at epoch {c.Epoch}); rejoining"),
+        CommitRefused c => string.Create(Invariant, $"refused a commit for epoch {c.Epoch}: {c.Reason}"),
+        CommitRequestRefused c => $"could not commit the requested change: {c.Reason}",
+        KeyChanged k => $"{k.ClientId}'s identity key changed (was {k.PinnedFingerprint}, now {k.NewFingerprint}); " +
+                        $"compare fingerprints, then /trust {k.ClientId}. Sending to this room waits until then.",
+        MessageNotSent m => $"message not sent: {Describe(m.Reason)}",
+        NotInRoom n => $"not in room {n.RoomId}; /join it first",
+        InvalidRoomName => RoomNameRule,
+        TooManyRooms t => string.Create(Invariant, $"at most {t.Max} rooms per session"),
+        _ => error.ToString(),
+    };
+
+    private static string Describe(Disconnected disconnected) => disconnected.Cause switch
+    {
+        DisconnectCause.WelcomeTimeout => "the server did not answer HELLO in time",
+        DisconnectCause.OutboundQueueFull => "the outbound queue to the server is full",
+        DisconnectCause.ProtocolViolation => "the server broke the protocol",
+        _ => disconnected.Detail is { } detail ? Printable(detail) : "the connection failed",
+    };
+
+    private static string Describe(DecryptRejection reason) => reason switch
+    {
+        DecryptRejection.AuthenticationFailed => "it did not authenticate (altered or wrong keys)",
+        DecryptRejection.Forged => "its signature is not the sender's (forged by another member)",
+        DecryptRejection.Replay => "it was a replay of an earlier message",
+        DecryptRejection.ExpiredEpoch => "its keys were already erased (it arrived too late)",
+        DecryptRejection.NotAMember => "the sender is not a member of that epoch",
+        DecryptRejection.TooFarAhead => "it skipped too many messages ahead",
+        DecryptRejection.WrongSuite => "it used another cipher suite than the room",
+        _ => reason.ToString(),
+    };
+
+    private static string Describe(SendRefusal reason) => reason switch
+    {
+        SendRefusal.BodyTooLong => "the text is too long",
+        SendRefusal.NotAMember => "we are no longer a member of the room",
+        _ => reason.ToString(),
+    };
+
+    /// <summary>What the server wrote, shown as the server's and harmless to the terminal.</summary>
+    private static string Server(string? text) => $"the server says \"{Printable(text ?? string.Empty)}\"";
+
+    private static string ScreamingCase(string pascal)
+    {
+        var builder = new StringBuilder(pascal.Length + 4);
+        for (var i = 0; i < pascal.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(pascal[i]))
+            {
+                builder.Append('_');
+            }
+
+            builder.Append(char.ToUpperInvariant(pascal[i]));
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,628 @@
+using SecureChat.Client.Session;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+using Joined = SecureChat.Core.Wire.Joined;
+using JoinedEvent = SecureChat.Client.Session.Joined;
+
+namespace SecureChat.Client.Rooms;
+
+/// <summary>
+/// One room of one user: drives that room's <see cref="GroupSession"/> (which does every check and all the
+/// crypto) through the join, the epoch changes and the messages, as PROTOCOL.md §18 describes. Plain,
+/// synchronous and deterministic: inputs are method calls (the link, a frame from the server, the user's
+/// commands, a tick), and each returns the <see cref="RoomEffects"/> to carry out. The client actor, the test
+/// harnesses and the benchmark all drive rooms through this class; they differ only in their transport.
+/// </summary>
+/// <remarks>
+/// <para>Phases: see <see cref="RoomPhase"/>. Sends before the keys are ready are queued and messages for
+/// epochs not reached yet are held; both are bounded (<see cref="ClientSessionSettings"/>).</para>
+/// <para>Commits: a COMMIT_REQUEST is answered with the engine's commit, which takes effect only when the relay
+/// echoes it. A second request for the epoch of our pending commit gets nothing: the first copy is already on
+/// this connection ahead of anything we could send (and a new connection is a new session), so a copy would
+/// only arrive after the epoch was decided and come back as COMMIT_REJECTED. A request for another epoch
+/// while ours is pending means the server moved on: the pending commit is dropped and a new one built.</para>
+/// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), removal by a commit, or the
+/// server saying NOT_A_MEMBER while we hold keys leave the room's keys unusable: the room sends LEAVE,
+/// opens a new session and sends JOIN again; queued sends wait for the new keys.</para>
+/// <para>Rekeying: after every send and every tick the room commits a rekey when the engine asks for one
+/// (<see cref="GroupSession.NeedsRekey"/>).</para>
+/// </remarks>
+public sealed class ClientRoom : IDisposable
+{
+    private readonly Func<GroupSession> _openSession;
+    private readonly IClock _clock;
+    private readonly ClientSessionSettings _settings;
+    private readonly IRoomObserver? _observer;
+    private readonly RoomEffects _effects = new();
+    private readonly Queue<string> _queuedSends = new();
+    private readonly Queue<Envelope> _held = new();
+    private readonly HashSet<string> _unacceptedSendersWarned = new(StringComparer.Ordinal);
+
+    private GroupSession? _session;
+    private bool _queueFullWarned;
+    private bool _blockedWarned;
+    private bool _everKeyed;
+
+    /// <param name="openSession">A new engine session for this room (a new membership key); called on every (re)join.</param>
+    /// <param name="clock">Stamps received messages.</param>
+    /// <param name="observer">Sees the engine's outcomes (test harnesses); null for none.</param>
+    public ClientRoom(string roomId, Func<GroupSession> openSession, IClock clock, ClientSessionSettings? settings = null, IRoomObserver? observer = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(roomId);
+        ArgumentNullException.ThrowIfNull(openSession);
+        ArgumentNullException.ThrowIfNull(clock);
+        RoomId = roomId;
+        _openSession = openSession;
+        _clock = clock;
+        _settings = settings ?? new ClientSessionSettings();
+        _observer = observer;
+    }
+
+    public string RoomId { get; }
+
+    public RoomPhase Phase { get; private set; } = RoomPhase.Offline;
+
+    /// <summary>
+    /// When false, sessions the room replaces or drops are not disposed: whoever opened them keeps them
+    /// (test harnesses attack with an outsider's whole state). True for a real client: keys are erased at once.
+    /// </summary>
+    public bool OwnsSessions { get; init; } = true;
+
+    /// <summary>The current engine session; null while offline or after leaving.</summary>
+    public GroupSession? Session => _session;
+
+    /// <summary>True in <see cref="RoomPhase.Ready"/> and <see cref="RoomPhase.Committing"/>: the current epoch's keys are usable.</summary>
+    public bool IsKeyed => Phase is RoomPhase.Ready or RoomPhase.Committing;
+
+    public ulong Epoch => _session?.Epoch ?? 0;
+
+    public IReadOnlyList<RosterMember> Roster => _session?.Roster ?? [];
+
+    /// <summary>What members compare; null until the room has keys.</summary>
+    public string? EpochCode => IsKeyed ? _session?.EpochCode : null;
+
+    public int QueuedSends => _queuedSends.Count;
+
+    /// <summary>Messages for an epoch not reached yet, oldest first; retried after each accepted commit.</summary>
+    public IReadOnlyCollection<Envelope> Held => _held;
+
+    public TimeSpan AdmissionTimeout => _settings.AdmissionTimeout;
+
+    /// <summary>A (new) connection is up and greeted: (re)join with a new session.</summary>
+    public RoomEffects LinkReady()
+    {
+        Begin();
+        if (Phase == RoomPhase.Offline)
+        {
+            StartJoin();
+        }
+
+        return _effects;
+    }
+
+    /// <summary>The connection is down: the session is dropped, sends wait for the next join.</summary>
+    public RoomEffects LinkLost()
+    {
+        Begin();
+        if (Phase is not (RoomPhase.Offline or RoomPhase.Left))
+        {
+            GoOffline();
+        }
+
+        return _effects;
+    }
+
+    /// <summary>A frame from the server for this room.</summary>
+    public RoomEffects Frame(Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        Begin();
+        switch (Phase)
+        {
+            case RoomPhase.Offline or RoomPhase.Left:
+                // A frame of a connection that is gone, or for a room we left: nothing to do with it.
+                break;
+            case RoomPhase.Joining when envelope.Type == MessageType.Joined:
+                OnJoined(envelope.Joined);
+                break;
+            case RoomPhase.Joining when envelope.Type == MessageType.Error:
+                OnJoinRefused(envelope.Error);
+                break;
+            default:
+                // Before JOINED only a misbehaving relay sends more; the engine checks those frames as it checks any.
+                OnRoomFrame(envelope);
+                break;
+        }
+
+        return _effects;
+    }
+
+    /// <summary>A message from the user: encrypted and sent when the keys allow, else queued (bounded).</summary>
+    public RoomEffects Send(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        Begin();
+        if (Phase == RoomPhase.Left)
+        {
+            _effects.Report(new NotInRoom(RoomId));
+        }
+        else if (!IsKeyed)
+        {
+            Queue(text);
+        }
+        else if (_queuedSends.Count > 0)
+        {
+            // Keep the order: older queued sends go first.
+            Queue(text);
+            FlushQueuedSends();
+        }
+        else if (!TrySeal(text))
+        {
+            Queue(text);
+        }
+
+        RekeyIfDue();
+        return _effects;
+    }
+
+    /// <summary>The user accepted a changed identity key (in the shared trust store): sends held for it may go.</summary>
+    public RoomEffects TrustChanged()
+    {
+        Begin();
+        FlushQueuedSends();
+        return _effects;
+    }
+
+    /// <summary>Commits a rekey now (post-compromise healing); nothing unless the room has keys. A pending commit of ours is not sent again.</summary>
+    public RoomEffects Rekey()
+    {
+        Begin();
+        if (IsKeyed)
+        {
+            CommitRekey();
+        }
+
+        return _effects;
+    }
+
+    /// <summary>Periodic: erases old epochs' keys whose retention passed, and rekeys when the engine asks for it.</summary>
+    public RoomEffects Tick()
+    {
+        Begin();
+        _session?.Tick();
+        RekeyIfDue();
+        return _effects;
+    }
+
+    /// <summary>The admission timer started by <see cref="AdmissionTimer.Start"/> expired.</summary>
+    public RoomEffects AdmissionOverdue()
+    {
+        Begin();
+        if (Phase == RoomPhase.AwaitingAdmission)
+        {
+            _effects.Report(new StillWaitingForAdmission(RoomId, _settings.AdmissionTimeout));
+        }
+
+        return _effects;
+    }
+
+    /// <summary>The user leaves the room: LEAVE out (when connected), queued sends reported, the room closes.</summary>
+    public RoomEffects Leave()
+    {
+        Begin();
+        if (Phase != RoomPhase.Left)
+        {
+            LeaveRoom(sendLeave: Phase != RoomPhase.Offline);
+        }
+
+        return _effects;
+    }
+
+    public void Dispose() => RetireSession();
+
+    private void Begin() => _effects.Clear();
+
+    private void OnRoomFrame(Envelope envelope)
+    {
+        switch (envelope.Type)
+        {
+            case MessageType.Application:
+                Decrypt(envelope, fromHold: false);
+                break;
+            case MessageType.Commit:
+                OnCommit(envelope.Commit);
+                break;
+            case MessageType.CommitRequest:
+                OnCommitRequest(envelope.CommitRequest);
+                break;
+            case MessageType.Error:
+                OnRoomError(envelope);
+                break;
+            default:
+                // A repeated JOINED, or a frame type the server never sends for a room: nothing to do.
+                break;
+        }
+    }
+
+    private void StartJoin()
+    {
+        RetireSession();
+        var session = _openSession();
+        _session = session;
+        _held.Clear();
+        _effects.Send(new Envelope
+        {
+            Version = WireLimits.ProtocolVersion,
+            Type = MessageType.Join,
+            SenderId = session.LocalClientId,
+            RoomId = RoomId,
+            Join = new Join { Bundle = session.JoinBundle, PreferredSuite = CipherSuites.Preferred },
+        });
+        Phase = RoomPhase.Joining;
+    }
+
+    private void OnJoined(Joined joined)
+    {
+        _effects.Report(new JoinedEvent(RoomId, joined.CurrentEpoch, (int)joined.MemberCount));
+        _effects.SetTimer(AdmissionTimer.Start);
+        Phase = RoomPhase.AwaitingAdmission;
+    }
+
+    private void OnJoinRefused(Error error)
+    {
+        _effects.Report(new JoinRefused(RoomId, error.Code, error.Reason));
+        LeaveRoom(sendLeave: false);
+    }
+
+    private void OnCommitRequest(CommitRequest request)
+    {
+        var session = _session!;
+        var creation = Observe(session.CreateCommit(request));
+        if (creation is CommitNotCreated { Reason: CommitRefusal.PendingCommitExists })
+        {
+            // The server moved on to another epoch: the commit we were waiting on will not be echoed.
+            AbandonPendingCommit(refusedEpoch: 0);
+            creation = Observe(session.CreateCommit(request));
+        }
+
+        switch (creation)
+        {
+            case CommitCreated { Repeated: true }:
+                // Already sent on this connection (see the remarks on the class).
+                break;
+            case CommitCreated created:
+                foreach (var skipped in created.SkippedAdds)
+                {
+                    _effects.Report(new JoinerNotAdmitted(RoomId, skipped));
+                }
+
+                _effects.Send(session.CommitEnvelope(created.Commit));
+                if (Phase == RoomPhase.Ready)
+                {
+                    Phase = RoomPhase.Committing;
+                }
+
+                break;
+            case CommitNotCreated { Reason: CommitRefusal.NothingToCommit }:
+                break;
+            case CommitNotCreated refused:
+                _effects.Report(new CommitRequestRefused(RoomId, refused.Reason));
+                break;
+        }
+    }
+
+    private void OnCommit(SignedCommit commit)
+    {
+        var session = _session!;
+        var before = session.Roster; // immutable per epoch: still the old roster after the commit
+        var outcome = session.ProcessCommit(commit);
+        _observer?.CommitProcessed(outcome);
+        switch (outcome)
+        {
+            case CommitAccepted accepted:
+                OnNewEpoch(accepted, before);
+                break;
+            case CommitRejected { Reason: CommitRejection.EpochGap or CommitRejection.TranscriptMismatch } rejected:
+                _effects.Report(new CommitRefused(RoomId, rejected.Reason, rejected.Epoch, Rejoining: true));
+                Rejoin();
+                break;
+            case CommitRejected rejected:
+                _effects.Report(new CommitRefused(RoomId, rejected.Reason, rejected.Epoch, Rejoining: false));
+                break;
+            default:
+                // Already applied, stale (lost a race) or not addressed to us yet: nothing changes.
+                break;
+        }
+    }
+
+    private void OnNewEpoch(CommitAccepted accepted, IReadOnlyList<RosterMember> before)
+    {
+        var session = _session!;
+        _effects.SetTimer(AdmissionTimer.Cancel);
+        if (accepted.RemovedFromGroup)
+        {
+            _effects.Report(new Rejoining(RoomId, RejoinReason.RemovedFromRoom, UntrustedServerReason: null));
+            Rejoin();
+            return;
+        }
+
+        var self = session.LocalClientId;
+        if (accepted.JoinedGroup)
+        {
+            foreach (var member in session.Roster)
+            {
+                if (member.ClientId != self)
+                {
+                    _effects.Report(new MemberJoined(RoomId, member.ClientId, member.Fingerprint, AlreadyPresent: true));
+                }
+            }
+        }
+        else
+        {
+            foreach (var removed in accepted.Removed)
+            {
+                if (removed != self)
+                {
+                    var fingerprint = before.FirstOrDefault(m => m.ClientId == removed)?.Fingerprint ?? string.Empty;
+                    _effects.Report(new MemberLeft(RoomId, removed, fingerprint));
+                }
+            }
+
+            foreach (var added in accepted.Added)
+            {
+                if (added.ClientId != self)
+                {
+                    _effects.Report(new MemberJoined(RoomId, added.ClientId, added.Fingerprint));
+                }
+            }
+        }
+
+        foreach (var change in accepted.KeyChanges)
+        {
+            _effects.Report(new KeyChanged(RoomId, change.ClientId, change.PinnedFingerprint, change.NewFingerprint));
+        }
+
+        _everKeyed = true;
+        _effects.Report(new KeyEstablished(RoomId, accepted.Epoch, accepted.EpochCode, session.Roster.Count));
+        Phase = RoomPhase.Ready;
+        RetryHeld();
+        FlushQueuedSends();
+        RekeyIfDue();
+    }
+
+    private void OnRoomError(Envelope envelope)
+    {
+        var error = envelope.Error;
+        switch (error.Code)
+        {
+            case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
+                // Usually another member's commit won the epoch; the server asks again if changes remain.
+                AbandonPendingCommit(envelope.Epoch);
+                FlushQueuedSends();
+                break;
+            case ErrorCode.NotAMember when IsKeyed:
+                _effects.Report(new Rejoining(RoomId, RejoinReason.ServerSaysNotAMember, error.Reason));
+                Rejoin();
+                break;
+            default:
+                _effects.Report(new ServerError(RoomId, error.Code, error.Reason, error.Fatal));
+                break;
+        }
+    }
+
+    /// <summary>Drops our commit waiting for its echo (a refusal naming another epoch, 0 for any, leaves it alone); Committing ends with it.</summary>
+    private void AbandonPendingCommit(ulong refusedEpoch)
+    {
+        if (_session?.PendingCommit is { } pending)
+        {
+            _session.AbandonPendingCommit(refusedEpoch != 0 ? refusedEpoch : CommitContent.Parser.ParseFrom(pending.Content).Epoch);
+        }
+
+        if (Phase == RoomPhase.Committing && _session?.PendingCommit is null)
+        {
+            Phase = RoomPhase.Ready;
+        }
+    }
+
+    private void RekeyIfDue()
+    {
+        if (Phase == RoomPhase.Ready && _session!.NeedsRekey)
+        {
+            CommitRekey();
+        }
+    }
+
+    private void CommitRekey()
+    {
+        var session = _session!;
+        if (Observe(session.CreateRekeyCommit()) is CommitCreated { Repeated: false } rekey)
+        {
+            _effects.Send(session.CommitEnvelope(rekey.Commit));
+            Phase = RoomPhase.Committing;
+        }
+    }
+
+    private CommitCreation Observe(CommitCreation creation)
+    {
+        _observer?.CommitBuilt(creation);
+        return creation;
+    }
+
+    /// <summary>Encrypts and sends; false when the message must wait (no keys yet, or blocked by a key change).</summary>
+    private bool TrySeal(string text)
+    {
+        var outcome = _session!.Encrypt(text);
+        _observer?.Encrypted(outcome);
+        switch (outcome)
+        {
+            case MessageSealed sealedMessage:
+                _effects.Send(sealedMessage.Envelope);
+                return true;
+            case SendRefused { Reason: SendRefusal.BlockedByKeyChange } blocked:
+                if (!_blockedWarned)
+                {
+                    _blockedWarned = true;
+                    _effects.Report(new SendHeldForKeyChange(RoomId, blocked.BlockingMembers));
+                }
+
+                return false;
+            case SendRefused { Reason: SendRefusal.NotJoined or SendRefusal.GenerationExhausted }:
+                return false;
+            case SendRefused refused:
+                _effects.Report(new MessageNotSent(RoomId, refused.Reason));
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    private void FlushQueuedSends()
+    {
+        while (_queuedSends.Count > 0 && IsKeyed)
+        {
+            if (!TrySeal(_queuedSends.Peek()))
+            {
+                return;
+            }
+
+            _queuedSends.Dequeue();
+        }
+
+        _blockedWarned = false;
+        _queueFullWarned = false;
+    }
+
+    private void Queue(string text)
+    {
+        if (_queuedSends.Count >= _settings.MaxQueuedSends)
+        {
+            if (!_queueFullWarned)
+            {
+                _queueFullWarned = true;
+                _effects.Report(new SendQueueFull(RoomId, _queuedSends.Count));
+            }
+
+            return;
+        }
+
+        _queuedSends.Enqueue(text);
+    }
+
+    private void Decrypt(Envelope envelope, bool fromHold)
+    {
+        var outcome = _session!.Decrypt(envelope);
+        _observer?.Decrypted(outcome);
+        switch (outcome)
+        {
+            case MessageDelivered delivered:
+                if (delivered.SenderKeyUnaccepted && _unacceptedSendersWarned.Add(delivered.SenderId))
+                {
+                    _effects.Report(new UnacceptedSenderKey(RoomId, delivered.SenderId));
+                }
+
+                _effects.Report(new MessageReceived(RoomId, delivered.SenderId, delivered.Text,
+                    DateTimeOffset.FromUnixTimeMilliseconds(delivered.SentAtMs), DateTimeOffset.FromUnixTimeMilliseconds(_clock.UtcNowMs)));
+                break;
+            case MessageHeld:
+                Hold(envelope);
+                break;
+            case MessageRejected { Reason: DecryptRejection.EpochBeforeJoin }:
+                // Sent before we were a member: we were never meant to read it.
+                break;
+            case MessageRejected { Reason: DecryptRejection.Replay } when fromHold:
+                break;
+            case MessageRejected { Reason: DecryptRejection.Replay or DecryptRejection.ExpiredEpoch } dropped:
+                _effects.Report(new MessageDropped(RoomId, envelope.SenderId, dropped.Reason));
+                break;
+            case MessageRejected rejected:
+                _effects.Report(new DecryptFailed(RoomId, envelope.SenderId, rejected.Reason));
+                break;
+        }
+    }
+
+    private void Hold(Envelope envelope)
+    {
+        if (_held.Count >= _settings.MaxHeldMessages)
+        {
+            _effects.Report(new HeldMessageDropped(RoomId, _held.Dequeue().SenderId));
+        }
+
+        _held.Enqueue(envelope);
+    }
+
+    private void RetryHeld()
+    {
+        if (_held.Count == 0)
+        {
+            return;
+        }
+
+        var retry = _held.ToArray();
+        _held.Clear();
+        foreach (var envelope in retry)
+        {
+            Decrypt(envelope, fromHold: true);
+        }
+    }
+
+    private void Rejoin()
+    {
+        _effects.Send(LeaveEnvelope());
+        StartJoin();
+    }
+
+    private void GoOffline()
+    {
+        _effects.SetTimer(AdmissionTimer.Cancel);
+        RetireSession();
+        _held.Clear();
+        if (_everKeyed)
+        {
+            _effects.Report(new RoomOffline(RoomId));
+        }
+
+        Phase = RoomPhase.Offline;
+    }
+
+    private void LeaveRoom(bool sendLeave)
+    {
+        if (sendLeave)
+        {
+            _effects.Send(LeaveEnvelope());
+        }
+
+        if (_queuedSends.Count > 0)
+        {
+            _effects.Report(new QueuedSendsDropped(RoomId, _queuedSends.Count));
+            _queuedSends.Clear();
+        }
+
+        _effects.SetTimer(AdmissionTimer.Cancel);
+        _effects.Report(new Left(RoomId));
+        _effects.Close();
+        RetireSession();
+        _held.Clear();
+        Phase = RoomPhase.Left;
+    }
+
+    private Envelope LeaveEnvelope() => new()
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.Leave,
+        SenderId = _session!.LocalClientId,
+        RoomId = RoomId,
+    };
+
+    private void RetireSession()
+    {
+        if (OwnsSessions)
+        {
+            _session?.Dispose();
+        }
+
+        _session = null;
+    }
+}

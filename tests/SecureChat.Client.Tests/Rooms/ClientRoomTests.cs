@@ -1,0 +1,619 @@
+using Google.Protobuf;
+using SecureChat.Client.Rooms;
+using SecureChat.Client.Session;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Testing.EndToEnd;
+using SecureChat.Testing.Fakes;
+using Envelope = SecureChat.Core.Wire.Envelope;
+using JoinedEvent = SecureChat.Client.Session.Joined;
+using ManualClock = SecureChat.Protocol.Infrastructure.ManualClock;
+
+namespace SecureChat.Client.Tests.Rooms;
+
+/// <summary>
+/// The room loop on its own: alice's <see cref="ClientRoom"/> gets frames as the relay would send them, the
+/// other members are the engine driven directly (<see cref="EnginePeer"/>), and each test reads the effects.
+/// </summary>
+public sealed class ClientRoomTests : IDisposable
+{
+    private const string Room = "lobby";
+    private readonly LocalIdentity _alice = LocalIdentity.Generate("alice", SystemRandomSource.Instance);
+    private readonly TrustStore _trust = new();
+    private readonly ManualClock _clock = new(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    private readonly List<GroupSession> _opened = [];
+    private readonly List<IDisposable> _owned = [];
+
+    public void Dispose()
+    {
+        _owned.ForEach(d => d.Dispose());
+        _alice.Dispose();
+    }
+
+    [Fact]
+    public void Sends_typed_before_admission_are_queued_and_sent_in_order_once_a_commit_admits_us()
+    {
+        var bob = Peer("bob");
+        bob.CreateRoom();
+        var room = NewRoom();
+        Assert.Empty(Take(room.Send("one")).Out);
+
+        var join = Single(Take(room.LinkReady()), MessageType.Join);
+        Assert.Equal((RoomPhase.Joining, "alice", Room), (room.Phase, join.SenderId, join.RoomId));
+        Assert.Empty(Take(room.Send("two")).Out);
+        var joined = Take(room.Frame(ServerFrames.Joined(Room, 1, 1)));
+        Assert.Equal((1UL, 1), (Assert.IsType<JoinedEvent>(Assert.Single(joined.Events)).CurrentEpoch, 1));
+        Assert.Equal((RoomPhase.AwaitingAdmission, AdmissionTimer.Start), (room.Phase, joined.Timer));
+        Assert.Equal(2, room.QueuedSends);
+
+        var admitted = Take(room.Frame(bob.Admit(join.Join.Bundle)));
+
+        Assert.Equal(RoomPhase.Ready, room.Phase);
+        Assert.Equal(AdmissionTimer.Cancel, admitted.Timer);
+        var present = Assert.IsType<MemberJoined>(admitted.Events[0]);
+        Assert.Equal(("bob", bob.Identity.Fingerprint, true), (present.ClientId, present.Fingerprint, present.AlreadyPresent));
+        var keys = Assert.IsType<KeyEstablished>(admitted.Events[1]);
+        Assert.Equal((2UL, bob.Session.EpochCode, 2), (keys.Epoch, keys.EpochCode, keys.MemberCount));
+        Assert.Equal(["one", "two"], admitted.Out.Select(bob.Decrypt));
+        Assert.Equal(0, room.QueuedSends);
+    }
+
+    [Fact]
+    public void The_first_joiner_creates_the_room_and_applies_its_commit_only_when_echoed()
+    {
+        var room = NewRoom();
+        var join = Single(Take(room.LinkReady()), MessageType.Join);
+        room.Frame(ServerFrames.Joined(Room, 0, 0));
+
+        var commit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 1, [join.Join.Bundle]))), MessageType.Commit);
+        Assert.Equal((1UL, RoomPhase.AwaitingAdmission, 0UL), (commit.Epoch, room.Phase, room.Epoch));
+
+        var echoed = Take(room.Frame(ServerFrames.Relay(commit)));
+        var keys = Assert.IsType<KeyEstablished>(Assert.Single(echoed.Events));
+        Assert.Equal((1UL, 1, RoomPhase.Ready), (keys.Epoch, keys.MemberCount, room.Phase));
+        Assert.Equal(keys.EpochCode, room.EpochCode);
+    }
+
+    [Fact]
+    public void A_message_that_arrives_before_its_epoch_is_held_and_delivered_after_the_commit()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var rekey = bob.Rekey();
+        var early = bob.Encrypt("from epoch 3");
+
+        Assert.Empty(Take(room.Frame(early)).Events);
+        Assert.Equal([early], room.Held);
+        var applied = Take(room.Frame(rekey));
+
+        Assert.Equal(3UL, Assert.IsType<KeyEstablished>(applied.Events[0]).Epoch);
+        var message = Assert.IsType<MessageReceived>(applied.Events[1]);
+        Assert.Equal(("bob", Room, "from epoch 3"), (message.SenderId, message.RoomId, message.Text));
+        Assert.Empty(room.Held);
+    }
+
+    [Fact]
+    public void The_hold_is_bounded_and_drops_the_oldest_with_a_warning()
+    {
+        var (room, bob) = AdmittedToBobsRoom(new ClientSessionSettings { MaxHeldMessages = 2 });
+        var rekey = bob.Rekey();
+        var early = Enumerable.Range(0, 3).Select(i => bob.Encrypt($"early {i}")).ToList();
+
+        room.Frame(early[0]);
+        room.Frame(early[1]);
+        var third = Take(room.Frame(early[2]));
+
+        Assert.Equal(("bob", Room), (Assert.IsType<HeldMessageDropped>(Assert.Single(third.Events)).SenderId, Room));
+        Assert.Equal(early[1..], room.Held);
+        Assert.Equal(["early 1", "early 2"], Take(room.Frame(rekey)).Events.OfType<MessageReceived>().Select(m => m.Text));
+    }
+
+    [Fact]
+    public void Delivers_messages_from_other_members_with_sender_room_and_times()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        _clock.Advance(1_500);
+
+        var message = Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(bob.Encrypt("hello alice"))).Events));
+
+        Assert.Equal(("hello alice", "bob", Room), (message.Text, message.SenderId, message.RoomId));
+        Assert.Equal(_clock.UtcNowMs, message.ReceivedAt.ToUnixTimeMilliseconds());
+        Assert.InRange(message.SentAt, DateTimeOffset.UtcNow.AddSeconds(-30), DateTimeOffset.UtcNow.AddSeconds(5));
+    }
+
+    [Fact]
+    public void A_tampered_message_is_reported_as_a_decrypt_failure_and_the_next_one_still_opens()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var envelope = bob.Encrypt("secret");
+        var bytes = envelope.Ciphertext.ToByteArray();
+        bytes[0] ^= 1;
+        envelope.Ciphertext = ByteString.CopyFrom(bytes);
+
+        var failed = Assert.IsType<DecryptFailed>(Assert.Single(Take(room.Frame(envelope)).Events));
+
+        Assert.Equal((ClientErrorCode.DecryptFailed, "bob", DecryptRejection.AuthenticationFailed), (failed.Code, failed.SenderId, failed.Reason));
+        Assert.Equal("next", Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(bob.Encrypt("next"))).Events)).Text);
+    }
+
+    [Fact]
+    public void A_replayed_message_is_dropped_with_a_warning_and_shown_once()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var envelope = bob.Encrypt("once");
+
+        Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(envelope)).Events));
+        var replay = Assert.IsType<MessageDropped>(Assert.Single(Take(room.Frame(envelope.Clone())).Events));
+
+        Assert.Equal(("bob", DecryptRejection.Replay), (replay.SenderId, replay.Reason));
+    }
+
+    [Fact]
+    public void Commits_when_asked_keeps_sending_while_committing_and_after_a_refusal_commits_again()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var carol = Peer("carol");
+        var request = ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]);
+        Assert.Equal(3UL, Single(Take(room.Frame(request)), MessageType.Commit).Epoch);
+        Assert.Equal(RoomPhase.Committing, room.Phase);
+
+        Assert.Equal("during commit", bob.Decrypt(Single(Take(room.Send("during commit")), MessageType.Application)));
+
+        var refused = ServerFrames.Error(Room, ErrorCode.CommitRejected, "another commit won");
+        refused.Epoch = 3;
+        Assert.Empty(Take(room.Frame(refused)).Events);
+        Assert.Equal(RoomPhase.Ready, room.Phase);
+        Assert.Null(room.Session!.PendingCommit);
+        var second = Single(Take(room.Frame(request)), MessageType.Commit);
+        var applied = Take(room.Frame(ServerFrames.Relay(second)));
+
+        Assert.Equal("carol", Assert.IsType<MemberJoined>(applied.Events[0]).ClientId);
+        var keys = Assert.IsType<KeyEstablished>(applied.Events[1]);
+        Assert.Equal((3UL, 3), (keys.Epoch, keys.MemberCount));
+        Assert.Equal(3UL, bob.Apply(second).Epoch);
+        Assert.Equal(bob.Session.EpochCode, keys.EpochCode);
+    }
+
+    [Fact]
+    public void A_second_request_for_the_pending_epoch_sends_nothing_and_the_first_commit_still_applies()
+    {
+        var observer = new RecordingObserver();
+        var (room, _) = AdmittedToBobsRoom(observer: observer);
+        var carol = Peer("carol");
+        var request = ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]);
+        var first = Single(Take(room.Frame(request)), MessageType.Commit);
+
+        var again = Take(room.Frame(request));
+
+        // The engine offers the same commit again; the room does not send it: the first copy is on this connection.
+        Assert.True(observer.Built[^1] is CommitCreated { Repeated: true });
+        Assert.Empty(again.Out);
+        Assert.Empty(again.Events);
+        Assert.Equal(RoomPhase.Committing, room.Phase);
+        Assert.Equal(3UL, Assert.IsType<KeyEstablished>(Take(room.Frame(ServerFrames.Relay(first))).Events.Last()).Epoch);
+        Assert.Equal(RoomPhase.Ready, room.Phase);
+    }
+
+    [Fact]
+    public void A_request_for_another_epoch_drops_the_pending_commit()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        Single(Take(room.Rekey()), MessageType.Commit);
+        Assert.NotNull(room.Session!.PendingCommit);
+
+        var moved = Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [], ["bob"])));
+
+        Assert.Null(room.Session.PendingCommit);
+        Assert.Empty(moved.Out);
+        Assert.Equal(CommitRefusal.EpochMismatch, Assert.IsType<CommitRequestRefused>(Assert.Single(moved.Events)).Reason);
+        Assert.Equal(RoomPhase.Ready, room.Phase);
+    }
+
+    [Fact]
+    public void A_requested_commit_that_leaves_out_a_bundle_it_may_not_admit_names_that_joiner()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        var carol = Peer("carol");
+        var secondBob = Peer("bob"); // bob is a member and not being removed: a second key for him is not admitted
+
+        var asked = Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle, secondBob.Session.JoinBundle])));
+
+        Assert.Equal(["alice", "bob", "carol"], Content(Single(asked, MessageType.Commit)).Roster.Select(b => BundleContent.Parser.ParseFrom(b.Content).ClientId));
+        Assert.Equal("bob", Assert.IsType<JoinerNotAdmitted>(Assert.Single(asked.Events)).ClientId);
+    }
+
+    [Fact]
+    public void A_request_the_engine_cannot_commit_is_reported_with_the_engines_reason()
+    {
+        var (room, _) = AdmittedToBobsRoom(options: GroupOptions.Default with { MaxMembers = 2 });
+        var carol = Peer("carol");
+
+        var asked = Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle])));
+
+        Assert.Empty(asked.Out);
+        var refused = Assert.IsType<CommitRequestRefused>(Assert.Single(asked.Events));
+        Assert.Equal((ClientErrorCode.CommitRequestRefused, CommitRefusal.RosterFull), (refused.Code, refused.Reason));
+    }
+
+    [Fact]
+    public void A_removal_commit_reports_the_member_that_left_with_its_fingerprint()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var commit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit);
+
+        var applied = Take(room.Frame(ServerFrames.Relay(commit)));
+
+        var left = Assert.IsType<MemberLeft>(applied.Events[0]);
+        Assert.Equal(("bob", bob.Identity.Fingerprint), (left.ClientId, left.Fingerprint));
+        Assert.Equal(1, Assert.IsType<KeyEstablished>(applied.Events[1]).MemberCount);
+    }
+
+    [Fact]
+    public void A_commit_the_engine_refuses_is_reported_and_changes_nothing()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var commit = bob.Rekey();
+        var signature = commit.Commit.Signature.ToByteArray();
+        signature[0] ^= 1;
+        commit.Commit.Signature = ByteString.CopyFrom(signature);
+
+        var refused = Take(room.Frame(commit));
+
+        var reported = Assert.IsType<CommitRefused>(Assert.Single(refused.Events));
+        Assert.Equal((CommitRejection.BadSignature, 3UL, false), (reported.Reason, reported.Epoch, reported.Rejoining));
+        Assert.Empty(refused.Out);
+        Assert.Equal((RoomPhase.Ready, 2UL), (room.Phase, room.Epoch));
+    }
+
+    [Fact]
+    public void A_changed_identity_key_holds_sends_with_one_warning_until_trusted_then_sends_them_in_order()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        room.Frame(ServerFrames.Relay(Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit)));
+        var newBob = Peer("bob");
+        var admit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]))), MessageType.Commit);
+        var applied = Take(room.Frame(ServerFrames.Relay(admit)));
+        newBob.Apply(admit);
+
+        var changed = Assert.Single(applied.Events.OfType<KeyChanged>());
+        Assert.Equal(("bob", bob.Identity.Fingerprint, newBob.Identity.Fingerprint), (changed.ClientId, changed.PinnedFingerprint, changed.NewFingerprint));
+        var first = Take(room.Send("held until trusted"));
+        Assert.Equal(["bob"], Assert.IsType<SendHeldForKeyChange>(Assert.Single(first.Events)).BlockingMembers);
+        Assert.Empty(first.Out);
+        var second = Take(room.Send("also held"));
+        Assert.Empty(second.Events);
+        Assert.Empty(second.Out);
+        Assert.Empty(Take(room.TrustChanged()).Out); // nothing changed in the trust store yet
+
+        Assert.True(_trust.Accept("bob"));
+        var flushed = Take(room.TrustChanged());
+
+        Assert.Equal(["held until trusted", "also held"], flushed.Out.Select(newBob.Decrypt));
+        var fromNewBob = Assert.IsType<MessageReceived>(Take(room.Frame(newBob.Encrypt("thanks"))).Events.Single());
+        Assert.Equal("thanks", fromNewBob.Text);
+    }
+
+    [Fact]
+    public void A_message_signed_with_an_unaccepted_key_is_delivered_with_one_warning_per_sender()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        room.Frame(ServerFrames.Relay(Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit)));
+        var newBob = Peer("bob");
+        var admit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]))), MessageType.Commit);
+        room.Frame(ServerFrames.Relay(admit));
+        newBob.Apply(admit);
+
+        var first = Take(room.Frame(newBob.Encrypt("it's me")));
+        var second = Take(room.Frame(newBob.Encrypt("really")));
+
+        Assert.Equal("bob", Assert.IsType<UnacceptedSenderKey>(first.Events[0]).SenderId);
+        Assert.IsType<MessageReceived>(first.Events[1]);
+        Assert.IsType<MessageReceived>(Assert.Single(second.Events));
+    }
+
+    public static TheoryData<string> LostKeys() => ["missed commit", "fork", "removed by a commit", "server says not a member"];
+
+    [Theory]
+    [MemberData(nameof(LostKeys))]
+    public void When_the_rooms_keys_are_lost_it_leaves_and_rejoins_with_a_new_session_keeping_queued_sends(string cause)
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var old = room.Session!;
+        var (frame, expected) = LoseKeys(bob, cause);
+
+        var lost = Take(room.Frame(frame));
+
+        Assert.Equal([MessageType.Leave, MessageType.Join], lost.Out.Select(e => e.Type));
+        Assert.NotEqual(old.JoinBundle, lost.Out[1].Join.Bundle);
+        Assert.NotSame(old, room.Session);
+        Assert.Equal(RoomPhase.Joining, room.Phase);
+        Assert.Equal(expected, lost.Events.Single());
+        Assert.Empty(Take(room.Send("after rejoining")).Out);
+        Assert.Equal(1, room.QueuedSends);
+    }
+
+    [Fact]
+    public void Not_a_member_before_admission_is_reported_not_rejoined()
+    {
+        var room = NewRoom();
+        room.LinkReady();
+        room.Frame(ServerFrames.Joined(Room, 1, 1));
+
+        var told = Take(room.Frame(ServerFrames.Error(Room, ErrorCode.NotAMember, "who are you")));
+
+        Assert.Empty(told.Out);
+        var error = Assert.IsType<ServerError>(Assert.Single(told.Events));
+        Assert.Equal((ClientErrorCode.Server, ErrorCode.NotAMember, "who are you"), (error.Code, error.WireCode, error.UntrustedReason));
+        Assert.Equal(RoomPhase.AwaitingAdmission, room.Phase);
+    }
+
+    [Fact]
+    public void A_refused_join_is_reported_with_the_wire_code_and_closes_the_room()
+    {
+        var room = NewRoom();
+        room.LinkReady();
+        room.Send("never sent");
+
+        var refused = Take(room.Frame(ServerFrames.Error(Room, ErrorCode.RoomFull, "room is full")));
+
+        var error = Assert.IsType<JoinRefused>(refused.Events[0]);
+        Assert.Equal((ClientErrorCode.JoinRefused, ErrorCode.RoomFull, "room is full"), (error.Code, error.WireCode, error.UntrustedReason));
+        Assert.Equal(1, Assert.IsType<QueuedSendsDropped>(refused.Events[1]).Count);
+        Assert.IsType<Left>(refused.Events[2]);
+        Assert.True(refused.Closed);
+        Assert.Empty(refused.Out);
+        Assert.Equal(RoomPhase.Left, room.Phase);
+        Assert.IsType<NotInRoom>(Assert.Single(Take(room.Send("anyone?")).Events));
+    }
+
+    [Fact]
+    public void Leaving_sends_leave_reports_what_was_not_sent_and_closes_while_offline_nothing_goes_out()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        var left = Take(room.Leave());
+        Assert.Equal([MessageType.Leave], left.Out.Select(e => e.Type));
+        Assert.Equal([typeof(Left)], left.Events.Select(e => e.GetType()));
+        Assert.True(left.Closed);
+        Assert.Null(room.Session);
+
+        var offline = NewRoom();
+        offline.Send("typed offline");
+        var gone = Take(offline.Leave());
+        Assert.Empty(gone.Out);
+        Assert.Equal(1, Assert.IsType<QueuedSendsDropped>(gone.Events[0]).Count);
+        Assert.True(gone.Closed);
+    }
+
+    [Fact]
+    public void A_lost_link_drops_the_session_and_held_messages_and_the_next_link_rejoins_with_a_fresh_bundle()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var firstBundle = room.Session!.JoinBundle;
+        bob.Rekey();
+        room.Frame(bob.Encrypt("held"));
+        Assert.Single(room.Held);
+
+        var lost = Take(room.LinkLost());
+
+        Assert.Equal(Room, Assert.IsType<RoomOffline>(Assert.Single(lost.Events)).RoomId);
+        Assert.Equal((RoomPhase.Offline, 0UL), (room.Phase, room.Epoch));
+        Assert.Null(room.Session);
+        Assert.Empty(room.Held);
+        Assert.Empty(Take(room.Frame(bob.Encrypt("to the old connection"))).Events);
+        Assert.Empty(Take(room.Send("typed offline")).Out);
+        var rejoin = Single(Take(room.LinkReady()), MessageType.Join);
+        Assert.NotEqual(firstBundle, rejoin.Join.Bundle);
+        Assert.Equal(1, room.QueuedSends);
+    }
+
+    [Fact]
+    public void The_send_queue_is_bounded_and_warns_once_when_full()
+    {
+        var room = NewRoom(new ClientSessionSettings { MaxQueuedSends = 2 });
+        room.LinkReady();
+
+        var warnings = Enumerable.Range(0, 4).SelectMany(i => Take(room.Send($"m{i}")).Events).ToList();
+
+        Assert.Equal(2, Assert.IsType<SendQueueFull>(Assert.Single(warnings)).Queued);
+        Assert.Equal(2, room.QueuedSends);
+    }
+
+    [Fact]
+    public void After_enough_messages_the_room_commits_a_rekey_by_itself()
+    {
+        var (room, bob) = AdmittedToBobsRoom(options: GroupOptions.Default with { RekeyAfterMessages = 3 });
+        Single(Take(room.Send("1")), MessageType.Application);
+        Single(Take(room.Send("2")), MessageType.Application);
+
+        var third = Take(room.Send("3"));
+
+        Assert.Equal([MessageType.Application, MessageType.Commit], third.Out.Select(e => e.Type));
+        Assert.Equal(RoomPhase.Committing, room.Phase);
+        Assert.True(Content(third.Out[1]).Rekey);
+        Assert.Equal(3UL, Assert.IsType<KeyEstablished>(Take(room.Frame(ServerFrames.Relay(third.Out[1]))).Events.Single()).Epoch);
+        Assert.Equal(3UL, bob.Apply(third.Out[1]).Epoch);
+    }
+
+    [Fact]
+    public void An_epoch_in_use_for_too_long_is_rekeyed_on_the_tick_or_the_next_send_but_an_idle_one_is_not()
+    {
+        var options = GroupOptions.Default with { RekeyAfterMs = 60_000 };
+        var (ticking, _) = AdmittedToBobsRoom(options: options);
+        Single(Take(ticking.Send("in use")), MessageType.Application);
+        var (idle, _) = AdmittedToBobsRoom(options: options, creator: "carol"); // bob's key is pinned by the first room
+        _clock.Advance(60_000);
+
+        Assert.True(Content(Single(Take(ticking.Tick()), MessageType.Commit)).Rekey);
+        Assert.Equal(RoomPhase.Committing, ticking.Phase);
+        Assert.Empty(Take(idle.Tick()).Out);
+        Assert.Equal([MessageType.Application, MessageType.Commit], Take(idle.Send("now in use")).Out.Select(e => e.Type));
+    }
+
+    [Fact]
+    public void The_admission_timer_warns_while_waiting_and_means_nothing_once_admitted()
+    {
+        var bob = Peer("bob");
+        bob.CreateRoom();
+        var room = NewRoom(new ClientSessionSettings { AdmissionTimeout = TimeSpan.FromSeconds(7) });
+        var join = Single(Take(room.LinkReady()), MessageType.Join);
+        room.Frame(ServerFrames.Joined(Room, 1, 1));
+
+        var overdue = Assert.IsType<StillWaitingForAdmission>(Assert.Single(Take(room.AdmissionOverdue()).Events));
+        Assert.Equal(TimeSpan.FromSeconds(7), overdue.Waited);
+
+        room.Frame(bob.Admit(join.Join.Bundle));
+        Assert.Empty(Take(room.AdmissionOverdue()).Events);
+        Assert.Equal(AdmissionTimer.Cancel, Take(room.LinkLost()).Timer);
+    }
+
+    [Fact]
+    public void The_observer_sees_each_engine_outcome_the_room_acts_on()
+    {
+        var observer = new RecordingObserver();
+        var (room, bob) = AdmittedToBobsRoom(observer: observer);
+        room.Send("out");
+        room.Frame(bob.Encrypt("in"));
+        var rekey = Single(Take(room.Rekey()), MessageType.Commit);
+        room.Frame(ServerFrames.Relay(rekey));
+
+        Assert.IsType<CommitAccepted>(Assert.Single(observer.Processed));
+        Assert.IsType<MessageSealed>(Assert.Single(observer.Sealed));
+        Assert.IsType<MessageDelivered>(Assert.Single(observer.Decrypted));
+        Assert.True(Assert.Single(observer.Built) is CommitCreated { Repeated: false });
+    }
+
+    [Fact]
+    public void Sessions_the_room_drops_are_erased_unless_the_opener_keeps_them()
+    {
+        var (owning, bob) = AdmittedToBobsRoom();
+        var erased = owning.Session!;
+        owning.LinkLost();
+        Assert.False(Reads(erased, bob.Encrypt("after the link was lost")));
+
+        var (keeping, carol) = AdmittedToBobsRoom(keepSessions: true, creator: "carol");
+        var kept = keeping.Session!;
+        keeping.LinkLost();
+        Assert.True(Reads(kept, carol.Encrypt("after the link was lost")));
+    }
+
+    private static (Envelope Frame, ClientEvent Expected) LoseKeys(EnginePeer bob, string cause)
+    {
+        switch (cause)
+        {
+            case "missed commit":
+                bob.Rekey();
+                return (bob.Rekey(), new CommitRefused(Room, CommitRejection.EpochGap, 4, Rejoining: true));
+            case "fork":
+                var genuine = bob.Rekey();
+                var content = CommitContent.Parser.ParseFrom(genuine.Commit.Content);
+                content.PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]);
+                genuine.Commit = new SignedCommit { Content = content.ToByteString(), Signature = genuine.Commit.Signature };
+                return (genuine, new CommitRefused(Room, CommitRejection.TranscriptMismatch, 3, Rejoining: true));
+            case "removed by a commit":
+                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { "alice" } }));
+                bob.Session.ProcessCommit(removal.Commit);
+                return (bob.Session.CommitEnvelope(removal.Commit), new Rejoining(Room, RejoinReason.RemovedFromRoom, null));
+            default:
+                return (ServerFrames.Error(Room, ErrorCode.NotAMember, "not in the roster"), new Rejoining(Room, RejoinReason.ServerSaysNotAMember, "not in the roster"));
+        }
+    }
+
+    /// <summary>Bob (engine; or <paramref name="creator"/>) created the room; alice joins it and is admitted at epoch 2.</summary>
+    private (ClientRoom Room, EnginePeer Bob) AdmittedToBobsRoom(ClientSessionSettings? settings = null, GroupOptions? options = null,
+        RecordingObserver? observer = null, bool keepSessions = false, string creator = "bob")
+    {
+        var bob = Peer(creator);
+        bob.CreateRoom();
+        var room = NewRoom(settings, options, observer, keepSessions);
+        var join = Single(Take(room.LinkReady()), MessageType.Join);
+        room.Frame(ServerFrames.Joined(Room, 1, 1));
+        room.Frame(bob.Admit(join.Join.Bundle));
+        Assert.Equal((RoomPhase.Ready, 2UL), (room.Phase, room.Epoch));
+        observer?.Clear();
+        return (room, bob);
+    }
+
+    private ClientRoom NewRoom(ClientSessionSettings? settings = null, GroupOptions? options = null, IRoomObserver? observer = null, bool keepSessions = false)
+    {
+        var room = new ClientRoom(Room, () =>
+        {
+            var session = new GroupSession(_alice, Room, _trust, options, _clock, SystemRandomSource.Instance);
+            _opened.Add(session);
+            return session;
+        }, _clock, settings, observer)
+        { OwnsSessions = !keepSessions };
+        _owned.Add(room);
+        if (keepSessions)
+        {
+            _owned.Add(new Disposer(() => _opened.ForEach(s => s.Dispose())));
+        }
+
+        return room;
+    }
+
+    private EnginePeer Peer(string id)
+    {
+        var peer = new EnginePeer(id, Room);
+        _owned.Add(peer);
+        return peer;
+    }
+
+    private static bool Reads(GroupSession session, Envelope message)
+    {
+        try
+        {
+            return session.Decrypt(message) is MessageDelivered;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private static CommitContent Content(Envelope commit) => CommitContent.Parser.ParseFrom(commit.Commit.Content);
+
+    private static Step Take(RoomEffects effects) => new([.. effects.Outbound], [.. effects.Events], effects.Timer, effects.Closed);
+
+    private static Envelope Single(Step step, MessageType type)
+    {
+        var envelope = Assert.Single(step.Out);
+        Assert.Equal(type, envelope.Type);
+        return envelope;
+    }
+
+    /// <summary>A snapshot of one input's effects (the room reuses its effects object).</summary>
+    private sealed record Step(List<Envelope> Out, List<ClientEvent> Events, AdmissionTimer Timer, bool Closed);
+
+    private sealed class Disposer(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
+    }
+
+    private sealed class RecordingObserver : IRoomObserver
+    {
+        public List<DecryptOutcome> Decrypted { get; } = [];
+
+        public List<CommitOutcome> Processed { get; } = [];
+
+        public List<CommitCreation> Built { get; } = [];
+
+        public List<SendOutcome> Sealed { get; } = [];
+
+        public void Clear()
+        {
+            Decrypted.Clear();
+            Processed.Clear();
+            Built.Clear();
+            Sealed.Clear();
+        }
+
+        void IRoomObserver.Decrypted(DecryptOutcome outcome) => Decrypted.Add(outcome);
+
+        void IRoomObserver.CommitProcessed(CommitOutcome outcome) => Processed.Add(outcome);
+
+        void IRoomObserver.CommitBuilt(CommitCreation creation) => Built.Add(creation);
+
+        void IRoomObserver.Encrypted(SendOutcome outcome) => Sealed.Add(outcome);
+    }
+}

@@ -1,0 +1,153 @@
+using Akka.Actor;
+using SecureChat.Client;
+using SecureChat.Client.Connection;
+using SecureChat.Client.Session;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Testing.Hosting;
+
+namespace SecureChat.Testing.RealClients;
+
+/// <summary>
+/// A real <see cref="ChatClient"/> (ClientSessionActor and all) against a <see cref="TestServer"/>, whose events
+/// are all kept: a test waits for one seen at any time (<see cref="WaitForAsync{T}"/>) or for the next one in
+/// order (<see cref="WaitForNextAsync{T}"/>).
+/// </summary>
+public sealed class TestChatClient : IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly List<ClientEvent> _events = [];
+    private readonly Lock _gate = new();
+    private readonly Task _pump;
+    private readonly LocalIdentity _identity;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _ended;
+    private int _next;
+
+    private TestChatClient(ChatClient client, LocalIdentity identity)
+    {
+        Client = client;
+        _identity = identity;
+        _pump = Task.Run(PumpAsync);
+    }
+
+    public ChatClient Client { get; }
+
+    public string Id => Client.ClientId;
+
+    public IReadOnlyList<ClientEvent> Events { get { lock (_gate) { return [.. _events]; } } }
+
+    public IReadOnlyList<MessageReceived> Received => Events.OfType<MessageReceived>().ToList();
+
+    /// <summary>
+    /// Starts a client in <paramref name="system"/> that reaches <paramref name="server"/> through
+    /// <paramref name="connector"/> (by default straight to its port, with a certificate from its CA).
+    /// </summary>
+    public static TestChatClient Start(
+        TestServer server,
+        ActorSystem system,
+        string clientId,
+        IServerConnector? connector = null,
+        ClientSessionSettings? settings = null,
+        string? actorName = null)
+    {
+        var identity = LocalIdentity.Generate(clientId, SystemRandomSource.Instance);
+        return new TestChatClient(StartClient(server, system, identity, connector, settings, actorName), identity);
+    }
+
+    /// <summary>As <see cref="Start"/>, for a caller that reads the client's events itself (the simulator).</summary>
+    public static ChatClient StartUnwatched(TestServer server, ActorSystem system, string clientId) =>
+        StartClient(server, system, LocalIdentity.Generate(clientId, SystemRandomSource.Instance), connector: null, settings: null, actorName: null);
+
+    private static ChatClient StartClient(
+        TestServer server, ActorSystem system, LocalIdentity identity, IServerConnector? connector, ClientSessionSettings? settings, string? actorName) =>
+        ChatClient.Start(
+            owner => new RoomContext(identity.ClientId, owner, identity, new TrustStore(), SystemClock.Instance, SystemRandomSource.Instance,
+                settings ?? new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(100) }),
+            connector ?? server.ChatConnector(identity.ClientId), system, actorName ?? identity.ClientId);
+
+    /// <summary>The first event of type <typeparamref name="T"/> (matching <paramref name="match"/>) this client has seen, waiting for it if need be.</summary>
+    public Task<T> WaitForAsync<T>(Func<T, bool>? match = null, TimeSpan? timeout = null)
+        where T : ClientEvent => FindAsync(match, timeout, next: false);
+
+    /// <summary>Like <see cref="WaitForAsync{T}"/>, but only among the events after the one the previous call of this method returned.</summary>
+    public Task<T> WaitForNextAsync<T>(Func<T, bool>? match = null, TimeSpan? timeout = null)
+        where T : ClientEvent => FindAsync(match, timeout, next: true);
+
+    private async Task<T> FindAsync<T>(Func<T, bool>? match, TimeSpan? timeout, bool next)
+        where T : ClientEvent
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                for (var i = next ? _next : 0; i < _events.Count; i++)
+                {
+                    if (_events[i] is T found && (match?.Invoke(found) ?? true))
+                    {
+                        if (next)
+                        {
+                            _next = i + 1;
+                        }
+
+                        return found;
+                    }
+                }
+
+                if (_ended)
+                {
+                    throw new InvalidOperationException($"{Id}: events ended before a {typeof(T).Name}; saw: {Recent()}");
+                }
+
+                changed = _changed.Task;
+            }
+
+            try
+            {
+                await changed.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_gate)
+                {
+                    throw new TimeoutException($"{Id}: no {typeof(T).Name} in time; saw: {Recent()}");
+                }
+            }
+        }
+    }
+
+    private string Recent() => string.Join(" | ", _events.TakeLast(15));
+
+    private async Task PumpAsync()
+    {
+        await foreach (var e in Client.Events.ReadAllAsync())
+        {
+            Signal(() => _events.Add(e));
+        }
+
+        Signal(() => _ended = true);
+    }
+
+    private void Signal(Action change)
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            change();
+            changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        changed.SetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync();
+        await _pump;
+        _identity.Dispose();
+    }
+}
