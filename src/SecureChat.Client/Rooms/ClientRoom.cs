@@ -259,7 +259,7 @@ public sealed class ClientRoom : IDisposable
             Type = MessageType.Join,
             SenderId = session.LocalClientId,
             RoomId = RoomId,
-            Join = new Join { Bundle = session.JoinBundle, PreferredSuite = CipherSuites.Preferred },
+            Join = new Join { Bundle = session.JoinBundle, PreferredSuite = CipherSuites.Preferred, SupportedSuites = { CipherSuites.Supported } },
         });
         Phase = RoomPhase.Joining;
     }
@@ -614,6 +614,7 @@ public sealed class ClientRoom : IDisposable
         Type = MessageType.Leave,
         SenderId = _session!.LocalClientId,
         RoomId = RoomId,
+        Leave = _session.CreateLeave(),
     };
 
     private void RetireSession()

@@ -19,7 +19,17 @@ public sealed record EpochAccepted(
     IReadOnlyList<string> Added,
     IReadOnlyList<string> Removed,
     bool Rekey,
-    ByteString TranscriptHash) : RoomEvent(Epoch);
+    ByteString TranscriptHash) : RoomEvent(Epoch)
+{
+    /// <summary>The policy in force from this epoch on.</summary>
+    public RoomPolicy? Policy { get; init; }
+
+    /// <summary>The commit's created_at_ms: the time the room's admission record is pruned at.</summary>
+    public ulong CreatedAtMs { get; init; }
+
+    /// <summary>The invites the commit spent.</summary>
+    public IReadOnlyList<InviteContent> InvitesUsed { get; init; } = [];
+}
 
 /// <summary>
 /// Nobody who could commit is left: the roster is dropped and the next joiner creates the room afresh at

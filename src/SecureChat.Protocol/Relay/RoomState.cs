@@ -26,7 +26,9 @@ public sealed class RoomState<TConnection>
 
     // Durable: changed only by Apply.
     private readonly SortedDictionary<string, RosterMember> _roster = new(StringComparer.Ordinal);
+    private readonly AdmissionRecord _admissions = new();
     private CipherSuite _suite;
+    private RoomPolicy? _policy;
     private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
 
     // Volatile: rebuilt from the members' connections when a room starts again.
@@ -58,6 +60,9 @@ public sealed class RoomState<TConnection>
 
     public CipherSuite Suite => _suite;
 
+    /// <summary>The policy in force (null before the room's creating commit).</summary>
+    public RoomPolicy? Policy => _policy;
+
     /// <summary>The roster the last accepted commit stated, sorted by id.</summary>
     public IReadOnlyCollection<RosterMember> Roster => _roster.Values;
 
@@ -72,7 +77,9 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>A client asks to join from <paramref name="connection"/>; it is admitted by the next commit.</summary>
-    public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection)
+    /// <param name="supportedSuites">The suites the joiner can run (empty: both); a room of another suite is refused UNSUPPORTED_SUITE.</param>
+    public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection,
+        IReadOnlyCollection<CipherSuite>? supportedSuites = null)
     {
         if (_connected.TryGetValue(clientId, out var existing) && _same.Equals(existing.Connection, connection))
         {
@@ -80,9 +87,26 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
-        if (RelayRules.CheckJoinBundle(bundle, clientId, _settings.Clock.UtcNowMs, out var verified, out var reason) != BundleRejection.None)
+        if (RelayRules.CheckJoinBundle(bundle, clientId, RoomId, _settings.Clock.UtcNowMs, out var verified, out var reason) != BundleRejection.None)
         {
             Refuse(connection, ErrorCode.BadBundle, reason, notInRoom: true);
+            return Done();
+        }
+
+        if (_roster.TryGetValue(clientId, out var entry) && entry.Bundle.Equals(bundle))
+        {
+            return Resume(clientId, connection, existing);
+        }
+
+        if (_admissions.BundleUsed(verified!))
+        {
+            Refuse(connection, ErrorCode.BadBundle, "bundle was already admitted in this room (a bundle serves one admission)", notInRoom: true);
+            return Done();
+        }
+
+        if (_roster.Count > 0 && supportedSuites is { Count: > 0 } && !supportedSuites.Contains(_suite))
+        {
+            Refuse(connection, ErrorCode.UnsupportedSuite, Invariant($"the room's cipher suite is {_suite}, which this client cannot run"), notInRoom: true);
             return Done();
         }
 
@@ -109,7 +133,30 @@ public sealed class RoomState<TConnection>
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit));
+        RequestCommitIfNeeded();
+        return Done();
+    }
+
+    /// <summary>
+    /// A member back with its roster entry (PROTOCOL.md §4.2): it is a member again on this connection, with no commit.
+    /// (The commits it missed come from the room's commit log once the server keeps one.)
+    /// </summary>
+    private RoomDecision<TConnection> Resume(string clientId, TConnection connection, Member? existing)
+    {
+        if (existing is not null)
+        {
+            Depart(clientId, existing.Connection);
+        }
+
+        _out.Effects.Add(CancelPassivationTimer.Instance);
+        _out.Effects.Add(new WatchConnection<TConnection>(connection));
+        _connected[clientId] = new Member(connection, ++_arrivals);
+        _recipients = null;
+        _pendingAdds.Remove(clientId);
+        _pendingRemoves.Remove(clientId);
+        Note($"{clientId} resumed its membership");
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed));
         RequestCommitIfNeeded();
         return Done();
     }
@@ -165,7 +212,7 @@ public sealed class RoomState<TConnection>
         Note(Invariant($"epoch {Epoch} committed by {clientId} ({_roster.Count} members, ") +
              (accepted.Rekey ? "rekey)" : Invariant($"+{accepted.Added.Count} -{accepted.Removed.Count})")));
 
-        var frame = ServerFrames.Commit(RoomId, clientId, accepted.Epoch, accepted.Suite, commit.Content, commit.Signature);
+        var frame = ServerFrames.Commit(RoomId, clientId, accepted.Epoch, accepted.Suite, commit);
         foreach (var id in previousRoster.Union(_roster.Keys, StringComparer.Ordinal))
         {
             if (_connected.TryGetValue(id, out var member))
@@ -244,7 +291,19 @@ public sealed class RoomState<TConnection>
             case EpochAccepted accepted:
                 Epoch = accepted.Epoch;
                 _suite = accepted.Suite;
+                _policy = accepted.Policy ?? _policy;
                 _transcriptHash = accepted.TranscriptHash;
+                foreach (var member in accepted.Roster.Where(m => !_roster.TryGetValue(m.ClientId, out var old) || !old.Bundle.Equals(m.Bundle)))
+                {
+                    _admissions.Admit(member);
+                }
+
+                foreach (var invite in accepted.InvitesUsed)
+                {
+                    _admissions.UseInvite(invite);
+                }
+
+                _admissions.Prune(accepted.CreatedAtMs);
                 _roster.Clear();
                 foreach (var member in accepted.Roster)
                 {
@@ -255,6 +314,7 @@ public sealed class RoomState<TConnection>
             case RosterReset reset:
                 Epoch = reset.Epoch;
                 _suite = CipherSuite.Unspecified;
+                _policy = null;
                 _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
                 _roster.Clear();
                 break;
@@ -370,11 +430,11 @@ public sealed class RoomState<TConnection>
         else
         {
             asked = [.. _pendingAdds.OrderBy(p => _connected[p.Key].Arrival).Select(p => p.Value.Bundle)];
-            request.Removes.AddRange(_pendingRemoves);
+            request.Removes.AddRange(_pendingRemoves.Select(id => new Remove { ClientId = id, Reason = RemoveReasonFor(id) }));
             request.Suite = _suite;
         }
 
-        request.Adds.AddRange(asked.Select(m => m.Bundle));
+        request.Adds.AddRange(asked.Select(m => new Add { Bundle = m.Bundle }));
         _request = new OpenRequest(newEpoch, committer, asked);
         Send(_connected[committer].Connection, ServerFrames.CommitRequest(RoomId, request));
         _out.Effects.Add(new StartCommitDeadline(new CommitDeadlineDue(newEpoch, committer), _settings.CommitTimeout));
@@ -396,6 +456,13 @@ public sealed class RoomState<TConnection>
         }
     }
 
+    /// <summary>A member back with a new key and its identity key REJOINED; anyone else REMOVED (it left or was replaced).</summary>
+    private RemoveReason RemoveReasonFor(string clientId) =>
+        _pendingAdds.TryGetValue(clientId, out var returning) && _roster.TryGetValue(clientId, out var old)
+        && returning.Bundle.IdentityKey.AsSpan().SequenceEqual(old.IdentityKey)
+            ? RemoveReason.Rejoined
+            : RemoveReason.Removed;
+
     private void SchedulePassivationIfEmpty()
     {
         if (_connected.Count == 0)
@@ -408,6 +475,9 @@ public sealed class RoomState<TConnection>
         _pendingAdds.ToDictionary(p => p.Key, p => p.Value.Bundle, StringComparer.Ordinal), _pendingRemoves, _settings.MaxMembers)
     {
         RequestedAdds = _request?.Adds ?? [],
+        TranscriptHash = _transcriptHash,
+        Policy = _policy,
+        Admissions = _admissions,
     };
 
     private RoomRecipient<TConnection>[] Recipients() =>

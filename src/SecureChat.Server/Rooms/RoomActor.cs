@@ -24,10 +24,10 @@ public sealed class RoomActor : ReceiveActor, IWithTimers
         _state = new RoomState<IActorRef>(roomId, startEpoch, settings);
 
         Receive<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, join.Connection)));
+            join.PreferredSuite, join.Connection, join.SupportedSuites)));
         Receive<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection)));
-        Receive<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId, new SignedCommit { Content = submit.Content, Signature = submit.Signature },
-            submit.Connection)));
+        Receive<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
+            new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag }, submit.Connection)));
         Receive<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Envelope, publish.Connection)));
         Receive<Terminated>(terminated => Carry(_state.Disconnect(terminated.ActorRef)));
         Receive<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));

@@ -81,14 +81,14 @@ public sealed class CommitAttackTests
         using var relay = new AttackingRelay(203, Members);
         using var dave = LocalIdentity.Generate("dave", new SeededRandomSource(2031));
         using var attackerKey = Core.Crypto.X25519KeyPair.Generate();
-        var genuine = dave.CreateMembershipKey(1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2032));
+        var genuine = dave.CreateMembershipKey(relay.Relay.RoomId, 1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2032));
         var content = BundleContent.Parser.ParseFrom(genuine.Bundle.Content);
         content.MembershipKey = ByteString.CopyFrom(attackerKey.PublicKey); // dave's bundle, the relay's X25519 key
         var substituted = new SignedBundle { Content = content.ToByteString(), Signature = genuine.Bundle.Signature };
         var alice = relay.Session("alice");
 
         var request = new CommitRequest { NewEpoch = alice.Epoch + 1, Suite = alice.Suite };
-        request.Adds.Add(substituted);
+        request.Adds.Add(new Add { Bundle = substituted });
         var outcome = alice.CreateCommit(request);
 
         Assert.Equal(CommitRefusal.NothingToCommit, Assert.IsType<CommitNotCreated>(outcome).Reason);
@@ -130,7 +130,7 @@ public sealed class CommitAttackTests
     {
         using var relay = new AttackingRelay(205, Members);
         using var ghost = LocalIdentity.Generate("ghost", new SeededRandomSource(2051));
-        using var ghostKey = ghost.CreateMembershipKey(1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2052));
+        using var ghostKey = ghost.CreateMembershipKey(relay.Relay.RoomId, 1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2052));
         relay.Attack = (_, e) => e.Type == MessageType.Commit ? [WithContent(e, c => AddToRoster(c, ghostKey.Bundle))] : [e];
 
         relay.Rekey("bob");
@@ -177,7 +177,7 @@ public sealed class CommitAttackTests
         var left = Scenario.RekeyCommit(relay.Sim, "alice");
         erin.Join(new InMemoryRelay("room-1", relay.Sim.Clock)); // only to get erin's join session and bundle
         var request = new CommitRequest { NewEpoch = relay.Session("carol").Epoch + 1, Suite = relay.Session("carol").Suite };
-        request.Adds.Add(erin.Session!.JoinBundle);
+        request.Adds.Add(new Add { Bundle = erin.Session!.JoinBundle });
         var right = Assert.IsType<CommitCreated>(relay.Session("carol").CreateCommit(request)).Commit;
         foreach (var member in new[] { "alice", "bob" })
         {
@@ -199,8 +199,8 @@ public sealed class CommitAttackTests
 
         var fromAlice = Assert.IsType<MessageSealed>(relay.Session("alice").Encrypt("left branch")).Envelope;
         Assert.IsType<MessageDelivered>(relay.Session("bob").Decrypt(fromAlice));
-        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(relay.Session("dave").Decrypt(fromAlice)));
-        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(erin.Session!.Decrypt(fromAlice)));
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(relay.Session("dave").Decrypt(fromAlice)));
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(erin.Session!.Decrypt(fromAlice)));
         var next = Assert.IsType<CommitCreated>(relay.Session("bob").CreateRekeyCommit()).Commit;
         Assert.Equal(CommitRejection.TranscriptMismatch, Rejection(relay.Session("dave").ProcessCommit(next)));
     }
@@ -221,7 +221,7 @@ public sealed class CommitAttackTests
         relay.Inject("alice", commits[^1]);
         Assert.IsType<CommitAlreadyApplied>(relay.LastCommit("alice"));
         var backwards = new CommitRequest { NewEpoch = epoch - 1, Suite = alice.Suite };
-        backwards.Removes.Add("bob");
+        backwards.Removes.Add(new Remove { ClientId = "bob", Reason = RemoveReason.Removed });
         Assert.Equal(CommitRefusal.EpochMismatch, Assert.IsType<CommitNotCreated>(alice.CreateCommit(backwards)).Reason);
         relay.Inject("bob", old);
         Assert.Equal(DecryptRejection.Replay, Rejection(relay.LastDecrypt("bob")));
@@ -311,7 +311,7 @@ public sealed class CommitAttackTests
         var copy = envelope.Clone();
         var content = CommitContent.Parser.ParseFrom(copy.Commit.Content);
         change(content);
-        copy.Commit = new SignedCommit { Content = content.ToByteString(), Signature = copy.Commit.Signature };
+        copy.Commit = new SignedCommit { Content = content.ToByteString(), Signature = copy.Commit.Signature, ConfirmationTag = copy.Commit.ConfirmationTag };
         return copy;
     }
 
@@ -335,8 +335,7 @@ public sealed class CommitAttackTests
         var index = roster.IndexOf(bundle);
         content.Roster.Clear();
         content.Roster.AddRange(roster);
-        content.Added.Add(bundle);
-        content.Rekey = false;
+        content.Operations.Add(new Operation { Add = new Add { Bundle = bundle } });
         content.Wraps.Insert(index, new Wrap { RecipientId = id, RecipientKeyId = 1, EphemeralKey = ByteString.CopyFrom(new byte[32]), SealedSecret = ByteString.CopyFrom(new byte[48]) });
     }
 }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
+using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
@@ -430,7 +431,7 @@ public sealed class ClientRoomTests : IDisposable
 
         Assert.Equal([MessageType.Application, MessageType.Commit], third.Out.Select(e => e.Type));
         Assert.Equal(RoomPhase.Committing, room.Phase);
-        Assert.True(Content(third.Out[1]).Rekey);
+        Assert.Empty(Content(third.Out[1]).Operations); // a rekey
         Assert.Equal(3UL, Assert.IsType<KeyEstablished>(Take(room.Frame(ServerFrames.Relay(third.Out[1]))).Events.Single()).Epoch);
         Assert.Equal(3UL, bob.Apply(third.Out[1]).Epoch);
     }
@@ -444,7 +445,7 @@ public sealed class ClientRoomTests : IDisposable
         var (idle, _) = AdmittedToBobsRoom(options: options, creator: "carol"); // bob's key is pinned by the first room
         _clock.Advance(60_000);
 
-        Assert.True(Content(Single(Take(ticking.Tick()), MessageType.Commit)).Rekey);
+        Assert.Empty(Content(Single(Take(ticking.Tick()), MessageType.Commit)).Operations);
         Assert.Equal(RoomPhase.Committing, ticking.Phase);
         Assert.Empty(Take(idle.Tick()).Out);
         Assert.Equal([MessageType.Application, MessageType.Commit], Take(idle.Send("now in use")).Out.Select(e => e.Type));
@@ -508,10 +509,16 @@ public sealed class ClientRoomTests : IDisposable
                 var genuine = bob.Rekey();
                 var content = CommitContent.Parser.ParseFrom(genuine.Commit.Content);
                 content.PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]);
-                genuine.Commit = new SignedCommit { Content = content.ToByteString(), Signature = genuine.Commit.Signature };
+                // Signed by bob, on another history: a fork (an unsigned one would cause nothing).
+                genuine.Commit = new SignedCommit
+                {
+                    Content = content.ToByteString(),
+                    Signature = ByteString.CopyFrom(bob.Identity.IdentityKey.Sign(Labels.CommitSignature, content.ToByteArray())),
+                    ConfirmationTag = genuine.Commit.ConfirmationTag,
+                };
                 return (genuine, new CommitRefused(Room, CommitRejection.TranscriptMismatch, 3, Rejoining: true));
             case "removed by a commit":
-                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { "alice" } }));
+                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { new Remove { ClientId = "alice", Reason = RemoveReason.Removed } } }));
                 bob.Session.ProcessCommit(removal.Commit);
                 return (bob.Session.CommitEnvelope(removal.Commit), new Rejoining(Room, RejoinReason.RemovedFromRoom, null));
             default:

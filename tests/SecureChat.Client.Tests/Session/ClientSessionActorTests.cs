@@ -86,7 +86,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _session.Tell(new ClientCommands.Join(Room));
         var join = ExpectFrame(MessageType.Join);
         Assert.Equal(Room, join.RoomId);
-        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(join.Join.Bundle, "alice", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out _));
+        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(join.Join.Bundle, "alice", Room, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out _));
 
         _connector.Deliver(ServerFrames.Joined(Room, 0, 0));
         Assert.Equal(Room, ExpectEvent<Joined>().RoomId);

@@ -33,7 +33,7 @@ public sealed class RoomRegistryTests : TestKit
     public void The_first_join_creates_the_room()
     {
         var registry = StartRegistry();
-        using var alice = new TestMember("alice");
+        using var alice = new TestMember("alice", room: "new-room");
         var connection = CreateTestProbe();
 
         registry.Tell(new JoinRoom("new-room", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
@@ -53,7 +53,7 @@ public sealed class RoomRegistryTests : TestKit
         connection.ExpectMsg<RoomFrame>(); // JOINED
         connection.ExpectMsg<RoomFrame>(); // COMMIT_REQUEST
         var create = alice.CreateRoom("lobby");
-        registry.Tell(new SubmitCommit("lobby", "alice", create.Content, create.Signature, connection.Ref));
+        registry.Tell(new SubmitCommit("lobby", "alice", create.Content, create.Signature, create.ConfirmationTag, connection.Ref));
         connection.ExpectMsg<RoomFrame>(); // COMMIT echo
         var room = RoomOf(registry, "lobby");
         Watch(room);

@@ -76,7 +76,7 @@ public sealed class HonestMember : IAsyncDisposable
         member._readLoop = Task.Run(member.ReadLoopAsync);
         await member.SendAsync(new Envelope
         {
-            Version = 1, Type = MessageType.Join, SenderId = id, RoomId = roomId,
+            Version = WireLimits.ProtocolVersion, Type = MessageType.Join, SenderId = id, RoomId = roomId,
             Join = new Join { Bundle = member.Session.JoinBundle, PreferredSuite = Core.Crypto.CipherSuites.Preferred },
         });
         return member;
@@ -185,7 +185,7 @@ public sealed class HonestMember : IAsyncDisposable
 
                     break;
                 case MessageType.Ping:
-                    reply = new Envelope { Version = 1, Type = MessageType.Pong, SenderId = Id, Sequence = envelope.Sequence };
+                    reply = new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Pong, SenderId = Id, Sequence = envelope.Sequence };
                     break;
             }
         }

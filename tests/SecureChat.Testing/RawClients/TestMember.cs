@@ -2,18 +2,23 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 
 namespace SecureChat.Testing.RawClients;
 
 /// <summary>
-/// A chat member as far as the server can tell: an identity key, a membership key, a signed bundle,
-/// and commits built by hand (wraps are random bytes addressed to each entry's key id: the server cannot and does not open them).
+/// A chat member as far as the server can tell: an identity key, a membership key, a signed bundle for one room, and
+/// commits built by hand (wraps and the confirmation tag are random bytes: the server cannot and does not open them).
 /// </summary>
 public sealed class TestMember : IDisposable
 {
-    public TestMember(string id, DateTimeOffset? expires = null)
+    private readonly Dictionary<string, SignedBundle> _bundles = new(StringComparer.Ordinal);
+
+    /// <param name="room">The room <see cref="Bundle"/> is for (a bundle names the one room it may be used in).</param>
+    public TestMember(string id, DateTimeOffset? expires = null, string room = "lobby")
     {
         Id = id;
+        Room = room;
         Identity = IdentityKeyPair.Generate();
         Membership = X25519KeyPair.Generate();
         Bundle = MakeBundle(id, expires ?? DateTimeOffset.UtcNow.AddDays(1));
@@ -21,13 +26,17 @@ public sealed class TestMember : IDisposable
 
     public string Id { get; }
 
+    /// <summary>The room this member's bundles are made for unless told otherwise.</summary>
+    public string Room { get; }
+
     public IdentityKeyPair Identity { get; }
 
     public X25519KeyPair Membership { get; }
 
     public SignedBundle Bundle { get; }
 
-    public SignedBundle MakeBundle(string clientId, DateTimeOffset expires, DateTimeOffset? created = null, uint keyId = 1, byte[]? membershipKey = null)
+    public SignedBundle MakeBundle(string clientId, DateTimeOffset expires, DateTimeOffset? created = null, uint keyId = 1, byte[]? membershipKey = null,
+        string? room = null)
     {
         var content = new BundleContent
         {
@@ -37,8 +46,26 @@ public sealed class TestMember : IDisposable
             KeyId = keyId,
             CreatedAtMs = (ulong)(created ?? expires.AddDays(-1)).ToUnixTimeMilliseconds(),
             ExpiresAtMs = (ulong)expires.ToUnixTimeMilliseconds(),
+            RoomId = room ?? Room,
         }.ToByteString();
         return new SignedBundle { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.BundleSignature, content.Span)) };
+    }
+
+    /// <summary>This member's bundle for another room (same keys; the same bundle every time it is asked for that room).</summary>
+    public SignedBundle BundleFor(string room)
+    {
+        if (room == Room)
+        {
+            return Bundle;
+        }
+
+        if (!_bundles.TryGetValue(room, out var bundle))
+        {
+            bundle = MakeBundle(Id, DateTimeOffset.UtcNow.AddDays(1), room: room);
+            _bundles[room] = bundle;
+        }
+
+        return bundle;
     }
 
     /// <summary>A committer's key refresh (PROTOCOL.md §8.6): same identity key, a fresh membership key, a greater key id.</summary>
@@ -48,10 +75,17 @@ public sealed class TestMember : IDisposable
         return MakeBundle(Id, DateTimeOffset.UtcNow.AddDays(1), keyId: keyId, membershipKey: fresh.PublicKey);
     }
 
-    /// <summary>The commit that creates a room: this member alone.</summary>
-    public SignedCommit CreateRoom(string roomId, ulong epoch = 1, CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256) =>
-        Commit(roomId, epoch, [Bundle], added: [Bundle], suite: suite);
+    /// <summary>The commit that creates a room: this member alone (its bundle for that room).</summary>
+    public SignedCommit CreateRoom(string roomId, ulong epoch = 1, CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256, RoomPolicy? policy = null)
+    {
+        var bundle = BundleFor(roomId);
+        return Commit(roomId, epoch, [bundle], added: [bundle], suite: suite, kind: CommitKind.Create, policy: policy);
+    }
 
+    /// <summary>
+    /// A commit by hand: operations are removes (reason REMOVED unless <paramref name="removes"/> says otherwise) then adds,
+    /// each sorted by id; <paramref name="rekey"/> is kept for readability (no operation is a rekey).
+    /// </summary>
     public SignedCommit Commit(
         string roomId,
         ulong epoch,
@@ -61,8 +95,13 @@ public sealed class TestMember : IDisposable
         bool rekey = false,
         CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256,
         bool sortRoster = true,
-        string? committerId = null)
+        string? committerId = null,
+        ByteString? previous = null,
+        CommitKind kind = CommitKind.Member,
+        RoomPolicy? policy = null,
+        IEnumerable<Remove>? removes = null)
     {
+        _ = rekey;
         var members = roster.ToList();
         if (sortRoster)
         {
@@ -73,14 +112,16 @@ public sealed class TestMember : IDisposable
         {
             RoomId = roomId,
             Epoch = epoch,
-            PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]),
+            PreviousTranscriptHash = previous ?? ByteString.CopyFrom(new byte[32]),
             CommitterId = committerId ?? Id,
-            Rekey = rekey,
+            Kind = kind,
             Suite = suite,
+            Policy = policy ?? RoomPolicies.Default,
             CreatedAtMs = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        content.Added.AddRange(added ?? []);
-        content.Removed.AddRange(removed ?? []);
+        var allRemoves = (removes ?? []).Concat((removed ?? []).Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }));
+        content.Operations.AddRange(allRemoves.OrderBy(r => r.ClientId, StringComparer.Ordinal).Select(r => new Operation { Remove = r }));
+        content.Operations.AddRange((added ?? []).OrderBy(ClientIdOf, StringComparer.Ordinal).Select(b => new Operation { Add = new Add { Bundle = b } }));
         content.Roster.AddRange(members);
         content.Wraps.AddRange(members.Select(m => new Wrap
         {
@@ -92,10 +133,22 @@ public sealed class TestMember : IDisposable
         return Sign(content.ToByteString());
     }
 
-    public SignedCommit Sign(ByteString content) =>
-        new() { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.CommitSignature, content.Span)) };
+    public SignedCommit Sign(ByteString content) => new()
+    {
+        Content = content,
+        Signature = ByteString.CopyFrom(Identity.Sign(Labels.CommitSignature, content.Span)),
+        ConfirmationTag = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+    };
 
     public static string ClientIdOf(SignedBundle bundle) => BundleContent.Parser.ParseFrom(bundle.Content).ClientId;
+
+    /// <summary>TH of the epoch a commit leads to (content and tag are public): the next commit's previous transcript hash.</summary>
+    public static ByteString TranscriptHashOf(SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        var content = CommitContent.Parser.ParseFrom(commit.Content);
+        return ByteString.CopyFrom(KeySchedule.TranscriptHashOf(commit, content.PreviousTranscriptHash.Span));
+    }
 
     public void Dispose()
     {

@@ -81,14 +81,17 @@ public sealed class SimulatedClient : IDisposable
         IsConnected = true;
         relay.Submit(this, new Envelope
         {
-            Version = 1, Type = MessageType.Join, SenderId = ClientId, RoomId = relay.RoomId,
+            Version = WireLimits.ProtocolVersion, Type = MessageType.Join, SenderId = ClientId, RoomId = relay.RoomId,
             Join = new Join { Bundle = Session.JoinBundle, PreferredSuite = relay.Suite },
         });
     }
 
     public void Leave(InMemoryRelay relay)
     {
-        relay.Submit(this, new Envelope { Version = 1, Type = MessageType.Leave, SenderId = ClientId, RoomId = relay.RoomId });
+        relay.Submit(this, new Envelope
+        {
+            Version = WireLimits.ProtocolVersion, Type = MessageType.Leave, SenderId = ClientId, RoomId = relay.RoomId, Leave = Session!.CreateLeave(),
+        });
         relay.Disconnect(this);
         Inbox.Clear();
         Held.Clear();
