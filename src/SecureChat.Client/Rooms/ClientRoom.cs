@@ -24,7 +24,8 @@ namespace SecureChat.Client.Rooms;
 /// this connection ahead of anything we could send (and a new connection is a new session), so a copy would
 /// only arrive after the epoch was decided and come back as COMMIT_REJECTED. A request for another epoch
 /// while ours is pending means the server moved on: the pending commit is dropped and a new one built.</para>
-/// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), removal by a commit, or the
+/// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), a commit it cannot use (WrapFailed,
+/// ConfirmationFailed), removal by a commit, or the
 /// server saying NOT_A_MEMBER while we hold keys leave the room's keys unusable: the room sends LEAVE,
 /// opens a new session and sends JOIN again; queued sends wait for the new keys.</para>
 /// <para>Rekeying: after every send and every tick the room commits a rekey when the engine asks for one
@@ -325,7 +326,8 @@ public sealed class ClientRoom : IDisposable
             case CommitAccepted accepted:
                 OnNewEpoch(accepted, before);
                 break;
-            case CommitRejected { Reason: CommitRejection.EpochGap or CommitRejection.TranscriptMismatch } rejected:
+            case CommitRejected { Reason: CommitRejection.EpochGap or CommitRejection.TranscriptMismatch or CommitRejection.WrapFailed
+                or CommitRejection.ConfirmationFailed } rejected:
                 _effects.Report(new CommitRefused(RoomId, rejected.Reason, rejected.Epoch, Rejoining: true));
                 Rejoin();
                 break;

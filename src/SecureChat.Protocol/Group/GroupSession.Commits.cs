@@ -52,6 +52,41 @@ public sealed partial class GroupSession
     }
 
     /// <summary>
+    /// Removes other members, unasked (reason REMOVED: any member may remove any other, and the relay cannot veto it).
+    /// Ids that are not members, or ourselves, are left out (<see cref="CommitCreated.SkippedRemoves"/>).
+    /// </summary>
+    public CommitCreation CreateRemoveCommit(IEnumerable<string> clientIds)
+    {
+        ArgumentNullException.ThrowIfNull(clientIds);
+        if (RefuseUnasked() is { } refused)
+        {
+            return refused;
+        }
+
+        var removes = clientIds.Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }).ToList();
+        return _pending is not null ? new CommitNotCreated(CommitRefusal.PendingCommitExists)
+            : BuildMemberCommit(Epoch + 1, [], removes, setPolicy: null, rekey: false);
+    }
+
+    /// <summary>Changes the room's policy (a SetPolicy operation); an invalid policy is <see cref="CommitRefusal.NotAllowed"/>.</summary>
+    public CommitCreation CreatePolicyCommit(RoomPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (RefuseUnasked() is { } refused)
+        {
+            return refused;
+        }
+
+        if (!RoomPolicies.IsValid(policy) || RoomPolicies.Same(policy, _current!.Policy))
+        {
+            return new CommitNotCreated(RoomPolicies.IsValid(policy) ? CommitRefusal.NothingToCommit : CommitRefusal.NotAllowed);
+        }
+
+        return _pending is not null ? new CommitNotCreated(CommitRefusal.PendingCommitExists)
+            : BuildMemberCommit(Epoch + 1, [], [], setPolicy: policy, rekey: false);
+    }
+
+    /// <summary>
     /// Forgets our pending commit for <paramref name="epoch"/> (the relay answered COMMIT_REJECTED for it).
     /// A pending commit for another epoch is kept. Returns whether one was dropped.
     /// </summary>

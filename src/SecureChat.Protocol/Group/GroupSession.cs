@@ -156,6 +156,14 @@ public sealed partial class GroupSession : IDisposable
     /// </summary>
     public SignedLeave CreateLeave() => Leaves.Create(_identity, RoomId, Epoch, CurrentBundle, Math.Max(0, _clock.UtcNowMs));
 
+    /// <summary>
+    /// A signed invite naming <paramref name="inviteeId"/> (PROTOCOL.md §8.3): in an INVITE room a committer adds that id
+    /// only with it, and only while we are in the roster it checks. Valid from now for <paramref name="lifetimeMs"/>
+    /// (default and maximum 30 days); it admits once.
+    /// </summary>
+    public SignedInvite CreateInvite(string inviteeId, long lifetimeMs = Invites.MaxLifetimeMs) =>
+        Invites.Create(_identity, RoomId, inviteeId, Math.Max(0, _clock.UtcNowMs), lifetimeMs, _random);
+
     /// <summary>Wraps a commit for sending: a COMMIT envelope from this client for this room.</summary>
     public Envelope CommitEnvelope(SignedCommit commit)
     {

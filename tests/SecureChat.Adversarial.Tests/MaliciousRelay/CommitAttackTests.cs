@@ -290,6 +290,125 @@ public sealed class CommitAttackTests
         relay.AssertEveryGenuineMessageArrived(Members);
     }
 
+    [Fact]
+    public void A_committer_and_the_relay_sealing_different_secrets_to_different_members_split_them_into_histories_that_cannot_be_bridged()
+    {
+        using var relay = new AttackingRelay(211, Members);
+        byte[] one = [.. Enumerable.Repeat((byte)1, 32)], two = [.. Enumerable.Repeat((byte)2, 32)];
+        var split = Scenario.HandMadeCommit(relay.Sim, "alice", m => m.ClientId == "carol" ? two : one, one);
+        var commit = relay.Session("alice").CommitEnvelope(split);
+
+        // One tag for all: the member handed the other secret cannot confirm it and refuses the commit.
+        relay.Inject("bob", commit);
+        relay.Inject("carol", commit);
+        Assert.IsType<CommitAccepted>(relay.LastCommit("bob"));
+        Assert.Equal(CommitRejection.ConfirmationFailed, Rejection(relay.LastCommit("carol")));
+
+        // Each its own tag (the tag is outside the signature): both accept, but on two histories (the tag is in TH).
+        var retagged = commit.Clone();
+        retagged.Commit = Scenario.Retag(split, two);
+        relay.Inject("carol", retagged);
+        Assert.IsType<CommitAccepted>(relay.LastCommit("carol"));
+        Assert.NotEqual(relay.Session("bob").EpochCode, relay.Session("carol").EpochCode);
+        var fromCarol = Scenario.Seal(relay.Sim, "carol", "carol's words");
+        relay.Inject("bob", fromCarol);
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(relay.LastDecrypt("bob")));
+
+        // The relay moves the history tag over: the header is carol's history, so bob's keys do not open it.
+        var moved = fromCarol.Clone();
+        moved.HistoryTag = ByteString.CopyFrom(relay.Session("bob").TranscriptHash[..WireLimits.HistoryTagBytes]);
+        relay.Inject("bob", moved);
+        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(relay.LastDecrypt("bob")));
+        Assert.DoesNotContain(relay["bob"].Delivered, d => d.Message.Text == "carol's words");
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+    }
+
+    [Fact]
+    public void Replay_a_members_bundle_from_another_room_and_neither_the_server_nor_a_committer_admits_the_phantom()
+    {
+        using var relay = new AttackingRelay(212, Members);
+        using var roomB = new GroupSimulation(213, roomId: "room-b");
+        roomB.JoinAll("dave");
+        var davesBundleForB = roomB["dave"].Session!.Roster.Single().Bundle;
+
+        // The server's JOIN check refuses it for room-1 ...
+        Assert.Equal(BundleRejection.WrongRoom, Protocol.Relay.RelayRules.CheckJoinBundle(davesBundleForB, "dave", relay.Relay.RoomId,
+            relay.Sim.Clock.UtcNowMs, out _, out _));
+
+        // ... and a relay that puts it in a COMMIT_REQUEST anyway gets nothing: the honest committer leaves it out.
+        var request = new CommitRequest { NewEpoch = relay.Session("alice").Epoch + 1, Suite = relay.Session("alice").Suite };
+        request.Adds.Add(new Add { Bundle = davesBundleForB });
+        relay.Inject("alice", new Envelope
+        {
+            Version = WireLimits.ProtocolVersion, Type = MessageType.CommitRequest, RoomId = relay.Relay.RoomId, Epoch = request.NewEpoch, CommitRequest = request,
+        });
+        Assert.Null(relay.Session("alice").PendingCommit);
+        Assert.All(Members, m => Assert.DoesNotContain(relay.Session(m).Roster, r => r.ClientId == "dave"));
+        relay.Send("alice", "no phantom links the two rooms");
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void Forged_commits_for_the_next_epochs_cause_nothing_and_the_room_carries_on()
+    {
+        using var relay = new AttackingRelay(214, Members);
+        var genuine = relay.Recorded.LastOrDefault(r => r.Envelope.Type == MessageType.Commit).Envelope ?? relay.Session("alice").CommitEnvelope(Scenario.RekeyCommit(relay.Sim, "alice"));
+        relay.Session("alice").AbandonPendingCommit(relay.Session("alice").Epoch + 1);
+        var epochs = Members.ToDictionary(m => m, m => relay.Session(m).Epoch);
+
+        foreach (var shift in new ulong[] { 1, 2, 5 })
+        {
+            var content = CommitContent.Parser.ParseFrom(genuine.Commit.Content);
+            content.Epoch = relay.Session("alice").Epoch + shift;
+            content.PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]);
+            var forged = genuine.Clone();
+            forged.Epoch = content.Epoch;
+            forged.Commit = new SignedCommit { Content = content.ToByteString(), Signature = ByteString.CopyFrom(new byte[64]), ConfirmationTag = ByteString.CopyFrom(new byte[32]) };
+            foreach (var member in Members)
+            {
+                relay.Inject(member, forged);
+                Assert.Equal(CommitRejection.BadSignature, Rejection(relay.LastCommit(member)));
+            }
+        }
+
+        Assert.All(Members, m => Assert.Equal(epochs[m], relay.Session(m).Epoch));
+        relay.AssertOneBranch(Members);
+        relay.Send("bob", "nothing happened");
+        relay.Rekey("carol");
+        relay.Send("alice", "and commits still work");
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void An_insiders_roster_entry_with_a_low_order_key_is_refused_and_every_honest_commit_still_works()
+    {
+        using var relay = new AttackingRelay(215, Members);
+        var poisoned = relay["carol"].Identity.MakeBundle(relay.Relay.RoomId, new byte[32], 2, relay.Sim.Clock.UtcNowMs, relay.Sim.Clock.UtcNowMs + 3_600_000);
+        var commit = Scenario.HandMadeCommit(relay.Sim, "carol", _ => new byte[32], new byte[32], c =>
+        {
+            var index = c.Roster.ToList().FindIndex(b => BundleContent.Parser.ParseFrom(b.Content).ClientId == "carol");
+            c.Roster[index] = poisoned;
+        });
+
+        // The server's room refuses it (same commit rule) ...
+        relay.Relay.Submit(relay["carol"], relay.Session("carol").CommitEnvelope(commit));
+        relay.Run();
+        Assert.Equal(Protocol.Relay.RelayCommitRejection.BadRoster, relay.Relay.LastRejection);
+
+        // ... and so does every member the attacker hands it to directly.
+        foreach (var member in new[] { "alice", "bob" })
+        {
+            relay.Inject(member, relay.Session("carol").CommitEnvelope(commit));
+            Assert.Equal(CommitRejection.InvalidBundle, Rejection(relay.LastCommit(member)));
+        }
+
+        relay.Rekey("alice");
+        relay.Rekey("bob");
+        relay.Send("bob", "the room still commits");
+        relay.AssertOneBranch(Members);
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
     private static void DeliverGenuine(AttackingRelay relay, string committer, SignedCommit commit)
     {
         relay.Relay.Submit(relay[committer], relay.Session(committer).CommitEnvelope(commit));
