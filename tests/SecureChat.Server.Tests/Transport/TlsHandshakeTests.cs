@@ -7,7 +7,6 @@ using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Testing.Hosting;
 using SecureChat.Transport.Certificates;
-using SecureChat.Transport.Framing;
 using SecureChat.Transport.Tls;
 
 namespace SecureChat.Server.Tests.Transport;

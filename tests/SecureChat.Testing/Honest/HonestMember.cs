@@ -6,7 +6,6 @@ using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
-using SecureChat.Transport.Framing;
 
 namespace SecureChat.Testing.Honest;
 

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
-using SecureChat.Transport.Framing;
 
 namespace SecureChat.Testing.RawClients;
 

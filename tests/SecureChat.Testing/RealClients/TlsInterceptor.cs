@@ -9,7 +9,6 @@ using SecureChat.Core.Wire;
 using SecureChat.Testing.Honest;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
-using SecureChat.Transport.Framing;
 using SecureChat.Transport.Tls;
 
 namespace SecureChat.Testing.RealClients;

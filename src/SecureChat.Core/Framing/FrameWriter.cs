@@ -1,9 +1,8 @@
-using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 
-namespace SecureChat.Transport.Framing;
+namespace SecureChat.Core.Framing;
 
-/// <summary>Writes length-prefixed envelopes to a stream (the reading side is Core's FrameReader).</summary>
+/// <summary>Writes length-prefixed envelopes to a stream (the reading side is <see cref="FrameReader"/>).</summary>
 public static class FrameWriter
 {
     public static async ValueTask WriteEnvelopeAsync(Stream stream, Envelope envelope, int maxFrameBytes = WireLimits.DefaultMaxFrameBytes, CancellationToken cancellationToken = default)
