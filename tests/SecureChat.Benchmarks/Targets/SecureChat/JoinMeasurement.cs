@@ -93,7 +93,7 @@ internal sealed class JoinMeasurement
 
             // The room: the first member creates it, the others (but the last) crowd in.
             committer = Room(identities[0], roomId);
-            await SendAsync(connections[0], committer.LinkReady(), token);
+            await connections[0].SendEffectsAsync(committer.LinkReady(), "member 0", token);
             await PumpAsync(events.Reader, connections, committer, null, () => committer.Phase == RoomPhase.Ready, token);
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             for (var i = 1; i < members - 1; i++)
@@ -111,7 +111,7 @@ internal sealed class JoinMeasurement
             joiner = Room(identities[^1], roomId);
             var join = joiner.LinkReady(); // opens the session (a new membership key) before the clock starts, as before
             var started = Stopwatch.GetTimestamp();
-            await SendAsync(connections[^1], join, token);
+            await connections[^1].SendEffectsAsync(join, "the joiner", token);
             var commitBytes = await PumpAsync(events.Reader, connections, committer, joiner, () => joiner.Phase == RoomPhase.Ready, token);
             var ready = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             await QuietAsync(connections, token);
@@ -137,20 +137,6 @@ internal sealed class JoinMeasurement
 
     private static ClientRoom Room(LocalIdentity identity, string roomId) =>
         new(roomId, () => new GroupSession(identity, roomId, new TrustStore(), EngineOptions), SystemClock.Instance);
-
-    /// <summary>Sends what a room loop answered; a problem it reports ends the measurement.</summary>
-    private static async Task SendAsync(FramedTlsClient connection, RoomEffects effects, CancellationToken cancellationToken)
-    {
-        if (effects.Events.FirstOrDefault(e => e is ErrorReported or Warning) is { } problem)
-        {
-            throw new InvalidOperationException(problem.ToString());
-        }
-
-        foreach (var envelope in effects.Outbound.ToList())
-        {
-            await connection.SendNowAsync(EnvelopeCodec.Encode(envelope), cancellationToken);
-        }
-    }
 
     private static Task SendJoinAsync(FramedTlsClient connection, string clientId, string roomId, SignedBundle bundle, CancellationToken cancellationToken) =>
         connection.SendNowAsync(EnvelopeCodec.Encode(new Envelope
@@ -191,7 +177,7 @@ internal sealed class JoinMeasurement
                 commitBytes = envelope.CalculateSize() + 4;
             }
 
-            await SendAsync(connections[member], effects, cancellationToken);
+            await connections[member].SendEffectsAsync(effects, $"member {member}", cancellationToken);
         }
 
         return commitBytes;

@@ -139,7 +139,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         {
             var identity = member.Identity;
             member.Room = new ClientRoom(roomId, () => new GroupSession(identity, roomId, new TrustStore(), EngineOptions), SystemClock.Instance);
-            await SendAsync(member, member.Room.LinkReady(), token);
+            await member.Connection.SendEffectsAsync(member.Room.LinkReady(), member.Id, token);
             joined.Add(member);
             await PumpUntilKeyedAsync(events.Reader, joined, token);
         }
@@ -324,22 +324,8 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
             var room = member.Room ?? throw new InvalidOperationException($"{member.Id}: {Describe(envelope)} before it joined");
             if (envelope.Type != MessageType.Ping)
             {
-                await SendAsync(member, room.Frame(envelope), cancellationToken);
+                await member.Connection.SendEffectsAsync(room.Frame(envelope), member.Id, cancellationToken);
             }
-        }
-    }
-
-    /// <summary>Sends what the room loop answered; a problem it reports ends the setup (a benchmark does not recover).</summary>
-    private static async Task SendAsync(Member member, RoomEffects effects, CancellationToken cancellationToken)
-    {
-        if (effects.Events.FirstOrDefault(e => e is ErrorReported or Warning) is { } problem)
-        {
-            throw new InvalidOperationException($"{member.Id}: {problem}");
-        }
-
-        foreach (var envelope in effects.Outbound.ToList())
-        {
-            await member.Connection.SendNowAsync(EnvelopeCodec.Encode(envelope), cancellationToken);
         }
     }
 
