@@ -2,8 +2,6 @@ using Akka.Actor;
 using SecureChat.Client;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
-using SecureChat.Protocol.Identity;
-using SecureChat.Protocol.Infrastructure;
 using SecureChat.Testing.Hosting;
 
 namespace SecureChat.Testing.RealClients;
@@ -20,15 +18,13 @@ public sealed class TestChatClient : IAsyncDisposable
     private readonly List<ClientEvent> _events = [];
     private readonly Lock _gate = new();
     private readonly Task _pump;
-    private readonly LocalIdentity _identity;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _ended;
     private int _next;
 
-    private TestChatClient(ChatClient client, LocalIdentity identity)
+    private TestChatClient(ChatClient client)
     {
         Client = client;
-        _identity = identity;
         _pump = Task.Run(PumpAsync);
     }
 
@@ -50,22 +46,24 @@ public sealed class TestChatClient : IAsyncDisposable
         string clientId,
         IServerConnector? connector = null,
         ClientSessionSettings? settings = null,
-        string? actorName = null)
-    {
-        var identity = LocalIdentity.Generate(clientId, SystemRandomSource.Instance);
-        return new TestChatClient(StartClient(server, system, identity, connector, settings, actorName), identity);
-    }
+        string? actorName = null) =>
+        new(StartUnwatched(server, system, clientId, connector, settings, actorName));
 
     /// <summary>As <see cref="Start"/>, for a caller that reads the client's events itself (the simulator).</summary>
-    public static ChatClient StartUnwatched(TestServer server, ActorSystem system, string clientId) =>
-        StartClient(server, system, LocalIdentity.Generate(clientId, SystemRandomSource.Instance), connector: null, settings: null, actorName: null);
-
-    private static ChatClient StartClient(
-        TestServer server, ActorSystem system, LocalIdentity identity, IServerConnector? connector, ClientSessionSettings? settings, string? actorName) =>
+    public static ChatClient StartUnwatched(
+        TestServer server,
+        ActorSystem system,
+        string clientId,
+        IServerConnector? connector = null,
+        ClientSessionSettings? settings = null,
+        string? actorName = null) =>
         ChatClient.Start(
-            owner => new RoomContext(identity.ClientId, owner, identity, new TrustStore(), SystemClock.Instance, SystemRandomSource.Instance,
-                settings ?? new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(100) }),
-            connector ?? server.ChatConnector(identity.ClientId), system, actorName ?? identity.ClientId);
+            ClientOptions.WithNewIdentity(clientId, connector ?? server.ChatConnector(clientId)) with
+            {
+                Settings = settings ?? new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(100) },
+                ActorName = actorName ?? clientId,
+            },
+            system);
 
     /// <summary>The first event of type <typeparamref name="T"/> (matching <paramref name="match"/>) this client has seen, waiting for it if need be.</summary>
     public Task<T> WaitForAsync<T>(Func<T, bool>? match = null, TimeSpan? timeout = null)
@@ -148,6 +146,5 @@ public sealed class TestChatClient : IAsyncDisposable
     {
         await Client.DisposeAsync();
         await _pump;
-        _identity.Dispose();
     }
 }
