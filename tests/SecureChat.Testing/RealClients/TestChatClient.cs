@@ -1,13 +1,12 @@
 using Akka.Actor;
 using SecureChat.Client;
-using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 using SecureChat.Testing.Hosting;
 
 namespace SecureChat.Testing.RealClients;
 
 /// <summary>
-/// A real <see cref="ChatClient"/> (ClientSessionActor and all) against a <see cref="TestServer"/>, whose events
+/// A real <see cref="ChatClient"/> (ClientSessionActor and all), usually against a <see cref="TestServer"/>, whose events
 /// are all kept: a test waits for one seen at any time (<see cref="WaitForAsync{T}"/>) or for the next one in
 /// order (<see cref="WaitForNextAsync{T}"/>).
 /// </summary>
@@ -36,34 +35,10 @@ public sealed class TestChatClient : IAsyncDisposable
 
     public IReadOnlyList<MessageReceived> Received => Events.OfType<MessageReceived>().ToList();
 
-    /// <summary>
-    /// Starts a client in <paramref name="system"/> that reaches <paramref name="server"/> through
-    /// <paramref name="connector"/> (by default straight to its port, with a certificate from its CA).
-    /// </summary>
-    public static TestChatClient Start(
-        TestServer server,
-        ActorSystem system,
-        string clientId,
-        IServerConnector? connector = null,
-        ClientSessionSettings? settings = null,
-        string? actorName = null) =>
-        new(StartUnwatched(server, system, clientId, connector, settings, actorName));
+    /// <summary>Starts a client in <paramref name="system"/> straight to <paramref name="server"/>'s port.</summary>
+    public static TestChatClient Start(TestServer server, ActorSystem system, string clientId) => Start(server.ChatClientOptions(clientId), system);
 
-    /// <summary>As <see cref="Start"/>, for a caller that reads the client's events itself (the simulator).</summary>
-    public static ChatClient StartUnwatched(
-        TestServer server,
-        ActorSystem system,
-        string clientId,
-        IServerConnector? connector = null,
-        ClientSessionSettings? settings = null,
-        string? actorName = null) =>
-        ChatClient.Start(
-            ClientOptions.WithNewIdentity(clientId, connector ?? server.ChatConnector(clientId)) with
-            {
-                Settings = settings ?? new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(100) },
-                ActorName = actorName ?? clientId,
-            },
-            system);
+    public static TestChatClient Start(ClientOptions options, ActorSystem system) => new(ChatClient.Start(options, system));
 
     /// <summary>The first event of type <typeparamref name="T"/> (matching <paramref name="match"/>) this client has seen, waiting for it if need be.</summary>
     public Task<T> WaitForAsync<T>(Func<T, bool>? match = null, TimeSpan? timeout = null)
