@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SecureChat.Server.Configuration;
+using SecureChat.Server.Connections;
 using SecureChat.Server.Listener;
 using SecureChat.Server.Rooms;
 
@@ -41,7 +42,6 @@ public static partial class ServerHost
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ListenerStatus>();
 
         builder.Services.AddAkka(ActorSystemName, (akka, services) =>
         {
@@ -63,16 +63,12 @@ public static partial class ServerHost
                     loggers.ClearLoggers();
                     loggers.AddLoggerFactory();
                 })
-                .WithActors((system, registry) =>
-                {
-                    var clock = services.GetRequiredService<TimeProvider>();
-                    var rooms = system.ActorOf(RoomRegistry.Props(options.ToRoomSettings(clock)), "rooms");
-                    registry.Register<RoomRegistry>(rooms);
-                });
+                .AddRooms(options.ToRoomSettings(services.GetRequiredService<TimeProvider>()))
+                .AddConnections(options.ToConnectionSettings());
         });
 
         // After AddAkka: hosted services stop in reverse order, so the listener stops accepting before Akka stops.
-        builder.Services.AddHostedService<TlsListener>();
+        builder.Services.AddTlsListener();
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }

@@ -3,6 +3,8 @@ using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Relay;
 using SecureChat.Testing.Simulation;
 
 namespace SecureChat.Protocol.Tests;
@@ -32,12 +34,14 @@ public sealed class HostileInputTests
         var content = commit.Content.ToByteArray();
         var bob = sim["bob"].Session!;
         var (epoch, code) = (bob.Epoch, bob.EpochCode);
+        var relay = new RelayView(bob.RoomId, epoch, bob.Suite, bob.Roster.ToDictionary(m => m.ClientId, StringComparer.Ordinal),
+            new Dictionary<string, RosterMember>(), new HashSet<string>(), 150);
 
         Mutations.Sample(m =>
         {
             var mutated = new SignedCommit { Content = ByteString.CopyFrom(Mutate(content, m.Index, m.Value, m.Mode)), Signature = commit.Signature };
             Assert.IsNotType<CommitAccepted>(bob.ProcessCommit(mutated));
-            RelayChecks.CheckCommit(mutated, bob.RoomId, "alice", epoch, bob.Roster.Select(r => r.Bundle).ToList(), null, 150, out _);
+            Assert.False(RelayRules.CheckCommit(relay, "alice", mutated).IsAccepted);
         }, iter: 400, threads: 1);
 
         Assert.Equal((epoch, code), (bob.Epoch, bob.EpochCode));

@@ -349,84 +349,17 @@ public sealed partial class GroupSession
         public static RosterCheck Fail(CommitRejection rejection) => new(rejection, null, null);
     }
 
-    /// <summary>Structure shared by members and joiners: bundles verify, roster sorted and unique, operations consistent, wraps aligned.</summary>
+    /// <summary>What members and joiners both check (§8.4 steps 5, 7, 8): the commit's own roster, operations and wraps.</summary>
     private RosterCheck CheckStandaloneRoster(CommitContent content, IReadOnlyDictionary<string, RosterMember>? known = null)
     {
-        if (content.Rekey != (content.Added.Count == 0 && content.Removed.Count == 0))
-        {
-            return RosterCheck.Fail(CommitRejection.Malformed);
-        }
-
-        if (content.Roster.Count == 0 || content.Roster.Count > Options.MaxMembers)
-        {
-            return RosterCheck.Fail(CommitRejection.MalformedRoster);
-        }
-
         var knownBySignature = known?.Values.ToDictionary(m => m.Bundle.Signature);
-        var roster = new List<RosterMember>(content.Roster.Count);
-        foreach (var bundle in content.Roster)
+        var violation = RosterRules.CheckShape(content, Options.MaxMembers, knownBySignature, out var roster, out var added);
+        if (violation != RosterViolation.None)
         {
-            // Unchanged entries were verified when they were added; only new bytes need a signature check.
-            RosterMember? member = null;
-            if (knownBySignature is not null && knownBySignature.TryGetValue(bundle.Signature, out var old) && old.Bundle.Equals(bundle))
-            {
-                member = old;
-            }
-
-            if (member is null && Bundles.Verify(bundle, null, out member) != BundleRejection.None)
-            {
-                return RosterCheck.Fail(CommitRejection.InvalidBundle);
-            }
-
-            if (roster.Count > 0 && string.CompareOrdinal(roster[^1].ClientId, member!.ClientId) >= 0)
-            {
-                return RosterCheck.Fail(CommitRejection.MalformedRoster);
-            }
-
-            roster.Add(member!);
+            return RosterCheck.Fail(ToRejection(violation));
         }
 
-        var byId = roster.ToDictionary(m => m.ClientId, StringComparer.Ordinal);
-        var added = new List<RosterMember>();
-        foreach (var bundle in content.Added)
-        {
-            // Every added bundle must be the roster's entry for its id, and unexpired when the commit was made.
-            var entry = roster.Find(m => m.Bundle.Equals(bundle));
-            if (entry is null || added.Contains(entry))
-            {
-                return RosterCheck.Fail(CommitRejection.RosterMismatch);
-            }
-
-            if (entry.ExpiresAtMs <= content.CreatedAtMs)
-            {
-                return RosterCheck.Fail(CommitRejection.InvalidBundle);
-            }
-
-            added.Add(entry);
-        }
-
-        if (content.Removed.Distinct(StringComparer.Ordinal).Count() != content.Removed.Count
-            || content.Removed.Any(id => byId.ContainsKey(id) && !added.Any(a => a.ClientId == id)))
-        {
-            return RosterCheck.Fail(CommitRejection.RosterMismatch);
-        }
-
-        if (content.Wraps.Count != roster.Count)
-        {
-            return RosterCheck.Fail(CommitRejection.MalformedWraps);
-        }
-
-        for (var i = 0; i < roster.Count; i++)
-        {
-            var wrap = content.Wraps[i];
-            if (!string.Equals(wrap.RecipientId, roster[i].ClientId, StringComparison.Ordinal) || wrap.RecipientKeyId != roster[i].KeyId
-                || wrap.EphemeralKey.Length != X25519KeyPair.PublicKeySize || wrap.SealedSecret.Length != KeySchedule.SecretSize + CipherSuites.TagSize)
-            {
-                return RosterCheck.Fail(CommitRejection.MalformedWraps);
-            }
-        }
-
-        var own = byId.GetValueOrDefault(LocalClientId);
+        var own = roster.Find(m => IsSelf(m.ClientId));
         if (own is not null && !own.IdentityKey.AsSpan().SequenceEqual(_identity.PublicIdentityKey))
         {
             return RosterCheck.Fail(CommitRejection.OwnIdentityMismatch);
@@ -435,7 +368,7 @@ public sealed partial class GroupSession
         return new RosterCheck(null, roster, added);
     }
 
-    /// <summary>The member rule: new roster = (old \ removed) ∪ added, the committer's entry optionally refreshed.</summary>
+    /// <summary>The member rule (§8.4 step 6): new roster = (old \ removed) ∪ added, the committer's entry optionally refreshed.</summary>
     private RosterCheck CheckRosterChange(CommitContent content, IReadOnlyList<RosterMember> oldRoster, RosterMember committer)
     {
         var oldById = oldRoster.ToDictionary(m => m.ClientId, StringComparer.Ordinal);
@@ -445,51 +378,18 @@ public sealed partial class GroupSession
             return check;
         }
 
-        var roster = check.Roster!;
-        var added = check.Added!;
-        var removed = content.Removed.ToHashSet(StringComparer.Ordinal);
-        if (!removed.All(oldById.ContainsKey) || removed.Contains(committer.ClientId))
-        {
-            return RosterCheck.Fail(CommitRejection.RosterMismatch);
-        }
-
-        var addedIds = added.Select(m => m.ClientId).ToHashSet(StringComparer.Ordinal);
-        var expected = oldRoster.Select(m => m.ClientId).Where(id => !removed.Contains(id)).ToList();
-        if (expected.Any(addedIds.Contains))
-        {
-            return RosterCheck.Fail(CommitRejection.RosterMismatch);
-        }
-
-        expected.AddRange(addedIds);
-        if (expected.Count != roster.Count || !expected.ToHashSet(StringComparer.Ordinal).SetEquals(roster.Select(m => m.ClientId)))
-        {
-            return RosterCheck.Fail(CommitRejection.RosterMismatch);
-        }
-
-        foreach (var member in roster)
-        {
-            if (addedIds.Contains(member.ClientId))
-            {
-                continue;
-            }
-
-            var old = oldById[member.ClientId];
-            if (member.SameBundleAs(old))
-            {
-                continue;
-            }
-
-            // Only the committer may replace its own entry: same identity key, a higher key id, unexpired.
-            var refreshOk = string.Equals(member.ClientId, committer.ClientId, StringComparison.Ordinal)
-                && member.SameIdentityKeyAs(old) && member.KeyId > old.KeyId && member.ExpiresAtMs > content.CreatedAtMs;
-            if (!refreshOk)
-            {
-                return RosterCheck.Fail(CommitRejection.RosterMismatch);
-            }
-        }
-
-        return check;
+        var violation = RosterRules.CheckChange(content, check.Roster!, check.Added!, oldById, committer.ClientId);
+        return violation == RosterViolation.None ? check : RosterCheck.Fail(ToRejection(violation));
     }
+
+    private static CommitRejection ToRejection(RosterViolation violation) => violation switch
+    {
+        RosterViolation.RekeyChangesRoster or RosterViolation.NoOperation => CommitRejection.Malformed,
+        RosterViolation.EmptyRoster or RosterViolation.TooManyMembers or RosterViolation.NotSorted => CommitRejection.MalformedRoster,
+        RosterViolation.InvalidBundle or RosterViolation.AddedExpired => CommitRejection.InvalidBundle,
+        RosterViolation.WrapCount or RosterViolation.WrapOrder or RosterViolation.WrapShape => CommitRejection.MalformedWraps,
+        _ => CommitRejection.RosterMismatch,
+    };
 
     private CommitOutcome Apply(SignedCommit commit, CommitContent content, List<RosterMember> roster, List<RosterMember> added, RosterMember committer)
     {

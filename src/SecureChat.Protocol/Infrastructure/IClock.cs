@@ -32,3 +32,9 @@ public sealed class ManualClock : IClock
 
     public void Set(long utcNowMs) => UtcNowMs = utcNowMs;
 }
+
+/// <summary>An <see cref="IClock"/> over a <see cref="TimeProvider"/> (the server's host injects one).</summary>
+public sealed class TimeProviderClock(TimeProvider time) : IClock
+{
+    public long UtcNowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+}

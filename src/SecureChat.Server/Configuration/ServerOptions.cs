@@ -2,7 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Connections;
-using SecureChat.Server.Rooms;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Protocol.Relay;
 
 namespace SecureChat.Server.Configuration;
 
@@ -104,7 +105,7 @@ public sealed class ServerOptions
     public ConnectionIoSettings ToConnectionIoSettings() =>
         new(MaxFrameBytes, OutboundQueueLength, OutboundQueueBytes, FramesPerSecond, FrameBurst, BytesPerSecond, ByteBurst, RateLimitStrikes, CloseTimeout);
 
-    public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, clock);
+    public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, new TimeProviderClock(clock));
 
     /// <summary>Checks what data annotations cannot express: the timeouts, and limits that depend on each other.</summary>
     public IEnumerable<string> ConsistencyErrors()

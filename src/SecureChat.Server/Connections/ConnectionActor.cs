@@ -2,7 +2,8 @@ using Akka.Actor;
 using Akka.Event;
 using Google.Protobuf;
 using SecureChat.Core.Wire;
-using SecureChat.Server.Rooms;
+using SecureChat.Protocol.Relay;
+using SecureChat.Server.Messaging;
 using Envelope = SecureChat.Core.Wire.Envelope;
 
 namespace SecureChat.Server.Connections;
@@ -52,16 +53,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PostStop() => Close(flush: true);
 
-    /// <summary>
-    /// After a crash the connection's state is unknown and its socket is already closed (PostStop ran
-    /// before the restart): stop rather than run again, which would start a second read loop.
-    /// </summary>
-    protected override void PostRestart(Exception reason)
-    {
-        _log.Error(reason, "Connection of {0} at {1} failed; closed", _clientId, _remote);
-        Context.Stop(Self);
-    }
-
     /// <summary>Until a valid HELLO: anything else, or silence past the deadline, ends the connection.</summary>
     private void AwaitingHello()
     {
@@ -87,7 +78,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _log.Info("Connection of {0} at {1} closed: {2}", _clientId, _remote, closed.Reason);
             Context.Stop(Self);
         });
-        Receive<Shutdown>(_ =>
+        Receive<ServerShutdown>(_ =>
         {
             Send(ServerFrames.Error(ErrorCode.ServerShutdown, "server is shutting down", fatal: true));
             Context.Stop(Self);
@@ -142,21 +133,21 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 if (RequireMember(envelope.RoomId))
                 {
                     _joinedRooms.Remove(envelope.RoomId);
-                    _rooms.Tell(new RoomActor.Leave(envelope.RoomId, _clientId, Self));
+                    _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self));
                 }
 
                 break;
             case MessageType.Commit:
                 if (RequireMember(envelope.RoomId))
                 {
-                    _rooms.Tell(new RoomActor.SubmitCommit(envelope.RoomId, _clientId, envelope.Commit.Content, envelope.Commit.Signature, Self));
+                    _rooms.Tell(new SubmitCommit(envelope.RoomId, _clientId, envelope.Commit.Content, envelope.Commit.Signature, Self));
                 }
 
                 break;
             case MessageType.Application:
                 if (RequireMember(envelope.RoomId))
                 {
-                    _rooms.Tell(new RoomActor.Publish(envelope.RoomId, _clientId, envelope.Epoch, received.Body, Self));
+                    _rooms.Tell(new PublishToRoom(envelope.RoomId, _clientId, envelope.Epoch, received.Body, Self));
                 }
 
                 break;
@@ -196,7 +187,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
 
         _joinedRooms.Add(envelope.RoomId);
-        _rooms.Tell(new RoomActor.Join(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self));
+        _rooms.Tell(new JoinRoom(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self));
     }
 
     private void OnRoomError(RoomError error)
@@ -300,27 +291,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             _closed = true;
             _io.Close(flush);
         }
-    }
-
-    /// <summary>A complete frame body from the read loop (not parsed yet).</summary>
-    public sealed record FrameReceived(ByteString Body);
-
-    /// <summary>The read loop refused input: bad framing (fatal, the stream is out of step) or over the rate budget.</summary>
-    public sealed record FrameRefused(ErrorCode Code, string Reason, bool Fatal);
-
-    /// <summary>The socket ended (peer closed, reset, or write failed).</summary>
-    public sealed record IoClosed(string Reason);
-
-    /// <summary>An envelope a room wants this client to receive.</summary>
-    public sealed record RoomFrame(string RoomId, ByteString Envelope);
-
-    /// <summary>A room refused a request; <see cref="NotInRoom"/> means the client is not (or no longer) in it.</summary>
-    public sealed record RoomError(string RoomId, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch = 0);
-
-    /// <summary>The server is stopping: tell the client and close.</summary>
-    public sealed record Shutdown
-    {
-        public static readonly Shutdown Instance = new();
     }
 
     private sealed record HelloDeadline

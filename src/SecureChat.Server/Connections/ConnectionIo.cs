@@ -115,7 +115,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
                 var body = await reader.ReadFrameAsync(_readCancel.Token).ConfigureAwait(false);
                 if (body is null)
                 {
-                    Report(owner, new ConnectionActor.IoClosed("peer closed the connection"));
+                    Report(owner, new IoClosed("peer closed the connection"));
                     return;
                 }
 
@@ -127,7 +127,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
                 if (_budget.TryTake(body.Length + FrameCodec.PrefixSize))
                 {
                     strikes = 0;
-                    owner.Tell(new ConnectionActor.FrameReceived(UnsafeByteOperations.UnsafeWrap(body)));
+                    owner.Tell(new FrameReceived(UnsafeByteOperations.UnsafeWrap(body)));
                     continue;
                 }
 
@@ -135,23 +135,23 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
                 strikes++;
                 if (strikes == 1)
                 {
-                    owner.Tell(new ConnectionActor.FrameRefused(ErrorCode.RateLimited, "over the frames or bytes per second budget; frame dropped", Fatal: false));
+                    owner.Tell(new FrameRefused(ErrorCode.RateLimited, "over the frames or bytes per second budget; frame dropped", Fatal: false));
                 }
                 else if (strikes > _settings.RateLimitStrikes)
                 {
-                    owner.Tell(new ConnectionActor.FrameRefused(ErrorCode.RateLimited, "kept sending over the budget", Fatal: true));
+                    owner.Tell(new FrameRefused(ErrorCode.RateLimited, "kept sending over the budget", Fatal: true));
                 }
             }
         }
         catch (WireFormatException ex)
         {
             // After a bad length prefix the stream is out of step: nothing after it can be trusted.
-            Report(owner, new ConnectionActor.FrameRefused(ex.ToErrorCode(), ex.Message, Fatal: true));
+            Report(owner, new FrameRefused(ex.ToErrorCode(), ex.Message, Fatal: true));
             await DrainAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (IsConnectionEnd(ex))
         {
-            Report(owner, new ConnectionActor.IoClosed(ex is OperationCanceledException ? "closed" : "connection lost: " + ex.GetType().Name));
+            Report(owner, new IoClosed(ex is OperationCanceledException ? "closed" : "connection lost: " + ex.GetType().Name));
         }
     }
 
@@ -187,7 +187,7 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or NotSupportedException or InvalidOperationException)
         {
-            Report(owner, new ConnectionActor.IoClosed("write failed: " + ex.GetType().Name));
+            Report(owner, new IoClosed("write failed: " + ex.GetType().Name));
         }
     }
 

@@ -10,7 +10,7 @@ namespace SecureChat.Server.Connections;
 public interface IConnectionIo
 {
     /// <summary>Starts the read and write loops; the read loop reports to <paramref name="owner"/> with
-    /// <see cref="ConnectionActor.FrameReceived"/>, <see cref="ConnectionActor.FrameRefused"/> and <see cref="ConnectionActor.IoClosed"/>.</summary>
+    /// <see cref="FrameReceived"/>, <see cref="FrameRefused"/> and <see cref="IoClosed"/>.</summary>
     void Start(IActorRef owner);
 
     /// <summary>Queues one envelope for writing; false when the outbound queue is full (a slow consumer).</summary>

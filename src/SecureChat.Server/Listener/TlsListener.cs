@@ -11,7 +11,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SecureChat.Server.Configuration;
 using SecureChat.Server.Connections;
-using SecureChat.Server.Rooms;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 
@@ -20,13 +19,13 @@ namespace SecureChat.Server.Listener;
 /// <summary>
 /// Accepts TCP connections, caps how many are open, runs the TLS 1.3 mutual-TLS handshake within its
 /// deadline (off any actor thread), takes the client id from the certificate, and starts one
-/// ConnectionActor per authenticated connection. On shutdown it stops accepting first and then closes
+/// ConnectionActor per authenticated connection (a child of the ConnectionsActor). On shutdown it stops accepting first and then closes
 /// every connection with SERVER_SHUTDOWN, whether the host or Akka's CoordinatedShutdown asks first.
 /// </summary>
 public sealed partial class TlsListener : BackgroundService
 {
     private readonly ActorSystem _system;
-    private readonly IRequiredActor<RoomRegistry> _rooms;
+    private readonly IRequiredActor<ConnectionsActor> _connectionsParent;
     private readonly ServerOptions _options;
     private readonly ListenerStatus _status;
     private readonly ILogger<TlsListener> _logger;
@@ -39,12 +38,12 @@ public sealed partial class TlsListener : BackgroundService
     private volatile bool _stopping;
     private Task? _closingConnections;
 
-    public TlsListener(ActorSystem system, IRequiredActor<RoomRegistry> rooms, IOptions<ServerOptions> options, ListenerStatus status, ILoggerFactory loggerFactory)
+    public TlsListener(ActorSystem system, IRequiredActor<ConnectionsActor> connectionsParent, IOptions<ServerOptions> options, ListenerStatus status, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _system = system;
-        _rooms = rooms;
+        _connectionsParent = connectionsParent;
         _options = options.Value;
         _status = status;
         _loggerFactory = loggerFactory;
@@ -95,7 +94,7 @@ public sealed partial class TlsListener : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var rooms = await _rooms.GetAsync(stoppingToken).ConfigureAwait(false);
+        var connections = await _connectionsParent.GetAsync(stoppingToken).ConfigureAwait(false);
         while (!stoppingToken.IsCancellationRequested && !_stopping)
         {
             TcpClient socket;
@@ -121,16 +120,16 @@ public sealed partial class TlsListener : BackgroundService
                 continue;
             }
 
-            _ = AuthenticateGuardedAsync(socket, rooms, stoppingToken);
+            _ = AuthenticateGuardedAsync(socket, connections, stoppingToken);
         }
     }
 
     /// <summary>Runs detached from the accept loop, so nothing it throws may go unobserved.</summary>
-    private async Task AuthenticateGuardedAsync(TcpClient socket, IActorRef rooms, CancellationToken stoppingToken)
+    private async Task AuthenticateGuardedAsync(TcpClient socket, IActorRef connections, CancellationToken stoppingToken)
     {
         try
         {
-            await AuthenticateAsync(socket, rooms, stoppingToken).ConfigureAwait(false);
+            await AuthenticateAsync(socket, connections, stoppingToken).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the last line of defence of a fire-and-forget task: log, never crash the listener
         catch (Exception ex)
@@ -141,7 +140,7 @@ public sealed partial class TlsListener : BackgroundService
         }
     }
 
-    private async Task AuthenticateAsync(TcpClient socket, IActorRef rooms, CancellationToken stoppingToken)
+    private async Task AuthenticateAsync(TcpClient socket, IActorRef connections, CancellationToken stoppingToken)
     {
         var remote = socket.Client.RemoteEndPoint?.ToString() ?? "?";
         socket.NoDelay = true;
@@ -184,11 +183,16 @@ public sealed partial class TlsListener : BackgroundService
         });
         try
         {
-            var actor = _system.ActorOf(ConnectionActor.Props(io, clientId, remote, rooms, _options.ToConnectionSettings()), $"connection-{id}");
-            _connections[id] = (actor, io);
+            var opened = await connections.Ask<ConnectionOpened>(new OpenConnection(io, clientId, remote), _options.HandshakeTimeout, stoppingToken).ConfigureAwait(false);
+            _connections[id] = (opened.Connection, io);
+            if (io.Closed.IsCompleted)
+            {
+                _connections.TryRemove(id, out _); // it ended before it was recorded
+            }
+
             LogConnected(_logger, clientId, remote);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or InvalidActorNameException)
+        catch (Exception ex) when (ex is AskTimeoutException or OperationCanceledException)
         {
             // The actor system is already stopping.
             io.Close(flush: false);
@@ -278,7 +282,7 @@ public sealed partial class TlsListener : BackgroundService
     {
         try
         {
-            await connection.GracefulStop(timeout, ConnectionActor.Shutdown.Instance).ConfigureAwait(false);
+            await connection.GracefulStop(timeout, ServerShutdown.Instance).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TaskCanceledException or AskTimeoutException)
         {

@@ -1,3 +1,5 @@
+using SecureChat.Server.Messaging;
+
 namespace SecureChat.Server.Rooms;
 
 /// <summary>

@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
+using SecureChat.Protocol.Relay;
+using SecureChat.Server.Messaging;
 
 namespace SecureChat.Server.Rooms;
 
@@ -129,14 +131,4 @@ public sealed class RoomRegistry : ReceiveActor
     private const string ChildPrefix = "room-";
 
     private static string ChildName(string roomId) => ChildPrefix + roomId;
-
-    /// <summary>From a room that has been empty for its grace period: stop me, and remember my epoch.</summary>
-    public sealed record Passivate(string RoomId, ulong LastEpoch);
-
-    public sealed record GetRoomCount
-    {
-        public static readonly GetRoomCount Instance = new();
-    }
-
-    public sealed record RoomCount(int Count);
 }

@@ -5,6 +5,8 @@ using CsCheck;
 using Google.Protobuf;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Protocol.Relay;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Rooms;
 using SecureChat.Testing.Fakes;
@@ -37,7 +39,7 @@ public sealed class ServerParsingFuzzTests : TestKit
         : base("akka.loglevel = WARNING", output)
     {
         _output = output;
-        _rooms = Sys.ActorOf(RoomRegistry.Props(new RoomSettings(10, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(500), TimeProvider.System)), "rooms");
+        _rooms = Sys.ActorOf(RoomRegistry.Props(new RoomSettings(10, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(500), SystemClock.Instance)), "rooms");
         _errors = CreateTestProbe();
         Sys.EventStream.Subscribe(_errors.Ref, typeof(Akka.Event.Error));
     }
@@ -135,13 +137,13 @@ public sealed class ServerParsingFuzzTests : TestKit
         var io = new FakeConnectionIo(settleOnPong: Sentinel);
         var settings = new ConnectionSettings(WireLimits.DefaultMaxFrameBytes, 4, 10, TimeSpan.FromSeconds(30), TimeSpan.Zero, 1000);
         var connection = Sys.ActorOf(ConnectionActor.Props(io, Client, "fuzz", _rooms, settings), $"fuzz-{Interlocked.Increment(ref _connections)}");
-        connection.Tell(new ConnectionActor.FrameReceived(Frames.Hello(Client).ToByteString()));
+        connection.Tell(new FrameReceived(Frames.Hello(Client).ToByteString()));
         foreach (var frame in sequence)
         {
-            connection.Tell(new ConnectionActor.FrameReceived(ByteString.CopyFrom(frame)));
+            connection.Tell(new FrameReceived(ByteString.CopyFrom(frame)));
         }
 
-        connection.Tell(new ConnectionActor.FrameReceived(Frames.Ping(Client, Sentinel).ToByteString()));
+        connection.Tell(new FrameReceived(Frames.Ping(Client, Sentinel).ToByteString()));
         Assert.True(io.WaitSettled(TimeSpan.FromSeconds(10)), "the connection neither answered the final PING nor closed");
 
         foreach (var envelope in io.Sent.Where(e => e.Type == MessageType.Error))
@@ -178,10 +180,10 @@ public sealed class ServerParsingFuzzTests : TestKit
             new ConnectionSettings(WireLimits.DefaultMaxFrameBytes, 4, 10, TimeSpan.FromSeconds(30), TimeSpan.Zero, 10)));
         using var bob = new TestMember("bob");
         var room = "after-" + Guid.NewGuid().ToString("N")[..8];
-        connection.Tell(new ConnectionActor.FrameReceived(Frames.Hello("bob").ToByteString()));
-        connection.Tell(new ConnectionActor.FrameReceived(Frames.Join("bob", room, bob.Bundle).ToByteString()));
+        connection.Tell(new FrameReceived(Frames.Hello("bob").ToByteString()));
+        connection.Tell(new FrameReceived(Frames.Join("bob", room, bob.Bundle).ToByteString()));
         AwaitCondition(() => io.Sent.Any(e => e.Type == MessageType.CommitRequest), TimeSpan.FromSeconds(10));
-        connection.Tell(new ConnectionActor.FrameReceived(Frames.Ping("bob", 7).ToByteString()));
+        connection.Tell(new FrameReceived(Frames.Ping("bob", 7).ToByteString()));
         Assert.True(io.WaitSettled(TimeSpan.FromSeconds(10)));
         Assert.Equal([MessageType.Welcome, MessageType.Joined, MessageType.CommitRequest, MessageType.Pong], io.Sent.Select(e => e.Type));
         Sys.Stop(connection);

@@ -116,7 +116,10 @@ public sealed class CommitAttackTests
             Assert.Equal(["bob"], refused.BlockingMembers);
         }
 
-        // The real bob sees a roster that gives his id someone else's identity key, and nothing reached the impostor.
+        // The room took the impostor's join as bob reconnecting, so the real bob's connection is out of the room; the
+        // attacker shows him the commit anyway. He sees a roster that gives his id someone else's identity key, and
+        // nothing reached the impostor.
+        relay.Inject("bob", relay.Recorded.Last(r => r.To == "alice" && r.Envelope.Type == MessageType.Commit).Envelope);
         Assert.Equal(CommitRejection.OwnIdentityMismatch, Rejection(relay.LastCommit("bob")));
         Assert.Empty(impostor.Delivered);
         relay.AssertNothingForgedOrReplayedWasDelivered();

@@ -4,7 +4,7 @@ using Akka.TestKit.Xunit2;
 using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Connections;
-using SecureChat.Server.Rooms;
+using SecureChat.Server.Messaging;
 using SecureChat.Testing.Fakes;
 using SecureChat.Testing.RawClients;
 using Envelope = SecureChat.Core.Wire.Envelope;
@@ -96,7 +96,7 @@ public sealed class ConnectionActorTests : TestKit
     {
         var connection = Ready();
 
-        connection.Tell(new ConnectionActor.FrameReceived(ByteString.CopyFrom(0xFF, 0xFF, 0xFF, 0x01)));
+        connection.Tell(new FrameReceived(ByteString.CopyFrom(0xFF, 0xFF, 0xFF, 0x01)));
         var error = _io.NextSent(MessageType.Error).Error;
         Receive(connection, Frames.Ping(Alice, 42));
 
@@ -113,7 +113,7 @@ public sealed class ConnectionActorTests : TestKit
 
         for (var i = 0; i < 3; i++)
         {
-            connection.Tell(new ConnectionActor.FrameReceived(ByteString.CopyFrom(0xFF, 0xFF)));
+            connection.Tell(new FrameReceived(ByteString.CopyFrom(0xFF, 0xFF)));
         }
 
         Assert.False(_io.NextSent(MessageType.Error).Error.Fatal);
@@ -130,7 +130,7 @@ public sealed class ConnectionActorTests : TestKit
 
         Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
 
-        var join = _rooms.ExpectMsg<RoomActor.Join>();
+        var join = _rooms.ExpectMsg<JoinRoom>();
         Assert.Equal("lobby", join.RoomId);
         Assert.Equal(Alice, join.ClientId);
         Assert.Equal(alice.Bundle.Content, join.BundleContent);
@@ -156,12 +156,12 @@ public sealed class ConnectionActorTests : TestKit
         using var alice = new TestMember(Alice);
         var connection = Ready();
         Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
-        _rooms.ExpectMsg<RoomActor.Join>();
+        _rooms.ExpectMsg<JoinRoom>();
         var message = Frames.Application(Alice, "lobby", 4, 9);
 
         Receive(connection, message);
 
-        var publish = _rooms.ExpectMsg<RoomActor.Publish>();
+        var publish = _rooms.ExpectMsg<PublishToRoom>();
         Assert.Equal(4ul, publish.Epoch);
         Assert.Equal(message.Bytes(), publish.Envelope);
     }
@@ -172,12 +172,12 @@ public sealed class ConnectionActorTests : TestKit
         using var alice = new TestMember(Alice);
         var connection = Ready();
         Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
-        _rooms.ExpectMsg<RoomActor.Join>();
+        _rooms.ExpectMsg<JoinRoom>();
         var commit = alice.CreateRoom("lobby");
 
         Receive(connection, Frames.Commit(Alice, "lobby", 1, commit));
 
-        var submitted = _rooms.ExpectMsg<RoomActor.SubmitCommit>();
+        var submitted = _rooms.ExpectMsg<SubmitCommit>();
         Assert.Equal(commit.Content, submitted.Content);
         Assert.Equal(commit.Signature, submitted.Signature);
     }
@@ -192,8 +192,8 @@ public sealed class ConnectionActorTests : TestKit
         Receive(connection, Frames.Join(Alice, "two", alice.Bundle));
         Receive(connection, Frames.Join(Alice, "three", alice.Bundle));
 
-        _rooms.ExpectMsg<RoomActor.Join>();
-        _rooms.ExpectMsg<RoomActor.Join>();
+        _rooms.ExpectMsg<JoinRoom>();
+        _rooms.ExpectMsg<JoinRoom>();
         var error = _io.NextSent(MessageType.Error);
         Assert.Equal(ErrorCode.TooManyRooms, error.Error.Code);
         Assert.Equal("three", error.RoomId);
@@ -206,9 +206,9 @@ public sealed class ConnectionActorTests : TestKit
         using var alice = new TestMember(Alice);
         var connection = Ready();
         Receive(connection, Frames.Join(Alice, "lobby", alice.Bundle));
-        _rooms.ExpectMsg<RoomActor.Join>();
+        _rooms.ExpectMsg<JoinRoom>();
 
-        connection.Tell(new ConnectionActor.RoomError("lobby", ErrorCode.BadBundle, "bundle has expired", NotInRoom: true));
+        connection.Tell(new RoomError("lobby", ErrorCode.BadBundle, "bundle has expired", NotInRoom: true));
         var error = _io.NextSent(MessageType.Error);
         Receive(connection, Frames.Application(Alice, "lobby", 1, 0));
 
@@ -221,7 +221,7 @@ public sealed class ConnectionActorTests : TestKit
     {
         var connection = Ready();
 
-        connection.Tell(new ConnectionActor.RoomError("lobby", ErrorCode.CommitRejected, "epoch 5 is already committed", NotInRoom: false, Epoch: 5));
+        connection.Tell(new RoomError("lobby", ErrorCode.CommitRejected, "epoch 5 is already committed", NotInRoom: false, Epoch: 5));
 
         var error = _io.NextSent(MessageType.Error);
         Assert.Equal(ErrorCode.CommitRejected, error.Error.Code);
@@ -235,7 +235,7 @@ public sealed class ConnectionActorTests : TestKit
         var connection = Ready();
         var message = Frames.Application("bob", "lobby", 1, 3);
 
-        connection.Tell(new ConnectionActor.RoomFrame("lobby", message.Bytes()));
+        connection.Tell(new RoomFrame("lobby", message.Bytes()));
 
         Assert.Equal(message, _io.NextSent(MessageType.Application));
     }
@@ -247,7 +247,7 @@ public sealed class ConnectionActorTests : TestKit
         Watch(connection);
         _io.QueueFull = true;
 
-        connection.Tell(new ConnectionActor.RoomFrame("lobby", Frames.Application("bob", "lobby", 1, 3).Bytes()));
+        connection.Tell(new RoomFrame("lobby", Frames.Application("bob", "lobby", 1, 3).Bytes()));
 
         ExpectTerminated(connection);
         Assert.False(_io.ClosedWithFlush);
@@ -259,7 +259,7 @@ public sealed class ConnectionActorTests : TestKit
         var connection = Ready();
         Watch(connection);
 
-        connection.Tell(new ConnectionActor.FrameRefused(ErrorCode.FrameTooLarge, "frame length 99999999 exceeds the maximum", Fatal: true));
+        connection.Tell(new FrameRefused(ErrorCode.FrameTooLarge, "frame length 99999999 exceeds the maximum", Fatal: true));
 
         var error = _io.NextSent(MessageType.Error).Error;
         Assert.Equal(ErrorCode.FrameTooLarge, error.Code);
@@ -273,7 +273,7 @@ public sealed class ConnectionActorTests : TestKit
         var connection = Ready();
         Watch(connection);
 
-        connection.Tell(ConnectionActor.Shutdown.Instance);
+        connection.Tell(ServerShutdown.Instance);
 
         Assert.Equal(ErrorCode.ServerShutdown, _io.NextSent(MessageType.Error).Error.Code);
         ExpectTerminated(connection);
@@ -319,5 +319,5 @@ public sealed class ConnectionActorTests : TestKit
         return connection;
     }
 
-    private static void Receive(IActorRef connection, Envelope envelope) => connection.Tell(new ConnectionActor.FrameReceived(envelope.ToByteString()));
+    private static void Receive(IActorRef connection, Envelope envelope) => connection.Tell(new FrameReceived(envelope.ToByteString()));
 }

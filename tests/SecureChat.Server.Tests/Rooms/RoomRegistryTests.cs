@@ -2,7 +2,9 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using SecureChat.Core.Wire;
-using SecureChat.Server.Connections;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Protocol.Relay;
+using SecureChat.Server.Messaging;
 using SecureChat.Server.Rooms;
 using SecureChat.Testing.RawClients;
 
@@ -23,8 +25,8 @@ public sealed class RoomRegistryTests : TestKit
 
         Assert.Equal(lobby1, lobby2);
         Assert.NotEqual(lobby1, other);
-        registry.Tell(RoomRegistry.GetRoomCount.Instance);
-        Assert.Equal(2, ExpectMsg<RoomRegistry.RoomCount>().Count);
+        registry.Tell(GetRoomCount.Instance);
+        Assert.Equal(2, ExpectMsg<RoomCount>().Count);
     }
 
     [Fact]
@@ -34,9 +36,9 @@ public sealed class RoomRegistryTests : TestKit
         using var alice = new TestMember("alice");
         var connection = CreateTestProbe();
 
-        registry.Tell(new RoomActor.Join("new-room", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
+        registry.Tell(new JoinRoom("new-room", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
 
-        var joined = Frames.Parse(connection.ExpectMsg<ConnectionActor.RoomFrame>().Envelope);
+        var joined = Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope);
         Assert.Equal(MessageType.Joined, joined.Type);
         Assert.Equal("new-room", joined.RoomId);
     }
@@ -47,22 +49,22 @@ public sealed class RoomRegistryTests : TestKit
         var registry = StartRegistry();
         using var alice = new TestMember("alice");
         var connection = CreateTestProbe();
-        registry.Tell(new RoomActor.Join("lobby", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
-        connection.ExpectMsg<ConnectionActor.RoomFrame>(); // JOINED
-        connection.ExpectMsg<ConnectionActor.RoomFrame>(); // COMMIT_REQUEST
+        registry.Tell(new JoinRoom("lobby", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
+        connection.ExpectMsg<RoomFrame>(); // JOINED
+        connection.ExpectMsg<RoomFrame>(); // COMMIT_REQUEST
         var create = alice.CreateRoom("lobby");
-        registry.Tell(new RoomActor.SubmitCommit("lobby", "alice", create.Content, create.Signature, connection.Ref));
-        connection.ExpectMsg<ConnectionActor.RoomFrame>(); // COMMIT echo
+        registry.Tell(new SubmitCommit("lobby", "alice", create.Content, create.Signature, connection.Ref));
+        connection.ExpectMsg<RoomFrame>(); // COMMIT echo
         var room = RoomOf(registry, "lobby");
         Watch(room);
 
-        registry.Tell(new RoomActor.Leave("lobby", "alice", connection.Ref));
+        registry.Tell(new LeaveRoom("lobby", "alice", connection.Ref));
 
         ExpectTerminated(room, Grace * 20);
-        registry.Tell(new RoomActor.Join("lobby", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
-        var joined = Frames.Parse(connection.ExpectMsg<ConnectionActor.RoomFrame>().Envelope);
+        registry.Tell(new JoinRoom("lobby", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
+        var joined = Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope);
         Assert.Equal(1ul, joined.Joined.CurrentEpoch);
-        Assert.Equal(2ul, Frames.Parse(connection.ExpectMsg<ConnectionActor.RoomFrame>().Envelope).CommitRequest.NewEpoch);
+        Assert.Equal(2ul, Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope).CommitRequest.NewEpoch);
     }
 
     [Fact]
@@ -73,8 +75,8 @@ public sealed class RoomRegistryTests : TestKit
         Watch(room);
 
         ExpectTerminated(room, Grace * 20);
-        registry.Tell(RoomRegistry.GetRoomCount.Instance);
-        Assert.Equal(0, ExpectMsg<RoomRegistry.RoomCount>().Count);
+        registry.Tell(GetRoomCount.Instance);
+        Assert.Equal(0, ExpectMsg<RoomCount>().Count);
     }
 
     [Fact]
@@ -82,20 +84,20 @@ public sealed class RoomRegistryTests : TestKit
     {
         var extractor = new RoomMessageExtractor(10);
 
-        Assert.Equal("lobby", extractor.EntityId(new RoomActor.GetState("lobby")));
+        Assert.Equal("lobby", extractor.EntityId(new GetRoomState("lobby")));
         Assert.Null(extractor.EntityId("not a room message"));
-        Assert.Equal(extractor.ShardId("lobby"), extractor.ShardId(new RoomActor.GetState("lobby")));
+        Assert.Equal(extractor.ShardId("lobby"), extractor.ShardId(new GetRoomState("lobby")));
         Assert.Equal(extractor.ShardId("lobby"), new RoomMessageExtractor(10).ShardId("lobby"));
         Assert.InRange(int.Parse(extractor.ShardId("anything"), System.Globalization.CultureInfo.InvariantCulture), 0, 9);
     }
 
     private IActorRef StartRegistry() =>
-        Sys.ActorOf(RoomRegistry.Props(new RoomSettings(10, TimeSpan.FromSeconds(5), Grace, TimeProvider.System)));
+        Sys.ActorOf(RoomRegistry.Props(new RoomSettings(10, TimeSpan.FromSeconds(5), Grace, SystemClock.Instance)));
 
     private IActorRef RoomOf(IActorRef registry, string roomId)
     {
-        registry.Tell(new RoomActor.GetState(roomId), TestActor);
-        ExpectMsg<RoomActor.State>();
+        registry.Tell(new GetRoomState(roomId), TestActor);
+        ExpectMsg<RoomStatus>();
         return LastSender;
     }
 }

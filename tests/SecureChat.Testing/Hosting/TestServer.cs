@@ -72,7 +72,7 @@ public sealed class TestServer : IAsyncDisposable
     public async Task<int> RoomCountAsync()
     {
         var registry = _server.Services.GetRequiredService<ActorRegistry>().Get<RoomRegistry>();
-        var count = await registry.Ask<RoomRegistry.RoomCount>(RoomRegistry.GetRoomCount.Instance, TestClient.Timeout);
+        var count = await registry.Ask<RoomCount>(GetRoomCount.Instance, TestClient.Timeout);
         return count.Count;
     }
 

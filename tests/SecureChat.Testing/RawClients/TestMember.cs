@@ -7,7 +7,7 @@ namespace SecureChat.Testing.RawClients;
 
 /// <summary>
 /// A chat member as far as the server can tell: an identity key, a membership key, a signed bundle,
-/// and commits built by hand (wraps are random bytes: the server cannot and does not open them).
+/// and commits built by hand (wraps are random bytes addressed to each entry's key id: the server cannot and does not open them).
 /// </summary>
 public sealed class TestMember : IDisposable
 {
@@ -85,7 +85,7 @@ public sealed class TestMember : IDisposable
         content.Wraps.AddRange(members.Select(m => new Wrap
         {
             RecipientId = ClientIdOf(m),
-            RecipientKeyId = 1,
+            RecipientKeyId = BundleContent.Parser.ParseFrom(m.Content).KeyId,
             EphemeralKey = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
             SealedSecret = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(48)),
         }));

@@ -1,9 +1,9 @@
 using Google.Protobuf;
 using SecureChat.Core.Wire;
 
-namespace SecureChat.Server.Connections;
+namespace SecureChat.Protocol.Relay;
 
-/// <summary>The envelopes the server speaks. The server's sender id is always empty.</summary>
+/// <summary>The envelopes the relay speaks (the server and the test relays alike). The relay's sender id is always empty.</summary>
 public static class ServerFrames
 {
     public const int MaxReasonLength = 200;
@@ -22,11 +22,12 @@ public static class ServerFrames
         Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount },
     });
 
-    public static ByteString CommitRequest(string roomId, ulong currentEpoch, CommitRequest request) => Encode(new Envelope
+    /// <summary>A request to commit; the envelope's epoch is the epoch asked for (PROTOCOL.md §3).</summary>
+    public static ByteString CommitRequest(string roomId, CommitRequest request) => Encode(new Envelope
     {
         Type = MessageType.CommitRequest,
         RoomId = roomId,
-        Epoch = currentEpoch,
+        Epoch = request.NewEpoch,
         CommitRequest = request,
     });
 

@@ -1,0 +1,257 @@
+using System.Globalization;
+using Google.Protobuf;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Protocol.Relay;
+
+/// <summary>Why the relay refuses a COMMIT (answered with ERROR COMMIT_REJECTED, envelope.epoch = the commit's epoch).</summary>
+public enum RelayCommitRejection
+{
+    None,
+
+    /// <summary>The content does not parse, or a field has the wrong size.</summary>
+    Malformed,
+
+    WrongRoom,
+
+    /// <summary>content.epoch is not current + 1 (also: another commit already won this epoch).</summary>
+    WrongEpoch,
+
+    /// <summary>committer_id differs from the envelope's authenticated sender.</summary>
+    CommitterNotSender,
+
+    /// <summary>An unknown suite, or not the room's.</summary>
+    WrongSuite,
+
+    /// <summary>The sender is not a member that may commit (nor, for an empty room, a waiting joiner creating it alone).</summary>
+    NotAMember,
+
+    BadSignature,
+
+    /// <summary>The roster, operations or wraps break the roster rule (PROTOCOL.md §8.4, <see cref="RosterRules"/>).</summary>
+    BadRoster,
+
+    /// <summary>An added bundle is not one a client joined with.</summary>
+    NotJoined,
+
+    /// <summary>A removed member has not left.</summary>
+    NotLeft,
+}
+
+/// <summary>What the room knows when a commit arrives: public keys and ids only.</summary>
+/// <param name="Roster">The current roster by id (empty for a new room or one whose roster was reset).</param>
+/// <param name="PendingAdds">The bundles connected joiners joined with, by client id.</param>
+/// <param name="PendingRemoves">Roster members that left (or reconnected with a new key) and await removal.</param>
+public sealed record RelayView(
+    string RoomId,
+    ulong Epoch,
+    CipherSuite Suite,
+    IReadOnlyDictionary<string, RosterMember> Roster,
+    IReadOnlyDictionary<string, RosterMember> PendingAdds,
+    IReadOnlySet<string> PendingRemoves,
+    int MaxMembers)
+{
+    /// <summary>Bundles the open COMMIT_REQUEST asked to add; a committer may still add them if their joiner left meanwhile.</summary>
+    public IReadOnlyList<RosterMember> RequestedAdds { get; init; } = [];
+}
+
+/// <summary>The relay's answer to a commit: accepted (the event to apply), or the rejection and its ERROR reason.</summary>
+/// <param name="Epoch">The epoch the commit names (0 when it does not parse): the ERROR's envelope epoch.</param>
+public sealed record RelayVerdict(RelayCommitRejection Rejection, string Reason, ulong Epoch, EpochAccepted? Accepted)
+{
+    public bool IsAccepted => Accepted is not null;
+}
+
+/// <summary>
+/// The relay's rules (PROTOCOL.md §4): the one implementation the server, the protocol tests' relay and the
+/// adversarial relay all call. Pure and synchronous: it verifies signatures over public keys and compares ids and
+/// bytes; it never sees a secret. The roster rule is the members' own (<see cref="RosterRules"/>); on top of it the
+/// relay holds the committer to its own records: only a member that has not left commits, only a waiting joiner
+/// creates an empty room (alone), only bundles clients joined with are added, only members that left are removed.
+/// The previous transcript hash is not checked yet: the relay records the hash each accepted commit leads to.
+/// </summary>
+public static class RelayRules
+{
+    /// <summary>The JOIN check (§4 step 2, §6): a valid bundle of the sender, unexpired now, with a usable membership key.</summary>
+    public static BundleRejection CheckJoinBundle(SignedBundle? bundle, string clientId, long nowMs, out RosterMember? member, out string reason)
+    {
+        var rejection = Bundles.VerifyFor(bundle, clientId, nowMs, out member);
+        reason = Describe(rejection);
+        return rejection;
+    }
+
+    /// <summary>The BAD_BUNDLE reason for each rejection.</summary>
+    public static string Describe(BundleRejection rejection) => rejection switch
+    {
+        BundleRejection.None => string.Empty,
+        BundleRejection.Malformed => "bundle content does not parse, or a key or the signature has the wrong length",
+        BundleRejection.InvalidClientId => "bundle client id is not a valid id",
+        BundleRejection.BadSignature => "bundle signature does not verify",
+        BundleRejection.Expired => "bundle has expired",
+        BundleRejection.WrongClient => "bundle belongs to another client id",
+        BundleRejection.WeakMembershipKey => "bundle membership key is a low-order point",
+        _ => rejection.ToString(),
+    };
+
+    /// <summary>The COMMIT check (§4 step 3). The first commit that passes for an epoch wins.</summary>
+    public static RelayVerdict CheckCommit(RelayView room, string senderId, SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(commit);
+        if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out var content))
+        {
+            return Refuse(RelayCommitRejection.Malformed, "commit content does not parse", 0);
+        }
+
+        var epoch = content.Epoch;
+        if (!string.Equals(content.RoomId, room.RoomId, StringComparison.Ordinal))
+        {
+            return Refuse(RelayCommitRejection.WrongRoom, "commit is for another room", epoch);
+        }
+
+        if (epoch <= room.Epoch)
+        {
+            return Refuse(RelayCommitRejection.WrongEpoch, Invariant($"epoch {epoch} is already committed"), epoch);
+        }
+
+        if (epoch != room.Epoch + 1)
+        {
+            return Refuse(RelayCommitRejection.WrongEpoch, Invariant($"epoch {epoch} is not the next epoch {room.Epoch + 1}"), epoch);
+        }
+
+        if (!string.Equals(content.CommitterId, senderId, StringComparison.Ordinal))
+        {
+            return Refuse(RelayCommitRejection.CommitterNotSender, "committer id differs from the sender", epoch);
+        }
+
+        if (content.PreviousTranscriptHash.Length != KeySchedule.HashSize)
+        {
+            return Refuse(RelayCommitRejection.Malformed, "previous transcript hash has the wrong length", epoch);
+        }
+
+        if (content.Suite == CipherSuite.Unspecified || !Enum.IsDefined(content.Suite))
+        {
+            return Refuse(RelayCommitRejection.WrongSuite, "unknown cipher suite", epoch);
+        }
+
+        var creating = room.Roster.Count == 0;
+        if (!creating && content.Suite != room.Suite)
+        {
+            return Refuse(RelayCommitRejection.WrongSuite, "cipher suite differs from the room's", epoch);
+        }
+
+        var committer = creating ? Creator(room, senderId, content) : Committer(room, senderId);
+        if (committer is null)
+        {
+            return Refuse(RelayCommitRejection.NotAMember, creating
+                ? "only a waiting joiner can create the room, and only with itself as its roster"
+                : "committer is not in the room's roster", epoch);
+        }
+
+        if (!Signatures.Verify(committer.IdentityKey, Labels.CommitSignature, commit.Content.Span, commit.Signature.Span))
+        {
+            return Refuse(RelayCommitRejection.BadSignature, "commit signature does not verify with the committer's identity key", epoch);
+        }
+
+        // The relay's own records first: they are byte comparisons, cheaper than the roster's signatures.
+        if (content.Added.Any(bundle => JoinedBundle(room, bundle) is null))
+        {
+            return Refuse(RelayCommitRejection.NotJoined, "commit adds a bundle nobody joined with", epoch);
+        }
+
+        if (content.Removed.Any(id => !room.PendingRemoves.Contains(id)))
+        {
+            return Refuse(RelayCommitRejection.NotLeft, "commit removes a member that has not left", epoch);
+        }
+
+        return CheckRoster(room, commit, content);
+    }
+
+    private static RelayVerdict CheckRoster(RelayView room, SignedCommit commit, CommitContent content)
+    {
+        var epoch = content.Epoch;
+        var violation = RosterRules.CheckShape(content, room.MaxMembers, Known(room), out var roster, out var added);
+        if (violation == RosterViolation.None)
+        {
+            violation = RosterRules.CheckChange(content, roster, added, room.Roster, content.CommitterId);
+        }
+
+        if (violation != RosterViolation.None)
+        {
+            return Refuse(RelayCommitRejection.BadRoster, Describe(violation, room.MaxMembers), epoch);
+        }
+
+        // A committer's refreshed bundle is the only entry no JOIN check has seen: its key must be usable too.
+        if (RosterRules.ChangedEntries(roster, added, room.Roster).Any(m => !Bundles.IsUsableMembershipKey(m.MembershipKey)))
+        {
+            return Refuse(RelayCommitRejection.BadRoster, Describe(RosterViolation.EntryChanged, room.MaxMembers), epoch);
+        }
+
+        var transcriptHash = ByteString.CopyFrom(KeySchedule.TranscriptHash(content.PreviousTranscriptHash.Span, commit.Content.Span));
+        var accepted = new EpochAccepted(epoch, content.Suite, content.CommitterId, roster, [.. added.Select(m => m.ClientId)],
+            [.. content.Removed], content.Rekey, transcriptHash);
+        return new RelayVerdict(RelayCommitRejection.None, string.Empty, epoch, accepted);
+    }
+
+    /// <summary>The server's reason texts for the roster rule.</summary>
+    private static string Describe(RosterViolation violation, int maxMembers) => violation switch
+    {
+        RosterViolation.RekeyChangesRoster => "a rekey commit must not change the roster",
+        RosterViolation.NoOperation => "commit has no operation",
+        RosterViolation.TooManyMembers => Invariant($"roster exceeds {maxMembers} members"),
+        RosterViolation.InvalidBundle => "roster entry does not parse or does not verify",
+        RosterViolation.NotSorted => "roster is not sorted by client id without duplicates",
+        RosterViolation.AddedNotInRoster => "an added bundle is not a distinct entry of the roster",
+        RosterViolation.AddedExpired => "an added bundle had expired when the commit was made",
+        RosterViolation.RemovedTwice => "a member is removed twice",
+        RosterViolation.WrapCount => "commit needs one wrap per roster member",
+        RosterViolation.WrapOrder => "wraps are not in roster order",
+        RosterViolation.WrapShape => "a wrap names another key id than its roster entry, or has the wrong size",
+        RosterViolation.RemovedNotMember or RosterViolation.RemovesCommitter => "commit removes a member that has not left",
+        RosterViolation.AddedAlreadyMember => "commit adds a member that is already in the roster",
+        RosterViolation.EntryChanged => "roster holds a bundle other than the member's known one",
+        _ => "roster is not the old roster with the operations applied",
+    };
+
+    private static RosterMember? Committer(RelayView room, string senderId) =>
+        room.Roster.TryGetValue(senderId, out var member) && !room.PendingRemoves.Contains(senderId) ? member : null;
+
+    /// <summary>An empty room is created by a waiting joiner, with its own join bundle as the whole roster.</summary>
+    private static RosterMember? Creator(RelayView room, string senderId, CommitContent content)
+    {
+        if (!room.PendingAdds.TryGetValue(senderId, out var own))
+        {
+            return null;
+        }
+
+        var onlySelf = content.Roster.Count == 1 && content.Added.Count == 1 && content.Removed.Count == 0 &&
+                       own.Bundle.Equals(content.Roster[0]) && own.Bundle.Equals(content.Added[0]);
+        return onlySelf ? own : null;
+    }
+
+    /// <summary>
+    /// The bundle an added entry stands for, if it is byte for byte one a client joined with: still waiting,
+    /// or named in the open request (its joiner may have left since; the room then removes it again).
+    /// </summary>
+    private static RosterMember? JoinedBundle(RelayView room, SignedBundle bundle) =>
+        room.PendingAdds.Values.FirstOrDefault(m => m.Bundle.Equals(bundle)) ?? room.RequestedAdds.FirstOrDefault(m => m.Bundle.Equals(bundle));
+
+    /// <summary>Bundles the relay verified before (roster and joins): the roster rule need not verify them again.</summary>
+    private static Dictionary<ByteString, RosterMember> Known(RelayView room)
+    {
+        var known = new Dictionary<ByteString, RosterMember>();
+        foreach (var member in room.Roster.Values.Concat(room.PendingAdds.Values).Concat(room.RequestedAdds))
+        {
+            known.TryAdd(member.Bundle.Signature, member);
+        }
+
+        return known;
+    }
+
+    private static RelayVerdict Refuse(RelayCommitRejection rejection, string reason, ulong epoch) => new(rejection, reason, epoch, null);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

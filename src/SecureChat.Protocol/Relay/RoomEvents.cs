@@ -1,0 +1,28 @@
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Protocol.Relay;
+
+/// <summary>
+/// A durable change of a room: what <see cref="RoomState{TConnection}.Apply"/> replays to rebuild the room's epoch,
+/// suite, roster and transcript hash. Only public material: bundles, ids, hashes.
+/// </summary>
+public abstract record RoomEvent(ulong Epoch);
+
+/// <summary>A commit won its epoch: the room's new roster (sorted by id), what changed, and the transcript hash it leads to.</summary>
+public sealed record EpochAccepted(
+    ulong Epoch,
+    CipherSuite Suite,
+    string CommitterId,
+    IReadOnlyList<RosterMember> Roster,
+    IReadOnlyList<string> Added,
+    IReadOnlyList<string> Removed,
+    bool Rekey,
+    ByteString TranscriptHash) : RoomEvent(Epoch);
+
+/// <summary>
+/// Nobody who could commit is left: the roster is dropped and the next joiner creates the room afresh at
+/// <see cref="RoomEvent.Epoch"/> + 1, so no epoch number is used twice.
+/// </summary>
+public sealed record RosterReset(ulong Epoch) : RoomEvent(Epoch);

@@ -1,0 +1,13 @@
+using SecureChat.Protocol.Infrastructure;
+
+namespace SecureChat.Protocol.Relay;
+
+/// <summary>The limits and deadlines a room works with (the server binds them from its options).</summary>
+/// <param name="MaxMembers">Connected clients a room admits, and the longest roster a commit may state.</param>
+/// <param name="CommitTimeout">How long the asked committer has before the next member is asked.</param>
+/// <param name="EmptyRoomGracePeriod">How long a room with no connection waits before it asks to be passivated.</param>
+/// <param name="Clock">The relay's clock, for the bundle expiry check at JOIN.</param>
+public sealed record RoomSettings(int MaxMembers, TimeSpan CommitTimeout, TimeSpan EmptyRoomGracePeriod, IClock Clock)
+{
+    public static RoomSettings Default { get; } = new(100, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), SystemClock.Instance);
+}

@@ -1,0 +1,454 @@
+using System.Globalization;
+using Google.Protobuf;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Protocol.Relay;
+
+/// <summary>
+/// One chat room as the relay runs it (PROTOCOL.md §4): the sequencer of the group-key protocol, as a plain
+/// deterministic class. Commands come in (join, leave, commit, publish, commit deadline, disconnect, passivation
+/// due); each returns a <see cref="RoomDecision{TConnection}"/>: frames for connections, refusals, timers, and the
+/// durable <see cref="RoomEvent"/>s, which <see cref="Apply"/> replays. It keeps the roster as the last accepted
+/// commit states it, the epoch and suite, the transcript hash; and, not durable, the connection of each member in
+/// order of arrival, pending joins and leaves, and the open commit request. It asks one member at a time to commit,
+/// failing over when none arrives in time; accepts the first commit of each epoch that <see cref="RelayRules"/>
+/// accepts; and fans ciphertext out. It holds no key that opens a message.
+/// </summary>
+/// <typeparam name="TConnection">How the host addresses a client connection (an actor reference, a test client).</typeparam>
+public sealed class RoomState<TConnection>
+    where TConnection : notnull
+{
+    private readonly RoomSettings _settings;
+    private readonly EqualityComparer<TConnection> _same = EqualityComparer<TConnection>.Default;
+
+    // Durable: changed only by Apply.
+    private readonly SortedDictionary<string, RosterMember> _roster = new(StringComparer.Ordinal);
+    private CipherSuite _suite;
+    private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
+
+    // Volatile: rebuilt from the members' connections when a room starts again.
+    private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PendingJoin> _pendingAdds = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _pendingRemoves = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _triedCommitters = new(StringComparer.Ordinal);
+    private long _arrivals;
+    private OpenRequest? _request;
+
+    // Roster members that are connected, in roster order: what a publish fans out to. Rebuilt only when
+    // the roster or the connections change, so a publish costs no lookups and no allocation per member.
+    private RoomRecipient<TConnection>[]? _recipients;
+
+    private Outbox _out = new();
+
+    public RoomState(string roomId, ulong startEpoch, RoomSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(roomId);
+        ArgumentNullException.ThrowIfNull(settings);
+        RoomId = roomId;
+        Epoch = startEpoch;
+        _settings = settings;
+    }
+
+    public string RoomId { get; }
+
+    public ulong Epoch { get; private set; }
+
+    public CipherSuite Suite => _suite;
+
+    /// <summary>The roster the last accepted commit stated, sorted by id.</summary>
+    public IReadOnlyCollection<RosterMember> Roster => _roster.Values;
+
+    /// <summary>The transcript hash the last accepted commit leads to (32 zero bytes before a creation).</summary>
+    public ByteString TranscriptHash => _transcriptHash;
+
+    /// <summary>A room starts: with nobody connected it is due for passivation after the grace period.</summary>
+    public RoomDecision<TConnection> Start()
+    {
+        SchedulePassivationIfEmpty();
+        return Done();
+    }
+
+    /// <summary>A client asks to join from <paramref name="connection"/>; it is admitted by the next commit.</summary>
+    public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection)
+    {
+        if (_connected.TryGetValue(clientId, out var existing) && _same.Equals(existing.Connection, connection))
+        {
+            Refuse(connection, ErrorCode.UnexpectedMessage, "already joined this room", notInRoom: false);
+            return Done();
+        }
+
+        if (RelayRules.CheckJoinBundle(bundle, clientId, _settings.Clock.UtcNowMs, out var verified, out var reason) != BundleRejection.None)
+        {
+            Refuse(connection, ErrorCode.BadBundle, reason, notInRoom: true);
+            return Done();
+        }
+
+        if (existing is not null)
+        {
+            // The same client from a new connection (a reconnect the relay has not noticed yet): the old one leaves.
+            Note($"{clientId} joined again from a new connection; the old one leaves");
+            Depart(clientId, existing.Connection);
+        }
+
+        if (_connected.Count >= _settings.MaxMembers)
+        {
+            Refuse(connection, ErrorCode.RoomFull, Invariant($"room has the maximum of {_settings.MaxMembers} members"), notInRoom: true);
+            return Done();
+        }
+
+        _out.Effects.Add(CancelPassivationTimer.Instance);
+        _out.Effects.Add(new WatchConnection<TConnection>(connection));
+        _connected[clientId] = new Member(connection, ++_arrivals);
+        _recipients = null;
+        _pendingAdds[clientId] = new PendingJoin(verified!, preferredSuite);
+        if (_roster.ContainsKey(clientId))
+        {
+            _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
+        }
+
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count));
+        RequestCommitIfNeeded();
+        return Done();
+    }
+
+    /// <summary>A client leaves (from the connection it joined with; anything else is ignored).</summary>
+    public RoomDecision<TConnection> Leave(string clientId, TConnection connection)
+    {
+        if (IsConnected(clientId, connection))
+        {
+            Depart(clientId, connection);
+            RequestCommitIfNeeded();
+            SchedulePassivationIfEmpty();
+        }
+
+        return Done();
+    }
+
+    /// <summary>A connection ended: every client on it leaves.</summary>
+    public RoomDecision<TConnection> Disconnect(TConnection connection)
+    {
+        var departed = _connected.Where(pair => _same.Equals(pair.Value.Connection, connection)).Select(pair => pair.Key).ToList();
+        foreach (var clientId in departed)
+        {
+            Depart(clientId, connection);
+        }
+
+        RequestCommitIfNeeded();
+        SchedulePassivationIfEmpty();
+        return Done();
+    }
+
+    /// <summary>A COMMIT: the first one for the next epoch that the relay rules accept wins and goes to old ∪ new roster.</summary>
+    public RoomDecision<TConnection> SubmitCommit(string clientId, SignedCommit commit, TConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        if (!IsConnected(clientId, connection))
+        {
+            Refuse(connection, ErrorCode.NotAMember, "not a member of this room", notInRoom: true);
+            return Done();
+        }
+
+        var verdict = RelayRules.CheckCommit(View(), clientId, commit);
+        if (verdict.Accepted is not { } accepted)
+        {
+            // The epoch lets the client drop its pending commit.
+            Refuse(connection, ErrorCode.CommitRejected, verdict.Reason, notInRoom: false, verdict.Epoch, verdict.Rejection);
+            return Done();
+        }
+
+        var previousRoster = _roster.Keys.ToList();
+        Emit(accepted);
+        AfterAccepted(accepted);
+        Note(Invariant($"epoch {Epoch} committed by {clientId} ({_roster.Count} members, ") +
+             (accepted.Rekey ? "rekey)" : Invariant($"+{accepted.Added.Count} -{accepted.Removed.Count})")));
+
+        var frame = ServerFrames.Commit(RoomId, clientId, accepted.Epoch, accepted.Suite, commit.Content, commit.Signature);
+        foreach (var id in previousRoster.Union(_roster.Keys, StringComparer.Ordinal))
+        {
+            if (_connected.TryGetValue(id, out var member))
+            {
+                Send(member.Connection, frame);
+            }
+        }
+
+        RequestCommitIfNeeded();
+        return Done();
+    }
+
+    /// <summary>An APPLICATION envelope from a roster member, for the current epoch or the one before: to every other connected member.</summary>
+    public RoomDecision<TConnection> Publish(string clientId, ulong epoch, ByteString envelope, TConnection connection)
+    {
+        if (!IsConnected(clientId, connection) || !_roster.ContainsKey(clientId) || _pendingRemoves.Contains(clientId))
+        {
+            Refuse(connection, ErrorCode.NotAMember, "not in the room's current roster", notInRoom: false);
+            return Done();
+        }
+
+        // The current epoch, or the one before while a commit is still reaching everyone.
+        if (epoch != Epoch && epoch + 1 != Epoch)
+        {
+            Refuse(connection, ErrorCode.StaleEpoch, Invariant($"epoch {epoch} is not the room's epoch {Epoch}"), notInRoom: false);
+            return Done();
+        }
+
+        return new RoomDecision<TConnection>([], [], new RoomFanout<TConnection>(envelope, Recipients(), clientId));
+    }
+
+    /// <summary>The asked committer let its deadline pass: the next member is asked.</summary>
+    public RoomDecision<TConnection> CommitDeadline(CommitDeadlineDue due)
+    {
+        ArgumentNullException.ThrowIfNull(due);
+        if (_request is null || _request.NewEpoch != due.NewEpoch || _request.CommitterId != due.CommitterId || Epoch >= due.NewEpoch)
+        {
+            return Done();
+        }
+
+        Note(Invariant($"no commit for epoch {due.NewEpoch} from {due.CommitterId} in time; asking the next member"));
+        _triedCommitters.Add(due.CommitterId);
+        _request = null;
+        RequestCommitIfNeeded();
+        return Done();
+    }
+
+    /// <summary>The empty-room grace period has passed: a room still empty asks to be passivated.</summary>
+    public RoomDecision<TConnection> PassivationDue()
+    {
+        if (_connected.Count == 0)
+        {
+            _out.Effects.Add(new PassivateRoom(Epoch));
+        }
+
+        return Done();
+    }
+
+    public RoomSnapshot Snapshot() => new(
+        RoomId,
+        Epoch,
+        [.. _roster.Keys],
+        [.. _connected.OrderBy(p => p.Value.Arrival).Select(p => p.Key)],
+        _request?.CommitterId,
+        [.. _pendingAdds.Keys.Order(StringComparer.Ordinal)],
+        [.. _pendingRemoves]);
+
+    /// <summary>
+    /// Applies a durable change: the epoch, suite, roster and transcript hash, nothing else. Commands call it for
+    /// each event they emit, so replaying a room's events rebuilds the same durable state.
+    /// </summary>
+    public void Apply(RoomEvent change)
+    {
+        switch (change)
+        {
+            case EpochAccepted accepted:
+                Epoch = accepted.Epoch;
+                _suite = accepted.Suite;
+                _transcriptHash = accepted.TranscriptHash;
+                _roster.Clear();
+                foreach (var member in accepted.Roster)
+                {
+                    _roster[member.ClientId] = member;
+                }
+
+                break;
+            case RosterReset reset:
+                Epoch = reset.Epoch;
+                _suite = CipherSuite.Unspecified;
+                _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
+                _roster.Clear();
+                break;
+            default:
+                throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
+        }
+
+        _recipients = null;
+    }
+
+    private void Emit(RoomEvent change)
+    {
+        _out.Events.Add(change);
+        Apply(change);
+    }
+
+    /// <summary>The volatile consequences of an accepted commit: pending joins and leaves it settled, and the open request.</summary>
+    private void AfterAccepted(EpochAccepted accepted)
+    {
+        foreach (var removed in accepted.Removed)
+        {
+            _pendingRemoves.Remove(removed);
+        }
+
+        foreach (var added in accepted.Added)
+        {
+            if (_pendingAdds.TryGetValue(added, out var pending) && _connected.ContainsKey(added) && _roster[added].SameBundleAs(pending.Bundle))
+            {
+                _pendingAdds.Remove(added);
+                _pendingRemoves.Remove(added); // a remove-and-re-add is done by the same commit
+            }
+            else
+            {
+                // Admitted after its connection left, or with the key of a connection since replaced: remove it again.
+                _pendingRemoves.Add(added);
+            }
+        }
+
+        _triedCommitters.Clear();
+        if (_request is not null)
+        {
+            _out.Effects.Add(CancelCommitDeadline.Instance);
+            _request = null;
+        }
+    }
+
+    private void Depart(string clientId, TConnection connection)
+    {
+        _connected.Remove(clientId);
+        _recipients = null;
+        _out.Effects.Add(new UnwatchConnection<TConnection>(connection));
+        _pendingAdds.Remove(clientId);
+        if (_roster.ContainsKey(clientId))
+        {
+            _pendingRemoves.Add(clientId);
+        }
+
+        if (_request is not null && _request.CommitterId == clientId)
+        {
+            _triedCommitters.Add(clientId);
+            _out.Effects.Add(CancelCommitDeadline.Instance);
+            _request = null;
+        }
+    }
+
+    /// <summary>Asks one member to commit the pending joins and leaves, unless a request is already open.</summary>
+    private void RequestCommitIfNeeded()
+    {
+        if (_request is not null)
+        {
+            return;
+        }
+
+        ResetRosterIfAbandoned();
+        if (_pendingAdds.Count == 0 && _pendingRemoves.Count == 0)
+        {
+            return;
+        }
+
+        var creating = _roster.Count == 0;
+        var candidates = creating
+            ? _pendingAdds.Keys.Where(_connected.ContainsKey)
+            : _roster.Keys.Where(id => _connected.ContainsKey(id) && !_pendingRemoves.Contains(id));
+        var ordered = candidates.OrderBy(id => _connected[id].Arrival).ToList();
+        if (ordered.Count == 0)
+        {
+            return;
+        }
+
+        var committer = ordered.FirstOrDefault(id => !_triedCommitters.Contains(id));
+        if (committer is null)
+        {
+            // Everyone was asked once; start the round again rather than leave the joiners waiting forever.
+            _triedCommitters.Clear();
+            committer = ordered[0];
+        }
+
+        var newEpoch = Epoch + 1;
+        var request = new CommitRequest
+        {
+            NewEpoch = newEpoch,
+            DeadlineMs = (uint)Math.Min(uint.MaxValue, _settings.CommitTimeout.TotalMilliseconds),
+        };
+        IReadOnlyList<RosterMember> asked;
+        if (creating)
+        {
+            var creator = _pendingAdds[committer];
+            asked = [creator.Bundle];
+            request.Suite = creator.PreferredSuite is CipherSuite.Unspecified || !Enum.IsDefined(creator.PreferredSuite)
+                ? CipherSuites.Preferred
+                : creator.PreferredSuite;
+        }
+        else
+        {
+            asked = [.. _pendingAdds.OrderBy(p => _connected[p.Key].Arrival).Select(p => p.Value.Bundle)];
+            request.Removes.AddRange(_pendingRemoves);
+            request.Suite = _suite;
+        }
+
+        request.Adds.AddRange(asked.Select(m => m.Bundle));
+        _request = new OpenRequest(newEpoch, committer, asked);
+        Send(_connected[committer].Connection, ServerFrames.CommitRequest(RoomId, request));
+        _out.Effects.Add(new StartCommitDeadline(new CommitDeadlineDue(newEpoch, committer), _settings.CommitTimeout));
+    }
+
+    /// <summary>
+    /// When no roster member is connected any more (or the only ones are re-joining with new keys), nobody can
+    /// commit their removal: the roster is dropped and the next joiner creates the room afresh at the next epoch
+    /// number (never a used one).
+    /// </summary>
+    private void ResetRosterIfAbandoned()
+    {
+        if (_roster.Count > 0 && _roster.Keys.All(id => !_connected.ContainsKey(id) || _pendingRemoves.Contains(id)))
+        {
+            Note(Invariant($"every member has left; the next joiner re-creates the room after epoch {Epoch}"));
+            Emit(new RosterReset(Epoch));
+            _pendingRemoves.Clear();
+            _triedCommitters.Clear();
+        }
+    }
+
+    private void SchedulePassivationIfEmpty()
+    {
+        if (_connected.Count == 0)
+        {
+            _out.Effects.Add(new StartPassivationTimer(_settings.EmptyRoomGracePeriod));
+        }
+    }
+
+    private RelayView View() => new(RoomId, Epoch, _suite, _roster,
+        _pendingAdds.ToDictionary(p => p.Key, p => p.Value.Bundle, StringComparer.Ordinal), _pendingRemoves, _settings.MaxMembers)
+    {
+        RequestedAdds = _request?.Adds ?? [],
+    };
+
+    private RoomRecipient<TConnection>[] Recipients() =>
+        _recipients ??= [.. _roster.Keys.Where(_connected.ContainsKey).Select(id => new RoomRecipient<TConnection>(id, _connected[id].Connection))];
+
+    private bool IsConnected(string clientId, TConnection connection) =>
+        _connected.TryGetValue(clientId, out var member) && _same.Equals(member.Connection, connection);
+
+    private void Send(TConnection to, ByteString frame) => _out.Effects.Add(new SendFrame<TConnection>(to, frame));
+
+    private void Refuse(TConnection to, ErrorCode code, string reason, bool notInRoom, ulong epoch = 0,
+        RelayCommitRejection rejection = RelayCommitRejection.None) =>
+        _out.Effects.Add(new RefuseRequest<TConnection>(to, code, reason, notInRoom, epoch, rejection));
+
+    private void Note(string text) => _out.Effects.Add(new RoomNote(text));
+
+    /// <summary>Hands over what the command decided and starts a fresh outbox for the next one.</summary>
+    private RoomDecision<TConnection> Done()
+    {
+        if (_out.Events.Count == 0 && _out.Effects.Count == 0)
+        {
+            return RoomDecision<TConnection>.Nothing;
+        }
+
+        var decision = new RoomDecision<TConnection>(_out.Events, _out.Effects, null);
+        _out = new Outbox();
+        return decision;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class Outbox
+    {
+        public List<RoomEvent> Events { get; } = [];
+
+        public List<RoomEffect> Effects { get; } = [];
+    }
+
+    private sealed record Member(TConnection Connection, long Arrival);
+
+    private sealed record PendingJoin(RosterMember Bundle, CipherSuite PreferredSuite);
+
+    private sealed record OpenRequest(ulong NewEpoch, string CommitterId, IReadOnlyList<RosterMember> Adds);
+}

@@ -1,0 +1,18 @@
+using Akka.Hosting;
+using SecureChat.Server.Messaging;
+
+namespace SecureChat.Server.Connections;
+
+public static class ConnectionsHosting
+{
+    /// <summary>
+    /// The parent of the client connections (<see cref="ConnectionsActor"/>), registered for the listener; its
+    /// connections send room traffic to the <see cref="RoomRouter"/>, so add the rooms first.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddConnections(this AkkaConfigurationBuilder builder, ConnectionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.WithActors((system, registry) =>
+            registry.Register<ConnectionsActor>(system.ActorOf(ConnectionsActor.Props(registry.Get<RoomRouter>(), settings), "connections")));
+    }
+}

@@ -1,0 +1,29 @@
+using Akka.Actor;
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+
+namespace SecureChat.Server.Messaging;
+
+// What connections and rooms say to each other. Connections send the first four to the room registry (which routes
+// on the room id); rooms answer each connection with the last two.
+
+/// <summary>A client asks to join; the room checks its bundle and admits it through the next commit.</summary>
+public sealed record JoinRoom(string RoomId, string ClientId, ByteString BundleContent, ByteString BundleSignature, CipherSuite PreferredSuite,
+    IActorRef Connection) : IWithRoomId;
+
+public sealed record LeaveRoom(string RoomId, string ClientId, IActorRef Connection) : IWithRoomId;
+
+/// <summary>A COMMIT as the client sent it (the SignedCommit's two fields).</summary>
+public sealed record SubmitCommit(string RoomId, string ClientId, ByteString Content, ByteString Signature, IActorRef Connection) : IWithRoomId;
+
+/// <summary>An APPLICATION envelope, as received, for the room to fan out unchanged.</summary>
+public sealed record PublishToRoom(string RoomId, string ClientId, ulong Epoch, ByteString Envelope, IActorRef Connection) : IWithRoomId;
+
+/// <summary>An envelope a room wants this client to receive.</summary>
+public sealed record RoomFrame(string RoomId, ByteString Envelope) : IServerMessage;
+
+/// <summary>
+/// A room refused a request; the connection answers ERROR (not fatal) and logs it. <see cref="NotInRoom"/> means the
+/// client is not (or no longer) in the room; for COMMIT_REJECTED <see cref="Epoch"/> is the refused commit's epoch.
+/// </summary>
+public sealed record RoomError(string RoomId, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch = 0) : IServerMessage;

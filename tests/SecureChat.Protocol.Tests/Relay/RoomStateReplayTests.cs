@@ -1,0 +1,177 @@
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Protocol.Relay;
+using SecureChat.Testing.RawClients;
+using Xunit.Abstractions;
+
+namespace SecureChat.Protocol.Tests.Relay;
+
+/// <summary>
+/// Random command sequences against a <see cref="RoomState{TConnection}"/>: joins, leaves, disconnects, reconnects,
+/// honest and stale commits, rekeys and key refreshes, publishes, deadlines, passivation checks. Replaying the events
+/// of each run into a fresh room must rebuild the same epoch, suite, roster and transcript hash, and nothing else.
+/// </summary>
+public sealed class RoomStateReplayTests(ITestOutputHelper output)
+{
+    private const string Room = "lobby";
+    private const int Seeds = 60;
+    private static readonly string[] Names = ["alice", "bob", "carol", "dave"];
+    private static readonly RoomSettings Settings = new(3, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), SystemClock.Instance);
+
+    [Fact]
+    public void Replaying_the_events_of_any_run_rebuilds_the_same_durable_state()
+    {
+        var (accepted, resets) = (0, 0);
+        for (var seed = 1; seed <= Seeds; seed++)
+        {
+            using var run = new Run(seed);
+            run.Play(steps: 80);
+
+            var replayed = new RoomState<string>(Room, 0, Settings);
+            foreach (var change in run.Events)
+            {
+                replayed.Apply(change);
+            }
+
+            var context = $"seed {seed}";
+            Assert.True(run.Room.Epoch == replayed.Epoch, context);
+            Assert.True(run.Room.Suite == replayed.Suite, context);
+            Assert.True(run.Room.TranscriptHash.Equals(replayed.TranscriptHash), context);
+            Assert.True(run.Room.Roster.Select(m => m.Bundle).SequenceEqual(replayed.Roster.Select(m => m.Bundle)), context);
+            var volatileState = replayed.Snapshot();
+            Assert.True(volatileState.Connected.Count == 0 && volatileState.PendingAdds.Count == 0 && volatileState.PendingRemoves.Count == 0
+                && volatileState.AskedCommitter is null, context);
+            accepted += run.Events.OfType<EpochAccepted>().Count();
+            resets += run.Events.OfType<RosterReset>().Count();
+        }
+
+        output.WriteLine($"{Seeds} runs: {accepted} epochs accepted, {resets} roster resets");
+        Assert.True(accepted > Seeds * 5, "too few accepted commits to mean anything");
+        Assert.True(resets > Seeds / 4, "too few roster resets");
+    }
+
+    /// <summary>One random history. Each join is a fresh session (a new TestMember) on a fresh connection.</summary>
+    private sealed class Run(int seed) : IDisposable
+    {
+        private readonly Random _random = new(seed);
+        private readonly List<TestMember> _sessions = [];
+        private readonly Dictionary<string, (TestMember Session, string Connection)> _online = new(StringComparer.Ordinal);
+        private (string Connection, CommitRequest Request)? _request;
+        private CommitDeadlineDue? _deadline;
+        private int _connections;
+
+        public RoomState<string> Room { get; } = new(RoomStateReplayTests.Room, 0, Settings);
+
+        public List<RoomEvent> Events { get; } = [];
+
+        public void Play(int steps)
+        {
+            for (var i = 0; i < steps; i++)
+            {
+                var name = Names[_random.Next(Names.Length)];
+                var online = _online.TryGetValue(name, out var client);
+                switch (_random.Next(10))
+                {
+                    case 0 or 1:
+                        if (online && _random.Next(2) == 0)
+                        {
+                            Join(name); // a reconnect the room has not noticed yet
+                        }
+                        else if (!online)
+                        {
+                            Join(name);
+                        }
+
+                        break;
+                    case 2 when online:
+                        _online.Remove(name);
+                        Carry(_random.Next(2) == 0 ? Room.Leave(name, client.Connection) : Room.Disconnect(client.Connection));
+                        break;
+                    case 3 or 4 or 5:
+                        AnswerRequest();
+                        break;
+                    case 6 when online && Room.Roster.Any(m => m.ClientId == name):
+                        Rekey(name, client, refresh: _random.Next(2) == 0);
+                        break;
+                    case 7 when online:
+                        Carry(Room.Publish(name, Room.Epoch - (ulong)_random.Next(0, 3), Frames.Application(name, RoomStateReplayTests.Room, Room.Epoch, 0).Bytes(),
+                            client.Connection));
+                        break;
+                    case 8 when _deadline is { } due:
+                        Carry(Room.CommitDeadline(due));
+                        break;
+                    case 9:
+                        Carry(Room.PassivationDue());
+                        break;
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var session in _sessions)
+            {
+                session.Dispose();
+            }
+        }
+
+        private void Join(string name)
+        {
+            var session = new TestMember(name);
+            _sessions.Add(session);
+            var connection = $"{name}-{++_connections}";
+            _online[name] = (session, connection);
+            Carry(Room.Join(name, session.Bundle, CipherSuite.Aes256GcmX25519Ed25519Sha256, connection));
+        }
+
+        /// <summary>The asked committer answers its request as an honest member would (or, at times, a stale one).</summary>
+        private void AnswerRequest()
+        {
+            if (_request is not { } open || _online.Values.FirstOrDefault(c => c.Connection == open.Connection) is not { Session: { } committer })
+            {
+                return;
+            }
+
+            var request = open.Request;
+            var epoch = _random.Next(5) == 0 ? request.NewEpoch - 1 : request.NewEpoch;
+            var commit = Room.Roster.Count == 0
+                ? committer.CreateRoom(RoomStateReplayTests.Room, epoch)
+                : committer.Commit(RoomStateReplayTests.Room, epoch,
+                    Room.Roster.Select(m => m.Bundle).Where(b => !request.Removes.Contains(TestMember.ClientIdOf(b))).Concat(request.Adds),
+                    added: request.Adds, removed: request.Removes);
+            Carry(Room.SubmitCommit(committer.Id, commit, open.Connection));
+        }
+
+        private void Rekey(string name, (TestMember Session, string Connection) client, bool refresh)
+        {
+            var roster = Room.Roster.Select(m => m.Bundle).ToList();
+            if (refresh)
+            {
+                var own = Room.Roster.Single(m => m.ClientId == name);
+                roster[roster.FindIndex(b => TestMember.ClientIdOf(b) == name)] = client.Session.RefreshedBundle(own.KeyId + 1);
+            }
+
+            Carry(Room.SubmitCommit(name, client.Session.Commit(RoomStateReplayTests.Room, Room.Epoch + 1, roster, rekey: true), client.Connection));
+        }
+
+        private void Carry(RoomDecision<string> decision)
+        {
+            Events.AddRange(decision.Events);
+            foreach (var effect in decision.Effects)
+            {
+                switch (effect)
+                {
+                    case SendFrame<string> send when Envelope.Parser.ParseFrom(send.Frame) is { Type: MessageType.CommitRequest } frame:
+                        _request = (send.To, frame.CommitRequest);
+                        break;
+                    case StartCommitDeadline start:
+                        _deadline = start.Due;
+                        break;
+                    case CancelCommitDeadline:
+                        _deadline = null;
+                        break;
+                }
+            }
+        }
+    }
+}

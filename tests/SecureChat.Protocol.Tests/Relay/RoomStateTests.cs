@@ -1,0 +1,585 @@
+using Google.Protobuf;
+using SecureChat.Core.Crypto;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Infrastructure;
+using SecureChat.Protocol.Relay;
+using SecureChat.Testing.RawClients;
+
+namespace SecureChat.Protocol.Tests.Relay;
+
+/// <summary>
+/// The room's rules of PROTOCOL.md §4, on <see cref="RoomState{TConnection}"/> directly (connections are strings):
+/// each command's decision is checked for the frames, refusals, timers and events it holds.
+/// </summary>
+public sealed class RoomStateTests : IDisposable
+{
+    private const string Room = "lobby";
+    private const CipherSuite Aes = CipherSuite.Aes256GcmX25519Ed25519Sha256;
+    private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
+    private readonly List<TestMember> _members = [];
+    private readonly TestMember _alice;
+    private readonly TestMember _bob;
+    private readonly TestMember _carol;
+    private RoomState<string> _room = NewRoom();
+    private RoomDecision<string> _last = null!;
+
+    public RoomStateTests()
+    {
+        _alice = Member("alice");
+        _bob = Member("bob");
+        _carol = Member("carol");
+    }
+
+    // ------------------------------------------------------------------ §4.2 join
+
+    [Fact]
+    public void The_first_joiner_of_a_new_room_is_told_epoch_0_and_asked_to_create_it_in_its_suite()
+    {
+        Join(_alice, "alice-1", CipherSuite.Chacha20Poly1305X25519Ed25519Sha256);
+
+        var joined = Sent("alice-1", MessageType.Joined);
+        Assert.Equal((0ul, 0u), (joined.Joined.CurrentEpoch, joined.Joined.MemberCount));
+        var frame = Sent("alice-1", MessageType.CommitRequest);
+        Assert.Equal(1ul, frame.Epoch); // the envelope names the epoch asked for
+        Assert.Equal(1ul, frame.CommitRequest.NewEpoch);
+        Assert.Equal(_alice.Bundle, Assert.Single(frame.CommitRequest.Adds));
+        Assert.Empty(frame.CommitRequest.Removes);
+        Assert.Equal(CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, frame.CommitRequest.Suite);
+        Assert.Equal((uint)CommitTimeout.TotalMilliseconds, frame.CommitRequest.DeadlineMs);
+        Assert.Contains(new WatchConnection<string>("alice-1"), _last.Effects);
+        Assert.Contains(new StartCommitDeadline(new CommitDeadlineDue(1, "alice"), CommitTimeout), _last.Effects);
+    }
+
+    [Fact]
+    public void A_joiner_that_names_no_suite_creates_the_room_in_the_relays_preference()
+    {
+        Join(_alice, "alice-1", CipherSuite.Unspecified);
+
+        Assert.Equal(CipherSuites.Preferred, RequestTo("alice-1").Suite);
+    }
+
+    [Fact]
+    public void A_join_with_a_bundle_that_does_not_verify_is_refused()
+    {
+        Did(_room.Join("mallory", _alice.Bundle, Aes, "mallory-1"));
+
+        Assert.Contains("another client", Refused("mallory-1", ErrorCode.BadBundle, notInRoom: true).Reason, StringComparison.Ordinal);
+        Assert.Empty(_room.Snapshot().Connected);
+    }
+
+    [Fact]
+    public void A_second_join_from_the_same_connection_is_refused()
+    {
+        Join(_alice, "alice-1");
+
+        Join(_alice, "alice-1");
+
+        Refused("alice-1", ErrorCode.UnexpectedMessage, notInRoom: false);
+    }
+
+    [Fact]
+    public void A_full_room_refuses_the_next_joiner()
+    {
+        _room = NewRoom(maxMembers: 1);
+        CreateRoom(_alice, "alice-1");
+
+        Join(_bob, "bob-1");
+
+        Refused("bob-1", ErrorCode.RoomFull, notInRoom: true);
+    }
+
+    [Fact]
+    public void A_joiner_is_admitted_by_a_commit_of_the_longest_present_member_and_everyone_gets_it()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        Join(_carol, "carol-1");
+
+        var joined = Sent("carol-1", MessageType.Joined).Joined;
+        Assert.Equal((2ul, 2u), (joined.CurrentEpoch, joined.MemberCount));
+        Assert.Equal(["alice-1"], Receivers(MessageType.CommitRequest)); // only the chosen committer is asked
+        Assert.Equal(_carol.Bundle, Assert.Single(RequestTo("alice-1").Adds));
+        Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
+        Assert.Equal(["alice-1", "bob-1", "carol-1"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal));
+        Assert.Equal(["alice", "bob", "carol"], _room.Snapshot().Roster);
+    }
+
+    [Fact]
+    public void When_the_asked_member_does_not_commit_in_time_the_next_member_is_asked()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+
+        Did(_room.CommitDeadline(new CommitDeadlineDue(3, "bob"))); // not the open request's: ignored
+        Assert.Empty(_last.Effects);
+        Did(_room.CommitDeadline(new CommitDeadlineDue(3, "alice")));
+
+        var failover = RequestTo("bob-1");
+        Assert.Equal(3ul, failover.NewEpoch);
+        Assert.Equal(_carol.Bundle, Assert.Single(failover.Adds));
+        Assert.Equal("bob", _room.Snapshot().AskedCommitter);
+    }
+
+    [Fact]
+    public void When_every_member_has_let_its_deadline_pass_the_round_starts_again()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+
+        Did(_room.CommitDeadline(new CommitDeadlineDue(3, "alice")));
+        Did(_room.CommitDeadline(new CommitDeadlineDue(3, "bob")));
+
+        Assert.Equal(3ul, RequestTo("alice-1").NewEpoch);
+    }
+
+    [Fact]
+    public void A_member_reconnecting_with_a_new_key_is_removed_and_re_added_by_one_commit()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var newBob = Member("bob");
+
+        Join(newBob, "bob-2");
+
+        Assert.Contains(new UnwatchConnection<string>("bob-1"), _last.Effects);
+        var request = RequestTo("alice-1");
+        Assert.Equal(["bob"], request.Removes);
+        Assert.Equal(newBob.Bundle, Assert.Single(request.Adds));
+        Submit(_alice, "alice-1", Answer(_alice, request));
+        Assert.Equal(["alice-1", "bob-2"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal)); // the old connection is out
+        var state = _room.Snapshot();
+        Assert.Equal(["alice", "bob"], state.Roster);
+        Assert.Equal(newBob.Bundle, _room.Roster.Single(m => m.ClientId == "bob").Bundle);
+        Assert.Empty(state.PendingAdds);
+        Assert.Empty(state.PendingRemoves);
+    }
+
+    [Fact]
+    public void A_lone_member_reconnecting_recreates_the_room_at_the_next_epoch()
+    {
+        CreateRoom(_alice, "alice-1");
+        var newAlice = Member("alice");
+
+        Join(newAlice, "alice-2");
+
+        Assert.Contains(new RosterReset(1), _last.Events);
+        Assert.Equal(1ul, Sent("alice-2", MessageType.Joined).Joined.CurrentEpoch);
+        var request = RequestTo("alice-2");
+        Assert.Equal(2ul, request.NewEpoch);
+        Assert.Equal(newAlice.Bundle, Assert.Single(request.Adds));
+    }
+
+    // ------------------------------------------------------------------ §4.3 commit
+
+    [Fact]
+    public void The_creation_commit_is_echoed_to_its_committer_and_sets_epoch_roster_and_suite()
+    {
+        Join(_alice, "alice-1");
+        var creation = _alice.CreateRoom(Room);
+
+        Submit(_alice, "alice-1", creation);
+
+        Assert.Equal("alice", Sent("alice-1", MessageType.Commit).SenderId);
+        var accepted = Assert.IsType<EpochAccepted>(Assert.Single(_last.Events));
+        Assert.Equal((1ul, "alice", Aes), (accepted.Epoch, accepted.CommitterId, accepted.Suite));
+        Assert.Equal(KeySchedule.TranscriptHash(KeySchedule.InitialTranscriptHash, creation.Content.Span), _room.TranscriptHash.ToByteArray());
+        Assert.Contains(CancelCommitDeadline.Instance, _last.Effects);
+        Assert.Equal((1ul, Aes), (_room.Epoch, _room.Suite));
+        Assert.Equal(["alice"], _room.Snapshot().Roster);
+    }
+
+    [Fact]
+    public void The_first_commit_for_an_epoch_wins_and_a_later_one_is_refused_with_its_epoch()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+        var request = RequestTo("alice-1");
+
+        Submit(_bob, "bob-1", Answer(_bob, request));
+        Assert.Equal("bob", Sent("carol-1", MessageType.Commit).SenderId);
+        Submit(_alice, "alice-1", _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle, _carol.Bundle], added: [_carol.Bundle]));
+
+        var refusal = Refused("alice-1", ErrorCode.CommitRejected, notInRoom: false);
+        Assert.Equal((3ul, RelayCommitRejection.WrongEpoch), (refusal.Epoch, refusal.CommitRejection));
+        Assert.Empty(_last.Events);
+        Assert.Equal(3ul, _room.Epoch);
+    }
+
+    [Fact]
+    public void Any_member_may_rekey_unasked_and_no_request_follows()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, Bundles(), rekey: true));
+
+        Assert.Equal(["alice-1", "bob-1"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal));
+        Assert.Empty(Receivers(MessageType.CommitRequest));
+        Assert.True(Assert.IsType<EpochAccepted>(Assert.Single(_last.Events)).Rekey);
+    }
+
+    [Fact]
+    public void A_refused_commit_reaches_nobody_and_changes_nothing()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        Submit(_bob, "bob-1", _bob.Commit(Room, 2, Bundles(), rekey: true));
+
+        Assert.Contains("already committed", Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).Reason, StringComparison.Ordinal);
+        Assert.Single(_last.Effects);
+        Assert.Empty(_last.Events);
+        Assert.Equal(2ul, _room.Epoch);
+    }
+
+    [Fact]
+    public void A_commit_adding_a_bundle_nobody_joined_with_is_refused()
+    {
+        CreateRoom(_alice, "alice-1");
+
+        Submit(_alice, "alice-1", _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]));
+
+        Assert.Equal(RelayCommitRejection.NotJoined, Refused("alice-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Assert.Equal(1ul, _room.Epoch);
+    }
+
+    [Fact]
+    public void Joins_the_accepted_commit_did_not_cover_are_asked_for_next()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        var request = RequestTo("alice-1");
+        Join(_carol, "carol-1");
+        Assert.Empty(Receivers(MessageType.CommitRequest)); // one request at a time
+
+        Submit(_alice, "alice-1", Answer(_alice, request));
+
+        var next = RequestTo("alice-1");
+        Assert.Equal(3ul, next.NewEpoch);
+        Assert.Equal(_carol.Bundle, Assert.Single(next.Adds));
+    }
+
+    [Fact]
+    public void A_joiner_that_leaves_before_the_commit_is_admitted_and_then_removed_again()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        var request = RequestTo("alice-1");
+        Leave(_bob, "bob-1");
+
+        Submit(_alice, "alice-1", Answer(_alice, request));
+
+        Assert.Equal(2ul, Sent("alice-1", MessageType.Commit).Epoch);
+        var next = RequestTo("alice-1");
+        Assert.Equal(3ul, next.NewEpoch);
+        Assert.Equal(["bob"], next.Removes);
+    }
+
+    [Fact]
+    public void A_bundle_whose_connection_was_replaced_before_the_commit_is_removed_again_and_the_new_one_added()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        var request = RequestTo("alice-1");
+        var newBob = Member("bob");
+        Join(newBob, "bob-2");
+
+        Submit(_alice, "alice-1", Answer(_alice, request));
+
+        var next = RequestTo("alice-1");
+        Assert.Equal(["bob"], next.Removes);
+        Assert.Equal(newBob.Bundle, Assert.Single(next.Adds));
+    }
+
+    [Fact]
+    public void Commits_from_a_connection_that_is_not_in_the_room_are_refused()
+    {
+        CreateRoom(_alice, "alice-1");
+
+        Submit(_bob, "bob-1", _bob.CreateRoom(Room, epoch: 2));
+
+        Refused("bob-1", ErrorCode.NotAMember, notInRoom: true);
+    }
+
+    [Fact]
+    public void A_committer_refreshing_its_key_is_accepted_and_its_new_bundle_kept()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var refreshed = _bob.RefreshedBundle(keyId: 2);
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, [_alice.Bundle, refreshed], rekey: true));
+
+        Admit(_alice, "alice-1", _carol, "carol-1");
+
+        Assert.Equal(4ul, _room.Epoch);
+        Assert.Equal(refreshed, _room.Roster.Single(m => m.ClientId == "bob").Bundle);
+    }
+
+    // ------------------------------------------------------------------ §4.4 application
+
+    [Fact]
+    public void Ciphertext_fans_out_to_every_other_connected_member_but_never_back_to_the_sender()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+        var message = Frames.Application("bob", Room, epoch: 3, sequence: 0).Bytes();
+
+        Publish(_bob, "bob-1", 3, message);
+
+        var fanout = _last.Fanout!.Value;
+        Assert.Equal(message, fanout.Frame);
+        Assert.Equal(["alice-1", "carol-1"], FannedOutTo());
+        Assert.Empty(_last.Effects);
+    }
+
+    [Fact]
+    public void Ciphertext_of_the_previous_epoch_is_still_relayed_but_older_is_refused()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, Bundles(), rekey: true));
+
+        Publish(_bob, "bob-1", 2);
+        Assert.Equal(["alice-1"], FannedOutTo());
+        Publish(_bob, "bob-1", 1);
+
+        Assert.Null(_last.Fanout);
+        Refused("bob-1", ErrorCode.StaleEpoch, notInRoom: false);
+    }
+
+    [Fact]
+    public void A_joiner_not_yet_admitted_cannot_send_ciphertext()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+
+        Publish(_bob, "bob-1", 1);
+
+        Refused("bob-1", ErrorCode.NotAMember, notInRoom: false);
+        Assert.Null(_last.Fanout);
+    }
+
+    [Fact]
+    public void A_member_awaiting_its_removal_cannot_send_ciphertext()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(Member("bob"), "bob-2");
+
+        Publish(_bob, "bob-2", 2);
+
+        Refused("bob-2", ErrorCode.NotAMember, notInRoom: false);
+    }
+
+    [Fact]
+    public void The_fan_out_follows_every_change_of_the_roster_and_of_the_connections()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Publish(_alice, "alice-1", 2);
+        Assert.Equal(["bob-1"], FannedOutTo());
+
+        // Carol joins: not a recipient until a commit adds her, then in the next fan-out.
+        Join(_carol, "carol-1");
+        var request = RequestTo("alice-1");
+        Publish(_alice, "alice-1", 2);
+        Assert.Equal(["bob-1"], FannedOutTo());
+        Submit(_alice, "alice-1", Answer(_alice, request));
+        Publish(_alice, "alice-1", 3);
+        Assert.Equal(["bob-1", "carol-1"], FannedOutTo());
+
+        // Carol leaves: her connection gets nothing more, even before the removal is committed.
+        Leave(_carol, "carol-1");
+        Publish(_alice, "alice-1", 3);
+        Assert.Equal(["bob-1"], FannedOutTo());
+
+        // Bob's connection drops, then he comes back on a new one before his removal is committed.
+        Disconnect("bob-1");
+        Publish(_alice, "alice-1", 3);
+        Assert.Empty(FannedOutTo());
+        Join(_bob, "bob-2");
+        Publish(_alice, "alice-1", 3);
+        Assert.Equal(["bob-2"], FannedOutTo());
+    }
+
+    // ------------------------------------------------------------------ §4.5 leave and disconnect
+
+    [Fact]
+    public void A_leave_asks_a_remaining_member_to_commit_the_removal()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        Leave(_bob, "bob-1");
+
+        Assert.Contains(new UnwatchConnection<string>("bob-1"), _last.Effects);
+        var request = RequestTo("alice-1");
+        Assert.Equal(["bob"], request.Removes);
+        Submit(_alice, "alice-1", Answer(_alice, request));
+        Assert.Equal(["alice-1"], Receivers(MessageType.Commit)); // gone: it gets nothing more from this room
+        Assert.Equal(["alice"], _room.Snapshot().Roster);
+    }
+
+    [Fact]
+    public void A_leave_from_another_connection_than_the_members_is_ignored()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        Leave(_bob, "bob-9");
+
+        Assert.Empty(_last.Effects);
+        Assert.Equal(["alice", "bob"], _room.Snapshot().Connected);
+    }
+
+    [Fact]
+    public void A_disconnect_counts_as_a_leave()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        Disconnect("bob-1");
+
+        Assert.Equal(["bob"], RequestTo("alice-1").Removes);
+        Assert.Equal(["alice"], _room.Snapshot().Connected);
+    }
+
+    [Fact]
+    public void When_the_asked_committer_disconnects_the_next_member_is_asked_at_once()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+
+        Disconnect("alice-1");
+
+        Assert.Contains(CancelCommitDeadline.Instance, _last.Effects);
+        var request = RequestTo("bob-1");
+        Assert.Equal(["alice"], request.Removes);
+        Assert.Equal(_carol.Bundle, Assert.Single(request.Adds));
+        Assert.Contains(new StartCommitDeadline(new CommitDeadlineDue(3, "bob"), CommitTimeout), _last.Effects);
+    }
+
+    [Fact]
+    public void When_everyone_has_left_the_roster_resets_and_the_next_joiner_creates_the_next_epoch()
+    {
+        CreateRoom(_alice, "alice-1");
+        Leave(_alice, "alice-1");
+        Assert.Contains(new RosterReset(1), _last.Events);
+
+        Join(_bob, "bob-1");
+
+        Assert.Equal(1ul, Sent("bob-1", MessageType.Joined).Joined.CurrentEpoch);
+        var request = RequestTo("bob-1");
+        Assert.Equal(2ul, request.NewEpoch);
+        Submit(_bob, "bob-1", Answer(_bob, request));
+        Assert.Equal(2ul, Sent("bob-1", MessageType.Commit).Epoch);
+        Assert.Equal(["bob"], _room.Snapshot().Roster);
+    }
+
+    // ------------------------------------------------------------------ passivation
+
+    [Fact]
+    public void A_room_nobody_joins_is_passivated_after_its_grace_period_with_its_epoch()
+    {
+        _room = NewRoom(startEpoch: 4);
+
+        Assert.Equal([new StartPassivationTimer(Grace)], _room.Start().Effects);
+        Assert.Equal([new PassivateRoom(4)], _room.PassivationDue().Effects);
+    }
+
+    [Fact]
+    public void A_join_cancels_passivation_and_the_last_leave_schedules_it_again()
+    {
+        Join(_alice, "alice-1");
+        Assert.Contains(CancelPassivationTimer.Instance, _last.Effects);
+        Assert.Empty(_room.PassivationDue().Effects);
+
+        Leave(_alice, "alice-1");
+
+        Assert.Contains(new StartPassivationTimer(Grace), _last.Effects);
+        Assert.Equal([new PassivateRoom(0)], _room.PassivationDue().Effects);
+    }
+
+    public void Dispose()
+    {
+        foreach (var member in _members)
+        {
+            member.Dispose();
+        }
+    }
+
+    private static RoomState<string> NewRoom(int maxMembers = 10, ulong startEpoch = 0) =>
+        new(Room, startEpoch, new RoomSettings(maxMembers, CommitTimeout, Grace, SystemClock.Instance));
+
+    private TestMember Member(string id)
+    {
+        var member = new TestMember(id);
+        _members.Add(member);
+        return member; // a client id may have several sessions (keys) over time
+    }
+
+    private RoomDecision<string> Did(RoomDecision<string> decision) => _last = decision;
+
+    private void Join(TestMember member, string connection, CipherSuite suite = Aes) => Did(_room.Join(member.Id, member.Bundle, suite, connection));
+
+    private void Submit(TestMember member, string connection, SignedCommit commit) => Did(_room.SubmitCommit(member.Id, commit, connection));
+
+    private void Leave(TestMember member, string connection) => Did(_room.Leave(member.Id, connection));
+
+    private void Disconnect(string connection) => Did(_room.Disconnect(connection));
+
+    private void Publish(TestMember member, string connection, ulong epoch, ByteString? envelope = null) =>
+        Did(_room.Publish(member.Id, epoch, envelope ?? Frames.Application(member.Id, Room, epoch, 0).Bytes(), connection));
+
+    private IEnumerable<SignedBundle> Bundles() => _room.Roster.Select(m => m.Bundle);
+
+    /// <summary>What an honest committer sends for <paramref name="request"/> (hand-built: the room opens no wrap).</summary>
+    private SignedCommit Answer(TestMember committer, CommitRequest request) => _room.Roster.Count == 0
+        ? committer.CreateRoom(Room, request.NewEpoch)
+        : committer.Commit(Room, request.NewEpoch, Bundles().Where(b => !request.Removes.Contains(TestMember.ClientIdOf(b))).Concat(request.Adds),
+            added: request.Adds, removed: request.Removes);
+
+    private void CreateRoom(TestMember creator, string connection)
+    {
+        Join(creator, connection);
+        Submit(creator, connection, Answer(creator, RequestTo(connection)));
+        Sent(connection, MessageType.Commit);
+    }
+
+    /// <summary>The joiner joins, the asked committer commits its add, and the joiner gets the commit.</summary>
+    private void Admit(TestMember committer, string committerConnection, TestMember joiner, string joinerConnection)
+    {
+        Join(joiner, joinerConnection);
+        Submit(committer, committerConnection, Answer(committer, RequestTo(committerConnection)));
+        Assert.Equal(_room.Epoch, Sent(joinerConnection, MessageType.Commit).Epoch);
+    }
+
+    private Envelope Sent(string connection, MessageType type) =>
+        Assert.Single(_last.Effects.OfType<SendFrame<string>>().Where(s => s.To == connection).Select(s => Envelope.Parser.ParseFrom(s.Frame)), e => e.Type == type);
+
+    private CommitRequest RequestTo(string connection) => Sent(connection, MessageType.CommitRequest).CommitRequest;
+
+    private IEnumerable<string> Receivers(MessageType type) =>
+        _last.Effects.OfType<SendFrame<string>>().Where(s => Envelope.Parser.ParseFrom(s.Frame).Type == type).Select(s => s.To);
+
+    private RefuseRequest<string> Refused(string connection, ErrorCode code, bool notInRoom)
+    {
+        var refusal = Assert.Single(_last.Effects.OfType<RefuseRequest<string>>(), r => r.To == connection);
+        Assert.Equal((code, notInRoom), (refusal.Code, refusal.NotInRoom));
+        return refusal;
+    }
+
+    private List<string> FannedOutTo()
+    {
+        var fanout = Assert.NotNull(_last.Fanout);
+        return [.. fanout.Recipients.Where(r => r.ClientId != fanout.SenderId).Select(r => r.Connection)];
+    }
+}
