@@ -187,60 +187,15 @@ public sealed class ClientRoom : IDisposable
     public RoomEffects SendQueued()
     {
         Begin();
-        var released = 0;
-        if (_knownRoster is { } now)
-        {
-            for (var node = _queuedSends.First; node is not null; node = node.Next)
-            {
-                if (JoinedSince(node.Value).Count > 0)
-                {
-                    node.Value = node.Value with { TypedFor = now };
-                    released++;
-                }
-            }
-        }
-
-        if (released == 0)
-        {
-            _effects.Report(new NothingHeld(RoomId));
-            return _effects;
-        }
-
-        _effects.Report(new QueuedSendsReleased(RoomId, released));
-        _heldReported = [];
-        FlushQueuedSends();
-        RekeyIfDue();
-        return _effects;
+        var now = _knownRoster;
+        return ResolveHeld(node => node.Value = node.Value with { TypedFor = now }, count => new QueuedSendsReleased(RoomId, count));
     }
 
     /// <summary>The user drops the texts held because the room gained members since they were typed; later ones still go.</summary>
     public RoomEffects DropQueued()
     {
         Begin();
-        var dropped = 0;
-        for (var node = _queuedSends.First; node is not null;)
-        {
-            var next = node.Next;
-            if (JoinedSince(node.Value).Count > 0)
-            {
-                _queuedSends.Remove(node);
-                dropped++;
-            }
-
-            node = next;
-        }
-
-        if (dropped == 0)
-        {
-            _effects.Report(new NothingHeld(RoomId));
-            return _effects;
-        }
-
-        _effects.Report(new QueuedSendsDropped(RoomId, dropped));
-        _heldReported = [];
-        FlushQueuedSends();
-        RekeyIfDue();
-        return _effects;
+        return ResolveHeld(_queuedSends.Remove, count => new QueuedSendsDropped(RoomId, count));
     }
 
     /// <summary>The user accepted a changed identity key (in the shared trust store): sends held for it may go.</summary>
@@ -579,6 +534,35 @@ public sealed class ClientRoom : IDisposable
         _heldReported = [];
         _blockedWarned = false;
         _queueFullWarned = false;
+    }
+
+    /// <summary>Applies the user's decision to every held text, then sends what may go.</summary>
+    private RoomEffects ResolveHeld(Action<LinkedListNode<QueuedText>> resolve, Func<int, ClientEvent> resolved)
+    {
+        var count = 0;
+        for (var node = _queuedSends.First; node is not null;)
+        {
+            var next = node.Next;
+            if (JoinedSince(node.Value).Count > 0)
+            {
+                resolve(node);
+                count++;
+            }
+
+            node = next;
+        }
+
+        if (count == 0)
+        {
+            _effects.Report(new NothingHeld(RoomId));
+            return _effects;
+        }
+
+        _effects.Report(resolved(count));
+        _heldReported = [];
+        FlushQueuedSends();
+        RekeyIfDue();
+        return _effects;
     }
 
     /// <summary>Members of the roster the room knows now that were not in the one <paramref name="queued"/> was typed for.</summary>
