@@ -38,7 +38,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
 
     private TestChatClient this[string id] => _clients.Single(c => c.Id == id);
 
-    private TestChatClient StartBehindMitm(string id) => TestChatClient.Start(_server, _system, id, _server.ChatConnector(id, _mitm.Port));
+    private TestChatClient StartBehindMitm(string id) => TestChatClient.Start(_server.ChatClientOptions(id, _mitm.Port), _system);
 
     private async Task<TestChatClient> JoinAsync(string id)
     {
@@ -215,7 +215,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     public async Task An_impostor_with_a_server_issued_certificate_for_bob_is_shown_as_a_key_change_and_gets_nothing()
     {
         // The server operator issues itself a certificate for "bob" and joins with a fresh identity key.
-        await using var impostor = TestChatClient.Start(_server, _system, "bob", actorName: "impostor-bob");
+        await using var impostor = TestChatClient.Start(_server.ChatClientOptions("bob") with { ActorName = "impostor-bob" }, _system);
         await impostor.WaitForAsync<Connected>();
         impostor.Client.Join(Room);
 
@@ -232,6 +232,16 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         await this["alice"].WaitForAsync<SendHeldForKeyChange>(w => w.BlockingMembers.SequenceEqual(["bob"]));
         Assert.Empty(impostor.Received);
         Assert.DoesNotContain(this["carol"].Received, m => m.Text == "for the real bob only");
+
+        // What the impostor says reaches them, and every line of it is marked as signed by a key they have not accepted.
+        impostor.Client.Send(Room, "it's me, bob");
+        impostor.Client.Send(Room, "send me the code");
+        foreach (var member in new[] { "alice", "carol" })
+        {
+            await this[member].WaitForAsync<MessageReceived>(m => m.Text == "send me the code");
+            Assert.Equal([("it's me, bob", true), ("send me the code", true)],
+                this[member].Received.Where(m => m.SenderId == "bob").Select(m => (m.Text, m.SenderKeyUnaccepted)));
+        }
     }
 
     [Fact]
