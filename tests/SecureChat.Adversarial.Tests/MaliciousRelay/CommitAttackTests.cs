@@ -289,35 +289,45 @@ public sealed class CommitAttackTests
     }
 
     [Fact]
-    public void A_committer_and_the_relay_sealing_different_secrets_to_different_members_split_them_into_histories_that_cannot_be_bridged()
+    public void A_committer_sealing_different_secrets_to_different_members_gets_its_commit_refused_by_those_it_cheated_who_rejoin()
     {
         using var relay = new AttackingRelay(211, Members);
         byte[] one = [.. Enumerable.Repeat((byte)1, 32)], two = [.. Enumerable.Repeat((byte)2, 32)];
+        var carolBefore = relay.Session("carol");
         var split = Scenario.HandMadeCommit(relay.Sim, "alice", m => m.ClientId == "carol" ? two : one, one);
         var commit = relay.Session("alice").CommitEnvelope(split);
 
-        // One tag for all: the member handed the other secret cannot confirm it and refuses the commit.
+        // One tag for all: the member handed the other secret cannot confirm it, refuses the commit and rejoins.
         relay.Inject("bob", commit);
-        relay.Inject("carol", commit);
         Assert.IsType<CommitAccepted>(relay.LastCommit("bob"));
-        Assert.Equal(CommitRejection.ConfirmationFailed, Rejection(relay.LastCommit("carol")));
+        relay.Inject("carol", commit);
+        var refused = Assert.IsType<CommitRejected>(relay["carol"].CommitOutcomes.Single(o => o is CommitRejected));
+        Assert.Equal(CommitRejection.ConfirmationFailed, refused.Reason);
+        Assert.NotSame(carolBefore, relay.Session("carol")); // a new session, on the relay's real history
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+    }
 
-        // Each its own tag (the tag is outside the signature): both accept, but on two histories (the tag is in TH).
-        var retagged = commit.Clone();
-        retagged.Commit = Scenario.Retag(split, two);
-        relay.Inject("carol", retagged);
-        Assert.IsType<CommitAccepted>(relay.LastCommit("carol"));
-        Assert.NotEqual(relay.Session("bob").EpochCode, relay.Session("carol").EpochCode);
+    [Fact]
+    public void Given_each_the_tag_of_its_own_secret_the_cheated_members_are_on_two_histories_that_cannot_be_bridged()
+    {
+        using var relay = new AttackingRelay(216, Members);
+        byte[] one = [.. Enumerable.Repeat((byte)1, 32)], two = [.. Enumerable.Repeat((byte)2, 32)];
+        var split = Scenario.HandMadeCommit(relay.Sim, "alice", m => m.ClientId == "carol" ? two : one, one);
+        var (bob, carol) = (relay.Session("bob"), relay.Session("carol"));
+
+        // The tag is outside the signature: the relay hands carol the tag of her secret. Both accept ...
+        Assert.IsType<CommitAccepted>(bob.ProcessCommit(split));
+        Assert.IsType<CommitAccepted>(carol.ProcessCommit(Scenario.Retag(split, two)));
+
+        // ... on two histories (the tag is inside TH): different codes, carol's message is from another history for bob.
+        Assert.NotEqual(bob.EpochCode, carol.EpochCode);
         var fromCarol = Scenario.Seal(relay.Sim, "carol", "carol's words");
-        relay.Inject("bob", fromCarol);
-        Assert.Equal(DecryptRejection.OtherHistory, Rejection(relay.LastDecrypt("bob")));
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(bob.Decrypt(fromCarol)));
 
         // The relay moves the history tag over: the header is carol's history, so bob's keys do not open it.
         var moved = fromCarol.Clone();
-        moved.HistoryTag = ByteString.CopyFrom(relay.Session("bob").TranscriptHash[..WireLimits.HistoryTagBytes]);
-        relay.Inject("bob", moved);
-        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(relay.LastDecrypt("bob")));
-        Assert.DoesNotContain(relay["bob"].Delivered, d => d.Message.Text == "carol's words");
+        moved.HistoryTag = ByteString.CopyFrom(bob.TranscriptHash[..WireLimits.HistoryTagBytes]);
+        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(bob.Decrypt(moved)));
         relay.AssertNothingForgedOrReplayedWasDelivered();
     }
 

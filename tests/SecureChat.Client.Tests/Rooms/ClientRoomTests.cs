@@ -581,7 +581,12 @@ public sealed class ClientRoomTests : IDisposable
                 sealedSecret[0] ^= 1;
                 wrap.SealedSecret = ByteString.CopyFrom(sealedSecret);
                 var bytes = damaged.ToByteArray();
-                rekey.Commit = new SignedCommit { Content = ByteString.CopyFrom(bytes), Signature = ByteString.CopyFrom(bob.Identity.IdentityKey.Sign(Labels.CommitSignature, bytes)) };
+                rekey.Commit = new SignedCommit
+                {
+                    Content = ByteString.CopyFrom(bytes),
+                    Signature = ByteString.CopyFrom(bob.Identity.IdentityKey.Sign(Labels.CommitSignature, bytes)),
+                    ConfirmationTag = rekey.Commit.ConfirmationTag,
+                };
                 return (rekey, new CommitRefused(Room, CommitRejection.WrapFailed, 3, Rejoining: true));
             case "removed by a commit":
                 var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { new Remove { ClientId = "alice", Reason = RemoveReason.Removed } } }));
