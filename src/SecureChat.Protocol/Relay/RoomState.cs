@@ -288,17 +288,8 @@ public sealed class RoomState<TConnection>
             throw new InvalidOperationException("a room restores its stored state before it starts");
         }
 
-        Epoch = state.Epoch;
-        _suite = state.Suite;
-        _transcriptHash = state.TranscriptHash;
-        _roster.Clear();
-        foreach (var member in state.Roster)
-        {
-            _roster[member.ClientId] = member;
-        }
-
+        SetDurable(state.Epoch, state.Suite, state.Roster, state.TranscriptHash);
         _restored = true;
-        _recipients = null;
     }
 
     /// <summary>
@@ -310,27 +301,29 @@ public sealed class RoomState<TConnection>
         switch (change)
         {
             case EpochAccepted accepted:
-                Epoch = accepted.Epoch;
-                _suite = accepted.Suite;
-                _transcriptHash = accepted.TranscriptHash;
-                _roster.Clear();
-                foreach (var member in accepted.Roster)
-                {
-                    _roster[member.ClientId] = member;
-                }
-
+                SetDurable(accepted.Epoch, accepted.Suite, accepted.Roster, accepted.TranscriptHash);
                 break;
             case RosterReset reset:
-                Epoch = reset.Epoch;
-                _suite = CipherSuite.Unspecified;
-                _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
-                _roster.Clear();
+                SetDurable(reset.Epoch, CipherSuite.Unspecified, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
                 break;
             default:
                 throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
         }
 
         _restored |= !_started;
+    }
+
+    private void SetDurable(ulong epoch, CipherSuite suite, IEnumerable<RosterMember> roster, ByteString transcriptHash)
+    {
+        Epoch = epoch;
+        _suite = suite;
+        _transcriptHash = transcriptHash;
+        _roster.Clear();
+        foreach (var member in roster)
+        {
+            _roster[member.ClientId] = member;
+        }
+
         _recipients = null;
     }
 
