@@ -79,8 +79,5 @@ internal sealed class ClientSetup
         new TlsServerConnector(Endpoint.Host, Endpoint.Port, () => TlsSettings.ForClient(ClientCertificate, CaCertificate, Endpoint.Host));
 
     public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null) =>
-        ChatClient.Start(
-            owner => new RoomContext(ClientId, owner, Identity, Trust, SystemClock.Instance, SystemRandomSource.Instance, settings ?? new ClientSessionSettings()),
-            Connector(),
-            system);
+        ChatClient.Start(new ClientOptions(Identity, Connector()) { Trust = Trust, Settings = settings ?? new ClientSessionSettings() }, system);
 }

@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Akka.Actor;
-using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 
 namespace SecureChat.Client;
@@ -16,18 +15,20 @@ public sealed class ChatClient : IAsyncDisposable
     private readonly IActorRef _session;
     private readonly IActorRef _sink;
     private readonly Channel<ClientEvent> _events;
+    private readonly ClientOptions _options;
     private int _disposed;
 
-    private ChatClient(ActorSystem system, bool ownsSystem, RoomContextFactory contextFactory, IServerConnector connector, string actorName)
+    private ChatClient(ActorSystem system, bool ownsSystem, ClientOptions options)
     {
         _system = system;
         _ownsSystem = ownsSystem;
+        _options = options;
+        var actorName = options.ActorName ?? "session-" + Guid.NewGuid().ToString("N");
         _events = Channel.CreateUnbounded<ClientEvent>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
         _sink = system.ActorOf(Props.Create(() => new EventSinkActor(_events.Writer)), actorName + "-events");
-        var context = contextFactory(_sink);
-        ClientId = context.ClientId;
-        Fingerprint = context.Identity.Fingerprint;
-        _session = system.ActorOf(ClientSessionActor.Props(context, connector), actorName);
+        ClientId = options.ClientId;
+        Fingerprint = options.Identity.Fingerprint;
+        _session = system.ActorOf(ClientSessionActor.Props(options.ContextFor(_sink), options.Connector), actorName);
     }
 
     public string ClientId { get; }
@@ -36,17 +37,13 @@ public sealed class ChatClient : IAsyncDisposable
 
     public ChannelReader<ClientEvent> Events => _events.Reader;
 
-    /// <summary>Builds the session's context once the event sink (its owner) exists.</summary>
-    public delegate RoomContext RoomContextFactory(IActorRef owner);
-
     /// <summary>Starts a client; with no <paramref name="system"/> it makes (and later terminates) its own.</summary>
-    public static ChatClient Start(RoomContextFactory contextFactory, IServerConnector connector, ActorSystem? system = null, string? actorName = null)
+    public static ChatClient Start(ClientOptions options, ActorSystem? system = null)
     {
-        ArgumentNullException.ThrowIfNull(contextFactory);
-        ArgumentNullException.ThrowIfNull(connector);
+        ArgumentNullException.ThrowIfNull(options);
         var owns = system is null;
         system ??= ActorSystem.Create("securechat-client", ClientHocon.Quiet);
-        return new ChatClient(system, owns, contextFactory, connector, actorName ?? "session-" + Guid.NewGuid().ToString("N"));
+        return new ChatClient(system, owns, options);
     }
 
     public void Join(string roomId) => _session.Tell(new ClientCommands.Join(roomId));
@@ -84,6 +81,11 @@ public sealed class ChatClient : IAsyncDisposable
 
         _sink.Tell(PoisonPill.Instance);
         _events.Writer.TryComplete();
+        if (_options.OwnsIdentity)
+        {
+            _options.Identity.Dispose();
+        }
+
         if (_ownsSystem)
         {
             await _system.Terminate().ConfigureAwait(false);

@@ -6,9 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using SecureChat.Client;
 using SecureChat.Client.Connection;
-using SecureChat.Client.Session;
 using SecureChat.Client.Simulation;
-using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Server;
 using SecureChat.Transport.Certificates;
@@ -141,14 +139,9 @@ internal static class SimulateCommand
     {
         using var issued = ca.IssueClientCertificate(clientId);
         var certificate = PemFiles.MakeUsableForTls(issued);
-        var identity = LocalIdentity.Generate(clientId, SystemRandomSource.Instance);
         var connector = new TlsServerConnector(endpoint.Host, endpoint.Port, () => TlsSettings.ForClient(certificate, caPublic, endpoint.Host),
             new TlsLinkLimits { OutboundQueueFrames = 4096 });
-        return ChatClient.Start(
-            owner => new RoomContext(clientId, owner, identity, new TrustStore(), SystemClock.Instance, SystemRandomSource.Instance, new ClientSessionSettings()),
-            connector,
-            system,
-            clientId);
+        return ChatClient.Start(ClientOptions.WithNewIdentity(clientId, connector) with { ActorName = clientId }, system);
     }
 
     private sealed record SimulateArguments(int Clients, int Rooms, int Messages, int Size, string? Server, string CertsDirectory, bool Json, int TimeoutSeconds, double Rate);

@@ -71,6 +71,9 @@ public sealed class ClientRoom : IDisposable
     /// </summary>
     public bool OwnsSessions { get; init; } = true;
 
+    /// <summary>The suite asked for in JOIN (the creator's choice for a new room): the fastest this machine runs.</summary>
+    public CipherSuite PreferredSuite { get; init; } = CipherSuites.Preferred;
+
     /// <summary>The current engine session; null while offline or after leaving.</summary>
     public GroupSession? Session => _session;
 
@@ -259,7 +262,7 @@ public sealed class ClientRoom : IDisposable
             Type = MessageType.Join,
             SenderId = session.LocalClientId,
             RoomId = RoomId,
-            Join = new Join { Bundle = session.JoinBundle, PreferredSuite = CipherSuites.Preferred },
+            Join = new Join { Bundle = session.JoinBundle, PreferredSuite = PreferredSuite },
         });
         Phase = RoomPhase.Joining;
     }

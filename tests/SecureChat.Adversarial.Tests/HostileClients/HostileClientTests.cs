@@ -75,7 +75,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         using var malloryKeys = new TestMember("mallory");
         await using var mallory = await server.ConnectAndHelloAsync("mallory", receiveBufferBytes: 4096);
         await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
-        await Eventually.TrueAsync(() => room.Members.All(m => m.Session.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
 
         var rounds = 0;
         while (server.Logs.Count("Slow consumer mallory") == 0)
@@ -86,7 +86,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         }
 
         // The server asked a member to remove her; everyone moves to an epoch without her and chats on.
-        await Eventually.TrueAsync(() => room.Members.All(m => m.Session.Roster.All(r => r.ClientId != "mallory")), "mallory was removed by a commit");
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.All(r => r.ClientId != "mallory")), "mallory was removed by a commit");
         await room.Chat.RoundAsync();
         await room.Chat.AssertNothingLostAsync();
         output.WriteLine($"mallory cut off after {rounds} rounds of 20 kB lines");
@@ -303,7 +303,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         using var malloryKeys = new TestMember("mallory");
         await using var mallory = await server.ConnectAndHelloAsync("mallory");
         await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
-        await Eventually.TrueAsync(() => room.Members.All(m => m.Session.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
 
         await room["alice"].SendTextAsync("spoof original from alice");
         var fromAlice = await mallory.ReadUntilAsync(MessageType.Application);

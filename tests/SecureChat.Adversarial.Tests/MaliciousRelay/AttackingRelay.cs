@@ -8,7 +8,7 @@ namespace SecureChat.Adversarial.Tests.MaliciousRelay;
 /// A compromised server: the protocol harness's relay (which follows the server's flow) with an attacker
 /// between it and every client. Every envelope the relay hands a client is recorded and passed through
 /// <see cref="Attack"/>, which may drop it, duplicate it, hold it back, alter it or add others; the clients are
-/// the real engine driven as the client actor drives it (<see cref="SimulatedClient"/>). Deterministic: the
+/// the real client room loop and engine, as the client actor runs them (<see cref="SimulatedClient"/>). Deterministic: the
 /// relay's ingress is drained, then each client's inbox in id order, until nothing moves.
 /// </summary>
 public sealed class AttackingRelay : IDisposable

@@ -38,7 +38,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
 
     private TestChatClient this[string id] => _clients.Single(c => c.Id == id);
 
-    private TestChatClient StartBehindMitm(string id) => TestChatClient.Start(_server, _system, id, _server.ChatConnector(id, _mitm.Port));
+    private TestChatClient StartBehindMitm(string id) => TestChatClient.Start(_server.ChatClientOptions(id, _mitm.Port), _system);
 
     private async Task<TestChatClient> JoinAsync(string id)
     {
@@ -215,7 +215,7 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
     public async Task An_impostor_with_a_server_issued_certificate_for_bob_is_shown_as_a_key_change_and_gets_nothing()
     {
         // The server operator issues itself a certificate for "bob" and joins with a fresh identity key.
-        await using var impostor = TestChatClient.Start(_server, _system, "bob", actorName: "impostor-bob");
+        await using var impostor = TestChatClient.Start(_server.ChatClientOptions("bob") with { ActorName = "impostor-bob" }, _system);
         await impostor.WaitForAsync<Connected>();
         impostor.Client.Join(Room);
 

@@ -14,7 +14,9 @@ public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
     {
         await using var alice = TestChatClient.Start(Server, System, "alice");
         var bobConnector = new BreakableConnector(Server.ChatConnector("bob"));
-        await using var bob = TestChatClient.Start(Server, System, "bob", bobConnector, new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(200) });
+        await using var bob = TestChatClient.Start(
+            Server.ChatClientOptions("bob") with { Connector = bobConnector, Settings = new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(200) } },
+            System);
         await alice.WaitForNextAsync<Connected>();
         await bob.WaitForNextAsync<Connected>();
         alice.Client.Join("lobby");

@@ -282,11 +282,7 @@ public sealed class ClientRoomTests : IDisposable
     public void A_changed_identity_key_holds_sends_with_one_warning_until_trusted_then_sends_them_in_order()
     {
         var (room, bob) = AdmittedToBobsRoom();
-        room.Frame(ServerFrames.Relay(Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit)));
-        var newBob = Peer("bob");
-        var admit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]))), MessageType.Commit);
-        var applied = Take(room.Frame(ServerFrames.Relay(admit)));
-        newBob.Apply(admit);
+        var (newBob, applied) = BobComesBackWithANewKey(room);
 
         var changed = Assert.Single(applied.Events.OfType<KeyChanged>());
         Assert.Equal(("bob", bob.Identity.Fingerprint, newBob.Identity.Fingerprint), (changed.ClientId, changed.PinnedFingerprint, changed.NewFingerprint));
@@ -310,11 +306,7 @@ public sealed class ClientRoomTests : IDisposable
     public void A_message_signed_with_an_unaccepted_key_is_delivered_with_one_warning_per_sender()
     {
         var (room, _) = AdmittedToBobsRoom();
-        room.Frame(ServerFrames.Relay(Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit)));
-        var newBob = Peer("bob");
-        var admit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]))), MessageType.Commit);
-        room.Frame(ServerFrames.Relay(admit));
-        newBob.Apply(admit);
+        var (newBob, _) = BobComesBackWithANewKey(room);
 
         var first = Take(room.Frame(newBob.Encrypt("it's me")));
         var second = Take(room.Frame(newBob.Encrypt("really")));
@@ -529,6 +521,17 @@ public sealed class ClientRoomTests : IDisposable
             default:
                 return (ServerFrames.Error(Room, ErrorCode.NotAMember, "not in the roster"), new Rejoining(Room, RejoinReason.ServerSaysNotAMember, "not in the roster"));
         }
+    }
+
+    /// <summary>Alice commits bob's removal, then (asked by the server) the admission of a new bob with another identity key.</summary>
+    private (EnginePeer NewBob, Step Admitted) BobComesBackWithANewKey(ClientRoom room)
+    {
+        room.Frame(ServerFrames.Relay(Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit)));
+        var newBob = Peer("bob");
+        var admit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]))), MessageType.Commit);
+        var admitted = Take(room.Frame(ServerFrames.Relay(admit)));
+        newBob.Apply(admit);
+        return (newBob, admitted);
     }
 
     /// <summary>Bob (engine; or <paramref name="creator"/>) created the room; alice joins it and is admitted at epoch 2.</summary>

@@ -247,8 +247,8 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     private void Start(ClientSessionSettings? settings = null)
     {
         _connector = new ProbeConnector(_server);
-        var context = new RoomContext("alice", _owner, _alice, _trust, SystemClock.Instance, SystemRandomSource.Instance, settings ?? _settings);
-        _session = Sys.ActorOf(ClientSessionActor.Props(context, _connector), "alice");
+        var options = new ClientOptions(_alice, _connector) { Trust = _trust, Settings = settings ?? _settings };
+        _session = Sys.ActorOf(ClientSessionActor.Props(options.ContextFor(_owner), _connector), "alice");
     }
 
     private void Connect()

@@ -29,7 +29,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     {
         await using var server = await TestServer.StartAsync(output);
 
-        await AssertRefusedAsync(server, "anonymous", server.Certificates.AnonymousClientOptions());
+        await AssertRefusedAsync(server, "anonymous", server.Certificates.AnonymousTlsClientOptions());
 
         Assert.Contains("refused", await server.Logs.WaitForAsync("TLS handshake from 127.0.0.1"), StringComparison.Ordinal);
     }
@@ -50,7 +50,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     public async Task Tls_1_2_is_refused_even_with_a_valid_certificate()
     {
         await using var server = await TestServer.StartAsync(output);
-        var options = server.ClientOptions("alice");
+        var options = server.TlsClientOptions("alice");
         options.EnabledSslProtocols = SslProtocols.Tls12;
 
         await AssertRefusedAsync(server, "alice", options);
@@ -94,7 +94,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
         await second.ConnectAsync("127.0.0.1", server.Port);
         await WaitUntilAsync(() => server.Status.OpenConnections == 2);
 
-        await AssertRefusedAsync(server, "alice", server.ClientOptions("alice"));
+        await AssertRefusedAsync(server, "alice", server.TlsClientOptions("alice"));
         Assert.Equal(1, server.Logs.Count("Connection limit of 2 reached"));
 
         first.Dispose(); // the server notices at its next read of the handshake

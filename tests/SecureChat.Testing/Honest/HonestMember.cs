@@ -1,32 +1,38 @@
+using SecureChat.Client.Rooms;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
 
 namespace SecureChat.Testing.Honest;
 
 /// <summary>
-/// An honest chat member over real TLS to the real server, driven by the real protocol engine
-/// (<see cref="GroupSession"/>) exactly as PROTOCOL.md §18 tells a client actor to: answers COMMIT_REQUEST,
-/// applies COMMITs (its own only when echoed), decrypts APPLICATIONs, holds future-epoch ones and retries
-/// them after each commit, abandons a refused commit, answers PING. One room per member.
+/// An honest chat member over real TLS to the real server: the real room loop (<see cref="ClientRoom"/>, as the
+/// client actor runs it) with a raw TLS connection as its transport, which also answers PING. Every engine
+/// outcome is recorded for the test. One room per member.
 /// </summary>
-public sealed class HonestMember : IAsyncDisposable
+public sealed class HonestMember : IRoomObserver, IAsyncDisposable
 {
     private const int MaxFrame = WireLimits.DefaultMaxFrameBytes;
     private readonly TestClient _connection;
     private readonly Stream _stream;
     private readonly FrameReader _reader;
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly ClientRoom _room;
+
+    // One input at a time goes into the room, and its frames are written before the next one's: the order the loop chose.
+    private readonly SemaphoreSlim _turn = new(1, 1);
+
+    // Guards the room and the observations against the test thread's reads.
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Envelope> _held = [];
     private readonly List<MessageDelivered> _delivered = [];
     private readonly List<DecryptOutcome> _refusedMessages = [];
     private readonly List<CommitOutcome> _commitOutcomes = [];
     private readonly List<ErrorCode> _errors = [];
+    private SendOutcome? _lastSend;
     private Task _readLoop = Task.CompletedTask;
 
     private HonestMember(string id, TestClient connection, Stream stream, string roomId)
@@ -36,8 +42,9 @@ public sealed class HonestMember : IAsyncDisposable
         _connection = connection;
         _stream = stream;
         _reader = new FrameReader(stream, MaxFrame);
-        Identity = LocalIdentity.Generate(id, SecureChat.Protocol.Infrastructure.SystemRandomSource.Instance);
-        Session = new GroupSession(Identity, roomId, new TrustStore());
+        Identity = LocalIdentity.Generate(id, SystemRandomSource.Instance);
+        var trust = new TrustStore();
+        _room = new ClientRoom(roomId, () => new GroupSession(Identity, roomId, trust), SystemClock.Instance, observer: this);
     }
 
     public string Id { get; }
@@ -45,8 +52,6 @@ public sealed class HonestMember : IAsyncDisposable
     public string RoomId { get; }
 
     public LocalIdentity Identity { get; }
-
-    public GroupSession Session { get; }
 
     /// <summary>True once the read loop ended (the server closed the connection or it broke).</summary>
     public bool Disconnected => _readLoop.IsCompleted;
@@ -58,13 +63,18 @@ public sealed class HonestMember : IAsyncDisposable
 
     public IReadOnlyList<CommitOutcome> CommitOutcomes { get { lock (_gate) { return [.. _commitOutcomes]; } } }
 
+    /// <summary>The codes of every ERROR the server sent.</summary>
     public IReadOnlyList<ErrorCode> Errors { get { lock (_gate) { return [.. _errors]; } } }
 
-    public ulong Epoch { get { lock (_gate) { return Session.Epoch; } } }
+    public ulong Epoch { get { lock (_gate) { return _room.Epoch; } } }
 
-    public GroupStatus Status { get { lock (_gate) { return Session.Status; } } }
+    public GroupStatus Status { get { lock (_gate) { return _room.Session?.Status ?? GroupStatus.Joining; } } }
 
-    /// <summary>Connects (TLS with a certificate for <paramref name="id"/>), says HELLO, starts reading, sends JOIN.</summary>
+    public IReadOnlyList<RosterMember> Roster { get { lock (_gate) { return _room.Roster; } } }
+
+    public CipherSuite Suite { get { lock (_gate) { return _room.Session?.Suite ?? CipherSuite.Unspecified; } } }
+
+    /// <summary>Connects (TLS with a certificate for <paramref name="id"/>), says HELLO, starts reading, joins.</summary>
     public static async Task<HonestMember> JoinAsync(TestServer server, string id, string roomId, ByteLog? record = null)
     {
         var connection = await server.ConnectAsync(id);
@@ -74,11 +84,7 @@ public sealed class HonestMember : IAsyncDisposable
         var welcome = await member._reader.ReadEnvelopeAsync();
         Assert.Equal(MessageType.Welcome, welcome?.Type);
         member._readLoop = Task.Run(member.ReadLoopAsync);
-        await member.SendAsync(new Envelope
-        {
-            Version = 1, Type = MessageType.Join, SenderId = id, RoomId = roomId,
-            Join = new Join { Bundle = member.Session.JoinBundle, PreferredSuite = Core.Crypto.CipherSuites.Preferred },
-        });
+        await member.DriveAsync(room => room.LinkReady());
         return member;
     }
 
@@ -96,119 +102,33 @@ public sealed class HonestMember : IAsyncDisposable
         return members;
     }
 
-    /// <summary>Encrypts <paramref name="text"/> with the current epoch and sends it.</summary>
+    /// <summary>The user sends <paramref name="text"/>; it must go out at once, encrypted for the current epoch.</summary>
     public async Task SendTextAsync(string text)
     {
-        await _writeGate.WaitAsync();
-        try
+        SendOutcome? outcome = null;
+        await DriveAsync(room =>
         {
-            SendOutcome outcome;
-            lock (_gate)
-            {
-                outcome = Session.Encrypt(text);
-            }
-
-            var sealedMessage = Assert.IsType<MessageSealed>(outcome);
-            await FrameWriter.WriteEnvelopeAsync(_stream, sealedMessage.Envelope, MaxFrame);
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+            _lastSend = null;
+            var effects = room.Send(text);
+            outcome = _lastSend;
+            return effects;
+        });
+        Assert.IsType<MessageSealed>(outcome);
     }
 
     public bool HasDelivered(string sender, string text) => Delivered.Any(d => d.SenderId == sender && d.Text == text);
 
+    /// <summary>Writes a frame of the test's own making (a broken or hostile one), in turn with the room's.</summary>
     public async Task SendAsync(Envelope envelope)
     {
-        await _writeGate.WaitAsync();
+        await _turn.WaitAsync();
         try
         {
             await FrameWriter.WriteEnvelopeAsync(_stream, envelope, MaxFrame);
         }
         finally
         {
-            _writeGate.Release();
-        }
-    }
-
-    private async Task ReadLoopAsync()
-    {
-        try
-        {
-            while (await _reader.ReadEnvelopeAsync(_stop.Token) is { } envelope)
-            {
-                await HandleAsync(envelope);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or WireFormatException
-                                       or System.Security.Authentication.AuthenticationException)
-        {
-            // the connection ended; Disconnected reports it
-        }
-    }
-
-    private async Task HandleAsync(Envelope envelope)
-    {
-        Envelope? reply = null;
-        lock (_gate)
-        {
-            switch (envelope.Type)
-            {
-                case MessageType.CommitRequest:
-                    if (Session.CreateCommit(envelope.CommitRequest) is CommitCreated { Repeated: false } created)
-                    {
-                        reply = Session.CommitEnvelope(created.Commit);
-                    }
-
-                    break;
-                case MessageType.Commit:
-                    var outcome = Session.ProcessCommit(envelope.Commit);
-                    _commitOutcomes.Add(outcome);
-                    if (outcome is CommitAccepted)
-                    {
-                        var held = _held.ToList();
-                        _held.Clear();
-                        held.ForEach(Decrypt);
-                    }
-
-                    break;
-                case MessageType.Application:
-                    Decrypt(envelope);
-                    break;
-                case MessageType.Error:
-                    _errors.Add(envelope.Error.Code);
-                    if (envelope.Error.Code == ErrorCode.CommitRejected)
-                    {
-                        Session.AbandonPendingCommit(envelope.Epoch);
-                    }
-
-                    break;
-                case MessageType.Ping:
-                    reply = new Envelope { Version = 1, Type = MessageType.Pong, SenderId = Id, Sequence = envelope.Sequence };
-                    break;
-            }
-        }
-
-        if (reply is not null)
-        {
-            await SendAsync(reply);
-        }
-    }
-
-    private void Decrypt(Envelope envelope)
-    {
-        switch (Session.Decrypt(envelope))
-        {
-            case MessageDelivered delivered:
-                _delivered.Add(delivered);
-                break;
-            case MessageHeld:
-                _held.Add(envelope);
-                break;
-            case var refused:
-                _refusedMessages.Add(refused);
-                break;
+            _turn.Release();
         }
     }
 
@@ -219,12 +139,90 @@ public sealed class HonestMember : IAsyncDisposable
         await _readLoop;
         lock (_gate)
         {
-            Session.Dispose();
+            _room.Dispose();
         }
 
         Identity.Dispose();
         _stop.Dispose();
-        _writeGate.Dispose();
+        _turn.Dispose();
+    }
+
+    void IRoomObserver.Decrypted(DecryptOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case MessageDelivered delivered:
+                _delivered.Add(delivered);
+                break;
+            case MessageHeld:
+                break;
+            default:
+                _refusedMessages.Add(outcome);
+                break;
+        }
+    }
+
+    void IRoomObserver.CommitProcessed(CommitOutcome outcome) => _commitOutcomes.Add(outcome);
+
+    void IRoomObserver.CommitBuilt(CommitCreation creation)
+    {
+    }
+
+    void IRoomObserver.Encrypted(SendOutcome outcome) => _lastSend = outcome;
+
+    /// <summary>One input into the room (under the lock), then its frames to the server, in order.</summary>
+    private async Task DriveAsync(Func<ClientRoom, RoomEffects> input)
+    {
+        await _turn.WaitAsync();
+        try
+        {
+            Envelope[] frames;
+            lock (_gate)
+            {
+                frames = [.. input(_room).Outbound];
+            }
+
+            foreach (var frame in frames)
+            {
+                await FrameWriter.WriteEnvelopeAsync(_stream, frame, MaxFrame);
+            }
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        try
+        {
+            while (await _reader.ReadEnvelopeAsync(_stop.Token) is { } envelope)
+            {
+                switch (envelope.Type)
+                {
+                    case MessageType.Ping:
+                        await SendAsync(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Pong, SenderId = Id, Sequence = envelope.Sequence });
+                        break;
+                    case MessageType.Error:
+                        lock (_gate)
+                        {
+                            _errors.Add(envelope.Error.Code);
+                        }
+
+                        await DriveAsync(room => room.Frame(envelope));
+                        break;
+                    default:
+                        await DriveAsync(room => room.Frame(envelope));
+                        break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or WireFormatException
+                                       or System.Security.Authentication.AuthenticationException)
+        {
+            // the connection ended; Disconnected reports it
+        }
     }
 }
 

@@ -49,11 +49,11 @@ public sealed class TestCertificates : IDisposable
     }
 
     /// <summary>Mutual-TLS options for a raw connection as <paramref name="clientId"/>.</summary>
-    public SslClientAuthenticationOptions ClientOptions(string clientId) =>
+    public SslClientAuthenticationOptions TlsClientOptions(string clientId) =>
         TlsSettings.ForClient(IssueClientCertificate(clientId), CaCertificate, ServerName);
 
     /// <summary>Options that verify the server but present no client certificate.</summary>
-    public SslClientAuthenticationOptions AnonymousClientOptions(SslProtocols protocols = SslProtocols.Tls13) => new()
+    public SslClientAuthenticationOptions AnonymousTlsClientOptions(SslProtocols protocols = SslProtocols.Tls13) => new()
     {
         TargetHost = ServerName,
         EnabledSslProtocols = protocols,

@@ -4,7 +4,9 @@ using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SecureChat.Client;
 using SecureChat.Client.Connection;
+using SecureChat.Client.Session;
 using SecureChat.Server;
 using SecureChat.Server.Listener;
 using SecureChat.Server.Rooms;
@@ -86,14 +88,25 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>A room's state as it answers <see cref="GetRoomState"/> (this starts the room, restoring it from storage, if it was not running).</summary>
     public Task<RoomStatus> RoomStateAsync(string roomId) => Rooms.Ask<RoomStatus>(new GetRoomState(roomId), TestClient.Timeout);
 
-    public SslClientAuthenticationOptions ClientOptions(string clientId) => Certificates.ClientOptions(clientId);
+    public SslClientAuthenticationOptions TlsClientOptions(string clientId) => Certificates.TlsClientOptions(clientId);
 
     /// <summary>What a real client uses to reach this server (or, with <paramref name="port"/>, something in front of it) as <paramref name="clientId"/>.</summary>
     public TlsServerConnector ChatConnector(string clientId, int? port = null) => Certificates.ChatConnector(clientId, port ?? Port);
 
+    /// <summary>
+    /// A real client of this server (or, with <paramref name="port"/>, of something in front of it): a fresh identity,
+    /// a quick first reconnect, the session actor named after the client.
+    /// </summary>
+    public ClientOptions ChatClientOptions(string clientId, int? port = null) =>
+        ClientOptions.WithNewIdentity(clientId, ChatConnector(clientId, port)) with
+        {
+            Settings = new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(100) },
+            ActorName = clientId,
+        };
+
     /// <summary>A raw TLS connection as <paramref name="clientId"/>: no HELLO sent yet.</summary>
     public Task<TestClient> ConnectAsync(string clientId, int? receiveBufferBytes = null) =>
-        TestClient.ConnectAsync(clientId, Port, ClientOptions(clientId), receiveBufferBytes);
+        TestClient.ConnectAsync(clientId, Port, TlsClientOptions(clientId), receiveBufferBytes);
 
     public async Task<TestClient> ConnectAndHelloAsync(string clientId, int? receiveBufferBytes = null)
     {

@@ -1,15 +1,12 @@
 using Akka.Actor;
 using SecureChat.Client;
-using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
-using SecureChat.Protocol.Identity;
-using SecureChat.Protocol.Infrastructure;
 using SecureChat.Testing.Hosting;
 
 namespace SecureChat.Testing.RealClients;
 
 /// <summary>
-/// A real <see cref="ChatClient"/> (ClientSessionActor and all) against a <see cref="TestServer"/>, whose events
+/// A real <see cref="ChatClient"/> (ClientSessionActor and all), usually against a <see cref="TestServer"/>, whose events
 /// are all kept: a test waits for one seen at any time (<see cref="WaitForAsync{T}"/>) or for the next one in
 /// order (<see cref="WaitForNextAsync{T}"/>).
 /// </summary>
@@ -20,15 +17,13 @@ public sealed class TestChatClient : IAsyncDisposable
     private readonly List<ClientEvent> _events = [];
     private readonly Lock _gate = new();
     private readonly Task _pump;
-    private readonly LocalIdentity _identity;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _ended;
     private int _next;
 
-    private TestChatClient(ChatClient client, LocalIdentity identity)
+    private TestChatClient(ChatClient client)
     {
         Client = client;
-        _identity = identity;
         _pump = Task.Run(PumpAsync);
     }
 
@@ -40,32 +35,10 @@ public sealed class TestChatClient : IAsyncDisposable
 
     public IReadOnlyList<MessageReceived> Received => Events.OfType<MessageReceived>().ToList();
 
-    /// <summary>
-    /// Starts a client in <paramref name="system"/> that reaches <paramref name="server"/> through
-    /// <paramref name="connector"/> (by default straight to its port, with a certificate from its CA).
-    /// </summary>
-    public static TestChatClient Start(
-        TestServer server,
-        ActorSystem system,
-        string clientId,
-        IServerConnector? connector = null,
-        ClientSessionSettings? settings = null,
-        string? actorName = null)
-    {
-        var identity = LocalIdentity.Generate(clientId, SystemRandomSource.Instance);
-        return new TestChatClient(StartClient(server, system, identity, connector, settings, actorName), identity);
-    }
+    /// <summary>Starts a client in <paramref name="system"/> straight to <paramref name="server"/>'s port.</summary>
+    public static TestChatClient Start(TestServer server, ActorSystem system, string clientId) => Start(server.ChatClientOptions(clientId), system);
 
-    /// <summary>As <see cref="Start"/>, for a caller that reads the client's events itself (the simulator).</summary>
-    public static ChatClient StartUnwatched(TestServer server, ActorSystem system, string clientId) =>
-        StartClient(server, system, LocalIdentity.Generate(clientId, SystemRandomSource.Instance), connector: null, settings: null, actorName: null);
-
-    private static ChatClient StartClient(
-        TestServer server, ActorSystem system, LocalIdentity identity, IServerConnector? connector, ClientSessionSettings? settings, string? actorName) =>
-        ChatClient.Start(
-            owner => new RoomContext(identity.ClientId, owner, identity, new TrustStore(), SystemClock.Instance, SystemRandomSource.Instance,
-                settings ?? new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(100) }),
-            connector ?? server.ChatConnector(identity.ClientId), system, actorName ?? identity.ClientId);
+    public static TestChatClient Start(ClientOptions options, ActorSystem system) => new(ChatClient.Start(options, system));
 
     /// <summary>The first event of type <typeparamref name="T"/> (matching <paramref name="match"/>) this client has seen, waiting for it if need be.</summary>
     public Task<T> WaitForAsync<T>(Func<T, bool>? match = null, TimeSpan? timeout = null)
@@ -148,6 +121,5 @@ public sealed class TestChatClient : IAsyncDisposable
     {
         await Client.DisposeAsync();
         await _pump;
-        _identity.Dispose();
     }
 }

@@ -95,7 +95,7 @@ public sealed class TlsInterceptor : IAsyncDisposable
                 }
 
                 var clientId = hello.SenderId;
-                await using var upstream = await TestClient.ConnectAsync(clientId, _server.Port, _server.ClientOptions(clientId));
+                await using var upstream = await TestClient.ConnectAsync(clientId, _server.Port, _server.TlsClientOptions(clientId));
                 using var link = new Link(clientTls, upstream.Stream);
                 _links[clientId] = link;
                 await PassAsync(clientId, Direction.ToServer, hello, link);

@@ -1,3 +1,4 @@
+using SecureChat.Client.Rooms;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
@@ -6,17 +7,22 @@ using SecureChat.Protocol.Infrastructure;
 namespace SecureChat.Testing.Simulation;
 
 /// <summary>
-/// A client as the client actor will drive the engine: answers COMMIT_REQUEST with CreateCommit, applies
-/// COMMITs, decrypts APPLICATIONs, holds future-epoch messages and retries them after each accepted commit,
-/// abandons its pending commit on COMMIT_REJECTED. Each (re)join is a new session "incarnation"; old
-/// sessions are kept (never disposed before the test ends) so tests can attack with an outsider's whole state.
+/// A client of the in-memory relay: the real room loop (<see cref="ClientRoom"/>, as the client actor runs it)
+/// with the relay as its transport. Frames the relay delivers wait in <see cref="Inbox"/> until the test lets
+/// the client handle them; what the loop sends goes to the relay's queue. Every engine outcome is recorded for
+/// the test, and each (re)join is a new session "incarnation"; old sessions are kept (never disposed before the
+/// test ends) so tests can attack with an outsider's whole state.
 /// </summary>
-public sealed class SimulatedClient : IDisposable
+public sealed class SimulatedClient : IRoomObserver, IDisposable
 {
     private readonly IClock _clock;
     private readonly IRandomSource _random;
     private readonly GroupOptions _options;
+    private readonly List<LocalIdentity> _retiredIdentities = [];
+    private ClientRoom? _room;
     private int _incarnations;
+    private SendOutcome? _lastSend;
+    private CommitCreation? _lastCreation;
 
     public SimulatedClient(string clientId, IClock clock, IRandomSource random, GroupOptions? options = null, TrustStore? trust = null)
     {
@@ -34,7 +40,11 @@ public sealed class SimulatedClient : IDisposable
 
     public TrustStore Trust { get; }
 
+    /// <summary>The newest session (kept after leaving, for tests that go on using a removed member's state).</summary>
     public GroupSession? Session { get; private set; }
+
+    /// <summary>Where the room loop stands; null before the first join.</summary>
+    public RoomPhase? Phase => _room?.Phase;
 
     /// <summary>Label of the current session: "id/n".</summary>
     public string Incarnation => $"{ClientId}/{_incarnations}";
@@ -46,7 +56,8 @@ public sealed class SimulatedClient : IDisposable
     /// <summary>Frames the relay delivered and the client has not handled yet (tests may reorder them).</summary>
     public List<Envelope> Inbox { get; } = [];
 
-    public List<Envelope> Held { get; } = [];
+    /// <summary>The loop's held messages (for an epoch not reached yet).</summary>
+    public IReadOnlyCollection<Envelope> Held => _room?.Held ?? [];
 
     public List<(string Incarnation, MessageDelivered Message)> Delivered { get; } = [];
 
@@ -54,70 +65,70 @@ public sealed class SimulatedClient : IDisposable
 
     public List<CommitOutcome> CommitOutcomes { get; } = [];
 
+    /// <summary>The codes of every ERROR this client received.</summary>
     public List<ErrorCode> Errors { get; } = [];
 
     /// <summary>Every COMMIT envelope this client received, in order.</summary>
     public List<Envelope> CommitLog { get; } = [];
 
-    /// <summary>When false, COMMIT_REQUESTs are ignored (an unresponsive committer, for failover tests).</summary>
+    /// <summary>When false, COMMIT_REQUESTs are dropped before the loop sees them (an unresponsive committer, for failover tests).</summary>
     public bool AnswersCommitRequests { get; set; } = true;
 
-    /// <summary>A new identity key under the same client id (a reinstall, or an impostor the server lets in).</summary>
+    /// <summary>A new identity key under the same client id (a reinstall, or an impostor the server lets in); used from the next join.</summary>
     public void ResetIdentity()
     {
-        RetiredIdentities.Add(Identity);
+        _retiredIdentities.Add(Identity);
         Identity = LocalIdentity.Generate(ClientId, _random);
     }
 
-    private List<LocalIdentity> RetiredIdentities { get; } = [];
-
-    /// <summary>Starts a new session and sends JOIN.</summary>
+    /// <summary>Connects (again) and joins with a new session.</summary>
     public void Join(InMemoryRelay relay)
     {
-        _incarnations++;
-        Session = new GroupSession(Identity, relay.RoomId, Trust, _options, _clock, _random);
-        AllSessions.Add((Incarnation, Session));
-        Held.Clear();
-        IsConnected = true;
-        relay.Submit(this, new Envelope
+        ArgumentNullException.ThrowIfNull(relay);
+        if (_room is null || _room.Phase == RoomPhase.Left)
         {
-            Version = 1, Type = MessageType.Join, SenderId = ClientId, RoomId = relay.RoomId,
-            Join = new Join { Bundle = Session.JoinBundle, PreferredSuite = relay.Suite },
-        });
+            _room = new ClientRoom(relay.RoomId, OpenSession(relay.RoomId), _clock, observer: this)
+            {
+                OwnsSessions = false,
+                PreferredSuite = relay.Suite,
+            };
+        }
+        else
+        {
+            _room.LinkLost(); // a new connection is a new session
+        }
+
+        IsConnected = true;
+        Carry(_room.LinkReady(), relay);
     }
 
+    /// <summary>Leaves the room and closes the connection.</summary>
     public void Leave(InMemoryRelay relay)
     {
-        relay.Submit(this, new Envelope { Version = 1, Type = MessageType.Leave, SenderId = ClientId, RoomId = relay.RoomId });
+        ArgumentNullException.ThrowIfNull(relay);
+        if (_room is not null)
+        {
+            Carry(_room.Leave(), relay);
+        }
+
         relay.Disconnect(this);
         Inbox.Clear();
-        Held.Clear();
     }
 
-    public SendOutcome Send(InMemoryRelay relay, string text)
+    /// <summary>The user sends <paramref name="text"/>; the engine's answer, or null when the loop queued it without asking.</summary>
+    public SendOutcome? Send(InMemoryRelay relay, string text)
     {
-        var outcome = Session!.Encrypt(text);
-        if (outcome is MessageSealed sealedMessage)
-        {
-            relay.Submit(this, sealedMessage.Envelope);
-            if (Session.NeedsRekey)
-            {
-                Rekey(relay);
-            }
-        }
-
-        return outcome;
+        _lastSend = null;
+        Carry(Room.Send(text), relay);
+        return _lastSend;
     }
 
-    public CommitCreation Rekey(InMemoryRelay relay)
+    /// <summary>Commits a rekey now; the engine's answer, or null when the room has no keys.</summary>
+    public CommitCreation? Rekey(InMemoryRelay relay)
     {
-        var creation = Session!.CreateRekeyCommit();
-        if (creation is CommitCreated created && !created.Repeated)
-        {
-            relay.Submit(this, Session.CommitEnvelope(created.Commit));
-        }
-
-        return creation;
+        _lastCreation = null;
+        Carry(Room.Rekey(), relay);
+        return _lastCreation;
     }
 
     /// <summary>Handles the inbox frame at <paramref name="index"/>.</summary>
@@ -128,69 +139,28 @@ public sealed class SimulatedClient : IDisposable
         Handle(envelope, relay);
     }
 
+    /// <summary>A frame reaches the client as if the server sent it.</summary>
     public void Handle(Envelope envelope, InMemoryRelay relay)
     {
-        if (Session is null)
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (_room is null)
         {
             return;
         }
 
         switch (envelope.Type)
         {
-            case MessageType.CommitRequest when AnswersCommitRequests:
-                if (Session.CreateCommit(envelope.CommitRequest) is CommitCreated created)
-                {
-                    relay.Submit(this, Session.CommitEnvelope(created.Commit));
-                }
-
-                break;
+            case MessageType.CommitRequest when !AnswersCommitRequests:
+                return;
             case MessageType.Commit:
                 CommitLog.Add(envelope);
-                var outcome = Session.ProcessCommit(envelope.Commit);
-                CommitOutcomes.Add(outcome);
-                if (outcome is CommitAccepted)
-                {
-                    RetryHeld();
-                }
-
-                break;
-            case MessageType.Application:
-                Decrypt(envelope);
                 break;
             case MessageType.Error:
                 Errors.Add(envelope.Error.Code);
-                if (envelope.Error.Code == ErrorCode.CommitRejected)
-                {
-                    Session.AbandonPendingCommit(envelope.Epoch);
-                }
-
                 break;
         }
-    }
 
-    private void Decrypt(Envelope envelope)
-    {
-        var outcome = Session!.Decrypt(envelope);
-        DecryptOutcomes.Add(outcome);
-        switch (outcome)
-        {
-            case MessageDelivered delivered:
-                Delivered.Add((Incarnation, delivered));
-                break;
-            case MessageHeld:
-                Held.Add(envelope);
-                break;
-        }
-    }
-
-    private void RetryHeld()
-    {
-        var held = Held.ToList();
-        Held.Clear();
-        foreach (var envelope in held)
-        {
-            Decrypt(envelope);
-        }
+        Carry(_room.Frame(envelope), relay);
     }
 
     public void Dispose()
@@ -201,9 +171,43 @@ public sealed class SimulatedClient : IDisposable
         }
 
         Identity.Dispose();
-        foreach (var identity in RetiredIdentities)
+        foreach (var identity in _retiredIdentities)
         {
             identity.Dispose();
+        }
+    }
+
+    void IRoomObserver.Decrypted(DecryptOutcome outcome)
+    {
+        DecryptOutcomes.Add(outcome);
+        if (outcome is MessageDelivered delivered)
+        {
+            Delivered.Add((Incarnation, delivered));
+        }
+    }
+
+    void IRoomObserver.CommitProcessed(CommitOutcome outcome) => CommitOutcomes.Add(outcome);
+
+    void IRoomObserver.CommitBuilt(CommitCreation creation) => _lastCreation = creation;
+
+    void IRoomObserver.Encrypted(SendOutcome outcome) => _lastSend = outcome;
+
+    private ClientRoom Room => _room ?? throw new InvalidOperationException($"{ClientId} has not joined");
+
+    private Func<GroupSession> OpenSession(string roomId) => () =>
+    {
+        _incarnations++;
+        Session = new GroupSession(Identity, roomId, Trust, _options, _clock, _random);
+        AllSessions.Add((Incarnation, Session));
+        return Session;
+    };
+
+    /// <summary>The loop's frames go to the relay; its events and timer are the user's and the actor's business, not the relay's.</summary>
+    private void Carry(RoomEffects effects, InMemoryRelay relay)
+    {
+        foreach (var envelope in effects.Outbound)
+        {
+            relay.Submit(this, envelope);
         }
     }
 }

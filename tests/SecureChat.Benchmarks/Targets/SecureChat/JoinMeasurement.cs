@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using SecureChat.Benchmarks.Processes;
+using SecureChat.Client.Rooms;
+using SecureChat.Client.Session;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
@@ -17,7 +19,8 @@ internal sealed record JoinResult(int Members, double MillisToReady, long BytesR
 
 /// <summary>
 /// Builds a room of N-1 members on our server and times the N-th join. Only the committer (the first member,
-/// whom the server asks as the longest present) and the joiner run the engine; the others join with a signed
+/// whom the server asks as the longest present) and the joiner run the client room loop (<see cref="ClientRoom"/>)
+/// and the engine; the others join with a signed
 /// bundle and then only receive, which is all the server can tell of them. Joins of the others are sent at once,
 /// so the server batches them into few commits, as it would for a crowd arriving.
 /// </summary>
@@ -50,8 +53,8 @@ internal sealed class JoinMeasurement
         var events = Channel.CreateUnbounded<(int Member, Envelope Envelope)>();
         var connections = new List<FramedTlsClient>();
         var identities = new List<LocalIdentity>();
-        GroupSession? committer = null;
-        GroupSession? joiner = null;
+        ClientRoom? committer = null;
+        ClientRoom? joiner = null;
         try
         {
             var run = Guid.NewGuid().ToString("N")[..6];
@@ -89,9 +92,9 @@ internal sealed class JoinMeasurement
             }
 
             // The room: the first member creates it, the others (but the last) crowd in.
-            committer = new GroupSession(identities[0], roomId, new TrustStore(), EngineOptions);
-            await SendJoinAsync(connections[0], identities[0].ClientId, roomId, committer.JoinBundle, token);
-            await PumpAsync(events.Reader, connections, committer, null, () => committer.Status == GroupStatus.Active, token);
+            committer = Room(identities[0], roomId);
+            await connections[0].SendEffectsAsync(committer.LinkReady(), "member 0", token);
+            await PumpAsync(events.Reader, connections, committer, null, () => committer.Phase == RoomPhase.Ready, token);
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             for (var i = 1; i < members - 1; i++)
             {
@@ -105,10 +108,11 @@ internal sealed class JoinMeasurement
             // The measured join.
             var cpuBefore = _serverProcessId is { } pid ? ProcessStats.Read(pid) : null;
             var bytesBefore = connections.Sum(c => c.ReceivedBytes);
-            joiner = new GroupSession(identities[^1], roomId, new TrustStore(), EngineOptions);
+            joiner = Room(identities[^1], roomId);
+            var join = joiner.LinkReady(); // opens the session (a new membership key) before the clock starts, as before
             var started = Stopwatch.GetTimestamp();
-            await SendJoinAsync(connections[^1], identities[^1].ClientId, roomId, joiner.JoinBundle, token);
-            var commitBytes = await PumpAsync(events.Reader, connections, committer, joiner, () => joiner.Status == GroupStatus.Active, token);
+            await connections[^1].SendEffectsAsync(join, "the joiner", token);
+            var commitBytes = await PumpAsync(events.Reader, connections, committer, joiner, () => joiner.Phase == RoomPhase.Ready, token);
             var ready = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             await QuietAsync(connections, token);
             var bytes = connections.Sum(c => c.ReceivedBytes) - bytesBefore;
@@ -131,6 +135,9 @@ internal sealed class JoinMeasurement
         }
     }
 
+    private static ClientRoom Room(LocalIdentity identity, string roomId) =>
+        new(roomId, () => new GroupSession(identity, roomId, new TrustStore(), EngineOptions), SystemClock.Instance);
+
     private static Task SendJoinAsync(FramedTlsClient connection, string clientId, string roomId, SignedBundle bundle, CancellationToken cancellationToken) =>
         connection.SendNowAsync(EnvelopeCodec.Encode(new Envelope
         {
@@ -142,43 +149,35 @@ internal sealed class JoinMeasurement
         }), cancellationToken).AsTask();
 
     /// <summary>
-    /// Drives the committer (member 0) and the joiner (the last member) until <paramref name="done"/>; the joiner's
-    /// frames are handled as they come, so its readiness is not delayed by anyone else's work. Returns the size of
-    /// the last commit frame the joiner applied.
+    /// Hands the committer's (member 0) and the joiner's (the last member) frames to their room loops until
+    /// <paramref name="done"/>; the joiner's frames are handled as they come, so its readiness is not delayed by
+    /// anyone else's work. Returns the size of the last commit frame that gave the joiner new keys.
     /// </summary>
     private static async Task<long> PumpAsync(ChannelReader<(int Member, Envelope Envelope)> events, List<FramedTlsClient> connections,
-        GroupSession committer, GroupSession? joiner, Func<bool> done, CancellationToken cancellationToken)
+        ClientRoom committer, ClientRoom? joiner, Func<bool> done, CancellationToken cancellationToken)
     {
         long commitBytes = 0;
         while (!done())
         {
             var (member, envelope) = await events.ReadAsync(cancellationToken);
-            var session = member == 0 ? committer : member == connections.Count - 1 ? joiner : null;
-            switch (envelope.Type)
+            if (envelope.Type == MessageType.Error)
             {
-                case MessageType.Error:
-                    throw new InvalidOperationException($"member {member}: {envelope.Error.Code}: {envelope.Error.Reason}");
-                case MessageType.CommitRequest when session is not null:
-                    if (session.CreateCommit(envelope.CommitRequest) is not CommitCreated created)
-                    {
-                        throw new InvalidOperationException($"member {member}: the engine refused the commit request for epoch {envelope.CommitRequest.NewEpoch}");
-                    }
-
-                    await connections[member].SendNowAsync(EnvelopeCodec.Encode(session.CommitEnvelope(created.Commit)), cancellationToken);
-                    break;
-                case MessageType.Commit when session is not null:
-                    if (session.ProcessCommit(envelope.Commit) is CommitRejected rejected)
-                    {
-                        throw new InvalidOperationException($"member {member}: commit for epoch {rejected.Epoch} rejected: {rejected.Reason}");
-                    }
-
-                    if (session == joiner)
-                    {
-                        commitBytes = envelope.CalculateSize() + 4;
-                    }
-
-                    break;
+                throw new InvalidOperationException($"member {member}: {envelope.Error.Code}: {envelope.Error.Reason}");
             }
+
+            var room = member == 0 ? committer : member == connections.Count - 1 ? joiner : null;
+            if (room is null)
+            {
+                continue;
+            }
+
+            var effects = room.Frame(envelope);
+            if (room == joiner && envelope.Type == MessageType.Commit && effects.Events.Any(e => e is KeyEstablished))
+            {
+                commitBytes = envelope.CalculateSize() + 4;
+            }
+
+            await connections[member].SendEffectsAsync(effects, $"member {member}", cancellationToken);
         }
 
         return commitBytes;

@@ -4,17 +4,21 @@ using System.Threading.Channels;
 using Google.Protobuf;
 using SecureChat.Benchmarks.Load;
 using SecureChat.Benchmarks.Processes;
+using SecureChat.Client.Rooms;
+using SecureChat.Client.Session;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
 
 namespace SecureChat.Benchmarks.Targets.SecureChat;
 
 /// <summary>
 /// Our server, started as its own process (<c>dotnet SecureChat.Server.dll</c>) with the run's certificates.
-/// Members do what real clients do to get into a room — HELLO, JOIN with a signed bundle, and the commits the
-/// server asks for, created and processed by the real group engine — and then send pre-built APPLICATION
+/// Members do what real clients do to get into a room — HELLO, then the real client room loop
+/// (<see cref="ClientRoom"/>: JOIN with a signed bundle, the commits the server asks for, created and processed by
+/// the real group engine) — and then send pre-built APPLICATION
 /// envelopes of the current epoch whose ciphertext is random bytes carrying the stamp. Receivers parse the
 /// envelope and read the stamp without decrypting, so the figures are the server's, not the clients' crypto.
 /// </summary>
@@ -134,17 +138,11 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         var joined = new List<Member>();
         foreach (var member in room)
         {
-            member.Session = new GroupSession(member.Identity, roomId, new TrustStore(), EngineOptions);
-            await member.Connection.SendNowAsync(EnvelopeCodec.Encode(new Envelope
-            {
-                Version = WireLimits.ProtocolVersion,
-                Type = MessageType.Join,
-                SenderId = member.Id,
-                RoomId = roomId,
-                Join = new Join { Bundle = member.Session.JoinBundle, PreferredSuite = CipherSuites.Preferred },
-            }), token);
+            var identity = member.Identity;
+            member.Room = new ClientRoom(roomId, () => new GroupSession(identity, roomId, new TrustStore(), EngineOptions), SystemClock.Instance);
+            await member.Connection.SendEffectsAsync(member.Room.LinkReady(), member.Id, token);
             joined.Add(member);
-            await RunCommitsUntilAsync(events.Reader, joined, token);
+            await PumpUntilKeyedAsync(events.Reader, joined, token);
         }
 
         var epoch = room[0].Session!.Epoch;
@@ -318,40 +316,16 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         }
     }
 
-    /// <summary>Answers COMMIT_REQUESTs and applies COMMITs until every joined member has reached the same, newest epoch.</summary>
-    private static async Task RunCommitsUntilAsync(ChannelReader<(Member Member, Envelope Envelope)> events, List<Member> joined, CancellationToken cancellationToken)
+    /// <summary>Hands every frame to its member's room loop, until each joined member holds the keys of one, the newest, epoch.</summary>
+    private static async Task PumpUntilKeyedAsync(ChannelReader<(Member Member, Envelope Envelope)> events, List<Member> joined, CancellationToken cancellationToken)
     {
-        ulong? target = null;
-        while (target is null || joined.Any(m => m.Session!.Epoch != target || m.Session.Status != GroupStatus.Active))
+        while (joined.Any(m => m.Room!.Phase != RoomPhase.Ready) || joined.Select(m => m.Room!.Epoch).Distinct().Skip(1).Any())
         {
             var (member, envelope) = await events.ReadAsync(cancellationToken);
-            var session = member.Session ?? throw new InvalidOperationException($"{member.Id}: {Describe(envelope)} before it joined");
-            switch (envelope.Type)
+            var room = member.Room ?? throw new InvalidOperationException($"{member.Id}: {Describe(envelope)} before it joined");
+            if (envelope.Type != MessageType.Ping)
             {
-                case MessageType.Joined:
-                    target = envelope.Joined.CurrentEpoch + 1;
-                    break;
-                case MessageType.CommitRequest:
-                    if (session.CreateCommit(envelope.CommitRequest) is not CommitCreated created)
-                    {
-                        throw new InvalidOperationException($"{member.Id}: the engine refused the server's commit request for epoch {envelope.CommitRequest.NewEpoch}");
-                    }
-
-                    await member.Connection.SendNowAsync(EnvelopeCodec.Encode(session.CommitEnvelope(created.Commit)), cancellationToken);
-                    break;
-                case MessageType.Commit:
-                    if (session.ProcessCommit(envelope.Commit) is CommitRejected rejected)
-                    {
-                        throw new InvalidOperationException($"{member.Id}: the engine rejected the commit for epoch {rejected.Epoch}: {rejected.Reason}");
-                    }
-
-                    break;
-                case MessageType.Error:
-                    throw new InvalidOperationException($"{member.Id}: server error {envelope.Error.Code}: {envelope.Error.Reason}");
-                case MessageType.Ping:
-                    break;
-                default:
-                    throw new InvalidOperationException($"{member.Id}: unexpected {Describe(envelope)} while joining");
+                await member.Connection.SendEffectsAsync(room.Frame(envelope), member.Id, cancellationToken);
             }
         }
     }
@@ -372,11 +346,14 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
         public LocalIdentity Identity { get; } = new(id, IdentityKeyPair.Generate());
 
-        public GroupSession? Session { get; set; }
+        /// <summary>The member's room loop; after the join, the run's messages use its session directly (the engine is what is measured).</summary>
+        public ClientRoom? Room { get; set; }
+
+        public GroupSession? Session => Room?.Session;
 
         public void Dispose()
         {
-            Session?.Dispose();
+            Room?.Dispose();
             Identity.Dispose();
         }
     }

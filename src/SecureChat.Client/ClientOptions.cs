@@ -1,0 +1,35 @@
+using Akka.Actor;
+using SecureChat.Client.Connection;
+using SecureChat.Client.Session;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
+
+namespace SecureChat.Client;
+
+/// <summary>
+/// What a client starts with (<see cref="ChatClient.Start(ClientOptions, ActorSystem?)"/>): who it is, how it
+/// reaches the server, whom it already trusts, and its session settings.
+/// </summary>
+public sealed record ClientOptions(LocalIdentity Identity, IServerConnector Connector)
+{
+    public string ClientId => Identity.ClientId;
+
+    /// <summary>Pinned identity keys; by default kept in memory only (the chat command opens its pin file).</summary>
+    public TrustStore Trust { get; init; } = new();
+
+    public ClientSessionSettings Settings { get; init; } = new();
+
+    /// <summary>The session actor's name; by default a unique one.</summary>
+    public string? ActorName { get; init; }
+
+    /// <summary>Whether the client disposes <see cref="Identity"/> when it is disposed.</summary>
+    public bool OwnsIdentity { get; init; }
+
+    /// <summary>A client with a fresh identity key that lives and dies with it: a simulated or test client.</summary>
+    public static ClientOptions WithNewIdentity(string clientId, IServerConnector connector) =>
+        new(LocalIdentity.Generate(clientId, SystemRandomSource.Instance), connector) { OwnsIdentity = true };
+
+    /// <summary>What the session shares with its rooms; <paramref name="owner"/> receives the client's events.</summary>
+    public RoomContext ContextFor(IActorRef owner) =>
+        new(ClientId, owner, Identity, Trust, SystemClock.Instance, SystemRandomSource.Instance, Settings);
+}
