@@ -19,6 +19,12 @@ public sealed record ClientSessionSettings
     /// <summary>Messages held per room whose keys have not arrived yet; the oldest is dropped with a warning.</summary>
     public int MaxHeldMessages { get; init; } = 1000;
 
+    /// <summary>
+    /// How often each room ticks: old epochs' keys past their retention are erased, and a rekey due by time
+    /// (<see cref="Protocol.Group.GroupOptions.RekeyAfterMs"/>) is committed even when nobody sends.
+    /// </summary>
+    public TimeSpan RoomTickInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A room with nothing but a pending join gives up after this long without admission.</summary>
     public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
