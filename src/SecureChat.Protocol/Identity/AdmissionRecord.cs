@@ -39,6 +39,27 @@ public sealed class AdmissionRecord
         _invites[invite.InviteId] = invite.ExpiresAtMs;
     }
 
+    /// <summary>Everything recorded, for a room's snapshot (<see cref="From"/> restores it).</summary>
+    public AdmissionSnapshot Snapshot() => new(
+        [.. _bundles.Select(e => new AdmittedItem(e.Key, e.Value)).OrderBy(e => e.Key.ToBase64(), StringComparer.Ordinal)],
+        [.. _invites.Select(e => new AdmittedItem(e.Key, e.Value)).OrderBy(e => e.Key.ToBase64(), StringComparer.Ordinal)]);
+
+    public static AdmissionRecord From(AdmissionSnapshot? snapshot)
+    {
+        var record = new AdmissionRecord();
+        foreach (var item in snapshot?.Bundles ?? [])
+        {
+            record._bundles[item.Key] = item.ExpiresAtMs;
+        }
+
+        foreach (var item in snapshot?.Invites ?? [])
+        {
+            record._invites[item.Key] = item.ExpiresAtMs;
+        }
+
+        return record;
+    }
+
     /// <summary>Forgets what has expired at <paramref name="atMs"/>: such a bundle or invite is refused for its expiry anyway.</summary>
     public void Prune(ulong atMs)
     {
@@ -54,3 +75,9 @@ public sealed class AdmissionRecord
         }
     }
 }
+
+/// <summary>One recorded admission: a bundle's content hash or an invite's id, and when it expires.</summary>
+public readonly record struct AdmittedItem(ByteString Key, ulong ExpiresAtMs);
+
+/// <summary>An <see cref="AdmissionRecord"/> as stored: admitted bundle hashes and spent invite ids, with their expiry.</summary>
+public sealed record AdmissionSnapshot(IReadOnlyList<AdmittedItem> Bundles, IReadOnlyList<AdmittedItem> Invites);

@@ -6,7 +6,7 @@ namespace SecureChat.Protocol.Relay;
 
 /// <summary>
 /// A durable change of a room: what <see cref="RoomState{TConnection}.Apply"/> replays to rebuild the room's epoch,
-/// suite, roster and transcript hash. Only public material: bundles, ids, hashes.
+/// suite, policy, roster, transcript hash and admission record. Only public material: bundles, ids, hashes.
 /// </summary>
 public abstract record RoomEvent(ulong Epoch);
 
@@ -36,3 +36,16 @@ public sealed record EpochAccepted(
 /// <see cref="RoomEvent.Epoch"/> + 1, so no epoch number is used twice.
 /// </summary>
 public sealed record RosterReset(ulong Epoch) : RoomEvent(Epoch);
+
+/// <summary>
+/// The durable state of a room in one record (<see cref="RoomState{TConnection}.Durable"/>): what a persistent room
+/// stores as a snapshot and hands to <see cref="RoomState{TConnection}.Restore"/> before replaying the later events.
+/// </summary>
+public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyList<RosterMember> Roster, ByteString TranscriptHash)
+{
+    /// <summary>The policy in force (null before the room's creating commit).</summary>
+    public RoomPolicy? Policy { get; init; }
+
+    /// <summary>The bundles the room admitted and the invites it spent, until they expire (the one-admission rules).</summary>
+    public AdmissionSnapshot? Admissions { get; init; }
+}

@@ -26,7 +26,7 @@ public sealed class RoomState<TConnection>
 
     // Durable: changed only by Apply.
     private readonly SortedDictionary<string, RosterMember> _roster = new(StringComparer.Ordinal);
-    private readonly AdmissionRecord _admissions = new();
+    private AdmissionRecord _admissions = new();
     private CipherSuite _suite;
     private RoomPolicy? _policy;
     private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
@@ -38,6 +38,12 @@ public sealed class RoomState<TConnection>
     private readonly HashSet<string> _triedCommitters = new(StringComparer.Ordinal);
     private long _arrivals;
     private OpenRequest? _request;
+
+    // Restored from storage: set when Apply or Restore ran before Start. The members of the restored roster who have
+    // not joined again yet each learn it in their JOINED (PROTOCOL.md §4, "recovered").
+    private bool _started;
+    private bool _restored;
+    private HashSet<string>? _returning;
 
     // Roster members that are connected, in roster order: what a publish fans out to. Rebuilt only when
     // the roster or the connections change, so a publish costs no lookups and no allocation per member.
@@ -69,9 +75,22 @@ public sealed class RoomState<TConnection>
     /// <summary>The transcript hash the last accepted commit leads to (32 zero bytes before a creation).</summary>
     public ByteString TranscriptHash => _transcriptHash;
 
-    /// <summary>A room starts: with nobody connected it is due for passivation after the grace period.</summary>
+    /// <summary>Whether this room was restored from storage (its events or a snapshot) before it started.</summary>
+    public bool Recovered => _restored;
+
+    /// <summary>
+    /// A room starts, after its stored state (if any) was restored through <see cref="Restore"/> and <see cref="Apply"/>:
+    /// with nobody connected it is due for passivation after the grace period.
+    /// </summary>
     public RoomDecision<TConnection> Start()
     {
+        _started = true;
+        if (_restored)
+        {
+            _returning = new HashSet<string>(_roster.Keys, StringComparer.Ordinal);
+            Note(Invariant($"restored from storage at epoch {Epoch} with {_roster.Count} members"));
+        }
+
         SchedulePassivationIfEmpty();
         return Done();
     }
@@ -133,7 +152,8 @@ public sealed class RoomState<TConnection>
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit,
+            recovered: _returning?.Remove(clientId) ?? false));
         RequestCommitIfNeeded();
         return Done();
     }
@@ -156,7 +176,7 @@ public sealed class RoomState<TConnection>
         _pendingAdds.Remove(clientId);
         _pendingRemoves.Remove(clientId);
         Note($"{clientId} resumed its membership");
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: _returning?.Remove(clientId) ?? false));
         RequestCommitIfNeeded();
         return Done();
     }
@@ -271,6 +291,29 @@ public sealed class RoomState<TConnection>
         return Done();
     }
 
+    /// <summary>
+    /// The host could not store the last change (its journal failed or refused the write): every connected member is
+    /// told it is no longer in the room and may join again, and the room forgets its connections. The host must not
+    /// go on from this state, which is ahead of its storage: it starts the room again from what it stored.
+    /// </summary>
+    public RoomDecision<TConnection> StorageFailed()
+    {
+        foreach (var (_, member) in _connected.OrderBy(pair => pair.Value.Arrival))
+        {
+            Refuse(member.Connection, ErrorCode.Internal, "the room could not store a change; it restarts from its stored state, join again", notInRoom: true);
+            _out.Effects.Add(new UnwatchConnection<TConnection>(member.Connection));
+        }
+
+        _connected.Clear();
+        _pendingAdds.Clear();
+        _pendingRemoves.Clear();
+        _triedCommitters.Clear();
+        _request = null;
+        _recipients = null;
+        _out.Effects.Add(CancelCommitDeadline.Instance);
+        return Done();
+    }
+
     public RoomSnapshot Snapshot() => new(
         RoomId,
         Epoch,
@@ -278,10 +321,32 @@ public sealed class RoomState<TConnection>
         [.. _connected.OrderBy(p => p.Value.Arrival).Select(p => p.Key)],
         _request?.CommitterId,
         [.. _pendingAdds.Keys.Order(StringComparer.Ordinal)],
-        [.. _pendingRemoves]);
+        [.. _pendingRemoves],
+        _restored);
+
+    /// <summary>The durable state as one record: what a persistent room stores as a snapshot.</summary>
+    public RoomDurableState Durable() => new(Epoch, _suite, [.. _roster.Values], _transcriptHash)
+    {
+        Policy = _policy?.Clone(),
+        Admissions = _admissions.Snapshot(),
+    };
+
+    /// <summary>Restores the durable state from a snapshot; only before <see cref="Start"/>, like a replay of events.</summary>
+    public void Restore(RoomDurableState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_started)
+        {
+            throw new InvalidOperationException("a room restores its stored state before it starts");
+        }
+
+        SetDurable(state.Epoch, state.Suite, state.Policy, state.Roster, state.TranscriptHash);
+        _admissions = AdmissionRecord.From(state.Admissions);
+        _restored = true;
+    }
 
     /// <summary>
-    /// Applies a durable change: the epoch, suite, roster and transcript hash, nothing else. Commands call it for
+    /// Applies a durable change: the epoch, suite, policy, roster, transcript hash and admission record, nothing else. Commands call it for
     /// each event they emit, so replaying a room's events rebuilds the same durable state.
     /// </summary>
     public void Apply(RoomEvent change)
@@ -289,37 +354,45 @@ public sealed class RoomState<TConnection>
         switch (change)
         {
             case EpochAccepted accepted:
-                Epoch = accepted.Epoch;
-                _suite = accepted.Suite;
-                _policy = accepted.Policy ?? _policy;
-                _transcriptHash = accepted.TranscriptHash;
-                foreach (var member in accepted.Roster.Where(m => !_roster.TryGetValue(m.ClientId, out var old) || !old.Bundle.Equals(m.Bundle)))
-                {
-                    _admissions.Admit(member);
-                }
-
-                foreach (var invite in accepted.InvitesUsed)
-                {
-                    _admissions.UseInvite(invite);
-                }
-
-                _admissions.Prune(accepted.CreatedAtMs);
-                _roster.Clear();
-                foreach (var member in accepted.Roster)
-                {
-                    _roster[member.ClientId] = member;
-                }
-
+                RecordAdmissions(accepted);
+                SetDurable(accepted.Epoch, accepted.Suite, accepted.Policy ?? _policy, accepted.Roster, accepted.TranscriptHash);
                 break;
             case RosterReset reset:
-                Epoch = reset.Epoch;
-                _suite = CipherSuite.Unspecified;
-                _policy = null;
-                _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
-                _roster.Clear();
+                SetDurable(reset.Epoch, CipherSuite.Unspecified, null, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
                 break;
             default:
                 throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
+        }
+
+        _restored |= !_started;
+    }
+
+    /// <summary>What the commit admitted (new entries, spent invites), kept until expiry, pruned at the commit's time.</summary>
+    private void RecordAdmissions(EpochAccepted accepted)
+    {
+        foreach (var member in accepted.Roster.Where(m => !_roster.TryGetValue(m.ClientId, out var old) || !old.Bundle.Equals(m.Bundle)))
+        {
+            _admissions.Admit(member);
+        }
+
+        foreach (var invite in accepted.InvitesUsed)
+        {
+            _admissions.UseInvite(invite);
+        }
+
+        _admissions.Prune(accepted.CreatedAtMs);
+    }
+
+    private void SetDurable(ulong epoch, CipherSuite suite, RoomPolicy? policy, IEnumerable<RosterMember> roster, ByteString transcriptHash)
+    {
+        Epoch = epoch;
+        _suite = suite;
+        _policy = policy;
+        _transcriptHash = transcriptHash;
+        _roster.Clear();
+        foreach (var member in roster)
+        {
+            _roster[member.ClientId] = member;
         }
 
         _recipients = null;

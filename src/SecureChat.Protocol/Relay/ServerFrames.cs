@@ -14,12 +14,13 @@ public static class ServerFrames
         Welcome = new Welcome { ClientId = clientId, MaxFrameBytes = maxFrameBytes, MaxRoomsPerConnection = maxRooms, MaxMembersPerRoom = maxMembers },
     });
 
-    public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount, JoinMode mode, PublicRoomState? state = null) => Encode(new Envelope
+    public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount, JoinMode mode, PublicRoomState? state = null,
+        bool recovered = false) => Encode(new Envelope
     {
         Type = MessageType.Joined,
         RoomId = roomId,
         Epoch = currentEpoch,
-        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount, Mode = mode, State = state },
+        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount, Mode = mode, State = state, Recovered = recovered },
     });
 
     /// <summary>A request to commit; the envelope's epoch is the epoch asked for (PROTOCOL.md §3).</summary>
