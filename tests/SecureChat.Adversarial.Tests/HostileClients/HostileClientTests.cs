@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Testing.Honest;
@@ -323,6 +324,91 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         Assert.Contains("SenderMismatch", await server.Logs.WaitForAsync("Protocol violation by mallory"), StringComparison.Ordinal);
         await memory.StopAsync(output, "spoofed sender");
         Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
+    }
+
+    [Fact]
+    public async Task A_member_rekeying_on_another_history_is_refused_nobody_rejoins_and_the_room_still_admits()
+    {
+        await using var server = await TestServer.StartAsync(output);
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "other-history");
+        using var malloryKeys = new TestMember("mallory");
+        await using var mallory = await server.ConnectAndHelloAsync("mallory");
+        await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+        var alice = room["alice"];
+        var epoch = alice.Epoch;
+
+        // A rekey signed with mallory's genuine identity key, on a history nobody else has. Relayed, it would make every
+        // honest member see TranscriptMismatch and rejoin, leaving mallory the only member the room could ask to commit.
+        var otherHistory = ByteString.CopyFrom(Enumerable.Repeat((byte)0xA5, 32).ToArray());
+        var rekey = malloryKeys.Commit("lobby", epoch + 1, alice.Roster.Select(m => m.Bundle), rekey: true, suite: alice.Suite,
+            previous: otherHistory);
+        await mallory.SendAsync(Frames.Commit("mallory", "lobby", epoch + 1, rekey));
+
+        var answer = await ReadUntilCommitOrErrorAsync(mallory, after: epoch);
+        Assert.True(answer.Type == MessageType.Error, $"the relay relayed mallory's commit for epoch {answer.Epoch}");
+        Assert.Equal((ErrorCode.CommitRejected, epoch + 1, false), (answer.Error.Code, answer.Epoch, answer.Error.Fatal));
+        Assert.Contains("transcript hash", answer.Error.Reason, StringComparison.Ordinal);
+
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        foreach (var member in room.Members)
+        {
+            Assert.Equal(epoch, member.Epoch);
+            Assert.DoesNotContain(member.CommitOutcomes, o => o is CommitRejected);
+        }
+
+        // The room is not held by mallory: the longest-present honest member still admits a newcomer.
+        await using var dave = await HonestMember.JoinAsync(server, "dave", "lobby");
+        await Eventually.TrueAsync(() => dave.Status == GroupStatus.Active && room.Members.All(m => m.Epoch == dave.Epoch), "dave was admitted");
+    }
+
+    [Fact]
+    public async Task A_commit_that_fits_a_frame_but_would_be_relayed_in_a_larger_one_is_refused_and_the_room_stays_in_step()
+    {
+        await using var server = await TestServer.StartAsync(output);
+        await using var room = await HonestRoom.FormAsync(server, "lobby", "oversize-commit");
+        using var malloryKeys = new TestMember("mallory");
+        await using var mallory = await server.ConnectAndHelloAsync("mallory");
+        await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
+        await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+        var alice = room["alice"];
+        var epoch = alice.Epoch;
+
+        // The relay adds the suite to the envelope it relays: a commit sent in a frame of the maximum size comes out larger.
+        // Accepted, the room would move to the next epoch while every copy of the commit is dropped as too large to send.
+        var rekey = malloryKeys.Commit("lobby", epoch + 1, alice.Roster.Select(m => m.Bundle), rekey: true, suite: alice.Suite,
+            previous: ByteString.CopyFrom(alice.TranscriptHash));
+        var oversize = malloryKeys.PaddedToRelayedSize(rekey, "lobby", WireLimits.DefaultMaxFrameBytes + 1);
+        var sent = Frames.Commit("mallory", "lobby", epoch + 1, oversize);
+        Assert.InRange(sent.CalculateSize(), 1, WireLimits.DefaultMaxFrameBytes);
+        await mallory.SendAsync(sent);
+
+        var answer = await ReadUntilCommitOrErrorAsync(mallory, after: epoch);
+        Assert.True(answer.Type == MessageType.Error, $"the relay accepted mallory's commit for epoch {answer.Epoch}");
+        Assert.Equal((ErrorCode.CommitRejected, epoch + 1), (answer.Error.Code, answer.Epoch));
+        Assert.Contains("frame limit", answer.Error.Reason, StringComparison.Ordinal);
+
+        // Still at the room's epoch, everyone chats on; the next commit (a newcomer's admission) reaches everyone.
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        await using var dave = await HonestMember.JoinAsync(server, "dave", "lobby");
+        await Eventually.TrueAsync(() => dave.Status == GroupStatus.Active && room.Members.All(m => m.Epoch == dave.Epoch), "dave was admitted");
+        Assert.Equal(epoch + 1, dave.Epoch);
+        Assert.All(room.Members, m => Assert.DoesNotContain(m.CommitOutcomes, o => o is CommitRejected));
+    }
+
+    /// <summary>The next ERROR, or the next COMMIT for an epoch after <paramref name="after"/> (earlier ones are what admitted the client).</summary>
+    private static async Task<Envelope> ReadUntilCommitOrErrorAsync(TestClient client, ulong after)
+    {
+        while (true)
+        {
+            var envelope = await client.ReadAsync() ?? throw new InvalidOperationException($"{client.Id}: connection closed");
+            if (envelope.Type == MessageType.Error || (envelope.Type == MessageType.Commit && envelope.Epoch > after))
+            {
+                return envelope;
+            }
+        }
     }
 
     private static async Task<bool> ReadsToEndAsync(NetworkStream stream, CancellationToken cancellationToken)

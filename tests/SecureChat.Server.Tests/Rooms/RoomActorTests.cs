@@ -24,6 +24,7 @@ public sealed class RoomActorTests : TestKit
     private readonly IActorRef _room;
     private readonly (TestMember Member, TestProbe Connection) _alice;
     private readonly (TestMember Member, TestProbe Connection) _bob;
+    private SignedCommit? _admission;
 
     public RoomActorTests()
         : base("akka.loglevel = INFO")
@@ -41,13 +42,15 @@ public sealed class RoomActorTests : TestKit
         _room.Tell(Join(alice, aliceConn));
         Assert.Equal(0ul, ExpectFrame(aliceConn, MessageType.Joined).Joined.CurrentEpoch);
         var create = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
-        _room.Tell(Submit(alice, aliceConn, alice.CreateRoom(Room, create.NewEpoch)));
+        var creation = alice.CreateRoom(Room, create.NewEpoch);
+        _room.Tell(Submit(alice, aliceConn, creation));
         Assert.Equal("alice", ExpectFrame(aliceConn, MessageType.Commit).SenderId);
 
         _room.Tell(Join(bob, bobConn));
         ExpectFrame(bobConn, MessageType.Joined);
         var admit = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
-        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, admit.NewEpoch, [alice.Bundle, bob.Bundle], added: [bob.Bundle])));
+        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, admit.NewEpoch, [alice.Bundle, bob.Bundle], added: [bob.Bundle],
+            previous: TestMember.TranscriptHashOf(creation))));
 
         Assert.Equal(2ul, ExpectFrame(aliceConn, MessageType.Commit).Epoch);
         Assert.Equal(2ul, ExpectFrame(bobConn, MessageType.Commit).Epoch);
@@ -100,7 +103,8 @@ public sealed class RoomActorTests : TestKit
         AliceAndBobInTheRoom();
         var (carol, _) = Member("carol");
 
-        _room.Tell(Submit(_bob.Member, _bob.Connection, _bob.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Bundle], added: [carol.Bundle])));
+        _room.Tell(Submit(_bob.Member, _bob.Connection, _bob.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Bundle], added: [carol.Bundle],
+            previous: TestMember.TranscriptHashOf(_admission!))));
 
         var error = _bob.Connection.ExpectMsg<RoomError>();
         Assert.Equal((ErrorCode.CommitRejected, 3ul, false), (error.Code, error.Epoch, error.NotInRoom));
@@ -141,9 +145,11 @@ public sealed class RoomActorTests : TestKit
         var (alice, aliceConn) = _alice;
         var (bob, bobConn) = _bob;
         _room.Tell(Join(alice, aliceConn));
-        _room.Tell(Submit(alice, aliceConn, alice.CreateRoom(Room)));
+        var creation = alice.CreateRoom(Room);
+        _room.Tell(Submit(alice, aliceConn, creation));
         _room.Tell(Join(bob, bobConn));
-        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle])));
+        _admission = alice.Commit(Room, 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle], previous: TestMember.TranscriptHashOf(creation));
+        _room.Tell(Submit(alice, aliceConn, _admission));
         ExpectFrame(bobConn, MessageType.Joined);
         ExpectFrame(bobConn, MessageType.Commit);
         aliceConn.FishForMessage(m => m is RoomFrame frame && Frames.Parse(frame.Envelope) is { Type: MessageType.Commit, Epoch: 2 });
