@@ -19,6 +19,12 @@ public sealed record ClientSessionSettings
     /// <summary>Messages held per room whose keys have not arrived yet; the oldest is dropped with a warning.</summary>
     public int MaxHeldMessages { get; init; } = 1000;
 
+    /// <summary>
+    /// After the relay refused one of our automatic rekeys (it limits rekeys per member per minute), how long the room
+    /// waits before it rekeys by itself again; without it every send would commit another rekey to be refused.
+    /// </summary>
+    public TimeSpan RekeyRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>A room with nothing but a pending join gives up after this long without admission.</summary>
     public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
