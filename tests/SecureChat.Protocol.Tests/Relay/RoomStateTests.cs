@@ -127,19 +127,6 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void When_every_member_has_let_its_deadline_pass_the_round_starts_again()
-    {
-        CreateRoom(_alice, "alice-1");
-        Admit(_alice, "alice-1", _bob, "bob-1");
-        Join(_carol, "carol-1");
-
-        Did(_room.CommitDeadline(new CommitDeadlineDue(3, "alice")));
-        Did(_room.CommitDeadline(new CommitDeadlineDue(3, "bob")));
-
-        Assert.Equal(3ul, RequestTo("alice-1").NewEpoch);
-    }
-
-    [Fact]
     public void Failover_asks_every_other_candidate_before_it_asks_one_that_failed_again()
     {
         CreateRoom(_alice, "alice-1");
@@ -154,7 +141,8 @@ public sealed class RoomStateTests : IDisposable
             asked.Add(AskedCommitter());
         }
 
-        Assert.Equal(["alice", "bob", "carol", "alice", "bob", "carol"], asked);
+        Assert.Equal(["alice", "bob", "carol", "alice", "bob", "carol"], asked); // each round starts again
+        Assert.Equal(4ul, RequestTo("carol-1").NewEpoch);
     }
 
     [Fact]
@@ -465,9 +453,7 @@ public sealed class RoomStateTests : IDisposable
     [Fact]
     public void Rekeys_beyond_a_members_limit_per_minute_are_refused_and_relayed_to_nobody_while_others_still_rekey()
     {
-        _room = NewRoom(rekeysPerMinute: 2);
-        CreateRoom(_alice, "alice-1");
-        Admit(_alice, "alice-1", _bob, "bob-1");
+        AliceAndBobWithARekeyLimit(2);
         BobRekeys();
         BobRekeys();
 
@@ -485,9 +471,7 @@ public sealed class RoomStateTests : IDisposable
     [Fact]
     public void The_rekey_limit_counts_the_last_sixty_seconds_on_the_rooms_clock()
     {
-        _room = NewRoom(rekeysPerMinute: 2);
-        CreateRoom(_alice, "alice-1");
-        Admit(_alice, "alice-1", _bob, "bob-1");
+        AliceAndBobWithARekeyLimit(2);
         BobRekeys(); // t = 0
         _clock.Advance(30_000);
         BobRekeys(); // t = 30 s
@@ -505,9 +489,7 @@ public sealed class RoomStateTests : IDisposable
     [Fact]
     public void Leaving_and_joining_again_does_not_reset_the_rekey_limit()
     {
-        _room = NewRoom(rekeysPerMinute: 1);
-        CreateRoom(_alice, "alice-1");
-        Admit(_alice, "alice-1", _bob, "bob-1");
+        AliceAndBobWithARekeyLimit(1);
         BobRekeys();
         var newBob = Member("bob");
         Join(newBob, "bob-2");
@@ -753,6 +735,14 @@ public sealed class RoomStateTests : IDisposable
         Did(_room.Publish(member.Id, epoch, envelope ?? Frames.Application(member.Id, Room, epoch, 0).Bytes(), connection));
 
     private IEnumerable<SignedBundle> Bundles() => _room.Roster.Select(m => m.Bundle);
+
+    /// <summary>A room that accepts <paramref name="rekeysPerMinute"/> rekeys per member per minute; alice created it and admitted bob.</summary>
+    private void AliceAndBobWithARekeyLimit(int rekeysPerMinute)
+    {
+        _room = NewRoom(rekeysPerMinute: rekeysPerMinute);
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+    }
 
     /// <summary>Bob commits a rekey for the next epoch; whether the room accepted it.</summary>
     private bool BobRekeys()
