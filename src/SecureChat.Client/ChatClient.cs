@@ -52,7 +52,14 @@ public sealed class ChatClient : IAsyncDisposable
 
     public void Send(string roomId, string text) => _session.Tell(new ClientCommands.Send(roomId, text));
 
-    public void Trust(string clientId) => _session.Tell(new ClientCommands.Trust(clientId));
+    /// <summary>Accepts the changed key of <paramref name="clientId"/> with <paramref name="fingerprint"/>; without one, lists the waiting keys.</summary>
+    public void Trust(string clientId, string? fingerprint = null) => _session.Tell(new ClientCommands.Trust(clientId, fingerprint));
+
+    /// <summary>Sends the messages held because the room gained members since they were typed.</summary>
+    public void SendQueued(string roomId) => _session.Tell(new ClientCommands.SendQueued(roomId));
+
+    /// <summary>Drops the messages held because the room gained members since they were typed.</summary>
+    public void DropQueued(string roomId) => _session.Tell(new ClientCommands.DropQueued(roomId));
 
     public Task<ClientCommands.RosterReply> GetRosterAsync(string roomId) =>
         _session.Ask<ClientCommands.RosterReply>(new ClientCommands.QueryRoster(roomId), TimeSpan.FromSeconds(5));

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
+using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 
@@ -19,6 +20,9 @@ public sealed record ClientOptions(LocalIdentity Identity, IServerConnector Conn
 
     public ClientSessionSettings Settings { get; init; } = new();
 
+    /// <summary>The engine's limits and policies (rekey thresholds, retention) for every room of the client.</summary>
+    public GroupOptions GroupOptions { get; init; } = GroupOptions.Default;
+
     /// <summary>The session actor's name; by default a unique one.</summary>
     public string? ActorName { get; init; }
 
@@ -31,5 +35,5 @@ public sealed record ClientOptions(LocalIdentity Identity, IServerConnector Conn
 
     /// <summary>What the session shares with its rooms; <paramref name="owner"/> receives the client's events.</summary>
     public RoomContext ContextFor(IActorRef owner) =>
-        new(ClientId, owner, Identity, Trust, SystemClock.Instance, SystemRandomSource.Instance, Settings);
+        new(ClientId, owner, Identity, Trust, SystemClock.Instance, SystemRandomSource.Instance, Settings) { GroupOptions = GroupOptions };
 }

@@ -119,6 +119,36 @@ public sealed class IdentityTests : IDisposable
     }
 
     [Fact]
+    public void Every_changed_key_seen_for_an_id_stays_pending_until_that_key_itself_is_accepted()
+    {
+        var store = new TrustStore();
+        byte[] pinned = [.. Enumerable.Repeat((byte)1, 32)], second = [.. Enumerable.Repeat((byte)2, 32)], third = [.. Enumerable.Repeat((byte)3, 32)];
+        store.Observe("bob", pinned);
+        store.Observe("bob", second);
+        store.Observe("bob", third);
+        store.Observe("bob", second); // seen again: listed once, now the newest
+
+        Assert.Equal([third, second], store.PendingChangesFor("bob").Select(c => c.NewKey));
+        Assert.All(store.PendingChangesFor("bob"), c => Assert.Equal(pinned, c.PinnedKey));
+        Assert.Empty(store.PendingChangesFor("carol"));
+
+        // The user compared the second key's fingerprint and accepts exactly that one; the third stays pending.
+        store.Accept("bob", second);
+
+        Assert.True(store.IsTrusted("bob", second));
+        Assert.False(store.IsTrusted("bob", third));
+        var left = Assert.Single(store.PendingChangesFor("bob"));
+        Assert.Equal(second, left.PinnedKey);
+        Assert.Equal(third, left.NewKey);
+        for (var i = 0; i < TrustStore.MaxPendingKeysPerClient + 3; i++)
+        {
+            store.Observe("bob", [.. Enumerable.Repeat((byte)(10 + i), 32)]);
+        }
+
+        Assert.Equal(TrustStore.MaxPendingKeysPerClient, store.PendingChangesFor("bob").Count);
+    }
+
+    [Fact]
     public void A_changed_identity_key_is_reported_blocks_sending_until_accepted_and_marks_its_messages()
     {
         using var sim = Scenario.Group(43, "alice", "bob", "carol");

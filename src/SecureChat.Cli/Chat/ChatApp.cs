@@ -168,7 +168,21 @@ internal sealed class ChatApp
 
                 break;
             case ChatInput.TrustKey trust:
-                _client.Trust(trust.ClientId);
+                _client.Trust(trust.ClientId, trust.Fingerprint);
+                break;
+            case ChatInput.SendQueued send:
+                if ((send.RoomId ?? RequireRoom()) is { } sendRoom)
+                {
+                    _client.SendQueued(sendRoom);
+                }
+
+                break;
+            case ChatInput.DropQueued drop:
+                if ((drop.RoomId ?? RequireRoom()) is { } dropRoom)
+                {
+                    _client.DropQueued(dropRoom);
+                }
+
                 break;
         }
     }

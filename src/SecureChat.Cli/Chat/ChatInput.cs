@@ -17,7 +17,12 @@ internal abstract record ChatInput
 
     public sealed record ShowCode : ChatInput;
 
-    public sealed record TrustKey(string ClientId) : ChatInput;
+    /// <summary>/trust ID [FINGERPRINT]: accept the changed key with that fingerprint; without one, list the waiting keys.</summary>
+    public sealed record TrustKey(string ClientId, string? Fingerprint = null) : ChatInput;
+
+    public sealed record SendQueued(string? RoomId) : ChatInput;
+
+    public sealed record DropQueued(string? RoomId) : ChatInput;
 
     public sealed record Quit : ChatInput;
 
@@ -38,7 +43,11 @@ internal abstract record ChatInput
           /msg TEXT        send TEXT to the current room (plain text does the same)
           /fingerprint     your own identity fingerprint
           /code            the current room's epoch code; compare it with the others
-          /trust ID        accept a changed identity key for ID
+          /trust ID        list the changed identity key(s) waiting for ID, with fingerprints
+          /trust ID FINGERPRINT
+                           accept the changed key of ID with that fingerprint (after comparing it)
+          /send-queued [ROOM]  send messages held because members joined since you typed them
+          /drop-queued [ROOM]  drop those held messages
           /quit            leave every room and exit
           /help            this list
         """;
@@ -84,12 +93,29 @@ internal abstract record ChatInput
             "/msg" => argument.Length == 0 ? new Invalid("usage: /msg TEXT") : new Say(argument),
             "/fingerprint" => new ShowFingerprint(),
             "/code" => new ShowCode(),
-            "/trust" => argument.Length == 0 || argument.Contains(' ', StringComparison.Ordinal)
-                ? new Invalid("usage: /trust ID")
-                : new TrustKey(argument),
+            "/trust" => ParseTrust(argument),
+            "/send-queued" => argument.Contains(' ', StringComparison.Ordinal)
+                ? new Invalid("usage: /send-queued [ROOM]")
+                : new SendQueued(argument.Length == 0 ? null : argument),
+            "/drop-queued" => argument.Contains(' ', StringComparison.Ordinal)
+                ? new Invalid("usage: /drop-queued [ROOM]")
+                : new DropQueued(argument.Length == 0 ? null : argument),
             "/quit" or "/exit" => new Quit(),
             "/help" or "/?" => new Help(),
             _ => new Invalid($"unknown command {command}; type /help for the list"),
         };
+    }
+
+    private static ChatInput ParseTrust(string argument)
+    {
+        var space = argument.IndexOf(' ', StringComparison.Ordinal);
+        var id = space < 0 ? argument : argument[..space];
+        var fingerprint = space < 0 ? null : argument[(space + 1)..].Trim();
+        if (id.Length == 0 || (fingerprint is not null && !fingerprint.All(c => char.IsAsciiDigit(c) || c == ' ')))
+        {
+            return new Invalid("usage: /trust ID [FINGERPRINT] (the fingerprint's digits; spaces are ignored)");
+        }
+
+        return new TrustKey(id, fingerprint);
     }
 }

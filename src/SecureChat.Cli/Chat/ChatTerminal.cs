@@ -6,7 +6,7 @@ namespace SecureChat.Cli.Chat;
 /// </summary>
 internal interface IChatTerminal : IDisposable
 {
-    /// <summary>Prints one complete line above whatever is being typed.</summary>
+    /// <summary>Prints one complete line above whatever is being typed, neutralised by <see cref="TerminalText.Neutralise"/>.</summary>
     void WriteLine(string line);
 
     /// <summary>The next line the user entered, or null at end of input.</summary>
@@ -15,7 +15,7 @@ internal interface IChatTerminal : IDisposable
     void SetPrompt(string prompt);
 }
 
-/// <summary>For pipes and tests: plain line reading, one output line per event.</summary>
+/// <summary>For pipes and tests: plain line reading, one output line per event, each neutralised (<see cref="TerminalText"/>).</summary>
 internal sealed class PlainTerminal(TextReader input, TextWriter output) : IChatTerminal
 {
     private readonly Lock _gate = new();
@@ -24,7 +24,7 @@ internal sealed class PlainTerminal(TextReader input, TextWriter output) : IChat
     {
         lock (_gate)
         {
-            output.WriteLine(line);
+            output.WriteLine(TerminalText.Neutralise(line));
             output.Flush();
         }
     }

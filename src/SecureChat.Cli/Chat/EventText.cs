@@ -8,12 +8,19 @@ namespace SecureChat.Cli.Chat;
 
 /// <summary>
 /// The words for what the client library reports: one printed line per event (the chat terminal and the
-/// simulator's report). Text that came from other people or from the server is passed through
-/// <see cref="Printable"/> and the server's is marked as the server's.
+/// simulator's report). Text the server wrote is quoted and labelled as the server's, so it can never pass for
+/// a line of ours or a chat line; the output path neutralises every character of every line
+/// (<see cref="TerminalText"/>), whoever wrote it.
 /// </summary>
 internal static class EventText
 {
     public const string RoomNameRule = "room names are 1-64 characters of A-Z a-z 0-9 . _ @ -";
+
+    /// <summary>Server text longer than this is cut (the reference server's reasons are at most 200 characters).</summary>
+    public const int MaxServerTextLength = 300;
+
+    /// <summary>What marks a message whose sender signs with an identity key the user has not accepted.</summary>
+    public const string UnverifiedKeyMark = "[unverified key]";
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
@@ -27,9 +34,14 @@ internal static class EventText
         MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
         MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
         Left l => $"* left {l.RoomId}",
-        MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}: {Printable(m.Text)}"),
-        TrustUpdated { ChangeWasPending: true } t => $"! now trusting the current key of {t.ClientId}",
-        TrustUpdated t => $"! no changed key is waiting for {t.ClientId}",
+        MessageReceived { SenderKeyUnaccepted: true } m =>
+            string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId} {UnverifiedKeyMark}: {m.Text}"),
+        MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}: {m.Text}"),
+        TrustUpdated t => $"! now trusting the key of {t.ClientId} with fingerprint {t.Fingerprint}",
+        PendingKeys { Keys.Count: 0 } p => $"! no changed key is waiting for {p.ClientId}",
+        PendingKeys p => $"! {p.ClientId}'s pinned key is {p.Keys[0].PinnedFingerprint}; changed key(s) waiting: {Fingerprints(p.Keys)}; " +
+                         $"compare, then /trust {p.ClientId} FINGERPRINT",
+        QueuedSendsReleased q => string.Create(Invariant, $"* [{q.RoomId}] sending {q.Count} held message(s) to the room as it is now"),
         Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
         ErrorReported r => r.RoomId is null ? $"error ({CodeName(r)}): {Describe(r)}" : $"error [{r.RoomId}] ({CodeName(r)}): {Describe(r)}",
         Disconnected d => d.RetryIn is { } retry
@@ -58,31 +70,21 @@ internal static class EventText
         _ => phase.ToString(),
     };
 
-    /// <summary>Other people's text must not drive the terminal: control characters become '?'.</summary>
-    public static string Printable(string text)
-    {
-        var builder = new StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            builder.Append(char.IsControl(c) ? '?' : c);
-        }
-
-        return builder.ToString();
-    }
-
     private static string Describe(Warning warning) => warning switch
     {
         StillWaitingForAdmission => "still waiting for a member to admit us to the room",
         JoinerNotAdmitted j => $"not admitting {j.ClientId}: its bundle is invalid or it is already a member",
         Rejoining { Reason: RejoinReason.RemovedFromRoom } => "the room removed us; rejoining",
         Rejoining r => $"the server no longer counts us as a member ({Server(r.UntrustedServerReason)}); rejoining",
-        SendHeldForKeyChange h => $"held your message: the key of {string.Join(", ", h.BlockingMembers)} changed; /trust ID after comparing fingerprints",
+        SendHeldForKeyChange h => $"held your message: the key of {string.Join(", ", h.BlockingMembers)} changed; /trust ID FINGERPRINT after comparing fingerprints",
         SendQueueFull q => string.Create(Invariant, $"{q.Queued} messages are already waiting for the room's keys; not queuing more"),
-        UnacceptedSenderKey u => $"{u.SenderId} signs with a key you have not accepted; /trust {u.SenderId} after comparing fingerprints",
         MessageDropped d => $"dropped a message from {d.SenderId}: {Describe(d.Reason)}",
         HeldMessageDropped h => $"too many messages waiting for keys; dropped one from {h.SenderId}",
         RoomOffline => "offline; messages you type are kept until the room is rekeyed",
         QueuedSendsDropped q => string.Create(Invariant, $"{q.Count} queued message(s) were not sent"),
+        QueuedSendsHeld q => string.Create(Invariant, $"held {q.Held} message(s) you typed before {string.Join(", ", q.JoinedSince)} joined; ") +
+                             "/send-queued sends them to everyone now in the room, /drop-queued drops them",
+        NothingHeld => "no messages are held",
         AlreadyInRoom a => $"already in {a.RoomId}",
         FrameDropped f => $"sending too fast: a {f.Frame} frame was dropped",
         PacedFramesLost p => string.Create(Invariant, $"{p.Count} frame(s) waiting to be sent were lost with the connection"),
@@ -93,14 +95,17 @@ internal static class EventText
     {
         ServerError s => Server(s.UntrustedReason),
         JoinRefused j => $"could not join {j.RoomId}: {Server(j.UntrustedReason)}",
-        WelcomeForAnotherClient w => $"the server greeted us as '{Printable(w.UntrustedClientId)}', not as the id of our certificate",
+        WelcomeForAnotherClient w => $"the server greeted us as another client ({Server(w.UntrustedClientId)}), not as the id of our certificate",
         FrameBeforeWelcome f => $"the server sent {f.Frame} before WELCOME",
         DecryptFailed d => $"a message from {d.SenderId} failed: {Describe(d.Reason)}",
-        CommitRefused { Rejoining: true } c => string.Create(Invariant, $"lost track of the room's keys ({c.Reason} at epoch {c.Epoch}); rejoining"),
+        CommitRefused { Rejoining: true } c => string.Create(Invariant, $"lost the room's keys at epoch {c.Epoch}: {Describe(c.Reason)} ({c.Reason}); rejoining"),
         CommitRefused c => string.Create(Invariant, $"refused a commit for epoch {c.Epoch}: {c.Reason}"),
         CommitRequestRefused c => $"could not commit the requested change: {c.Reason}",
         KeyChanged k => $"{k.ClientId}'s identity key changed (was {k.PinnedFingerprint}, now {k.NewFingerprint}); " +
-                        $"compare fingerprints, then /trust {k.ClientId}. Sending to this room waits until then.",
+                        $"compare fingerprints, then /trust {k.ClientId} FINGERPRINT. Sending to this room waits until then.",
+        TrustRefused { Pending.Count: 0 } t => $"no changed key is waiting for {t.ClientId}; nothing accepted",
+        TrustRefused t => $"no changed key waiting for {t.ClientId} has the fingerprint {t.TypedFingerprint}; nothing accepted " +
+                          $"(waiting: {Fingerprints(t.Pending)})",
         MessageNotSent m => $"message not sent: {Describe(m.Reason)}",
         NotInRoom n => $"not in room {n.RoomId}; /join it first",
         InvalidRoomName => RoomNameRule,
@@ -113,7 +118,7 @@ internal static class EventText
         DisconnectCause.WelcomeTimeout => "the server did not answer HELLO in time",
         DisconnectCause.OutboundQueueFull => "the outbound queue to the server is full",
         DisconnectCause.ProtocolViolation => "the server broke the protocol",
-        _ => disconnected.Detail is { } detail ? Printable(detail) : "the connection failed",
+        _ => disconnected.Detail ?? "the connection failed",
     };
 
     private static string Describe(DecryptRejection reason) => reason switch
@@ -128,6 +133,14 @@ internal static class EventText
         _ => reason.ToString(),
     };
 
+    private static string Describe(CommitRejection reason) => reason switch
+    {
+        CommitRejection.EpochGap => "a commit was missed",
+        CommitRejection.TranscriptMismatch => "a commit continues another history of the room",
+        CommitRejection.WrapFailed => "a commit's key for us does not open",
+        _ => reason.ToString(),
+    };
+
     private static string Describe(SendRefusal reason) => reason switch
     {
         SendRefusal.BodyTooLong => "the text is too long",
@@ -135,8 +148,19 @@ internal static class EventText
         _ => reason.ToString(),
     };
 
-    /// <summary>What the server wrote, shown as the server's and harmless to the terminal.</summary>
-    private static string Server(string? text) => $"the server says \"{Printable(text ?? string.Empty)}\"";
+    /// <summary>What the server wrote: quoted (its own quotes escaped), cut to a bounded length and labelled as the server's.</summary>
+    private static string Server(string? text)
+    {
+        var said = text ?? string.Empty;
+        if (said.Length > MaxServerTextLength)
+        {
+            said = said[..MaxServerTextLength] + "...";
+        }
+
+        return $"the server says \"{said.Replace("\"", "\\\"", StringComparison.Ordinal)}\"";
+    }
+
+    private static string Fingerprints(IReadOnlyList<PendingKey> keys) => string.Join(" | ", keys.Select(k => k.NewFingerprint));
 
     private static string ScreamingCase(string pascal)
     {

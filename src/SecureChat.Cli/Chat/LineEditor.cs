@@ -32,13 +32,14 @@ internal sealed class LineEditor : IChatTerminal
         System.Threading.Channels.Channel.CreateUnbounded<string?>();
 
     private string _prompt;
+    private char? _pendingHighSurrogate;
     private Thread? _reader;
 
     public LineEditor(TextWriter output, IKeySource keys, string prompt = "> ")
     {
         _output = output;
         _keys = keys;
-        _prompt = prompt;
+        _prompt = TerminalText.Neutralise(prompt);
     }
 
     public void WriteLine(string line)
@@ -46,7 +47,7 @@ internal sealed class LineEditor : IChatTerminal
         lock (_gate)
         {
             _output.Write(ClearLine);
-            _output.Write(line);
+            _output.Write(TerminalText.Neutralise(line));
             _output.Write('\n');
             Redraw();
         }
@@ -56,7 +57,7 @@ internal sealed class LineEditor : IChatTerminal
     {
         lock (_gate)
         {
-            _prompt = prompt;
+            _prompt = TerminalText.Neutralise(prompt);
             _output.Write(ClearLine);
             Redraw();
         }
@@ -90,16 +91,18 @@ internal sealed class LineEditor : IChatTerminal
                     {
                         // Echo what was sent so the scrollback reads as a conversation.
                         _output.Write(_prompt);
-                        _output.Write(line);
+                        _output.Write(TerminalText.Neutralise(line));
                         _output.Write('\n');
                     }
 
                     Redraw();
                     return line;
                 case ConsoleKey.Backspace:
+                    _pendingHighSurrogate = null;
                     if (_buffer.Length > 0)
                     {
-                        _buffer.Length--;
+                        var pair = _buffer.Length > 1 && char.IsLowSurrogate(_buffer[^1]) && char.IsHighSurrogate(_buffer[^2]);
+                        _buffer.Length -= pair ? 2 : 1;
                         _output.Write("\b \b");
                         _output.Flush();
                     }
@@ -111,13 +114,7 @@ internal sealed class LineEditor : IChatTerminal
                     Redraw();
                     return null;
                 default:
-                    if (!char.IsControl(key.KeyChar) && _buffer.Length < MaxLineLength)
-                    {
-                        _buffer.Append(key.KeyChar);
-                        _output.Write(key.KeyChar);
-                        _output.Flush();
-                    }
-
+                    Type(key.KeyChar);
                     return null;
             }
         }
@@ -131,6 +128,33 @@ internal sealed class LineEditor : IChatTerminal
             _output.Write(ClearLine);
             _output.Flush();
         }
+    }
+
+    /// <summary>
+    /// Takes a typed character into the line unless the terminal would have to escape it (controls, bidi and
+    /// invisible characters): what is echoed while typing is then exactly what the line holds. A surrogate pair
+    /// (an emoji) arrives as two keys and is judged as one character.
+    /// </summary>
+    private void Type(char c)
+    {
+        var high = _pendingHighSurrogate;
+        _pendingHighSurrogate = null;
+        if (char.IsHighSurrogate(c))
+        {
+            _pendingHighSurrogate = c;
+            return;
+        }
+
+        var typed = high is { } h && char.IsLowSurrogate(c) ? new string([h, c]) : c.ToString();
+        if ((typed.Length == 1 && char.IsSurrogate(c)) || !TerminalText.IsSafeToType(char.ConvertToUtf32(typed, 0)) ||
+            _buffer.Length + typed.Length > MaxLineLength)
+        {
+            return;
+        }
+
+        _buffer.Append(typed);
+        _output.Write(typed);
+        _output.Flush();
     }
 
     private void EnsureReader()

@@ -106,7 +106,7 @@ internal static class SimulateCommand
         {
             using var ca = authority;
             var caPublic = ca.PublicCertificate;
-            var simulator = new Simulator(options, id => StartClient(system, ca, caPublic, endpoint, id), e => Chat.EventText.Format(e) ?? e.ToString());
+            var simulator = new Simulator(options, id => StartClient(system, ca, caPublic, endpoint, id), e => Chat.TerminalText.Neutralise(Chat.EventText.Format(e) ?? e.ToString()));
             using var progress = new ProgressLine(() => simulator.Progress);
             SimulationReport report;
             try

@@ -19,14 +19,20 @@ namespace SecureChat.Client.Rooms;
 /// <remarks>
 /// <para>Phases: see <see cref="RoomPhase"/>. Sends before the keys are ready are queued and messages for
 /// epochs not reached yet are held; both are bounded (<see cref="ClientSessionSettings"/>).</para>
+/// <para>Each queued text remembers the roster it was typed for (the last roster the room had keys for). When it
+/// could go but the roster has gained members since, it is held and the user told who joined; it goes only after
+/// <see cref="SendQueued"/>, or is dropped by <see cref="DropQueued"/>. Removals alone do not hold it. Text typed
+/// before the room was ever admitted was typed for no known roster and goes to the roster that admits us (whose
+/// members are reported just before).</para>
 /// <para>Commits: a COMMIT_REQUEST is answered with the engine's commit, which takes effect only when the relay
 /// echoes it. A second request for the epoch of our pending commit gets nothing: the first copy is already on
 /// this connection ahead of anything we could send (and a new connection is a new session), so a copy would
 /// only arrive after the epoch was decided and come back as COMMIT_REJECTED. A request for another epoch
 /// while ours is pending means the server moved on: the pending commit is dropped and a new one built.</para>
-/// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), removal by a commit, or the
-/// server saying NOT_A_MEMBER while we hold keys leave the room's keys unusable: the room sends LEAVE,
-/// opens a new session and sends JOIN again; queued sends wait for the new keys.</para>
+/// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), a signed commit whose wrap for us
+/// does not open (WrapFailed), removal by a commit, or the server saying NOT_A_MEMBER while we hold keys leave
+/// the room's keys unusable: the room sends LEAVE, opens a new session and sends JOIN again; queued sends wait
+/// for the new keys.</para>
 /// <para>Rekeying: after every send and every tick the room commits a rekey when the engine asks for one
 /// (<see cref="GroupSession.NeedsRekey"/>); once the relay refuses one (it limits rekeys per member), the room waits
 /// <see cref="ClientSessionSettings.RekeyRetryDelay"/> before it rekeys by itself again.</para>
@@ -38,11 +44,16 @@ public sealed class ClientRoom : IDisposable
     private readonly ClientSessionSettings _settings;
     private readonly IRoomObserver? _observer;
     private readonly RoomEffects _effects = new();
-    private readonly Queue<string> _queuedSends = new();
+    private readonly LinkedList<QueuedText> _queuedSends = new();
     private readonly Queue<Envelope> _held = new();
-    private readonly HashSet<string> _unacceptedSendersWarned = new(StringComparer.Ordinal);
 
     private GroupSession? _session;
+
+    // The ids of the last roster the room had keys for (kept across reconnects and rejoins); null before the first.
+    private IReadOnlySet<string>? _knownRoster;
+
+    // Who had joined since the head of the queue was typed, as last reported (QueuedSendsHeld).
+    private IReadOnlyList<string> _heldReported = [];
     private bool _queueFullWarned;
     private bool _blockedWarned;
     private bool _everKeyed;
@@ -160,8 +171,9 @@ public sealed class ClientRoom : IDisposable
         }
         else if (_queuedSends.Count > 0)
         {
-            // Keep the order: older queued sends go first.
+            // Keep the order: older queued sends go first. If they are held, say so again: this text waits behind them.
             Queue(text);
+            _heldReported = [];
             FlushQueuedSends();
         }
         else if (!TrySeal(text))
@@ -171,6 +183,21 @@ public sealed class ClientRoom : IDisposable
 
         RekeyIfDue();
         return _effects;
+    }
+
+    /// <summary>The user sends the texts held because the room gained members since they were typed (to the roster as it is now).</summary>
+    public RoomEffects SendQueued()
+    {
+        Begin();
+        var now = _knownRoster;
+        return ResolveHeld(node => node.Value = node.Value with { TypedFor = now }, count => new QueuedSendsReleased(RoomId, count));
+    }
+
+    /// <summary>The user drops the texts held because the room gained members since they were typed; later ones still go.</summary>
+    public RoomEffects DropQueued()
+    {
+        Begin();
+        return ResolveHeld(_queuedSends.Remove, count => new QueuedSendsDropped(RoomId, count));
     }
 
     /// <summary>The user accepted a changed identity key (in the shared trust store): sends held for it may go.</summary>
@@ -330,7 +357,9 @@ public sealed class ClientRoom : IDisposable
             case CommitAccepted accepted:
                 OnNewEpoch(accepted, before);
                 break;
-            case CommitRejected { Reason: CommitRejection.EpochGap or CommitRejection.TranscriptMismatch } rejected:
+            case CommitRejected { Reason: CommitRejection.EpochGap or CommitRejection.TranscriptMismatch or CommitRejection.WrapFailed } rejected:
+                // Each leaves us without the new epoch's keys for good; a WrapFailed commit was signed by a member (the
+                // signature is checked first), so the room did move on without a key we can open.
                 _effects.Report(new CommitRefused(RoomId, rejected.Reason, rejected.Epoch, Rejoining: true));
                 Rejoin();
                 break;
@@ -391,6 +420,7 @@ public sealed class ClientRoom : IDisposable
         }
 
         _everKeyed = true;
+        _knownRoster = session.Roster.Select(m => m.ClientId).ToHashSet(StringComparer.Ordinal);
         _effects.Report(new KeyEstablished(RoomId, accepted.Epoch, accepted.EpochCode, session.Roster.Count));
         Phase = RoomPhase.Ready;
         RetryHeld();
@@ -497,18 +527,78 @@ public sealed class ClientRoom : IDisposable
 
     private void FlushQueuedSends()
     {
-        while (_queuedSends.Count > 0 && IsKeyed)
+        while (_queuedSends.First is { } head && IsKeyed)
         {
-            if (!TrySeal(_queuedSends.Peek()))
+            var joined = JoinedSince(head.Value);
+            if (joined.Count > 0)
+            {
+                ReportHeld(joined);
+                return;
+            }
+
+            if (!TrySeal(head.Value.Text))
             {
                 return;
             }
 
-            _queuedSends.Dequeue();
+            _queuedSends.RemoveFirst();
         }
 
+        _heldReported = [];
         _blockedWarned = false;
         _queueFullWarned = false;
+    }
+
+    /// <summary>Applies the user's decision to every held text, then sends what may go.</summary>
+    private RoomEffects ResolveHeld(Action<LinkedListNode<QueuedText>> resolve, Func<int, ClientEvent> resolved)
+    {
+        var count = 0;
+        for (var node = _queuedSends.First; node is not null;)
+        {
+            var next = node.Next;
+            if (JoinedSince(node.Value).Count > 0)
+            {
+                resolve(node);
+                count++;
+            }
+
+            node = next;
+        }
+
+        if (count == 0)
+        {
+            _effects.Report(new NothingHeld(RoomId));
+            return _effects;
+        }
+
+        _effects.Report(resolved(count));
+        _heldReported = [];
+        FlushQueuedSends();
+        RekeyIfDue();
+        return _effects;
+    }
+
+    /// <summary>Members of the roster the room knows now that were not in the one <paramref name="queued"/> was typed for.</summary>
+    private List<string> JoinedSince(QueuedText queued)
+    {
+        if (queued.TypedFor is not { } typedFor || _knownRoster is not { } now || ReferenceEquals(typedFor, now))
+        {
+            return [];
+        }
+
+        var self = _session?.LocalClientId;
+        return [.. now.Where(id => id != self && !typedFor.Contains(id)).Order(StringComparer.Ordinal)];
+    }
+
+    private void ReportHeld(List<string> joined)
+    {
+        if (joined.SequenceEqual(_heldReported))
+        {
+            return;
+        }
+
+        _heldReported = joined;
+        _effects.Report(new QueuedSendsHeld(RoomId, joined, _queuedSends.Count(q => JoinedSince(q).Count > 0)));
     }
 
     private void Queue(string text)
@@ -524,7 +614,7 @@ public sealed class ClientRoom : IDisposable
             return;
         }
 
-        _queuedSends.Enqueue(text);
+        _queuedSends.AddLast(new QueuedText(text, _knownRoster));
     }
 
     private void Decrypt(Envelope envelope, bool fromHold)
@@ -534,13 +624,9 @@ public sealed class ClientRoom : IDisposable
         switch (outcome)
         {
             case MessageDelivered delivered:
-                if (delivered.SenderKeyUnaccepted && _unacceptedSendersWarned.Add(delivered.SenderId))
-                {
-                    _effects.Report(new UnacceptedSenderKey(RoomId, delivered.SenderId));
-                }
-
                 _effects.Report(new MessageReceived(RoomId, delivered.SenderId, delivered.Text,
-                    DateTimeOffset.FromUnixTimeMilliseconds(delivered.SentAtMs), DateTimeOffset.FromUnixTimeMilliseconds(_clock.UtcNowMs)));
+                    DateTimeOffset.FromUnixTimeMilliseconds(delivered.SentAtMs), DateTimeOffset.FromUnixTimeMilliseconds(_clock.UtcNowMs),
+                    delivered.SenderKeyUnaccepted));
                 break;
             case MessageHeld:
                 Hold(envelope);
@@ -641,4 +727,7 @@ public sealed class ClientRoom : IDisposable
 
         _session = null;
     }
+
+    /// <summary>A text waiting to be sent, and the ids of the roster it was typed for (null: none known yet).</summary>
+    private sealed record QueuedText(string Text, IReadOnlySet<string>? TypedFor);
 }

@@ -12,8 +12,17 @@ public static class ClientCommands
     /// <summary>Encrypted for the room's members; queued (bounded) until the room's keys are ready.</summary>
     public sealed record Send(string RoomId, string Text);
 
-    /// <summary>Accepts a changed identity key for a client that was pinned on first use.</summary>
-    public sealed record Trust(string ClientId);
+    /// <summary>
+    /// Accepts the changed identity key of <paramref name="ClientId"/> whose fingerprint is <paramref name="Fingerprint"/>
+    /// (digits compared, spaces ignored); without a fingerprint, lists the changed keys waiting and accepts nothing.
+    /// </summary>
+    public sealed record Trust(string ClientId, string? Fingerprint = null);
+
+    /// <summary>Sends the messages held because the room gained members since they were typed.</summary>
+    public sealed record SendQueued(string RoomId);
+
+    /// <summary>Drops the messages held because the room gained members since they were typed.</summary>
+    public sealed record DropQueued(string RoomId);
 
     /// <summary>Answered with <see cref="RosterReply"/>.</summary>
     public sealed record QueryRoster(string RoomId);

@@ -27,6 +27,9 @@ public enum ClientErrorCode
     /// <summary>A member's identity key differs from the pinned one; /trust accepts it.</summary>
     KeyChanged,
 
+    /// <summary>/trust named a fingerprint that no changed key waiting for the id has; nothing was accepted.</summary>
+    TrustRefused,
+
     /// <summary>A message the engine will never send (too long, or we are no longer a member).</summary>
     MessageNotSent,
 

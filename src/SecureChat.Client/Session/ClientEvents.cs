@@ -26,11 +26,27 @@ public sealed record MemberLeft(string RoomId, string ClientId, string Fingerpri
 /// <summary>The room has keys for <paramref name="Epoch"/>; <paramref name="EpochCode"/> is what members compare.</summary>
 public sealed record KeyEstablished(string RoomId, ulong Epoch, string EpochCode, int MemberCount) : ClientEvent;
 
-public sealed record MessageReceived(string RoomId, string SenderId, string Text, DateTimeOffset SentAt, DateTimeOffset ReceivedAt)
-    : ClientEvent;
+/// <param name="SenderKeyUnaccepted">
+/// The sender signed with an identity key the user has not accepted (it differs from the pinned one): every such
+/// message carries the mark, until the user accepts that key.
+/// </param>
+public sealed record MessageReceived(string RoomId, string SenderId, string Text, DateTimeOffset SentAt, DateTimeOffset ReceivedAt,
+    bool SenderKeyUnaccepted = false) : ClientEvent;
 
-/// <summary>The user's /trust was applied: <paramref name="ChangeWasPending"/> is false when no changed key was waiting for the id.</summary>
-public sealed record TrustUpdated(string ClientId, bool ChangeWasPending) : ClientEvent;
+/// <summary>A changed identity key seen for a client and not accepted: the pinned key's fingerprint and the new one's.</summary>
+public sealed record PendingKey(string PinnedFingerprint, string NewFingerprint);
+
+/// <summary>The user's /trust accepted the key of <paramref name="ClientId"/> whose fingerprint is <paramref name="Fingerprint"/>.</summary>
+public sealed record TrustUpdated(string ClientId, string Fingerprint) : ClientEvent;
+
+/// <summary>
+/// The answer to /trust without a fingerprint: the changed keys waiting for <paramref name="ClientId"/>, oldest first
+/// (empty when none). Nothing was accepted.
+/// </summary>
+public sealed record PendingKeys(string ClientId, IReadOnlyList<PendingKey> Keys) : ClientEvent;
+
+/// <summary>A held message was sent after the user said so (/send-queued): <paramref name="Count"/> messages went out.</summary>
+public sealed record QueuedSendsReleased(string RoomId, int Count) : ClientEvent;
 
 /// <summary>The connection is gone; <paramref name="RetryIn"/> says when the next attempt is, null when none will be made.</summary>
 /// <param name="Detail">The link's own description of a <see cref="DisconnectCause.LinkFailed"/> (a socket or TLS error); null otherwise.</param>
@@ -84,9 +100,6 @@ public sealed record SendHeldForKeyChange(string RoomId, IReadOnlyList<string> B
 /// <summary><paramref name="Queued"/> messages already wait for the room's keys; the new one was not kept.</summary>
 public sealed record SendQueueFull(string RoomId, int Queued) : Warning(RoomId);
 
-/// <summary>A delivered message was signed with a key the user has not accepted (a changed key).</summary>
-public sealed record UnacceptedSenderKey(string RoomId, string SenderId) : Warning(RoomId);
-
 /// <summary>A message that could not be read for a harmless reason: a replay, or keys already erased.</summary>
 /// <param name="SenderId">The sender the envelope names.</param>
 public sealed record MessageDropped(string RoomId, string SenderId, DecryptRejection Reason) : Warning(RoomId);
@@ -97,8 +110,17 @@ public sealed record HeldMessageDropped(string RoomId, string SenderId) : Warnin
 /// <summary>The connection is gone; what the user types is kept until the room is rekeyed.</summary>
 public sealed record RoomOffline(string RoomId) : Warning(RoomId);
 
-/// <summary>The room was left with <paramref name="Count"/> messages still waiting: they were not sent.</summary>
+/// <summary>The room was left, or the user dropped held messages (/drop-queued): <paramref name="Count"/> messages were not sent.</summary>
 public sealed record QueuedSendsDropped(string RoomId, int Count) : Warning(RoomId);
+
+/// <summary>
+/// <paramref name="Held"/> messages typed for an earlier roster wait: since they were typed, <paramref name="JoinedSince"/>
+/// joined the room. They go only when the user says so (/send-queued) or are dropped (/drop-queued).
+/// </summary>
+public sealed record QueuedSendsHeld(string RoomId, IReadOnlyList<string> JoinedSince, int Held) : Warning(RoomId);
+
+/// <summary>/send-queued or /drop-queued, but no message was held for a roster change.</summary>
+public sealed record NothingHeld(string RoomId) : Warning(RoomId);
 
 public sealed record AlreadyInRoom(string RoomId) : Warning(RoomId);
 
@@ -138,13 +160,20 @@ public sealed record CommitRequestRefused(string RoomId, CommitRefusal Reason) :
 
 /// <summary>
 /// <paramref name="ClientId"/>'s identity key is not the pinned one. Sending to the room waits until the user
-/// accepts it (<see cref="ClientCommands.Trust"/>) after comparing fingerprints.
+/// accepts it (<see cref="ClientCommands.Trust"/> with <paramref name="NewFingerprint"/>) after comparing fingerprints.
 /// </summary>
 public sealed record KeyChanged(string RoomId, string ClientId, string PinnedFingerprint, string NewFingerprint)
     : ErrorReported(RoomId, ClientErrorCode.KeyChanged);
 
 /// <summary>The engine refused to send a message, and it never will (too long, or we are no longer a member).</summary>
 public sealed record MessageNotSent(string RoomId, SendRefusal Reason) : ErrorReported(RoomId, ClientErrorCode.MessageNotSent);
+
+/// <summary>
+/// /trust named a fingerprint that is not the fingerprint of any changed key waiting for <paramref name="ClientId"/>
+/// (<paramref name="Pending"/> lists those that are): nothing was accepted.
+/// </summary>
+public sealed record TrustRefused(string ClientId, string TypedFingerprint, IReadOnlyList<PendingKey> Pending)
+    : ErrorReported(null, ClientErrorCode.TrustRefused);
 
 /// <summary>A command for a room this session has not joined.</summary>
 public sealed record NotInRoom(string RoomId) : ErrorReported(RoomId, ClientErrorCode.NotInRoom);

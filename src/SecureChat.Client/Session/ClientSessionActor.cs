@@ -87,6 +87,8 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<ClientCommands.Join>(OnJoin);
         Receive<ClientCommands.Leave>(leave => ForwardToRoom(leave.RoomId, leave));
         Receive<ClientCommands.Send>(send => ForwardToRoom(send.RoomId, send));
+        Receive<ClientCommands.SendQueued>(send => ForwardToRoom(send.RoomId, send));
+        Receive<ClientCommands.DropQueued>(drop => ForwardToRoom(drop.RoomId, drop));
         Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.RosterReply(query.RoomId, 0, [])));
         Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.EpochCodeReply(query.RoomId, 0, null)));
         Receive<ClientCommands.QueryRooms>(_ => OnQueryRooms());
@@ -225,10 +227,14 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
     private void OnTrust(ClientCommands.Trust trust)
     {
-        _room.Owner.Tell(new TrustUpdated(trust.ClientId, ChangeWasPending: _room.Trust(trust.ClientId)));
-        foreach (var room in _rooms.Values)
+        var outcome = KeyTrust.Apply(_room.TrustStore, trust.ClientId, trust.Fingerprint);
+        _room.Owner.Tell(outcome);
+        if (outcome is TrustUpdated)
         {
-            room.Tell(trust);
+            foreach (var room in _rooms.Values)
+            {
+                room.Tell(RoomProtocol.TrustChanged.Instance);
+            }
         }
     }
 

@@ -25,6 +25,12 @@ public sealed record ClientSessionSettings
     /// </summary>
     public TimeSpan RekeyRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How often each room ticks: old epochs' keys past their retention are erased, and a rekey due by time
+    /// (<see cref="Protocol.Group.GroupOptions.RekeyAfterMs"/>) is committed even when nobody sends.
+    /// </summary>
+    public TimeSpan RoomTickInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A room with nothing but a pending join gives up after this long without admission.</summary>
     public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

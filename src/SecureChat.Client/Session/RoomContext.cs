@@ -20,9 +20,6 @@ public sealed record RoomContext(
 {
     public GroupOptions GroupOptions { get; init; } = GroupOptions.Default;
 
-    /// <summary>Accepts the changed key waiting for <paramref name="clientId"/>; false when none was waiting.</summary>
-    public bool Trust(string clientId) => TrustStore.Accept(clientId);
-
     public GroupSession NewGroupSession(string roomId) =>
         new(Identity, roomId, TrustStore, GroupOptions, Clock, Random);
 }

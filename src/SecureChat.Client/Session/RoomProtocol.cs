@@ -23,6 +23,12 @@ public static class RoomProtocol
         public static LinkReady Instance { get; } = new();
     }
 
+    /// <summary>The user accepted a changed identity key in the shared trust store: sends held for it may go.</summary>
+    public sealed record TrustChanged
+    {
+        public static TrustChanged Instance { get; } = new();
+    }
+
     /// <summary>A room child has left and is stopping.</summary>
     public sealed record RoomClosed(string RoomId);
 }

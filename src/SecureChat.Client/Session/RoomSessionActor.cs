@@ -13,8 +13,6 @@ namespace SecureChat.Client.Session;
 /// </summary>
 public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
 {
-    private static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(30);
-
     private readonly RoomContext _context;
     private readonly ClientRoom _room;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -34,7 +32,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
         Akka.Actor.Props.Create(() => new RoomSessionActor(roomId, context));
 
     protected override void PreStart() =>
-        Timers.StartPeriodicTimer(nameof(RoomTick), RoomTick.Instance, TickInterval);
+        Timers.StartPeriodicTimer(nameof(RoomTick), RoomTick.Instance, _context.Settings.RoomTickInterval);
 
     /// <summary>Erases the room's keys (also when the actor stops).</summary>
     public void Dispose() => _room.Dispose();
@@ -79,7 +77,9 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
     private void ReceiveCommon()
     {
         Receive<ClientCommands.Send>(send => Apply(_room.Send(send.Text)));
-        Receive<ClientCommands.Trust>(_ => Apply(_room.TrustChanged()));
+        Receive<ClientCommands.SendQueued>(_ => Apply(_room.SendQueued()));
+        Receive<ClientCommands.DropQueued>(_ => Apply(_room.DropQueued()));
+        Receive<RoomProtocol.TrustChanged>(_ => Apply(_room.TrustChanged()));
         Receive<ClientCommands.Leave>(_ => Apply(_room.Leave()));
         Receive<RoomTick>(_ => Apply(_room.Tick()));
         Receive<AdmissionOverdue>(_ => { });

@@ -32,9 +32,13 @@ public sealed class TrustStore
 {
     public const string FileName = "trusted-keys";
 
+    /// <summary>Changed keys remembered per client id until one is accepted; the oldest is forgotten first.</summary>
+    public const int MaxPendingKeysPerClient = 8;
+
     private readonly object _gate = new();
     private readonly Dictionary<string, byte[]> _pins = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
+    // Changed keys seen per id and not accepted, oldest first (distinct, at most MaxPendingKeysPerClient).
+    private readonly Dictionary<string, List<byte[]>> _pending = new(StringComparer.Ordinal);
     private readonly string? _path;
     private long _pinsVersion;
 
@@ -104,7 +108,19 @@ public sealed class TrustStore
                 return TrustDecision.Matches;
             }
 
-            _pending[clientId] = identityKey.ToArray();
+            if (!_pending.TryGetValue(clientId, out var seen))
+            {
+                _pending[clientId] = seen = [];
+            }
+
+            var key = identityKey.ToArray();
+            seen.RemoveAll(k => k.AsSpan().SequenceEqual(key));
+            seen.Add(key);
+            if (seen.Count > MaxPendingKeysPerClient)
+            {
+                seen.RemoveAt(0);
+            }
+
             return TrustDecision.Changed;
         }
     }
@@ -132,8 +148,19 @@ public sealed class TrustStore
         {
             lock (_gate)
             {
-                return _pending.Select(p => new IdentityKeyChange(p.Key, _pins[p.Key], p.Value)).ToList();
+                return _pending.SelectMany(p => p.Value.Select(key => new IdentityKeyChange(p.Key, _pins[p.Key], key))).ToList();
             }
+        }
+    }
+
+    /// <summary>The changed keys seen for <paramref name="clientId"/> and not accepted, oldest first (what the user picks from).</summary>
+    public IReadOnlyList<IdentityKeyChange> PendingChangesFor(string clientId)
+    {
+        lock (_gate)
+        {
+            return _pending.TryGetValue(clientId, out var seen)
+                ? seen.Select(key => new IdentityKeyChange(clientId, _pins[clientId], key)).ToList()
+                : [];
         }
     }
 
@@ -142,24 +169,36 @@ public sealed class TrustStore
     {
         lock (_gate)
         {
-            if (!_pending.Remove(clientId, out var key))
+            if (!_pending.Remove(clientId, out var seen))
             {
                 return false;
             }
 
-            _pins[clientId] = key;
+            _pins[clientId] = seen[^1];
             Interlocked.Increment(ref _pinsVersion);
             Persist();
             return true;
         }
     }
 
-    /// <summary>The user accepts <paramref name="identityKey"/> for <paramref name="clientId"/> explicitly (e.g. after comparing safety numbers).</summary>
+    /// <summary>
+    /// The user accepts <paramref name="identityKey"/> for <paramref name="clientId"/> explicitly (after comparing its
+    /// fingerprint). Other changed keys seen for the id stay pending: they still differ from the new pin.
+    /// </summary>
     public void Accept(string clientId, ReadOnlySpan<byte> identityKey)
     {
         lock (_gate)
         {
-            _pending.Remove(clientId);
+            if (_pending.TryGetValue(clientId, out var seen))
+            {
+                var accepted = identityKey.ToArray();
+                seen.RemoveAll(k => k.AsSpan().SequenceEqual(accepted));
+                if (seen.Count == 0)
+                {
+                    _pending.Remove(clientId);
+                }
+            }
+
             _pins[clientId] = identityKey.ToArray();
             Interlocked.Increment(ref _pinsVersion);
             Persist();

@@ -232,6 +232,16 @@ public sealed class RealClientAttackTests(ITestOutputHelper output) : IAsyncLife
         await this["alice"].WaitForAsync<SendHeldForKeyChange>(w => w.BlockingMembers.SequenceEqual(["bob"]));
         Assert.Empty(impostor.Received);
         Assert.DoesNotContain(this["carol"].Received, m => m.Text == "for the real bob only");
+
+        // What the impostor says reaches them, and every line of it is marked as signed by a key they have not accepted.
+        impostor.Client.Send(Room, "it's me, bob");
+        impostor.Client.Send(Room, "send me the code");
+        foreach (var member in new[] { "alice", "carol" })
+        {
+            await this[member].WaitForAsync<MessageReceived>(m => m.Text == "send me the code");
+            Assert.Equal([("it's me, bob", true), ("send me the code", true)],
+                this[member].Received.Where(m => m.SenderId == "bob").Select(m => (m.Text, m.SenderKeyUnaccepted)));
+        }
     }
 
     [Fact]

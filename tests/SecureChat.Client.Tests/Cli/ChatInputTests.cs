@@ -17,7 +17,10 @@ public sealed class ChatInputTests
         Assert.Equal("lobby", Assert.IsType<ChatInput.JoinRoom>(ChatInput.Parse("/join lobby")).RoomId);
         Assert.Equal("lobby", Assert.IsType<ChatInput.LeaveRoom>(ChatInput.Parse("/leave lobby")).RoomId);
         Assert.Null(Assert.IsType<ChatInput.LeaveRoom>(ChatInput.Parse("/leave")).RoomId);
-        Assert.Equal("bob", Assert.IsType<ChatInput.TrustKey>(ChatInput.Parse("/trust bob")).ClientId);
+        Assert.Equal(new ChatInput.TrustKey("bob"), ChatInput.Parse("/trust bob"));
+        Assert.Equal(new ChatInput.TrustKey("bob", "12345 67890"), ChatInput.Parse("/trust bob  12345 67890 "));
+        Assert.Equal(new ChatInput.SendQueued(null), ChatInput.Parse("/send-queued"));
+        Assert.Equal(new ChatInput.DropQueued("lobby"), ChatInput.Parse("/drop-queued lobby"));
         Assert.IsType<ChatInput.ListRooms>(ChatInput.Parse("/rooms"));
         Assert.IsType<ChatInput.Who>(ChatInput.Parse("/WHO"));
         Assert.IsType<ChatInput.ShowFingerprint>(ChatInput.Parse("/fingerprint"));
@@ -31,7 +34,9 @@ public sealed class ChatInputTests
     [Theory]
     [InlineData("/join", "usage: /join ROOM")]
     [InlineData("/join a b", "usage: /join ROOM")]
-    [InlineData("/trust", "usage: /trust ID")]
+    [InlineData("/trust", "usage: /trust ID [FINGERPRINT] (the fingerprint's digits; spaces are ignored)")]
+    [InlineData("/trust bob 12345 abcde", "usage: /trust ID [FINGERPRINT] (the fingerprint's digits; spaces are ignored)")]
+    [InlineData("/send-queued a b", "usage: /send-queued [ROOM]")]
     [InlineData("/msg", "usage: /msg TEXT")]
     [InlineData("/frobnicate now", "unknown command /frobnicate; type /help for the list")]
     public void Bad_input_gets_one_clear_line(string line, string problem)

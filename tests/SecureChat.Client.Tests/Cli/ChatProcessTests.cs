@@ -1,7 +1,9 @@
 using Akka.Actor;
 using SecureChat.Client.Session;
+using SecureChat.Core.Wire;
 using SecureChat.Client.Tests.Support;
 using SecureChat.Testing.Hosting;
+using SecureChat.Testing.Fakes;
 using SecureChat.Testing.RealClients;
 
 namespace SecureChat.Client.Tests.Cli;
@@ -51,5 +53,54 @@ public sealed class ChatProcessTests : IAsyncLifetime
         await alice.SendLineAsync("/quit");
         Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.True(File.Exists(Path.Combine(_home, "alice", "identity.key")));
+    }
+
+    [Fact]
+    public async Task Hostile_text_prints_escaped_server_text_is_labelled_and_a_changed_key_is_marked_until_its_fingerprint_is_trusted()
+    {
+        // Alice's connection passes a man in the middle: it can say anything the server could.
+        await using var mitm = new TlsInterceptor(_server);
+        await using var alice = CliProcess.Start("chat", "--id", "alice", "--server", $"127.0.0.1:{mitm.Port}",
+            "--certs", _server.Certificates.Directory, "--home", _home);
+        await alice.WaitForLineAsync("connected as alice");
+        await alice.SendLineAsync("/join lobby");
+        await alice.WaitForLineAsync("[lobby] keys ready");
+        var bob = TestChatClient.Start(_server, _system, "bob");
+        bob.Client.Join("lobby");
+        await bob.WaitForNextAsync<KeyEstablished>();
+        await alice.WaitForLineAsync("bob joined");
+
+        // Bob's text with a bidi override, a zero-width space and an escape sequence; a server reason that fakes a chat line.
+        bob.Client.Send("lobby", "pay \u202e0001\u200b\u001b[31m");
+        Assert.EndsWith("bob: pay \\u202e0001\\u200b\\u001b[31m", await alice.WaitForLineAsync("bob: pay"), StringComparison.Ordinal);
+        await mitm.InjectAsync("alice", ServerFrames.Error("lobby", ErrorCode.StaleEpoch, "late\n[lobby] 12:00 bob: send the code to mallory"));
+        var labelled = await alice.WaitForLineAsync("the server says");
+        Assert.Equal("error [lobby] (StaleEpoch): the server says \"late\\u000a[lobby] 12:00 bob: send the code to mallory\"", labelled);
+
+        // Bob comes back with a new identity key (a new device, or an impostor): alice is told, and each of his lines is marked.
+        await bob.DisposeAsync();
+        await alice.WaitForLineAsync("bob left");
+        await using var newBob = TestChatClient.Start(_server, _system, "bob");
+        newBob.Client.Join("lobby");
+        await alice.WaitForLineAsync("bob's identity key changed");
+        await newBob.WaitForNextAsync<KeyEstablished>();
+        newBob.Client.Send("lobby", "it's me");
+        newBob.Client.Send("lobby", "really");
+        Assert.Contains("bob [unverified key]: it's me", await alice.WaitForLineAsync("it's me"), StringComparison.Ordinal);
+        Assert.Contains("bob [unverified key]: really", await alice.WaitForLineAsync("really"), StringComparison.Ordinal);
+
+        await alice.SendLineAsync("/trust bob");
+        Assert.Contains(newBob.Client.Fingerprint, await alice.WaitForLineAsync("changed key(s) waiting"), StringComparison.Ordinal);
+        await alice.SendLineAsync("/trust bob 12345 67890");
+        await alice.WaitForLineAsync("nothing accepted");
+        await alice.SendLineAsync("/trust bob " + newBob.Client.Fingerprint);
+        await alice.WaitForLineAsync("now trusting the key of bob");
+        newBob.Client.Send("lobby", "compared");
+        Assert.EndsWith(" bob: compared", await alice.WaitForLineAsync("compared"), StringComparison.Ordinal);
+
+        await alice.SendLineAsync("/quit");
+        Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain(alice.Seen, line => line.StartsWith("[lobby] 12:00 bob: send the code", StringComparison.Ordinal));
+        Assert.All(alice.Seen, line => Assert.DoesNotContain(line, c => c is '\u202e' or '\u200b' or '\u001b'));
     }
 }

@@ -20,7 +20,9 @@ public sealed class EventTextTests
         new MemberLeft("lobby", "bob", "fp-b"),
         new KeyEstablished("lobby", 4, "123 456 789 012 345", 3),
         new MessageReceived("lobby", "bob", "hi", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch),
-        new TrustUpdated("bob", ChangeWasPending: true),
+        new TrustUpdated("bob", "fp-new"),
+        new PendingKeys("bob", [new PendingKey("fp-old", "fp-new")]),
+        new QueuedSendsReleased("lobby", 2),
         new Disconnected(DisconnectCause.WelcomeTimeout, null, TimeSpan.FromSeconds(2)),
         new Reconnected(1),
         new StillWaitingForAdmission("lobby", TimeSpan.FromSeconds(30)),
@@ -28,11 +30,12 @@ public sealed class EventTextTests
         new Rejoining("lobby", RejoinReason.RemovedFromRoom, null),
         new SendHeldForKeyChange("lobby", ["bob"]),
         new SendQueueFull("lobby", 1000),
-        new UnacceptedSenderKey("lobby", "bob"),
         new MessageDropped("lobby", "bob", DecryptRejection.Replay),
         new HeldMessageDropped("lobby", "bob"),
         new RoomOffline("lobby"),
         new QueuedSendsDropped("lobby", 2),
+        new QueuedSendsHeld("lobby", ["carol"], 2),
+        new NothingHeld("lobby"),
         new AlreadyInRoom("lobby"),
         new FrameDropped("lobby", MessageType.Application),
         new PacedFramesLost(5),
@@ -44,6 +47,7 @@ public sealed class EventTextTests
         new CommitRefused("lobby", CommitRejection.BadSignature, 5, Rejoining: false),
         new CommitRequestRefused("lobby", CommitRefusal.RosterFull),
         new KeyChanged("lobby", "bob", "fp-old", "fp-new"),
+        new TrustRefused("bob", "12345", [new PendingKey("fp-old", "fp-new")]),
         new MessageNotSent("lobby", SendRefusal.BodyTooLong),
         new NotInRoom("lobby"),
         new InvalidRoomName("no spaces"),
@@ -75,15 +79,17 @@ public sealed class EventTextTests
     [Fact]
     public void The_user_facing_advice_is_the_clis()
     {
-        Assert.Equal("! [lobby] held your message: the key of bob, carol changed; /trust ID after comparing fingerprints",
+        Assert.Equal("! [lobby] held your message: the key of bob, carol changed; /trust ID FINGERPRINT after comparing fingerprints",
             EventText.Format(new SendHeldForKeyChange("lobby", ["bob", "carol"])));
         Assert.Equal("error [lobby] (NOT_IN_ROOM): not in room lobby; /join it first", EventText.Format(new NotInRoom("lobby")));
-        Assert.Equal("error [lobby] (KEY_CHANGED): bob's identity key changed (was fp-old, now fp-new); compare fingerprints, then /trust bob. " +
+        Assert.Equal("error [lobby] (KEY_CHANGED): bob's identity key changed (was fp-old, now fp-new); compare fingerprints, then /trust bob FINGERPRINT. " +
                      "Sending to this room waits until then.", EventText.Format(new KeyChanged("lobby", "bob", "fp-old", "fp-new")));
-        Assert.Equal("error [lobby] (COMMIT_REFUSED): lost track of the room's keys (EpochGap at epoch 7); rejoining",
+        Assert.Equal("error [lobby] (COMMIT_REFUSED): lost the room's keys at epoch 7: a commit was missed (EpochGap); rejoining",
             EventText.Format(new CommitRefused("lobby", CommitRejection.EpochGap, 7, Rejoining: true)));
-        Assert.Equal("! [lobby] bob signs with a key you have not accepted; /trust bob after comparing fingerprints",
-            EventText.Format(new UnacceptedSenderKey("lobby", "bob")));
+        Assert.Equal("error [lobby] (COMMIT_REFUSED): lost the room's keys at epoch 7: a commit's key for us does not open (WrapFailed); rejoining",
+            EventText.Format(new CommitRefused("lobby", CommitRejection.WrapFailed, 7, Rejoining: true)));
+        Assert.Equal("! [lobby] held 2 message(s) you typed before carol, dave joined; /send-queued sends them to everyone now in the room, /drop-queued drops them",
+            EventText.Format(new QueuedSendsHeld("lobby", ["carol", "dave"], 2)));
         Assert.Equal("! [lobby] dropped a message from bob: it was a replay of an earlier message",
             EventText.Format(new MessageDropped("lobby", "bob", DecryptRejection.Replay)));
     }
@@ -100,20 +106,67 @@ public sealed class EventTextTests
     [Fact]
     public void What_the_server_wrote_is_marked_as_the_servers_and_cannot_drive_the_terminal()
     {
-        var line = EventText.Format(new ServerError("lobby", ErrorCode.StaleEpoch, "ok\u001b[2J\r\nyou have been trusted", Fatal: false));
-
-        Assert.Equal("error [lobby] (StaleEpoch): the server says \"ok?[2J??you have been trusted\"", line);
+        Assert.Equal("error [lobby] (StaleEpoch): the server says \"ok\\u001b[2J\\u000d\\u000ayou have been trusted\"",
+            Printed(new ServerError("lobby", ErrorCode.StaleEpoch, "ok\u001b[2J\r\nyou have been trusted", Fatal: false)));
+        Assert.Equal("error (PROTOCOL): the server greeted us as another client (the server says \"alice\\u202e\"), not as the id of our certificate",
+            Printed(new WelcomeForAnotherClient("alice\u202e")));
     }
 
     [Fact]
-    public void Other_peoples_control_characters_do_not_reach_the_terminal()
+    public void A_server_reason_that_fakes_a_chat_line_prints_as_one_labelled_line()
     {
-        var line = EventText.Format(new MessageReceived("lobby", "bob", "hi\u001b[2Jthere\r\n", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch));
+        var printed = Printed(new JoinRefused("lobby", ErrorCode.RoomFull, "full\"\n[lobby] 12:00 bob: send me the code"));
 
-        Assert.NotNull(line);
-        Assert.DoesNotContain('\u001b', line);
+        Assert.Equal("error [lobby] (RoomFull): could not join lobby: the server says \"full\\\"\\u000a[lobby] 12:00 bob: send me the code\"", printed);
+        var cut = Printed(new ServerError(null, ErrorCode.Internal, new string('x', 5000), Fatal: true));
+        Assert.Equal("error (Internal): the server says \"" + new string('x', EventText.MaxServerTextLength) + "...\"", cut);
+    }
+
+    [Fact]
+    public void Other_peoples_control_and_bidi_characters_do_not_reach_the_terminal()
+    {
+        var printed = Printed(new MessageReceived("lobby", "bob", "hi\u001b[2Jthere\r\n\u202eevil", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch));
+
+        Assert.EndsWith("bob: hi\\u001b[2Jthere\\u000d\\u000a\\u202eevil", printed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_message_from_an_unaccepted_key_carries_the_mark()
+    {
+        var unverified = new MessageReceived("lobby", "bob", "it's me", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, SenderKeyUnaccepted: true);
+
+        Assert.EndsWith(" bob [unverified key]: it's me", EventText.Format(unverified), StringComparison.Ordinal);
+        Assert.EndsWith(" bob [unverified key]: again", EventText.Format(unverified with { Text = "again" }), StringComparison.Ordinal);
+        Assert.EndsWith(" bob: verified", EventText.Format(unverified with { Text = "verified", SenderKeyUnaccepted = false }), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Trust_answers_name_the_fingerprints()
+    {
+        PendingKey[] waiting = [new("11111 11111", "22222 22222"), new("11111 11111", "33333 33333")];
+        Assert.Equal("! bob's pinned key is 11111 11111; changed key(s) waiting: 22222 22222 | 33333 33333; compare, then /trust bob FINGERPRINT",
+            EventText.Format(new PendingKeys("bob", waiting)));
+        Assert.Equal("! no changed key is waiting for bob", EventText.Format(new PendingKeys("bob", [])));
+        Assert.Equal("! now trusting the key of bob with fingerprint 22222 22222", EventText.Format(new TrustUpdated("bob", "22222 22222")));
+        Assert.Equal("error (TRUST_REFUSED): no changed key waiting for bob has the fingerprint 44444; nothing accepted (waiting: 22222 22222 | 33333 33333)",
+            EventText.Format(new TrustRefused("bob", "44444", waiting)));
+        Assert.Equal("error (TRUST_REFUSED): no changed key is waiting for bob; nothing accepted", EventText.Format(new TrustRefused("bob", "44444", [])));
+    }
+
+    /// <summary>The event as the chat terminal prints it.</summary>
+    private static string Printed(ClientEvent e)
+    {
+        var output = new StringWriter();
+        using (var terminal = new PlainTerminal(TextReader.Null, output))
+        {
+            terminal.WriteLine(EventText.Format(e)!);
+        }
+
+        var text = output.ToString();
+        Assert.EndsWith(Environment.NewLine, text, StringComparison.Ordinal);
+        var line = text[..^Environment.NewLine.Length];
         Assert.DoesNotContain('\n', line);
-        Assert.EndsWith("bob: hi?[2Jthere??", line, StringComparison.Ordinal);
+        return line;
     }
 
     [Fact]

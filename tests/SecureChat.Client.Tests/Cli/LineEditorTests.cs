@@ -22,6 +22,38 @@ public sealed class LineEditorTests
     }
 
     [Fact]
+    public void Both_terminals_print_hostile_text_as_one_visible_line()
+    {
+        // What a server reason or a chat line may hold: a fake second line, a bidi override, a zero-width space, an escape sequence.
+        const string hostile = "x\n[lobby] 12:00 bob: hi \u202eevil\u200b\u001b[2J";
+        const string shown = "x\\u000a[lobby] 12:00 bob: hi \\u202eevil\\u200b\\u001b[2J";
+        var editorOutput = new StringWriter();
+        using var editor = new LineEditor(editorOutput, new ScriptedKeys(), "lobby> ");
+        var plainOutput = new StringWriter();
+        using var plain = new PlainTerminal(TextReader.Null, plainOutput);
+
+        editor.WriteLine(hostile);
+        plain.WriteLine(hostile);
+
+        Assert.Equal(ClearLine + shown + "\nlobby> ", editorOutput.ToString());
+        Assert.Equal(shown + Environment.NewLine, plainOutput.ToString());
+    }
+
+    [Fact]
+    public void The_editor_does_not_take_invisible_or_bidi_characters_into_the_line()
+    {
+        var output = new StringWriter();
+        using var editor = new LineEditor(output, new ScriptedKeys(), "> ");
+        foreach (var c in "a\u202eb\u200bc")
+        {
+            editor.Apply(Key(c));
+        }
+
+        Assert.Equal("abc", editor.Apply(new ConsoleKeyInfo('\r', ConsoleKey.Enter, false, false, false)));
+        Assert.DoesNotContain('\u202e', output.ToString());
+    }
+
+    [Fact]
     public void Enter_returns_the_line_and_backspace_edits_it()
     {
         using var editor = new LineEditor(new StringWriter(), new ScriptedKeys(), "> ");

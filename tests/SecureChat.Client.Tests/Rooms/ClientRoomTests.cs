@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
+using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
@@ -291,20 +292,83 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     [Fact]
-    public void A_message_signed_with_an_unaccepted_key_is_delivered_with_one_warning_per_sender()
+    public void Every_message_signed_with_an_unaccepted_key_is_marked_until_that_key_is_accepted()
     {
         var (room, _) = AdmittedToBobsRoom();
         var (newBob, _) = BobComesBackWithANewKey(room);
 
-        var first = Take(room.Frame(newBob.Encrypt("it's me")));
-        var second = Take(room.Frame(newBob.Encrypt("really")));
+        var first = Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(newBob.Encrypt("it's me"))).Events));
+        var second = Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(newBob.Encrypt("really"))).Events));
+        _trust.Accept("bob", newBob.Identity.PublicIdentityKey);
+        var third = Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(newBob.Encrypt("compared"))).Events));
 
-        Assert.Equal("bob", Assert.IsType<UnacceptedSenderKey>(first.Events[0]).SenderId);
-        Assert.IsType<MessageReceived>(first.Events[1]);
-        Assert.IsType<MessageReceived>(Assert.Single(second.Events));
+        Assert.Equal([("it's me", true), ("really", true), ("compared", false)],
+            new[] { first, second, third }.Select(m => (m.Text, m.SenderKeyUnaccepted)));
     }
 
-    public static TheoryData<string> LostKeys() => ["missed commit", "fork", "removed by a commit", "server says not a member"];
+    [Fact]
+    public void Text_typed_offline_is_held_when_members_joined_since_and_goes_to_them_only_after_send_queued()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        room.LinkLost();
+        Assert.Empty(Take(room.Send("for bob's eyes")).Out);
+        var carol = Peer("carol");
+
+        var back = Take(RejoinAfter(room, bob, () => carol.Apply(bob.Admit(carol.Session.JoinBundle)), carol));
+
+        Assert.DoesNotContain(back.Out, e => e.Type == MessageType.Application);
+        var held = Assert.IsType<QueuedSendsHeld>(back.Events.Last());
+        Assert.Equal((Room, "carol", 1), (held.RoomId, Assert.Single(held.JoinedSince), held.Held));
+        Assert.Equal(1, room.QueuedSends);
+        Assert.Empty(Take(room.Tick()).Events); // told once, not on every input
+
+        var released = Take(room.SendQueued());
+
+        Assert.Equal(1, Assert.IsType<QueuedSendsReleased>(Assert.Single(released.Events)).Count);
+        var sent = Single(released, MessageType.Application);
+        Assert.Equal(("for bob's eyes", "for bob's eyes"), (bob.Decrypt(sent), carol.Decrypt(sent)));
+        Assert.Equal(0, room.QueuedSends);
+        Assert.IsType<NothingHeld>(Assert.Single(Take(room.SendQueued()).Events));
+    }
+
+    [Fact]
+    public void Held_text_can_be_dropped_and_what_was_typed_after_the_change_still_goes()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        room.LinkLost();
+        room.Send("typed for bob");
+        var carol = Peer("carol");
+        RejoinAfter(room, bob, () => carol.Apply(bob.Admit(carol.Session.JoinBundle)), carol);
+
+        var typedNow = Take(room.Send("typed for bob and carol"));
+        Assert.Empty(typedNow.Out);
+        Assert.Equal(["carol"], Assert.IsType<QueuedSendsHeld>(Assert.Single(typedNow.Events)).JoinedSince); // it waits behind the held one
+
+        var dropped = Take(room.DropQueued());
+
+        Assert.Equal(1, Assert.IsType<QueuedSendsDropped>(Assert.Single(dropped.Events)).Count);
+        Assert.Equal("typed for bob and carol", carol.Decrypt(Single(dropped, MessageType.Application)));
+        Assert.IsType<NothingHeld>(Assert.Single(Take(room.DropQueued()).Events));
+    }
+
+    [Fact]
+    public void A_member_removed_since_the_text_was_typed_does_not_hold_it()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        var carol = Peer("carol");
+        var addCarol = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle]))), MessageType.Commit);
+        room.Frame(ServerFrames.Relay(addCarol));
+        bob.Apply(addCarol);
+        room.LinkLost();
+        room.Send("typed with carol there");
+
+        var back = Take(RejoinAfter(room, bob, () => bob.Session.ProcessCommit(RemoveCommit(bob, "carol"))));
+
+        Assert.Equal("typed with carol there", bob.Decrypt(back.Out.Single(e => e.Type == MessageType.Application)));
+        Assert.DoesNotContain(back.Events, e => e is QueuedSendsHeld);
+    }
+
+    public static TheoryData<string> LostKeys() => ["missed commit", "fork", "a wrap that does not open", "removed by a commit", "server says not a member"];
 
     [Theory]
     [MemberData(nameof(LostKeys))]
@@ -523,6 +587,17 @@ public sealed class ClientRoomTests : IDisposable
                 content.PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]);
                 genuine.Commit = new SignedCommit { Content = content.ToByteString(), Signature = genuine.Commit.Signature };
                 return (genuine, new CommitRefused(Room, CommitRejection.TranscriptMismatch, 3, Rejoining: true));
+            case "a wrap that does not open":
+                // Bob signs a rekey whose wrap for alice is damaged: a member's genuine commit alice cannot use.
+                var rekey = bob.Rekey();
+                var damaged = CommitContent.Parser.ParseFrom(rekey.Commit.Content);
+                var wrap = damaged.Wraps.Single(w => w.RecipientId == "alice");
+                var sealedSecret = wrap.SealedSecret.ToByteArray();
+                sealedSecret[0] ^= 1;
+                wrap.SealedSecret = ByteString.CopyFrom(sealedSecret);
+                var bytes = damaged.ToByteArray();
+                rekey.Commit = new SignedCommit { Content = ByteString.CopyFrom(bytes), Signature = ByteString.CopyFrom(bob.Identity.IdentityKey.Sign(Labels.CommitSignature, bytes)) };
+                return (rekey, new CommitRefused(Room, CommitRejection.WrapFailed, 3, Rejoining: true));
             case "removed by a commit":
                 var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { "alice" } }));
                 bob.Session.ProcessCommit(removal.Commit);
@@ -531,6 +606,28 @@ public sealed class ClientRoomTests : IDisposable
                 return (ServerFrames.Error(Room, ErrorCode.NotAMember, "not in the roster"), new Rejoining(Room, RejoinReason.ServerSaysNotAMember, "not in the roster"));
         }
     }
+
+    /// <summary>
+    /// Alice's link came back: as the v1 server does, bob removes the alice that went away, then <paramref name="meanwhile"/>
+    /// happens, then bob admits alice's new session (applied by <paramref name="alsoApplying"/> too). Returns the admission's effects.
+    /// </summary>
+    private static RoomEffects RejoinAfter(ClientRoom room, EnginePeer bob, Action meanwhile, params EnginePeer[] alsoApplying)
+    {
+        bob.Session.ProcessCommit(RemoveCommit(bob, "alice"));
+        meanwhile();
+        var join = Single(Take(room.LinkReady()), MessageType.Join);
+        room.Frame(ServerFrames.Joined(Room, bob.Session.Epoch, (uint)bob.Session.Roster.Count));
+        var admit = bob.Admit(join.Join.Bundle);
+        foreach (var peer in alsoApplying)
+        {
+            peer.Apply(admit);
+        }
+
+        return room.Frame(admit);
+    }
+
+    private static SignedCommit RemoveCommit(EnginePeer committer, string removed) =>
+        Assert.IsType<CommitCreated>(committer.Session.CreateCommit(new CommitRequest { NewEpoch = committer.Session.Epoch + 1, Removes = { removed } })).Commit;
 
     /// <summary>Alice commits bob's removal, then (asked by the server) the admission of a new bob with another identity key.</summary>
     private (EnginePeer NewBob, Step Admitted) BobComesBackWithANewKey(ClientRoom room)

@@ -104,7 +104,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void Trust_accepts_the_changed_key_in_the_shared_store_and_releases_the_rooms_held_sends()
+    public void Trust_lists_the_waiting_key_accepts_only_the_fingerprint_typed_and_then_releases_the_rooms_held_sends()
     {
         using var bob = JoinRoomOfBob();
         _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
@@ -124,12 +124,59 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         _session.Tell(new ClientCommands.Trust("bob"));
+        var listed = Assert.Single(ExpectEvent<PendingKeys>().Keys);
+        Assert.Equal(new PendingKey(bob.Identity.Fingerprint, newBob.Identity.Fingerprint), listed);
+        _session.Tell(new ClientCommands.Trust("bob", bob.Identity.Fingerprint));
+        Assert.Equal([listed], Assert.IsType<TrustRefused>(ExpectEvent<ErrorReported>()).Pending);
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.False(_trust.IsTrusted("bob", newBob.Identity.PublicIdentityKey));
 
-        Assert.Equal(new TrustUpdated("bob", ChangeWasPending: true), ExpectEvent<TrustUpdated>());
+        _session.Tell(new ClientCommands.Trust("bob", newBob.Identity.Fingerprint.Replace(" ", string.Empty, StringComparison.Ordinal)));
+
+        Assert.Equal(new TrustUpdated("bob", newBob.Identity.Fingerprint), ExpectEvent<TrustUpdated>());
         Assert.Equal("held until trusted", newBob.Decrypt(ExpectFrame(MessageType.Application)));
         Assert.True(_trust.IsTrusted("bob", newBob.Identity.PublicIdentityKey));
         _session.Tell(new ClientCommands.Trust("bob"));
-        Assert.False(ExpectEvent<TrustUpdated>().ChangeWasPending);
+        Assert.Empty(ExpectEvent<PendingKeys>().Keys);
+    }
+
+    [Fact]
+    public void A_rekey_due_by_time_is_committed_on_the_rooms_own_tick_with_nobody_sending()
+    {
+        using var bob = JoinRoomOfBob(_settings with { RoomTickInterval = TimeSpan.FromMilliseconds(50) }, GroupOptions.Default with { RekeyAfterMs = 300 });
+        _session.Tell(new ClientCommands.Send(Room, "one message starts the clock"));
+        Assert.Equal("one message starts the clock", bob.Decrypt(ExpectFrame(MessageType.Application)));
+
+        // Nothing else is asked of the client: only the tick can produce this commit.
+        var rekey = ExpectFrame(MessageType.Commit);
+
+        Assert.True(CommitContent.Parser.ParseFrom(rekey.Commit.Content).Rekey);
+        Assert.Equal(3UL, rekey.Epoch);
+        _connector.Deliver(ServerFrames.Relay(rekey));
+        Assert.Equal(3UL, ExpectEvent<KeyEstablished>().Epoch);
+        Assert.Equal(3UL, bob.Apply(rekey).Epoch);
+    }
+
+    [Fact]
+    public void A_rekey_due_by_count_is_committed_right_after_the_send_that_reached_it()
+    {
+        using var bob = JoinRoomOfBob(options: GroupOptions.Default with { RekeyAfterMessages = 2 });
+        _session.Tell(new ClientCommands.Send(Room, "one"));
+        _session.Tell(new ClientCommands.Send(Room, "two"));
+
+        Assert.Equal(["one", "two"], new[] { ExpectFrame(MessageType.Application), ExpectFrame(MessageType.Application) }.Select(bob.Decrypt));
+        Assert.True(CommitContent.Parser.ParseFrom(ExpectFrame(MessageType.Commit).Commit.Content).Rekey);
+    }
+
+    [Fact]
+    public void Send_queued_and_drop_queued_reach_the_room()
+    {
+        using var bob = JoinRoomOfBob();
+
+        _session.Tell(new ClientCommands.SendQueued(Room));
+        Assert.Equal(Room, ExpectEvent<NothingHeld>().RoomId);
+        _session.Tell(new ClientCommands.DropQueued("nowhere"));
+        Assert.Equal("nowhere", Assert.IsType<NotInRoom>(ExpectEvent<ErrorReported>()).RoomId);
     }
 
     [Fact]
@@ -244,16 +291,16 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         base.Dispose(disposing);
     }
 
-    private void Start(ClientSessionSettings? settings = null)
+    private void Start(ClientSessionSettings? settings = null, GroupOptions? options = null)
     {
         _connector = new ProbeConnector(_server);
-        var options = new ClientOptions(_alice, _connector) { Trust = _trust, Settings = settings ?? _settings };
-        _session = Sys.ActorOf(ClientSessionActor.Props(options.ContextFor(_owner), _connector), "alice");
+        var clientOptions = new ClientOptions(_alice, _connector) { Trust = _trust, Settings = settings ?? _settings, GroupOptions = options ?? GroupOptions.Default };
+        _session = Sys.ActorOf(ClientSessionActor.Props(clientOptions.ContextFor(_owner), _connector), "alice");
     }
 
-    private void Connect()
+    private void Connect(ClientSessionSettings? settings = null, GroupOptions? options = null)
     {
-        Start();
+        Start(settings, options);
         ExpectFrame(MessageType.Hello);
         _connector.Deliver(ServerFrames.Welcome("alice"));
         ExpectEvent<Connected>();
@@ -273,11 +320,11 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>Bob (engine) created the room; alice joins it and is admitted at epoch 2.</summary>
-    private EnginePeer JoinRoomOfBob()
+    private EnginePeer JoinRoomOfBob(ClientSessionSettings? settings = null, GroupOptions? options = null)
     {
         var bob = new EnginePeer("bob", Room);
         bob.CreateRoom();
-        Connect();
+        Connect(settings, options);
         _session.Tell(new ClientCommands.Join(Room));
         var join = ExpectFrame(MessageType.Join);
         _connector.Deliver(ServerFrames.Joined(Room, 1, 1));

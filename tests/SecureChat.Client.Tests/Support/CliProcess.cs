@@ -39,6 +39,9 @@ internal sealed class CliProcess : IAsyncDisposable
         return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet"));
     }
 
+    /// <summary>Every output line read so far by <see cref="WaitForLineAsync"/>, in order.</summary>
+    public IReadOnlyList<string> Seen => _seen;
+
     public async Task SendLineAsync(string line)
     {
         await _process.StandardInput.WriteLineAsync(line);
