@@ -4,10 +4,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SecureChat.Server.Cluster;
 using SecureChat.Server.Configuration;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Listener;
 using SecureChat.Server.Rooms;
+using SecureChat.Server.Serialization;
+using SecureChat.Server.Storage;
 
 namespace SecureChat.Server;
 
@@ -24,6 +27,8 @@ public static partial class ServerHost
         ["--port"] = $"{ServerOptions.Section}:{nameof(ServerOptions.Port)}",
         ["--certs"] = $"{ServerOptions.Section}:{nameof(ServerOptions.CertificatesPath)}",
         ["--hocon"] = $"{ServerOptions.Section}:{nameof(ServerOptions.HoconPath)}",
+        ["--data"] = $"{ServerOptions.Section}:{nameof(ServerOptions.DataPath)}",
+        ["--postgres"] = $"{ServerOptions.Section}:{nameof(ServerOptions.PostgresConnectionString)}",
     };
 
     public static IHost Build(string[] args, Action<IServiceCollection>? configureServices = null)
@@ -42,6 +47,10 @@ public static partial class ServerHost
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
+
+        // Opened (the data folder made and locked) by the first hosted service, before the actor system starts.
+        builder.Services.AddSingleton(services => RoomStorage.Open(services.GetRequiredService<IOptions<ServerOptions>>().Value));
+        builder.Services.AddHostedService<RoomStorageAnnouncer>();
 
         builder.Services.AddAkka(ActorSystemName, (akka, services) =>
         {
@@ -63,7 +72,10 @@ public static partial class ServerHost
                     loggers.ClearLoggers();
                     loggers.AddLoggerFactory();
                 })
-                .AddRooms(options.ToRoomSettings(services.GetRequiredService<TimeProvider>()))
+                .AddClusterSerialization()
+                .AddCluster(options.ClusterHost, options.ClusterPort)
+                .AddRoomStorage(services.GetRequiredService<RoomStorage>())
+                .AddRooms(options.ToRoomSettings(services.GetRequiredService<TimeProvider>()), options.RoomSnapshotEvery)
                 .AddConnections(options.ToConnectionSettings());
         });
 

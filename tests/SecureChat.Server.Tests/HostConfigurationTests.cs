@@ -35,7 +35,7 @@ public sealed class HostConfigurationTests
     public async Task The_host_refuses_to_start_with_invalid_settings()
     {
         using var dir = new TempDirectory();
-        using var host = ServerHost.Build(["--port", "0", "--certs", dir.Path, "--Server:MaxFrameBytes", "10"]);
+        using var host = ServerHost.Build(["--port", "0", "--certs", dir.Path, "--data", dir.Path, "--Server:MaxFrameBytes", "10"]);
 
         await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
     }

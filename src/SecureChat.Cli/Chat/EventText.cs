@@ -28,6 +28,8 @@ internal static class EventText
     public static string? Format(ClientEvent e) => e switch
     {
         Connected c => $"* connected as {c.ClientId}",
+        Joined { Recovered: true } j => string.Create(Invariant,
+            $"* joined {j.RoomId} ({j.MemberCount} member(s) there); the server restored this room from storage since you were last in it (epoch {j.CurrentEpoch}); waiting for the room key..."),
         Joined j => string.Create(Invariant, $"* joined {j.RoomId} ({j.MemberCount} member(s) there); waiting for the room key..."),
         KeyEstablished k => string.Create(Invariant, $"* [{k.RoomId}] keys ready: epoch {k.Epoch}, {k.MemberCount} member(s), code {k.EpochCode}"),
         MemberJoined { AlreadyPresent: true } m => $"* [{m.RoomId}] {m.ClientId} is here, fingerprint {m.Fingerprint}",

@@ -39,15 +39,15 @@ internal static class SimulateCommand
     }
 
     /// <summary>
-    /// The relay server in this process on a free loopback port. Its log goes to stderr (warnings and up) so
-    /// stdout stays for the report.
+    /// The relay server in this process on a free loopback port, its rooms in a temp folder deleted afterwards (a
+    /// simulation leaves nothing behind). Its log goes to stderr (warnings and up) so stdout stays for the report.
     /// </summary>
     private static Task<EmbeddedServer> StartInProcessServerAsync(string certsDirectory, CancellationToken cancellationToken) =>
         EmbeddedServer.StartAsync(["--host", "127.0.0.1", "--port", "0", "--certs", certsDirectory], logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);
             logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
-        }, cancellationToken);
+        }, throwawayStorage: true, cancellationToken);
 
     private static async Task<int> RunAsync(SimulateArguments args, CancellationToken cancellationToken)
     {

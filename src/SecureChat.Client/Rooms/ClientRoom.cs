@@ -298,7 +298,7 @@ public sealed class ClientRoom : IDisposable
 
     private void OnJoined(Joined joined)
     {
-        _effects.Report(new JoinedEvent(RoomId, joined.CurrentEpoch, (int)joined.MemberCount));
+        _effects.Report(new JoinedEvent(RoomId, joined.CurrentEpoch, (int)joined.MemberCount, joined.Recovered));
         _effects.SetTimer(AdmissionTimer.Start);
         Phase = RoomPhase.AwaitingAdmission;
     }

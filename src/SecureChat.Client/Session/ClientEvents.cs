@@ -13,8 +13,12 @@ public abstract record ClientEvent;
 /// <summary>The server accepted the connection and confirmed the id from the certificate.</summary>
 public sealed record Connected(string ClientId, string Fingerprint) : ClientEvent;
 
-/// <summary>The server accepted the join; keys follow with <see cref="KeyEstablished"/>.</summary>
-public sealed record Joined(string RoomId, ulong CurrentEpoch, int MemberCount) : ClientEvent;
+/// <summary>
+/// The server accepted the join; keys follow with <see cref="KeyEstablished"/>. <paramref name="Recovered"/>: the server
+/// restored the room from its storage (after a restart or a move) since this client was last in it, which is why the
+/// earlier session in it ended (the server's claim, like every field of JOINED).
+/// </summary>
+public sealed record Joined(string RoomId, ulong CurrentEpoch, int MemberCount, bool Recovered = false) : ClientEvent;
 
 public sealed record Left(string RoomId) : ClientEvent;
 

@@ -86,7 +86,7 @@ public sealed record RoomNote(string Text) : RoomEffect;
 /// <summary>The commit deadline for <paramref name="NewEpoch"/> given to <paramref name="CommitterId"/> has passed.</summary>
 public sealed record CommitDeadlineDue(ulong NewEpoch, string CommitterId);
 
-/// <summary>A room as tests and operators see it.</summary>
+/// <summary>A room as tests and operators see it. <paramref name="Recovered"/>: restored from storage when it started.</summary>
 public sealed record RoomSnapshot(
     string RoomId,
     ulong Epoch,
@@ -94,4 +94,5 @@ public sealed record RoomSnapshot(
     IReadOnlyList<string> Connected,
     string? AskedCommitter,
     IReadOnlyList<string> PendingAdds,
-    IReadOnlyList<string> PendingRemoves);
+    IReadOnlyList<string> PendingRemoves,
+    bool Recovered = false);

@@ -26,3 +26,9 @@ public sealed record EpochAccepted(
 /// <see cref="RoomEvent.Epoch"/> + 1, so no epoch number is used twice.
 /// </summary>
 public sealed record RosterReset(ulong Epoch) : RoomEvent(Epoch);
+
+/// <summary>
+/// The durable state of a room in one record (<see cref="RoomState{TConnection}.Durable"/>): what a persistent room
+/// stores as a snapshot and hands to <see cref="RoomState{TConnection}.Restore"/> before replaying the later events.
+/// </summary>
+public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyList<RosterMember> Roster, ByteString TranscriptHash);

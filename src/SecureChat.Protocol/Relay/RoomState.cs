@@ -41,6 +41,12 @@ public sealed class RoomState<TConnection>
     private long _arrivals;
     private OpenRequest? _request;
 
+    // Restored from storage: set when Apply or Restore ran before Start. The members of the restored roster who have
+    // not joined again yet each learn it in their JOINED (PROTOCOL.md §4, "recovered").
+    private bool _started;
+    private bool _restored;
+    private HashSet<string>? _returning;
+
     // Roster members that are connected, in roster order: what a publish fans out to. Rebuilt only when
     // the roster or the connections change, so a publish costs no lookups and no allocation per member.
     private RoomRecipient<TConnection>[]? _recipients;
@@ -68,9 +74,22 @@ public sealed class RoomState<TConnection>
     /// <summary>The transcript hash the last accepted commit leads to (32 zero bytes before a creation).</summary>
     public ByteString TranscriptHash => _transcriptHash;
 
-    /// <summary>A room starts: with nobody connected it is due for passivation after the grace period.</summary>
+    /// <summary>Whether this room was restored from storage (its events or a snapshot) before it started.</summary>
+    public bool Recovered => _restored;
+
+    /// <summary>
+    /// A room starts, after its stored state (if any) was restored through <see cref="Restore"/> and <see cref="Apply"/>:
+    /// with nobody connected it is due for passivation after the grace period.
+    /// </summary>
     public RoomDecision<TConnection> Start()
     {
+        _started = true;
+        if (_restored)
+        {
+            _returning = new HashSet<string>(_roster.Keys, StringComparer.Ordinal);
+            Note(Invariant($"restored from storage at epoch {Epoch} with {_roster.Count} members"));
+        }
+
         SchedulePassivationIfEmpty();
         return Done();
     }
@@ -113,7 +132,7 @@ public sealed class RoomState<TConnection>
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, recovered: _returning?.Remove(clientId) ?? false));
         RequestCommitIfNeeded();
         return Done();
     }
@@ -239,6 +258,29 @@ public sealed class RoomState<TConnection>
         return Done();
     }
 
+    /// <summary>
+    /// The host could not store the last change (its journal failed or refused the write): every connected member is
+    /// told it is no longer in the room and may join again, and the room forgets its connections. The host must not
+    /// go on from this state, which is ahead of its storage: it starts the room again from what it stored.
+    /// </summary>
+    public RoomDecision<TConnection> StorageFailed()
+    {
+        foreach (var (_, member) in _connected.OrderBy(pair => pair.Value.Arrival))
+        {
+            Refuse(member.Connection, ErrorCode.Internal, "the room could not store a change; it restarts from its stored state, join again", notInRoom: true);
+            _out.Effects.Add(new UnwatchConnection<TConnection>(member.Connection));
+        }
+
+        _connected.Clear();
+        _pendingAdds.Clear();
+        _pendingRemoves.Clear();
+        _failures.Clear();
+        _request = null;
+        _recipients = null;
+        _out.Effects.Add(CancelCommitDeadline.Instance);
+        return Done();
+    }
+
     public RoomSnapshot Snapshot() => new(
         RoomId,
         Epoch,
@@ -246,7 +288,24 @@ public sealed class RoomState<TConnection>
         [.. _connected.OrderBy(p => p.Value.Arrival).Select(p => p.Key)],
         _request?.CommitterId,
         [.. _pendingAdds.Keys.Order(StringComparer.Ordinal)],
-        [.. _pendingRemoves]);
+        [.. _pendingRemoves],
+        _restored);
+
+    /// <summary>The durable state as one record: what a persistent room stores as a snapshot.</summary>
+    public RoomDurableState Durable() => new(Epoch, _suite, [.. _roster.Values], _transcriptHash);
+
+    /// <summary>Restores the durable state from a snapshot; only before <see cref="Start"/>, like a replay of events.</summary>
+    public void Restore(RoomDurableState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (_started)
+        {
+            throw new InvalidOperationException("a room restores its stored state before it starts");
+        }
+
+        SetDurable(state.Epoch, state.Suite, state.Roster, state.TranscriptHash);
+        _restored = true;
+    }
 
     /// <summary>
     /// Applies a durable change: the epoch, suite, roster and transcript hash, nothing else. Commands call it for
@@ -257,24 +316,27 @@ public sealed class RoomState<TConnection>
         switch (change)
         {
             case EpochAccepted accepted:
-                Epoch = accepted.Epoch;
-                _suite = accepted.Suite;
-                _transcriptHash = accepted.TranscriptHash;
-                _roster.Clear();
-                foreach (var member in accepted.Roster)
-                {
-                    _roster[member.ClientId] = member;
-                }
-
+                SetDurable(accepted.Epoch, accepted.Suite, accepted.Roster, accepted.TranscriptHash);
                 break;
             case RosterReset reset:
-                Epoch = reset.Epoch;
-                _suite = CipherSuite.Unspecified;
-                _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
-                _roster.Clear();
+                SetDurable(reset.Epoch, CipherSuite.Unspecified, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
                 break;
             default:
                 throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
+        }
+
+        _restored |= !_started;
+    }
+
+    private void SetDurable(ulong epoch, CipherSuite suite, IEnumerable<RosterMember> roster, ByteString transcriptHash)
+    {
+        Epoch = epoch;
+        _suite = suite;
+        _transcriptHash = transcriptHash;
+        _roster.Clear();
+        foreach (var member in roster)
+        {
+            _roster[member.ClientId] = member;
         }
 
         _recipients = null;

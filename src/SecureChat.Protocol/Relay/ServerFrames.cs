@@ -14,12 +14,13 @@ public static class ServerFrames
         Welcome = new Welcome { ClientId = clientId, MaxFrameBytes = maxFrameBytes, MaxRoomsPerConnection = maxRooms, MaxMembersPerRoom = maxMembers },
     });
 
-    public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount) => Encode(new Envelope
+    /// <summary>A JOIN accepted; <paramref name="recovered"/>: the room was restored from storage since the joiner was last in it.</summary>
+    public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount, bool recovered = false) => Encode(new Envelope
     {
         Type = MessageType.Joined,
         RoomId = roomId,
         Epoch = currentEpoch,
-        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount },
+        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount, Recovered = recovered },
     });
 
     /// <summary>A request to commit; the envelope's epoch is the epoch asked for (PROTOCOL.md §3).</summary>

@@ -31,6 +31,24 @@ public sealed class ServerOptions
     /// <summary>Akka settings file; by default hocon/server.hocon, else server.hocon next to the executable.</summary>
     public string? HoconPath { get; set; }
 
+    /// <summary>Folder of the rooms' SQLite databases (made on first run); by default the per-user data folder (<c>RoomStorage.DefaultDataPath</c>).</summary>
+    public string? DataPath { get; set; }
+
+    /// <summary>A PostgreSQL connection string: the rooms are stored there instead of in SQLite (what a cluster's nodes share).</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>Address the cluster transport (Akka.Remote) binds to; never an open network (it is not authenticated).</summary>
+    [Required]
+    public string ClusterHost { get; set; } = "127.0.0.1";
+
+    /// <summary>Port of the cluster transport; 0 picks a free one (enough for a server that is a cluster of one).</summary>
+    [Range(0, 65535)]
+    public int ClusterPort { get; set; }
+
+    /// <summary>A room saves a snapshot of its durable state every this many journaled events.</summary>
+    [Range(1, 1_000_000)]
+    public int RoomSnapshotEvery { get; set; } = 100;
+
     /// <summary>Whether to make a development CA and server certificate when the folder has none.</summary>
     public bool CreateDevelopmentCertificates { get; set; } = true;
 

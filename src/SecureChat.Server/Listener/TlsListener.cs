@@ -19,8 +19,8 @@ namespace SecureChat.Server.Listener;
 /// <summary>
 /// Accepts TCP connections, caps how many are open, runs the TLS 1.3 mutual-TLS handshake within its
 /// deadline (off any actor thread), takes the client id from the certificate, and starts one
-/// ConnectionActor per authenticated connection (a child of the ConnectionsActor). On shutdown it stops accepting first and then closes
-/// every connection with SERVER_SHUTDOWN, whether the host or Akka's CoordinatedShutdown asks first.
+/// ConnectionActor per authenticated connection (a child of the ConnectionsActor). On shutdown it stops accepting first and then,
+/// in CoordinatedShutdown once the rooms have stopped, closes every connection with SERVER_SHUTDOWN.
 /// </summary>
 public sealed partial class TlsListener : BackgroundService
 {
@@ -84,12 +84,15 @@ public sealed partial class TlsListener : BackgroundService
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Stops accepting. The connections close in CoordinatedShutdown, which the actor system's hosted service runs
+    /// next (it stops after this one): there the rooms stop first (service-unbind), and then the connections close
+    /// (service-requests-done), so that the rooms do not take the server's own shutdown for every member leaving.
+    /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         StopAccepting();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await CloseConnectionsAsync().ConfigureAwait(false);
-        LogStopped(_logger);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -276,6 +279,7 @@ public sealed partial class TlsListener : BackgroundService
         }
 
         LogConnectionsClosed(_logger, open.Count - _connections.Count, open.Count);
+        LogStopped(_logger);
     }
 
     private static async Task StopConnectionAsync(IActorRef connection, TimeSpan timeout)

@@ -1,54 +1,17 @@
+using Akka.Cluster.Sharding;
 using SecureChat.Server.Messaging;
 
 namespace SecureChat.Server.Rooms;
 
 /// <summary>
-/// The shape of Akka.Cluster.Sharding's <c>IMessageExtractor</c>, declared here because the sharding
-/// package is not among the project's allowed dependencies yet. When clustering arrives, delete this
-/// interface and let <see cref="RoomMessageExtractor"/> derive from sharding's <c>HashCodeMessageExtractor</c>:
-/// the member names and meanings are the same, so neither RoomActor nor its messages change.
+/// Routes every <see cref="IWithRoomId"/> message to the room of that id, in one of <see cref="ShardCount"/> shards
+/// chosen by a stable hash of the id. The shard count is part of where rooms live: every node must use the same one,
+/// and it must never change on a live cluster (rooms would be found in two shards at once).
 /// </summary>
-public interface IMessageExtractor
+public sealed class RoomMessageExtractor() : HashCodeMessageExtractor(ShardCount)
 {
-    string? EntityId(object message);
+    /// <summary>About ten shards per node of the largest cluster foreseen; never change it on a live cluster.</summary>
+    public const int ShardCount = 100;
 
-    object? EntityMessage(object message);
-
-    string? ShardId(object message);
-
-    string ShardId(string entityId, object? messageHint = null);
-}
-
-/// <summary>Routes <see cref="IWithRoomId"/> messages to the room of that id; shards by a stable hash of the id.</summary>
-public sealed class RoomMessageExtractor : IMessageExtractor
-{
-    public const int DefaultMaxNumberOfShards = 100;
-
-    public RoomMessageExtractor(int maxNumberOfShards = DefaultMaxNumberOfShards)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxNumberOfShards, 1);
-        MaxNumberOfShards = maxNumberOfShards;
-    }
-
-    public int MaxNumberOfShards { get; }
-
-    public string? EntityId(object message) => (message as IWithRoomId)?.RoomId;
-
-    public object? EntityMessage(object message) => message;
-
-    public string? ShardId(object message) => EntityId(message) is { } id ? ShardId(id, message) : null;
-
-    public string ShardId(string entityId, object? messageHint = null)
-    {
-        ArgumentNullException.ThrowIfNull(entityId);
-
-        // FNV-1a over the id's characters: stable across processes, unlike string.GetHashCode.
-        var hash = 2166136261u;
-        foreach (var c in entityId)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        return (hash % (uint)MaxNumberOfShards).ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
+    public override string? EntityId(object message) => (message as IWithRoomId)?.RoomId;
 }

@@ -6,16 +6,14 @@ namespace SecureChat.Server.Rooms;
 /// <summary>Asks a room for its <see cref="RoomStatus"/> (tests, diagnostics).</summary>
 public sealed record GetRoomState(string RoomId) : IWithRoomId;
 
-public sealed record RoomStatus(RoomSnapshot Snapshot) : IServerMessage;
+/// <summary>A room as it is now (<paramref name="Snapshot"/>) and the durable part it stores (<paramref name="Durable"/>).</summary>
+public sealed record RoomStatus(RoomSnapshot Snapshot, RoomDurableState Durable) : IServerMessage;
 
-// The registry's own bookkeeping: local to one node (sharding replaces it).
-
-/// <summary>From a room that has been empty for its grace period: stop me, and remember my epoch.</summary>
-public sealed record Passivate(string RoomId, ulong LastEpoch);
-
-public sealed record GetRoomCount
+/// <summary>
+/// Stops a room once the events before it are journaled: what the room sends through its shard to passivate itself,
+/// and what sharding sends it to hand it off to another node (never a PoisonPill, which could overtake a write).
+/// </summary>
+public sealed record StopRoom : IServerMessage
 {
-    public static readonly GetRoomCount Instance = new();
+    public static readonly StopRoom Instance = new();
 }
-
-public sealed record RoomCount(int Count);

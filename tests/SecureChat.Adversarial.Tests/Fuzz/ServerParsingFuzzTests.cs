@@ -8,9 +8,9 @@ using SecureChat.Core.Wire;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Connections;
-using SecureChat.Server.Rooms;
 using SecureChat.Testing.Fakes;
 using SecureChat.Testing.RawClients;
+using SecureChat.Testing.Rooms;
 using Xunit.Abstractions;
 using Envelope = SecureChat.Core.Wire.Envelope;
 
@@ -19,7 +19,8 @@ namespace SecureChat.Adversarial.Tests.Fuzz;
 /// <summary>
 /// Property-based fuzzing of the server's parsing path: thousands of generated frames (random bytes, valid
 /// envelopes of every type with bytes flipped, garbage length varints spliced in, truncations) go into real
-/// ConnectionActors wired to a real RoomRegistry. Every answer must be a parsable envelope, every ERROR a
+/// ConnectionActors wired to the real rooms (a shard region in a cluster of one, every message through the cluster
+/// serializer). Every answer must be a parsable envelope, every ERROR a
 /// defined code, a close must follow a fatal ERROR, no actor may crash (no Akka Error event), and afterwards
 /// a fresh connection is served normally. CsCheck prints the seed of any failing case; crashes found are
 /// kept as regression cases in <see cref="Regressions"/>.
@@ -31,15 +32,22 @@ public sealed class ServerParsingFuzzTests : TestKit
     private static readonly TestMember Keys = new(Client);
     private static readonly byte[][] Valid = BuildValidFrames();
     private readonly ITestOutputHelper _output;
+    private readonly RoomsHost _host;
     private readonly IActorRef _rooms;
     private readonly Akka.TestKit.TestProbe _errors;
     private int _connections;
 
     public ServerParsingFuzzTests(ITestOutputHelper output)
-        : base("akka.loglevel = WARNING", output)
+        : this(RoomsHost.Start(new RoomSettings(10, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(500), SystemClock.Instance)), output)
+    {
+    }
+
+    private ServerParsingFuzzTests(RoomsHost host, ITestOutputHelper output)
+        : base(host.System, output)
     {
         _output = output;
-        _rooms = Sys.ActorOf(RoomRegistry.Props(new RoomSettings(10, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(500), SystemClock.Instance)), "rooms");
+        _host = host;
+        _rooms = host.Rooms;
         _errors = CreateTestProbe();
         Sys.EventStream.Subscribe(_errors.Ref, typeof(Akka.Event.Error));
     }
@@ -130,6 +138,15 @@ public sealed class ServerParsingFuzzTests : TestKit
                 // the only allowed failure
             }
         }, iter: 5000);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _host.Dispose();
+        }
     }
 
     private FakeConnectionIo FeedOneConnection(byte[][] sequence)

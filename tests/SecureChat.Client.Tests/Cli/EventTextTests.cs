@@ -92,6 +92,8 @@ public sealed class EventTextTests
             EventText.Format(new QueuedSendsHeld("lobby", ["carol", "dave"], 2)));
         Assert.Equal("! [lobby] dropped a message from bob: it was a replay of an earlier message",
             EventText.Format(new MessageDropped("lobby", "bob", DecryptRejection.Replay)));
+        Assert.Equal("* joined lobby (2 member(s) there); the server restored this room from storage since you were last in it (epoch 3); waiting for the room key...",
+            EventText.Format(new JoinedEvent("lobby", 3, 2, Recovered: true)));
     }
 
     [Fact]

@@ -34,6 +34,18 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     [Fact]
+    public void A_join_answered_by_a_room_the_server_restored_from_storage_is_reported_as_such()
+    {
+        var room = NewRoom();
+        Take(room.LinkReady());
+
+        var joined = Assert.IsType<JoinedEvent>(Assert.Single(Take(room.Frame(ServerFrames.Joined(Room, 3, 2, recovered: true))).Events));
+
+        Assert.Equal((3UL, 2, true), (joined.CurrentEpoch, joined.MemberCount, joined.Recovered));
+        Assert.Equal(RoomPhase.AwaitingAdmission, room.Phase);
+    }
+
+    [Fact]
     public void Sends_typed_before_admission_are_queued_and_sent_in_order_once_a_commit_admits_us()
     {
         var bob = Peer("bob");

@@ -9,7 +9,8 @@ namespace SecureChat.Protocol.Tests.Relay;
 /// <summary>
 /// Random command sequences against a <see cref="RoomState{TConnection}"/>: joins, leaves, disconnects, reconnects,
 /// honest and stale commits, rekeys and key refreshes, publishes, deadlines, passivation checks. Replaying the events
-/// of each run into a fresh room must rebuild the same epoch, suite, roster and transcript hash, and nothing else.
+/// of each run into a fresh room, or restoring a snapshot taken at a random step and replaying the events after it, must
+/// rebuild the same epoch, suite, roster and transcript hash, and nothing else.
 /// </summary>
 public sealed class RoomStateReplayTests(ITestOutputHelper output)
 {
@@ -33,14 +34,26 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                 replayed.Apply(change);
             }
 
+            // As a persistent host recovers: the snapshot taken at some point, then the events after it.
+            var fromSnapshot = new RoomState<string>(Room, 0, Settings);
+            fromSnapshot.Restore(run.SnapshotTaken.State);
+            foreach (var change in run.Events.Skip(run.SnapshotTaken.AfterEvents))
+            {
+                fromSnapshot.Apply(change);
+            }
+
             var context = $"seed {seed}";
-            Assert.True(run.Room.Epoch == replayed.Epoch, context);
-            Assert.True(run.Room.Suite == replayed.Suite, context);
-            Assert.True(run.Room.TranscriptHash.Equals(replayed.TranscriptHash), context);
-            Assert.True(run.Room.Roster.Select(m => m.Bundle).SequenceEqual(replayed.Roster.Select(m => m.Bundle)), context);
-            var volatileState = replayed.Snapshot();
-            Assert.True(volatileState.Connected.Count == 0 && volatileState.PendingAdds.Count == 0 && volatileState.PendingRemoves.Count == 0
-                && volatileState.AskedCommitter is null, context);
+            foreach (var room in new[] { replayed, fromSnapshot })
+            {
+                Assert.True(run.Room.Epoch == room.Epoch, context);
+                Assert.True(run.Room.Suite == room.Suite, context);
+                Assert.True(run.Room.TranscriptHash.Equals(room.TranscriptHash), context);
+                Assert.True(run.Room.Roster.Select(m => m.Bundle).SequenceEqual(room.Roster.Select(m => m.Bundle)), context);
+                var volatileState = room.Snapshot();
+                Assert.True(volatileState.Connected.Count == 0 && volatileState.PendingAdds.Count == 0 && volatileState.PendingRemoves.Count == 0
+                    && volatileState.AskedCommitter is null, context);
+            }
+
             accepted += run.Events.OfType<EpochAccepted>().Count();
             resets += run.Events.OfType<RosterReset>().Count();
         }
@@ -64,10 +77,19 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
 
         public List<RoomEvent> Events { get; } = [];
 
+        /// <summary>The durable state at a random step of the run, and how many events there were by then.</summary>
+        public (RoomDurableState State, int AfterEvents) SnapshotTaken { get; private set; }
+
         public void Play(int steps)
         {
+            var snapshotAt = _random.Next(steps);
             for (var i = 0; i < steps; i++)
             {
+                if (i == snapshotAt)
+                {
+                    SnapshotTaken = (Room.Durable(), Events.Count);
+                }
+
                 var name = Names[_random.Next(Names.Length)];
                 var online = _online.TryGetValue(name, out var client);
                 switch (_random.Next(10))

@@ -679,6 +679,67 @@ public sealed class RoomStateTests : IDisposable
         Assert.Equal(["bob"], _room.Snapshot().Roster);
     }
 
+    // ------------------------------------------------------------------ storage (a persistent host)
+
+    [Fact]
+    public void A_room_restored_from_storage_tells_each_member_of_its_stored_roster_once_and_counts_on_from_its_epoch()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var stored = _room.Durable();
+        _room = NewRoom();
+        _room.Restore(stored);
+
+        Did(_room.Start());
+        Assert.Contains(new RoomNote("restored from storage at epoch 2 with 2 members"), _last.Effects);
+        Assert.True(_room.Recovered);
+        var bobAgain = Member("bob");
+        Join(bobAgain, "bob-2");
+        var joined = Sent("bob-2", MessageType.Joined).Joined;
+        Assert.Equal((2ul, 2u, true), (joined.CurrentEpoch, joined.MemberCount, joined.Recovered));
+        Assert.Equal(3ul, RequestTo("bob-2").NewEpoch); // nobody of the stored roster is left to commit: bob re-creates it at 3
+
+        Join(_carol, "carol-1");
+        Assert.False(Sent("carol-1", MessageType.Joined).Joined.Recovered); // never in the room
+        Join(bobAgain, "bob-3");
+        Assert.False(Sent("bob-3", MessageType.Joined).Joined.Recovered); // told once
+    }
+
+    [Fact]
+    public void A_room_replayed_from_its_events_is_restored_too_and_one_that_never_stored_anything_is_not()
+    {
+        var replayed = NewRoom();
+        replayed.Apply(new RosterReset(5));
+        Assert.Contains(new RoomNote("restored from storage at epoch 5 with 0 members"), replayed.Start().Effects);
+        Assert.True(replayed.Recovered);
+
+        Did(_room.Start());
+        Assert.False(_room.Recovered);
+        Assert.DoesNotContain(_last.Effects, e => e is RoomNote);
+        Assert.Throws<InvalidOperationException>(() => _room.Restore(replayed.Durable()));
+    }
+
+    [Fact]
+    public void When_the_host_cannot_store_a_change_every_connected_member_is_told_it_is_out_of_the_room()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+
+        Did(_room.StorageFailed());
+
+        foreach (var connection in new[] { "alice-1", "bob-1", "carol-1" })
+        {
+            Assert.Contains("could not store", Refused(connection, ErrorCode.Internal, notInRoom: true).Reason, StringComparison.Ordinal);
+            Assert.Contains(new UnwatchConnection<string>(connection), _last.Effects);
+        }
+
+        Assert.Contains(CancelCommitDeadline.Instance, _last.Effects);
+        Assert.DoesNotContain(_last.Effects, e => e is SendFrame<string>);
+        Assert.Empty(_room.Snapshot().Connected);
+        Assert.Empty(_room.Snapshot().PendingAdds);
+    }
+
     // ------------------------------------------------------------------ passivation
 
     [Fact]

@@ -94,6 +94,8 @@ public sealed partial class ProcessShutdownTests(ITestOutputHelper output)
         start.ArgumentList.Add("0");
         start.ArgumentList.Add("--certs");
         start.ArgumentList.Add(certs);
+        start.ArgumentList.Add("--data");
+        start.ArgumentList.Add(Path.Combine(workingDirectory, "data"));
         var process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) =>
         {

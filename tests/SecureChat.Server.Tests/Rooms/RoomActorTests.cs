@@ -1,35 +1,27 @@
 using Akka.Actor;
 using Akka.TestKit;
-using Akka.TestKit.Xunit2;
 using SecureChat.Core.Wire;
-using SecureChat.Protocol.Infrastructure;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Messaging;
-using SecureChat.Server.Rooms;
 using SecureChat.Testing.RawClients;
-using Envelope = SecureChat.Core.Wire.Envelope;
 
 namespace SecureChat.Server.Tests.Rooms;
 
 /// <summary>
 /// RoomActor carries out what its <see cref="RoomState{TConnection}"/> decides (whose rules RoomStateTests cover): these
 /// scenarios check the carrying out, with TestProbes standing in for the members' connections — frames and refusals
-/// as messages, the commit deadline as a real timer, a terminated connection as a disconnect.
+/// as messages, the commit deadline as a real timer, a terminated connection as a disconnect. (Its journal:
+/// RoomPersistenceTests.)
 /// </summary>
-public sealed class RoomActorTests : TestKit
+public sealed class RoomActorTests : RoomTestKit
 {
-    private const string Room = "lobby";
-    private static readonly TimeSpan CommitTimeout = TimeSpan.FromMilliseconds(400);
-    private readonly List<TestMember> _members = [];
     private readonly IActorRef _room;
     private readonly (TestMember Member, TestProbe Connection) _alice;
     private readonly (TestMember Member, TestProbe Connection) _bob;
-    private SignedCommit? _admission;
 
     public RoomActorTests()
-        : base("akka.loglevel = INFO")
     {
-        _room = Sys.ActorOf(RoomActor.Props(Room, 0, new RoomSettings(10, CommitTimeout, TimeSpan.FromMinutes(5), SystemClock.Instance)));
+        _room = StartRoom();
         _alice = Member("alice");
         _bob = Member("bob");
     }
@@ -54,7 +46,7 @@ public sealed class RoomActorTests : TestKit
 
         Assert.Equal(2ul, ExpectFrame(aliceConn, MessageType.Commit).Epoch);
         Assert.Equal(2ul, ExpectFrame(bobConn, MessageType.Commit).Epoch);
-        var state = State();
+        var state = Status(_room).Snapshot;
         Assert.Equal(2ul, state.Epoch);
         Assert.Equal(["alice", "bob"], state.Roster);
     }
@@ -62,7 +54,7 @@ public sealed class RoomActorTests : TestKit
     [Fact]
     public void When_the_asked_member_does_not_commit_in_time_the_next_member_is_asked()
     {
-        AliceAndBobInTheRoom();
+        AliceAndBobInTheRoom(_room, _alice, _bob);
         var (carol, carolConn) = Member("carol");
 
         _room.Tell(Join(carol, carolConn));
@@ -71,13 +63,13 @@ public sealed class RoomActorTests : TestKit
 
         var failover = ExpectFrame(_bob.Connection, MessageType.CommitRequest, CommitTimeout * 10).CommitRequest;
         Assert.Equal(3ul, failover.NewEpoch);
-        Assert.Equal("bob", State().AskedCommitter);
+        Assert.Equal("bob", Status(_room).Snapshot.AskedCommitter);
     }
 
     [Fact]
     public void Ciphertext_reaches_every_other_member_unchanged_and_never_its_sender()
     {
-        AliceAndBobInTheRoom();
+        AliceAndBobInTheRoom(_room, _alice, _bob);
         var message = Frames.Application("bob", Room, epoch: 2, sequence: 0);
 
         _room.Tell(new PublishToRoom(Room, "bob", 2, message.Bytes(), _bob.Connection.Ref));
@@ -89,28 +81,28 @@ public sealed class RoomActorTests : TestKit
     [Fact]
     public void A_connection_that_terminates_leaves_the_room()
     {
-        AliceAndBobInTheRoom();
+        AliceAndBobInTheRoom(_room, _alice, _bob);
 
         Sys.Stop(_bob.Connection.Ref);
 
         Assert.Equal(["bob"], ExpectFrame(_alice.Connection, MessageType.CommitRequest).CommitRequest.Removes);
-        Assert.Equal(["alice"], State().Connected);
+        Assert.Equal(["alice"], Status(_room).Snapshot.Connected);
     }
 
     [Fact]
     public void A_refused_commit_comes_back_to_its_connection_as_an_error_with_its_epoch()
     {
-        AliceAndBobInTheRoom();
+        AliceAndBobInTheRoom(_room, _alice, _bob);
         var (carol, _) = Member("carol");
 
         _room.Tell(Submit(_bob.Member, _bob.Connection, _bob.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Bundle], added: [carol.Bundle],
-            previous: TestMember.TranscriptHashOf(_admission!))));
+            previous: Status(_room).Durable.TranscriptHash)));
 
         var error = _bob.Connection.ExpectMsg<RoomError>();
         Assert.Equal((ErrorCode.CommitRejected, 3ul, false), (error.Code, error.Epoch, error.NotInRoom));
         Assert.Contains("nobody joined with", error.Reason, StringComparison.Ordinal);
         _alice.Connection.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        Assert.Equal(2ul, State().Epoch);
+        Assert.Equal(2ul, Status(_room).Snapshot.Epoch);
     }
 
     [Fact]
@@ -120,59 +112,5 @@ public sealed class RoomActorTests : TestKit
 
         var error = _alice.Connection.ExpectMsg<RoomError>();
         Assert.Equal((ErrorCode.BadBundle, true), (error.Code, error.NotInRoom));
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        foreach (var member in _members)
-        {
-            member.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private (TestMember Member, TestProbe Connection) Member(string id)
-    {
-        var member = new TestMember(id);
-        _members.Add(member);
-        return (member, CreateTestProbe());
-    }
-
-    /// <summary>Alice creates the room and admits bob: epoch 2, both connected.</summary>
-    private void AliceAndBobInTheRoom()
-    {
-        var (alice, aliceConn) = _alice;
-        var (bob, bobConn) = _bob;
-        _room.Tell(Join(alice, aliceConn));
-        var creation = alice.CreateRoom(Room);
-        _room.Tell(Submit(alice, aliceConn, creation));
-        _room.Tell(Join(bob, bobConn));
-        _admission = alice.Commit(Room, 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle], previous: TestMember.TranscriptHashOf(creation));
-        _room.Tell(Submit(alice, aliceConn, _admission));
-        ExpectFrame(bobConn, MessageType.Joined);
-        ExpectFrame(bobConn, MessageType.Commit);
-        aliceConn.FishForMessage(m => m is RoomFrame frame && Frames.Parse(frame.Envelope) is { Type: MessageType.Commit, Epoch: 2 });
-    }
-
-    private static JoinRoom Join(TestMember member, TestProbe connection) =>
-        new(Room, member.Id, member.Bundle.Content, member.Bundle.Signature, CipherSuite.Aes256GcmX25519Ed25519Sha256, connection.Ref);
-
-    private static SubmitCommit Submit(TestMember member, TestProbe connection, SignedCommit commit) =>
-        new(Room, member.Id, commit.Content, commit.Signature, connection.Ref);
-
-    private static Envelope ExpectFrame(TestProbe connection, MessageType type, TimeSpan? timeout = null)
-    {
-        var frame = connection.ExpectMsg<RoomFrame>(timeout ?? TimeSpan.FromSeconds(3));
-        Assert.Equal(Room, frame.RoomId);
-        var envelope = Frames.Parse(frame.Envelope);
-        Assert.Equal(type, envelope.Type);
-        return envelope;
-    }
-
-    private RoomSnapshot State()
-    {
-        _room.Tell(new GetRoomState(Room), TestActor);
-        return ExpectMsg<RoomStatus>().Snapshot;
     }
 }

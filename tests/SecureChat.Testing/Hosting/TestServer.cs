@@ -1,5 +1,6 @@
 using System.Net.Security;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,8 @@ namespace SecureChat.Testing.Hosting;
 
 /// <summary>
 /// The real server host in process (<see cref="EmbeddedServer"/>) on a loopback port chosen by the OS, with its
-/// certificates in a temp folder and its log collected; the log goes to the test output, when given, on dispose.
+/// certificates and its room database in temp folders and its log collected; the log goes to the test output, when
+/// given, on dispose. A test that restarts a server passes the same data folder (<c>--data DIR</c>) to both.
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
@@ -42,13 +44,18 @@ public sealed class TestServer : IAsyncDisposable
 
     public int Port => _server.Endpoint.Port;
 
-    /// <summary>Starts a server; <paramref name="settings"/> are <c>Name=value</c> pairs of the Server section or whole <c>--switch=value</c> arguments.</summary>
+    /// <summary>
+    /// Starts a server; <paramref name="settings"/> are <c>Name=value</c> pairs of the Server section or whole
+    /// <c>--switch=value</c> arguments. Without <c>--data=DIR</c> or <c>--postgres=...</c> among them its rooms are stored
+    /// in a temp folder of its own, deleted on dispose.
+    /// </summary>
     public static Task<TestServer> StartAsync(params string[] settings) => StartAsync(null, settings);
 
     /// <summary>As above; the end of the server's log goes to <paramref name="output"/> when the server is disposed.</summary>
     public static async Task<TestServer> StartAsync(ITestOutputHelper? output, params string[] settings)
     {
         var certificates = new TestCertificates();
+        var storageGiven = settings.Any(s => s.StartsWith("--data", StringComparison.Ordinal) || s.StartsWith("--postgres", StringComparison.Ordinal));
         var logs = new LogCollector();
         string[] args =
         [
@@ -58,7 +65,7 @@ public sealed class TestServer : IAsyncDisposable
         ];
         try
         {
-            var server = await EmbeddedServer.StartAsync(args, logging => logging.ClearProviders().AddProvider(logs));
+            var server = await EmbeddedServer.StartAsync(args, logging => logging.ClearProviders().AddProvider(logs), throwawayStorage: !storageGiven);
             return new TestServer(server, certificates, logs, output);
         }
         catch
@@ -68,13 +75,18 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The rooms' shard region: where every room message goes.</summary>
+    public IActorRef Rooms => _server.Services.GetRequiredService<ActorRegistry>().Get<RoomActor>();
+
     /// <summary>How many room actors the server holds right now.</summary>
     public async Task<int> RoomCountAsync()
     {
-        var registry = _server.Services.GetRequiredService<ActorRegistry>().Get<RoomRegistry>();
-        var count = await registry.Ask<RoomCount>(GetRoomCount.Instance, TestClient.Timeout);
-        return count.Count;
+        var state = await Rooms.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TestClient.Timeout);
+        return state.Shards.Sum(shard => shard.EntityIds.Count);
     }
+
+    /// <summary>A room's state as it answers <see cref="GetRoomState"/> (this starts the room, restoring it from storage, if it was not running).</summary>
+    public Task<RoomStatus> RoomStateAsync(string roomId) => Rooms.Ask<RoomStatus>(new GetRoomState(roomId), TestClient.Timeout);
 
     public SslClientAuthenticationOptions TlsClientOptions(string clientId) => Certificates.TlsClientOptions(clientId);
 

@@ -103,7 +103,8 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
         _port = FreePort.Pick();
         _child = ChildProcess.Start(Name, server.FileName,
-            [.. server.Prefix, "--host", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory, .. BenchmarkSettings, .. _extraSettings],
+            [.. server.Prefix, "--host", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory,
+                "--data", Path.Combine(_certificates.Directory, "rooms"), .. BenchmarkSettings, .. _extraSettings],
             _cpu, AppContext.BaseDirectory);
         await _child.WaitForPortAsync(_port, TimeSpan.FromSeconds(60), cancellationToken);
     }

@@ -1,0 +1,195 @@
+using System.Collections.Frozen;
+using Akka.Actor;
+using Akka.Serialization;
+using SerializationException = System.Runtime.Serialization.SerializationException;
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Relay;
+using SecureChat.Server.Messaging;
+using SecureChat.Server.Rooms;
+using P = SecureChat.Server.Serialization.Proto;
+
+namespace SecureChat.Server.Serialization;
+
+/// <summary>
+/// The Protobuf serializer of everything the server's actors send across nodes (every <see cref="IServerMessage"/>)
+/// and of what a room journals (its <see cref="RoomEvent"/>s and its <see cref="RoomDurableState"/> snapshot), on
+/// the messages of <c>cluster.proto</c>. Actor references travel as serialized actor paths. Manifests are one or
+/// two letters; once journaled they are part of the storage format, so never change one.
+/// </summary>
+public sealed class ClusterMessageSerializer : SerializerWithStringManifest
+{
+    /// <summary>Akka reserves 0–100; stored with every journaled event, so never change it.</summary>
+    public const int SerializerId = 5001;
+
+    /// <summary>Binds this serializer to the marker interface, the room events and the snapshot (see <see cref="SerializationHosting"/>).</summary>
+    public static readonly string Hocon = $$"""
+        akka.actor {
+          serializers.securechat-cluster = "{{typeof(ClusterMessageSerializer).AssemblyQualifiedName}}"
+          serialization-bindings {
+            "{{Binding<IServerMessage>()}}" = securechat-cluster
+            "{{Binding<RoomEvent>()}}" = securechat-cluster
+            "{{Binding<RoomDurableState>()}}" = securechat-cluster
+          }
+        }
+        """;
+
+    private static readonly FrozenDictionary<Type, string> ManifestOf = new Dictionary<Type, string>
+    {
+        [typeof(JoinRoom)] = "J",
+        [typeof(LeaveRoom)] = "L",
+        [typeof(SubmitCommit)] = "C",
+        [typeof(PublishToRoom)] = "P",
+        [typeof(RoomFrame)] = "F",
+        [typeof(RoomError)] = "E",
+        [typeof(GetRoomState)] = "G",
+        [typeof(RoomStatus)] = "S",
+        [typeof(StopRoom)] = "X",
+        [typeof(EpochAccepted)] = "EA",
+        [typeof(RosterReset)] = "RR",
+        [typeof(RoomDurableState)] = "RS",
+    }.ToFrozenDictionary();
+
+    public ClusterMessageSerializer(ExtendedActorSystem system)
+        : base(system)
+    {
+    }
+
+    /// <summary>Every type this serializer writes: each one has a manifest and a round-trip test.</summary>
+    public static IReadOnlyCollection<Type> Types => ManifestOf.Keys;
+
+    public override int Identifier => SerializerId;
+
+    public override string Manifest(object o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return ManifestOf.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"{o.GetType()} has no cluster serialization; add it to cluster.proto and {nameof(ClusterMessageSerializer)}", nameof(o));
+    }
+
+    public override byte[] ToBinary(object obj) => ToProto(obj).ToByteArray();
+
+    public override object FromBinary(byte[] bytes, string manifest) => manifest switch
+    {
+        "J" => FromProto(P.JoinRoom.Parser.ParseFrom(bytes)),
+        "L" => FromProto(P.LeaveRoom.Parser.ParseFrom(bytes)),
+        "C" => FromProto(P.SubmitCommit.Parser.ParseFrom(bytes)),
+        "P" => FromProto(P.PublishToRoom.Parser.ParseFrom(bytes)),
+        "F" => FromProto(P.RoomFrame.Parser.ParseFrom(bytes)),
+        "E" => FromProto(P.RoomError.Parser.ParseFrom(bytes)),
+        "G" => new GetRoomState(P.GetRoomState.Parser.ParseFrom(bytes).RoomId),
+        "S" => FromProto(P.RoomStatus.Parser.ParseFrom(bytes)),
+        "X" => StopRoom.Instance,
+        "EA" => FromProto(P.EpochAccepted.Parser.ParseFrom(bytes)),
+        "RR" => new RosterReset(P.RosterReset.Parser.ParseFrom(bytes).Epoch),
+        "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
+        _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
+    };
+
+    private static string Binding<T>() => $"{typeof(T).FullName}, {typeof(T).Assembly.GetName().Name}";
+
+    private static IMessage ToProto(object obj) => obj switch
+    {
+        JoinRoom m => new P.JoinRoom
+        {
+            RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
+            PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection),
+        },
+        LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection) },
+        SubmitCommit m => new P.SubmitCommit
+        {
+            RoomId = m.RoomId, ClientId = m.ClientId, Content = m.Content, Signature = m.Signature, Connection = PathOf(m.Connection),
+        },
+        PublishToRoom m => new P.PublishToRoom
+        {
+            RoomId = m.RoomId, ClientId = m.ClientId, Epoch = m.Epoch, Envelope = m.Envelope, Connection = PathOf(m.Connection),
+        },
+        RoomFrame m => new P.RoomFrame { RoomId = m.RoomId, Envelope = m.Envelope },
+        RoomError m => new P.RoomError { RoomId = m.RoomId, Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom, Epoch = m.Epoch },
+        GetRoomState m => new P.GetRoomState { RoomId = m.RoomId },
+        RoomStatus m => new P.RoomStatus { Snapshot = ToProto(m.Snapshot), Durable = ToProto(m.Durable) },
+        StopRoom => new P.StopRoom(),
+        EpochAccepted m => ToProto(m),
+        RosterReset m => new P.RosterReset { Epoch = m.Epoch },
+        RoomDurableState m => ToProto(m),
+        _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
+    };
+
+    private static P.RoomSnapshot ToProto(RoomSnapshot m)
+    {
+        var proto = new P.RoomSnapshot { RoomId = m.RoomId, Epoch = m.Epoch, Recovered = m.Recovered };
+        proto.Roster.AddRange(m.Roster);
+        proto.Connected.AddRange(m.Connected);
+        proto.PendingAdds.AddRange(m.PendingAdds);
+        proto.PendingRemoves.AddRange(m.PendingRemoves);
+        if (m.AskedCommitter is { } asked)
+        {
+            proto.AskedCommitter = asked;
+        }
+
+        return proto;
+    }
+
+    private static P.EpochAccepted ToProto(EpochAccepted m)
+    {
+        var proto = new P.EpochAccepted
+        {
+            Epoch = m.Epoch, Suite = (int)m.Suite, CommitterId = m.CommitterId, Rekey = m.Rekey, TranscriptHash = m.TranscriptHash,
+        };
+        proto.Roster.AddRange(m.Roster.Select(ToProto));
+        proto.Added.AddRange(m.Added);
+        proto.Removed.AddRange(m.Removed);
+        return proto;
+    }
+
+    private static P.RoomDurableState ToProto(RoomDurableState m)
+    {
+        var proto = new P.RoomDurableState { Epoch = m.Epoch, Suite = (int)m.Suite, TranscriptHash = m.TranscriptHash };
+        proto.Roster.AddRange(m.Roster.Select(ToProto));
+        return proto;
+    }
+
+    private static P.SignedBundle ToProto(RosterMember member) => new() { Content = member.Bundle.Content, Signature = member.Bundle.Signature };
+
+    private JoinRoom FromProto(P.JoinRoom m) =>
+        new(m.RoomId, m.ClientId, m.BundleContent, m.BundleSignature, (CipherSuite)m.PreferredSuite, Resolve(m.Connection));
+
+    private LeaveRoom FromProto(P.LeaveRoom m) => new(m.RoomId, m.ClientId, Resolve(m.Connection));
+
+    private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, Resolve(m.Connection));
+
+    private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Envelope, Resolve(m.Connection));
+
+    private static RoomFrame FromProto(P.RoomFrame m) => new(m.RoomId, m.Envelope);
+
+    private static RoomError FromProto(P.RoomError m) => new(m.RoomId, (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch);
+
+    private static RoomStatus FromProto(P.RoomStatus m) => new(
+        new RoomSnapshot(m.Snapshot.RoomId, m.Snapshot.Epoch, [.. m.Snapshot.Roster], [.. m.Snapshot.Connected],
+            m.Snapshot.HasAskedCommitter ? m.Snapshot.AskedCommitter : null, [.. m.Snapshot.PendingAdds], [.. m.Snapshot.PendingRemoves],
+            m.Snapshot.Recovered),
+        FromProto(m.Durable));
+
+    private static EpochAccepted FromProto(P.EpochAccepted m) =>
+        new(m.Epoch, (CipherSuite)m.Suite, m.CommitterId, Roster(m.Roster), [.. m.Added], [.. m.Removed], m.Rekey, m.TranscriptHash);
+
+    private static RoomDurableState FromProto(P.RoomDurableState m) => new(m.Epoch, (CipherSuite)m.Suite, Roster(m.Roster), m.TranscriptHash);
+
+    /// <summary>
+    /// Roster entries are verified again as they are read: a journal entry that was changed or damaged fails the
+    /// room's recovery (the room does not start) rather than bringing back a roster no member signed.
+    /// </summary>
+    private static RosterMember[] Roster(IEnumerable<P.SignedBundle> bundles) => [.. bundles.Select(b =>
+    {
+        var rejection = Bundles.Verify(new SignedBundle { Content = b.Content, Signature = b.Signature }, validAtMs: null, out var member);
+        return rejection == BundleRejection.None
+            ? member!
+            : throw new SerializationException($"a stored roster entry does not verify ({rejection})");
+    })];
+
+    private static string PathOf(IActorRef actor) => Akka.Serialization.Serialization.SerializedActorPath(actor);
+
+    private IActorRef Resolve(string path) => system.Provider.ResolveActorRef(path);
+}

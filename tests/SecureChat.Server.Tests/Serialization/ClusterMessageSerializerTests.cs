@@ -1,0 +1,156 @@
+using Akka.Actor;
+using Akka.Serialization;
+using Akka.TestKit.Xunit2;
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Relay;
+using SecureChat.Server.Messaging;
+using SecureChat.Server.Rooms;
+using SecureChat.Server.Serialization;
+using SecureChat.Testing.RawClients;
+using StoredProto = SecureChat.Server.Serialization.Proto;
+
+namespace SecureChat.Server.Tests.Serialization;
+
+/// <summary>
+/// Every message that can cross nodes, every room event and the room snapshot go through <see cref="ClusterMessageSerializer"/>
+/// (bound by its HOCON, as the server binds it) and come back equal, field by field, actor references included.
+/// </summary>
+public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSerializer.Hocon)
+{
+    private readonly TestMember _alice = new("alice");
+    private readonly TestMember _bob = new("bob");
+
+    /// <summary>One sample of every type the serializer writes, every field set to something other than its default.</summary>
+    private IEnumerable<object> Samples()
+    {
+        var connection = CreateTestProbe().Ref;
+        var roster = new[] { Member(_alice), Member(_bob) };
+        var hash = ByteString.CopyFrom(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+        var durable = new RoomDurableState(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, roster, hash);
+        return
+        [
+            new JoinRoom("lobby", "alice", _alice.Bundle.Content, _alice.Bundle.Signature, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, connection),
+            new LeaveRoom("lobby", "alice", connection),
+            new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), connection),
+            new PublishToRoom("lobby", "alice", 7, Frames.Application("alice", "lobby", 7, 3).Bytes(), connection),
+            new RoomFrame("lobby", Frames.Application("bob", "lobby", 7, 4).Bytes()),
+            new RoomError("lobby", ErrorCode.CommitRejected, "already committed", NotInRoom: true, Epoch: 8),
+            new GetRoomState("lobby"),
+            new RoomStatus(new RoomSnapshot("lobby", 7, ["alice", "bob"], ["bob", "alice"], "bob", ["carol"], ["dave"], Recovered: true), durable),
+            StopRoom.Instance,
+            new EpochAccepted(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, "alice", roster, ["bob"], ["carol"], Rekey: true, hash),
+            new RosterReset(9),
+            durable,
+        ];
+    }
+
+    [Fact]
+    public void Every_type_round_trips_through_the_cluster_serializer_unchanged()
+    {
+        foreach (var message in Samples())
+        {
+            var serializer = Assert.IsType<ClusterMessageSerializer>(Sys.Serialization.FindSerializerFor(message));
+            var manifest = serializer.Manifest(message);
+            Assert.InRange(manifest.Length, 1, 2);
+
+            var back = Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier, manifest);
+
+            AssertEquivalent(message, back);
+        }
+    }
+
+    [Fact]
+    public void Every_message_that_may_cross_nodes_and_every_stored_type_has_a_manifest_and_a_round_trip_sample()
+    {
+        var marked = typeof(IServerMessage).Assembly.GetTypes().Where(t => typeof(IServerMessage).IsAssignableFrom(t) && t is { IsClass: true, IsAbstract: false });
+        var events = typeof(RoomEvent).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(RoomEvent)) && !t.IsAbstract);
+        var required = marked.Concat(events).Append(typeof(RoomDurableState)).ToHashSet();
+
+        Assert.Superset(required, ClusterMessageSerializer.Types.ToHashSet());
+        Assert.Equal(required.OrderBy(t => t.FullName), Samples().Select(s => s.GetType()).Distinct().OrderBy(t => t.FullName));
+        var serializer = new ClusterMessageSerializer((ExtendedActorSystem)Sys);
+        Assert.Equal(ClusterMessageSerializer.Types.Count, Samples().Select(serializer.Manifest).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_stored_roster_entry_that_was_altered_does_not_come_back()
+    {
+        var serializer = new ClusterMessageSerializer((ExtendedActorSystem)Sys);
+        var stored = Stored(new RoomDurableState(3, CipherSuite.Aes256GcmX25519Ed25519Sha256, [Member(_alice)], ByteString.CopyFrom(new byte[32])));
+        var tampered = stored.ToByteArray();
+        tampered[^40] ^= 1; // inside the signature of alice's bundle
+
+        Assert.IsType<RoomDurableState>(serializer.FromBinary(stored.ToByteArray(), "RS"));
+        var error = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(tampered, "RS"));
+        Assert.Contains("does not verify", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_manifests_and_types_are_refused()
+    {
+        var serializer = new ClusterMessageSerializer((ExtendedActorSystem)Sys);
+
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary([], "??"));
+        Assert.Throws<ArgumentException>(() => serializer.Manifest("a string"));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _alice.Dispose();
+        _bob.Dispose();
+        base.Dispose(disposing);
+    }
+
+    private static RosterMember Member(TestMember member)
+    {
+        Assert.Equal(BundleRejection.None, Bundles.Verify(member.Bundle, validAtMs: null, out var verified));
+        return verified!;
+    }
+
+    /// <summary>The snapshot as the serializer writes it (its Protobuf message), to alter a byte of.</summary>
+    private StoredProto.RoomDurableState Stored(RoomDurableState state) =>
+        StoredProto.RoomDurableState.Parser.ParseFrom(new ClusterMessageSerializer((ExtendedActorSystem)Sys).ToBinary(state));
+
+    private static void AssertEquivalent(object expected, object actual)
+    {
+        Assert.IsType(expected.GetType(), actual);
+        switch (expected)
+        {
+            case EpochAccepted e:
+                var a = (EpochAccepted)actual;
+                Assert.Equal((e.Epoch, e.Suite, e.CommitterId, e.Rekey, e.TranscriptHash), (a.Epoch, a.Suite, a.CommitterId, a.Rekey, a.TranscriptHash));
+                Assert.Equal(e.Added, a.Added);
+                Assert.Equal(e.Removed, a.Removed);
+                AssertSameRoster(e.Roster, a.Roster);
+                break;
+            case RoomDurableState e:
+                AssertSameDurable(e, (RoomDurableState)actual);
+                break;
+            case RoomStatus e:
+                var s = (RoomStatus)actual;
+                var (x, y) = (e.Snapshot, s.Snapshot);
+                Assert.Equal((x.RoomId, x.Epoch, x.AskedCommitter, x.Recovered), (y.RoomId, y.Epoch, y.AskedCommitter, y.Recovered));
+                Assert.Equal(x.Roster, y.Roster);
+                Assert.Equal(x.Connected, y.Connected);
+                Assert.Equal(x.PendingAdds, y.PendingAdds);
+                Assert.Equal(x.PendingRemoves, y.PendingRemoves);
+                AssertSameDurable(e.Durable, s.Durable);
+                break;
+            default:
+                // Records of strings, numbers, enums, ByteStrings and actor references: value equality covers every field.
+                Assert.Equal(expected, actual);
+                break;
+        }
+    }
+
+    private static void AssertSameDurable(RoomDurableState expected, RoomDurableState actual)
+    {
+        Assert.Equal((expected.Epoch, expected.Suite, expected.TranscriptHash), (actual.Epoch, actual.Suite, actual.TranscriptHash));
+        AssertSameRoster(expected.Roster, actual.Roster);
+    }
+
+    private static void AssertSameRoster(IReadOnlyList<RosterMember> expected, IReadOnlyList<RosterMember> actual) =>
+        Assert.Equal(expected.Select(m => (m.ClientId, m.Bundle)), actual.Select(m => (m.ClientId, m.Bundle)));
+}

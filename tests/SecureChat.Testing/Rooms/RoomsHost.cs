@@ -1,0 +1,63 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using Akka.Persistence.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SecureChat.Protocol.Relay;
+using SecureChat.Server.Cluster;
+using SecureChat.Server.Rooms;
+using SecureChat.Server.Serialization;
+
+namespace SecureChat.Testing.Rooms;
+
+/// <summary>
+/// The server's rooms without its listener: a cluster of one on a loopback port chosen by the OS, with the real
+/// <see cref="RoomsHosting.AddRooms"/> shard region on the in-memory journal and snapshot store, and
+/// <c>serialize-messages = on</c>, so every message an actor sends goes through the cluster serializer as if it
+/// crossed nodes. A TestKit runs on its <see cref="System"/>.
+/// </summary>
+public sealed class RoomsHost : IDisposable
+{
+    private readonly IHost _host;
+
+    private RoomsHost(IHost host)
+    {
+        _host = host;
+        System = host.Services.GetRequiredService<ActorSystem>();
+        Rooms = host.Services.GetRequiredService<ActorRegistry>().Get<RoomActor>();
+    }
+
+    public ActorSystem System { get; }
+
+    /// <summary>The rooms' shard region.</summary>
+    public IActorRef Rooms { get; }
+
+    /// <summary>Started and joined (blocking, so a TestKit constructor can take its system; it takes about a second).</summary>
+    public static RoomsHost Start(RoomSettings settings, int snapshotEvery = 100, string extraHocon = "") =>
+        Task.Run(() => StartAsync(settings, snapshotEvery, extraHocon)).GetAwaiter().GetResult();
+
+    public static async Task<RoomsHost> StartAsync(RoomSettings settings, int snapshotEvery = 100, string extraHocon = "")
+    {
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka("SecureChat", (akka, _) => akka
+                .AddHocon($"akka.loglevel = WARNING\nakka.actor.serialize-messages = on\n{JournalInternalsSerializer.Hocon}\n{extraHocon}", HoconAddMode.Prepend)
+                .AddClusterSerialization()
+                .AddCluster("127.0.0.1", 0)
+                .WithInMemoryJournal()
+                .WithInMemorySnapshotStore()
+                .AddRooms(settings, snapshotEvery)))
+            .Build();
+        await host.StartAsync().ConfigureAwait(false);
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Cluster.Get(host.Services.GetRequiredService<ActorSystem>()).RegisterOnMemberUp(up.SetResult);
+        await up.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        return new RoomsHost(host);
+    }
+
+    public void Dispose()
+    {
+        Task.Run(() => _host.StopAsync()).GetAwaiter().GetResult();
+        _host.Dispose();
+    }
+}
