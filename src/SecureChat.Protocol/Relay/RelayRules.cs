@@ -1,6 +1,7 @@
 using System.Globalization;
 using Google.Protobuf;
 using SecureChat.Core.Crypto;
+using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
@@ -29,7 +30,7 @@ public enum RelayCommitRejection
     /// <summary>A kind the room does not accept now: CREATE only for an empty room, MEMBER otherwise (EXTERNAL not yet).</summary>
     WrongKind,
 
-    /// <summary>previous_transcript_hash is not the room's transcript hash.</summary>
+    /// <summary>previous_transcript_hash is not the room's transcript hash (32 zero bytes for a creation): another history.</summary>
     WrongTranscript,
 
     /// <summary>The sender is not a member that may commit (nor, for an empty room, a waiting joiner creating it alone).</summary>
@@ -42,6 +43,12 @@ public enum RelayCommitRejection
 
     /// <summary>An added bundle is not one a client joined with.</summary>
     NotJoined,
+
+    /// <summary>The COMMIT envelope the room would relay does not fit one frame (the connections' limit).</summary>
+    TooLarge,
+
+    /// <summary>The member has committed its maximum of rekeys in the last minute (<see cref="RoomSettings.RekeysPerMemberPerMinute"/>).</summary>
+    TooManyRekeys,
 }
 
 /// <summary>What the room knows when a commit arrives: public keys, ids, hashes only.</summary>
@@ -68,6 +75,9 @@ public sealed record RelayView(
 
     /// <summary>What the room admitted (bundles, invites), for the one-admission rules.</summary>
     public AdmissionRecord? Admissions { get; init; }
+
+    /// <summary>The largest frame body a connection sends (<see cref="FrameCodec.IsValidLength"/>): the relayed commit must fit it.</summary>
+    public int MaxFrameBytes { get; init; } = WireLimits.DefaultMaxFrameBytes;
 }
 
 /// <summary>The relay's answer to a commit: accepted (the event to apply), or the rejection and its ERROR reason.</summary>
@@ -75,6 +85,9 @@ public sealed record RelayView(
 public sealed record RelayVerdict(RelayCommitRejection Rejection, string Reason, ulong Epoch, EpochAccepted? Accepted)
 {
     public bool IsAccepted => Accepted is not null;
+
+    /// <summary>For an accepted commit, the COMMIT envelope to relay to every member (<see cref="RelayRules.RelayedCommit"/>).</summary>
+    public ByteString Relayed { get; init; } = ByteString.Empty;
 }
 
 /// <summary>
@@ -82,11 +95,16 @@ public sealed record RelayVerdict(RelayCommitRejection Rejection, string Reason,
 /// relay all call. Pure and synchronous: it verifies signatures over public keys and compares ids, bytes and hashes; it
 /// never sees a secret. The commit rule is the members' own (<see cref="RosterRules"/>); on top of it the relay holds the
 /// committer to its own records: only a member that has not left commits (MEMBER), only a waiting joiner creates an empty
-/// room (CREATE, alone), only bundles clients joined with are added, and the commit extends the room's transcript. Any
-/// member may remove any other (the relay cannot veto a remove); the commit rule checks each reason's proof. It cannot check wraps or the confirmation tag (they need the epoch secret).
+/// room (CREATE, alone), only bundles clients joined with are added, the commit continues the room's history (its previous
+/// transcript hash is the one the relay recorded) and what the relay would relay fits one frame. Any member may remove any
+/// other (the relay cannot veto a remove); the commit rule checks each reason's proof. It cannot check wraps or the
+/// confirmation tag (they need the epoch secret).
 /// </summary>
 public static class RelayRules
 {
+    /// <summary>TH_0: the previous transcript hash of a creating commit, and the room's before one (§8.8).</summary>
+    public static ByteString InitialTranscriptHash { get; } = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
+
     /// <summary>
     /// The JOIN check (§4.2, §6): a valid bundle of the sender for this room, unexpired now, with a usable membership key,
     /// and not one the room already admitted.
@@ -182,10 +200,11 @@ public static class RelayRules
             return Refuse(RelayCommitRejection.BadSignature, "commit signature does not verify with the committer's identity key", epoch);
         }
 
-        var previous = creating ? ByteString.CopyFrom(KeySchedule.InitialTranscriptHash) : room.TranscriptHash;
-        if (!content.PreviousTranscriptHash.Equals(previous))
+        if (!content.PreviousTranscriptHash.Equals(ExpectedPreviousTranscriptHash(room)))
         {
-            return Refuse(RelayCommitRejection.WrongTranscript, "previous transcript hash is not the room's", epoch);
+            return Refuse(RelayCommitRejection.WrongTranscript, creating
+                ? "previous transcript hash is not the room's: a creating commit names 32 zero bytes"
+                : "previous transcript hash is not the room's: the commit continues another history", epoch);
         }
 
         // The relay's own records first: they are byte comparisons, cheaper than the roster's signatures.
@@ -214,15 +233,51 @@ public static class RelayRules
             return Refuse(RelayCommitRejection.BadRoster, Describe(violation, room.MaxMembers), epoch);
         }
 
-        var transcriptHash = ByteString.CopyFrom(KeySchedule.TranscriptHashOf(commit, content.PreviousTranscriptHash.Span));
+        var relayed = RelayedCommit(room.RoomId, content, commit);
+        if (!FrameCodec.IsValidLength(relayed.Length, room.MaxFrameBytes))
+        {
+            return Refuse(RelayCommitRejection.TooLarge,
+                Invariant($"the commit would be relayed as {relayed.Length} bytes, above the frame limit of {room.MaxFrameBytes}"), epoch);
+        }
+
         var accepted = new EpochAccepted(epoch, content.Suite, content.CommitterId, shape!.Roster, [.. shape.AddedIds],
-            [.. shape.RemovedIds], shape.IsRekey, transcriptHash)
+            [.. shape.RemovedIds], shape.IsRekey, TranscriptHashAfter(content, commit))
         {
             Policy = shape.Policy.Clone(),
             CreatedAtMs = content.CreatedAtMs,
             InvitesUsed = invitesUsed,
         };
-        return new RelayVerdict(RelayCommitRejection.None, string.Empty, epoch, accepted);
+        return new RelayVerdict(RelayCommitRejection.None, string.Empty, epoch, accepted) { Relayed = relayed };
+    }
+
+    /// <summary>The previous transcript hash the next commit must name: the room's, or TH_0 when it creates the room.</summary>
+    public static ByteString ExpectedPreviousTranscriptHash(RelayView room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return room.Roster.Count == 0 ? InitialTranscriptHash : room.TranscriptHash;
+    }
+
+    /// <summary>The transcript hash TH_e an accepted commit leads to (§8.8): what the room records, and members compute, for the next commit.</summary>
+    public static ByteString TranscriptHashAfter(CommitContent content, SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(commit);
+        return ByteString.CopyFrom(KeySchedule.TranscriptHashOf(commit, content.PreviousTranscriptHash.Span));
+    }
+
+    /// <summary>The transcript hash a well-formed commit leads to (for clients built by hand that track the room's history).</summary>
+    public static ByteString TranscriptHashAfter(SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        return TranscriptHashAfter(CommitContent.Parser.ParseFrom(commit.Content), commit);
+    }
+
+    /// <summary>The COMMIT envelope the room relays for an accepted commit, to every member and back to its committer.</summary>
+    public static ByteString RelayedCommit(string roomId, CommitContent content, SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(commit);
+        return ServerFrames.Commit(roomId, content.CommitterId, content.Epoch, content.Suite, commit);
     }
 
     /// <summary>The server's reason texts for the commit rule.</summary>

@@ -117,13 +117,21 @@ public sealed class ServerOptions
     /// <summary>How long an empty room lives before it is stopped.</summary>
     public TimeSpan EmptyRoomGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Rekeys (unasked commits) one member may have accepted per room in any minute; more are refused (COMMIT_REJECTED).</summary>
+    [Range(1, 10_000)]
+    public int RekeysPerMemberPerMinute { get; set; } = 10;
+
     public ConnectionSettings ToConnectionSettings() =>
         new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors);
 
     public ConnectionIoSettings ToConnectionIoSettings() =>
         new(MaxFrameBytes, OutboundQueueLength, OutboundQueueBytes, FramesPerSecond, FrameBurst, BytesPerSecond, ByteBurst, RateLimitStrikes, CloseTimeout);
 
-    public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, new TimeProviderClock(clock));
+    public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, new TimeProviderClock(clock))
+    {
+        MaxFrameBytes = MaxFrameBytes,
+        RekeysPerMemberPerMinute = RekeysPerMemberPerMinute,
+    };
 
     /// <summary>Checks what data annotations cannot express: the timeouts, and limits that depend on each other.</summary>
     public IEnumerable<string> ConsistencyErrors()

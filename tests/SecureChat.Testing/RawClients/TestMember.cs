@@ -3,6 +3,7 @@ using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Relay;
 
 namespace SecureChat.Testing.RawClients;
 
@@ -12,6 +13,8 @@ namespace SecureChat.Testing.RawClients;
 /// </summary>
 public sealed class TestMember : IDisposable
 {
+    private const int PaddingField = 1000; // unknown to CommitContent
+
     private readonly Dictionary<string, SignedBundle> _bundles = new(StringComparer.Ordinal);
 
     /// <param name="room">The room <see cref="Bundle"/> is for (a bundle names the one room it may be used in).</param>
@@ -83,8 +86,9 @@ public sealed class TestMember : IDisposable
     }
 
     /// <summary>
-    /// A commit by hand: operations are removes (reason REMOVED unless <paramref name="removes"/> says otherwise) then adds,
-    /// each sorted by id; <paramref name="rekey"/> is kept for readability (no operation is a rekey).
+    /// A commit by hand, continuing <paramref name="previous"/> (the room's transcript hash; 32 zero bytes, as a creation, by
+    /// default): operations are removes (reason REMOVED unless <paramref name="removes"/> says otherwise) then adds, each
+    /// sorted by id; <paramref name="rekey"/> is kept for readability (no operation is a rekey).
     /// </summary>
     public SignedCommit Commit(
         string roomId,
@@ -133,6 +137,43 @@ public sealed class TestMember : IDisposable
         return Sign(content.ToByteString());
     }
 
+    /// <summary>
+    /// <paramref name="commit"/> with <paramref name="bytes"/> bytes of an unknown field appended to its content, signed again:
+    /// a commit of a chosen size that the relay's checks otherwise accept (members would refuse the unknown field).
+    /// </summary>
+    public SignedCommit Padded(SignedCommit commit, int bytes)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        using var content = new MemoryStream();
+        commit.Content.WriteTo(content);
+        using (var writer = new CodedOutputStream(content, leaveOpen: true))
+        {
+            writer.WriteTag(PaddingField, WireFormat.WireType.LengthDelimited);
+            writer.WriteBytes(ByteString.CopyFrom(new byte[bytes]));
+        }
+
+        return Sign(ByteString.CopyFrom(content.ToArray()));
+    }
+
+    /// <summary><paramref name="commit"/> padded (<see cref="Padded"/>) so that the COMMIT envelope the room relays is <paramref name="relayedBytes"/> long.</summary>
+    public SignedCommit PaddedToRelayedSize(SignedCommit commit, string roomId, int relayedBytes)
+    {
+        var padding = relayedBytes - RelayedSize(commit, roomId);
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            var padded = Padded(commit, Math.Max(0, padding));
+            var size = RelayedSize(padded, roomId);
+            if (size == relayedBytes)
+            {
+                return padded;
+            }
+
+            padding += relayedBytes - size;
+        }
+
+        throw new InvalidOperationException($"no padding makes the relayed commit {relayedBytes} bytes");
+    }
+
     public SignedCommit Sign(ByteString content) => new()
     {
         Content = content,
@@ -140,14 +181,16 @@ public sealed class TestMember : IDisposable
         ConfirmationTag = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
     };
 
+    private static int RelayedSize(SignedCommit commit, string roomId) =>
+        RelayRules.RelayedCommit(roomId, CommitContent.Parser.ParseFrom(commit.Content), commit).Length;
+
     public static string ClientIdOf(SignedBundle bundle) => BundleContent.Parser.ParseFrom(bundle.Content).ClientId;
 
     /// <summary>TH of the epoch a commit leads to (content and tag are public): the next commit's previous transcript hash.</summary>
     public static ByteString TranscriptHashOf(SignedCommit commit)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        var content = CommitContent.Parser.ParseFrom(commit.Content);
-        return ByteString.CopyFrom(KeySchedule.TranscriptHashOf(commit, content.PreviousTranscriptHash.Span));
+        return RelayRules.TranscriptHashAfter(CommitContent.Parser.ParseFrom(commit.Content), commit);
     }
 
     public void Dispose()
