@@ -280,7 +280,7 @@ public sealed class RelayRulesTests : IDisposable
     [Fact]
     public void A_creation_names_32_zero_bytes_as_its_previous_transcript_hash()
     {
-        var continuing = _alice.Commit(Room, 8, [_alice.Bundle], added: [_alice.Bundle], previous: History);
+        var continuing = _alice.Commit(Room, 8, [_alice.Bundle], added: [_alice.Bundle], previous: History, kind: CommitKind.Create);
 
         AssertRejected(View(epoch: 7, roster: [], pendingAdds: [_alice]), "alice", continuing, RelayCommitRejection.WrongTranscript, "32 zero bytes");
     }

@@ -423,7 +423,7 @@ public sealed class RoomStateTests : IDisposable
         Join(_bob, "bob-1");
         Assert.Equal(RelayRules.InitialTranscriptHash, _room.TranscriptHash);
 
-        Submit(_bob, "bob-1", _bob.Commit(Room, 2, [_bob.Bundle], added: [_bob.Bundle], previous: lastHistory));
+        Submit(_bob, "bob-1", _bob.Commit(Room, 2, [_bob.Bundle], added: [_bob.Bundle], previous: lastHistory, kind: CommitKind.Create));
         Assert.Equal(RelayCommitRejection.WrongTranscript, Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
         Submit(_bob, "bob-1", _bob.CreateRoom(Room, epoch: 2));
 
