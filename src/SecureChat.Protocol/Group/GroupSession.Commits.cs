@@ -238,7 +238,8 @@ public sealed partial class GroupSession
         RemoveReason.Left => Leaves.Verify(remove.Leave, RoomId, old),
         RemoveReason.Expired => old.IsExpiredAt(now),
         RemoveReason.Rejoined => true, // checked against its re-add
-        RemoveReason.Removed or RemoveReason.Absent => remove.Leave is null,
+        RemoveReason.Removed => remove.Leave is null,
+        RemoveReason.Absent => remove.Leave is null && SeesAbsent(old.ClientId),
         _ => false,
     };
 

@@ -39,7 +39,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => Carry(_state.Start()));
 
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, join.Connection, join.SupportedSuites)));
+            join.PreferredSuite, join.Connection, join.SupportedSuites, join.KnownEpoch)));
         Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
             new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag }, submit.Connection)));
@@ -47,6 +47,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<Terminated>(terminated => Carry(_state.Disconnect(terminated.ActorRef)));
         Command<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));
         Command<PassivationDue>(_ => Carry(_state.PassivationDue()));
+        Command<AbsenceCheckDue>(_ => Carry(_state.AbsenceCheckDue()));
         Command<GetRoomState>(_ => Sender.Tell(new RoomStatus(_state.Snapshot(), _state.Durable())));
         Command<StopRoom>(_ => Context.Stop(Self));
         Command<SaveSnapshotSuccess>(saved =>
@@ -181,6 +182,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             case CancelPassivationTimer:
                 Timers.Cancel(PassivationDue.Instance);
                 break;
+            case StartAbsenceTimer start:
+                Timers.StartSingleTimer(AbsenceCheckDue.Instance, AbsenceCheckDue.Instance, start.Delay);
+                break;
+            case CancelAbsenceTimer:
+                Timers.Cancel(AbsenceCheckDue.Instance);
+                break;
             case PassivateRoom passivate:
                 _log.Debug("Room {0}: empty after the grace period, passivating at epoch {1}", _state.RoomId, passivate.LastEpoch);
                 Context.Parent.Tell(new Passivate(StopRoom.Instance));
@@ -198,6 +205,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         public static readonly PassivationDue Instance = new();
 
         private PassivationDue()
+        {
+        }
+    }
+
+    private sealed class AbsenceCheckDue : INoSerializationVerificationNeeded
+    {
+        public static readonly AbsenceCheckDue Instance = new();
+
+        private AbsenceCheckDue()
         {
         }
     }

@@ -48,6 +48,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(StopRoom)] = "X",
         [typeof(EpochAccepted)] = "EA",
         [typeof(RosterReset)] = "RR",
+        [typeof(MemberAway)] = "MA",
+        [typeof(MemberBack)] = "MB",
         [typeof(RoomDurableState)] = "RS",
     }.ToFrozenDictionary();
 
@@ -84,6 +86,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "X" => StopRoom.Instance,
         "EA" => FromProto(P.EpochAccepted.Parser.ParseFrom(bytes)),
         "RR" => new RosterReset(P.RosterReset.Parser.ParseFrom(bytes).Epoch),
+        "MA" => FromProto(P.MemberAway.Parser.ParseFrom(bytes)),
+        "MB" => FromProto(P.MemberBack.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
@@ -96,6 +100,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         {
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
             PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
+            KnownEpoch = m.KnownEpoch,
         },
         LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection) },
         SubmitCommit m => new P.SubmitCommit
@@ -114,6 +119,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         StopRoom => new P.StopRoom(),
         EpochAccepted m => ToProto(m),
         RosterReset m => new P.RosterReset { Epoch = m.Epoch },
+        MemberAway m => new P.MemberAway { Epoch = m.Epoch, ClientId = m.ClientId, SinceMs = m.SinceMs },
+        MemberBack m => new P.MemberBack { Epoch = m.Epoch, ClientId = m.ClientId },
         RoomDurableState m => ToProto(m),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
@@ -138,7 +145,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         var proto = new P.EpochAccepted
         {
             Epoch = m.Epoch, Suite = (int)m.Suite, CommitterId = m.CommitterId, Rekey = m.Rekey, TranscriptHash = m.TranscriptHash,
-            Policy = ToProto(m.Policy), CreatedAtMs = m.CreatedAtMs,
+            Policy = ToProto(m.Policy), CreatedAtMs = m.CreatedAtMs, Relayed = m.Relayed,
         };
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.Added.AddRange(m.Added);
@@ -153,6 +160,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.AdmittedBundles.AddRange((m.Admissions?.Bundles ?? []).Select(ToProto));
         proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
+        proto.CommitLog.AddRange(m.CommitLog.Select(c => new P.LoggedCommit { Epoch = c.Epoch, CreatedAtMs = c.CreatedAtMs, Envelope = c.Envelope }));
+        proto.Away.AddRange(m.Away.Select(a => new P.MemberAway { ClientId = a.ClientId, SinceMs = a.SinceMs }));
         return proto;
     }
 
@@ -170,6 +179,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         new(m.RoomId, m.ClientId, m.BundleContent, m.BundleSignature, (CipherSuite)m.PreferredSuite, Resolve(m.Connection))
         {
             SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
+            KnownEpoch = m.KnownEpoch,
         };
 
     private LeaveRoom FromProto(P.LeaveRoom m) => new(m.RoomId, m.ClientId, Resolve(m.Connection));
@@ -194,13 +204,20 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             Policy = FromProto(m.Policy),
             CreatedAtMs = m.CreatedAtMs,
             InvitesUsed = [.. m.InvitesUsed.Select(InviteContent.Parser.ParseFrom)],
+            Relayed = m.Relayed,
         };
+
+    private static MemberAway FromProto(P.MemberAway m) => new(m.Epoch, m.ClientId, m.SinceMs);
+
+    private static MemberBack FromProto(P.MemberBack m) => new(m.Epoch, m.ClientId);
 
     private static RoomDurableState FromProto(P.RoomDurableState m) => new(m.Epoch, (CipherSuite)m.Suite, Roster(m.Roster), m.TranscriptHash)
     {
         Policy = FromProto(m.Policy),
         Admissions = new AdmissionSnapshot([.. m.AdmittedBundles.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))],
             [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
+        CommitLog = [.. m.CommitLog.Select(c => new LoggedCommit(c.Epoch, c.CreatedAtMs, c.Envelope))],
+        Away = [.. m.Away.Select(a => new AwayMember(a.ClientId, a.SinceMs))],
     };
 
     /// <summary>

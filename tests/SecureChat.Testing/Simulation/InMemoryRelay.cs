@@ -109,7 +109,7 @@ public sealed class InMemoryRelay
             case MessageType.Join:
                 Trace.Add($"join {from.Incarnation}");
                 _incarnationByBundleSignature[envelope.Join.Bundle.Signature] = from.Incarnation;
-                Carry(Room.Join(from.ClientId, envelope.Join.Bundle, envelope.Join.PreferredSuite, from));
+                Carry(Room.Join(from.ClientId, envelope.Join.Bundle, envelope.Join.PreferredSuite, from, envelope.Join.SupportedSuites, envelope.Join.KnownEpoch));
                 break;
             case MessageType.Leave:
                 Carry(Room.Leave(from.ClientId, from));
