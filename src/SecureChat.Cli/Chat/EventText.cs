@@ -51,7 +51,7 @@ internal static class EventText
         Disconnected d => d.RetryIn is { } retry
             ? string.Create(Invariant, $"! connection lost ({Describe(d)}); reconnecting in {retry.TotalSeconds:0.#} s")
             : $"! connection lost ({Describe(d)})",
-        Reconnected r => string.Create(Invariant, $"* reconnected (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
+        Reconnected r => string.Create(Invariant, $"* reconnected (reconnect #{r.Attempt}); resuming rooms"),
         _ => null,
     };
 

@@ -63,7 +63,7 @@ public sealed record QueuedSendsReleased(string RoomId, int Count) : ClientEvent
 /// <param name="Detail">The link's own description of a <see cref="DisconnectCause.LinkFailed"/> (a socket or TLS error); null otherwise.</param>
 public sealed record Disconnected(DisconnectCause Cause, string? Detail, TimeSpan? RetryIn) : ClientEvent;
 
-/// <summary>A new connection is up after a loss; rooms are being rejoined and rekeyed.</summary>
+/// <summary>A new connection is up after a loss; rooms are being resumed (or joined afresh where a session was lost).</summary>
 public sealed record Reconnected(int Attempt) : ClientEvent;
 
 public enum DisconnectCause

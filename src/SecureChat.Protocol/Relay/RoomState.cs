@@ -868,10 +868,7 @@ public sealed class RoomState<TConnection>
     /// <summary>Hands over what the command decided (the absence timer re-armed to match) and starts a fresh outbox for the next one.</summary>
     private RoomDecision<TConnection> Done()
     {
-        if (_started)
-        {
-            ScheduleAbsenceCheck();
-        }
+        ScheduleAbsenceCheck();
 
         if (_out.Events.Count == 0 && _out.Effects.Count == 0)
         {

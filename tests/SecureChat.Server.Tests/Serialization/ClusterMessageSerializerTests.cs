@@ -33,6 +33,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         {
             Policy = policy,
             Admissions = new AdmissionSnapshot([new AdmittedItem(hash, 99)], [new AdmittedItem(ByteString.CopyFrom(new byte[16]), 77)]),
+            CommitLog = [new LoggedCommit(6, 1_767_225_500_000, ByteString.CopyFromUtf8("commit 6")), new LoggedCommit(7, 1_767_225_600_000, ByteString.CopyFromUtf8("commit 7"))],
+            Away = [new AwayMember("bob", 1_767_225_700_000)],
         };
         var invite = new InviteContent { RoomId = "lobby", InviteeId = "bob", InviterId = "alice", InviteId = ByteString.CopyFrom(new byte[16]), CreatedAtMs = 1, ExpiresAtMs = 2 };
         return
@@ -40,6 +42,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             new JoinRoom("lobby", "alice", _alice.Bundle.Content, _alice.Bundle.Signature, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, connection)
             {
                 SupportedSuites = [CipherSuite.Chacha20Poly1305X25519Ed25519Sha256],
+                KnownEpoch = 6,
             },
             new LeaveRoom("lobby", "alice", connection),
             new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), ByteString.CopyFromUtf8("tag"), connection),
@@ -54,8 +57,11 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 Policy = policy,
                 CreatedAtMs = 1_767_225_600_000,
                 InvitesUsed = [invite],
+                Relayed = ByteString.CopyFromUtf8("the relayed COMMIT envelope"),
             },
             new RosterReset(9),
+            new MemberAway(7, "bob", 1_767_225_700_000),
+            new MemberBack(8, "bob"),
             durable,
         ];
     }
@@ -140,6 +146,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 AssertSameRoster(e.Roster, a.Roster);
                 Assert.Equal((e.Policy, e.CreatedAtMs), (a.Policy, a.CreatedAtMs));
                 Assert.Equal(e.InvitesUsed, a.InvitesUsed);
+                Assert.Equal(e.Relayed, a.Relayed);
                 break;
             case JoinRoom e:
                 var j = (JoinRoom)actual;
@@ -172,6 +179,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         AssertSameRoster(expected.Roster, actual.Roster);
         Assert.Equal(expected.Admissions?.Bundles ?? [], actual.Admissions?.Bundles ?? []);
         Assert.Equal(expected.Admissions?.Invites ?? [], actual.Admissions?.Invites ?? []);
+        Assert.Equal(expected.CommitLog, actual.CommitLog);
+        Assert.Equal(expected.Away, actual.Away);
     }
 
     private static void AssertSameRoster(IReadOnlyList<RosterMember> expected, IReadOnlyList<RosterMember> actual) =>

@@ -109,6 +109,7 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         if (_room is not null)
         {
             Carry(_room.Leave(), relay);
+            relay.Flush(this);
         }
 
         relay.Disconnect(this);
