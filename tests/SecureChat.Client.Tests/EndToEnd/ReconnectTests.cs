@@ -46,6 +46,9 @@ public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
 
         Assert.Equal((carolKeys.Epoch, carolKeys.EpochCode), (caughtUp.Epoch, caughtUp.EpochCode));
         Assert.Equal(new Resumed("lobby", before.Epoch, carolKeys.Epoch, 1), resumed);
+        // Typed before carol joined: held until bob says it may go to her too (issue #13 item 7), then delivered.
+        Assert.Equal(["carol"], (await bob.WaitForNextAsync<QueuedSendsHeld>()).JoinedSince);
+        bob.Client.SendQueued("lobby");
         Assert.Equal("typed while offline", (await carol.WaitForNextAsync<MessageReceived>(m => m.SenderId == "bob")).Text);
         Assert.Equal("typed while offline", (await alice.WaitForNextAsync<MessageReceived>(m => m.SenderId == "bob")).Text);
         alice.Client.Send("lobby", "welcome back");

@@ -682,7 +682,8 @@ public sealed class ClientRoomTests : IDisposable
             case "removed by a commit":
                 var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { new Remove { ClientId = "alice", Reason = RemoveReason.Removed } } }));
                 bob.Session.ProcessCommit(removal.Commit);
-                return (bob.Session.CommitEnvelope(removal.Commit), new Rejoining(Room, RejoinReason.RemovedFromRoom, null));
+                return (bob.Session.CommitEnvelope(removal.Commit),
+                    new Rejoining(Room, RejoinReason.RemovedFromRoom, null) { Removal = RemoveReason.Removed, RemovedBy = "bob" });
             default:
                 return (ServerFrames.Error(Room, ErrorCode.NotAMember, "not in the roster"), new Rejoining(Room, RejoinReason.ServerSaysNotAMember, "not in the roster"));
         }

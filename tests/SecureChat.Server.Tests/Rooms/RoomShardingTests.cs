@@ -83,7 +83,7 @@ public sealed class RoomShardingTests : TestKit
         Rooms.Tell(new JoinRoom("lobby", "alice", aliceAgain.Bundle.Content, aliceAgain.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
         var joined = Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope);
         Assert.Equal(1ul, joined.Joined.CurrentEpoch);
-        Assert.False(joined.Joined.Recovered); // she left: the roster it recovered is empty
+        Assert.True(joined.Joined.Recovered); // she left, but nobody was there to commit her removal: the recovered roster names her
         Assert.Equal(2ul, Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope).CommitRequest.NewEpoch);
     }
 
