@@ -29,6 +29,9 @@ namespace SecureChat.Client.Rooms;
 /// this connection ahead of anything we could send (and a new connection is a new session), so a copy would
 /// only arrive after the epoch was decided and come back as COMMIT_REJECTED. A request for another epoch
 /// while ours is pending means the server moved on: the pending commit is dropped and a new one built.</para>
+/// <para>Resuming: a lost link keeps a session that is a member (its membership key included); the next link sends JOIN
+/// with its roster entry and the last epoch it applied, applies the commits the server resends, and is back when JOINED
+/// RESUMED arrives (PROTOCOL.md §4.2.1) — no commit. REJOIN_NEEDED, or a refused resume, joins afresh.</para>
 /// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), a signed commit we cannot use (our
 /// wrap does not open, WrapFailed, or it does not confirm the secret, ConfirmationFailed), removal by a commit, or the
 /// server saying NOT_A_MEMBER while we hold keys leave the room's keys unusable: the room sends LEAVE, opens a new

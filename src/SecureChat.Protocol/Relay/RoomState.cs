@@ -12,7 +12,8 @@ namespace SecureChat.Protocol.Relay;
 /// deterministic class. Commands come in (join, leave, commit, publish, commit deadline, disconnect, passivation
 /// due); each returns a <see cref="RoomDecision{TConnection}"/>: frames for connections, refusals, timers, and the
 /// durable <see cref="RoomEvent"/>s, which <see cref="Apply"/> replays. It keeps the roster as the last accepted
-/// commit states it, the epoch and suite, the transcript hash; and, not durable, the connection of each member in
+/// commit states it, the epoch and suite, the transcript hash, the commit log members resume from and who is away since
+/// when (a disconnect is not a leave); and, not durable, the connection of each member in
 /// order of arrival, pending joins and leaves, the open commit request, each member's failed commit requests and its
 /// recent rekeys. It asks one member at a time to commit, failing over when none arrives in time; accepts the first
 /// commit of each epoch that <see cref="RelayRules"/> accepts, and a member's rekeys up to its per-minute limit; and

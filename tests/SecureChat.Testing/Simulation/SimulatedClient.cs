@@ -95,7 +95,7 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         }
         else
         {
-            _room.LinkLost(); // a new connection is a new session
+            _room.LinkLost(); // a member's session is kept and resumes on the new connection; any other is dropped
         }
 
         IsConnected = true;
