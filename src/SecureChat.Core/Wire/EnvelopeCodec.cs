@@ -56,7 +56,7 @@ public static class EnvelopeCodec
                 RequirePayload(envelope, Envelope.PayloadOneofCase.Join);
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
-            case MessageType.Leave:
+            case MessageType.Leave or MessageType.Relayed:
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
             case MessageType.Commit:
