@@ -87,7 +87,8 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
         Receive<ClientCommands.QueryRoster>(_ => Sender.Tell(new ClientCommands.RosterReply(_room.RoomId, _room.Epoch,
             [.. _room.Roster.Select(m => new ClientCommands.Member(m.ClientId, m.Fingerprint))])));
         Receive<ClientCommands.QueryEpochCode>(_ => Sender.Tell(new ClientCommands.EpochCodeReply(_room.RoomId, _room.Epoch, _room.EpochCode)));
-        Receive<ClientCommands.QueryRooms>(_ => Sender.Tell(new ClientCommands.RoomInfo(_room.RoomId, _room.Phase, _room.Epoch, _room.Roster.Count)));
+        Receive<ClientCommands.QueryRooms>(_ => Sender.Tell(new ClientCommands.RoomInfo(_room.RoomId, _room.Phase, _room.Epoch, _room.Roster.Count,
+            _room.Unacknowledged)));
     }
 
     private void Apply(RoomEffects effects)
