@@ -1,4 +1,5 @@
 using SecureChat.Client.Session;
+using SecureChat.Client.Simulation;
 using SecureChat.Core.Wire;
 using SecureChat.Testing.EndToEnd;
 using SecureChat.Testing.Honest;
@@ -42,6 +43,27 @@ public sealed class AcknowledgementTests() : EndToEndTest("e2e-acks")
         var reported = await alice.WaitForAsync<MessageNotDelivered>();
         Assert.Equal((Room, "did it arrive?", NotDeliveredReason.NoAcknowledgement), (reported.RoomId, reported.Preview, reported.Reason));
         Assert.Contains(mitm.Recorded, r => r.ClientId == "alice" && r.Envelope.Type == MessageType.Relayed && r.Envelope.Sequence == reported.Generation);
+    }
+
+    [Fact]
+    public async Task The_simulator_counts_messages_reported_to_their_sender_as_not_delivered_not_as_lost()
+    {
+        // Every message of the first simulated client is dropped on its way to the server: no one gets it, no RELAYED comes.
+        await using var mitm = new TlsInterceptor(Server);
+        mitm.Attack = (from, direction, e) => from.EndsWith("-0000", StringComparison.Ordinal) && direction == Direction.ToServer
+                                              && e.Type == MessageType.Application ? [] : [e];
+        var simulator = new Simulator(
+            new SimulationOptions { Clients = 3, MessagesPerClient = 4, ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60) },
+            id => ChatClient.Start(Server.ChatClientOptions(id, id.EndsWith("-0000", StringComparison.Ordinal) ? mitm.Port : null) with
+            {
+                Settings = ShortAckTimeout,
+            }, System));
+
+        var report = await simulator.RunAsync();
+
+        Assert.Equal((12L, 24L, 16L), (report.Sent, report.Expected, report.Delivered));
+        Assert.Equal((4L, 0L), (report.NotDelivered, report.Lost));
+        Assert.False(report.Passed);
     }
 
     private static async Task InTheRoomAsync(TestChatClient first, TestChatClient second)
