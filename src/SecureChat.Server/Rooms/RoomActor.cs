@@ -39,10 +39,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => Carry(_state.Start()));
 
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, join.Connection)));
+            join.PreferredSuite, join.Connection, join.SupportedSuites)));
         Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection)));
-        Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId, new SignedCommit { Content = submit.Content, Signature = submit.Signature },
-            submit.Connection)));
+        Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
+            new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag }, submit.Connection)));
         Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Sequence, publish.Envelope, publish.Connection)));
         Command<Terminated>(terminated => Carry(_state.Disconnect(terminated.ActorRef)));
         Command<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));

@@ -51,7 +51,7 @@ public sealed class RoomShardingTests : TestKit
     [Fact]
     public void The_first_join_creates_the_room()
     {
-        using var alice = new TestMember("alice");
+        using var alice = new TestMember("alice", room: "new-room");
         var connection = CreateTestProbe();
 
         Rooms.Tell(new JoinRoom("new-room", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
@@ -70,7 +70,7 @@ public sealed class RoomShardingTests : TestKit
         connection.ExpectMsg<RoomFrame>(TimeSpan.FromSeconds(10)); // JOINED
         connection.ExpectMsg<RoomFrame>(); // COMMIT_REQUEST
         var create = alice.CreateRoom("lobby");
-        Rooms.Tell(new SubmitCommit("lobby", "alice", create.Content, create.Signature, connection.Ref));
+        Rooms.Tell(new SubmitCommit("lobby", "alice", create.Content, create.Signature, create.ConfirmationTag, connection.Ref));
         connection.ExpectMsg<RoomFrame>(); // COMMIT echo
         var room = RoomOf("lobby");
         Watch(room);
@@ -79,7 +79,8 @@ public sealed class RoomShardingTests : TestKit
 
         ExpectTerminated(room, Grace * 20);
         AwaitAssert(() => Assert.Equal(0, EntityCount()), TimeSpan.FromSeconds(5));
-        Rooms.Tell(new JoinRoom("lobby", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
+        using var aliceAgain = new TestMember("alice"); // a new session: the room remembers the bundle it admitted
+        Rooms.Tell(new JoinRoom("lobby", "alice", aliceAgain.Bundle.Content, aliceAgain.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
         var joined = Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope);
         Assert.Equal(1ul, joined.Joined.CurrentEpoch);
         Assert.False(joined.Joined.Recovered); // she left: the roster it recovered is empty
