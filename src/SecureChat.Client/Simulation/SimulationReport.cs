@@ -9,7 +9,7 @@ public sealed record PercentilesMs(
     [property: JsonPropertyName("p99")] double P99,
     [property: JsonPropertyName("max")] double Max);
 
-/// <summary>What a simulation run measured. <see cref="Passed"/> is false if anything was lost, duplicated or undecryptable.</summary>
+/// <summary>What a simulation run measured. <see cref="Passed"/> is false if anything was lost, duplicated, undecryptable or reported withheld.</summary>
 public sealed record SimulationReport
 {
     [JsonPropertyName("clients")]
@@ -36,6 +36,10 @@ public sealed record SimulationReport
     [JsonPropertyName("decryptFailures")]
     public long DecryptFailures { get; init; }
 
+    /// <summary>Messages the clients reported as withheld by the server (drop detection, PROTOCOL.md §11.1).</summary>
+    [JsonPropertyName("withheld")]
+    public long Withheld { get; init; }
+
     [JsonPropertyName("errors")]
     public long Errors { get; init; }
 
@@ -55,7 +59,7 @@ public sealed record SimulationReport
     public double ElapsedMs { get; init; }
 
     [JsonPropertyName("passed")]
-    public bool Passed => Lost == 0 && Duplicates == 0 && DecryptFailures == 0 && Sent > 0;
+    public bool Passed => Lost == 0 && Duplicates == 0 && DecryptFailures == 0 && Withheld == 0 && Sent > 0;
 
     [JsonPropertyName("problems")]
     public IReadOnlyList<string> Problems { get; init; } = [];
@@ -74,6 +78,7 @@ public sealed record SimulationReport
             string.Create(c, $"lost                {Lost}"),
             string.Create(c, $"duplicates          {Duplicates}"),
             string.Create(c, $"decrypt failures    {DecryptFailures}"),
+            string.Create(c, $"reported withheld   {Withheld}"),
             string.Create(c, $"errors/warnings     {Errors}"),
             string.Create(c, $"join -> keys (ms)   p50 {JoinMs.P50:0.0}  p99 {JoinMs.P99:0.0}  max {JoinMs.Max:0.0}  (all rooms keyed after {KeyEstablishmentMs:0} ms)"),
             string.Create(c, $"latency (ms)        p50 {LatencyMs.P50:0.0}  p99 {LatencyMs.P99:0.0}  max {LatencyMs.Max:0.0}"),
