@@ -19,7 +19,7 @@ public sealed class DropAttackTests
     {
         using var relay = new AttackingRelay(401, Members);
         var epoch = relay.Session("bob").Epoch;
-        relay.Attack = (to, e) => to == "bob" && e.Type == MessageType.Application && e.SenderId == "alice" && e.Sequence == 1 ? [] : [e];
+        WithholdFromBob(relay, e => e.SenderId == "alice" && e.Sequence == 1);
         relay.Send("alice", "one");
         relay.Send("alice", "two, withheld");
         relay.Send("alice", "three");
@@ -27,8 +27,7 @@ public sealed class DropAttackTests
         TickAfterTimeout(relay, "bob");
         TickAfterTimeout(relay, "bob");
 
-        var report = Assert.Single(Reports(relay, "bob"));
-        Assert.Equal(("alice", epoch, 1UL), (report.SenderId, report.Epoch, report.Count));
+        AssertReported(relay, "alice", epoch, 1);
         Assert.Empty(Reports(relay, "carol")); // nothing was withheld from carol
     }
 
@@ -37,7 +36,7 @@ public sealed class DropAttackTests
     {
         using var relay = new AttackingRelay(402, Members);
         var epoch = relay.Session("bob").Epoch;
-        relay.Attack = (to, e) => to == "bob" && e.Type == MessageType.Application && e.SenderId == "alice" && e.Sequence == 1 ? [] : [e];
+        WithholdFromBob(relay, e => e.SenderId == "alice" && e.Sequence == 1);
         relay.Send("alice", "one");
         relay.Send("alice", "two, the last of the epoch, withheld");
         TickAfterTimeout(relay, "bob");
@@ -46,8 +45,7 @@ public sealed class DropAttackTests
         relay.Rekey("carol"); // alice's room sends her summary for the old epoch as the new one starts
         TickAfterTimeout(relay, "bob");
 
-        var report = Assert.Single(Reports(relay, "bob"));
-        Assert.Equal(("alice", epoch, 1UL), (report.SenderId, report.Epoch, report.Count));
+        AssertReported(relay, "alice", epoch, 1);
     }
 
     [Fact]
@@ -55,7 +53,7 @@ public sealed class DropAttackTests
     {
         using var relay = new AttackingRelay(403, Members);
         var epoch = relay.Session("bob").Epoch;
-        relay.Attack = (to, e) => to == "bob" && e.Type == MessageType.Application && e.SenderId == "alice" && e.Epoch == epoch ? [] : [e];
+        WithholdFromBob(relay, e => e.SenderId == "alice" && e.Epoch == epoch);
         for (var i = 0; i < 4; i++)
         {
             relay.Send("alice", $"withheld {i}");
@@ -65,9 +63,7 @@ public sealed class DropAttackTests
         relay.Rekey("carol");
         TickAfterTimeout(relay, "bob");
 
-        var report = Assert.Single(Reports(relay, "bob"));
-        Assert.Equal(("alice", epoch, 4UL), (report.SenderId, report.Epoch, report.Count));
-        Assert.Equal([new GenerationRange(0, 4)], report.Generations);
+        Assert.Equal([new GenerationRange(0, 4)], AssertReported(relay, "alice", epoch, 4).Generations);
         Assert.DoesNotContain(relay["bob"].Delivered, d => d.Message.SenderId == "alice");
     }
 
@@ -76,15 +72,14 @@ public sealed class DropAttackTests
     {
         using var relay = new AttackingRelay(404, Members);
         var epoch = relay.Session("bob").Epoch;
-        relay.Attack = (to, e) => to == "bob" && e.Type == MessageType.Application && e.SenderId == "carol" ? [] : [e];
+        WithholdFromBob(relay, e => e.SenderId == "carol");
         relay.Send("carol", "withheld");
         relay.Attack = null;
 
         relay.Rekey("carol"); // committer_sent = (epoch, 1); no summary from carol: the commit said it
         TickAfterTimeout(relay, "bob");
 
-        var report = Assert.Single(Reports(relay, "bob"));
-        Assert.Equal(("carol", epoch, 1UL), (report.SenderId, report.Epoch, report.Count));
+        AssertReported(relay, "carol", epoch, 1);
     }
 
     [Fact]
@@ -141,6 +136,17 @@ public sealed class DropAttackTests
         Assert.Contains(relay["bob"].DecryptOutcomes, o => o is MessageRejected { Reason: DecryptRejection.AuthenticationFailed });
         Assert.Contains(relay["bob"].DecryptOutcomes, o => o is SummaryDelivered { SenderId: "alice" });
         Assert.Empty(Reports(relay, "bob"));
+    }
+
+    private static void WithholdFromBob(AttackingRelay relay, Func<Envelope, bool> withhold) =>
+        relay.Attack = (to, e) => to == "bob" && e.Type == MessageType.Application && withhold(e) ? [] : [e];
+
+    /// <summary>Bob was told exactly once, of <paramref name="count"/> messages of <paramref name="sender"/> in <paramref name="epoch"/>.</summary>
+    private static ServerWithheldMessages AssertReported(AttackingRelay relay, string sender, ulong epoch, ulong count)
+    {
+        var report = Assert.Single(Reports(relay, "bob"));
+        Assert.Equal((sender, epoch, count), (report.SenderId, report.Epoch, report.Count));
+        return report;
     }
 
     private static void TickAfterTimeout(AttackingRelay relay, string member)
