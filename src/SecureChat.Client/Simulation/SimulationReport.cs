@@ -9,17 +9,23 @@ public sealed record PercentilesMs(
     [property: JsonPropertyName("p99")] double P99,
     [property: JsonPropertyName("max")] double Max);
 
+/// <summary>A room of the run and the epoch it ended at.</summary>
+public sealed record RoomReport(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("epoch")] ulong Epoch);
+
 /// <summary>
 /// What a simulation run measured. <see cref="Passed"/> is false if anything was lost (neither delivered nor reported to its
-/// sender), reported not delivered, duplicated or undecryptable.
+/// sender), reported not delivered, duplicated, undecryptable or reported withheld by a receiver.
 /// </summary>
 public sealed record SimulationReport
 {
     [JsonPropertyName("clients")]
     public int Clients { get; init; }
 
+    /// <summary>Each room by name, with the epoch it ended at as its clients saw it (the last epoch any of them had keys for).</summary>
     [JsonPropertyName("rooms")]
-    public int Rooms { get; init; }
+    public IReadOnlyList<RoomReport> Rooms { get; init; } = [];
 
     [JsonPropertyName("sent")]
     public long Sent { get; init; }
@@ -43,6 +49,10 @@ public sealed record SimulationReport
     [JsonPropertyName("decryptFailures")]
     public long DecryptFailures { get; init; }
 
+    /// <summary>Messages the clients reported as withheld by the server (drop detection, PROTOCOL.md §11.1).</summary>
+    [JsonPropertyName("withheld")]
+    public long Withheld { get; init; }
+
     [JsonPropertyName("errors")]
     public long Errors { get; init; }
 
@@ -62,10 +72,13 @@ public sealed record SimulationReport
     public double ElapsedMs { get; init; }
 
     [JsonPropertyName("passed")]
-    public bool Passed => Lost == 0 && NotDelivered == 0 && Duplicates == 0 && DecryptFailures == 0 && Sent > 0;
+    public bool Passed => Lost == 0 && NotDelivered == 0 && Duplicates == 0 && DecryptFailures == 0 && Withheld == 0 && Sent > 0;
 
     [JsonPropertyName("problems")]
     public IReadOnlyList<string> Problems { get; init; } = [];
+
+    /// <summary>The summary names this many rooms at most (the JSON has them all).</summary>
+    public const int MaxRoomsInText = 10;
 
     public string ToJson() => JsonSerializer.Serialize(this);
 
@@ -74,7 +87,9 @@ public sealed record SimulationReport
         var c = CultureInfo.InvariantCulture;
         var lines = new List<string>
         {
-            string.Create(c, $"clients {Clients}, rooms {Rooms}"),
+            string.Create(c, $"clients {Clients}, rooms {Rooms.Count}"),
+            string.Create(c, $"room epochs         {string.Join(", ", Rooms.Take(MaxRoomsInText).Select(r => $"{r.Name} {r.Epoch}"))}") +
+                (Rooms.Count > MaxRoomsInText ? ", ..." : string.Empty),
             string.Create(c, $"sent                {Sent}"),
             string.Create(c, $"expected deliveries {Expected}"),
             string.Create(c, $"delivered           {Delivered}"),
@@ -82,6 +97,7 @@ public sealed record SimulationReport
             string.Create(c, $"not delivered       {NotDelivered} (reported to their senders)"),
             string.Create(c, $"duplicates          {Duplicates}"),
             string.Create(c, $"decrypt failures    {DecryptFailures}"),
+            string.Create(c, $"reported withheld   {Withheld}"),
             string.Create(c, $"errors/warnings     {Errors}"),
             string.Create(c, $"join -> keys (ms)   p50 {JoinMs.P50:0.0}  p99 {JoinMs.P99:0.0}  max {JoinMs.Max:0.0}  (all rooms keyed after {KeyEstablishmentMs:0} ms)"),
             string.Create(c, $"latency (ms)        p50 {LatencyMs.P50:0.0}  p99 {LatencyMs.P99:0.0}  max {LatencyMs.Max:0.0}"),

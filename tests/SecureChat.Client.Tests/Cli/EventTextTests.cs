@@ -35,6 +35,7 @@ public sealed class EventTextTests
         new SendQueueFull("lobby", 1000),
         new MessageDropped("lobby", "bob", DecryptRejection.Replay),
         new HeldMessageDropped("lobby", "bob"),
+        new ServerWithheldMessages("lobby", "bob", 7, 2, [new GenerationRange(3, 5)]),
         new RoomOffline("lobby"),
         new QueuedSendsDropped("lobby", 2),
         new QueuedSendsHeld("lobby", ["carol"], 2),
@@ -147,6 +148,18 @@ public sealed class EventTextTests
     }
 
     [Fact]
+    public void Withheld_messages_read_as_what_the_server_did_and_a_late_one_is_marked()
+    {
+        Assert.Equal("! [lobby] the server withheld 2 messages from bob in epoch 7",
+            EventText.Format(new ServerWithheldMessages("lobby", "bob", 7, 2, [new GenerationRange(3, 5)])));
+        Assert.Equal("! [lobby] the server withheld 1 message from bob in epoch 7",
+            EventText.Format(new ServerWithheldMessages("lobby", "bob", 7, 1, [new GenerationRange(4, 5)])));
+
+        var late = new MessageReceived("lobby", "bob", "sorry", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch) { ArrivedAfterWithheldReport = true };
+        Assert.EndsWith(" bob [late: reported withheld before]: sorry", EventText.Format(late), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Trust_answers_name_the_fingerprints()
     {
         PendingKey[] waiting = [new("11111 11111", "22222 22222"), new("11111 11111", "33333 33333")];
@@ -173,6 +186,15 @@ public sealed class EventTextTests
         var refused = Printed(new MessageNotDelivered("lobby", 4, 7, "hi\u001b[2J", NotDeliveredReason.Refused, ErrorCode.StaleEpoch, "old\r\n[lobby] bob: hi"));
         Assert.Equal("error [lobby] (MESSAGE_NOT_DELIVERED): your message \"hi\\u001b[2J\" (epoch 4, #7) may not have been delivered: " +
                      "the server refused it (StaleEpoch: the server says \"old\\u000d\\u000a[lobby] bob: hi\"); it was not sent again", refused);
+    }
+
+    [Fact]
+    public void With_several_servers_a_lost_connection_names_the_server_tried_next_and_the_reconnection_the_one_reached()
+    {
+        Assert.Equal("! connection lost (down); reconnecting to b.example:2 in 0.5 s",
+            EventText.Format(new Disconnected(DisconnectCause.LinkFailed, "down", TimeSpan.FromMilliseconds(500)) { NextServer = "b.example:2" }));
+        Assert.Equal("! connection lost (down); reconnecting in 0.5 s", EventText.Format(new Disconnected(DisconnectCause.LinkFailed, "down", TimeSpan.FromMilliseconds(500))));
+        Assert.Equal("* reconnected to b.example:2 (reconnect #3); resuming rooms", EventText.Format(new Reconnected(3) { Server = "b.example:2" }));
     }
 
     /// <summary>The event as the chat terminal prints it.</summary>

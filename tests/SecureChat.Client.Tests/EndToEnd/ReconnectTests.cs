@@ -63,6 +63,8 @@ public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
         private IServerLink? _current;
         private volatile bool _offline;
 
+        public string Address => inner.Address;
+
         public IServerLink Connect(IActorRef session, long linkId)
         {
             if (_offline)
