@@ -7,6 +7,7 @@ using SecureChat.Core.Wire;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Messaging;
+using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using P = SecureChat.Server.Serialization.Proto;
 
@@ -43,6 +44,12 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(PublishToRoom)] = "P",
         [typeof(RoomFrame)] = "F",
         [typeof(RoomError)] = "E",
+        [typeof(SubscribeRelay)] = "SR",
+        [typeof(RelaySubscribed)] = "SA",
+        [typeof(RelayRecipients)] = "RC",
+        [typeof(RelayBroadcast)] = "RB",
+        [typeof(RelayFrame)] = "RF",
+        [typeof(RelayRefusal)] = "RX",
         [typeof(GetRoomState)] = "G",
         [typeof(RoomStatus)] = "S",
         [typeof(StopRoom)] = "X",
@@ -79,6 +86,12 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "P" => FromProto(P.PublishToRoom.Parser.ParseFrom(bytes)),
         "F" => FromProto(P.RoomFrame.Parser.ParseFrom(bytes)),
         "E" => FromProto(P.RoomError.Parser.ParseFrom(bytes)),
+        "SR" => FromProto(P.SubscribeRelay.Parser.ParseFrom(bytes)),
+        "SA" => FromProto(P.RelaySubscribed.Parser.ParseFrom(bytes)),
+        "RC" => FromProto(P.RelayRecipients.Parser.ParseFrom(bytes)),
+        "RB" => FromProto(P.RelayBroadcast.Parser.ParseFrom(bytes)),
+        "RF" => FromProto(P.RelayFrame.Parser.ParseFrom(bytes)),
+        "RX" => FromProto(P.RelayRefusal.Parser.ParseFrom(bytes)),
         "G" => new GetRoomState(P.GetRoomState.Parser.ParseFrom(bytes).RoomId),
         "S" => FromProto(P.RoomStatus.Parser.ParseFrom(bytes)),
         "X" => StopRoom.Instance,
@@ -108,6 +121,16 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         },
         RoomFrame m => new P.RoomFrame { RoomId = m.RoomId, Envelope = m.Envelope },
         RoomError m => new P.RoomError { RoomId = m.RoomId, Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom, Epoch = m.Epoch },
+        SubscribeRelay m => new P.SubscribeRelay { RoomId = m.RoomId, Relay = PathOf(m.Relay) },
+        RelaySubscribed m => new P.RelaySubscribed { RoomId = m.RoomId, Incarnation = m.Incarnation, LastSequence = m.LastSequence },
+        RelayRecipients m => ToProto(m),
+        RelayBroadcast m => new P.RelayBroadcast { RoomId = m.RoomId, Sequence = m.Sequence, Frame = m.Frame, SenderId = m.SenderId },
+        RelayFrame m => ToProto(m),
+        RelayRefusal m => new P.RelayRefusal
+        {
+            RoomId = m.RoomId, Sequence = m.Sequence, Connection = PathOf(m.Connection), Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom,
+            Epoch = m.Epoch,
+        },
         GetRoomState m => new P.GetRoomState { RoomId = m.RoomId },
         RoomStatus m => new P.RoomStatus { Snapshot = ToProto(m.Snapshot), Durable = ToProto(m.Durable) },
         StopRoom => new P.StopRoom(),
@@ -116,6 +139,20 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         RoomDurableState m => ToProto(m),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
+
+    private static P.RelayRecipients ToProto(RelayRecipients m)
+    {
+        var proto = new P.RelayRecipients { RoomId = m.RoomId, Sequence = m.Sequence };
+        proto.Members.AddRange(m.Members.Select(member => new P.RelayMember { ClientId = member.ClientId, Connection = PathOf(member.Connection) }));
+        return proto;
+    }
+
+    private static P.RelayFrame ToProto(RelayFrame m)
+    {
+        var proto = new P.RelayFrame { RoomId = m.RoomId, Sequence = m.Sequence, Frame = m.Frame };
+        proto.Connections.AddRange(m.Connections.Select(PathOf));
+        return proto;
+    }
 
     private static P.RoomSnapshot ToProto(RoomSnapshot m)
     {
@@ -163,6 +200,20 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Envelope, Resolve(m.Connection));
 
     private static RoomFrame FromProto(P.RoomFrame m) => new(m.RoomId, m.Envelope);
+
+    private SubscribeRelay FromProto(P.SubscribeRelay m) => new(m.RoomId, Resolve(m.Relay));
+
+    private static RelaySubscribed FromProto(P.RelaySubscribed m) => new(m.RoomId, m.Incarnation, m.LastSequence);
+
+    private RelayRecipients FromProto(P.RelayRecipients m) =>
+        new(m.RoomId, m.Sequence, [.. m.Members.Select(member => new RelayMember(member.ClientId, Resolve(member.Connection)))]);
+
+    private static RelayBroadcast FromProto(P.RelayBroadcast m) => new(m.RoomId, m.Sequence, m.Frame, m.SenderId);
+
+    private RelayFrame FromProto(P.RelayFrame m) => new(m.RoomId, m.Sequence, m.Frame, [.. m.Connections.Select(Resolve)]);
+
+    private RelayRefusal FromProto(P.RelayRefusal m) =>
+        new(m.RoomId, m.Sequence, Resolve(m.Connection), (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch);
 
     private static RoomError FromProto(P.RoomError m) => new(m.RoomId, (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch);
 

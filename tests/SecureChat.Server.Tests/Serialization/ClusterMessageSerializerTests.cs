@@ -6,6 +6,7 @@ using SecureChat.Core.Wire;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Messaging;
+using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using SecureChat.Server.Serialization;
 using SecureChat.Testing.RawClients;
@@ -26,6 +27,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
     private IEnumerable<object> Samples()
     {
         var connection = CreateTestProbe().Ref;
+        var other = CreateTestProbe().Ref;
+        var relay = CreateTestProbe().Ref;
         var roster = new[] { Member(_alice), Member(_bob) };
         var hash = ByteString.CopyFrom(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
         var durable = new RoomDurableState(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, roster, hash);
@@ -37,6 +40,12 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             new PublishToRoom("lobby", "alice", 7, Frames.Application("alice", "lobby", 7, 3).Bytes(), connection),
             new RoomFrame("lobby", Frames.Application("bob", "lobby", 7, 4).Bytes()),
             new RoomError("lobby", ErrorCode.CommitRejected, "already committed", NotInRoom: true, Epoch: 8),
+            new SubscribeRelay("lobby", relay),
+            new RelaySubscribed("lobby", Incarnation: 0x1234_5678_9abc, LastSequence: 41),
+            new RelayRecipients("lobby", 42, [new RelayMember("alice", connection), new RelayMember("bob", other)]),
+            new RelayBroadcast("lobby", 43, Frames.Application("alice", "lobby", 7, 5).Bytes(), "alice"),
+            new RelayFrame("lobby", 44, Frames.Application("bob", "lobby", 7, 6).Bytes(), [connection, other]),
+            new RelayRefusal("lobby", 45, connection, ErrorCode.StaleEpoch, "epoch 6 is not the room's epoch 7", NotInRoom: true, Epoch: 6),
             new GetRoomState("lobby"),
             new RoomStatus(new RoomSnapshot("lobby", 7, ["alice", "bob"], ["bob", "alice"], "bob", ["carol"], ["dave"], Recovered: true), durable),
             StopRoom.Instance,
@@ -137,6 +146,16 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 Assert.Equal(x.PendingAdds, y.PendingAdds);
                 Assert.Equal(x.PendingRemoves, y.PendingRemoves);
                 AssertSameDurable(e.Durable, s.Durable);
+                break;
+            case RelayRecipients e:
+                var r = (RelayRecipients)actual;
+                Assert.Equal((e.RoomId, e.Sequence), (r.RoomId, r.Sequence));
+                Assert.Equal(e.Members, r.Members);
+                break;
+            case RelayFrame e:
+                var f = (RelayFrame)actual;
+                Assert.Equal((e.RoomId, e.Sequence, e.Frame), (f.RoomId, f.Sequence, f.Frame));
+                Assert.Equal(e.Connections, f.Connections);
                 break;
             default:
                 // Records of strings, numbers, enums, ByteStrings and actor references: value equality covers every field.

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Cluster;
+using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using SecureChat.Server.Serialization;
 
@@ -26,12 +27,16 @@ public sealed class RoomsHost : IDisposable
         _host = host;
         System = host.Services.GetRequiredService<ActorSystem>();
         Rooms = host.Services.GetRequiredService<ActorRegistry>().Get<RoomActor>();
+        Relays = host.Services.GetRequiredService<ActorRegistry>().Get<RoomRelaysActor>();
     }
 
     public ActorSystem System { get; }
 
     /// <summary>The rooms' shard region.</summary>
     public IActorRef Rooms { get; }
+
+    /// <summary>This node's room relays: where the server's connections send their room traffic.</summary>
+    public IActorRef Relays { get; }
 
     /// <summary>Started and joined (blocking, so a TestKit constructor can take its system; it takes about a second).</summary>
     public static RoomsHost Start(RoomSettings settings, int snapshotEvery = 100, string extraHocon = "") =>
@@ -43,10 +48,11 @@ public sealed class RoomsHost : IDisposable
             .ConfigureServices(services => services.AddAkka("SecureChat", (akka, _) => akka
                 .AddHocon($"akka.loglevel = WARNING\nakka.actor.serialize-messages = on\n{JournalInternalsSerializer.Hocon}\n{extraHocon}", HoconAddMode.Prepend)
                 .AddClusterSerialization()
-                .AddCluster("127.0.0.1", 0)
+                .AddCluster(ClusterNodeSettings.OneNode("127.0.0.1", 0))
                 .WithInMemoryJournal()
                 .WithInMemorySnapshotStore()
-                .AddRooms(settings, snapshotEvery)))
+                .AddRooms(settings, snapshotEvery)
+                .AddRoomRelays()))
             .Build();
         await host.StartAsync().ConfigureAwait(false);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
