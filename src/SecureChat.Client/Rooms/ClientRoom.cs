@@ -34,7 +34,8 @@ namespace SecureChat.Client.Rooms;
 /// the room's keys unusable: the room sends LEAVE, opens a new session and sends JOIN again; queued sends wait
 /// for the new keys.</para>
 /// <para>Rekeying: after every send and every tick the room commits a rekey when the engine asks for one
-/// (<see cref="GroupSession.NeedsRekey"/>).</para>
+/// (<see cref="GroupSession.NeedsRekey"/>); once the relay refuses one (it limits rekeys per member), the room waits
+/// <see cref="ClientSessionSettings.RekeyRetryDelay"/> before it rekeys by itself again.</para>
 /// </remarks>
 public sealed class ClientRoom : IDisposable
 {
@@ -56,9 +57,10 @@ public sealed class ClientRoom : IDisposable
     private bool _queueFullWarned;
     private bool _blockedWarned;
     private bool _everKeyed;
+    private long _autoRekeyNotBeforeMs;
 
     /// <param name="openSession">A new engine session for this room (a new membership key); called on every (re)join.</param>
-    /// <param name="clock">Stamps received messages.</param>
+    /// <param name="clock">Stamps received messages and times the rekey retry.</param>
     /// <param name="observer">Sees the engine's outcomes (test harnesses); null for none.</param>
     public ClientRoom(string roomId, Func<GroupSession> openSession, IClock clock, ClientSessionSettings? settings = null, IRoomObserver? observer = null)
     {
@@ -433,6 +435,7 @@ public sealed class ClientRoom : IDisposable
         {
             case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
                 // Usually another member's commit won the epoch; the server asks again if changes remain.
+                HoldRekeysIfRefused(envelope.Epoch);
                 AbandonPendingCommit(envelope.Epoch);
                 FlushQueuedSends();
                 break;
@@ -460,9 +463,19 @@ public sealed class ClientRoom : IDisposable
         }
     }
 
+    /// <summary>Our pending rekey for <paramref name="refusedEpoch"/> (0: any) was refused: no automatic rekey for a while.</summary>
+    private void HoldRekeysIfRefused(ulong refusedEpoch)
+    {
+        if (_session?.PendingCommit is { } pending && CommitContent.Parser.ParseFrom(pending.Content) is { Rekey: true } content
+            && (refusedEpoch == 0 || refusedEpoch == content.Epoch))
+        {
+            _autoRekeyNotBeforeMs = _clock.UtcNowMs + (long)_settings.RekeyRetryDelay.TotalMilliseconds;
+        }
+    }
+
     private void RekeyIfDue()
     {
-        if (Phase == RoomPhase.Ready && _session!.NeedsRekey)
+        if (Phase == RoomPhase.Ready && _session!.NeedsRekey && _clock.UtcNowMs >= _autoRekeyNotBeforeMs)
         {
             CommitRekey();
         }

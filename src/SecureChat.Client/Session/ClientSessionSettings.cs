@@ -20,6 +20,12 @@ public sealed record ClientSessionSettings
     public int MaxHeldMessages { get; init; } = 1000;
 
     /// <summary>
+    /// After the relay refused one of our automatic rekeys (it limits rekeys per member per minute), how long the room
+    /// waits before it rekeys by itself again; without it every send would commit another rekey to be refused.
+    /// </summary>
+    public TimeSpan RekeyRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// How often each room ticks: old epochs' keys past their retention are erased, and a rekey due by time
     /// (<see cref="Protocol.Group.GroupOptions.RekeyAfterMs"/>) is committed even when nobody sends.
     /// </summary>

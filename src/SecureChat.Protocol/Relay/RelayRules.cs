@@ -1,6 +1,7 @@
 using System.Globalization;
 using Google.Protobuf;
 using SecureChat.Core.Crypto;
+using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
@@ -26,6 +27,9 @@ public enum RelayCommitRejection
     /// <summary>An unknown suite, or not the room's.</summary>
     WrongSuite,
 
+    /// <summary>previous_transcript_hash is not the room's transcript hash (32 zero bytes for a creation): another history.</summary>
+    WrongTranscript,
+
     /// <summary>The sender is not a member that may commit (nor, for an empty room, a waiting joiner creating it alone).</summary>
     NotAMember,
 
@@ -39,6 +43,12 @@ public enum RelayCommitRejection
 
     /// <summary>A removed member has not left.</summary>
     NotLeft,
+
+    /// <summary>The COMMIT envelope the room would relay does not fit one frame (the connections' limit).</summary>
+    TooLarge,
+
+    /// <summary>The member has committed its maximum of rekeys in the last minute (<see cref="RoomSettings.RekeysPerMemberPerMinute"/>).</summary>
+    TooManyRekeys,
 }
 
 /// <summary>What the room knows when a commit arrives: public keys and ids only.</summary>
@@ -56,6 +66,12 @@ public sealed record RelayView(
 {
     /// <summary>Bundles the open COMMIT_REQUEST asked to add; a committer may still add them if their joiner left meanwhile.</summary>
     public IReadOnlyList<RosterMember> RequestedAdds { get; init; } = [];
+
+    /// <summary>TH of the current epoch (32 zero bytes before a creation): the next commit's previous transcript hash.</summary>
+    public ByteString TranscriptHash { get; init; } = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
+
+    /// <summary>The largest frame body a connection sends (<see cref="FrameCodec.IsValidLength"/>): the relayed commit must fit it.</summary>
+    public int MaxFrameBytes { get; init; } = WireLimits.DefaultMaxFrameBytes;
 }
 
 /// <summary>The relay's answer to a commit: accepted (the event to apply), or the rejection and its ERROR reason.</summary>
@@ -63,6 +79,9 @@ public sealed record RelayView(
 public sealed record RelayVerdict(RelayCommitRejection Rejection, string Reason, ulong Epoch, EpochAccepted? Accepted)
 {
     public bool IsAccepted => Accepted is not null;
+
+    /// <summary>For an accepted commit, the COMMIT envelope to relay to every member (<see cref="RelayRules.RelayedCommit"/>).</summary>
+    public ByteString Relayed { get; init; } = ByteString.Empty;
 }
 
 /// <summary>
@@ -70,11 +89,15 @@ public sealed record RelayVerdict(RelayCommitRejection Rejection, string Reason,
 /// adversarial relay all call. Pure and synchronous: it verifies signatures over public keys and compares ids and
 /// bytes; it never sees a secret. The roster rule is the members' own (<see cref="RosterRules"/>); on top of it the
 /// relay holds the committer to its own records: only a member that has not left commits, only a waiting joiner
-/// creates an empty room (alone), only bundles clients joined with are added, only members that left are removed.
-/// The previous transcript hash is not checked yet: the relay records the hash each accepted commit leads to.
+/// creates an empty room (alone), only bundles clients joined with are added, only members that left are removed;
+/// the commit continues the room's history (its previous transcript hash is the one the relay recorded) and what
+/// the relay would relay fits one frame.
 /// </summary>
 public static class RelayRules
 {
+    /// <summary>TH_0: the previous transcript hash of a creating commit, and the room's before one (§8.8).</summary>
+    public static ByteString InitialTranscriptHash { get; } = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
+
     /// <summary>The JOIN check (§4 step 2, §6): a valid bundle of the sender, unexpired now, with a usable membership key.</summary>
     public static BundleRejection CheckJoinBundle(SignedBundle? bundle, string clientId, long nowMs, out RosterMember? member, out string reason)
     {
@@ -156,6 +179,13 @@ public static class RelayRules
             return Refuse(RelayCommitRejection.BadSignature, "commit signature does not verify with the committer's identity key", epoch);
         }
 
+        if (!content.PreviousTranscriptHash.Equals(ExpectedPreviousTranscriptHash(room)))
+        {
+            return Refuse(RelayCommitRejection.WrongTranscript, creating
+                ? "previous transcript hash is not the room's: a creating commit names 32 zero bytes"
+                : "previous transcript hash is not the room's: the commit continues another history", epoch);
+        }
+
         // The relay's own records first: they are byte comparisons, cheaper than the roster's signatures.
         if (content.Added.Any(bundle => JoinedBundle(room, bundle) is null))
         {
@@ -190,10 +220,46 @@ public static class RelayRules
             return Refuse(RelayCommitRejection.BadRoster, Describe(RosterViolation.EntryChanged, room.MaxMembers), epoch);
         }
 
-        var transcriptHash = ByteString.CopyFrom(KeySchedule.TranscriptHash(content.PreviousTranscriptHash.Span, commit.Content.Span));
+        var relayed = RelayedCommit(room.RoomId, content, commit);
+        if (!FrameCodec.IsValidLength(relayed.Length, room.MaxFrameBytes))
+        {
+            return Refuse(RelayCommitRejection.TooLarge,
+                Invariant($"the commit would be relayed as {relayed.Length} bytes, above the frame limit of {room.MaxFrameBytes}"), epoch);
+        }
+
         var accepted = new EpochAccepted(epoch, content.Suite, content.CommitterId, roster, [.. added.Select(m => m.ClientId)],
-            [.. content.Removed], content.Rekey, transcriptHash);
-        return new RelayVerdict(RelayCommitRejection.None, string.Empty, epoch, accepted);
+            [.. content.Removed], content.Rekey, TranscriptHashAfter(content, commit));
+        return new RelayVerdict(RelayCommitRejection.None, string.Empty, epoch, accepted) { Relayed = relayed };
+    }
+
+    /// <summary>The previous transcript hash the next commit must name: the room's, or TH_0 when it creates the room.</summary>
+    public static ByteString ExpectedPreviousTranscriptHash(RelayView room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        return room.Roster.Count == 0 ? InitialTranscriptHash : room.TranscriptHash;
+    }
+
+    /// <summary>The transcript hash an accepted commit leads to (§8.8): what the room records, and members compute, for the next commit.</summary>
+    public static ByteString TranscriptHashAfter(CommitContent content, SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(commit);
+        return ByteString.CopyFrom(KeySchedule.TranscriptHash(content.PreviousTranscriptHash.Span, commit.Content.Span));
+    }
+
+    /// <summary>The transcript hash a well-formed commit leads to (for clients built by hand that track the room's history).</summary>
+    public static ByteString TranscriptHashAfter(SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        return TranscriptHashAfter(CommitContent.Parser.ParseFrom(commit.Content), commit);
+    }
+
+    /// <summary>The COMMIT envelope the room relays for an accepted commit, to every member and back to its committer.</summary>
+    public static ByteString RelayedCommit(string roomId, CommitContent content, SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(commit);
+        return ServerFrames.Commit(roomId, content.CommitterId, content.Epoch, content.Suite, commit.Content, commit.Signature);
     }
 
     /// <summary>The server's reason texts for the roster rule.</summary>

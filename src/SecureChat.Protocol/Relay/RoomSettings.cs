@@ -1,3 +1,4 @@
+using SecureChat.Core.Wire;
 using SecureChat.Protocol.Infrastructure;
 
 namespace SecureChat.Protocol.Relay;
@@ -6,8 +7,14 @@ namespace SecureChat.Protocol.Relay;
 /// <param name="MaxMembers">Connected clients a room admits, and the longest roster a commit may state.</param>
 /// <param name="CommitTimeout">How long the asked committer has before the next member is asked.</param>
 /// <param name="EmptyRoomGracePeriod">How long a room with no connection waits before it asks to be passivated.</param>
-/// <param name="Clock">The relay's clock, for the bundle expiry check at JOIN.</param>
+/// <param name="Clock">The relay's clock, for the bundle expiry check at JOIN and the rekey limit.</param>
 public sealed record RoomSettings(int MaxMembers, TimeSpan CommitTimeout, TimeSpan EmptyRoomGracePeriod, IClock Clock)
 {
     public static RoomSettings Default { get; } = new(100, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), SystemClock.Instance);
+
+    /// <summary>The largest frame body the connections carry: a commit the room would relay in a larger envelope is refused.</summary>
+    public int MaxFrameBytes { get; init; } = WireLimits.DefaultMaxFrameBytes;
+
+    /// <summary>Rekeys (unasked commits) one member may have accepted in any 60 seconds; requested commits do not count.</summary>
+    public int RekeysPerMemberPerMinute { get; init; } = 10;
 }

@@ -13,14 +13,17 @@ namespace SecureChat.Protocol.Relay;
 /// due); each returns a <see cref="RoomDecision{TConnection}"/>: frames for connections, refusals, timers, and the
 /// durable <see cref="RoomEvent"/>s, which <see cref="Apply"/> replays. It keeps the roster as the last accepted
 /// commit states it, the epoch and suite, the transcript hash; and, not durable, the connection of each member in
-/// order of arrival, pending joins and leaves, and the open commit request. It asks one member at a time to commit,
-/// failing over when none arrives in time; accepts the first commit of each epoch that <see cref="RelayRules"/>
-/// accepts; and fans ciphertext out. It holds no key that opens a message.
+/// order of arrival, pending joins and leaves, the open commit request, each member's failed commit requests and its
+/// recent rekeys. It asks one member at a time to commit, failing over when none arrives in time; accepts the first
+/// commit of each epoch that <see cref="RelayRules"/> accepts, and a member's rekeys up to its per-minute limit; and
+/// fans ciphertext out. It holds no key that opens a message.
 /// </summary>
 /// <typeparam name="TConnection">How the host addresses a client connection (an actor reference, a test client).</typeparam>
 public sealed class RoomState<TConnection>
     where TConnection : notnull
 {
+    private const long RekeyWindowMs = 60_000;
+
     private readonly RoomSettings _settings;
     private readonly EqualityComparer<TConnection> _same = EqualityComparer<TConnection>.Default;
 
@@ -33,7 +36,8 @@ public sealed class RoomState<TConnection>
     private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PendingJoin> _pendingAdds = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _pendingRemoves = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _triedCommitters = new(StringComparer.Ordinal);
+    private readonly CommitterFailures _failures = new();
+    private readonly Dictionary<string, Queue<long>> _recentRekeysMs = new(StringComparer.Ordinal);
     private long _arrivals;
     private OpenRequest? _request;
 
@@ -170,12 +174,24 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
+        var nowMs = _settings.Clock.UtcNowMs;
         var verdict = RelayRules.CheckCommit(View(), clientId, commit);
+        if (verdict.Accepted is { Rekey: true } && RekeyLimitReached(clientId, nowMs))
+        {
+            verdict = new RelayVerdict(RelayCommitRejection.TooManyRekeys,
+                Invariant($"too many rekeys: at most {_settings.RekeysPerMemberPerMinute} per member per minute"), verdict.Epoch, null);
+        }
+
         if (verdict.Accepted is not { } accepted)
         {
             // The epoch lets the client drop its pending commit.
             Refuse(connection, ErrorCode.CommitRejected, verdict.Reason, notInRoom: false, verdict.Epoch, verdict.Rejection);
             return Done();
+        }
+
+        if (accepted.Rekey)
+        {
+            CountRekey(clientId, nowMs);
         }
 
         var previousRoster = _roster.Keys.ToList();
@@ -184,12 +200,11 @@ public sealed class RoomState<TConnection>
         Note(Invariant($"epoch {Epoch} committed by {clientId} ({_roster.Count} members, ") +
              (accepted.Rekey ? "rekey)" : Invariant($"+{accepted.Added.Count} -{accepted.Removed.Count})")));
 
-        var frame = ServerFrames.Commit(RoomId, clientId, accepted.Epoch, accepted.Suite, commit.Content, commit.Signature);
         foreach (var id in previousRoster.Union(_roster.Keys, StringComparer.Ordinal))
         {
             if (_connected.TryGetValue(id, out var member))
             {
-                Send(member.Connection, frame);
+                Send(member.Connection, verdict.Relayed);
             }
         }
 
@@ -226,7 +241,7 @@ public sealed class RoomState<TConnection>
         }
 
         Note(Invariant($"no commit for epoch {due.NewEpoch} from {due.CommitterId} in time; asking the next member"));
-        _triedCommitters.Add(due.CommitterId);
+        _failures.Failed(due.CommitterId);
         _request = null;
         RequestCommitIfNeeded();
         return Done();
@@ -259,7 +274,7 @@ public sealed class RoomState<TConnection>
         _connected.Clear();
         _pendingAdds.Clear();
         _pendingRemoves.Clear();
-        _triedCommitters.Clear();
+        _failures.Clear();
         _request = null;
         _recipients = null;
         _out.Effects.Add(CancelCommitDeadline.Instance);
@@ -333,9 +348,15 @@ public sealed class RoomState<TConnection>
         Apply(change);
     }
 
-    /// <summary>The volatile consequences of an accepted commit: pending joins and leaves it settled, and the open request.</summary>
+    /// <summary>The volatile consequences of an accepted commit: pending joins and leaves it settled, the committers' records, and the open request.</summary>
     private void AfterAccepted(EpochAccepted accepted)
     {
+        // The committer answers; a member the commit admits (a joiner, or one back with a new key) is a fresh candidate.
+        foreach (var id in accepted.Added.Concat(accepted.Removed).Append(accepted.CommitterId))
+        {
+            _failures.Forget(id);
+        }
+
         foreach (var removed in accepted.Removed)
         {
             _pendingRemoves.Remove(removed);
@@ -355,7 +376,6 @@ public sealed class RoomState<TConnection>
             }
         }
 
-        _triedCommitters.Clear();
         if (_request is not null)
         {
             _out.Effects.Add(CancelCommitDeadline.Instance);
@@ -376,7 +396,7 @@ public sealed class RoomState<TConnection>
 
         if (_request is not null && _request.CommitterId == clientId)
         {
-            _triedCommitters.Add(clientId);
+            _failures.Failed(clientId);
             _out.Effects.Add(CancelCommitDeadline.Instance);
             _request = null;
         }
@@ -400,18 +420,12 @@ public sealed class RoomState<TConnection>
         var candidates = creating
             ? _pendingAdds.Keys.Where(_connected.ContainsKey)
             : _roster.Keys.Where(id => _connected.ContainsKey(id) && !_pendingRemoves.Contains(id));
-        var ordered = candidates.OrderBy(id => _connected[id].Arrival).ToList();
-        if (ordered.Count == 0)
-        {
-            return;
-        }
-
-        var committer = ordered.FirstOrDefault(id => !_triedCommitters.Contains(id));
+        // The fewest failed requests first, so every other candidate is asked before one that failed is asked again;
+        // among equals the longest present.
+        var committer = candidates.OrderBy(_failures.Of).ThenBy(id => _connected[id].Arrival).FirstOrDefault();
         if (committer is null)
         {
-            // Everyone was asked once; start the round again rather than leave the joiners waiting forever.
-            _triedCommitters.Clear();
-            committer = ordered[0];
+            return;
         }
 
         var newEpoch = Epoch + 1;
@@ -454,7 +468,7 @@ public sealed class RoomState<TConnection>
             Note(Invariant($"every member has left; the next joiner re-creates the room after epoch {Epoch}"));
             Emit(new RosterReset(Epoch));
             _pendingRemoves.Clear();
-            _triedCommitters.Clear();
+            _failures.Clear();
         }
     }
 
@@ -470,7 +484,45 @@ public sealed class RoomState<TConnection>
         _pendingAdds.ToDictionary(p => p.Key, p => p.Value.Bundle, StringComparer.Ordinal), _pendingRemoves, _settings.MaxMembers)
     {
         RequestedAdds = _request?.Adds ?? [],
+        TranscriptHash = _transcriptHash,
+        MaxFrameBytes = _settings.MaxFrameBytes,
     };
+
+    /// <summary>
+    /// Whether <paramref name="clientId"/> had its limit of rekeys accepted in the last minute (a sliding window, kept by
+    /// client id, so leaving and joining again does not reset it).
+    /// </summary>
+    private bool RekeyLimitReached(string clientId, long nowMs) =>
+        _recentRekeysMs.TryGetValue(clientId, out var times) && RecentRekeys(times, nowMs) >= _settings.RekeysPerMemberPerMinute;
+
+    private void CountRekey(string clientId, long nowMs)
+    {
+        if (!_recentRekeysMs.TryGetValue(clientId, out var times))
+        {
+            times = new Queue<long>();
+            _recentRekeysMs[clientId] = times;
+        }
+
+        times.Enqueue(nowMs);
+        if (_recentRekeysMs.Count > _roster.Count)
+        {
+            // Ids that left keep their window until it is empty; then they are forgotten, so the record stays roster-sized.
+            foreach (var id in _recentRekeysMs.Where(p => RecentRekeys(p.Value, nowMs) == 0).Select(p => p.Key).ToList())
+            {
+                _recentRekeysMs.Remove(id);
+            }
+        }
+    }
+
+    private static int RecentRekeys(Queue<long> times, long nowMs)
+    {
+        while (times.Count > 0 && nowMs - times.Peek() >= RekeyWindowMs)
+        {
+            times.Dequeue();
+        }
+
+        return times.Count;
+    }
 
     private RoomRecipient<TConnection>[] Recipients() =>
         _recipients ??= [.. _roster.Keys.Where(_connected.ContainsKey).Select(id => new RoomRecipient<TConnection>(id, _connected[id].Connection))];
@@ -513,4 +565,22 @@ public sealed class RoomState<TConnection>
     private sealed record PendingJoin(RosterMember Bundle, CipherSuite PreferredSuite);
 
     private sealed record OpenRequest(ulong NewEpoch, string CommitterId, IReadOnlyList<RosterMember> Adds);
+
+    /// <summary>
+    /// Failed commit requests per member (the deadline passed, or it left while asked), kept across epochs so a member
+    /// that never commits is not asked first again and again: cleared when a commit of that member is accepted, and
+    /// when a commit admits or removes it (a member admitted again is a fresh candidate).
+    /// </summary>
+    private sealed class CommitterFailures
+    {
+        private readonly Dictionary<string, int> _counts = new(StringComparer.Ordinal);
+
+        public int Of(string clientId) => _counts.GetValueOrDefault(clientId);
+
+        public void Failed(string clientId) => _counts[clientId] = Of(clientId) + 1;
+
+        public void Forget(string clientId) => _counts.Remove(clientId);
+
+        public void Clear() => _counts.Clear();
+    }
 }

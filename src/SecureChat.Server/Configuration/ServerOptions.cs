@@ -130,6 +130,10 @@ public sealed class ServerOptions
     /// <summary>How long an empty room lives before it is stopped.</summary>
     public TimeSpan EmptyRoomGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Rekeys (unasked commits) one member may have accepted per room in any minute; more are refused (COMMIT_REJECTED).</summary>
+    [Range(1, 10_000)]
+    public int RekeysPerMemberPerMinute { get; set; } = 10;
+
     public ConnectionSettings ToConnectionSettings() =>
         new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors);
 
@@ -144,7 +148,11 @@ public sealed class ServerOptions
         [.. Seeds.Select(seed => ClusterSeed.TryParse(seed, out var parsed) ? parsed : throw new FormatException($"seed '{seed}' is not HOST:PORT"))],
         MaxFrameBytes + (256L * MaxMembersPerRoom) + (64 * 1024));
 
-    public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, new TimeProviderClock(clock));
+    public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, new TimeProviderClock(clock))
+    {
+        MaxFrameBytes = MaxFrameBytes,
+        RekeysPerMemberPerMinute = RekeysPerMemberPerMinute,
+    };
 
     /// <summary>Checks what data annotations cannot express: the timeouts, and limits that depend on each other.</summary>
     public IEnumerable<string> ConsistencyErrors()

@@ -11,7 +11,7 @@ namespace SecureChat.Server.Connections;
 /// <summary>
 /// One authenticated client connection. The client id comes from its certificate; every frame must
 /// carry it. Parses frames from the read loop, answers HELLO and PING, routes room traffic to the room
-/// registry, and writes what rooms send through the bounded outbound queue. Protocol violations get a
+/// shard region, and writes what rooms send through the bounded outbound queue. Protocol violations get a
 /// typed ERROR and one log line; fatal ones, too many, a silent client or a full queue end the connection.
 /// </summary>
 public sealed class ConnectionActor : ReceiveActor, IWithTimers

@@ -1,8 +1,8 @@
 namespace SecureChat.Server.Messaging;
 
 /// <summary>
-/// Every message for a room carries its id. The registry routes on it today (<c>RoomMessageExtractor</c>); a cluster
-/// shard region will route on it tomorrow.
+/// Every message for a room carries its id: the rooms' shard region routes on it (<c>RoomMessageExtractor</c>) to the
+/// room's entity, on whichever node of the cluster it lives.
 /// </summary>
 public interface IWithRoomId : IServerMessage
 {

@@ -4,7 +4,7 @@ using SecureChat.Core.Wire;
 
 namespace SecureChat.Server.Messaging;
 
-// What connections and rooms say to each other. Connections send the first four to the room registry (which routes
+// What connections and rooms say to each other. Connections send the first four to the rooms' shard region (which routes
 // on the room id); rooms answer each connection with the last two.
 
 /// <summary>A client asks to join; the room checks its bundle and admits it through the next commit.</summary>

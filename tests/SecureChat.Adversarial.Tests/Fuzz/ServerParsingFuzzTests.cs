@@ -218,7 +218,7 @@ public sealed class ServerParsingFuzzTests : TestKit
             Frames.Join(Client, Room, Keys.Bundle),
             Frames.Leave(Client, Room),
             Frames.Commit(Client, Room, 1, create),
-            Frames.Commit(Client, Room, 2, Keys.Commit(Room, 2, [Keys.Bundle], rekey: true)),
+            Frames.Commit(Client, Room, 2, Keys.Commit(Room, 2, [Keys.Bundle], rekey: true, previous: TestMember.TranscriptHashOf(create))),
             Frames.Application(Client, Room, 1, 0),
             Frames.Ping(Client, 1),
             new() { Version = 1, Type = MessageType.Pong, SenderId = Client, Sequence = 1 },

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
 using SecureChat.Testing.Honest;
@@ -73,9 +74,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
 
         // Mallory joins with a genuine bundle (so alice admits her and the server fans out to her), then never reads again.
         using var malloryKeys = new TestMember("mallory");
-        await using var mallory = await server.ConnectAndHelloAsync("mallory", receiveBufferBytes: 4096);
-        await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
-        await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+        await using var mallory = await AdmitMalloryAsync(server, room, malloryKeys, receiveBufferBytes: 4096);
 
         var rounds = 0;
         while (server.Logs.Count("Slow consumer mallory") == 0)
@@ -301,9 +300,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         await using var room = await HonestRoom.FormAsync(server, "lobby", "spoof-chat");
         var memory = MemorySampler.Start();
         using var malloryKeys = new TestMember("mallory");
-        await using var mallory = await server.ConnectAndHelloAsync("mallory");
-        await mallory.SendAsync(Frames.Join("mallory", "lobby", malloryKeys.Bundle));
-        await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+        await using var mallory = await AdmitMalloryAsync(server, room, malloryKeys);
 
         await room["alice"].SendTextAsync("spoof original from alice");
         var fromAlice = await mallory.ReadUntilAsync(MessageType.Application);
@@ -325,6 +322,91 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         Assert.InRange(memory.ManagedGrowth, long.MinValue, HeapGrowthBound);
     }
 
+    [Fact]
+    public async Task A_member_rekeying_on_another_history_is_refused_nobody_rejoins_and_the_room_still_admits()
+    {
+        await using var attack = await MalloryInTheRoom.StartAsync(output, "other-history");
+        var (room, epoch) = (attack.Room, attack.Room["alice"].Epoch);
+
+        // A rekey signed with mallory's genuine identity key, on a history nobody else has. Relayed, it would make every
+        // honest member see TranscriptMismatch and rejoin, leaving mallory the only member the room could ask to commit.
+        var rekey = attack.Rekey(previous: ByteString.CopyFrom(Enumerable.Repeat((byte)0xA5, 32).ToArray()));
+        await attack.Client.SendAsync(Frames.Commit("mallory", "lobby", epoch + 1, rekey));
+
+        var answer = await ReadUntilCommitOrErrorAsync(attack.Client, after: epoch);
+        Assert.True(answer.Type == MessageType.Error, $"the relay relayed mallory's commit for epoch {answer.Epoch}");
+        Assert.Equal((ErrorCode.CommitRejected, epoch + 1, false), (answer.Error.Code, answer.Epoch, answer.Error.Fatal));
+        Assert.Contains("transcript hash", answer.Error.Reason, StringComparison.Ordinal);
+
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        foreach (var member in room.Members)
+        {
+            Assert.Equal(epoch, member.Epoch);
+            Assert.DoesNotContain(member.CommitOutcomes, o => o is CommitRejected);
+        }
+
+        // The room is not held by mallory: the longest-present honest member still admits a newcomer.
+        await using var dave = await attack.NewcomerAdmittedAsync();
+    }
+
+    [Fact]
+    public async Task A_commit_that_fits_a_frame_but_would_be_relayed_in_a_larger_one_is_refused_and_the_room_stays_in_step()
+    {
+        await using var attack = await MalloryInTheRoom.StartAsync(output, "oversize-commit");
+        var (room, epoch) = (attack.Room, attack.Room["alice"].Epoch);
+
+        // The relay adds the suite to the envelope it relays: a commit sent in a frame of the maximum size comes out larger.
+        // Accepted, the room would move to the next epoch while every copy of the commit is dropped as too large to send.
+        var rekey = attack.Rekey(previous: ByteString.CopyFrom(room["alice"].TranscriptHash));
+        var oversize = attack.Keys.PaddedToRelayedSize(rekey, "lobby", WireLimits.DefaultMaxFrameBytes + 1);
+        var sent = Frames.Commit("mallory", "lobby", epoch + 1, oversize);
+        Assert.InRange(sent.CalculateSize(), 1, WireLimits.DefaultMaxFrameBytes);
+        await attack.Client.SendAsync(sent);
+
+        var answer = await ReadUntilCommitOrErrorAsync(attack.Client, after: epoch);
+        Assert.True(answer.Type == MessageType.Error, $"the relay accepted mallory's commit for epoch {answer.Epoch}");
+        Assert.Equal((ErrorCode.CommitRejected, epoch + 1), (answer.Error.Code, answer.Epoch));
+        Assert.Contains("frame limit", answer.Error.Reason, StringComparison.Ordinal);
+
+        // Still at the room's epoch, everyone chats on; the next commit (a newcomer's admission) reaches everyone.
+        await room.Chat.RoundAsync();
+        await room.Chat.AssertNothingLostAsync();
+        await using var dave = await attack.NewcomerAdmittedAsync();
+        Assert.Equal(epoch + 1, dave.Epoch);
+        Assert.All(room.Members, m => Assert.DoesNotContain(m.CommitOutcomes, o => o is CommitRejected));
+    }
+
+    /// <summary>Mallory joins "lobby" with a genuine bundle of her own (so the honest members admit her and the server fans out to her).</summary>
+    private static async Task<TestClient> AdmitMalloryAsync(TestServer server, HonestRoom room, TestMember keys, int? receiveBufferBytes = null)
+    {
+        var mallory = await server.ConnectAndHelloAsync("mallory", receiveBufferBytes);
+        try
+        {
+            await mallory.SendAsync(Frames.Join("mallory", "lobby", keys.Bundle));
+            await Eventually.TrueAsync(() => room.Members.All(m => m.Roster.Any(r => r.ClientId == "mallory")), "mallory was admitted");
+            return mallory;
+        }
+        catch
+        {
+            await mallory.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The next ERROR, or the next COMMIT for an epoch after <paramref name="after"/> (earlier ones are what admitted the client).</summary>
+    private static async Task<Envelope> ReadUntilCommitOrErrorAsync(TestClient client, ulong after)
+    {
+        while (true)
+        {
+            var envelope = await client.ReadAsync() ?? throw new InvalidOperationException($"{client.Id}: connection closed");
+            if (envelope.Type == MessageType.Error || (envelope.Type == MessageType.Commit && envelope.Epoch > after))
+            {
+                return envelope;
+            }
+        }
+    }
+
     private static async Task<bool> ReadsToEndAsync(NetworkStream stream, CancellationToken cancellationToken)
     {
         var buffer = new byte[4096];
@@ -344,6 +426,75 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         catch (OperationCanceledException)
         {
             return false;
+        }
+    }
+
+    /// <summary>The real server, three honest members chatting in "lobby", and mallory admitted with a genuine bundle of her own.</summary>
+    private sealed class MalloryInTheRoom : IAsyncDisposable
+    {
+        private MalloryInTheRoom(TestServer server, HonestRoom room, TestMember keys, TestClient client) =>
+            (Server, Room, Keys, Client) = (server, room, keys, client);
+
+        public TestServer Server { get; }
+
+        public HonestRoom Room { get; }
+
+        public TestMember Keys { get; }
+
+        public TestClient Client { get; }
+
+        /// <summary>A rekey by mallory for the epoch after the honest members', with their roster and suite, continuing <paramref name="previous"/>.</summary>
+        public SignedCommit Rekey(ByteString previous)
+        {
+            var alice = Room["alice"];
+            return Keys.Commit("lobby", alice.Epoch + 1, alice.Roster.Select(m => m.Bundle), rekey: true, suite: alice.Suite, previous: previous);
+        }
+
+        /// <summary>An honest newcomer joins; returns once every member shares its epoch (the room still admits).</summary>
+        public async Task<HonestMember> NewcomerAdmittedAsync()
+        {
+            var dave = await HonestMember.JoinAsync(Server, "dave", "lobby");
+            try
+            {
+                await Eventually.TrueAsync(() => dave.Status == GroupStatus.Active && Room.Members.All(m => m.Epoch == dave.Epoch), "dave was admitted");
+                return dave;
+            }
+            catch
+            {
+                await dave.DisposeAsync();
+                throw;
+            }
+        }
+
+        public static async Task<MalloryInTheRoom> StartAsync(ITestOutputHelper output, string tag)
+        {
+            var server = await TestServer.StartAsync(output);
+            HonestRoom? room = null;
+            var keys = new TestMember("mallory");
+            try
+            {
+                room = await HonestRoom.FormAsync(server, "lobby", tag);
+                return new MalloryInTheRoom(server, room, keys, await AdmitMalloryAsync(server, room, keys));
+            }
+            catch
+            {
+                keys.Dispose();
+                if (room is not null)
+                {
+                    await room.DisposeAsync();
+                }
+
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            Keys.Dispose();
+            await Room.DisposeAsync();
+            await Server.DisposeAsync();
         }
     }
 }

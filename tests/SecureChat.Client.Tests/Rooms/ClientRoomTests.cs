@@ -504,6 +504,27 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     [Fact]
+    public void A_rekey_the_relay_refuses_is_not_committed_again_on_every_send_but_after_the_retry_delay()
+    {
+        var settings = new ClientSessionSettings { RekeyRetryDelay = TimeSpan.FromSeconds(60) };
+        var (room, _) = AdmittedToBobsRoom(settings, GroupOptions.Default with { RekeyAfterMessages = 1 });
+        var rekey = Take(room.Send("1")).Out[1];
+        Assert.True(Content(rekey).Rekey);
+
+        var refused = ServerFrames.Error(Room, ErrorCode.CommitRejected, "too many rekeys: at most 10 per member per minute");
+        refused.Epoch = rekey.Epoch;
+        room.Frame(refused);
+
+        Assert.Equal(RoomPhase.Ready, room.Phase);
+        Assert.Equal([MessageType.Application], Take(room.Send("2")).Out.Select(e => e.Type));
+        Assert.Empty(Take(room.Tick()).Out);
+        _clock.Advance(59_999);
+        Assert.Empty(Take(room.Tick()).Out);
+        _clock.Advance(1);
+        Assert.True(Content(Single(Take(room.Tick()), MessageType.Commit)).Rekey);
+    }
+
+    [Fact]
     public void An_epoch_in_use_for_too_long_is_rekeyed_on_the_tick_or_the_next_send_but_an_idle_one_is_not()
     {
         var options = GroupOptions.Default with { RekeyAfterMs = 60_000 };

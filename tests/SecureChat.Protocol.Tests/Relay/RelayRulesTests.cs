@@ -16,6 +16,9 @@ public sealed class RelayRulesTests : IDisposable
 {
     private const string Room = "lobby";
     private static readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    // A transcript hash other than the 32 zero bytes the hand-made views and commits hold by default.
+    private static readonly ByteString History = ByteString.CopyFrom(Enumerable.Repeat((byte)0x17, 32).ToArray());
     private readonly TestMember _alice = new("alice");
     private readonly TestMember _bob = new("bob");
     private readonly TestMember _carol = new("carol");
@@ -219,6 +222,62 @@ public sealed class RelayRulesTests : IDisposable
     {
         AssertRejected(View(epoch: 1, roster: [_alice], pendingAdds: []), "alice",
             new SignedCommit { Content = ByteString.CopyFrom(0xFF, 0x01), Signature = ByteString.CopyFrom(new byte[64]) }, RelayCommitRejection.Malformed, "parse");
+    }
+
+    // ------------------------------------------------------------------ commits: the room's history
+
+    [Fact]
+    public void A_commit_continuing_another_history_is_rejected_even_when_signed_by_a_member()
+    {
+        var room = View(epoch: 2, roster: [_alice, _bob], pendingAdds: []) with { TranscriptHash = History };
+
+        AssertRejected(room, "bob", _bob.Commit(Room, 3, [_alice.Bundle, _bob.Bundle], rekey: true), RelayCommitRejection.WrongTranscript, "not the room's");
+        Assert.True(RelayRules.CheckCommit(room, "bob", _bob.Commit(Room, 3, [_alice.Bundle, _bob.Bundle], rekey: true, previous: History)).IsAccepted);
+    }
+
+    [Fact]
+    public void A_creation_names_32_zero_bytes_as_its_previous_transcript_hash()
+    {
+        var continuing = _alice.Commit(Room, 8, [_alice.Bundle], added: [_alice.Bundle], previous: History);
+
+        AssertRejected(View(epoch: 7, roster: [], pendingAdds: [_alice]), "alice", continuing, RelayCommitRejection.WrongTranscript, "32 zero bytes");
+    }
+
+    [Fact]
+    public void The_room_expects_its_own_transcript_hash_or_zero_bytes_for_a_creation()
+    {
+        Assert.Equal(History, RelayRules.ExpectedPreviousTranscriptHash(View(epoch: 2, roster: [_alice], pendingAdds: []) with { TranscriptHash = History }));
+        Assert.Equal(RelayRules.InitialTranscriptHash, RelayRules.ExpectedPreviousTranscriptHash(View(epoch: 2, roster: [], pendingAdds: [_alice]) with { TranscriptHash = History }));
+        Assert.Equal(new byte[32], RelayRules.InitialTranscriptHash.ToByteArray());
+    }
+
+    // ------------------------------------------------------------------ commits: the frame limit
+
+    [Fact]
+    public void A_commit_relayed_in_an_envelope_of_exactly_the_frame_limit_is_accepted_and_one_byte_more_is_rejected()
+    {
+        var room = View(epoch: 2, roster: [_alice, _bob], pendingAdds: []);
+        var fits = _bob.PaddedToRelayedSize(_bob.Commit(Room, 3, [_alice.Bundle, _bob.Bundle], rekey: true), Room, WireLimits.DefaultMaxFrameBytes);
+        var over = _bob.PaddedToRelayedSize(_bob.Commit(Room, 3, [_alice.Bundle, _bob.Bundle], rekey: true), Room, WireLimits.DefaultMaxFrameBytes + 1);
+
+        var verdict = RelayRules.CheckCommit(room, "bob", fits);
+        Assert.True(verdict.IsAccepted, verdict.Reason);
+        Assert.Equal(WireLimits.DefaultMaxFrameBytes, verdict.Relayed.Length);
+        AssertRejected(room, "bob", over, RelayCommitRejection.TooLarge, "frame limit of 65536");
+        AssertRejected(room with { MaxFrameBytes = WireLimits.DefaultMaxFrameBytes - 1 }, "bob", fits, RelayCommitRejection.TooLarge, "frame limit of 65535");
+    }
+
+    [Fact]
+    public void The_relayed_envelope_is_the_commit_from_its_committer_for_its_epoch_and_suite()
+    {
+        var commit = _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]);
+
+        var verdict = RelayRules.CheckCommit(View(epoch: 1, roster: [_alice], pendingAdds: [_bob]), "alice", commit);
+
+        var relayed = Envelope.Parser.ParseFrom(verdict.Relayed);
+        Assert.Equal((MessageType.Commit, "alice", Room, 2ul, CipherSuite.Aes256GcmX25519Ed25519Sha256),
+            (relayed.Type, relayed.SenderId, relayed.RoomId, relayed.Epoch, relayed.CipherSuite));
+        Assert.Equal(commit, relayed.Commit);
     }
 
     // ------------------------------------------------------------------ commits: the relay's own records
@@ -502,7 +561,10 @@ public sealed class RelayRulesTests : IDisposable
     {
         var session = sim["alice"].Session!;
         return new RelayView(sim.Relay.RoomId, sim.Relay.Epoch, session.Suite, session.Roster.ToDictionary(m => m.ClientId, StringComparer.Ordinal),
-            new Dictionary<string, RosterMember>(), new HashSet<string>(), 150);
+            new Dictionary<string, RosterMember>(), new HashSet<string>(), 150)
+        {
+            TranscriptHash = ByteString.CopyFrom(session.TranscriptHash),
+        };
     }
 
     private static RelayView EmptyRoom(string roomId, SignedBundle waiting)

@@ -160,7 +160,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                 ? committer.CreateRoom(RoomStateReplayTests.Room, epoch)
                 : committer.Commit(RoomStateReplayTests.Room, epoch,
                     Room.Roster.Select(m => m.Bundle).Where(b => !request.Removes.Contains(TestMember.ClientIdOf(b))).Concat(request.Adds),
-                    added: request.Adds, removed: request.Removes);
+                    added: request.Adds, removed: request.Removes, previous: Room.TranscriptHash);
             Carry(Room.SubmitCommit(committer.Id, commit, open.Connection));
         }
 
@@ -173,7 +173,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                 roster[roster.FindIndex(b => TestMember.ClientIdOf(b) == name)] = client.Session.RefreshedBundle(own.KeyId + 1);
             }
 
-            Carry(Room.SubmitCommit(name, client.Session.Commit(RoomStateReplayTests.Room, Room.Epoch + 1, roster, rekey: true), client.Connection));
+            Carry(Room.SubmitCommit(name, client.Session.Commit(RoomStateReplayTests.Room, Room.Epoch + 1, roster, rekey: true, previous: Room.TranscriptHash), client.Connection));
         }
 
         private void Carry(RoomDecision<string> decision)

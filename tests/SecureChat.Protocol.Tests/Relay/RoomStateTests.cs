@@ -18,15 +18,17 @@ public sealed class RoomStateTests : IDisposable
     private const CipherSuite Aes = CipherSuite.Aes256GcmX25519Ed25519Sha256;
     private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
+    private readonly ManualClock _clock = new(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
     private readonly List<TestMember> _members = [];
     private readonly TestMember _alice;
     private readonly TestMember _bob;
     private readonly TestMember _carol;
-    private RoomState<string> _room = NewRoom();
+    private RoomState<string> _room;
     private RoomDecision<string> _last = null!;
 
     public RoomStateTests()
     {
+        _room = NewRoom();
         _alice = Member("alice");
         _bob = Member("bob");
         _carol = Member("carol");
@@ -125,16 +127,89 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void When_every_member_has_let_its_deadline_pass_the_round_starts_again()
+    public void Failover_asks_every_other_candidate_before_it_asks_one_that_failed_again()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+        Join(Member("dave"), "dave-1");
+
+        var asked = new List<string> { AskedCommitter() };
+        for (var i = 0; i < 5; i++)
+        {
+            Did(_room.CommitDeadline(new CommitDeadlineDue(4, asked[^1])));
+            asked.Add(AskedCommitter());
+        }
+
+        Assert.Equal(["alice", "bob", "carol", "alice", "bob", "carol"], asked); // each round starts again
+        Assert.Equal(4ul, RequestTo("carol-1").NewEpoch);
+    }
+
+    [Fact]
+    public void A_member_that_failed_is_not_asked_first_in_later_epochs_until_a_commit_of_its_own_is_accepted()
     {
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
         Join(_carol, "carol-1");
-
         Did(_room.CommitDeadline(new CommitDeadlineDue(3, "alice")));
-        Did(_room.CommitDeadline(new CommitDeadlineDue(3, "bob")));
+        Submit(_bob, "bob-1", Answer(_bob, RequestTo("bob-1")));
 
-        Assert.Equal(3ul, RequestTo("alice-1").NewEpoch);
+        Join(Member("dave"), "dave-1");
+        Assert.Equal("bob", AskedCommitter()); // alice is still the longest present, but she did not answer last time
+        Submit(_bob, "bob-1", Answer(_bob, RequestTo("bob-1")));
+        Submit(_alice, "alice-1", _alice.Commit(Room, 5, Bundles(), rekey: true, previous: _room.TranscriptHash));
+        Join(Member("erin"), "erin-1");
+
+        Assert.Equal("alice", AskedCommitter());
+    }
+
+    [Fact]
+    public void A_member_admitted_again_after_rejoining_is_a_fresh_candidate()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+        var dave = Member("dave");
+        Join(dave, "dave-1");
+        Did(_room.CommitDeadline(new CommitDeadlineDue(4, "alice")));
+        Did(_room.CommitDeadline(new CommitDeadlineDue(4, "bob")));
+        Submit(_carol, "carol-1", Answer(_carol, RequestTo("carol-1"))); // alice and bob have failed once each
+        Join(Member("bob"), "bob-2");
+        Submit(_carol, "carol-1", Answer(_carol, RequestTo("carol-1"))); // bob is back, with a new key
+
+        Join(Member("erin"), "erin-1");
+        Assert.Equal("carol", AskedCommitter());
+        Did(_room.CommitDeadline(new CommitDeadlineDue(6, "carol")));
+        Assert.Equal("dave", AskedCommitter());
+        Did(_room.CommitDeadline(new CommitDeadlineDue(6, "dave")));
+
+        Assert.Equal("bob", AskedCommitter()); // no failure of his counts from before he came back
+    }
+
+    [Fact]
+    public void A_joiner_that_let_its_creation_deadline_pass_is_a_fresh_candidate_once_admitted()
+    {
+        Join(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        Did(_room.CommitDeadline(new CommitDeadlineDue(1, "alice")));
+        Submit(_bob, "bob-1", Answer(_bob, RequestTo("bob-1")));
+        Submit(_bob, "bob-1", Answer(_bob, RequestTo("bob-1")));
+
+        Join(_carol, "carol-1");
+
+        Assert.Equal("alice", AskedCommitter()); // the longest present, with no failure since she was admitted
+    }
+
+    [Fact]
+    public void A_lone_candidate_that_lets_its_deadline_pass_is_asked_again_for_nobody_else_can_commit()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+
+        Did(_room.CommitDeadline(new CommitDeadlineDue(2, "alice")));
+        Did(_room.CommitDeadline(new CommitDeadlineDue(2, "alice")));
+
+        Assert.Equal(2ul, RequestTo("alice-1").NewEpoch);
     }
 
     [Fact]
@@ -203,7 +278,7 @@ public sealed class RoomStateTests : IDisposable
 
         Submit(_bob, "bob-1", Answer(_bob, request));
         Assert.Equal("bob", Sent("carol-1", MessageType.Commit).SenderId);
-        Submit(_alice, "alice-1", _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle, _carol.Bundle], added: [_carol.Bundle]));
+        Submit(_alice, "alice-1", _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle, _carol.Bundle], added: [_carol.Bundle], previous: _room.TranscriptHash));
 
         var refusal = Refused("alice-1", ErrorCode.CommitRejected, notInRoom: false);
         Assert.Equal((3ul, RelayCommitRejection.WrongEpoch), (refusal.Epoch, refusal.CommitRejection));
@@ -217,7 +292,7 @@ public sealed class RoomStateTests : IDisposable
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
 
-        Submit(_bob, "bob-1", _bob.Commit(Room, 3, Bundles(), rekey: true));
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, Bundles(), rekey: true, previous: _room.TranscriptHash));
 
         Assert.Equal(["alice-1", "bob-1"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal));
         Assert.Empty(Receivers(MessageType.CommitRequest));
@@ -230,7 +305,7 @@ public sealed class RoomStateTests : IDisposable
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
 
-        Submit(_bob, "bob-1", _bob.Commit(Room, 2, Bundles(), rekey: true));
+        Submit(_bob, "bob-1", _bob.Commit(Room, 2, Bundles(), rekey: true, previous: _room.TranscriptHash));
 
         Assert.Contains("already committed", Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).Reason, StringComparison.Ordinal);
         Assert.Single(_last.Effects);
@@ -243,7 +318,7 @@ public sealed class RoomStateTests : IDisposable
     {
         CreateRoom(_alice, "alice-1");
 
-        Submit(_alice, "alice-1", _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]));
+        Submit(_alice, "alice-1", _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle], previous: _room.TranscriptHash));
 
         Assert.Equal(RelayCommitRejection.NotJoined, Refused("alice-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
         Assert.Equal(1ul, _room.Epoch);
@@ -313,12 +388,132 @@ public sealed class RoomStateTests : IDisposable
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
         var refreshed = _bob.RefreshedBundle(keyId: 2);
-        Submit(_bob, "bob-1", _bob.Commit(Room, 3, [_alice.Bundle, refreshed], rekey: true));
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, [_alice.Bundle, refreshed], rekey: true, previous: _room.TranscriptHash));
 
         Admit(_alice, "alice-1", _carol, "carol-1");
 
         Assert.Equal(4ul, _room.Epoch);
         Assert.Equal(refreshed, _room.Roster.Single(m => m.ClientId == "bob").Bundle);
+    }
+
+    [Fact]
+    public void Each_accepted_commit_moves_the_transcript_hash_the_room_expects()
+    {
+        CreateRoom(_alice, "alice-1");
+        var beforeAdmission = _room.TranscriptHash;
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, Bundles(), rekey: true, previous: beforeAdmission));
+
+        var refusal = Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false);
+        Assert.Equal((3ul, RelayCommitRejection.WrongTranscript), (refusal.Epoch, refusal.CommitRejection));
+        Assert.Empty(Receivers(MessageType.Commit));
+        Assert.Empty(_last.Events);
+        var rekey = _bob.Commit(Room, 3, Bundles(), rekey: true, previous: _room.TranscriptHash);
+        Submit(_bob, "bob-1", rekey);
+        Assert.Equal(TestMember.TranscriptHashOf(rekey), _room.TranscriptHash);
+    }
+
+    [Fact]
+    public void After_everyone_left_the_next_creation_starts_again_from_32_zero_bytes()
+    {
+        CreateRoom(_alice, "alice-1");
+        var lastHistory = _room.TranscriptHash;
+        Leave(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        Assert.Equal(RelayRules.InitialTranscriptHash, _room.TranscriptHash);
+
+        Submit(_bob, "bob-1", _bob.Commit(Room, 2, [_bob.Bundle], added: [_bob.Bundle], previous: lastHistory));
+        Assert.Equal(RelayCommitRejection.WrongTranscript, Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Submit(_bob, "bob-1", _bob.CreateRoom(Room, epoch: 2));
+
+        Assert.Equal(2ul, Sent("bob-1", MessageType.Commit).Epoch);
+    }
+
+    [Fact]
+    public void A_commit_that_would_be_relayed_above_the_frame_limit_is_refused_before_it_is_accepted()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var rekey = _bob.Commit(Room, 3, Bundles(), rekey: true, previous: _room.TranscriptHash);
+
+        Submit(_bob, "bob-1", _bob.PaddedToRelayedSize(rekey, Room, WireLimits.DefaultMaxFrameBytes + 1));
+        var refusal = Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false);
+        Assert.Equal((3ul, RelayCommitRejection.TooLarge), (refusal.Epoch, refusal.CommitRejection));
+        Assert.Empty(Receivers(MessageType.Commit));
+        Assert.Empty(_last.Events);
+        Assert.Equal(2ul, _room.Epoch);
+
+        Submit(_bob, "bob-1", _bob.PaddedToRelayedSize(rekey, Room, WireLimits.DefaultMaxFrameBytes));
+        var relayed = Assert.Single(_last.Effects.OfType<SendFrame<string>>(), s => s.To == "alice-1").Frame;
+        Assert.Equal(WireLimits.DefaultMaxFrameBytes, relayed.Length);
+        Assert.Equal(3ul, _room.Epoch);
+    }
+
+    [Fact]
+    public void Rekeys_beyond_a_members_limit_per_minute_are_refused_and_relayed_to_nobody_while_others_still_rekey()
+    {
+        AliceAndBobWithARekeyLimit(2);
+        BobRekeys();
+        BobRekeys();
+
+        BobRekeys();
+
+        var refusal = Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false);
+        Assert.Equal((5ul, RelayCommitRejection.TooManyRekeys), (refusal.Epoch, refusal.CommitRejection));
+        Assert.Contains("too many rekeys: at most 2 per member per minute", refusal.Reason, StringComparison.Ordinal);
+        Assert.Empty(Receivers(MessageType.Commit));
+        Assert.Empty(_last.Events);
+        Submit(_alice, "alice-1", _alice.Commit(Room, 5, Bundles(), rekey: true, previous: _room.TranscriptHash));
+        Assert.Equal(5ul, _room.Epoch);
+    }
+
+    [Fact]
+    public void The_rekey_limit_counts_the_last_sixty_seconds_on_the_rooms_clock()
+    {
+        AliceAndBobWithARekeyLimit(2);
+        BobRekeys(); // t = 0
+        _clock.Advance(30_000);
+        BobRekeys(); // t = 30 s
+
+        _clock.Advance(29_999);
+        Assert.False(BobRekeys(), "59.999 s: two rekeys in the last minute");
+        _clock.Advance(1);
+        Assert.True(BobRekeys(), "60 s: the first one has left the window");
+        _clock.Advance(1);
+        Assert.False(BobRekeys(), "60.001 s: the ones at 30 s and 60 s are in the window");
+        _clock.Advance(29_999);
+        Assert.True(BobRekeys(), "90 s");
+    }
+
+    [Fact]
+    public void Leaving_and_joining_again_does_not_reset_the_rekey_limit()
+    {
+        AliceAndBobWithARekeyLimit(1);
+        BobRekeys();
+        var newBob = Member("bob");
+        Join(newBob, "bob-2");
+        Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
+
+        Submit(newBob, "bob-2", newBob.Commit(Room, 5, Bundles(), rekey: true, previous: _room.TranscriptHash));
+
+        Assert.Equal(RelayCommitRejection.TooManyRekeys, Refused("bob-2", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+    }
+
+    [Fact]
+    public void Requested_commits_are_not_counted_against_the_rekey_limit()
+    {
+        _room = NewRoom(rekeysPerMinute: 1);
+        CreateRoom(_bob, "bob-1");
+        Admit(_bob, "bob-1", _alice, "alice-1");
+        BobRekeys();
+
+        Admit(_bob, "bob-1", _carol, "carol-1");
+        Leave(_carol, "carol-1");
+        Submit(_bob, "bob-1", Answer(_bob, RequestTo("bob-1")));
+
+        Assert.Equal(5ul, _room.Epoch);
+        Assert.False(BobRekeys());
     }
 
     // ------------------------------------------------------------------ §4.4 application
@@ -344,7 +539,7 @@ public sealed class RoomStateTests : IDisposable
     {
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
-        Submit(_bob, "bob-1", _bob.Commit(Room, 3, Bundles(), rekey: true));
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, Bundles(), rekey: true, previous: _room.TranscriptHash));
 
         Publish(_bob, "bob-1", 2);
         Assert.Equal(["alice-1"], FannedOutTo());
@@ -577,8 +772,8 @@ public sealed class RoomStateTests : IDisposable
         }
     }
 
-    private static RoomState<string> NewRoom(int maxMembers = 10, ulong startEpoch = 0) =>
-        new(Room, startEpoch, new RoomSettings(maxMembers, CommitTimeout, Grace, SystemClock.Instance));
+    private RoomState<string> NewRoom(int maxMembers = 10, ulong startEpoch = 0, int rekeysPerMinute = 10) =>
+        new(Room, startEpoch, new RoomSettings(maxMembers, CommitTimeout, Grace, _clock) { RekeysPerMemberPerMinute = rekeysPerMinute });
 
     private TestMember Member(string id)
     {
@@ -602,11 +797,29 @@ public sealed class RoomStateTests : IDisposable
 
     private IEnumerable<SignedBundle> Bundles() => _room.Roster.Select(m => m.Bundle);
 
+    /// <summary>A room that accepts <paramref name="rekeysPerMinute"/> rekeys per member per minute; alice created it and admitted bob.</summary>
+    private void AliceAndBobWithARekeyLimit(int rekeysPerMinute)
+    {
+        _room = NewRoom(rekeysPerMinute: rekeysPerMinute);
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+    }
+
+    /// <summary>Bob commits a rekey for the next epoch; whether the room accepted it.</summary>
+    private bool BobRekeys()
+    {
+        var epoch = _room.Epoch;
+        Submit(_bob, "bob-1", _bob.Commit(Room, epoch + 1, Bundles(), rekey: true, previous: _room.TranscriptHash));
+        return _room.Epoch == epoch + 1;
+    }
+
+    private string AskedCommitter() => Assert.Single(_last.Effects.OfType<StartCommitDeadline>()).Due.CommitterId;
+
     /// <summary>What an honest committer sends for <paramref name="request"/> (hand-built: the room opens no wrap).</summary>
     private SignedCommit Answer(TestMember committer, CommitRequest request) => _room.Roster.Count == 0
         ? committer.CreateRoom(Room, request.NewEpoch)
         : committer.Commit(Room, request.NewEpoch, Bundles().Where(b => !request.Removes.Contains(TestMember.ClientIdOf(b))).Concat(request.Adds),
-            added: request.Adds, removed: request.Removes);
+            added: request.Adds, removed: request.Removes, previous: _room.TranscriptHash);
 
     private void CreateRoom(TestMember creator, string connection)
     {

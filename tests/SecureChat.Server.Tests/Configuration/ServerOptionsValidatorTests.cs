@@ -34,4 +34,21 @@ public sealed class ServerOptionsValidatorTests
         Assert.Contains("OutboundQueueBytes", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("CommitTimeout", result.FailureMessage, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_rekey_limit_below_one_is_refused()
+    {
+        var result = _validator.Validate(null, new ServerOptions { RekeysPerMemberPerMinute = 0 });
+
+        Assert.True(result.Failed);
+        Assert.Contains("RekeysPerMemberPerMinute", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rooms_get_the_frame_limit_of_the_connections_and_the_rekey_limit()
+    {
+        var settings = new ServerOptions { MaxFrameBytes = 32 * 1024, RekeysPerMemberPerMinute = 3 }.ToRoomSettings(TimeProvider.System);
+
+        Assert.Equal((32 * 1024, 3), (settings.MaxFrameBytes, settings.RekeysPerMemberPerMinute));
+    }
 }

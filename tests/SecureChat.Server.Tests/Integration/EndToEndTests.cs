@@ -18,7 +18,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await using var bob = await server.ConnectAndHelloAsync("bob");
         await using var carol = await server.ConnectAndHelloAsync("carol");
 
-        var epoch = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys), (carol, carolKeys)]);
+        var (epoch, transcript) = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys), (carol, carolKeys)]);
         Assert.Equal(3ul, epoch);
 
         var fromAlice = Frames.Application("alice", "lobby", epoch, 0);
@@ -45,7 +45,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         using var bobKeys = new TestMember("bob");
         await using var alice = await server.ConnectAndHelloAsync("alice");
         await using var bob = await server.ConnectAndHelloAsync("bob");
-        var epoch = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys)]);
+        var (epoch, transcript) = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys)]);
 
         // Sizes around the 64 KiB write batch: below, exactly filling it with the prefix, just above, far above.
         int[] sizes = [100, 65_000, 100, 300_000, 65_400, 900_000, 100];
@@ -69,13 +69,13 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         using var bobKeys = new TestMember("bob");
         await using var alice = await server.ConnectAndHelloAsync("alice");
         var bob = await server.ConnectAndHelloAsync("bob");
-        var epoch = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys)]);
+        var (epoch, transcript) = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys)]);
 
         await bob.DisposeAsync();
 
         var request = (await alice.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
         Assert.Equal(["bob"], request.Removes);
-        await alice.SendAsync(Frames.Commit("alice", "lobby", epoch + 1, aliceKeys.Commit("lobby", epoch + 1, [aliceKeys.Bundle], removed: ["bob"])));
+        await alice.SendAsync(Frames.Commit("alice", "lobby", epoch + 1, aliceKeys.Commit("lobby", epoch + 1, [aliceKeys.Bundle], removed: ["bob"], previous: transcript)));
         Assert.Equal(epoch + 1, (await alice.ExpectAsync(MessageType.Commit)).Epoch);
     }
 }

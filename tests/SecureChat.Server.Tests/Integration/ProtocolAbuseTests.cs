@@ -106,7 +106,7 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
         await using var alice = await server.ConnectAndHelloAsync("alice");
         await using var bob = await server.ConnectAndHelloAsync("bob", receiveBufferBytes: 4096);
         await using var carol = await server.ConnectAndHelloAsync("carol");
-        var epoch = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys), (carol, carolKeys)]);
+        var (epoch, transcript) = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys), (carol, carolKeys)]);
 
         // Bob stops reading. Alice sends in step with carol's reading, so carol is never behind.
         var sent = 0UL;

@@ -47,8 +47,9 @@ public sealed class RestartTests(ITestOutputHelper output)
         await using (var aliceClient = await first.ConnectAndHelloAsync("alice"))
         await using (var bobClient = await first.ConnectAndHelloAsync("bob"))
         {
-            Assert.Equal(2ul, await ChatRoom.FormAsync(Room, [(aliceClient, alice), (bobClient, bob)]));
-            await aliceClient.SendAsync(Frames.Commit("alice", Room, 3, alice.Commit(Room, 3, [alice.Bundle, bob.Bundle], rekey: true)));
+            var (epoch, transcript) = await ChatRoom.FormAsync(Room, [(aliceClient, alice), (bobClient, bob)]);
+            Assert.Equal(2ul, epoch);
+            await aliceClient.SendAsync(Frames.Commit("alice", Room, 3, alice.Commit(Room, 3, [alice.Bundle, bob.Bundle], rekey: true, previous: transcript)));
             Assert.Equal(3ul, (await bobClient.ExpectAsync(MessageType.Commit)).Epoch);
             before = await first.RoomStateAsync(Room);
             Assert.Equal(["alice", "bob"], before.Snapshot.Connected);

@@ -34,13 +34,15 @@ public sealed class RoomActorTests : RoomTestKit
         _room.Tell(Join(alice, aliceConn));
         Assert.Equal(0ul, ExpectFrame(aliceConn, MessageType.Joined).Joined.CurrentEpoch);
         var create = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
-        _room.Tell(Submit(alice, aliceConn, alice.CreateRoom(Room, create.NewEpoch)));
+        var creation = alice.CreateRoom(Room, create.NewEpoch);
+        _room.Tell(Submit(alice, aliceConn, creation));
         Assert.Equal("alice", ExpectFrame(aliceConn, MessageType.Commit).SenderId);
 
         _room.Tell(Join(bob, bobConn));
         ExpectFrame(bobConn, MessageType.Joined);
         var admit = ExpectFrame(aliceConn, MessageType.CommitRequest).CommitRequest;
-        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, admit.NewEpoch, [alice.Bundle, bob.Bundle], added: [bob.Bundle])));
+        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, admit.NewEpoch, [alice.Bundle, bob.Bundle], added: [bob.Bundle],
+            previous: TestMember.TranscriptHashOf(creation))));
 
         Assert.Equal(2ul, ExpectFrame(aliceConn, MessageType.Commit).Epoch);
         Assert.Equal(2ul, ExpectFrame(bobConn, MessageType.Commit).Epoch);
@@ -93,7 +95,8 @@ public sealed class RoomActorTests : RoomTestKit
         AliceAndBobInTheRoom(_room, _alice, _bob);
         var (carol, _) = Member("carol");
 
-        _room.Tell(Submit(_bob.Member, _bob.Connection, _bob.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Bundle], added: [carol.Bundle])));
+        _room.Tell(Submit(_bob.Member, _bob.Connection, _bob.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Bundle], added: [carol.Bundle],
+            previous: Status(_room).Durable.TranscriptHash)));
 
         var error = _bob.Connection.ExpectMsg<RoomError>();
         Assert.Equal((ErrorCode.CommitRejected, 3ul, false), (error.Code, error.Epoch, error.NotInRoom));

@@ -80,7 +80,8 @@ public sealed class RoomPersistenceTests : RoomTestKit
     {
         var room = StartRoom(snapshotEvery: 2);
         AliceAndBobInTheRoom(room, _alice, _bob); // events 1 and 2: a snapshot at 2
-        room.Tell(Submit(_alice.Member, _alice.Connection, _alice.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle], rekey: true)));
+        room.Tell(Submit(_alice.Member, _alice.Connection, _alice.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle], rekey: true,
+            previous: Status(room).Durable.TranscriptHash)));
         ExpectFrame(_bob.Connection, MessageType.Commit);
         var before = Status(room).Durable;
 
@@ -122,7 +123,8 @@ public sealed class RoomPersistenceTests : RoomTestKit
 
         await breakTheJournal();
         room.Tell(Submit(_alice.Member, _alice.Connection,
-            _alice.Member.Commit(Room, request.NewEpoch, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Member.Bundle], added: [carol.Member.Bundle])));
+            _alice.Member.Commit(Room, request.NewEpoch, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Member.Bundle], added: [carol.Member.Bundle],
+                previous: before.TranscriptHash)));
 
         foreach (var (_, connection) in new[] { _alice, _bob, carol })
         {

@@ -43,9 +43,11 @@ public abstract class RoomTestKit : TestKit
     protected static void AliceAndBobInTheRoom(IActorRef room, (TestMember Member, TestProbe Connection) alice, (TestMember Member, TestProbe Connection) bob)
     {
         room.Tell(Join(alice.Member, alice.Connection));
-        room.Tell(Submit(alice.Member, alice.Connection, alice.Member.CreateRoom(Room)));
+        var creation = alice.Member.CreateRoom(Room);
+        room.Tell(Submit(alice.Member, alice.Connection, creation));
         room.Tell(Join(bob.Member, bob.Connection));
-        room.Tell(Submit(alice.Member, alice.Connection, alice.Member.Commit(Room, 2, [alice.Member.Bundle, bob.Member.Bundle], added: [bob.Member.Bundle])));
+        room.Tell(Submit(alice.Member, alice.Connection, alice.Member.Commit(Room, 2, [alice.Member.Bundle, bob.Member.Bundle], added: [bob.Member.Bundle],
+            previous: TestMember.TranscriptHashOf(creation))));
         ExpectFrame(bob.Connection, MessageType.Joined);
         ExpectFrame(bob.Connection, MessageType.Commit);
         alice.Connection.FishForMessage(m => m is RoomFrame frame && Frames.Parse(frame.Envelope) is { Type: MessageType.Commit, Epoch: 2 });

@@ -74,6 +74,9 @@ public sealed class HonestMember : IRoomObserver, IAsyncDisposable
 
     public CipherSuite Suite { get { lock (_gate) { return _room.Session?.Suite ?? CipherSuite.Unspecified; } } }
 
+    /// <summary>The transcript hash of the member's current epoch (what a commit for the next epoch continues).</summary>
+    public byte[] TranscriptHash { get { lock (_gate) { return _room.Session?.TranscriptHash ?? KeySchedule.InitialTranscriptHash; } } }
+
     /// <summary>Connects (TLS with a certificate for <paramref name="id"/>), says HELLO, starts reading, joins.</summary>
     public static async Task<HonestMember> JoinAsync(TestServer server, string id, string roomId, ByteLog? record = null)
     {

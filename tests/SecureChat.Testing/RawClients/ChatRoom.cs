@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using SecureChat.Core.Wire;
 
 namespace SecureChat.Testing.RawClients;
@@ -5,14 +6,16 @@ namespace SecureChat.Testing.RawClients;
 /// <summary>Drives the room protocol by hand over real connections: the first client creates the room and admits the rest.</summary>
 public static class ChatRoom
 {
-    /// <summary>Returns the room's epoch after everyone is in.</summary>
-    public static async Task<ulong> FormAsync(string roomId, IReadOnlyList<(TestClient Client, TestMember Member)> members)
+    /// <summary>Returns the room's epoch after everyone is in, and its transcript hash (the next commit's previous one).</summary>
+    public static async Task<(ulong Epoch, ByteString TranscriptHash)> FormAsync(string roomId, IReadOnlyList<(TestClient Client, TestMember Member)> members)
     {
         var (creator, creatorMember) = members[0];
         await creator.SendAsync(Frames.Join(creator.Id, roomId, creatorMember.Bundle));
         await creator.ExpectAsync(MessageType.Joined);
         var request = (await creator.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
-        await creator.SendAsync(Frames.Commit(creator.Id, roomId, request.NewEpoch, creatorMember.CreateRoom(roomId, request.NewEpoch)));
+        var creation = creatorMember.CreateRoom(roomId, request.NewEpoch);
+        await creator.SendAsync(Frames.Commit(creator.Id, roomId, request.NewEpoch, creation));
+        var transcript = TestMember.TranscriptHashOf(creation);
         var epoch = (await creator.ExpectAsync(MessageType.Commit)).Epoch;
 
         for (var i = 1; i < members.Count; i++)
@@ -22,13 +25,15 @@ public static class ChatRoom
             await joiner.ExpectAsync(MessageType.Joined);
             request = (await creator.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
             var roster = members.Take(i + 1).Select(m => m.Member.Bundle);
-            await creator.SendAsync(Frames.Commit(creator.Id, roomId, request.NewEpoch, creatorMember.Commit(roomId, request.NewEpoch, roster, added: [joinerMember.Bundle])));
+            var commit = creatorMember.Commit(roomId, request.NewEpoch, roster, added: [joinerMember.Bundle], previous: transcript);
+            transcript = TestMember.TranscriptHashOf(commit);
+            await creator.SendAsync(Frames.Commit(creator.Id, roomId, request.NewEpoch, commit));
             for (var j = 0; j <= i; j++)
             {
                 epoch = (await members[j].Client.ExpectAsync(MessageType.Commit)).Epoch;
             }
         }
 
-        return epoch;
+        return (epoch, transcript);
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Relay;
 
 namespace SecureChat.Testing.RawClients;
 
@@ -11,6 +12,8 @@ namespace SecureChat.Testing.RawClients;
 /// </summary>
 public sealed class TestMember : IDisposable
 {
+    private const int PaddingField = 1000; // unknown to CommitContent
+
     public TestMember(string id, DateTimeOffset? expires = null)
     {
         Id = id;
@@ -52,6 +55,7 @@ public sealed class TestMember : IDisposable
     public SignedCommit CreateRoom(string roomId, ulong epoch = 1, CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256) =>
         Commit(roomId, epoch, [Bundle], added: [Bundle], suite: suite);
 
+    /// <summary>A commit by hand, continuing <paramref name="previous"/> (the room's transcript hash; 32 zero bytes, as a creation, by default).</summary>
     public SignedCommit Commit(
         string roomId,
         ulong epoch,
@@ -61,7 +65,8 @@ public sealed class TestMember : IDisposable
         bool rekey = false,
         CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256,
         bool sortRoster = true,
-        string? committerId = null)
+        string? committerId = null,
+        ByteString? previous = null)
     {
         var members = roster.ToList();
         if (sortRoster)
@@ -73,7 +78,7 @@ public sealed class TestMember : IDisposable
         {
             RoomId = roomId,
             Epoch = epoch,
-            PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]),
+            PreviousTranscriptHash = previous ?? ByteString.CopyFrom(new byte[32]),
             CommitterId = committerId ?? Id,
             Rekey = rekey,
             Suite = suite,
@@ -92,10 +97,57 @@ public sealed class TestMember : IDisposable
         return Sign(content.ToByteString());
     }
 
+    /// <summary>
+    /// <paramref name="commit"/> with <paramref name="bytes"/> bytes of an unknown field appended to its content, signed again:
+    /// a commit of a chosen size that the relay's checks otherwise accept (members would refuse the unknown field).
+    /// </summary>
+    public SignedCommit Padded(SignedCommit commit, int bytes)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        using var content = new MemoryStream();
+        commit.Content.WriteTo(content);
+        using (var writer = new CodedOutputStream(content, leaveOpen: true))
+        {
+            writer.WriteTag(PaddingField, WireFormat.WireType.LengthDelimited);
+            writer.WriteBytes(ByteString.CopyFrom(new byte[bytes]));
+        }
+
+        return Sign(ByteString.CopyFrom(content.ToArray()));
+    }
+
+    /// <summary><paramref name="commit"/> padded (<see cref="Padded"/>) so that the COMMIT envelope the room relays is <paramref name="relayedBytes"/> long.</summary>
+    public SignedCommit PaddedToRelayedSize(SignedCommit commit, string roomId, int relayedBytes)
+    {
+        var padding = relayedBytes - RelayedSize(commit, roomId);
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            var padded = Padded(commit, Math.Max(0, padding));
+            var size = RelayedSize(padded, roomId);
+            if (size == relayedBytes)
+            {
+                return padded;
+            }
+
+            padding += relayedBytes - size;
+        }
+
+        throw new InvalidOperationException($"no padding makes the relayed commit {relayedBytes} bytes");
+    }
+
     public SignedCommit Sign(ByteString content) =>
         new() { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.CommitSignature, content.Span)) };
 
+    private static int RelayedSize(SignedCommit commit, string roomId) =>
+        RelayRules.RelayedCommit(roomId, CommitContent.Parser.ParseFrom(commit.Content), commit).Length;
+
     public static string ClientIdOf(SignedBundle bundle) => BundleContent.Parser.ParseFrom(bundle.Content).ClientId;
+
+    /// <summary>TH of the epoch a commit leads to (content and tag are public): the next commit's previous transcript hash.</summary>
+    public static ByteString TranscriptHashOf(SignedCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        return RelayRules.TranscriptHashAfter(CommitContent.Parser.ParseFrom(commit.Content), commit);
+    }
 
     public void Dispose()
     {
