@@ -5,6 +5,7 @@ using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Messaging;
 using SecureChat.Server.Relays;
+using SecureChat.Server.Serialization;
 using SecureChat.Testing.RawClients;
 
 namespace SecureChat.Server.Tests.Relays;
@@ -17,6 +18,9 @@ namespace SecureChat.Server.Tests.Relays;
 /// </summary>
 public sealed class RoomRelayActorTests : TestKit
 {
+    /// <summary>Everything a relay and a room say to each other may cross nodes: every message goes through the cluster serializer.</summary>
+    private static readonly string SerializeEverything = "akka.actor.serialize-messages = on\n" + ClusterMessageSerializer.Hocon;
+
     private const string Room = "lobby";
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
     private readonly TestProbe _region;
@@ -24,6 +28,7 @@ public sealed class RoomRelayActorTests : TestKit
     private readonly IActorRef _relay;
 
     public RoomRelayActorTests()
+        : base(SerializeEverything)
     {
         _region = CreateTestProbe();
         _room = CreateTestProbe();

@@ -94,14 +94,16 @@ public sealed class RoomRelayRoutingTests : RoomTestKit
         _room.Tell(Join(alice, aliceConn), _nodeA.Ref);
         Assert.Equal(MessageType.Joined, FrameTo(_nodeA, aliceConn).Type);
         Assert.Equal(MessageType.CommitRequest, FrameTo(_nodeA, aliceConn).Type);
-        _room.Tell(Submit(alice, aliceConn, alice.CreateRoom(Room)), _nodeA.Ref);
+        var creation = alice.CreateRoom(Room);
+        _room.Tell(Submit(alice, aliceConn, creation), _nodeA.Ref);
         Assert.Equal(MessageType.Commit, FrameTo(_nodeA, aliceConn).Type);
 
         var (bob, bobConn) = _bob;
         _room.Tell(Join(bob, bobConn), _nodeA.Ref);
         Assert.Equal(MessageType.Joined, FrameTo(_nodeA, bobConn).Type);
         Assert.Equal(MessageType.CommitRequest, FrameTo(_nodeA, aliceConn).Type);
-        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle])), _nodeA.Ref);
+        var withBob = alice.Commit(Room, 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle], previous: TestMember.TranscriptHashOf(creation));
+        _room.Tell(Submit(alice, aliceConn, withBob), _nodeA.Ref);
         var both = Next<RelayFrame>(_nodeA);
         Assert.Equal([aliceConn.Ref, bobConn.Ref], both.Connections);
         Assert.Equal(2ul, Parse(both, MessageType.Commit).Epoch);
@@ -110,7 +112,8 @@ public sealed class RoomRelayRoutingTests : RoomTestKit
         _room.Tell(Join(carol, carolConn), _nodeB.Ref);
         Assert.Equal(MessageType.Joined, FrameTo(_nodeB, carolConn).Type);
         Assert.Equal(MessageType.CommitRequest, FrameTo(_nodeA, aliceConn).Type);
-        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 3, [alice.Bundle, bob.Bundle, carol.Bundle], added: [carol.Bundle])), _nodeA.Ref);
+        _room.Tell(Submit(alice, aliceConn, alice.Commit(Room, 3, [alice.Bundle, bob.Bundle, carol.Bundle], added: [carol.Bundle],
+            previous: TestMember.TranscriptHashOf(withBob))), _nodeA.Ref);
         Assert.Equal([aliceConn.Ref, bobConn.Ref], Next<RelayFrame>(_nodeA).Connections);
         Assert.Equal(3ul, Parse(Next<RelayFrame>(_nodeB), MessageType.Commit).Epoch);
     }
