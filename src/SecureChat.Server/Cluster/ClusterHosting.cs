@@ -1,3 +1,4 @@
+using Akka.Event;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
@@ -47,15 +48,18 @@ public static class ClusterHosting
             {
                 SeedNodes = [.. settings.Seeds.Select(seed => seed.ToAkkaAddress(ServerHost.ActorSystemName))],
             });
-        if (settings.Seeds.Count == 0)
+        // The node's own address and its Up are logged: operators (and the cluster tests) read them to see who is where.
+        return builder.AddStartup((system, _) =>
         {
-            builder.AddStartup((system, _) =>
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            system.Log.Info("Cluster node {0} joins {1}", cluster.SelfAddress,
+                settings.Seeds.Count == 0 ? "itself (a cluster of one)" : "the seed nodes " + string.Join(", ", settings.Seeds));
+            if (settings.Seeds.Count == 0)
             {
-                var cluster = Akka.Cluster.Cluster.Get(system);
                 cluster.Join(cluster.SelfAddress);
-            });
-        }
+            }
 
-        return builder;
+            cluster.RegisterOnMemberUp(() => system.Log.Info("Cluster node {0} is up in the cluster", cluster.SelfAddress));
+        });
     }
 }

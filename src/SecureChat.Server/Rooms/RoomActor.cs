@@ -39,7 +39,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
         Recover<SnapshotOffer>(offer => _state.Restore((RoomDurableState)offer.Snapshot));
         Recover<RoomEvent>(_state.Apply);
-        Recover<RecoveryCompleted>(_ => Carry(_state.Start()));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Carry(_state.Start());
+            var started = _state.Snapshot();
+            _log.Info("Room {0} runs on {1} at epoch {2}{3}", roomId, ((ExtendedActorSystem)Context.System).Provider.DefaultAddress, started.Epoch,
+                started.Recovered ? ", recovered from storage" : string.Empty);
+        });
 
         Command<SubscribeRelay>(subscribe =>
         {
