@@ -88,7 +88,7 @@ public sealed class EnvelopeScanTests
     {
         var envelope = new SecureChat.Core.Wire.Envelope
         {
-            Version = 1,
+            Version = SecureChat.Core.Wire.WireLimits.ProtocolVersion,
             Type = type,
             SenderId = "member-with-a-longer-id@example.org",
             RoomId = "room",

@@ -46,7 +46,7 @@ public sealed class CommitValidationTests
     {
         using var sim = Scenario.Group(23, "alice", "bob", "carol");
         using var ghost = LocalIdentity.Generate("ghost", new SeededRandomSource(98));
-        using var ghostKey = ghost.CreateMembershipKey(1, sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(97));
+        using var ghostKey = ghost.CreateMembershipKey(sim.Relay.RoomId, 1, sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(97));
         var alice = sim["alice"].Identity.IdentityKey;
         var commit = Scenario.RekeyCommit(sim, "alice");
         var bob = sim["bob"].Session!;
@@ -66,7 +66,7 @@ public sealed class CommitValidationTests
         Assert.Equal(CommitRejection.RosterMismatch, Rejection(bob.ProcessCommit(hidden)));
 
         // A bundle that names carol but is signed by someone else (key substitution).
-        var substitute = ghost.MakeBundle(ghostKey.KeyPair.PublicKey, 9, sim.Clock.UtcNowMs, sim.Clock.UtcNowMs + 1000);
+        var substitute = ghost.MakeBundle(sim.Relay.RoomId, ghostKey.KeyPair.PublicKey, 9, sim.Clock.UtcNowMs, sim.Clock.UtcNowMs + 1000);
         var substituteContent = BundleContent.Parser.ParseFrom(substitute.Content);
         substituteContent.ClientId = "carol";
         var forgedCarol = new SignedBundle { Content = substituteContent.ToByteString(), Signature = substitute.Signature };
@@ -87,7 +87,7 @@ public sealed class CommitValidationTests
         Assert.Equal(CommitRejection.RosterMismatch, Rejection(bob.ProcessCommit(dropped)));
 
         // Another member's entry replaced by an older (validly signed) key of theirs is not the committer's to change.
-        var carolOld = sim["carol"].Identity.MakeBundle(new byte[32].Select((_, i) => (byte)(i + 9)).ToArray(), 7, sim.Clock.UtcNowMs, sim.Clock.UtcNowMs + 100_000);
+        var carolOld = sim["carol"].Identity.MakeBundle(sim.Relay.RoomId, new byte[32].Select((_, i) => (byte)(i + 9)).ToArray(), 7, sim.Clock.UtcNowMs, sim.Clock.UtcNowMs + 100_000);
         var replaced = Scenario.Resign(commit, alice, c =>
         {
             var index = c.Roster.ToList().FindIndex(b => BundleContent.Parser.ParseFrom(b.Content).ClientId == "carol");
@@ -112,7 +112,7 @@ public sealed class CommitValidationTests
         { "epoch gap", CommitRejection.EpochGap },
         { "previous transcript hash", CommitRejection.TranscriptMismatch },
         { "suite", CommitRejection.UnsupportedSuite },
-        { "rekey flag with operations", CommitRejection.Malformed },
+        { "operations out of order", CommitRejection.MalformedOperations },
         { "roster unsorted", CommitRejection.MalformedRoster },
         { "wraps reordered", CommitRejection.MalformedWraps },
         { "wrap missing", CommitRejection.MalformedWraps },
@@ -140,7 +140,10 @@ public sealed class CommitValidationTests
                 case "suite":
                     c.Suite = c.Suite == CipherSuite.Aes256GcmX25519Ed25519Sha256 ? CipherSuite.Chacha20Poly1305X25519Ed25519Sha256 : CipherSuite.Aes256GcmX25519Ed25519Sha256;
                     break;
-                case "rekey flag with operations": c.Removed.Add("carol"); break;
+                case "operations out of order":
+                    c.Operations.Add(new Operation { Remove = new Remove { ClientId = "carol", Reason = RemoveReason.Removed } });
+                    c.Operations.Add(new Operation { Remove = new Remove { ClientId = "bob", Reason = RemoveReason.Removed } });
+                    break;
                 case "roster unsorted":
                     (c.Roster[0], c.Roster[2]) = (c.Roster[2], c.Roster[0]);
                     (c.Wraps[0], c.Wraps[2]) = (c.Wraps[2], c.Wraps[0]);
@@ -154,7 +157,7 @@ public sealed class CommitValidationTests
                     break;
                 case "wrap ephemeral all zero": c.Wraps[bobIndex].EphemeralKey = ByteString.CopyFrom(new byte[32]); break;
                 case "wrap from another commit": c.Wraps[bobIndex] = other.Wraps[bobIndex]; break;
-                case "remove a non-member": c.Rekey = false; c.Removed.Add("mallory"); break;
+                case "remove a non-member": c.Operations.Add(new Operation { Remove = new Remove { ClientId = "mallory", Reason = RemoveReason.Removed } }); break;
                 default: throw new ArgumentOutOfRangeException(nameof(fault));
             }
         });
@@ -163,6 +166,51 @@ public sealed class CommitValidationTests
         var bob = sim["bob"].Session!;
         Assert.Equal(expected, Rejection(bob.ProcessCommit(faulty)));
         Assert.IsType<CommitAccepted>(bob.ProcessCommit(commit));
+    }
+
+    [Theory]
+    [InlineData("epoch gap")]
+    [InlineData("wrong transcript")]
+    [InlineData("stale epoch")]
+    public void An_unsigned_or_wrongly_signed_commit_causes_nothing_but_a_bad_signature_report(string fault)
+    {
+        using var sim = Scenario.Group(30, "alice", "bob", "carol");
+        var bob = sim["bob"].Session!;
+        var genuine = Scenario.RekeyCommit(sim, "alice");
+        var (epoch, code, transcript) = (bob.Epoch, bob.EpochCode, Convert.ToHexString(bob.TranscriptHash));
+        using var outsider = LocalIdentity.Generate("alice", new SeededRandomSource(301));
+
+        // Alice's id, someone else's key: the signature is what is checked first (v1 checked epoch and transcript first,
+        // and its client rejoined on a forged frame).
+        var forged = Scenario.Resign(genuine, outsider.IdentityKey, c =>
+        {
+            switch (fault)
+            {
+                case "epoch gap": c.Epoch += 3; break;
+                case "wrong transcript": c.PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]); break;
+                default: c.Epoch -= 1; break;
+            }
+        });
+        var unsigned = forged.Clone();
+        unsigned.Signature = ByteString.CopyFrom(new byte[64]);
+
+        Assert.Equal(CommitRejection.BadSignature, Rejection(bob.ProcessCommit(forged)));
+        Assert.Equal(CommitRejection.BadSignature, Rejection(bob.ProcessCommit(unsigned)));
+        Assert.Equal((epoch, code, transcript), (bob.Epoch, bob.EpochCode, Convert.ToHexString(bob.TranscriptHash)));
+        Assert.IsType<CommitAccepted>(bob.ProcessCommit(genuine));
+    }
+
+    [Fact]
+    public void The_epoch_code_carries_25_digits_in_five_groups()
+    {
+        using var sim = Scenario.Group(31, "alice", "bob");
+        var code = sim["bob"].Session!.EpochCode!;
+
+        // Five groups of five digits, each a 40-bit HKDF chunk modulo 100000: 5 × log2(100000) ≈ 83 bits, out of reach of
+        // an insider grinding commits until a fork shows the same code (v1: 15 digits, about 50 bits).
+        Assert.Matches(@"^\d{5} \d{5} \d{5} \d{5} \d{5}$", code);
+        Assert.Equal(KeySchedule.EpochCodeDigits, code.Count(char.IsAsciiDigit));
+        Assert.Equal(sim["alice"].Session!.EpochCode, code);
     }
 
     [Fact]
@@ -210,7 +258,7 @@ public sealed class CommitValidationTests
         // Messages do not cross the fork, and neither do later commits.
         var message = Assert.IsType<MessageSealed>(alice.Encrypt("left side")).Envelope;
         Assert.IsType<MessageDelivered>(bob.Decrypt(message));
-        Assert.Equal(DecryptRejection.AuthenticationFailed, Assert.IsType<MessageRejected>(carol.Decrypt(message)).Reason);
+        Assert.Equal(DecryptRejection.OtherHistory, Assert.IsType<MessageRejected>(carol.Decrypt(message)).Reason);
         var next = Assert.IsType<CommitCreated>(bob.CreateRekeyCommit()).Commit;
         Assert.Equal(CommitRejection.TranscriptMismatch, Rejection(dave.ProcessCommit(next)));
     }

@@ -113,7 +113,7 @@ public sealed class HostileInputTests
         {
             var envelope = new Envelope
             {
-                Version = 1, Type = MessageType.Application, SenderId = "alice", RoomId = bob.RoomId, Epoch = bob.Epoch,
+                Version = WireLimits.ProtocolVersion, Type = MessageType.Application, SenderId = "alice", RoomId = bob.RoomId, Epoch = bob.Epoch,
                 Sequence = generation, CipherSuite = bob.Suite, Nonce = ByteString.CopyFrom(new byte[12]),
             };
             var key = mallory.InsiderMessageKey(bob.Epoch, "alice", generation)!;

@@ -25,12 +25,13 @@ public sealed class IdentityTests : IDisposable
     {
         using var alice = LocalIdentity.Generate("alice", _random);
         using var bob = LocalIdentity.Generate("bob", _random);
-        using var key = alice.CreateMembershipKey(1, 1_000, 10_000, _random);
+        using var key = alice.CreateMembershipKey("room-1", 1, 1_000, 10_000, _random);
 
-        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(key.Bundle, "alice", 5_000, out var member));
+        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(key.Bundle, "alice", "room-1", 5_000, out var member));
         Assert.Equal(key.KeyPair.PublicKey, member!.MembershipKey);
-        Assert.Equal(BundleRejection.WrongClient, Bundles.VerifyFor(key.Bundle, "bob", 5_000, out _));
-        Assert.Equal(BundleRejection.Expired, Bundles.VerifyFor(key.Bundle, "alice", 11_000, out _));
+        Assert.Equal(BundleRejection.WrongClient, Bundles.VerifyFor(key.Bundle, "bob", "room-1", 5_000, out _));
+        Assert.Equal(BundleRejection.Expired, Bundles.VerifyFor(key.Bundle, "alice", "room-1", 11_000, out _));
+        Assert.Equal(BundleRejection.WrongRoom, Bundles.VerifyFor(key.Bundle, "alice", "room-2", 5_000, out _));
 
         // Signed by the wrong identity: alice's content with bob's signature.
         var content = key.Bundle.Content.ToByteArray();
@@ -39,7 +40,7 @@ public sealed class IdentityTests : IDisposable
             Content = key.Bundle.Content,
             Signature = ByteString.CopyFrom(bob.IdentityKey.Sign(Core.Crypto.Labels.BundleSignature, content)),
         };
-        Assert.Equal(BundleRejection.BadSignature, Bundles.Verify(wrongSigner, null, out _));
+        Assert.Equal(BundleRejection.BadSignature, Bundles.Verify(wrongSigner, "room-1", null, out _));
 
         // The same bytes signed with another label (a commit signature) are not a bundle signature.
         var wrongLabel = new SignedBundle
@@ -47,11 +48,19 @@ public sealed class IdentityTests : IDisposable
             Content = key.Bundle.Content,
             Signature = ByteString.CopyFrom(alice.IdentityKey.Sign(Core.Crypto.Labels.CommitSignature, content)),
         };
-        Assert.Equal(BundleRejection.BadSignature, Bundles.Verify(wrongLabel, null, out _));
+        Assert.Equal(BundleRejection.BadSignature, Bundles.Verify(wrongLabel, "room-1", null, out _));
 
-        var weak = alice.MakeBundle(new byte[32], 2, 1_000, 10_000);
-        Assert.Equal(BundleRejection.WeakMembershipKey, Bundles.VerifyFor(weak, "alice", 5_000, out _));
-        Assert.Equal(BundleRejection.Malformed, Bundles.Verify(new SignedBundle { Content = ByteString.CopyFrom(1, 2, 3) }, null, out _));
+        var weak = alice.MakeBundle("room-1", new byte[32], 2, 1_000, 10_000);
+        Assert.Equal(BundleRejection.WeakMembershipKey, Bundles.VerifyFor(weak, "alice", "room-1", 5_000, out _));
+        Assert.Equal(BundleRejection.Malformed, Bundles.Verify(new SignedBundle { Content = ByteString.CopyFrom(1, 2, 3) }, "room-1", null, out _));
+
+        // A lifetime that runs backwards, or longer than 90 days, is no lifetime.
+        var backwards = alice.MakeBundle("room-1", key.KeyPair.PublicKey, 3, 10_000, 1_000);
+        Assert.Equal(BundleRejection.BadLifetime, Bundles.Verify(backwards, "room-1", null, out _));
+        var tooLong = alice.MakeBundle("room-1", key.KeyPair.PublicKey, 4, 1_000, 1_000 + Bundles.MaxLifetimeMs + 1);
+        Assert.Equal(BundleRejection.BadLifetime, Bundles.Verify(tooLong, "room-1", null, out _));
+        var longest = alice.MakeBundle("room-1", key.KeyPair.PublicKey, 5, 1_000, 1_000 + Bundles.MaxLifetimeMs);
+        Assert.Equal(BundleRejection.None, Bundles.Verify(longest, "room-1", null, out _));
     }
 
     [Fact]
@@ -60,10 +69,10 @@ public sealed class IdentityTests : IDisposable
         using var sim = new GroupSimulation(42);
         var mallory = sim.Client("mallory");
         using var alice = LocalIdentity.Generate("alice", _random);
-        var stolen = alice.CreateMembershipKey(1, sim.Clock.UtcNowMs, 10_000, _random);
+        var stolen = alice.CreateMembershipKey(sim.Relay.RoomId, 1, sim.Clock.UtcNowMs, 10_000, _random);
         sim.Relay.Submit(mallory, new Envelope
         {
-            Version = 1, Type = MessageType.Join, SenderId = "mallory", RoomId = sim.Relay.RoomId,
+            Version = WireLimits.ProtocolVersion, Type = MessageType.Join, SenderId = "mallory", RoomId = sim.Relay.RoomId,
             Join = new Join { Bundle = stolen.Bundle },
         });
         mallory.IsConnected = true;

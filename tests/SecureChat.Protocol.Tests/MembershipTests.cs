@@ -29,7 +29,7 @@ public sealed class MembershipTests
 
         // The removal commit carries no wrap for her.
         var removal = Scenario.Content(tap[0].Commit);
-        Assert.Contains("carol", removal.Removed);
+        Assert.Contains(removal.Operations, o => o.Remove?.ClientId == "carol");
         Assert.DoesNotContain(removal.Wraps, w => w.RecipientId == "carol");
 
         var outcomes = tap.Select(e => e.Type == MessageType.Commit ? (object)carolSession.ProcessCommit(e.Commit) : carolSession.Decrypt(e)).ToList();

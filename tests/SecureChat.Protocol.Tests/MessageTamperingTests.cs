@@ -27,6 +27,8 @@ public sealed class MessageTamperingTests
         { "tag bit", DecryptRejection.AuthenticationFailed },
         { "ciphertext truncated", DecryptRejection.AuthenticationFailed },
         { "cipher suite", DecryptRejection.WrongSuite },
+        { "history tag bit", DecryptRejection.OtherHistory },
+        { "history tag length", DecryptRejection.Malformed },
     };
 
     [Theory]
@@ -59,7 +61,9 @@ public sealed class MessageTamperingTests
     {
         switch (field)
         {
-            case "version": envelope.Version = 2; break;
+            case "version": envelope.Version = 1; break;
+            case "history tag bit": envelope.HistoryTag = Flip(envelope.HistoryTag, 0); break;
+            case "history tag length": envelope.HistoryTag = ByteString.CopyFrom(envelope.HistoryTag.Span[..7]); break;
             case "type": envelope.Type = MessageType.Commit; break;
             case "payload": envelope.Hello = new Hello { ClientSoftware = "x" }; break;
             case "sender to another member": envelope.SenderId = "carol"; break;
@@ -101,8 +105,8 @@ public sealed class MessageTamperingTests
         // Mallory is a member, so she can derive Alice's chain and build a perfectly authenticated ciphertext ...
         var envelope = new Envelope
         {
-            Version = 1, Type = MessageType.Application, SenderId = "alice", RoomId = bob.RoomId, Epoch = bob.Epoch,
-            Sequence = 0, CipherSuite = bob.Suite, Nonce = ByteString.CopyFrom(new byte[12]),
+            Version = WireLimits.ProtocolVersion, Type = MessageType.Application, SenderId = "alice", RoomId = bob.RoomId, Epoch = bob.Epoch,
+            Sequence = 0, CipherSuite = bob.Suite, Nonce = ByteString.CopyFrom(new byte[12]), HistoryTag = ByteString.CopyFrom(bob.TranscriptHash[..8]),
         };
         var key = mallory.Session!.InsiderMessageKey(bob.Epoch, "alice", 0)!;
         var associatedData = HeaderAad.Encode(envelope, bob.TranscriptHash);
@@ -112,7 +116,7 @@ public sealed class MessageTamperingTests
             SentAtMs = 1,
             Body = ByteString.CopyFrom(body),
             // ... but she can only sign with her own identity key.
-            Signature = ByteString.CopyFrom(mallory.Identity.IdentityKey.Sign(Labels.MessageSignature, KeySchedule.MessageSignedBytes(associatedData, 1, body))),
+            Signature = ByteString.CopyFrom(mallory.Identity.IdentityKey.Sign(Labels.MessageSignature, KeySchedule.MessageSignedBytes(associatedData, 1, body, null, summary: false))),
         };
         envelope.Ciphertext = ByteString.CopyFrom(Aead.Seal(bob.Suite, key, envelope.Nonce.Span, associatedData, plaintext.ToByteArray()));
 
@@ -149,6 +153,8 @@ public sealed class MessageTamperingTests
         Assert.Equal(DecryptRejection.WrongRoom, Assert.IsType<MessageRejected>(bobInRoom2.Decrypt(envelope)).Reason);
         var rewritten = envelope.Clone();
         rewritten.RoomId = "room-2";
+        Assert.Equal(DecryptRejection.OtherHistory, Assert.IsType<MessageRejected>(bobInRoom2.Decrypt(rewritten)).Reason);
+        rewritten.HistoryTag = ByteString.CopyFrom(bobInRoom2.TranscriptHash[..8]);
         Assert.Equal(DecryptRejection.AuthenticationFailed, Assert.IsType<MessageRejected>(bobInRoom2.Decrypt(rewritten)).Reason);
         Assert.IsType<MessageDelivered>(room1["bob"].Session!.Decrypt(envelope));
     }
@@ -173,6 +179,8 @@ public sealed class MessageTamperingTests
         // Relabelled as the new epoch: different keys and associated data.
         var relabelled = early.Clone();
         relabelled.Epoch = bob.Epoch;
+        Assert.Equal(DecryptRejection.OtherHistory, Assert.IsType<MessageRejected>(bob.Decrypt(relabelled)).Reason);
+        relabelled.HistoryTag = ByteString.CopyFrom(bob.TranscriptHash[..8]);
         Assert.Equal(DecryptRejection.AuthenticationFailed, Assert.IsType<MessageRejected>(bob.Decrypt(relabelled)).Reason);
 
         // An in-flight message of the previous epoch is still readable within the retention window ...

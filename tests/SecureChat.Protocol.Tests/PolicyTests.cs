@@ -73,20 +73,20 @@ public sealed class PolicyTests
         var carol = sim.Client("carol");
         carol.Join(sim.Relay);
         var request = new CommitRequest { NewEpoch = alice.Epoch + 1 };
-        request.Adds.Add(carol.Session!.JoinBundle);
+        request.Adds.Add(new Add { Bundle = carol.Session!.JoinBundle });
         Assert.Equal(CommitRefusal.RosterFull, Assert.IsType<CommitNotCreated>(alice.CreateCommit(request)).Reason);
 
         var wrongEpoch = new CommitRequest { NewEpoch = alice.Epoch + 2 };
-        wrongEpoch.Removes.Add("bob");
+        wrongEpoch.Removes.Add(new Remove { ClientId = "bob", Reason = RemoveReason.Removed });
         Assert.Equal(CommitRefusal.EpochMismatch, Assert.IsType<CommitNotCreated>(alice.CreateCommit(wrongEpoch)).Reason);
 
         var nothing = new CommitRequest { NewEpoch = alice.Epoch + 1 };
-        nothing.Removes.Add("nobody");
+        nothing.Removes.Add(new Remove { ClientId = "nobody", Reason = RemoveReason.Removed });
         Assert.Equal(CommitRefusal.NothingToCommit, Assert.IsType<CommitNotCreated>(alice.CreateCommit(nothing)).Reason);
 
         // A joiner only creates a room that its own bundle is added to.
         var notCreator = new CommitRequest { NewEpoch = 1 };
-        notCreator.Adds.Add(sim["bob"].Session!.Roster[0].Bundle);
+        notCreator.Adds.Add(new Add { Bundle = sim["bob"].Session!.Roster[0].Bundle });
         Assert.Equal(CommitRefusal.NotCreator, Assert.IsType<CommitNotCreated>(carol.Session.CreateCommit(notCreator)).Reason);
 
         // A second request for the epoch of our pending commit gets the same commit back.
@@ -104,9 +104,9 @@ public sealed class PolicyTests
         var carol = sim.Client("carol");
         carol.Join(sim.Relay);
         var request = new CommitRequest { NewEpoch = alice.Epoch + 1 };
-        request.Adds.Add(carol.Session!.JoinBundle);
-        request.Adds.Add(sim["bob"].Session!.JoinBundle); // bob is already a member
-        request.Removes.Add("nobody");
+        request.Adds.Add(new Add { Bundle = carol.Session!.JoinBundle });
+        request.Adds.Add(new Add { Bundle = sim["bob"].Session!.JoinBundle }); // bob is already a member
+        request.Removes.Add(new Remove { ClientId = "nobody", Reason = RemoveReason.Removed });
 
         var created = Assert.IsType<CommitCreated>(alice.CreateCommit(request));
         Assert.Equal(["bob"], created.SkippedAdds);
@@ -129,8 +129,12 @@ public sealed class PolicyTests
         var sessions = identities.Select(id => new GroupSession(id, "big-room", trust, null, clock, random)).ToList();
         try
         {
-            var request = new CommitRequest { NewEpoch = 1 };
-            request.Adds.AddRange(sessions.Select(s => s.JoinBundle));
+            var create = new CommitRequest { NewEpoch = 1 };
+            create.Adds.Add(new Add { Bundle = sessions[0].JoinBundle });
+            var creator = Assert.IsType<CommitCreated>(sessions[0].CreateCommit(create));
+            Assert.IsType<CommitAccepted>(sessions[0].ProcessCommit(creator.Commit));
+            var request = new CommitRequest { NewEpoch = 2 };
+            request.Adds.AddRange(sessions.Skip(1).Select(s => new Add { Bundle = s.JoinBundle }));
             var creation = sessions[0].CreateCommit(request);
             if (fits)
             {
@@ -165,6 +169,7 @@ public sealed class PolicyTests
     public void Bodies_are_padded_to_a_multiple_of_the_padding_block()
     {
         using var sim = Scenario.Group(57, "alice", "bob");
+        Scenario.Seal(sim, "alice", "the epoch's first message also carries alice's count for the epoch before");
         var a = Scenario.Seal(sim, "alice", "hi");
         var b = Scenario.Seal(sim, "alice", new string('y', 60));
         Assert.Equal(a.Ciphertext.Length, b.Ciphertext.Length);

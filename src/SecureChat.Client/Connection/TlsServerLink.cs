@@ -125,6 +125,10 @@ internal sealed class TlsServerLink : IServerLink
 
             return "closed";
         }
+        catch (WireFormatException ex) when (ex.PeerVersion is { } version)
+        {
+            return EnvelopeCodec.VersionMismatch(version);
+        }
         catch (WireFormatException ex)
         {
             return $"the server sent a malformed frame ({ex.Error})";

@@ -29,10 +29,10 @@ namespace SecureChat.Client.Rooms;
 /// this connection ahead of anything we could send (and a new connection is a new session), so a copy would
 /// only arrive after the epoch was decided and come back as COMMIT_REJECTED. A request for another epoch
 /// while ours is pending means the server moved on: the pending commit is dropped and a new one built.</para>
-/// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), a signed commit whose wrap for us
-/// does not open (WrapFailed), removal by a commit, or the server saying NOT_A_MEMBER while we hold keys leave
-/// the room's keys unusable: the room sends LEAVE, opens a new session and sends JOIN again; queued sends wait
-/// for the new keys.</para>
+/// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), a signed commit we cannot use (our
+/// wrap does not open, WrapFailed, or it does not confirm the secret, ConfirmationFailed), removal by a commit, or the
+/// server saying NOT_A_MEMBER while we hold keys leave the room's keys unusable: the room sends LEAVE, opens a new
+/// session and sends JOIN again; queued sends wait for the new keys.</para>
 /// <para>Rekeying: after every send and every tick the room commits a rekey when the engine asks for one
 /// (<see cref="GroupSession.NeedsRekey"/>); once the relay refuses one (it limits rekeys per member), the room waits
 /// <see cref="ClientSessionSettings.RekeyRetryDelay"/> before it rekeys by itself again.</para>
@@ -291,7 +291,7 @@ public sealed class ClientRoom : IDisposable
             Type = MessageType.Join,
             SenderId = session.LocalClientId,
             RoomId = RoomId,
-            Join = new Join { Bundle = session.JoinBundle, PreferredSuite = PreferredSuite },
+            Join = new Join { Bundle = session.JoinBundle, PreferredSuite = PreferredSuite, SupportedSuites = { CipherSuites.Supported } },
         });
         Phase = RoomPhase.Joining;
     }
@@ -357,9 +357,10 @@ public sealed class ClientRoom : IDisposable
             case CommitAccepted accepted:
                 OnNewEpoch(accepted, before);
                 break;
-            case CommitRejected { Reason: CommitRejection.EpochGap or CommitRejection.TranscriptMismatch or CommitRejection.WrapFailed } rejected:
-                // Each leaves us without the new epoch's keys for good; a WrapFailed commit was signed by a member (the
-                // signature is checked first), so the room did move on without a key we can open.
+            case CommitRejected { Reason: CommitRejection.EpochGap or CommitRejection.TranscriptMismatch or CommitRejection.WrapFailed
+                or CommitRejection.ConfirmationFailed } rejected:
+                // Each leaves us without the new epoch's keys for good; such a commit was signed by a member (the signature
+                // is checked first), so the room did move on without a key we can use.
                 _effects.Report(new CommitRefused(RoomId, rejected.Reason, rejected.Epoch, Rejoining: true));
                 Rejoin();
                 break;
@@ -463,10 +464,10 @@ public sealed class ClientRoom : IDisposable
         }
     }
 
-    /// <summary>Our pending rekey for <paramref name="refusedEpoch"/> (0: any) was refused: no automatic rekey for a while.</summary>
+    /// <summary>Our pending rekey (a commit without operations) for <paramref name="refusedEpoch"/> (0: any) was refused: no automatic rekey for a while.</summary>
     private void HoldRekeysIfRefused(ulong refusedEpoch)
     {
-        if (_session?.PendingCommit is { } pending && CommitContent.Parser.ParseFrom(pending.Content) is { Rekey: true } content
+        if (_session?.PendingCommit is { } pending && CommitContent.Parser.ParseFrom(pending.Content) is { Operations.Count: 0 } content
             && (refusedEpoch == 0 || refusedEpoch == content.Epoch))
         {
             _autoRekeyNotBeforeMs = _clock.UtcNowMs + (long)_settings.RekeyRetryDelay.TotalMilliseconds;
@@ -716,6 +717,7 @@ public sealed class ClientRoom : IDisposable
         Type = MessageType.Leave,
         SenderId = _session!.LocalClientId,
         RoomId = RoomId,
+        Leave = _session.CreateLeave(),
     };
 
     private void RetireSession()

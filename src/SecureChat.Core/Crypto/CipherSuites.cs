@@ -14,6 +14,11 @@ public static class CipherSuites
     public static CipherSuite Preferred =>
         Aes256Gcm.IsSupported ? CipherSuite.Aes256GcmX25519Ed25519Sha256 : CipherSuite.Chacha20Poly1305X25519Ed25519Sha256;
 
+    /// <summary>The suites this machine can run (what JOIN's supported_suites lists).</summary>
+    public static IReadOnlyList<CipherSuite> Supported { get; } = Aes256Gcm.IsSupported
+        ? [CipherSuite.Aes256GcmX25519Ed25519Sha256, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256]
+        : [CipherSuite.Chacha20Poly1305X25519Ed25519Sha256];
+
     public static bool IsSupported(CipherSuite suite) => suite switch
     {
         CipherSuite.Aes256GcmX25519Ed25519Sha256 => Aes256Gcm.IsSupported,

@@ -25,7 +25,10 @@ public static class EnvelopeCodec
         ArgumentNullException.ThrowIfNull(envelope);
         if (envelope.Version != WireLimits.ProtocolVersion)
         {
-            throw new WireFormatException(WireError.UnsupportedVersion, $"unsupported protocol version {envelope.Version}");
+            // Every version numbers the envelope's fields 1 to 9 and the error payload as v1 did, so a peer refusing our
+            // version can say so in its own: its error is read leniently and handed to the caller (PROTOCOL.md §2).
+            var foreign = envelope.Type == MessageType.Error && envelope.PayloadCase == Envelope.PayloadOneofCase.Error ? envelope.Error : null;
+            throw new WireFormatException(envelope.Version, VersionRefusal(envelope.Version, "peer")) { ForeignError = foreign };
         }
 
         if (envelope.Type == MessageType.Unspecified || !Enum.IsDefined(envelope.Type))
@@ -51,12 +54,22 @@ public static class EnvelopeCodec
                     throw Invalid("ciphertext shorter than its tag");
                 }
 
+                if (envelope.HistoryTag.Length != WireLimits.HistoryTagBytes)
+                {
+                    throw Invalid($"history tag must be {WireLimits.HistoryTagBytes} bytes");
+                }
+
                 break;
             case MessageType.Join:
                 RequirePayload(envelope, Envelope.PayloadOneofCase.Join);
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
             case MessageType.Leave:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.Leave);
+                CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                break;
+            case MessageType.Invite:
+                RequirePayload(envelope, Envelope.PayloadOneofCase.Invite);
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
             case MessageType.Commit:
@@ -79,6 +92,19 @@ public static class EnvelopeCodec
                 break;
         }
     }
+
+    /// <summary>
+    /// The reason text for refusing another protocol version, naming both (PROTOCOL.md §2): e.g. "protocol version 1
+    /// is not supported; this server speaks version 2". <paramref name="self"/> is "server", "client" or "peer".
+    /// </summary>
+    public static string VersionRefusal(uint peerVersion, string self) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"protocol version {peerVersion} is not supported; this {self} speaks version {WireLimits.ProtocolVersion}");
+
+    /// <summary>What a client reports when the server's frames name another version: "the server speaks protocol version N; this client speaks 2".</summary>
+    public static string VersionMismatch(uint serverVersion) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"the server speaks protocol version {serverVersion}; this client speaks {WireLimits.ProtocolVersion}");
 
     /// <summary>Client and room ids: 1..64 bytes of UTF-8, printable, no spaces or control characters.</summary>
     public static bool IsValidId(string id) =>
@@ -111,6 +137,8 @@ public static class EnvelopeCodec
             MessageType.CommitRequest => Envelope.PayloadOneofCase.CommitRequest,
             MessageType.Commit => Envelope.PayloadOneofCase.Commit,
             MessageType.Error => Envelope.PayloadOneofCase.Error,
+            MessageType.Invite => Envelope.PayloadOneofCase.Invite,
+            MessageType.Leave => Envelope.PayloadOneofCase.Leave,
             _ => Envelope.PayloadOneofCase.None,
         };
         if (envelope.PayloadCase != Envelope.PayloadOneofCase.None && envelope.PayloadCase != allowed)

@@ -8,11 +8,12 @@ namespace SecureChat.Core.Wire;
 /// The canonical byte encoding of an application message header, used as AEAD associated
 /// data (never the protobuf bytes, whose encoding is not unique). All integers big-endian:
 /// <code>
-/// UTF-8("SC1/msg-ad") || 0x00
+/// UTF-8("SC2/msg-ad") || 0x00
 /// || u32 version || u32 cipher_suite
 /// || u16 len(room) || room || u64 epoch
 /// || u16 len(sender) || sender || u64 sequence (generation)
 /// || u8 len(nonce) || nonce
+/// || u8 len(history_tag) || history_tag   (8 bytes: the first bytes of the transcript hash, as the envelope carries them)
 /// || u8 len(context) || context   (the epoch's transcript hash, 32 bytes)
 /// </code>
 /// </summary>
@@ -22,23 +23,24 @@ public static class HeaderAad
     {
         ArgumentNullException.ThrowIfNull(envelope);
         return Encode(envelope.Version, envelope.CipherSuite, envelope.RoomId, envelope.Epoch, envelope.SenderId,
-            envelope.Sequence, envelope.Nonce.Span, context);
+            envelope.Sequence, envelope.Nonce.Span, envelope.HistoryTag.Span, context);
     }
 
     public static byte[] Encode(uint version, CipherSuite suite, string roomId, ulong epoch, string senderId,
-        ulong sequence, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> context)
+        ulong sequence, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> historyTag, ReadOnlySpan<byte> context)
     {
         ArgumentNullException.ThrowIfNull(roomId);
         ArgumentNullException.ThrowIfNull(senderId);
         var label = Encoding.UTF8.GetBytes(Labels.MessageAssociatedData);
         var room = Encoding.UTF8.GetBytes(roomId);
         var sender = Encoding.UTF8.GetBytes(senderId);
-        if (room.Length > ushort.MaxValue || sender.Length > ushort.MaxValue || nonce.Length > byte.MaxValue || context.Length > byte.MaxValue)
+        if (room.Length > ushort.MaxValue || sender.Length > ushort.MaxValue || nonce.Length > byte.MaxValue
+            || historyTag.Length > byte.MaxValue || context.Length > byte.MaxValue)
         {
             throw new ArgumentException("header field too long for the associated-data encoding");
         }
 
-        var buffer = new byte[label.Length + 1 + 4 + 4 + 2 + room.Length + 8 + 2 + sender.Length + 8 + 1 + nonce.Length + 1 + context.Length];
+        var buffer = new byte[label.Length + 1 + 4 + 4 + 2 + room.Length + 8 + 2 + sender.Length + 8 + 1 + nonce.Length + 1 + historyTag.Length + 1 + context.Length];
         var writer = new SpanWriter(buffer);
         writer.Write(label);
         writer.WriteByte(0);
@@ -52,6 +54,8 @@ public static class HeaderAad
         writer.WriteUInt64(sequence);
         writer.WriteByte((byte)nonce.Length);
         writer.Write(nonce);
+        writer.WriteByte((byte)historyTag.Length);
+        writer.Write(historyTag);
         writer.WriteByte((byte)context.Length);
         writer.Write(context);
         return buffer;

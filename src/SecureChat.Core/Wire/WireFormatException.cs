@@ -31,6 +31,14 @@ public sealed class WireFormatException : Exception
         Error = error;
     }
 
+    /// <summary>An envelope of another protocol version: <paramref name="peerVersion"/> is the version it named.</summary>
+    public WireFormatException(uint peerVersion, string message)
+        : base(message)
+    {
+        Error = WireError.UnsupportedVersion;
+        PeerVersion = peerVersion;
+    }
+
     public WireFormatException(WireError error, string message, Exception innerException)
         : base(message, innerException)
     {
@@ -53,6 +61,12 @@ public sealed class WireFormatException : Exception
     }
 
     public WireError Error { get; }
+
+    /// <summary>For <see cref="WireError.UnsupportedVersion"/>: the version the peer's envelope named.</summary>
+    public uint? PeerVersion { get; }
+
+    /// <summary>For <see cref="WireError.UnsupportedVersion"/>: the ERROR the peer sent in its version, read leniently (untrusted text).</summary>
+    public Error? ForeignError { get; init; }
 
     public ErrorCode ToErrorCode() => Error switch
     {

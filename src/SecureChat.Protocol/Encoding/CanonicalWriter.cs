@@ -17,6 +17,12 @@ internal sealed class CanonicalWriter
         return this;
     }
 
+    public CanonicalWriter U8(byte value)
+    {
+        Span<byte> b = [value];
+        return Bytes(b);
+    }
+
     public CanonicalWriter U16(ushort value)
     {
         Span<byte> b = stackalloc byte[2];

@@ -7,11 +7,14 @@ namespace SecureChat.Protocol.Group;
 /// <summary>Everything one epoch needs after its commit was applied. The epoch secret itself is not kept.</summary>
 internal sealed class EpochState : IDisposable
 {
-    private EpochState(ulong epoch, CipherSuite suite, byte[] transcriptHash, IReadOnlyList<RosterMember> roster, string epochCode, long startedAtMs)
+    private EpochState(ulong epoch, CipherSuite suite, RoomPolicy policy, byte[] transcriptHash, IReadOnlyList<RosterMember> roster, string epochCode,
+        long startedAtMs)
     {
         Epoch = epoch;
         Suite = suite;
+        Policy = policy;
         TranscriptHash = transcriptHash;
+        HistoryTag = KeySchedule.HistoryTag(transcriptHash);
         Roster = roster;
         Members = roster.ToDictionary(m => m.ClientId, StringComparer.Ordinal);
         EpochCode = epochCode;
@@ -22,7 +25,13 @@ internal sealed class EpochState : IDisposable
 
     public CipherSuite Suite { get; }
 
+    public RoomPolicy Policy { get; }
+
+    /// <summary>TH_e: commits to the whole history, confirmation tags included.</summary>
     public byte[] TranscriptHash { get; }
+
+    /// <summary>The first bytes of TH_e, carried by every APPLICATION envelope of the epoch.</summary>
+    public byte[] HistoryTag { get; }
 
     public IReadOnlyList<RosterMember> Roster { get; }
 
@@ -36,6 +45,9 @@ internal sealed class EpochState : IDisposable
 
     public int MessagesSent { get; set; }
 
+    /// <summary>What this member sent in the epoch before (when it was a member of it): carried by its first message here.</summary>
+    public EpochCount? PreviousSent { get; set; }
+
     public SendChain? Send { get; private set; }
 
     public Dictionary<string, ReceiveChain> Receive { get; } = new(StringComparer.Ordinal);
@@ -43,14 +55,14 @@ internal sealed class EpochState : IDisposable
     public int SkippedCount => Receive.Values.Sum(c => c.SkippedCount);
 
     /// <summary>Derives every member's chain from the epoch secret, then erases the secret and the epoch key.</summary>
-    public static EpochState Derive(string roomId, ulong epoch, CipherSuite suite, byte[] epochSecret, byte[] transcriptHash,
+    public static EpochState Derive(string roomId, ulong epoch, CipherSuite suite, RoomPolicy policy, byte[] epochSecret, byte[] transcriptHash,
         IReadOnlyList<RosterMember> roster, string localClientId, long nowMs)
     {
         var context = KeySchedule.EpochContext(roomId, epoch, transcriptHash);
         var epochKey = KeySchedule.EpochKey(epochSecret, transcriptHash, context);
         try
         {
-            var state = new EpochState(epoch, suite, transcriptHash, roster, KeySchedule.EpochCode(epochKey, context), nowMs);
+            var state = new EpochState(epoch, suite, policy, transcriptHash, roster, KeySchedule.EpochCode(epochKey, context), nowMs);
             foreach (var member in roster)
             {
                 var chainKey = KeySchedule.SenderChainKey(epochKey, context, member.ClientId);

@@ -26,8 +26,11 @@ public sealed record GroupOptions
     /// <summary>After this long in one epoch (and at least one message sent), <see cref="GroupSession.NeedsRekey"/> is true.</summary>
     public long RekeyAfterMs { get; init; } = 3_600_000;
 
-    /// <summary>Lifetime written into this member's bundles.</summary>
-    public long BundleLifetimeMs { get; init; } = 7L * 24 * 3_600_000;
+    /// <summary>Lifetime written into this member's bundles (30 days; at most <see cref="Identity.Bundles.MaxLifetimeMs"/>).</summary>
+    public long BundleLifetimeMs { get; init; } = 30L * 24 * 3_600_000;
+
+    /// <summary>The policy this session's CREATE sets, if it creates the room (the relay has no say in it).</summary>
+    public SecureChat.Core.Wire.RoomPolicy CreatePolicy { get; init; } = RoomPolicies.Default;
 
     /// <summary>Largest roster a commit may carry (bounded by the 64 KiB frame: about 280 bytes per member).</summary>
     public int MaxMembers { get; init; } = 150;

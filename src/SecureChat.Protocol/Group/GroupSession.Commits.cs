@@ -10,8 +10,10 @@ namespace SecureChat.Protocol.Group;
 public sealed partial class GroupSession
 {
     /// <summary>
-    /// Builds the commit the relay asked for (COMMIT_REQUEST). A joining session whose request adds its own
-    /// join bundle creates the room. The commit takes effect only when the relay echoes it back.
+    /// Builds the commit the relay asked for (COMMIT_REQUEST). A joining session whose request adds its own join bundle
+    /// creates the room. The commit takes effect only when the relay echoes it back. An honest committer adds and removes
+    /// only what it can check (PROTOCOL.md §8.2); whatever it leaves out is reported in <see cref="CommitCreated.SkippedAdds"/>
+    /// and <see cref="CommitCreated.SkippedRemoves"/>.
     /// </summary>
     public CommitCreation CreateCommit(CommitRequest request)
     {
@@ -26,17 +28,17 @@ public sealed partial class GroupSession
         return Status switch
         {
             GroupStatus.Joining => CreateRoom(request),
-            GroupStatus.Active => BuildCommit(request.NewEpoch, request.Adds, request.Removes, rekey: false),
+            GroupStatus.Active => BuildMemberCommit(request.NewEpoch, request.Adds, request.Removes, setPolicy: null, rekey: false),
             _ => new CommitNotCreated(CommitRefusal.NotAMember),
         };
     }
 
-    /// <summary>A commit with a fresh epoch secret and no roster change (post-compromise healing).</summary>
+    /// <summary>A commit with a fresh epoch secret and no roster change (post-compromise healing; refreshes our own entry).</summary>
     public CommitCreation CreateRekeyCommit()
     {
-        if (Status != GroupStatus.Active)
+        if (RefuseUnasked() is { } refused)
         {
-            return new CommitNotCreated(Status == GroupStatus.Joining ? CommitRefusal.EpochMismatch : CommitRefusal.NotAMember);
+            return refused;
         }
 
         if (_pending is { } pending)
@@ -46,7 +48,42 @@ public sealed partial class GroupSession
                 : new CommitNotCreated(CommitRefusal.PendingCommitExists);
         }
 
-        return BuildCommit(Epoch + 1, [], [], rekey: true);
+        return BuildMemberCommit(Epoch + 1, [], [], setPolicy: null, rekey: true);
+    }
+
+    /// <summary>
+    /// Removes other members, unasked (reason REMOVED: any member may remove any other, and the relay cannot veto it).
+    /// Ids that are not members, or ourselves, are left out (<see cref="CommitCreated.SkippedRemoves"/>).
+    /// </summary>
+    public CommitCreation CreateRemoveCommit(IEnumerable<string> clientIds)
+    {
+        ArgumentNullException.ThrowIfNull(clientIds);
+        if (RefuseUnasked() is { } refused)
+        {
+            return refused;
+        }
+
+        var removes = clientIds.Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }).ToList();
+        return _pending is not null ? new CommitNotCreated(CommitRefusal.PendingCommitExists)
+            : BuildMemberCommit(Epoch + 1, [], removes, setPolicy: null, rekey: false);
+    }
+
+    /// <summary>Changes the room's policy (a SetPolicy operation); an invalid policy is <see cref="CommitRefusal.NotAllowed"/>.</summary>
+    public CommitCreation CreatePolicyCommit(RoomPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (RefuseUnasked() is { } refused)
+        {
+            return refused;
+        }
+
+        if (!RoomPolicies.IsValid(policy) || RoomPolicies.Same(policy, _current!.Policy))
+        {
+            return new CommitNotCreated(RoomPolicies.IsValid(policy) ? CommitRefusal.NothingToCommit : CommitRefusal.NotAllowed);
+        }
+
+        return _pending is not null ? new CommitNotCreated(CommitRefusal.PendingCommitExists)
+            : BuildMemberCommit(Epoch + 1, [], [], setPolicy: policy, rekey: false);
     }
 
     /// <summary>
@@ -64,6 +101,16 @@ public sealed partial class GroupSession
         return true;
     }
 
+    private CommitNotCreated? RefuseUnasked()
+    {
+        if (Status != GroupStatus.Active)
+        {
+            return new CommitNotCreated(Status == GroupStatus.Joining ? CommitRefusal.EpochMismatch : CommitRefusal.NotAMember);
+        }
+
+        return _pending is { } pending && pending.Epoch != Epoch + 1 ? new CommitNotCreated(CommitRefusal.PendingCommitExists) : null;
+    }
+
     private CommitCreation CreateRoom(CommitRequest request)
     {
         if (request.NewEpoch == 0)
@@ -71,7 +118,7 @@ public sealed partial class GroupSession
             return new CommitNotCreated(CommitRefusal.EpochMismatch);
         }
 
-        if (!request.Adds.Any(b => b.Equals(JoinBundle)))
+        if (!request.Adds.Any(a => JoinBundle.Equals(a.Bundle)))
         {
             return new CommitNotCreated(CommitRefusal.NotCreator);
         }
@@ -82,10 +129,16 @@ public sealed partial class GroupSession
             return new CommitNotCreated(CommitRefusal.UnsupportedSuite);
         }
 
-        return Build(request.NewEpoch, KeySchedule.InitialTranscriptHash, suite, [], request.Adds, [], rekey: false);
+        // The creator's own choice, never the relay's: the server could otherwise open an invite-only room.
+        var policy = RoomPolicies.IsValid(Options.CreatePolicy) ? Options.CreatePolicy.Clone() : RoomPolicies.Default;
+        var creator = RosterMemberOf(JoinBundle);
+        var plan = new CommitPlan(CommitKind.Create, request.NewEpoch, KeySchedule.InitialTranscriptHash, suite, policy, false, [],
+            [new AddedMember(creator, null)], [], []);
+        return Seal(plan, [creator], committerSent: null);
     }
 
-    private CommitCreation BuildCommit(ulong newEpoch, IEnumerable<SignedBundle> adds, IEnumerable<string> removes, bool rekey)
+    /// <param name="rekey">Unasked: commit even when nothing else changes (the committer's refresh is the change).</param>
+    private CommitCreation BuildMemberCommit(ulong newEpoch, IEnumerable<Add> adds, IEnumerable<Remove> removes, RoomPolicy? setPolicy, bool rekey)
     {
         var current = _current!;
         if (current.Epoch == ulong.MaxValue || newEpoch != current.Epoch + 1)
@@ -93,97 +146,181 @@ public sealed partial class GroupSession
             return new CommitNotCreated(CommitRefusal.EpochMismatch);
         }
 
-        return Build(newEpoch, current.TranscriptHash, current.Suite, current.Roster, adds, removes, rekey);
-    }
-
-    private CommitCreation Build(ulong newEpoch, byte[] previousTranscriptHash, CipherSuite suite, IReadOnlyList<RosterMember> oldRoster,
-        IEnumerable<SignedBundle> adds, IEnumerable<string> removes, bool rekey)
-    {
-        var now = _clock.UtcNowMs;
-        var creating = oldRoster.Count == 0;
-        var skippedAdds = new List<string>();
-        var skippedRemoves = new List<string>();
-
-        var oldIds = oldRoster.Select(m => m.ClientId).ToHashSet(StringComparer.Ordinal);
-        var removed = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var id in removes)
-        {
-            if (oldIds.Contains(id) && !IsSelf(id))
-            {
-                removed.Add(id);
-            }
-            else
-            {
-                skippedRemoves.Add(id);
-            }
-        }
-
-        var added = new List<RosterMember>();
-        foreach (var bundle in adds)
-        {
-            var rejection = Bundles.Verify(bundle, now, out var member);
-            if (rejection != BundleRejection.None || !Bundles.IsUsableMembershipKey(member!.MembershipKey)
-                || (oldIds.Contains(member!.ClientId) && !removed.Contains(member.ClientId))
-                || added.Any(a => string.Equals(a.ClientId, member.ClientId, StringComparison.Ordinal))
-                || (!creating && IsSelf(member.ClientId)))
-            {
-                skippedAdds.Add(member?.ClientId ?? "(malformed bundle)");
-                continue;
-            }
-
-            added.Add(member);
-        }
-
-        if (!rekey && added.Count == 0 && removed.Count == 0)
+        var plan = Plan(CommitKind.Member, newEpoch, current.TranscriptHash, current.Suite, current.Policy, setPolicy, current.Roster, adds, removes);
+        if (plan.IsEmpty && !rekey)
         {
             return new CommitNotCreated(CommitRefusal.NothingToCommit);
         }
 
-        var roster = oldRoster.Where(m => !removed.Contains(m.ClientId)).Concat(added).ToList();
+        var roster = plan.NewRoster(current.Roster);
         if (roster.Count > Options.MaxMembers)
         {
             return new CommitNotCreated(CommitRefusal.RosterFull);
         }
 
+        var index = roster.FindIndex(m => IsSelf(m.ClientId));
+        var own = roster[index];
         MembershipKey? newOwnKey = null;
-        if (!creating && Options.RefreshOwnKeyOnCommit)
+        var now = _clock.UtcNowMs;
+        if (Options.RefreshOwnKeyOnCommit || own.IsExpiredAt((ulong)now) || OwnEntryPastHalfLife(current))
         {
-            var index = roster.FindIndex(m => IsSelf(m.ClientId));
-            var nextKeyId = roster[index].KeyId + 1;
-            newOwnKey = _identity.CreateMembershipKey(nextKeyId, now, Options.BundleLifetimeMs, _random);
-            Bundles.Verify(newOwnKey.Bundle, null, out var refreshed);
-            roster[index] = refreshed!;
+            newOwnKey = _identity.CreateMembershipKey(RoomId, own.KeyId + 1, now, Options.BundleLifetimeMs, _random);
+            roster[index] = RosterMemberOf(newOwnKey.Bundle);
         }
 
+        return Seal(plan, roster, new EpochCount { Epoch = current.Epoch, Count = (ulong)current.MessagesSent }, newOwnKey);
+    }
+
+    /// <summary>
+    /// What an honest committer takes from the requested changes (PROTOCOL.md §8.2 step 1): removes of members with their
+    /// proof checked (LEFT: the member's own leave; EXPIRED: its bundle expired; REJOINED: it returns with the same identity
+    /// key in this commit), plus an EXPIRED remove of every other entry expired now; adds of valid, unexpired, unused bundles
+    /// for this room whose id is not (still) a member, with a valid invite in an INVITE room unless they rejoin.
+    /// </summary>
+    private CommitPlan Plan(CommitKind kind, ulong newEpoch, byte[] previousTranscriptHash, CipherSuite suite, RoomPolicy policy, RoomPolicy? setPolicy,
+        IReadOnlyList<RosterMember> oldRoster, IEnumerable<Add> adds, IEnumerable<Remove> removes)
+    {
+        var now = (ulong)Math.Max(0, _clock.UtcNowMs);
+        var oldById = oldRoster.ToDictionary(m => m.ClientId, StringComparer.Ordinal);
+        var skippedAdds = new List<string>();
+        var skippedRemoves = new List<string>();
+        var kept = new SortedDictionary<string, Remove>(StringComparer.Ordinal);
+        foreach (var remove in removes)
+        {
+            if (oldById.TryGetValue(remove.ClientId, out var old) && (!IsSelf(remove.ClientId) || kind == CommitKind.External)
+                && !kept.ContainsKey(remove.ClientId) && RemoveProofHolds(remove, old, now))
+            {
+                kept[remove.ClientId] = remove.Clone();
+            }
+            else
+            {
+                skippedRemoves.Add(remove.ClientId);
+            }
+        }
+
+        foreach (var expired in oldRoster.Where(m => m.IsExpiredAt(now) && !IsSelf(m.ClientId) && !kept.ContainsKey(m.ClientId)))
+        {
+            kept[expired.ClientId] = new Remove { ClientId = expired.ClientId, Reason = RemoveReason.Expired };
+        }
+
+        var added = new SortedDictionary<string, AddedMember>(StringComparer.Ordinal);
+        var usedInvites = new List<ByteString>();
+        foreach (var add in adds)
+        {
+            var accepted = AdmitsAdd(kind, add, policy, oldById, kept, now, usedInvites);
+            if (accepted is null || added.ContainsKey(accepted.Member.ClientId))
+            {
+                skippedAdds.Add(accepted?.Member.ClientId ?? ClientIdOf(add.Bundle));
+                continue;
+            }
+
+            added[accepted.Member.ClientId] = accepted;
+            if (Invites.Parse(accepted.Invite) is { } invite)
+            {
+                usedInvites.Add(invite.InviteId);
+            }
+        }
+
+        // A REJOINED remove stands only with its re-add.
+        foreach (var rejoin in kept.Values.Where(r => r.Reason == RemoveReason.Rejoined && !added.ContainsKey(r.ClientId)).ToList())
+        {
+            kept.Remove(rejoin.ClientId);
+            skippedRemoves.Add(rejoin.ClientId);
+        }
+
+        var after = setPolicy?.Clone() ?? policy.Clone();
+        return new CommitPlan(kind, newEpoch, previousTranscriptHash, suite, after, setPolicy is not null, [.. kept.Values], [.. added.Values],
+            skippedAdds, skippedRemoves);
+    }
+
+    private bool RemoveProofHolds(Remove remove, RosterMember old, ulong now) => remove.Reason switch
+    {
+        RemoveReason.Left => Leaves.Verify(remove.Leave, RoomId, old),
+        RemoveReason.Expired => old.IsExpiredAt(now),
+        RemoveReason.Rejoined => true, // checked against its re-add
+        RemoveReason.Removed or RemoveReason.Absent => remove.Leave is null,
+        _ => false,
+    };
+
+    private AddedMember? AdmitsAdd(CommitKind kind, Add add, RoomPolicy policy, Dictionary<string, RosterMember> oldById,
+        SortedDictionary<string, Remove> removes, ulong now, List<ByteString> usedInvites)
+    {
+        if (add.Bundle is null || RosterMemberOrNull(add.Bundle, now) is not { } member
+            || (IsSelf(member.ClientId) && kind != CommitKind.External) || _admissions.BundleUsed(member))
+        {
+            return null;
+        }
+
+        var rejoin = false;
+        if (oldById.TryGetValue(member.ClientId, out var old))
+        {
+            if (!removes.TryGetValue(member.ClientId, out var remove))
+            {
+                return null;
+            }
+
+            rejoin = remove.Reason == RemoveReason.Rejoined;
+            if (rejoin && !member.SameIdentityKeyAs(old))
+            {
+                return null;
+            }
+        }
+
+        if (add.Invite is null)
+        {
+            return policy.Admission == Admission.Invite && !rejoin ? null : new AddedMember(member, null);
+        }
+
+        var rejection = Invites.Verify(add.Invite, RoomId, member.ClientId, oldById, now, _admissions, out var invite);
+        if (rejection != InviteRejection.None || usedInvites.Contains(invite!.InviteId))
+        {
+            // An invite that does not hold is left out; in an OPEN room the add stands without it.
+            return policy.Admission == Admission.Invite && !rejoin ? null : new AddedMember(member, null);
+        }
+
+        return new AddedMember(member, add.Invite.Clone());
+    }
+
+    /// <summary>Signs the plan: fresh epoch secret, one wrap per entry, the signature and the confirmation tag; kept pending until echoed.</summary>
+    private CommitCreation Seal(CommitPlan plan, List<RosterMember> roster, EpochCount? committerSent, MembershipKey? newOwnKey = null)
+    {
         roster.Sort((a, b) => string.CompareOrdinal(a.ClientId, b.ClientId));
         var rosterHash = KeySchedule.RosterHash(roster);
         var epochSecret = _random.NextBytes(KeySchedule.SecretSize);
-
         var content = new CommitContent
         {
             RoomId = RoomId,
-            Epoch = newEpoch,
-            PreviousTranscriptHash = ByteString.CopyFrom(previousTranscriptHash),
+            Epoch = plan.Epoch,
+            PreviousTranscriptHash = ByteString.CopyFrom(plan.PreviousTranscriptHash),
             CommitterId = LocalClientId,
-            Rekey = rekey,
-            Suite = suite,
-            CreatedAtMs = (ulong)now,
+            Kind = plan.Kind,
+            Suite = plan.Suite,
+            Policy = plan.Policy,
+            CreatedAtMs = (ulong)Math.Max(0, _clock.UtcNowMs),
+            CommitterSent = committerSent,
         };
-        content.Added.AddRange(added.Select(m => m.Bundle));
-        content.Removed.AddRange(removed);
+        content.Operations.AddRange(plan.Removes.Select(r => new Operation { Remove = r }));
+        content.Operations.AddRange(plan.Adds.Select(a => new Operation { Add = new Add { Bundle = a.Member.Bundle, Invite = a.Invite } }));
+        if (plan.ChangesPolicy)
+        {
+            content.Operations.Add(new Operation { SetPolicy = new SetPolicy { Policy = plan.Policy } });
+        }
+
         content.Roster.AddRange(roster.Select(m => m.Bundle));
         foreach (var member in roster)
         {
             using var ephemeral = _random.NextX25519();
-            content.Wraps.Add(KeySchedule.SealWrap(ephemeral, epochSecret, RoomId, newEpoch, previousTranscriptHash, rosterHash, suite,
+            content.Wraps.Add(KeySchedule.SealWrap(ephemeral, epochSecret, RoomId, plan.Epoch, plan.PreviousTranscriptHash, rosterHash, plan.Suite,
                 LocalClientId, _identity.PublicIdentityKey, member));
         }
 
         var contentBytes = content.ToByteArray();
+        var confirmed = KeySchedule.ConfirmedTranscriptHash(plan.PreviousTranscriptHash, contentBytes);
         var commit = new SignedCommit
         {
             Content = ByteString.CopyFrom(contentBytes),
             Signature = ByteString.CopyFrom(_identity.IdentityKey.Sign(Labels.CommitSignature, contentBytes)),
+            ConfirmationTag = ByteString.CopyFrom(KeySchedule.ConfirmationTag(epochSecret, RoomId, plan.Epoch, confirmed)),
         };
 
         if (commit.CalculateSize() > Options.MaxCommitBytes)
@@ -198,308 +335,46 @@ public sealed partial class GroupSession
             _membershipKeys[newOwnKey.KeyId] = newOwnKey;
         }
 
-        _pending = new PendingOwnCommit(commit, newEpoch, epochSecret, newOwnKey, Hashing.Sha256(contentBytes));
-        return new CommitCreated(commit, newEpoch, skippedAdds, skippedRemoves, Repeated: false);
+        _pending = new PendingOwnCommit(commit, plan.Epoch, epochSecret, newOwnKey, Hashing.Sha256(contentBytes));
+        return new CommitCreated(commit, plan.Epoch, plan.SkippedAdds, plan.SkippedRemoves, Repeated: false);
     }
 
-    /// <summary>
-    /// Applies a commit relayed by the server (including the echo of our own). Accepted only if signed by a
-    /// member of our current roster, for exactly the next epoch, on our transcript, with a roster that differs
-    /// from ours exactly by its stated operations. A joining session accepts the first commit that admits it.
-    /// </summary>
-    public CommitOutcome ProcessCommit(SignedCommit commit)
+    private RosterMember RosterMemberOf(SignedBundle bundle)
     {
-        ArgumentNullException.ThrowIfNull(commit);
-        Tick();
-        if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out var content))
-        {
-            return new CommitRejected(CommitRejection.Malformed, 0);
-        }
-
-        var epoch = content.Epoch;
-        if (!string.Equals(content.RoomId, RoomId, StringComparison.Ordinal))
-        {
-            return new CommitRejected(CommitRejection.WrongRoom, epoch);
-        }
-
-        if (content.PreviousTranscriptHash.Length != KeySchedule.HashSize || commit.Signature.Length != IdentityKeyPair.SignatureSize
-            || epoch == 0 || content.CreatedAtMs > long.MaxValue)
-        {
-            return new CommitRejected(CommitRejection.Malformed, epoch);
-        }
-
-        return Status switch
-        {
-            GroupStatus.Active => ProcessAsMember(commit, content),
-            GroupStatus.Joining => ProcessAsJoiner(commit, content),
-            _ => epoch <= _removedAtEpoch ? new CommitStale(epoch, _removedAtEpoch) : new CommitRejected(CommitRejection.NotAMember, epoch),
-        };
+        Bundles.Verify(bundle, RoomId, null, out var member);
+        return member!;
     }
 
-    private CommitOutcome ProcessAsMember(SignedCommit commit, CommitContent content)
+    /// <summary>A bundle a committer may add: valid for this room, unexpired now, with a usable membership key.</summary>
+    private RosterMember? RosterMemberOrNull(SignedBundle bundle, ulong now)
     {
-        var current = _current!;
-        var epoch = content.Epoch;
-        if (epoch <= current.Epoch)
-        {
-            return epoch == current.Epoch && Hashing.FixedTimeEquals(ContentHash(commit.Content), _lastAppliedContentHash)
-                ? new CommitAlreadyApplied(epoch)
-                : new CommitStale(epoch, current.Epoch);
-        }
-
-        if (epoch != current.Epoch + 1)
-        {
-            return new CommitRejected(CommitRejection.EpochGap, epoch);
-        }
-
-        if (!Hashing.FixedTimeEquals(content.PreviousTranscriptHash.Span, current.TranscriptHash))
-        {
-            return new CommitRejected(CommitRejection.TranscriptMismatch, epoch);
-        }
-
-        if (!current.Members.TryGetValue(content.CommitterId, out var committer))
-        {
-            return new CommitRejected(CommitRejection.NotSignedByMember, epoch);
-        }
-
-        if (!Signatures.Verify(committer.IdentityKey, Labels.CommitSignature, commit.Content.Span, commit.Signature.Span))
-        {
-            return new CommitRejected(CommitRejection.BadSignature, epoch);
-        }
-
-        if (content.Suite != current.Suite)
-        {
-            return new CommitRejected(CommitRejection.UnsupportedSuite, epoch);
-        }
-
-        if (IsSelf(committer.ClientId) && !(_pending is { } pending && pending.Epoch == epoch
-            && Hashing.FixedTimeEquals(ContentHash(commit.Content), pending.ContentHash)))
-        {
-            // Signed with our identity key, but not by this session: the key is in someone else's hands.
-            return new CommitRejected(CommitRejection.OwnIdentityMismatch, epoch);
-        }
-
-        var check = CheckRosterChange(content, current.Roster, committer);
-        if (check.Rejection is { } rejection)
-        {
-            return new CommitRejected(rejection, epoch);
-        }
-
-        return Apply(commit, content, check.Roster!, check.Added!, committer);
+        var id = ClientIdOf(bundle);
+        return Bundles.VerifyFor(bundle, id, RoomId, (long)Math.Min(now, long.MaxValue), out var member) == BundleRejection.None ? member : null;
     }
 
-    private CommitOutcome ProcessAsJoiner(SignedCommit commit, CommitContent content)
+    private static string ClientIdOf(SignedBundle? bundle) =>
+        bundle is not null && WireParsing.TryParse(BundleContent.Parser, bundle.Content.Span, out var content) ? content.ClientId : "(malformed bundle)";
+
+    /// <summary>A commit as the committer decided it, before its roster is built and it is signed.</summary>
+    private sealed record CommitPlan(
+        CommitKind Kind,
+        ulong Epoch,
+        byte[] PreviousTranscriptHash,
+        CipherSuite Suite,
+        RoomPolicy Policy,
+        bool ChangesPolicy,
+        IReadOnlyList<Remove> Removes,
+        IReadOnlyList<AddedMember> Adds,
+        IReadOnlyList<string> SkippedAdds,
+        IReadOnlyList<string> SkippedRemoves)
     {
-        var epoch = content.Epoch;
-        var isOwnCreation = _pending is { } pending && pending.Epoch == epoch
-            && Hashing.FixedTimeEquals(ContentHash(commit.Content), pending.ContentHash);
+        public bool IsEmpty => Removes.Count == 0 && Adds.Count == 0 && !ChangesPolicy;
 
-        // Only a commit that lists our join bundle can be for us; anything else is someone else's business.
-        var ownEntryIndex = -1;
-        for (var i = 0; i < content.Roster.Count; i++)
+        /// <summary>(old \ removed) ∪ added, unsorted.</summary>
+        public List<RosterMember> NewRoster(IReadOnlyList<RosterMember> oldRoster)
         {
-            if (content.Roster[i].Equals(JoinBundle))
-            {
-                ownEntryIndex = i;
-            }
+            var removed = Removes.Select(r => r.ClientId).ToHashSet(StringComparer.Ordinal);
+            return [.. oldRoster.Where(m => !removed.Contains(m.ClientId)), .. Adds.Select(a => a.Member)];
         }
-
-        if (ownEntryIndex < 0 || !content.Added.Any(b => b.Equals(JoinBundle)))
-        {
-            return new CommitNotForUs(epoch);
-        }
-
-        if (!CipherSuites.IsSupported(content.Suite))
-        {
-            return new CommitRejected(CommitRejection.UnsupportedSuite, epoch);
-        }
-
-        var check = CheckStandaloneRoster(content);
-        if (check.Rejection is { } rejection)
-        {
-            return new CommitRejected(rejection, epoch);
-        }
-
-        var roster = check.Roster!;
-        var committer = roster.FirstOrDefault(m => string.Equals(m.ClientId, content.CommitterId, StringComparison.Ordinal));
-        var isCreation = content.PreviousTranscriptHash.Span.IndexOfAnyExcept((byte)0) < 0;
-        if (committer is null || (check.Added!.Contains(committer) && !isCreation))
-        {
-            // A joiner cannot know the old roster: the committer must be in the new one, and may add itself only
-            // when it creates the room (previous transcript hash all zero).
-            return new CommitRejected(CommitRejection.NotSignedByMember, epoch);
-        }
-
-        if (!Signatures.Verify(committer.IdentityKey, Labels.CommitSignature, commit.Content.Span, commit.Signature.Span))
-        {
-            return new CommitRejected(CommitRejection.BadSignature, epoch);
-        }
-
-        if (IsSelf(committer.ClientId) && !isOwnCreation)
-        {
-            // A commit "by us" that we did not make: someone holds our identity key, or it is a stale creation.
-            return new CommitRejected(CommitRejection.OwnIdentityMismatch, epoch);
-        }
-
-        return Apply(commit, content, roster, check.Added!, committer);
-    }
-
-    private sealed record RosterCheck(CommitRejection? Rejection, List<RosterMember>? Roster, List<RosterMember>? Added)
-    {
-        public static RosterCheck Fail(CommitRejection rejection) => new(rejection, null, null);
-    }
-
-    /// <summary>What members and joiners both check (§8.4 steps 5, 7, 8): the commit's own roster, operations and wraps.</summary>
-    private RosterCheck CheckStandaloneRoster(CommitContent content, IReadOnlyDictionary<string, RosterMember>? known = null)
-    {
-        var knownBySignature = known?.Values.ToDictionary(m => m.Bundle.Signature);
-        var violation = RosterRules.CheckShape(content, Options.MaxMembers, knownBySignature, out var roster, out var added);
-        if (violation != RosterViolation.None)
-        {
-            return RosterCheck.Fail(ToRejection(violation));
-        }
-
-        var own = roster.Find(m => IsSelf(m.ClientId));
-        if (own is not null && !own.IdentityKey.AsSpan().SequenceEqual(_identity.PublicIdentityKey))
-        {
-            return RosterCheck.Fail(CommitRejection.OwnIdentityMismatch);
-        }
-
-        return new RosterCheck(null, roster, added);
-    }
-
-    /// <summary>The member rule (§8.4 step 6): new roster = (old \ removed) ∪ added, the committer's entry optionally refreshed.</summary>
-    private RosterCheck CheckRosterChange(CommitContent content, IReadOnlyList<RosterMember> oldRoster, RosterMember committer)
-    {
-        var oldById = oldRoster.ToDictionary(m => m.ClientId, StringComparer.Ordinal);
-        var check = CheckStandaloneRoster(content, oldById);
-        if (check.Rejection is not null)
-        {
-            return check;
-        }
-
-        var violation = RosterRules.CheckChange(content, check.Roster!, check.Added!, oldById, committer.ClientId);
-        return violation == RosterViolation.None ? check : RosterCheck.Fail(ToRejection(violation));
-    }
-
-    private static CommitRejection ToRejection(RosterViolation violation) => violation switch
-    {
-        RosterViolation.RekeyChangesRoster or RosterViolation.NoOperation => CommitRejection.Malformed,
-        RosterViolation.EmptyRoster or RosterViolation.TooManyMembers or RosterViolation.NotSorted => CommitRejection.MalformedRoster,
-        RosterViolation.InvalidBundle or RosterViolation.AddedExpired => CommitRejection.InvalidBundle,
-        RosterViolation.WrapCount or RosterViolation.WrapOrder or RosterViolation.WrapShape => CommitRejection.MalformedWraps,
-        _ => CommitRejection.RosterMismatch,
-    };
-
-    private CommitOutcome Apply(SignedCommit commit, CommitContent content, List<RosterMember> roster, List<RosterMember> added, RosterMember committer)
-    {
-        var epoch = content.Epoch;
-        var contentHash = ContentHash(commit.Content);
-        var ownCommit = _pending is { } pending && pending.Epoch == epoch && Hashing.FixedTimeEquals(contentHash, pending.ContentHash);
-        var superseded = _pending is not null && !ownCommit;
-        var rosterHash = KeySchedule.RosterHash(roster);
-        var me = roster.FirstOrDefault(m => IsSelf(m.ClientId));
-
-        byte[]? epochSecret = null;
-        if (me is not null)
-        {
-            if (ownCommit)
-            {
-                epochSecret = (byte[])_pending!.EpochSecret.Clone();
-            }
-            else
-            {
-                var index = roster.IndexOf(me);
-                if (!_membershipKeys.TryGetValue(me.KeyId, out var key) || !key.KeyPair.PublicKey.AsSpan().SequenceEqual(me.MembershipKey))
-                {
-                    return new CommitRejected(CommitRejection.WrapFailed, epoch);
-                }
-
-                epochSecret = KeySchedule.OpenWrap(key.KeyPair, content.Wraps[index], RoomId, epoch, content.PreviousTranscriptHash.Span,
-                    rosterHash, content.Suite, committer.ClientId, committer.IdentityKey, me);
-                if (epochSecret is null || epochSecret.Length != KeySchedule.SecretSize)
-                {
-                    return new CommitRejected(CommitRejection.WrapFailed, epoch);
-                }
-            }
-        }
-
-        // Accepted from here on: nothing below can fail.
-        var now = _clock.UtcNowMs;
-        var wasJoining = Status == GroupStatus.Joining;
-        var removedIds = content.Removed.ToList();
-        var transcriptHash = KeySchedule.TranscriptHash(content.PreviousTranscriptHash.Span, commit.Content.Span);
-
-        if (_current is { } previous)
-        {
-            previous.StopSending();
-            previous.RetiredAtMs = now;
-            _retired.Add(previous);
-            while (_retired.Count > Options.MaxRetainedEpochs)
-            {
-                _retired[0].Dispose();
-                _retired.RemoveAt(0);
-            }
-        }
-
-        if (_pending is { NewOwnKey: { } newKey } && ownCommit)
-        {
-            _pending = _pending with { NewOwnKey = null };
-            _membershipKeys[newKey.KeyId] = newKey;
-        }
-
-        DiscardPending();
-        _lastAppliedContentHash = contentHash;
-
-        var firstSeen = new List<RosterMember>();
-        var keyChanges = new List<IdentityKeyChange>();
-        foreach (var member in roster.Where(m => !IsSelf(m.ClientId)))
-        {
-            var pinned = _trust.PinnedKey(member.ClientId);
-            switch (_trust.Observe(member.ClientId, member.IdentityKey))
-            {
-                case TrustDecision.FirstSeen:
-                    firstSeen.Add(member);
-                    break;
-                case TrustDecision.Changed:
-                    keyChanges.Add(new IdentityKeyChange(member.ClientId, pinned!, member.IdentityKey));
-                    break;
-            }
-        }
-
-        string epochCode;
-        if (me is null)
-        {
-            Status = GroupStatus.Removed;
-            _removedAtEpoch = epoch;
-            _current = null;
-            foreach (var key in _membershipKeys.Values)
-            {
-                key.Dispose();
-            }
-
-            _membershipKeys.Clear();
-            epochCode = string.Empty;
-        }
-        else
-        {
-            _current = EpochState.Derive(RoomId, epoch, content.Suite, epochSecret!, transcriptHash, roster, LocalClientId, now);
-            epochCode = _current.EpochCode;
-            if (wasJoining)
-            {
-                Status = GroupStatus.Active;
-                _firstEpoch = epoch;
-            }
-
-            // Keep only the private key the new roster names for us.
-            foreach (var stale in _membershipKeys.Where(k => k.Key != me.KeyId).ToList())
-            {
-                stale.Value.Dispose();
-                _membershipKeys.Remove(stale.Key);
-            }
-        }
-
-        return new CommitAccepted(epoch, epochCode, committer.ClientId, content.Rekey, added, removedIds, keyChanges, firstSeen,
-            JoinedGroup: wasJoining && me is not null, RemovedFromGroup: me is null, OwnCommit: ownCommit, OwnCommitSuperseded: superseded);
     }
 }

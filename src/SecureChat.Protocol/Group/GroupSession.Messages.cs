@@ -51,16 +51,19 @@ public sealed partial class GroupSession
                 Sequence = generation,
                 CipherSuite = current.Suite,
                 Nonce = ByteString.CopyFrom(RandomBytes(CipherSuites.NonceSize)),
+                HistoryTag = ByteString.CopyFrom(current.HistoryTag),
             };
             var associatedData = HeaderAad.Encode(envelope, current.TranscriptHash);
             var sentAt = (ulong)Math.Max(0, _clock.UtcNowMs);
+            var previous = generation == 0 ? current.PreviousSent : null;
             var plaintext = new ApplicationPlaintext
             {
                 SentAtMs = sentAt,
                 Body = ByteString.CopyFrom(body),
                 Signature = ByteString.CopyFrom(_identity.IdentityKey.Sign(Labels.MessageSignature,
-                    KeySchedule.MessageSignedBytes(associatedData, sentAt, body))),
+                    KeySchedule.MessageSignedBytes(associatedData, sentAt, body, previous, summary: false))),
                 Padding = ByteString.CopyFrom(new byte[PaddingLength(body.Length)]),
+                Previous = previous,
             };
             var plaintextBytes = plaintext.ToByteArray();
             envelope.Ciphertext = ByteString.CopyFrom(Aead.Seal(current.Suite, messageKey, envelope.Nonce.Span, associatedData, plaintextBytes));
@@ -84,7 +87,7 @@ public sealed partial class GroupSession
         Tick();
         if (envelope.Type != MessageType.Application || envelope.Version != WireLimits.ProtocolVersion
             || envelope.Nonce.Length != CipherSuites.NonceSize || envelope.Ciphertext.Length < CipherSuites.TagSize
-            || envelope.PayloadCase != Envelope.PayloadOneofCase.None)
+            || envelope.HistoryTag.Length != WireLimits.HistoryTagBytes || envelope.PayloadCase != Envelope.PayloadOneofCase.None)
         {
             return new MessageRejected(DecryptRejection.Malformed);
         }
@@ -103,6 +106,12 @@ public sealed partial class GroupSession
         if (state is null)
         {
             return notFound!;
+        }
+
+        if (!Hashing.FixedTimeEquals(envelope.HistoryTag.Span, state.HistoryTag))
+        {
+            // Same epoch number, another transcript: the sender is on a different history of the room (unauthenticated).
+            return new MessageRejected(DecryptRejection.OtherHistory);
         }
 
         if (envelope.CipherSuite != state.Suite)
@@ -151,7 +160,7 @@ public sealed partial class GroupSession
                 return new MessageRejected(DecryptRejection.Malformed);
             }
 
-            var signed = KeySchedule.MessageSignedBytes(associatedData, plaintext.SentAtMs, plaintext.Body.Span);
+            var signed = KeySchedule.MessageSignedBytes(associatedData, plaintext.SentAtMs, plaintext.Body.Span, plaintext.Previous, plaintext.Summary);
             if (!Signatures.Verify(sender.IdentityKey, Labels.MessageSignature, signed, plaintext.Signature.Span))
             {
                 // Keep the key: a forger in the group must not be able to burn the real message's key.
@@ -170,7 +179,8 @@ public sealed partial class GroupSession
                 return new MessageRejected(DecryptRejection.Malformed);
             }
 
-            if (plaintext.Padding.Span.IndexOfAnyExcept((byte)0) >= 0 || plaintext.SentAtMs > long.MaxValue)
+            if (plaintext.Padding.Span.IndexOfAnyExcept((byte)0) >= 0 || plaintext.SentAtMs > long.MaxValue
+                || (plaintext.Summary && (plaintext.Body.Length > 0 || plaintext.Previous is null)))
             {
                 lookahead?.Discard();
                 return new MessageRejected(DecryptRejection.Malformed);
@@ -192,8 +202,16 @@ public sealed partial class GroupSession
                 }
             }
 
+            if (plaintext.Summary)
+            {
+                return new SummaryDelivered(sender.ClientId, state.Epoch, generation, plaintext.Previous!);
+            }
+
             return new MessageDelivered(sender.ClientId, text, (long)plaintext.SentAtMs, state.Epoch, generation,
-                SenderKeyUnaccepted: !_trust.IsTrusted(sender.ClientId, sender.IdentityKey));
+                SenderKeyUnaccepted: !_trust.IsTrusted(sender.ClientId, sender.IdentityKey))
+            {
+                Previous = plaintext.Previous,
+            };
         }
         finally
         {

@@ -8,8 +8,8 @@ using SecureChat.Protocol.Infrastructure;
 namespace SecureChat.Protocol.Group;
 
 /// <summary>
-/// One client's view of one room under protocol v1: roster, epoch, transcript hash and the per-sender hash
-/// ratchets. Pure and deterministic given its <see cref="IClock"/> and <see cref="IRandomSource"/>; no I/O.
+/// One client's view of one room under protocol v2: roster, policy, epoch, transcript hash, what the room admitted,
+/// and the per-sender hash ratchets. Pure and deterministic given its <see cref="IClock"/> and <see cref="IRandomSource"/>; no I/O.
 /// Not thread-safe: one owner (the room's client actor) drives it. Dispose to erase every key it holds.
 /// </summary>
 public sealed partial class GroupSession : IDisposable
@@ -22,9 +22,11 @@ public sealed partial class GroupSession : IDisposable
     // Membership private keys this session can open wraps with, by key id.
     private readonly Dictionary<uint, MembershipKey> _membershipKeys = new();
     private readonly List<EpochState> _retired = [];
+    private readonly AdmissionRecord _admissions = new();
     private EpochState? _current;
     private PendingOwnCommit? _pending;
     private byte[]? _lastAppliedContentHash;
+    private byte[]? _lastAppliedTag;
     private ulong _firstEpoch;
     private ulong _removedAtEpoch;
     private bool _disposed;
@@ -49,7 +51,7 @@ public sealed partial class GroupSession : IDisposable
         _random = random ?? SystemRandomSource.Instance;
         Options = options ?? GroupOptions.Default;
         RoomId = roomId;
-        var joinKey = identity.CreateMembershipKey(1, _clock.UtcNowMs, Options.BundleLifetimeMs, _random);
+        var joinKey = identity.CreateMembershipKey(roomId, 1, _clock.UtcNowMs, Options.BundleLifetimeMs, _random);
         _membershipKeys[joinKey.KeyId] = joinKey;
         JoinBundle = joinKey.Bundle;
     }
@@ -80,7 +82,14 @@ public sealed partial class GroupSession : IDisposable
     /// <summary>The current roster, sorted by client id.</summary>
     public IReadOnlyList<RosterMember> Roster => _current?.Roster ?? [];
 
-    /// <summary>15 digits every member of the epoch sees alike; differing codes reveal a fork.</summary>
+    /// <summary>The policy in force (null before the first commit).</summary>
+    public RoomPolicy? Policy => _current?.Policy?.Clone();
+
+    /// <summary>This member's entry in the current roster; before the first commit, the join bundle.</summary>
+    public SignedBundle CurrentBundle =>
+        _current is { } current && current.Members.TryGetValue(LocalClientId, out var own) ? own.Bundle : JoinBundle;
+
+    /// <summary>25 digits every member of the epoch sees alike; differing codes reveal a fork.</summary>
     public string? EpochCode => _current?.EpochCode;
 
     /// <summary>Our commit waiting for the relay's echo, if any.</summary>
@@ -117,12 +126,14 @@ public sealed partial class GroupSession : IDisposable
 
     /// <summary>
     /// True when this member should commit a rekey: it sent <see cref="GroupOptions.RekeyAfterMessages"/> messages
-    /// in the epoch, or the epoch is older than <see cref="GroupOptions.RekeyAfterMs"/> and it sent at least one.
+    /// in the epoch; or the epoch is older than <see cref="GroupOptions.RekeyAfterMs"/> and it sent at least one; or its
+    /// own roster entry has less than half of its lifetime left (the rekey refreshes it before it can expire).
     /// </summary>
     public bool NeedsRekey =>
         Status == GroupStatus.Active && _pending is null && _current is { } current &&
         (current.MessagesSent >= Options.RekeyAfterMessages ||
-         (current.MessagesSent > 0 && _clock.UtcNowMs - current.StartedAtMs >= Options.RekeyAfterMs));
+         (current.MessagesSent > 0 && _clock.UtcNowMs - current.StartedAtMs >= Options.RekeyAfterMs) ||
+         OwnEntryPastHalfLife(current));
 
     /// <summary>Erases the receive chains of replaced epochs whose retention has elapsed.</summary>
     public void Tick()
@@ -138,6 +149,20 @@ public sealed partial class GroupSession : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// This member's signed leave (PROTOCOL.md §4.5): for the room, its current roster entry (the join bundle before it
+    /// was admitted) and the current epoch. With it, any member may remove us as LEFT; without it only as REMOVED.
+    /// </summary>
+    public SignedLeave CreateLeave() => Leaves.Create(_identity, RoomId, Epoch, CurrentBundle, Math.Max(0, _clock.UtcNowMs));
+
+    /// <summary>
+    /// A signed invite naming <paramref name="inviteeId"/> (PROTOCOL.md §8.3): in an INVITE room a committer adds that id
+    /// only with it, and only while we are in the roster it checks. Valid from now for <paramref name="lifetimeMs"/>
+    /// (default and maximum 30 days); it admits once.
+    /// </summary>
+    public SignedInvite CreateInvite(string inviteeId, long lifetimeMs = Invites.MaxLifetimeMs) =>
+        Invites.Create(_identity, RoomId, inviteeId, Math.Max(0, _clock.UtcNowMs), lifetimeMs, _random);
 
     /// <summary>Wraps a commit for sending: a COMMIT envelope from this client for this room.</summary>
     public Envelope CommitEnvelope(SignedCommit commit)
@@ -180,6 +205,10 @@ public sealed partial class GroupSession : IDisposable
     }
 
     private bool IsSelf(string clientId) => string.Equals(clientId, LocalClientId, StringComparison.Ordinal);
+
+    private bool OwnEntryPastHalfLife(EpochState current) =>
+        current.Members.TryGetValue(LocalClientId, out var own)
+        && (ulong)Math.Max(0, _clock.UtcNowMs) >= own.CreatedAtMs + ((own.ExpiresAtMs - own.CreatedAtMs) / 2);
 
     private void DiscardPending()
     {

@@ -20,22 +20,25 @@ public enum GroupStatus
 /// <summary>Why <see cref="GroupSession.ProcessCommit"/> refused a commit. PROTOCOL.md §Errors.</summary>
 public enum CommitRejection
 {
-    /// <summary>Content bytes do not parse, a field has the wrong size, or rekey/operations are inconsistent.</summary>
+    /// <summary>Content bytes do not parse, or a field (previous transcript hash, signature, confirmation tag, epoch) has the wrong size.</summary>
     Malformed,
 
     /// <summary>content.room_id is not this session's room.</summary>
     WrongRoom,
 
-    /// <summary>The epoch is more than one ahead: a commit was missed; the session must rejoin.</summary>
+    /// <summary>The epoch is more than one ahead: a commit was missed (signed by a member we know); the session must catch up or rejoin.</summary>
     EpochGap,
 
-    /// <summary>previous_transcript_hash differs from ours: a fork (or a commit built on another branch).</summary>
+    /// <summary>previous_transcript_hash differs from ours: the committer is on a different history of this room (a fork).</summary>
     TranscriptMismatch,
 
-    /// <summary>The committer is not in our current roster (or, for a joiner, not in the new roster).</summary>
+    /// <summary>
+    /// The committer is not in our current roster (for a joiner: not in the new roster; for an EXTERNAL commit: no add of its
+    /// own bundle), so its signature cannot be checked: the frame causes nothing.
+    /// </summary>
     NotSignedByMember,
 
-    /// <summary>The commit signature does not verify with the committer's identity key.</summary>
+    /// <summary>The commit signature does not verify with the committer's identity key: the frame causes nothing.</summary>
     BadSignature,
 
     /// <summary>The suite differs from the room's, or this machine cannot run it.</summary>
@@ -64,9 +67,33 @@ public enum CommitRejection
 
     /// <summary>This session has been removed from the group; it processes no further commits.</summary>
     NotAMember,
+
+    /// <summary>Kind, operation order or a remove is malformed, or the commit breaks its kind's shape (CREATE, EXTERNAL).</summary>
+    MalformedOperations,
+
+    /// <summary>The policy is invalid, or changed without a SetPolicy operation.</summary>
+    PolicyViolation,
+
+    /// <summary>A remove's proof does not hold: a LEFT without the member's own leave, an EXPIRED of a live bundle, a REJOINED with another identity key.</summary>
+    InvalidRemove,
+
+    /// <summary>An add in an INVITE room without a valid, unused invite from a member.</summary>
+    NotInvited,
+
+    /// <summary>A new roster entry is a bundle the room already admitted (a bundle serves one admission).</summary>
+    BundleReused,
+
+    /// <summary>
+    /// The confirmation tag is not the one our epoch secret gives: the committer sealed different secrets to different
+    /// members (or the tag was altered). The commit cannot be used; the session must rejoin.
+    /// </summary>
+    ConfirmationFailed,
 }
 
 public abstract record CommitOutcome;
+
+/// <summary>One remove of a commit: who, and why (the reason's proof was checked where it can be, PROTOCOL.md §8.4).</summary>
+public sealed record Removal(string ClientId, RemoveReason Reason);
 
 /// <summary>The commit is now the current epoch.</summary>
 public sealed record CommitAccepted(
@@ -81,7 +108,22 @@ public sealed record CommitAccepted(
     bool JoinedGroup,
     bool RemovedFromGroup,
     bool OwnCommit,
-    bool OwnCommitSuperseded) : CommitOutcome;
+    bool OwnCommitSuperseded) : CommitOutcome
+{
+    public CommitKind Kind { get; init; }
+
+    /// <summary>Every remove with its reason, in commit order (<see cref="Removed"/> has the ids only).</summary>
+    public IReadOnlyList<Removal> Removals { get; init; } = [];
+
+    /// <summary>The policy in force from this epoch on.</summary>
+    public RoomPolicy? Policy { get; init; }
+
+    /// <summary>The commit set a new policy.</summary>
+    public bool PolicyChanged { get; init; }
+
+    /// <summary>When <see cref="RemovedFromGroup"/>: the reason the commit gave for removing us.</summary>
+    public RemoveReason? OwnRemovalReason { get; init; }
+}
 
 /// <summary>This very commit was already applied (a duplicate delivery).</summary>
 public sealed record CommitAlreadyApplied(ulong Epoch) : CommitOutcome;
@@ -92,7 +134,11 @@ public sealed record CommitStale(ulong Epoch, ulong CurrentEpoch) : CommitOutcom
 /// <summary>A joining session saw a commit that does not admit it (no wrap for its key): ignored.</summary>
 public sealed record CommitNotForUs(ulong Epoch) : CommitOutcome;
 
-public sealed record CommitRejected(CommitRejection Reason, ulong Epoch) : CommitOutcome;
+public sealed record CommitRejected(CommitRejection Reason, ulong Epoch) : CommitOutcome
+{
+    /// <summary>For rejections of the roster rule: exactly which part of it failed.</summary>
+    public RosterViolation Violation { get; init; }
+}
 
 // ---------------------------------------------------------------- creating commits
 
@@ -121,6 +167,9 @@ public enum CommitRefusal
 
     /// <summary>A commit of ours for another epoch is still waiting for the relay's echo.</summary>
     PendingCommitExists,
+
+    /// <summary>The request is not one this session can act on (e.g. the room's policy or state does not allow it).</summary>
+    NotAllowed,
 }
 
 public abstract record CommitCreation;
@@ -199,6 +248,12 @@ public enum DecryptRejection
 
     /// <summary>Decrypted, but the inner Ed25519 signature is not the sender's: another member forged it.</summary>
     Forged,
+
+    /// <summary>
+    /// The envelope's history tag is not our epoch's: the sender is on a different history of this room (a fork). The tag
+    /// is checked before decryption and so is not authenticated: the relay can fake this report, as it can corrupt any message.
+    /// </summary>
+    OtherHistory,
 }
 
 public abstract record DecryptOutcome;
@@ -209,7 +264,14 @@ public sealed record MessageDelivered(
     long SentAtMs,
     ulong Epoch,
     ulong Generation,
-    bool SenderKeyUnaccepted) : DecryptOutcome;
+    bool SenderKeyUnaccepted) : DecryptOutcome
+{
+    /// <summary>The sender's authenticated count for the epoch before, carried by its first message of this epoch.</summary>
+    public EpochCount? Previous { get; init; }
+}
+
+/// <summary>A summary: no text, only the sender's authenticated count for the epoch before (drop detection, PROTOCOL.md §10.4).</summary>
+public sealed record SummaryDelivered(string SenderId, ulong Epoch, ulong Generation, EpochCount Previous) : DecryptOutcome;
 
 /// <summary>For an epoch this session has not reached yet: keep the envelope and retry after the next commit.</summary>
 public sealed record MessageHeld(ulong Epoch) : DecryptOutcome;

@@ -18,8 +18,14 @@ public enum BundleRejection
     /// <summary>The Ed25519 signature over the content does not verify with the IK inside it.</summary>
     BadSignature,
 
-    /// <summary>expires_at_ms is not after the reference time (or before created_at_ms).</summary>
+    /// <summary>expires_at_ms is not after the reference time.</summary>
     Expired,
+
+    /// <summary>created_at_ms is after expires_at_ms, or the lifetime is longer than <see cref="Bundles.MaxLifetimeMs"/>.</summary>
+    BadLifetime,
+
+    /// <summary>The bundle names another room than the one it is used in.</summary>
+    WrongRoom,
 
     /// <summary>The bundle is valid but names another client than expected.</summary>
     WrongClient,
@@ -28,9 +34,12 @@ public enum BundleRejection
     WeakMembershipKey,
 }
 
-/// <summary>Creating and verifying signed bundles (label SC1/bundle-sig over the content bytes).</summary>
+/// <summary>Creating and verifying signed bundles (label SC2/bundle-sig over the content bytes).</summary>
 public static class Bundles
 {
+    /// <summary>No bundle may claim a longer life than this (90 days): expires_at_ms - created_at_ms ≤ it.</summary>
+    public const long MaxLifetimeMs = 90L * 24 * 3_600_000;
+
     public static SignedBundle Sign(IdentityKeyPair identity, BundleContent content)
     {
         ArgumentNullException.ThrowIfNull(identity);
@@ -44,10 +53,10 @@ public static class Bundles
     }
 
     /// <summary>
-    /// Verifies the signature with the IK inside the content, the id rules and key sizes, and (when
-    /// <paramref name="validAtMs"/> is given) that the bundle has not expired at that time.
+    /// Verifies the signature with the IK inside the content, the id rules, key sizes and lifetime, that the bundle is
+    /// for <paramref name="roomId"/>, and (when <paramref name="validAtMs"/> is given) that it has not expired then.
     /// </summary>
-    public static BundleRejection Verify(SignedBundle? bundle, long? validAtMs, out RosterMember? member)
+    public static BundleRejection Verify(SignedBundle? bundle, string roomId, long? validAtMs, out RosterMember? member)
     {
         member = null;
         if (bundle is null || bundle.Signature.Length != IdentityKeyPair.SignatureSize)
@@ -75,7 +84,17 @@ public static class Bundles
             return BundleRejection.BadSignature;
         }
 
-        if (content.ExpiresAtMs < content.CreatedAtMs || (validAtMs is { } at && content.ExpiresAtMs <= (ulong)Math.Max(0, at)))
+        if (content.ExpiresAtMs < content.CreatedAtMs || content.ExpiresAtMs - content.CreatedAtMs > MaxLifetimeMs)
+        {
+            return BundleRejection.BadLifetime;
+        }
+
+        if (!string.Equals(content.RoomId, roomId, StringComparison.Ordinal))
+        {
+            return BundleRejection.WrongRoom;
+        }
+
+        if (validAtMs is { } at && IsExpiredAt(content.ExpiresAtMs, (ulong)Math.Max(0, at)))
         {
             return BundleRejection.Expired;
         }
@@ -88,9 +107,9 @@ public static class Bundles
     /// Verify plus a check that the bundle belongs to <paramref name="expectedClientId"/> and that its membership
     /// key is usable (the server's JOIN check; committers run the same check before adding a bundle).
     /// </summary>
-    public static BundleRejection VerifyFor(SignedBundle? bundle, string expectedClientId, long validAtMs, out RosterMember? member)
+    public static BundleRejection VerifyFor(SignedBundle? bundle, string expectedClientId, string roomId, long validAtMs, out RosterMember? member)
     {
-        var rejection = Verify(bundle, validAtMs, out member);
+        var rejection = Verify(bundle, roomId, validAtMs, out member);
         if (rejection != BundleRejection.None)
         {
             return rejection;
@@ -109,6 +128,16 @@ public static class Bundles
         }
 
         return BundleRejection.None;
+    }
+
+    /// <summary>A bundle is expired at time t when expires_at_ms ≤ t (PROTOCOL.md §6).</summary>
+    public static bool IsExpiredAt(ulong expiresAtMs, ulong atMs) => expiresAtMs <= atMs;
+
+    /// <summary>SHA-256 of the content bytes: what "the same bundle" means for one-admission tracking and leaves.</summary>
+    public static byte[] Hash(SignedBundle bundle)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        return Hashing.Sha256(bundle.Content.Span);
     }
 
     /// <summary>False for a low-order point (the X25519 result with it is all zero whatever the private key).</summary>

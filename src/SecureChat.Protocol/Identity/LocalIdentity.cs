@@ -41,22 +41,24 @@ public sealed class LocalIdentity : IDisposable
     public static LocalIdentity Generate(string clientId, IRandomSource random) =>
         new(clientId, random.NextIdentity());
 
-    /// <summary>Creates a fresh membership key and the signed bundle that publishes it.</summary>
-    public MembershipKey CreateMembershipKey(uint keyId, long createdAtMs, long lifetimeMs, IRandomSource random)
+    /// <summary>Creates a fresh membership key for <paramref name="roomId"/> and the signed bundle that publishes it.</summary>
+    public MembershipKey CreateMembershipKey(string roomId, uint keyId, long createdAtMs, long lifetimeMs, IRandomSource random)
     {
         ArgumentNullException.ThrowIfNull(random);
         ArgumentOutOfRangeException.ThrowIfNegative(createdAtMs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lifetimeMs);
         var keyPair = random.NextX25519();
-        var bundle = MakeBundle(keyPair.PublicKey, keyId, createdAtMs, createdAtMs + lifetimeMs);
+        var bundle = MakeBundle(roomId, keyPair.PublicKey, keyId, createdAtMs, createdAtMs + lifetimeMs);
         return new MembershipKey(keyPair, bundle);
     }
 
-    /// <summary>Signs {client id, IK, membership key, key id, created, expires} with label SC1/bundle-sig.</summary>
-    public SignedBundle MakeBundle(ReadOnlySpan<byte> membershipPublicKey, uint keyId, long createdAtMs, long expiresAtMs)
+    /// <summary>Signs {client id, IK, membership key, key id, created, expires, room} with label SC2/bundle-sig.</summary>
+    public SignedBundle MakeBundle(string roomId, ReadOnlySpan<byte> membershipPublicKey, uint keyId, long createdAtMs, long expiresAtMs)
     {
+        ArgumentNullException.ThrowIfNull(roomId);
         var content = new BundleContent
         {
+            RoomId = roomId,
             ClientId = ClientId,
             IdentityKey = ByteString.CopyFrom(IdentityKey.PublicKey),
             MembershipKey = ByteString.CopyFrom(membershipPublicKey),

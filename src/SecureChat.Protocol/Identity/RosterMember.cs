@@ -7,6 +7,7 @@ namespace SecureChat.Protocol.Identity;
 public sealed class RosterMember
 {
     private string? _fingerprint;
+    private ByteString? _bundleHash;
 
     internal RosterMember(SignedBundle bundle, BundleContent content)
     {
@@ -17,6 +18,7 @@ public sealed class RosterMember
         KeyId = content.KeyId;
         CreatedAtMs = content.CreatedAtMs;
         ExpiresAtMs = content.ExpiresAtMs;
+        RoomId = content.RoomId;
     }
 
     public string ClientId { get; }
@@ -33,8 +35,17 @@ public sealed class RosterMember
 
     public ulong ExpiresAtMs { get; }
 
+    /// <summary>The room the bundle was made for.</summary>
+    public string RoomId { get; }
+
+    /// <summary>Expired at <paramref name="atMs"/>: expires_at_ms ≤ atMs.</summary>
+    public bool IsExpiredAt(ulong atMs) => Bundles.IsExpiredAt(ExpiresAtMs, atMs);
+
     /// <summary>The bundle exactly as signed and transmitted.</summary>
     public SignedBundle Bundle { get; }
+
+    /// <summary>SHA-256 of the bundle's content bytes (<see cref="Bundles.Hash"/>).</summary>
+    public ByteString BundleHash => _bundleHash ??= ByteString.CopyFrom(Bundles.Hash(Bundle));
 
     /// <summary>30-digit fingerprint of (client id, IK); computed on first use (it is deliberately slow).</summary>
     public string Fingerprint => _fingerprint ??= Core.Crypto.Fingerprint.ForIdentity(ClientId, IdentityKey);

@@ -27,6 +27,9 @@ public enum RelayCommitRejection
     /// <summary>An unknown suite, or not the room's.</summary>
     WrongSuite,
 
+    /// <summary>A kind the room does not accept now: CREATE only for an empty room, MEMBER otherwise (EXTERNAL not yet).</summary>
+    WrongKind,
+
     /// <summary>previous_transcript_hash is not the room's transcript hash (32 zero bytes for a creation): another history.</summary>
     WrongTranscript,
 
@@ -35,14 +38,11 @@ public enum RelayCommitRejection
 
     BadSignature,
 
-    /// <summary>The roster, operations or wraps break the roster rule (PROTOCOL.md §8.4, <see cref="RosterRules"/>).</summary>
+    /// <summary>The roster, operations or wraps break the commit rule (PROTOCOL.md §8.4, <see cref="RosterRules"/>).</summary>
     BadRoster,
 
     /// <summary>An added bundle is not one a client joined with.</summary>
     NotJoined,
-
-    /// <summary>A removed member has not left.</summary>
-    NotLeft,
 
     /// <summary>The COMMIT envelope the room would relay does not fit one frame (the connections' limit).</summary>
     TooLarge,
@@ -51,7 +51,7 @@ public enum RelayCommitRejection
     TooManyRekeys,
 }
 
-/// <summary>What the room knows when a commit arrives: public keys and ids only.</summary>
+/// <summary>What the room knows when a commit arrives: public keys, ids, hashes only.</summary>
 /// <param name="Roster">The current roster by id (empty for a new room or one whose roster was reset).</param>
 /// <param name="PendingAdds">The bundles connected joiners joined with, by client id.</param>
 /// <param name="PendingRemoves">Roster members that left (or reconnected with a new key) and await removal.</param>
@@ -70,6 +70,12 @@ public sealed record RelayView(
     /// <summary>TH of the current epoch (32 zero bytes before a creation): the next commit's previous transcript hash.</summary>
     public ByteString TranscriptHash { get; init; } = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
 
+    /// <summary>The policy in force (null before a creation).</summary>
+    public RoomPolicy? Policy { get; init; }
+
+    /// <summary>What the room admitted (bundles, invites), for the one-admission rules.</summary>
+    public AdmissionRecord? Admissions { get; init; }
+
     /// <summary>The largest frame body a connection sends (<see cref="FrameCodec.IsValidLength"/>): the relayed commit must fit it.</summary>
     public int MaxFrameBytes { get; init; } = WireLimits.DefaultMaxFrameBytes;
 }
@@ -85,23 +91,28 @@ public sealed record RelayVerdict(RelayCommitRejection Rejection, string Reason,
 }
 
 /// <summary>
-/// The relay's rules (PROTOCOL.md §4): the one implementation the server, the protocol tests' relay and the
-/// adversarial relay all call. Pure and synchronous: it verifies signatures over public keys and compares ids and
-/// bytes; it never sees a secret. The roster rule is the members' own (<see cref="RosterRules"/>); on top of it the
-/// relay holds the committer to its own records: only a member that has not left commits, only a waiting joiner
-/// creates an empty room (alone), only bundles clients joined with are added, only members that left are removed;
-/// the commit continues the room's history (its previous transcript hash is the one the relay recorded) and what
-/// the relay would relay fits one frame.
+/// The relay's rules (PROTOCOL.md §4.3): the one implementation the server, the protocol tests' relay and the adversarial
+/// relay all call. Pure and synchronous: it verifies signatures over public keys and compares ids, bytes and hashes; it
+/// never sees a secret. The commit rule is the members' own (<see cref="RosterRules"/>); on top of it the relay holds the
+/// committer to its own records: only a member that has not left commits (MEMBER), only a waiting joiner creates an empty
+/// room (CREATE, alone), only bundles clients joined with are added, the commit continues the room's history (its previous
+/// transcript hash is the one the relay recorded) and what the relay would relay fits one frame. Any member may remove any
+/// other (the relay cannot veto a remove); the commit rule checks each reason's proof. It cannot check wraps or the
+/// confirmation tag (they need the epoch secret).
 /// </summary>
 public static class RelayRules
 {
     /// <summary>TH_0: the previous transcript hash of a creating commit, and the room's before one (§8.8).</summary>
     public static ByteString InitialTranscriptHash { get; } = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
 
-    /// <summary>The JOIN check (§4 step 2, §6): a valid bundle of the sender, unexpired now, with a usable membership key.</summary>
-    public static BundleRejection CheckJoinBundle(SignedBundle? bundle, string clientId, long nowMs, out RosterMember? member, out string reason)
+    /// <summary>
+    /// The JOIN check (§4.2, §6): a valid bundle of the sender for this room, unexpired now, with a usable membership key,
+    /// and not one the room already admitted.
+    /// </summary>
+    public static BundleRejection CheckJoinBundle(SignedBundle? bundle, string clientId, string roomId, long nowMs, out RosterMember? member,
+        out string reason)
     {
-        var rejection = Bundles.VerifyFor(bundle, clientId, nowMs, out member);
+        var rejection = Bundles.VerifyFor(bundle, clientId, roomId, nowMs, out member);
         reason = Describe(rejection);
         return rejection;
     }
@@ -114,12 +125,14 @@ public static class RelayRules
         BundleRejection.InvalidClientId => "bundle client id is not a valid id",
         BundleRejection.BadSignature => "bundle signature does not verify",
         BundleRejection.Expired => "bundle has expired",
+        BundleRejection.BadLifetime => "bundle lifetime is negative or longer than 90 days",
+        BundleRejection.WrongRoom => "bundle is for another room",
         BundleRejection.WrongClient => "bundle belongs to another client id",
         BundleRejection.WeakMembershipKey => "bundle membership key is a low-order point",
         _ => rejection.ToString(),
     };
 
-    /// <summary>The COMMIT check (§4 step 3). The first commit that passes for an epoch wins.</summary>
+    /// <summary>The COMMIT check (§4.3). The first commit that passes for an epoch wins.</summary>
     public static RelayVerdict CheckCommit(RelayView room, string senderId, SignedCommit commit)
     {
         ArgumentNullException.ThrowIfNull(room);
@@ -150,9 +163,9 @@ public static class RelayRules
             return Refuse(RelayCommitRejection.CommitterNotSender, "committer id differs from the sender", epoch);
         }
 
-        if (content.PreviousTranscriptHash.Length != KeySchedule.HashSize)
+        if (content.PreviousTranscriptHash.Length != KeySchedule.HashSize || commit.ConfirmationTag.Length != KeySchedule.ConfirmationTagSize)
         {
-            return Refuse(RelayCommitRejection.Malformed, "previous transcript hash has the wrong length", epoch);
+            return Refuse(RelayCommitRejection.Malformed, "previous transcript hash or confirmation tag has the wrong length", epoch);
         }
 
         if (content.Suite == CipherSuite.Unspecified || !Enum.IsDefined(content.Suite))
@@ -164,6 +177,14 @@ public static class RelayRules
         if (!creating && content.Suite != room.Suite)
         {
             return Refuse(RelayCommitRejection.WrongSuite, "cipher suite differs from the room's", epoch);
+        }
+
+        var expectedKind = creating ? CommitKind.Create : CommitKind.Member;
+        if (content.Kind != expectedKind)
+        {
+            return Refuse(RelayCommitRejection.WrongKind, creating
+                ? "the first commit of a room must be a CREATE"
+                : "only MEMBER commits are accepted in a room that has members", epoch);
         }
 
         var committer = creating ? Creator(room, senderId, content) : Committer(room, senderId);
@@ -187,37 +208,29 @@ public static class RelayRules
         }
 
         // The relay's own records first: they are byte comparisons, cheaper than the roster's signatures.
-        if (content.Added.Any(bundle => JoinedBundle(room, bundle) is null))
+        var operations = content.Operations;
+        if (operations.Any(o => o.OpCase == Operation.OpOneofCase.Add && (o.Add.Bundle is null || JoinedBundle(room, o.Add.Bundle) is null)))
         {
             return Refuse(RelayCommitRejection.NotJoined, "commit adds a bundle nobody joined with", epoch);
         }
 
-        if (content.Removed.Any(id => !room.PendingRemoves.Contains(id)))
-        {
-            return Refuse(RelayCommitRejection.NotLeft, "commit removes a member that has not left", epoch);
-        }
-
-        return CheckRoster(room, commit, content);
+        return CheckRoster(room, commit, content, creating);
     }
 
-    private static RelayVerdict CheckRoster(RelayView room, SignedCommit commit, CommitContent content)
+    private static RelayVerdict CheckRoster(RelayView room, SignedCommit commit, CommitContent content, bool creating)
     {
         var epoch = content.Epoch;
-        var violation = RosterRules.CheckShape(content, room.MaxMembers, Known(room), out var roster, out var added);
+        var violation = RosterRules.CheckShape(content, room.MaxMembers, Known(room), out var shape);
+        IReadOnlyList<InviteContent> invitesUsed = [];
         if (violation == RosterViolation.None)
         {
-            violation = RosterRules.CheckChange(content, roster, added, room.Roster, content.CommitterId);
+            var basis = new CommitBasis(room.Roster, creating ? content.Policy : room.Policy ?? RoomPolicies.Default, room.Admissions);
+            violation = RosterRules.CheckChange(content, shape!, basis, out invitesUsed);
         }
 
         if (violation != RosterViolation.None)
         {
             return Refuse(RelayCommitRejection.BadRoster, Describe(violation, room.MaxMembers), epoch);
-        }
-
-        // A committer's refreshed bundle is the only entry no JOIN check has seen: its key must be usable too.
-        if (RosterRules.ChangedEntries(roster, added, room.Roster).Any(m => !Bundles.IsUsableMembershipKey(m.MembershipKey)))
-        {
-            return Refuse(RelayCommitRejection.BadRoster, Describe(RosterViolation.EntryChanged, room.MaxMembers), epoch);
         }
 
         var relayed = RelayedCommit(room.RoomId, content, commit);
@@ -227,8 +240,13 @@ public static class RelayRules
                 Invariant($"the commit would be relayed as {relayed.Length} bytes, above the frame limit of {room.MaxFrameBytes}"), epoch);
         }
 
-        var accepted = new EpochAccepted(epoch, content.Suite, content.CommitterId, roster, [.. added.Select(m => m.ClientId)],
-            [.. content.Removed], content.Rekey, TranscriptHashAfter(content, commit));
+        var accepted = new EpochAccepted(epoch, content.Suite, content.CommitterId, shape!.Roster, [.. shape.AddedIds],
+            [.. shape.RemovedIds], shape.IsRekey, TranscriptHashAfter(content, commit))
+        {
+            Policy = shape.Policy.Clone(),
+            CreatedAtMs = content.CreatedAtMs,
+            InvitesUsed = invitesUsed,
+        };
         return new RelayVerdict(RelayCommitRejection.None, string.Empty, epoch, accepted) { Relayed = relayed };
     }
 
@@ -239,12 +257,12 @@ public static class RelayRules
         return room.Roster.Count == 0 ? InitialTranscriptHash : room.TranscriptHash;
     }
 
-    /// <summary>The transcript hash an accepted commit leads to (§8.8): what the room records, and members compute, for the next commit.</summary>
+    /// <summary>The transcript hash TH_e an accepted commit leads to (§8.8): what the room records, and members compute, for the next commit.</summary>
     public static ByteString TranscriptHashAfter(CommitContent content, SignedCommit commit)
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(commit);
-        return ByteString.CopyFrom(KeySchedule.TranscriptHash(content.PreviousTranscriptHash.Span, commit.Content.Span));
+        return ByteString.CopyFrom(KeySchedule.TranscriptHashOf(commit, content.PreviousTranscriptHash.Span));
     }
 
     /// <summary>The transcript hash a well-formed commit leads to (for clients built by hand that track the room's history).</summary>
@@ -259,26 +277,41 @@ public static class RelayRules
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(commit);
-        return ServerFrames.Commit(roomId, content.CommitterId, content.Epoch, content.Suite, commit.Content, commit.Signature);
+        return ServerFrames.Commit(roomId, content.CommitterId, content.Epoch, content.Suite, commit);
     }
 
-    /// <summary>The server's reason texts for the roster rule.</summary>
+    /// <summary>The server's reason texts for the commit rule.</summary>
     private static string Describe(RosterViolation violation, int maxMembers) => violation switch
     {
-        RosterViolation.RekeyChangesRoster => "a rekey commit must not change the roster",
-        RosterViolation.NoOperation => "commit has no operation",
+        RosterViolation.BadKind => "unknown commit kind",
+        RosterViolation.BadPolicy => "policy is missing or out of range",
+        RosterViolation.PolicyChanged => "policy changed without a SetPolicy operation",
+        RosterViolation.UnknownOperation => "commit has an operation of an unknown kind",
+        RosterViolation.OperationOrder => "operations are not removes, adds, policy, each sorted by client id",
+        RosterViolation.BadRemove => "a remove has no valid id or reason, or a leave proof on the wrong reason",
+        RosterViolation.EmptyRoster => "roster is empty",
         RosterViolation.TooManyMembers => Invariant($"roster exceeds {maxMembers} members"),
-        RosterViolation.InvalidBundle => "roster entry does not parse or does not verify",
+        RosterViolation.InvalidBundle => "roster entry does not verify, is for another room, or has a low-order key",
         RosterViolation.NotSorted => "roster is not sorted by client id without duplicates",
+        RosterViolation.EntryExpired => "roster holds a bundle that had expired when the commit was made",
         RosterViolation.AddedNotInRoster => "an added bundle is not a distinct entry of the roster",
-        RosterViolation.AddedExpired => "an added bundle had expired when the commit was made",
-        RosterViolation.RemovedTwice => "a member is removed twice",
+        RosterViolation.RemovedStillInRoster => "a removed member is still in the roster",
+        RosterViolation.RejoinNotReadded or RosterViolation.RejoinOtherIdentity => "a rejoining member is not added back with its identity key",
+        RosterViolation.CreateShape => "a CREATE must hold the creator alone",
+        RosterViolation.ExternalShape or RosterViolation.ExternalFromMember => "an external commit must add its committer alone",
+        RosterViolation.CommitterNotInRoster => "committer is not in the new roster",
         RosterViolation.WrapCount => "commit needs one wrap per roster member",
         RosterViolation.WrapOrder => "wraps are not in roster order",
         RosterViolation.WrapShape => "a wrap names another key id than its roster entry, or has the wrong size",
-        RosterViolation.RemovedNotMember or RosterViolation.RemovesCommitter => "commit removes a member that has not left",
+        RosterViolation.RemovedNotMember => "commit removes someone who is not a member",
+        RosterViolation.RemovesCommitter => "a committer cannot remove itself",
         RosterViolation.AddedAlreadyMember => "commit adds a member that is already in the roster",
         RosterViolation.EntryChanged => "roster holds a bundle other than the member's known one",
+        RosterViolation.NotExpired => "an EXPIRED remove of a bundle that has not expired",
+        RosterViolation.InvalidLeave => "a LEFT remove without the member's signed leave",
+        RosterViolation.InviteMissing or RosterViolation.InviteInvalid => "an add without a valid invite in an invite-only room",
+        RosterViolation.InviteUsed => "an invite that was already used",
+        RosterViolation.BundleReused => "commit adds a bundle that was already admitted in this room",
         _ => "roster is not the old roster with the operations applied",
     };
 
@@ -293,8 +326,8 @@ public static class RelayRules
             return null;
         }
 
-        var onlySelf = content.Roster.Count == 1 && content.Added.Count == 1 && content.Removed.Count == 0 &&
-                       own.Bundle.Equals(content.Roster[0]) && own.Bundle.Equals(content.Added[0]);
+        var onlySelf = content.Roster.Count == 1 && content.Operations.Count == 1 && content.Operations[0].OpCase == Operation.OpOneofCase.Add
+                       && own.Bundle.Equals(content.Roster[0]) && own.Bundle.Equals(content.Operations[0].Add.Bundle);
         return onlySelf ? own : null;
     }
 

@@ -6,7 +6,7 @@ namespace SecureChat.Protocol.Relay;
 
 /// <summary>
 /// A durable change of a room: what <see cref="RoomState{TConnection}.Apply"/> replays to rebuild the room's epoch,
-/// suite, roster and transcript hash. Only public material: bundles, ids, hashes.
+/// suite, policy, roster, transcript hash and admission record. Only public material: bundles, ids, hashes.
 /// </summary>
 public abstract record RoomEvent(ulong Epoch);
 
@@ -19,7 +19,17 @@ public sealed record EpochAccepted(
     IReadOnlyList<string> Added,
     IReadOnlyList<string> Removed,
     bool Rekey,
-    ByteString TranscriptHash) : RoomEvent(Epoch);
+    ByteString TranscriptHash) : RoomEvent(Epoch)
+{
+    /// <summary>The policy in force from this epoch on.</summary>
+    public RoomPolicy? Policy { get; init; }
+
+    /// <summary>The commit's created_at_ms: the time the room's admission record is pruned at.</summary>
+    public ulong CreatedAtMs { get; init; }
+
+    /// <summary>The invites the commit spent.</summary>
+    public IReadOnlyList<InviteContent> InvitesUsed { get; init; } = [];
+}
 
 /// <summary>
 /// Nobody who could commit is left: the roster is dropped and the next joiner creates the room afresh at
@@ -31,4 +41,11 @@ public sealed record RosterReset(ulong Epoch) : RoomEvent(Epoch);
 /// The durable state of a room in one record (<see cref="RoomState{TConnection}.Durable"/>): what a persistent room
 /// stores as a snapshot and hands to <see cref="RoomState{TConnection}.Restore"/> before replaying the later events.
 /// </summary>
-public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyList<RosterMember> Roster, ByteString TranscriptHash);
+public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyList<RosterMember> Roster, ByteString TranscriptHash)
+{
+    /// <summary>The policy in force (null before the room's creating commit).</summary>
+    public RoomPolicy? Policy { get; init; }
+
+    /// <summary>The bundles the room admitted and the invites it spent, until they expire (the one-admission rules).</summary>
+    public AdmissionSnapshot? Admissions { get; init; }
+}

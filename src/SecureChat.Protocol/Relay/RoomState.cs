@@ -29,7 +29,9 @@ public sealed class RoomState<TConnection>
 
     // Durable: changed only by Apply.
     private readonly SortedDictionary<string, RosterMember> _roster = new(StringComparer.Ordinal);
+    private AdmissionRecord _admissions = new();
     private CipherSuite _suite;
+    private RoomPolicy? _policy;
     private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
 
     // Volatile: rebuilt from the members' connections when a room starts again.
@@ -68,6 +70,9 @@ public sealed class RoomState<TConnection>
 
     public CipherSuite Suite => _suite;
 
+    /// <summary>The policy in force (null before the room's creating commit).</summary>
+    public RoomPolicy? Policy => _policy;
+
     /// <summary>The roster the last accepted commit stated, sorted by id.</summary>
     public IReadOnlyCollection<RosterMember> Roster => _roster.Values;
 
@@ -95,7 +100,9 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>A client asks to join from <paramref name="connection"/>; it is admitted by the next commit.</summary>
-    public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection)
+    /// <param name="supportedSuites">The suites the joiner can run (empty: both); a room of another suite is refused UNSUPPORTED_SUITE.</param>
+    public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection,
+        IReadOnlyCollection<CipherSuite>? supportedSuites = null)
     {
         if (_connected.TryGetValue(clientId, out var existing) && _same.Equals(existing.Connection, connection))
         {
@@ -103,9 +110,26 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
-        if (RelayRules.CheckJoinBundle(bundle, clientId, _settings.Clock.UtcNowMs, out var verified, out var reason) != BundleRejection.None)
+        if (RelayRules.CheckJoinBundle(bundle, clientId, RoomId, _settings.Clock.UtcNowMs, out var verified, out var reason) != BundleRejection.None)
         {
             Refuse(connection, ErrorCode.BadBundle, reason, notInRoom: true);
+            return Done();
+        }
+
+        if (_roster.TryGetValue(clientId, out var entry) && entry.Bundle.Equals(bundle))
+        {
+            return Resume(clientId, connection, existing);
+        }
+
+        if (_admissions.BundleUsed(verified!))
+        {
+            Refuse(connection, ErrorCode.BadBundle, "bundle was already admitted in this room (a bundle serves one admission)", notInRoom: true);
+            return Done();
+        }
+
+        if (_roster.Count > 0 && supportedSuites is { Count: > 0 } && !supportedSuites.Contains(_suite))
+        {
+            Refuse(connection, ErrorCode.UnsupportedSuite, Invariant($"the room's cipher suite is {_suite}, which this client cannot run"), notInRoom: true);
             return Done();
         }
 
@@ -132,7 +156,31 @@ public sealed class RoomState<TConnection>
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, recovered: _returning?.Remove(clientId) ?? false));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit,
+            recovered: _returning?.Remove(clientId) ?? false));
+        RequestCommitIfNeeded();
+        return Done();
+    }
+
+    /// <summary>
+    /// A member back with its roster entry (PROTOCOL.md §4.2): it is a member again on this connection, with no commit.
+    /// (The commits it missed come from the room's commit log once the server keeps one.)
+    /// </summary>
+    private RoomDecision<TConnection> Resume(string clientId, TConnection connection, Member? existing)
+    {
+        if (existing is not null)
+        {
+            Depart(clientId, existing.Connection);
+        }
+
+        _out.Effects.Add(CancelPassivationTimer.Instance);
+        _out.Effects.Add(new WatchConnection<TConnection>(connection));
+        _connected[clientId] = new Member(connection, ++_arrivals);
+        _recipients = null;
+        _pendingAdds.Remove(clientId);
+        _pendingRemoves.Remove(clientId);
+        Note($"{clientId} resumed its membership");
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: _returning?.Remove(clientId) ?? false));
         RequestCommitIfNeeded();
         return Done();
     }
@@ -292,7 +340,11 @@ public sealed class RoomState<TConnection>
         _restored);
 
     /// <summary>The durable state as one record: what a persistent room stores as a snapshot.</summary>
-    public RoomDurableState Durable() => new(Epoch, _suite, [.. _roster.Values], _transcriptHash);
+    public RoomDurableState Durable() => new(Epoch, _suite, [.. _roster.Values], _transcriptHash)
+    {
+        Policy = _policy?.Clone(),
+        Admissions = _admissions.Snapshot(),
+    };
 
     /// <summary>Restores the durable state from a snapshot; only before <see cref="Start"/>, like a replay of events.</summary>
     public void Restore(RoomDurableState state)
@@ -303,12 +355,13 @@ public sealed class RoomState<TConnection>
             throw new InvalidOperationException("a room restores its stored state before it starts");
         }
 
-        SetDurable(state.Epoch, state.Suite, state.Roster, state.TranscriptHash);
+        SetDurable(state.Epoch, state.Suite, state.Policy, state.Roster, state.TranscriptHash);
+        _admissions = AdmissionRecord.From(state.Admissions);
         _restored = true;
     }
 
     /// <summary>
-    /// Applies a durable change: the epoch, suite, roster and transcript hash, nothing else. Commands call it for
+    /// Applies a durable change: the epoch, suite, policy, roster, transcript hash and admission record, nothing else. Commands call it for
     /// each event they emit, so replaying a room's events rebuilds the same durable state.
     /// </summary>
     public void Apply(RoomEvent change)
@@ -316,10 +369,11 @@ public sealed class RoomState<TConnection>
         switch (change)
         {
             case EpochAccepted accepted:
-                SetDurable(accepted.Epoch, accepted.Suite, accepted.Roster, accepted.TranscriptHash);
+                RecordAdmissions(accepted);
+                SetDurable(accepted.Epoch, accepted.Suite, accepted.Policy ?? _policy, accepted.Roster, accepted.TranscriptHash);
                 break;
             case RosterReset reset:
-                SetDurable(reset.Epoch, CipherSuite.Unspecified, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
+                SetDurable(reset.Epoch, CipherSuite.Unspecified, null, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
                 break;
             default:
                 throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
@@ -328,10 +382,27 @@ public sealed class RoomState<TConnection>
         _restored |= !_started;
     }
 
-    private void SetDurable(ulong epoch, CipherSuite suite, IEnumerable<RosterMember> roster, ByteString transcriptHash)
+    /// <summary>What the commit admitted (new entries, spent invites), kept until expiry, pruned at the commit's time.</summary>
+    private void RecordAdmissions(EpochAccepted accepted)
+    {
+        foreach (var member in accepted.Roster.Where(m => !_roster.TryGetValue(m.ClientId, out var old) || !old.Bundle.Equals(m.Bundle)))
+        {
+            _admissions.Admit(member);
+        }
+
+        foreach (var invite in accepted.InvitesUsed)
+        {
+            _admissions.UseInvite(invite);
+        }
+
+        _admissions.Prune(accepted.CreatedAtMs);
+    }
+
+    private void SetDurable(ulong epoch, CipherSuite suite, RoomPolicy? policy, IEnumerable<RosterMember> roster, ByteString transcriptHash)
     {
         Epoch = epoch;
         _suite = suite;
+        _policy = policy;
         _transcriptHash = transcriptHash;
         _roster.Clear();
         foreach (var member in roster)
@@ -446,11 +517,11 @@ public sealed class RoomState<TConnection>
         else
         {
             asked = [.. _pendingAdds.OrderBy(p => _connected[p.Key].Arrival).Select(p => p.Value.Bundle)];
-            request.Removes.AddRange(_pendingRemoves);
+            request.Removes.AddRange(_pendingRemoves.Select(id => new Remove { ClientId = id, Reason = RemoveReasonFor(id) }));
             request.Suite = _suite;
         }
 
-        request.Adds.AddRange(asked.Select(m => m.Bundle));
+        request.Adds.AddRange(asked.Select(m => new Add { Bundle = m.Bundle }));
         _request = new OpenRequest(newEpoch, committer, asked);
         Send(_connected[committer].Connection, ServerFrames.CommitRequest(RoomId, request));
         _out.Effects.Add(new StartCommitDeadline(new CommitDeadlineDue(newEpoch, committer), _settings.CommitTimeout));
@@ -472,6 +543,13 @@ public sealed class RoomState<TConnection>
         }
     }
 
+    /// <summary>A member back with a new key and its identity key REJOINED; anyone else REMOVED (it left or was replaced).</summary>
+    private RemoveReason RemoveReasonFor(string clientId) =>
+        _pendingAdds.TryGetValue(clientId, out var returning) && _roster.TryGetValue(clientId, out var old)
+        && returning.Bundle.IdentityKey.AsSpan().SequenceEqual(old.IdentityKey)
+            ? RemoveReason.Rejoined
+            : RemoveReason.Removed;
+
     private void SchedulePassivationIfEmpty()
     {
         if (_connected.Count == 0)
@@ -485,6 +563,8 @@ public sealed class RoomState<TConnection>
     {
         RequestedAdds = _request?.Adds ?? [],
         TranscriptHash = _transcriptHash,
+        Policy = _policy,
+        Admissions = _admissions,
         MaxFrameBytes = _settings.MaxFrameBytes,
     };
 

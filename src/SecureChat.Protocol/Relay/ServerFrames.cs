@@ -14,13 +14,13 @@ public static class ServerFrames
         Welcome = new Welcome { ClientId = clientId, MaxFrameBytes = maxFrameBytes, MaxRoomsPerConnection = maxRooms, MaxMembersPerRoom = maxMembers },
     });
 
-    /// <summary>A JOIN accepted; <paramref name="recovered"/>: the room was restored from storage since the joiner was last in it.</summary>
-    public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount, bool recovered = false) => Encode(new Envelope
+    public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount, JoinMode mode, PublicRoomState? state = null,
+        bool recovered = false) => Encode(new Envelope
     {
         Type = MessageType.Joined,
         RoomId = roomId,
         Epoch = currentEpoch,
-        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount, Recovered = recovered },
+        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount, Mode = mode, State = state, Recovered = recovered },
     });
 
     /// <summary>A request to commit; the envelope's epoch is the epoch asked for (PROTOCOL.md §3).</summary>
@@ -33,14 +33,14 @@ public static class ServerFrames
     });
 
     /// <summary>The accepted commit as every member receives it, the committer's echo included.</summary>
-    public static ByteString Commit(string roomId, string committerId, ulong epoch, CipherSuite suite, ByteString content, ByteString signature) => Encode(new Envelope
+    public static ByteString Commit(string roomId, string committerId, ulong epoch, CipherSuite suite, SignedCommit commit) => Encode(new Envelope
     {
         Type = MessageType.Commit,
         SenderId = committerId,
         RoomId = roomId,
         Epoch = epoch,
         CipherSuite = suite,
-        Commit = new SignedCommit { Content = content, Signature = signature },
+        Commit = commit,
     });
 
     /// <summary>An ERROR; for COMMIT_REJECTED <paramref name="epoch"/> is the refused commit's epoch.</summary>
@@ -51,6 +51,21 @@ public static class ServerFrames
         Epoch = epoch,
         Error = new Error { Code = code, Reason = reason.Length <= MaxReasonLength ? reason : reason[..MaxReasonLength], Fatal = fatal },
     });
+
+    /// <summary>
+    /// ERROR UNSUPPORTED_VERSION for a peer that spoke <paramref name="peerVersion"/>, sent in the peer's own version number
+    /// (PROTOCOL.md §2): the envelope fields and the error payload are numbered alike in every version, so it can read it.
+    /// </summary>
+    public static ByteString VersionRefused(uint peerVersion, bool fatal)
+    {
+        var envelope = new Envelope
+        {
+            Type = MessageType.Error,
+            Error = new Error { Code = ErrorCode.UnsupportedVersion, Reason = EnvelopeCodec.VersionRefusal(peerVersion, "server"), Fatal = fatal },
+        };
+        envelope.Version = peerVersion;
+        return envelope.ToByteString();
+    }
 
     public static ByteString Ping(ulong sequence) => Encode(new Envelope { Type = MessageType.Ping, Sequence = sequence });
 

@@ -140,7 +140,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             case MessageType.Commit:
                 if (RequireMember(envelope.RoomId))
                 {
-                    _rooms.Tell(new SubmitCommit(envelope.RoomId, _clientId, envelope.Commit.Content, envelope.Commit.Signature, Self));
+                    _rooms.Tell(new SubmitCommit(envelope.RoomId, _clientId, envelope.Commit.Content, envelope.Commit.Signature,
+                        envelope.Commit.ConfirmationTag, Self));
                 }
 
                 break;
@@ -187,7 +188,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
 
         _joinedRooms.Add(envelope.RoomId);
-        _rooms.Tell(new JoinRoom(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self));
+        _rooms.Tell(new JoinRoom(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self)
+        {
+            SupportedSuites = [.. envelope.Join.SupportedSuites],
+        });
     }
 
     private void OnRoomError(RoomError error)
@@ -229,6 +233,14 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             envelope = EnvelopeCodec.Decode(body.Span);
             return true;
         }
+        catch (WireFormatException ex) when (ex.PeerVersion is { } peerVersion)
+        {
+            // Told in the peer's own version, so that it can read why (PROTOCOL.md §2).
+            envelope = null!;
+            Violation(ErrorCode.UnsupportedVersion, EnvelopeCodec.VersionRefusal(peerVersion, "server"), fatal,
+                frame: fatalNow => ServerFrames.VersionRefused(peerVersion, fatalNow));
+            return false;
+        }
         catch (WireFormatException ex)
         {
             envelope = null!;
@@ -260,11 +272,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Answers a protocol violation with an ERROR, logs it once, and closes when it is fatal or one too many.</summary>
-    private void Violation(ErrorCode code, string reason, bool fatal, string roomId = "")
+    private void Violation(ErrorCode code, string reason, bool fatal, string roomId = "", Func<bool, ByteString>? frame = null)
     {
         fatal |= ++_violations > _settings.MaxProtocolErrors;
         _log.Warning("Protocol violation by {0} at {1}: {2} {3}{4}", _clientId, _remote, code, reason, fatal ? " (closing)" : string.Empty);
-        Send(ServerFrames.Error(code, reason, fatal, roomId));
+        Send(frame?.Invoke(fatal) ?? ServerFrames.Error(code, reason, fatal, roomId));
         if (fatal)
         {
             Context.Stop(Self);

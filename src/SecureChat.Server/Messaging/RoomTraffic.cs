@@ -9,12 +9,17 @@ namespace SecureChat.Server.Messaging;
 
 /// <summary>A client asks to join; the room checks its bundle and admits it through the next commit.</summary>
 public sealed record JoinRoom(string RoomId, string ClientId, ByteString BundleContent, ByteString BundleSignature, CipherSuite PreferredSuite,
-    IActorRef Connection) : IWithRoomId;
+    IActorRef Connection) : IWithRoomId
+{
+    /// <summary>The suites the joiner can run (empty: both).</summary>
+    public IReadOnlyList<CipherSuite> SupportedSuites { get; init; } = [];
+}
 
 public sealed record LeaveRoom(string RoomId, string ClientId, IActorRef Connection) : IWithRoomId;
 
-/// <summary>A COMMIT as the client sent it (the SignedCommit's two fields).</summary>
-public sealed record SubmitCommit(string RoomId, string ClientId, ByteString Content, ByteString Signature, IActorRef Connection) : IWithRoomId;
+/// <summary>A COMMIT as the client sent it (the SignedCommit's three fields).</summary>
+public sealed record SubmitCommit(string RoomId, string ClientId, ByteString Content, ByteString Signature, ByteString ConfirmationTag,
+    IActorRef Connection) : IWithRoomId;
 
 /// <summary>An APPLICATION envelope, as received, for the room to fan out unchanged.</summary>
 public sealed record PublishToRoom(string RoomId, string ClientId, ulong Epoch, ByteString Envelope, IActorRef Connection) : IWithRoomId;

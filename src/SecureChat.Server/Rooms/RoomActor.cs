@@ -57,9 +57,10 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             TellOutgoing();
         });
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender))));
+            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites)));
         Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, _routes.LinkOf(leave.Connection, Sender))));
-        Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId, new SignedCommit { Content = submit.Content, Signature = submit.Signature },
+        Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
+            new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag },
             _routes.LinkOf(submit.Connection, Sender))));
         Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Envelope, _routes.LinkOf(publish.Connection, Sender))));
         Command<Terminated>(OnTerminated);

@@ -108,12 +108,13 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         JoinRoom m => new P.JoinRoom
         {
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
-            PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection),
+            PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
         },
         LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection) },
         SubmitCommit m => new P.SubmitCommit
         {
-            RoomId = m.RoomId, ClientId = m.ClientId, Content = m.Content, Signature = m.Signature, Connection = PathOf(m.Connection),
+            RoomId = m.RoomId, ClientId = m.ClientId, Content = m.Content, Signature = m.Signature, ConfirmationTag = m.ConfirmationTag,
+            Connection = PathOf(m.Connection),
         },
         PublishToRoom m => new P.PublishToRoom
         {
@@ -174,28 +175,43 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         var proto = new P.EpochAccepted
         {
             Epoch = m.Epoch, Suite = (int)m.Suite, CommitterId = m.CommitterId, Rekey = m.Rekey, TranscriptHash = m.TranscriptHash,
+            Policy = ToProto(m.Policy), CreatedAtMs = m.CreatedAtMs,
         };
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.Added.AddRange(m.Added);
         proto.Removed.AddRange(m.Removed);
+        proto.InvitesUsed.AddRange(m.InvitesUsed.Select(invite => invite.ToByteString()));
         return proto;
     }
 
     private static P.RoomDurableState ToProto(RoomDurableState m)
     {
-        var proto = new P.RoomDurableState { Epoch = m.Epoch, Suite = (int)m.Suite, TranscriptHash = m.TranscriptHash };
+        var proto = new P.RoomDurableState { Epoch = m.Epoch, Suite = (int)m.Suite, TranscriptHash = m.TranscriptHash, Policy = ToProto(m.Policy) };
         proto.Roster.AddRange(m.Roster.Select(ToProto));
+        proto.AdmittedBundles.AddRange((m.Admissions?.Bundles ?? []).Select(ToProto));
+        proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
         return proto;
     }
+
+    private static P.RoomPolicy? ToProto(RoomPolicy? policy) =>
+        policy is null ? null : new P.RoomPolicy { Admission = (int)policy.Admission, AbsenceLimitMs = policy.AbsenceLimitMs };
+
+    private static P.AdmittedItem ToProto(AdmittedItem item) => new() { Key = item.Key, ExpiresAtMs = item.ExpiresAtMs };
+
+    private static RoomPolicy? FromProto(P.RoomPolicy? policy) =>
+        policy is null ? null : new RoomPolicy { Admission = (Admission)policy.Admission, AbsenceLimitMs = policy.AbsenceLimitMs };
 
     private static P.SignedBundle ToProto(RosterMember member) => new() { Content = member.Bundle.Content, Signature = member.Bundle.Signature };
 
     private JoinRoom FromProto(P.JoinRoom m) =>
-        new(m.RoomId, m.ClientId, m.BundleContent, m.BundleSignature, (CipherSuite)m.PreferredSuite, Resolve(m.Connection));
+        new(m.RoomId, m.ClientId, m.BundleContent, m.BundleSignature, (CipherSuite)m.PreferredSuite, Resolve(m.Connection))
+        {
+            SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
+        };
 
     private LeaveRoom FromProto(P.LeaveRoom m) => new(m.RoomId, m.ClientId, Resolve(m.Connection));
 
-    private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, Resolve(m.Connection));
+    private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, m.ConfirmationTag, Resolve(m.Connection));
 
     private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Envelope, Resolve(m.Connection));
 
@@ -224,9 +240,19 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         FromProto(m.Durable));
 
     private static EpochAccepted FromProto(P.EpochAccepted m) =>
-        new(m.Epoch, (CipherSuite)m.Suite, m.CommitterId, Roster(m.Roster), [.. m.Added], [.. m.Removed], m.Rekey, m.TranscriptHash);
+        new(m.Epoch, (CipherSuite)m.Suite, m.CommitterId, Roster(m.Roster), [.. m.Added], [.. m.Removed], m.Rekey, m.TranscriptHash)
+        {
+            Policy = FromProto(m.Policy),
+            CreatedAtMs = m.CreatedAtMs,
+            InvitesUsed = [.. m.InvitesUsed.Select(InviteContent.Parser.ParseFrom)],
+        };
 
-    private static RoomDurableState FromProto(P.RoomDurableState m) => new(m.Epoch, (CipherSuite)m.Suite, Roster(m.Roster), m.TranscriptHash);
+    private static RoomDurableState FromProto(P.RoomDurableState m) => new(m.Epoch, (CipherSuite)m.Suite, Roster(m.Roster), m.TranscriptHash)
+    {
+        Policy = FromProto(m.Policy),
+        Admissions = new AdmissionSnapshot([.. m.AdmittedBundles.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))],
+            [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
+    };
 
     /// <summary>
     /// Roster entries are verified again as they are read: a journal entry that was changed or damaged fails the
@@ -234,7 +260,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     /// </summary>
     private static RosterMember[] Roster(IEnumerable<P.SignedBundle> bundles) => [.. bundles.Select(b =>
     {
-        var rejection = Bundles.Verify(new SignedBundle { Content = b.Content, Signature = b.Signature }, validAtMs: null, out var member);
+        // A stored entry is verified for the room it names (it was admitted to this room only after the same check).
+        var room = WireParsing.TryParse(BundleContent.Parser, b.Content.Span, out var content) ? content.RoomId : string.Empty;
+        var rejection = Bundles.Verify(new SignedBundle { Content = b.Content, Signature = b.Signature }, room, validAtMs: null, out var member);
         return rejection == BundleRejection.None
             ? member!
             : throw new SerializationException($"a stored roster entry does not verify ({rejection})");

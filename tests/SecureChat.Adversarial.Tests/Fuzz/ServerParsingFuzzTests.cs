@@ -29,7 +29,7 @@ public sealed class ServerParsingFuzzTests : TestKit
 {
     private const ulong Sentinel = 0xF0F0_F0F0;
     private const string Client = "alice";
-    private static readonly TestMember Keys = new(Client);
+    private static readonly TestMember Keys = new(Client, room: "fuzz-room");
     private static readonly byte[][] Valid = BuildValidFrames();
     private readonly ITestOutputHelper _output;
     private readonly RoomsHost _host;
@@ -90,11 +90,12 @@ public sealed class ServerParsingFuzzTests : TestKit
     {
         { "empty body", "" },
         { "single zero byte", "00" },
-        { "APPLICATION with a payload", Convert.ToHexString(new Envelope { Version = 1, Type = MessageType.Application, SenderId = Client, RoomId = "r", Hello = new Hello() }.ToByteArray()) },
-        { "JOIN without a bundle", Convert.ToHexString(new Envelope { Version = 1, Type = MessageType.Join, SenderId = Client, RoomId = "r", Join = new Join() }.ToByteArray()) },
-        { "COMMIT with garbage content", Convert.ToHexString(new Envelope { Version = 1, Type = MessageType.Commit, SenderId = Client, RoomId = "r", Epoch = 1, Commit = new SignedCommit { Content = ByteString.CopyFrom(0xFF, 0xFF), Signature = ByteString.CopyFrom(new byte[64]) } }.ToByteArray()) },
-        { "huge epoch", Convert.ToHexString(new Envelope { Version = 1, Type = MessageType.Application, SenderId = Client, RoomId = "r", Epoch = ulong.MaxValue, Sequence = ulong.MaxValue, Nonce = ByteString.CopyFrom(new byte[12]), Ciphertext = ByteString.CopyFrom(new byte[16]) }.ToByteArray()) },
-        { "unknown type", Convert.ToHexString(new Envelope { Version = 1, Type = (MessageType)999, SenderId = Client }.ToByteArray()) },
+        { "APPLICATION with a payload", Convert.ToHexString(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Application, SenderId = Client, RoomId = "r", Hello = new Hello() }.ToByteArray()) },
+        { "JOIN without a bundle", Convert.ToHexString(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Join, SenderId = Client, RoomId = "r", Join = new Join() }.ToByteArray()) },
+        { "COMMIT with garbage content", Convert.ToHexString(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Commit, SenderId = Client, RoomId = "r", Epoch = 1, Commit = new SignedCommit { Content = ByteString.CopyFrom(0xFF, 0xFF), Signature = ByteString.CopyFrom(new byte[64]) } }.ToByteArray()) },
+        { "huge epoch", Convert.ToHexString(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Application, SenderId = Client, RoomId = "r", Epoch = ulong.MaxValue, Sequence = ulong.MaxValue, Nonce = ByteString.CopyFrom(new byte[12]), HistoryTag = ByteString.CopyFrom(new byte[8]), Ciphertext = ByteString.CopyFrom(new byte[16]) }.ToByteArray()) },
+        { "version 1 HELLO", Convert.ToHexString(new Envelope { Version = 1, Type = MessageType.Hello, SenderId = Client, Hello = new Hello() }.ToByteArray()) },
+        { "unknown type", Convert.ToHexString(new Envelope { Version = WireLimits.ProtocolVersion, Type = (MessageType)999, SenderId = Client }.ToByteArray()) },
     };
 
     [Theory]
@@ -198,7 +199,7 @@ public sealed class ServerParsingFuzzTests : TestKit
         using var bob = new TestMember("bob");
         var room = "after-" + Guid.NewGuid().ToString("N")[..8];
         connection.Tell(new FrameReceived(Frames.Hello("bob").ToByteString()));
-        connection.Tell(new FrameReceived(Frames.Join("bob", room, bob.Bundle).ToByteString()));
+        connection.Tell(new FrameReceived(Frames.Join("bob", room, bob.BundleFor(room)).ToByteString()));
         AwaitCondition(() => io.Sent.Any(e => e.Type == MessageType.CommitRequest), TimeSpan.FromSeconds(10));
         connection.Tell(new FrameReceived(Frames.Ping("bob", 7).ToByteString()));
         Assert.True(io.WaitSettled(TimeSpan.FromSeconds(10)));
@@ -211,21 +212,21 @@ public sealed class ServerParsingFuzzTests : TestKit
         const string Room = "fuzz-room";
         var create = Keys.CreateRoom(Room);
         var commitRequest = new CommitRequest { NewEpoch = 2, Suite = CipherSuite.Aes256GcmX25519Ed25519Sha256, DeadlineMs = 1000 };
-        commitRequest.Adds.Add(Keys.Bundle);
+        commitRequest.Adds.Add(new Add { Bundle = Keys.Bundle });
         Envelope[] envelopes =
         [
             Frames.Hello(Client),
             Frames.Join(Client, Room, Keys.Bundle),
             Frames.Leave(Client, Room),
             Frames.Commit(Client, Room, 1, create),
-            Frames.Commit(Client, Room, 2, Keys.Commit(Room, 2, [Keys.Bundle], rekey: true, previous: TestMember.TranscriptHashOf(create))),
+            Frames.Commit(Client, Room, 2, Keys.Commit(Room, 2, [Keys.Bundle], previous: TestMember.TranscriptHashOf(create))),
             Frames.Application(Client, Room, 1, 0),
             Frames.Ping(Client, 1),
-            new() { Version = 1, Type = MessageType.Pong, SenderId = Client, Sequence = 1 },
-            new() { Version = 1, Type = MessageType.Welcome, SenderId = Client, Welcome = new Welcome { ClientId = Client, MaxFrameBytes = 65536 } },
-            new() { Version = 1, Type = MessageType.Joined, SenderId = Client, RoomId = Room, Joined = new Joined { CurrentEpoch = 1, MemberCount = 1 } },
-            new() { Version = 1, Type = MessageType.CommitRequest, SenderId = Client, RoomId = Room, Epoch = 2, CommitRequest = commitRequest },
-            new() { Version = 1, Type = MessageType.Error, SenderId = Client, Error = new Error { Code = ErrorCode.Internal, Reason = "x", Fatal = false } },
+            new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Pong, SenderId = Client, Sequence = 1 },
+            new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Welcome, SenderId = Client, Welcome = new Welcome { ClientId = Client, MaxFrameBytes = 65536 } },
+            new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Joined, SenderId = Client, RoomId = Room, Joined = new Joined { CurrentEpoch = 1, MemberCount = 1 } },
+            new() { Version = WireLimits.ProtocolVersion, Type = MessageType.CommitRequest, SenderId = Client, RoomId = Room, Epoch = 2, CommitRequest = commitRequest },
+            new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Error, SenderId = Client, Error = new Error { Code = ErrorCode.Internal, Reason = "x", Fatal = false } },
         ];
         return [.. envelopes.Select(e => e.ToByteArray()), RandomNumberGenerator.GetBytes(64)];
     }

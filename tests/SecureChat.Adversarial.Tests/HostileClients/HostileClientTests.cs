@@ -187,7 +187,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         {
             for (; sent < 5000; sent++)
             {
-                await mallory.SendAsync(Frames.Join("mallory", $"flood-{sent}", malloryKeys.Bundle));
+                await mallory.SendAsync(Frames.Join("mallory", $"flood-{sent}", malloryKeys.BundleFor($"flood-{sent}")));
                 if (sent % 500 == 0)
                 {
                     await room.Chat.RoundAsync();
@@ -232,7 +232,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
             await using var mallory = await server.ConnectAndHelloAsync("mallory");
             for (var r = 0; r < 32; r++)
             {
-                await mallory.SendAsync(Frames.Join("mallory", $"flood-{c}-{r}", malloryKeys.Bundle));
+                await mallory.SendAsync(Frames.Join("mallory", $"flood-{c}-{r}", malloryKeys.BundleFor($"flood-{c}-{r}")));
             }
 
             await mallory.SendAsync(Frames.Ping("mallory", (ulong)c));

@@ -82,14 +82,14 @@ public sealed class CommitAttackTests
         using var relay = new AttackingRelay(203, Members);
         using var dave = LocalIdentity.Generate("dave", new SeededRandomSource(2031));
         using var attackerKey = Core.Crypto.X25519KeyPair.Generate();
-        var genuine = dave.CreateMembershipKey(1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2032));
+        var genuine = dave.CreateMembershipKey(relay.Relay.RoomId, 1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2032));
         var content = BundleContent.Parser.ParseFrom(genuine.Bundle.Content);
         content.MembershipKey = ByteString.CopyFrom(attackerKey.PublicKey); // dave's bundle, the relay's X25519 key
         var substituted = new SignedBundle { Content = content.ToByteString(), Signature = genuine.Bundle.Signature };
         var alice = relay.Session("alice");
 
         var request = new CommitRequest { NewEpoch = alice.Epoch + 1, Suite = alice.Suite };
-        request.Adds.Add(substituted);
+        request.Adds.Add(new Add { Bundle = substituted });
         var outcome = alice.CreateCommit(request);
 
         Assert.Equal(CommitRefusal.NothingToCommit, Assert.IsType<CommitNotCreated>(outcome).Reason);
@@ -131,7 +131,7 @@ public sealed class CommitAttackTests
     {
         using var relay = new AttackingRelay(205, Members);
         using var ghost = LocalIdentity.Generate("ghost", new SeededRandomSource(2051));
-        using var ghostKey = ghost.CreateMembershipKey(1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2052));
+        using var ghostKey = ghost.CreateMembershipKey(relay.Relay.RoomId, 1, relay.Sim.Clock.UtcNowMs, 3_600_000, new SeededRandomSource(2052));
         relay.Attack = (_, e) => e.Type == MessageType.Commit ? [WithContent(e, c => AddToRoster(c, ghostKey.Bundle))] : [e];
 
         relay.Rekey("bob");
@@ -178,7 +178,7 @@ public sealed class CommitAttackTests
         var left = Scenario.RekeyCommit(relay.Sim, "alice");
         erin.Join(new InMemoryRelay("room-1", relay.Sim.Clock)); // only to get erin's join session and bundle
         var request = new CommitRequest { NewEpoch = relay.Session("carol").Epoch + 1, Suite = relay.Session("carol").Suite };
-        request.Adds.Add(erin.Session!.JoinBundle);
+        request.Adds.Add(new Add { Bundle = erin.Session!.JoinBundle });
         var right = Assert.IsType<CommitCreated>(relay.Session("carol").CreateCommit(request)).Commit;
         foreach (var member in new[] { "alice", "bob" })
         {
@@ -200,8 +200,8 @@ public sealed class CommitAttackTests
 
         var fromAlice = Assert.IsType<MessageSealed>(relay.Session("alice").Encrypt("left branch")).Envelope;
         Assert.IsType<MessageDelivered>(relay.Session("bob").Decrypt(fromAlice));
-        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(relay.Session("dave").Decrypt(fromAlice)));
-        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(erin.Session!.Decrypt(fromAlice)));
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(relay.Session("dave").Decrypt(fromAlice)));
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(erin.Session!.Decrypt(fromAlice)));
         var next = Assert.IsType<CommitCreated>(relay.Session("bob").CreateRekeyCommit()).Commit;
         Assert.Equal(CommitRejection.TranscriptMismatch, Rejection(relay.Session("dave").ProcessCommit(next)));
     }
@@ -222,7 +222,7 @@ public sealed class CommitAttackTests
         relay.Inject("alice", commits[^1]);
         Assert.IsType<CommitAlreadyApplied>(relay.LastCommit("alice"));
         var backwards = new CommitRequest { NewEpoch = epoch - 1, Suite = alice.Suite };
-        backwards.Removes.Add("bob");
+        backwards.Removes.Add(new Remove { ClientId = "bob", Reason = RemoveReason.Removed });
         Assert.Equal(CommitRefusal.EpochMismatch, Assert.IsType<CommitNotCreated>(alice.CreateCommit(backwards)).Reason);
         relay.Inject("bob", old);
         Assert.Equal(DecryptRejection.Replay, Rejection(relay.LastDecrypt("bob")));
@@ -288,6 +288,135 @@ public sealed class CommitAttackTests
         relay.AssertEveryGenuineMessageArrived(Members);
     }
 
+    [Fact]
+    public void A_committer_sealing_different_secrets_to_different_members_gets_its_commit_refused_by_those_it_cheated_who_rejoin()
+    {
+        using var relay = new AttackingRelay(211, Members);
+        byte[] one = [.. Enumerable.Repeat((byte)1, 32)], two = [.. Enumerable.Repeat((byte)2, 32)];
+        var carolBefore = relay.Session("carol");
+        var split = Scenario.HandMadeCommit(relay.Sim, "alice", m => m.ClientId == "carol" ? two : one, one);
+        var commit = relay.Session("alice").CommitEnvelope(split);
+
+        // One tag for all: the member handed the other secret cannot confirm it, refuses the commit and rejoins.
+        relay.Inject("bob", commit);
+        Assert.IsType<CommitAccepted>(relay.LastCommit("bob"));
+        relay.Inject("carol", commit);
+        var refused = Assert.IsType<CommitRejected>(relay["carol"].CommitOutcomes.Single(o => o is CommitRejected));
+        Assert.Equal(CommitRejection.ConfirmationFailed, refused.Reason);
+        Assert.NotSame(carolBefore, relay.Session("carol")); // a new session, on the relay's real history
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+    }
+
+    [Fact]
+    public void Given_each_the_tag_of_its_own_secret_the_cheated_members_are_on_two_histories_that_cannot_be_bridged()
+    {
+        using var relay = new AttackingRelay(216, Members);
+        byte[] one = [.. Enumerable.Repeat((byte)1, 32)], two = [.. Enumerable.Repeat((byte)2, 32)];
+        var split = Scenario.HandMadeCommit(relay.Sim, "alice", m => m.ClientId == "carol" ? two : one, one);
+        var (bob, carol) = (relay.Session("bob"), relay.Session("carol"));
+
+        // The tag is outside the signature: the relay hands carol the tag of her secret. Both accept ...
+        Assert.IsType<CommitAccepted>(bob.ProcessCommit(split));
+        Assert.IsType<CommitAccepted>(carol.ProcessCommit(Scenario.Retag(split, two)));
+
+        // ... on two histories (the tag is inside TH): different codes, carol's message is from another history for bob.
+        Assert.NotEqual(bob.EpochCode, carol.EpochCode);
+        var fromCarol = Scenario.Seal(relay.Sim, "carol", "carol's words");
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(bob.Decrypt(fromCarol)));
+
+        // The relay moves the history tag over: the header is carol's history, so bob's keys do not open it.
+        var moved = fromCarol.Clone();
+        moved.HistoryTag = ByteString.CopyFrom(bob.TranscriptHash[..WireLimits.HistoryTagBytes]);
+        Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(bob.Decrypt(moved)));
+        relay.AssertNothingForgedOrReplayedWasDelivered();
+    }
+
+    [Fact]
+    public void Replay_a_members_bundle_from_another_room_and_neither_the_server_nor_a_committer_admits_the_phantom()
+    {
+        using var relay = new AttackingRelay(212, Members);
+        using var roomB = new GroupSimulation(213, roomId: "room-b");
+        roomB.JoinAll("dave");
+        var davesBundleForB = roomB["dave"].Session!.Roster.Single().Bundle;
+
+        // The server's JOIN check refuses it for room-1 ...
+        Assert.Equal(BundleRejection.WrongRoom, Protocol.Relay.RelayRules.CheckJoinBundle(davesBundleForB, "dave", relay.Relay.RoomId,
+            relay.Sim.Clock.UtcNowMs, out _, out _));
+
+        // ... and a relay that puts it in a COMMIT_REQUEST anyway gets nothing: the honest committer leaves it out.
+        var request = new CommitRequest { NewEpoch = relay.Session("alice").Epoch + 1, Suite = relay.Session("alice").Suite };
+        request.Adds.Add(new Add { Bundle = davesBundleForB });
+        relay.Inject("alice", new Envelope
+        {
+            Version = WireLimits.ProtocolVersion, Type = MessageType.CommitRequest, RoomId = relay.Relay.RoomId, Epoch = request.NewEpoch, CommitRequest = request,
+        });
+        Assert.Null(relay.Session("alice").PendingCommit);
+        Assert.All(Members, m => Assert.DoesNotContain(relay.Session(m).Roster, r => r.ClientId == "dave"));
+        relay.Send("alice", "no phantom links the two rooms");
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void Forged_commits_for_the_next_epochs_cause_nothing_and_the_room_carries_on()
+    {
+        using var relay = new AttackingRelay(214, Members);
+        var genuine = relay.Recorded.LastOrDefault(r => r.Envelope.Type == MessageType.Commit).Envelope ?? relay.Session("alice").CommitEnvelope(Scenario.RekeyCommit(relay.Sim, "alice"));
+        relay.Session("alice").AbandonPendingCommit(relay.Session("alice").Epoch + 1);
+        var epochs = Members.ToDictionary(m => m, m => relay.Session(m).Epoch);
+
+        foreach (var shift in new ulong[] { 1, 2, 5 })
+        {
+            var content = CommitContent.Parser.ParseFrom(genuine.Commit.Content);
+            content.Epoch = relay.Session("alice").Epoch + shift;
+            content.PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]);
+            var forged = genuine.Clone();
+            forged.Epoch = content.Epoch;
+            forged.Commit = new SignedCommit { Content = content.ToByteString(), Signature = ByteString.CopyFrom(new byte[64]), ConfirmationTag = ByteString.CopyFrom(new byte[32]) };
+            foreach (var member in Members)
+            {
+                relay.Inject(member, forged);
+                Assert.Equal(CommitRejection.BadSignature, Rejection(relay.LastCommit(member)));
+            }
+        }
+
+        Assert.All(Members, m => Assert.Equal(epochs[m], relay.Session(m).Epoch));
+        relay.AssertOneBranch(Members);
+        relay.Send("bob", "nothing happened");
+        relay.Rekey("carol");
+        relay.Send("alice", "and commits still work");
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
+    [Fact]
+    public void An_insiders_roster_entry_with_a_low_order_key_is_refused_and_every_honest_commit_still_works()
+    {
+        using var relay = new AttackingRelay(215, Members);
+        var poisoned = relay["carol"].Identity.MakeBundle(relay.Relay.RoomId, new byte[32], 2, relay.Sim.Clock.UtcNowMs, relay.Sim.Clock.UtcNowMs + 3_600_000);
+        var commit = Scenario.HandMadeCommit(relay.Sim, "carol", _ => new byte[32], new byte[32], c =>
+        {
+            var index = c.Roster.ToList().FindIndex(b => BundleContent.Parser.ParseFrom(b.Content).ClientId == "carol");
+            c.Roster[index] = poisoned;
+        });
+
+        // The server's room refuses it (same commit rule) ...
+        relay.Relay.Submit(relay["carol"], relay.Session("carol").CommitEnvelope(commit));
+        relay.Run();
+        Assert.Equal(Protocol.Relay.RelayCommitRejection.BadRoster, relay.Relay.LastRejection);
+
+        // ... and so does every member the attacker hands it to directly.
+        foreach (var member in new[] { "alice", "bob" })
+        {
+            relay.Inject(member, relay.Session("carol").CommitEnvelope(commit));
+            Assert.Equal(CommitRejection.InvalidBundle, Rejection(relay.LastCommit(member)));
+        }
+
+        relay.Rekey("alice");
+        relay.Rekey("bob");
+        relay.Send("bob", "the room still commits");
+        relay.AssertOneBranch(Members);
+        relay.AssertEveryGenuineMessageArrived(Members);
+    }
+
     private static void DeliverGenuine(AttackingRelay relay, string committer, SignedCommit commit)
     {
         relay.Relay.Submit(relay[committer], relay.Session(committer).CommitEnvelope(commit));
@@ -309,7 +438,7 @@ public sealed class CommitAttackTests
         var copy = envelope.Clone();
         var content = CommitContent.Parser.ParseFrom(copy.Commit.Content);
         change(content);
-        copy.Commit = new SignedCommit { Content = content.ToByteString(), Signature = copy.Commit.Signature };
+        copy.Commit = new SignedCommit { Content = content.ToByteString(), Signature = copy.Commit.Signature, ConfirmationTag = copy.Commit.ConfirmationTag };
         return copy;
     }
 
@@ -333,8 +462,7 @@ public sealed class CommitAttackTests
         var index = roster.IndexOf(bundle);
         content.Roster.Clear();
         content.Roster.AddRange(roster);
-        content.Added.Add(bundle);
-        content.Rekey = false;
+        content.Operations.Add(new Operation { Add = new Add { Bundle = bundle } });
         content.Wraps.Insert(index, new Wrap { RecipientId = id, RecipientKeyId = 1, EphemeralKey = ByteString.CopyFrom(new byte[32]), SealedSecret = ByteString.CopyFrom(new byte[48]) });
     }
 }

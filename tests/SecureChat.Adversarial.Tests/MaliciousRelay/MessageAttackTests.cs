@@ -146,6 +146,8 @@ public sealed class MessageAttackTests
         Assert.Equal(DecryptRejection.WrongRoom, Rejection(bobElsewhere.Decrypt(envelope)));
         var rewritten = envelope.Clone();
         rewritten.RoomId = "room-2";
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(bobElsewhere.Decrypt(rewritten)));
+        rewritten.HistoryTag = ByteString.CopyFrom(bobElsewhere.TranscriptHash[..8]);
         Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(bobElsewhere.Decrypt(rewritten)));
 
         Assert.Empty(otherRoom["bob"].Delivered);
@@ -162,6 +164,9 @@ public sealed class MessageAttackTests
 
         var relabelled = old.Clone();
         relabelled.Epoch = relay.Session("carol").Epoch;
+        relay.Inject("carol", relabelled);
+        Assert.Equal(DecryptRejection.OtherHistory, Rejection(relay.LastDecrypt("carol")));
+        relabelled.HistoryTag = ByteString.CopyFrom(relay.Session("carol").TranscriptHash[..8]);
         relay.Inject("carol", relabelled);
         Assert.Equal(DecryptRejection.AuthenticationFailed, Rejection(relay.LastDecrypt("carol")));
 

@@ -79,8 +79,8 @@ public sealed class PlaintextNeverAtServerTests(ITestOutputHelper output)
         var clear = $"MARKER in clear {Guid.NewGuid():N} ✓";
         await room["alice"].SendAsync(new Envelope
         {
-            Version = 1, Type = MessageType.Application, SenderId = "alice", RoomId = roomMarker, Epoch = room["alice"].Epoch,
-            CipherSuite = room["alice"].Suite, Nonce = ByteString.CopyFrom(new byte[12]),
+            Version = WireLimits.ProtocolVersion, Type = MessageType.Application, SenderId = "alice", RoomId = roomMarker, Epoch = room["alice"].Epoch,
+            CipherSuite = room["alice"].Suite, Nonce = ByteString.CopyFrom(new byte[12]), HistoryTag = ByteString.CopyFrom(new byte[8]),
             Ciphertext = ByteString.CopyFrom(System.Text.Encoding.UTF8.GetBytes(clear)),
         });
         await Eventually.TrueAsync(() => room["bob"].RefusedMessages.Count == 1, "bob got (and refused) the clear frame");

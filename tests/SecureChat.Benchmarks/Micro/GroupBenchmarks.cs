@@ -41,16 +41,16 @@ public abstract class GroupRoom
         Receiver = Own(new GroupSession(bob, "bench-room", new TrustStore(), Options));
 
         var create = new CommitRequest { NewEpoch = 1, Suite = CipherSuites.Preferred };
-        create.Adds.Add(Sender.JoinBundle);
+        create.Adds.Add(new Add { Bundle = Sender.JoinBundle });
         Apply(Sender.CreateCommit(create), Sender);
 
         var admit = new CommitRequest { NewEpoch = 2 };
-        admit.Adds.Add(Receiver.JoinBundle);
+        admit.Adds.Add(new Add { Bundle = Receiver.JoinBundle });
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         for (var i = 2; i < Members; i++)
         {
             var other = Own(LocalIdentity.Generate($"member-{i:D4}", random));
-            admit.Adds.Add(Own(other.CreateMembershipKey(1, now, Options.BundleLifetimeMs, random)).Bundle);
+            admit.Adds.Add(new Add { Bundle = Own(other.CreateMembershipKey("bench-room", 1, now, Options.BundleLifetimeMs, random)).Bundle });
         }
 
         var commit = Apply(Sender.CreateCommit(admit), Sender);

@@ -46,11 +46,11 @@ public sealed class TlsServerLinkTests : Akka.TestKit.Xunit2.TestKit, IAsyncLife
         Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, server.SslProtocol);
         Assert.Equal("alice", SecureChat.Transport.Certificates.ClientIdentity.FromCertificate(new System.Security.Cryptography.X509Certificates.X509Certificate2(server.RemoteCertificate!)));
 
-        Assert.True(link.TrySend(new Envelope { Version = 1, Type = MessageType.Ping, Sequence = 5 }));
+        Assert.True(link.TrySend(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Ping, Sequence = 5 }));
         var received = await new FrameReader(server).ReadEnvelopeAsync();
         Assert.Equal(5UL, received!.Sequence);
 
-        await server.WriteAsync(FrameCodec.Encode(new Envelope { Version = 1, Type = MessageType.Pong, Sequence = 9 }));
+        await server.WriteAsync(FrameCodec.Encode(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Pong, Sequence = 9 }));
         var frame = _session.ExpectMsg<LinkEvents.FrameReceived>();
         Assert.Equal((7L, 9UL), (frame.LinkId, frame.Envelope.Sequence));
     }

@@ -498,7 +498,7 @@ public sealed class ClientRoomTests : IDisposable
 
         Assert.Equal([MessageType.Application, MessageType.Commit], third.Out.Select(e => e.Type));
         Assert.Equal(RoomPhase.Committing, room.Phase);
-        Assert.True(Content(third.Out[1]).Rekey);
+        Assert.Empty(Content(third.Out[1]).Operations); // a rekey
         Assert.Equal(3UL, Assert.IsType<KeyEstablished>(Take(room.Frame(ServerFrames.Relay(third.Out[1]))).Events.Single()).Epoch);
         Assert.Equal(3UL, bob.Apply(third.Out[1]).Epoch);
     }
@@ -509,7 +509,7 @@ public sealed class ClientRoomTests : IDisposable
         var settings = new ClientSessionSettings { RekeyRetryDelay = TimeSpan.FromSeconds(60) };
         var (room, _) = AdmittedToBobsRoom(settings, GroupOptions.Default with { RekeyAfterMessages = 1 });
         var rekey = Take(room.Send("1")).Out[1];
-        Assert.True(Content(rekey).Rekey);
+        Assert.Empty(Content(rekey).Operations);
 
         var refused = ServerFrames.Error(Room, ErrorCode.CommitRejected, "too many rekeys: at most 10 per member per minute");
         refused.Epoch = rekey.Epoch;
@@ -521,7 +521,7 @@ public sealed class ClientRoomTests : IDisposable
         _clock.Advance(59_999);
         Assert.Empty(Take(room.Tick()).Out);
         _clock.Advance(1);
-        Assert.True(Content(Single(Take(room.Tick()), MessageType.Commit)).Rekey);
+        Assert.Empty(Content(Single(Take(room.Tick()), MessageType.Commit)).Operations);
     }
 
     [Fact]
@@ -533,7 +533,7 @@ public sealed class ClientRoomTests : IDisposable
         var (idle, _) = AdmittedToBobsRoom(options: options, creator: "carol"); // bob's key is pinned by the first room
         _clock.Advance(60_000);
 
-        Assert.True(Content(Single(Take(ticking.Tick()), MessageType.Commit)).Rekey);
+        Assert.Empty(Content(Single(Take(ticking.Tick()), MessageType.Commit)).Operations);
         Assert.Equal(RoomPhase.Committing, ticking.Phase);
         Assert.Empty(Take(idle.Tick()).Out);
         Assert.Equal([MessageType.Application, MessageType.Commit], Take(idle.Send("now in use")).Out.Select(e => e.Type));
@@ -597,7 +597,13 @@ public sealed class ClientRoomTests : IDisposable
                 var genuine = bob.Rekey();
                 var content = CommitContent.Parser.ParseFrom(genuine.Commit.Content);
                 content.PreviousTranscriptHash = ByteString.CopyFrom(new byte[32]);
-                genuine.Commit = new SignedCommit { Content = content.ToByteString(), Signature = genuine.Commit.Signature };
+                // Signed by bob, on another history: a fork (an unsigned one would cause nothing).
+                genuine.Commit = new SignedCommit
+                {
+                    Content = content.ToByteString(),
+                    Signature = ByteString.CopyFrom(bob.Identity.IdentityKey.Sign(Labels.CommitSignature, content.ToByteArray())),
+                    ConfirmationTag = genuine.Commit.ConfirmationTag,
+                };
                 return (genuine, new CommitRefused(Room, CommitRejection.TranscriptMismatch, 3, Rejoining: true));
             case "a wrap that does not open":
                 // Bob signs a rekey whose wrap for alice is damaged: a member's genuine commit alice cannot use.
@@ -608,10 +614,15 @@ public sealed class ClientRoomTests : IDisposable
                 sealedSecret[0] ^= 1;
                 wrap.SealedSecret = ByteString.CopyFrom(sealedSecret);
                 var bytes = damaged.ToByteArray();
-                rekey.Commit = new SignedCommit { Content = ByteString.CopyFrom(bytes), Signature = ByteString.CopyFrom(bob.Identity.IdentityKey.Sign(Labels.CommitSignature, bytes)) };
+                rekey.Commit = new SignedCommit
+                {
+                    Content = ByteString.CopyFrom(bytes),
+                    Signature = ByteString.CopyFrom(bob.Identity.IdentityKey.Sign(Labels.CommitSignature, bytes)),
+                    ConfirmationTag = rekey.Commit.ConfirmationTag,
+                };
                 return (rekey, new CommitRefused(Room, CommitRejection.WrapFailed, 3, Rejoining: true));
             case "removed by a commit":
-                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { "alice" } }));
+                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { new Remove { ClientId = "alice", Reason = RemoveReason.Removed } } }));
                 bob.Session.ProcessCommit(removal.Commit);
                 return (bob.Session.CommitEnvelope(removal.Commit), new Rejoining(Room, RejoinReason.RemovedFromRoom, null));
             default:
@@ -639,7 +650,7 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     private static SignedCommit RemoveCommit(EnginePeer committer, string removed) =>
-        Assert.IsType<CommitCreated>(committer.Session.CreateCommit(new CommitRequest { NewEpoch = committer.Session.Epoch + 1, Removes = { removed } })).Commit;
+        Assert.IsType<CommitCreated>(committer.Session.CreateCommit(new CommitRequest { NewEpoch = committer.Session.Epoch + 1, Removes = { new Remove { ClientId = removed, Reason = RemoveReason.Removed } } })).Commit;
 
     /// <summary>Alice commits bob's removal, then (asked by the server) the admission of a new bob with another identity key.</summary>
     private (EnginePeer NewBob, Step Admitted) BobComesBackWithANewKey(ClientRoom room)

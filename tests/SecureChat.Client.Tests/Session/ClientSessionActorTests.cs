@@ -86,7 +86,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _session.Tell(new ClientCommands.Join(Room));
         var join = ExpectFrame(MessageType.Join);
         Assert.Equal(Room, join.RoomId);
-        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(join.Join.Bundle, "alice", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out _));
+        Assert.Equal(BundleRejection.None, Bundles.VerifyFor(join.Join.Bundle, "alice", Room, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), out _));
 
         _connector.Deliver(ServerFrames.Joined(Room, 0, 0));
         Assert.Equal(Room, ExpectEvent<Joined>().RoomId);
@@ -150,7 +150,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         // Nothing else is asked of the client: only the tick can produce this commit.
         var rekey = ExpectFrame(MessageType.Commit);
 
-        Assert.True(CommitContent.Parser.ParseFrom(rekey.Commit.Content).Rekey);
+        Assert.Empty(CommitContent.Parser.ParseFrom(rekey.Commit.Content).Operations); // a rekey
         Assert.Equal(3UL, rekey.Epoch);
         _connector.Deliver(ServerFrames.Relay(rekey));
         Assert.Equal(3UL, ExpectEvent<KeyEstablished>().Epoch);
@@ -165,7 +165,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _session.Tell(new ClientCommands.Send(Room, "two"));
 
         Assert.Equal(["one", "two"], new[] { ExpectFrame(MessageType.Application), ExpectFrame(MessageType.Application) }.Select(bob.Decrypt));
-        Assert.True(CommitContent.Parser.ParseFrom(ExpectFrame(MessageType.Commit).Commit.Content).Rekey);
+        Assert.Empty(CommitContent.Parser.ParseFrom(ExpectFrame(MessageType.Commit).Commit.Content).Operations); // a rekey
     }
 
     [Fact]

@@ -26,14 +26,15 @@ public class EnvelopeCodecTests
     [Fact]
     public void Every_message_type_is_covered()
     {
-        Assert.Equal(11, Envelopes.AllTypes.Count());
+        Assert.Equal(12, Envelopes.AllTypes.Count());
     }
 
     [Theory]
     [InlineData(0u)]
-    [InlineData(2u)]
+    [InlineData(1u)]
+    [InlineData(3u)]
     [InlineData(uint.MaxValue)]
-    public void Other_protocol_versions_are_rejected(uint version)
+    public void Other_protocol_versions_are_rejected_naming_both_versions(uint version)
     {
         var envelope = Envelopes.Valid(MessageType.Ping);
         envelope.Version = version;
@@ -41,11 +42,56 @@ public class EnvelopeCodecTests
         var thrown = Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray()));
         Assert.Equal(WireError.UnsupportedVersion, thrown.Error);
         Assert.Equal(ErrorCode.UnsupportedVersion, thrown.ToErrorCode());
+        Assert.Equal(version, thrown.PeerVersion);
+        Assert.Null(thrown.ForeignError);
+        Assert.Equal($"protocol version {version} is not supported; this peer speaks version 2", thrown.Message);
+    }
+
+    [Fact]
+    public void An_error_in_another_version_is_read_leniently_so_a_refusal_can_be_understood()
+    {
+        // A v1 server refusing us: the envelope's fields 1-9 and the error payload are numbered alike in both versions.
+        var refusal = new Envelope
+        {
+            Version = 1,
+            Type = MessageType.Error,
+            Error = new Error { Code = ErrorCode.UnsupportedVersion, Reason = "protocol version 2 is not supported", Fatal = true },
+        };
+
+        var thrown = Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(refusal.ToByteArray()));
+
+        Assert.Equal(1u, thrown.PeerVersion);
+        Assert.Equal((ErrorCode.UnsupportedVersion, true), (thrown.ForeignError!.Code, thrown.ForeignError.Fatal));
+        Assert.Equal("the server speaks protocol version 1; this client speaks 2", EnvelopeCodec.VersionMismatch(1));
+        Assert.Equal("protocol version 1 is not supported; this server speaks version 2", EnvelopeCodec.VersionRefusal(1, "server"));
+    }
+
+    [Theory]
+    [InlineData(MessageType.Leave)]
+    [InlineData(MessageType.Invite)]
+    public void Leave_and_invite_frames_carry_their_signed_payload(MessageType type)
+    {
+        var envelope = Envelopes.Valid(type);
+        envelope.ClearPayload();
+
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray())).Error);
     }
 
     [Theory]
     [InlineData(0)]
-    [InlineData(12)]
+    [InlineData(7)]
+    [InlineData(9)]
+    public void An_application_envelope_carries_an_eight_byte_history_tag(int length)
+    {
+        var envelope = Envelopes.Valid(MessageType.Application);
+        envelope.HistoryTag = ByteString.CopyFrom(new byte[length]);
+
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(envelope.ToByteArray())).Error);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(13)]
     [InlineData(99)]
     [InlineData(-1)]
     public void Unknown_or_unspecified_types_are_rejected(int type)

@@ -14,8 +14,8 @@ public class HeaderAadPropertyTests
         Gen.Select(Header, Header).Sample((a, b) =>
         {
             var same = a.Room == b.Room && a.Sender == b.Sender && a.Epoch == b.Epoch && a.Sequence == b.Sequence && a.Nonce.AsSpan().SequenceEqual(b.Nonce);
-            var encodedA = HeaderAad.Encode(1, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, a.Room, a.Epoch, a.Sender, a.Sequence, a.Nonce, [7]);
-            var encodedB = HeaderAad.Encode(1, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, b.Room, b.Epoch, b.Sender, b.Sequence, b.Nonce, [7]);
+            var encodedA = HeaderAad.Encode(2, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, a.Room, a.Epoch, a.Sender, a.Sequence, a.Nonce, [3], [7]);
+            var encodedB = HeaderAad.Encode(2, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, b.Room, b.Epoch, b.Sender, b.Sequence, b.Nonce, [3], [7]);
             Assert.Equal(same, encodedA.AsSpan().SequenceEqual(encodedB));
         }, iter: 10_000));
 }

@@ -28,7 +28,7 @@ public sealed class RelayRulesTests : IDisposable
     [Fact]
     public void A_self_signed_unexpired_bundle_of_the_sender_verifies()
     {
-        Assert.Equal(BundleRejection.None, RelayRules.CheckJoinBundle(_alice.Bundle, "alice", Now, out var member, out var reason));
+        Assert.Equal(BundleRejection.None, RelayRules.CheckJoinBundle(_alice.Bundle, "alice", Room, Now, out var member, out var reason));
         Assert.Empty(reason);
         Assert.Equal("alice", member!.ClientId);
         Assert.Equal(_alice.Identity.PublicKey, member.IdentityKey);
@@ -119,9 +119,33 @@ public sealed class RelayRulesTests : IDisposable
     [Fact]
     public void A_creation_with_more_than_the_creator_is_rejected()
     {
-        var commit = _alice.Commit(Room, 1, [_alice.Bundle, _bob.Bundle], added: [_alice.Bundle, _bob.Bundle]);
+        var commit = _alice.Commit(Room, 1, [_alice.Bundle, _bob.Bundle], added: [_alice.Bundle, _bob.Bundle], kind: CommitKind.Create);
 
         AssertRejected(View(epoch: 0, roster: [], pendingAdds: [_alice, _bob]), "alice", commit, RelayCommitRejection.NotAMember, "waiting joiner");
+    }
+
+    [Fact]
+    public void The_first_commit_of_a_room_must_be_a_creation_and_later_ones_member_commits()
+    {
+        var memberKind = _alice.Commit(Room, 1, [_alice.Bundle], added: [_alice.Bundle]);
+        AssertRejected(View(epoch: 0, roster: [], pendingAdds: [_alice]), "alice", memberKind, RelayCommitRejection.WrongKind, "CREATE");
+
+        var creation = _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle], kind: CommitKind.Create);
+        AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: []), "alice", creation, RelayCommitRejection.WrongKind, "MEMBER");
+
+        var external = _carol.Commit(Room, 3, [_alice.Bundle, _bob.Bundle, _carol.Bundle], added: [_carol.Bundle], kind: CommitKind.External);
+        AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: [_carol]), "carol", external, RelayCommitRejection.WrongKind, "MEMBER");
+    }
+
+    [Fact]
+    public void A_creation_sets_a_valid_policy()
+    {
+        var accepted = AssertAccepted(View(epoch: 0, roster: [], pendingAdds: [_alice]), "alice",
+            _alice.CreateRoom(Room, policy: RoomPolicies.Of(Admission.Invite)));
+        Assert.Equal(Admission.Invite, accepted.Policy!.Admission);
+
+        var noLimit = new RoomPolicy { Admission = Admission.Open, AbsenceLimitMs = 0 };
+        AssertRejected(View(epoch: 0, roster: [], pendingAdds: [_alice]), "alice", _alice.CreateRoom(Room, policy: noLimit), RelayCommitRejection.BadRoster, "policy");
     }
 
     // ------------------------------------------------------------------ commits: epoch, committer, signature
@@ -144,7 +168,25 @@ public sealed class RelayRulesTests : IDisposable
 
         var accepted = AssertAccepted(View(epoch: 0, roster: [], pendingAdds: [_alice]), "alice", commit);
 
-        Assert.Equal(KeySchedule.TranscriptHash(KeySchedule.InitialTranscriptHash, commit.Content.Span), accepted.TranscriptHash.ToByteArray());
+        Assert.Equal(KeySchedule.TranscriptHashOf(commit, KeySchedule.InitialTranscriptHash), accepted.TranscriptHash.ToByteArray());
+    }
+
+    [Fact]
+    public void A_commit_that_does_not_extend_the_rooms_transcript_is_rejected()
+    {
+        var room = View(epoch: 1, roster: [_alice], pendingAdds: [_bob]) with { TranscriptHash = ByteString.CopyFrom(Enumerable.Repeat((byte)7, 32).ToArray()) };
+
+        AssertRejected(room, "alice", _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]), RelayCommitRejection.WrongTranscript, "transcript");
+        Assert.True(RelayRules.CheckCommit(room, "alice", _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle], previous: room.TranscriptHash)).IsAccepted);
+    }
+
+    [Fact]
+    public void A_confirmation_tag_that_is_not_32_bytes_is_rejected()
+    {
+        var commit = _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]);
+        commit.ConfirmationTag = ByteString.CopyFrom(new byte[31]);
+
+        AssertRejected(View(epoch: 1, roster: [_alice], pendingAdds: [_bob]), "alice", commit, RelayCommitRejection.Malformed, "confirmation tag");
     }
 
     [Fact]
@@ -238,7 +280,7 @@ public sealed class RelayRulesTests : IDisposable
     [Fact]
     public void A_creation_names_32_zero_bytes_as_its_previous_transcript_hash()
     {
-        var continuing = _alice.Commit(Room, 8, [_alice.Bundle], added: [_alice.Bundle], previous: History);
+        var continuing = _alice.Commit(Room, 8, [_alice.Bundle], added: [_alice.Bundle], previous: History, kind: CommitKind.Create);
 
         AssertRejected(View(epoch: 7, roster: [], pendingAdds: [_alice]), "alice", continuing, RelayCommitRejection.WrongTranscript, "32 zero bytes");
     }
@@ -298,10 +340,12 @@ public sealed class RelayRulesTests : IDisposable
     }
 
     [Fact]
-    public void Removing_a_member_who_did_not_leave_is_rejected()
+    public void Any_member_may_remove_another_and_the_relay_cannot_veto_it()
     {
-        AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: []), "alice", _alice.Commit(Room, 3, [_alice.Bundle], removed: ["bob"]),
-            RelayCommitRejection.NotLeft, "has not left");
+        var room = View(epoch: 2, roster: [_alice, _bob], pendingAdds: []);
+
+        Assert.Equal(["bob"], AssertAccepted(room, "alice", _alice.Commit(Room, 3, [_alice.Bundle], removed: ["bob"])).Removed);
+        AssertRejected(room, "alice", _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle], removed: ["carol"]), RelayCommitRejection.BadRoster, "not a member");
     }
 
     [Fact]
@@ -371,17 +415,48 @@ public sealed class RelayRulesTests : IDisposable
     }
 
     [Fact]
-    public void A_rekey_that_also_changes_the_roster_is_rejected()
+    public void Operations_out_of_their_order_are_rejected()
     {
-        AssertRejected(View(epoch: 1, roster: [_alice], pendingAdds: [_bob]), "alice",
-            _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle], rekey: true), RelayCommitRejection.BadRoster, "rekey");
+        var content = CommitContent.Parser.ParseFrom(_alice.Commit(Room, 3, [_alice.Bundle, _carol.Bundle], added: [_carol.Bundle], removed: ["bob"]).Content);
+        (content.Operations[0], content.Operations[1]) = (content.Operations[1], content.Operations[0]);
+
+        AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: [_carol], pendingRemoves: ["bob"]), "alice", _alice.Sign(content.ToByteString()),
+            RelayCommitRejection.BadRoster, "operations");
     }
 
     [Fact]
-    public void A_commit_without_rekey_or_operation_is_rejected()
+    public void A_commit_without_a_policy_is_rejected()
     {
-        AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: []), "alice", _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle]),
-            RelayCommitRejection.BadRoster, "no operation");
+        var content = CommitContent.Parser.ParseFrom(_alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle]).Content);
+        content.Policy = null;
+
+        AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: []), "alice", _alice.Sign(content.ToByteString()), RelayCommitRejection.BadRoster, "policy");
+    }
+
+    [Fact]
+    public void A_policy_change_without_a_set_policy_operation_is_rejected()
+    {
+        var commit = _alice.Commit(Room, 3, [_alice.Bundle, _bob.Bundle], policy: RoomPolicies.Of(Admission.Invite));
+
+        AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: []), "alice", commit, RelayCommitRejection.BadRoster, "SetPolicy");
+    }
+
+    [Fact]
+    public void A_join_bundle_for_another_room_or_with_a_lifetime_over_90_days_is_refused()
+    {
+        AssertBundleRefused(_alice.MakeBundle("alice", DateTimeOffset.UtcNow.AddDays(1), room: "elsewhere"), "alice", BundleRejection.WrongRoom, "another room");
+        AssertBundleRefused(_alice.MakeBundle("alice", DateTimeOffset.UtcNow.AddDays(1), created: DateTimeOffset.UtcNow.AddDays(-90)), "alice",
+            BundleRejection.BadLifetime, "90 days");
+    }
+
+    [Fact]
+    public void A_bundle_the_room_admitted_before_is_not_admitted_again()
+    {
+        var admissions = new AdmissionRecord();
+        admissions.Admit(Verified(_bob));
+        var room = View(epoch: 1, roster: [_alice], pendingAdds: [_bob]) with { Admissions = admissions };
+
+        AssertRejected(room, "alice", _alice.Commit(Room, 2, [_alice.Bundle, _bob.Bundle], added: [_bob.Bundle]), RelayCommitRejection.BadRoster, "already admitted");
     }
 
     [Fact]
@@ -419,7 +494,7 @@ public sealed class RelayRulesTests : IDisposable
         var weak = _bob.MakeBundle("bob", DateTimeOffset.UtcNow.AddDays(1), keyId: 2, membershipKey: new byte[32]);
 
         AssertRejected(View(epoch: 2, roster: [_alice, _bob], pendingAdds: []), "bob", _bob.Commit(Room, 3, [_alice.Bundle, weak], rekey: true),
-            RelayCommitRejection.BadRoster, "known one");
+            RelayCommitRejection.BadRoster, "low-order");
     }
 
     [Fact]
@@ -485,7 +560,7 @@ public sealed class RelayRulesTests : IDisposable
         carol.Join(sim.Relay);
         dave.Join(sim.Relay);
         var request = new CommitRequest { NewEpoch = 1 };
-        request.Adds.Add(carol.Session!.JoinBundle);
+        request.Adds.Add(new Add { Bundle = carol.Session!.JoinBundle });
         var commit = Assert.IsType<CommitCreated>(carol.Session.CreateCommit(request)).Commit;
         var daveWaits = EmptyRoom(sim.Relay.RoomId, dave.Session!.JoinBundle);
         var carolWaits = EmptyRoom(sim.Relay.RoomId, carol.Session.JoinBundle);
@@ -499,11 +574,11 @@ public sealed class RelayRulesTests : IDisposable
     {
         using var sim = Scenario.Group(64, "alice", "bob");
         using var ghost = LocalIdentity.Generate("ghost", sim.Random);
-        using var ghostKey = ghost.CreateMembershipKey(1, sim.Clock.UtcNowMs, 3_600_000, sim.Random);
+        using var ghostKey = ghost.CreateMembershipKey(sim.Relay.RoomId, 1, sim.Clock.UtcNowMs, 3_600_000, sim.Random);
         var alice = sim["alice"];
         var epoch = alice.Session!.Epoch;
         var request = new CommitRequest { NewEpoch = epoch + 1, Suite = alice.Session.Suite };
-        request.Adds.Add(ghostKey.Bundle);
+        request.Adds.Add(new Add { Bundle = ghostKey.Bundle });
         var commit = Assert.IsType<CommitCreated>(alice.Session.CreateCommit(request)).Commit;
 
         sim.Relay.Submit(alice, alice.Session.CommitEnvelope(commit));
@@ -526,7 +601,7 @@ public sealed class RelayRulesTests : IDisposable
 
     private static void AssertBundleRefused(SignedBundle bundle, string clientId, BundleRejection expected, string reasonPart)
     {
-        Assert.Equal(expected, RelayRules.CheckJoinBundle(bundle, clientId, Now, out var member, out var reason));
+        Assert.Equal(expected, RelayRules.CheckJoinBundle(bundle, clientId, Room, Now, out var member, out var reason));
         Assert.Null(member);
         Assert.Contains(reasonPart, reason, StringComparison.Ordinal);
     }
@@ -554,7 +629,10 @@ public sealed class RelayRulesTests : IDisposable
         new SortedDictionary<string, RosterMember>(roster.ToDictionary(m => m.Id, Verified), StringComparer.Ordinal),
         pendingAdds.ToDictionary(m => m.Id, Verified, StringComparer.Ordinal),
         new SortedSet<string>(pendingRemoves ?? [], StringComparer.Ordinal),
-        maxMembers);
+        maxMembers)
+    {
+        Policy = roster.Length == 0 ? null : RoomPolicies.Default,
+    };
 
     /// <summary>The room as the relay sees a settled simulated group: its members' roster, nothing pending.</summary>
     private static RelayView MemberView(GroupSimulation sim)
@@ -564,17 +642,18 @@ public sealed class RelayRulesTests : IDisposable
             new Dictionary<string, RosterMember>(), new HashSet<string>(), 150)
         {
             TranscriptHash = ByteString.CopyFrom(session.TranscriptHash),
+            Policy = session.Policy,
         };
     }
 
     private static RelayView EmptyRoom(string roomId, SignedBundle waiting)
     {
-        Assert.Equal(BundleRejection.None, Bundles.Verify(waiting, null, out var joiner));
+        Assert.Equal(BundleRejection.None, Bundles.Verify(waiting, roomId, null, out var joiner));
         return new RelayView(roomId, 0, CipherSuite.Unspecified, new Dictionary<string, RosterMember>(),
             new Dictionary<string, RosterMember> { [joiner!.ClientId] = joiner }, new HashSet<string>(), 150);
     }
 
     // Bundles as the relay holds them: checked at JOIN (expiry aside, so a test may hold a bundle that expired since).
     private static RosterMember Verified(TestMember member) =>
-        Bundles.Verify(member.Bundle, null, out var verified) == BundleRejection.None ? verified! : throw new InvalidOperationException(member.Id);
+        Bundles.Verify(member.Bundle, Room, null, out var verified) == BundleRejection.None ? verified! : throw new InvalidOperationException(member.Id);
 }

@@ -159,8 +159,8 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
             var commit = Room.Roster.Count == 0
                 ? committer.CreateRoom(RoomStateReplayTests.Room, epoch)
                 : committer.Commit(RoomStateReplayTests.Room, epoch,
-                    Room.Roster.Select(m => m.Bundle).Where(b => !request.Removes.Contains(TestMember.ClientIdOf(b))).Concat(request.Adds),
-                    added: request.Adds, removed: request.Removes, previous: Room.TranscriptHash);
+                    Room.Roster.Select(m => m.Bundle).Where(b => request.Removes.All(r => r.ClientId != TestMember.ClientIdOf(b))).Concat(request.Adds.Select(a => a.Bundle)),
+                    added: request.Adds.Select(a => a.Bundle), removes: request.Removes, previous: Room.TranscriptHash);
             Carry(Room.SubmitCommit(committer.Id, commit, open.Connection));
         }
 

@@ -46,7 +46,7 @@ public sealed class RoomStateTests : IDisposable
         var frame = Sent("alice-1", MessageType.CommitRequest);
         Assert.Equal(1ul, frame.Epoch); // the envelope names the epoch asked for
         Assert.Equal(1ul, frame.CommitRequest.NewEpoch);
-        Assert.Equal(_alice.Bundle, Assert.Single(frame.CommitRequest.Adds));
+        Assert.Equal(_alice.Bundle, Assert.Single(frame.CommitRequest.Adds).Bundle);
         Assert.Empty(frame.CommitRequest.Removes);
         Assert.Equal(CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, frame.CommitRequest.Suite);
         Assert.Equal((uint)CommitTimeout.TotalMilliseconds, frame.CommitRequest.DeadlineMs);
@@ -103,7 +103,7 @@ public sealed class RoomStateTests : IDisposable
         var joined = Sent("carol-1", MessageType.Joined).Joined;
         Assert.Equal((2ul, 2u), (joined.CurrentEpoch, joined.MemberCount));
         Assert.Equal(["alice-1"], Receivers(MessageType.CommitRequest)); // only the chosen committer is asked
-        Assert.Equal(_carol.Bundle, Assert.Single(RequestTo("alice-1").Adds));
+        Assert.Equal(_carol.Bundle, Assert.Single(RequestTo("alice-1").Adds).Bundle);
         Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
         Assert.Equal(["alice-1", "bob-1", "carol-1"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal));
         Assert.Equal(["alice", "bob", "carol"], _room.Snapshot().Roster);
@@ -122,7 +122,7 @@ public sealed class RoomStateTests : IDisposable
 
         var failover = RequestTo("bob-1");
         Assert.Equal(3ul, failover.NewEpoch);
-        Assert.Equal(_carol.Bundle, Assert.Single(failover.Adds));
+        Assert.Equal(_carol.Bundle, Assert.Single(failover.Adds).Bundle);
         Assert.Equal("bob", _room.Snapshot().AskedCommitter);
     }
 
@@ -223,8 +223,8 @@ public sealed class RoomStateTests : IDisposable
 
         Assert.Contains(new UnwatchConnection<string>("bob-1"), _last.Effects);
         var request = RequestTo("alice-1");
-        Assert.Equal(["bob"], request.Removes);
-        Assert.Equal(newBob.Bundle, Assert.Single(request.Adds));
+        Assert.Equal(["bob"], request.Removes.Select(r => r.ClientId));
+        Assert.Equal(newBob.Bundle, Assert.Single(request.Adds).Bundle);
         Submit(_alice, "alice-1", Answer(_alice, request));
         Assert.Equal(["alice-1", "bob-2"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal)); // the old connection is out
         var state = _room.Snapshot();
@@ -246,7 +246,7 @@ public sealed class RoomStateTests : IDisposable
         Assert.Equal(1ul, Sent("alice-2", MessageType.Joined).Joined.CurrentEpoch);
         var request = RequestTo("alice-2");
         Assert.Equal(2ul, request.NewEpoch);
-        Assert.Equal(newAlice.Bundle, Assert.Single(request.Adds));
+        Assert.Equal(newAlice.Bundle, Assert.Single(request.Adds).Bundle);
     }
 
     // ------------------------------------------------------------------ §4.3 commit
@@ -262,7 +262,7 @@ public sealed class RoomStateTests : IDisposable
         Assert.Equal("alice", Sent("alice-1", MessageType.Commit).SenderId);
         var accepted = Assert.IsType<EpochAccepted>(Assert.Single(_last.Events));
         Assert.Equal((1ul, "alice", Aes), (accepted.Epoch, accepted.CommitterId, accepted.Suite));
-        Assert.Equal(KeySchedule.TranscriptHash(KeySchedule.InitialTranscriptHash, creation.Content.Span), _room.TranscriptHash.ToByteArray());
+        Assert.Equal(KeySchedule.TranscriptHashOf(creation, KeySchedule.InitialTranscriptHash), _room.TranscriptHash.ToByteArray());
         Assert.Contains(CancelCommitDeadline.Instance, _last.Effects);
         Assert.Equal((1ul, Aes), (_room.Epoch, _room.Suite));
         Assert.Equal(["alice"], _room.Snapshot().Roster);
@@ -337,7 +337,7 @@ public sealed class RoomStateTests : IDisposable
 
         var next = RequestTo("alice-1");
         Assert.Equal(3ul, next.NewEpoch);
-        Assert.Equal(_carol.Bundle, Assert.Single(next.Adds));
+        Assert.Equal(_carol.Bundle, Assert.Single(next.Adds).Bundle);
     }
 
     [Fact]
@@ -353,7 +353,7 @@ public sealed class RoomStateTests : IDisposable
         Assert.Equal(2ul, Sent("alice-1", MessageType.Commit).Epoch);
         var next = RequestTo("alice-1");
         Assert.Equal(3ul, next.NewEpoch);
-        Assert.Equal(["bob"], next.Removes);
+        Assert.Equal(["bob"], next.Removes.Select(r => r.ClientId));
     }
 
     [Fact]
@@ -368,8 +368,8 @@ public sealed class RoomStateTests : IDisposable
         Submit(_alice, "alice-1", Answer(_alice, request));
 
         var next = RequestTo("alice-1");
-        Assert.Equal(["bob"], next.Removes);
-        Assert.Equal(newBob.Bundle, Assert.Single(next.Adds));
+        Assert.Equal(["bob"], next.Removes.Select(r => r.ClientId));
+        Assert.Equal(newBob.Bundle, Assert.Single(next.Adds).Bundle);
     }
 
     [Fact]
@@ -423,7 +423,7 @@ public sealed class RoomStateTests : IDisposable
         Join(_bob, "bob-1");
         Assert.Equal(RelayRules.InitialTranscriptHash, _room.TranscriptHash);
 
-        Submit(_bob, "bob-1", _bob.Commit(Room, 2, [_bob.Bundle], added: [_bob.Bundle], previous: lastHistory));
+        Submit(_bob, "bob-1", _bob.Commit(Room, 2, [_bob.Bundle], added: [_bob.Bundle], previous: lastHistory, kind: CommitKind.Create));
         Assert.Equal(RelayCommitRejection.WrongTranscript, Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
         Submit(_bob, "bob-1", _bob.CreateRoom(Room, epoch: 2));
 
@@ -616,7 +616,7 @@ public sealed class RoomStateTests : IDisposable
 
         Assert.Contains(new UnwatchConnection<string>("bob-1"), _last.Effects);
         var request = RequestTo("alice-1");
-        Assert.Equal(["bob"], request.Removes);
+        Assert.Equal(["bob"], request.Removes.Select(r => r.ClientId));
         Submit(_alice, "alice-1", Answer(_alice, request));
         Assert.Equal(["alice-1"], Receivers(MessageType.Commit)); // gone: it gets nothing more from this room
         Assert.Equal(["alice"], _room.Snapshot().Roster);
@@ -642,7 +642,7 @@ public sealed class RoomStateTests : IDisposable
 
         Disconnect("bob-1");
 
-        Assert.Equal(["bob"], RequestTo("alice-1").Removes);
+        Assert.Equal(["bob"], RequestTo("alice-1").Removes.Select(r => r.ClientId));
         Assert.Equal(["alice"], _room.Snapshot().Connected);
     }
 
@@ -657,8 +657,8 @@ public sealed class RoomStateTests : IDisposable
 
         Assert.Contains(CancelCommitDeadline.Instance, _last.Effects);
         var request = RequestTo("bob-1");
-        Assert.Equal(["alice"], request.Removes);
-        Assert.Equal(_carol.Bundle, Assert.Single(request.Adds));
+        Assert.Equal(["alice"], request.Removes.Select(r => r.ClientId));
+        Assert.Equal(_carol.Bundle, Assert.Single(request.Adds).Bundle);
         Assert.Contains(new StartCommitDeadline(new CommitDeadlineDue(3, "bob"), CommitTimeout), _last.Effects);
     }
 
@@ -818,8 +818,8 @@ public sealed class RoomStateTests : IDisposable
     /// <summary>What an honest committer sends for <paramref name="request"/> (hand-built: the room opens no wrap).</summary>
     private SignedCommit Answer(TestMember committer, CommitRequest request) => _room.Roster.Count == 0
         ? committer.CreateRoom(Room, request.NewEpoch)
-        : committer.Commit(Room, request.NewEpoch, Bundles().Where(b => !request.Removes.Contains(TestMember.ClientIdOf(b))).Concat(request.Adds),
-            added: request.Adds, removed: request.Removes, previous: _room.TranscriptHash);
+        : committer.Commit(Room, request.NewEpoch, Bundles().Where(b => request.Removes.All(r => r.ClientId != TestMember.ClientIdOf(b))).Concat(request.Adds.Select(a => a.Bundle)),
+            added: request.Adds.Select(a => a.Bundle), removes: request.Removes, previous: _room.TranscriptHash);
 
     private void CreateRoom(TestMember creator, string connection)
     {

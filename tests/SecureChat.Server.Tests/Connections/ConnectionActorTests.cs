@@ -53,6 +53,23 @@ public sealed class ConnectionActorTests : TestKit
     }
 
     [Fact]
+    public void A_version_1_peer_is_refused_in_its_own_version_with_both_versions_named_and_closed()
+    {
+        var connection = Start();
+        Watch(connection);
+        var hello = Frames.Hello(Alice);
+        hello.Version = 1;
+
+        Receive(connection, hello);
+
+        var refusal = _io.NextSent(MessageType.Error);
+        Assert.Equal(1u, refusal.Version); // a v1 peer parses it: fields 1-9 and the error payload are numbered alike
+        Assert.Equal((ErrorCode.UnsupportedVersion, true), (refusal.Error.Code, refusal.Error.Fatal));
+        Assert.Equal("protocol version 1 is not supported; this server speaks version 2", refusal.Error.Reason);
+        ExpectTerminated(connection);
+    }
+
+    [Fact]
     public void No_hello_before_the_deadline_closes_the_connection()
     {
         var connection = Start(helloTimeout: TimeSpan.FromMilliseconds(200));
@@ -296,7 +313,7 @@ public sealed class ConnectionActorTests : TestKit
     {
         var connection = Ready();
 
-        Receive(connection, new Envelope { Version = 1, Type = MessageType.Welcome, SenderId = Alice, Welcome = new Welcome() });
+        Receive(connection, new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Welcome, SenderId = Alice, Welcome = new Welcome() });
 
         var error = _io.NextSent(MessageType.Error).Error;
         Assert.Equal(ErrorCode.UnexpectedMessage, error.Code);

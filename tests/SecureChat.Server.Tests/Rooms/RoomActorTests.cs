@@ -85,18 +85,18 @@ public sealed class RoomActorTests : RoomTestKit
 
         Sys.Stop(_bob.Connection.Ref);
 
-        Assert.Equal(["bob"], ExpectFrame(_alice.Connection, MessageType.CommitRequest).CommitRequest.Removes);
+        Assert.Equal(["bob"], ExpectFrame(_alice.Connection, MessageType.CommitRequest).CommitRequest.Removes.Select(r => r.ClientId));
         Assert.Equal(["alice"], Status(_room).Snapshot.Connected);
     }
 
     [Fact]
     public void A_refused_commit_comes_back_to_its_connection_as_an_error_with_its_epoch()
     {
-        AliceAndBobInTheRoom(_room, _alice, _bob);
+        var transcript = AliceAndBobInTheRoom(_room, _alice, _bob);
         var (carol, _) = Member("carol");
 
         _room.Tell(Submit(_bob.Member, _bob.Connection, _bob.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Bundle], added: [carol.Bundle],
-            previous: Status(_room).Durable.TranscriptHash)));
+            previous: transcript)));
 
         var error = _bob.Connection.ExpectMsg<RoomError>();
         Assert.Equal((ErrorCode.CommitRejected, 3ul, false), (error.Code, error.Epoch, error.NotInRoom));

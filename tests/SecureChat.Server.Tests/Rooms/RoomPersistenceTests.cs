@@ -79,9 +79,8 @@ public sealed class RoomPersistenceTests : RoomTestKit
     public void A_snapshot_every_n_events_replaces_the_events_before_it_and_recovery_is_still_exact()
     {
         var room = StartRoom(snapshotEvery: 2);
-        AliceAndBobInTheRoom(room, _alice, _bob); // events 1 and 2: a snapshot at 2
-        room.Tell(Submit(_alice.Member, _alice.Connection, _alice.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle], rekey: true,
-            previous: Status(room).Durable.TranscriptHash)));
+        var transcript = AliceAndBobInTheRoom(room, _alice, _bob); // events 1 and 2: a snapshot at 2
+        room.Tell(Submit(_alice.Member, _alice.Connection, _alice.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle], rekey: true, previous: transcript)));
         ExpectFrame(_bob.Connection, MessageType.Commit);
         var before = Status(room).Durable;
 
@@ -113,7 +112,7 @@ public sealed class RoomPersistenceTests : RoomTestKit
     private async Task RefusedCommitLeavesTheRoomAsItWas(Func<Task> breakTheJournal)
     {
         var room = StartRoom();
-        AliceAndBobInTheRoom(room, _alice, _bob);
+        var transcript = AliceAndBobInTheRoom(room, _alice, _bob);
         var before = Status(room).Durable;
         var carol = Member("carol");
         room.Tell(Join(carol.Member, carol.Connection));
@@ -124,7 +123,7 @@ public sealed class RoomPersistenceTests : RoomTestKit
         await breakTheJournal();
         room.Tell(Submit(_alice.Member, _alice.Connection,
             _alice.Member.Commit(Room, request.NewEpoch, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Member.Bundle], added: [carol.Member.Bundle],
-                previous: before.TranscriptHash)));
+                previous: transcript)));
 
         foreach (var (_, connection) in new[] { _alice, _bob, carol })
         {

@@ -52,7 +52,7 @@ public sealed class RoomShardingTests : TestKit
     [Fact]
     public void The_first_join_creates_the_room()
     {
-        using var alice = new TestMember("alice");
+        using var alice = new TestMember("alice", room: "new-room");
         var connection = CreateTestProbe();
 
         Rooms.Tell(new JoinRoom("new-room", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
@@ -71,7 +71,7 @@ public sealed class RoomShardingTests : TestKit
         connection.ExpectMsg<RoomFrame>(TimeSpan.FromSeconds(10)); // JOINED
         connection.ExpectMsg<RoomFrame>(); // COMMIT_REQUEST
         var create = alice.CreateRoom("lobby");
-        Rooms.Tell(new SubmitCommit("lobby", "alice", create.Content, create.Signature, connection.Ref));
+        Rooms.Tell(new SubmitCommit("lobby", "alice", create.Content, create.Signature, create.ConfirmationTag, connection.Ref));
         connection.ExpectMsg<RoomFrame>(); // COMMIT echo
         var room = RoomOf("lobby");
         Watch(room);
@@ -80,7 +80,8 @@ public sealed class RoomShardingTests : TestKit
 
         ExpectTerminated(room, Grace * 20);
         AwaitAssert(() => Assert.Equal(0, EntityCount()), TimeSpan.FromSeconds(5));
-        Rooms.Tell(new JoinRoom("lobby", "alice", alice.Bundle.Content, alice.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
+        using var aliceAgain = new TestMember("alice"); // a new session: the room remembers the bundle it admitted
+        Rooms.Tell(new JoinRoom("lobby", "alice", aliceAgain.Bundle.Content, aliceAgain.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
         var joined = Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope);
         Assert.Equal(1ul, joined.Joined.CurrentEpoch);
         Assert.False(joined.Joined.Recovered); // she left: the roster it recovered is empty
@@ -108,13 +109,13 @@ public sealed class RoomShardingTests : TestKit
         Assert.Equal(MessageType.Joined, FrameTo(aliceConnection).Type);
         Assert.Equal(MessageType.CommitRequest, FrameTo(aliceConnection).Type);
         var creation = alice.CreateRoom("lobby");
-        relays.Tell(new SubmitCommit("lobby", "alice", creation.Content, creation.Signature, aliceConnection.Ref), aliceConnection.Ref);
+        relays.Tell(new SubmitCommit("lobby", "alice", creation.Content, creation.Signature, creation.ConfirmationTag, aliceConnection.Ref), aliceConnection.Ref);
         Assert.Equal(MessageType.Commit, FrameTo(aliceConnection).Type);
         relays.Tell(JoinOf(bob, bobConnection), bobConnection.Ref);
         Assert.Equal(MessageType.Joined, FrameTo(bobConnection).Type);
         Assert.Equal(MessageType.CommitRequest, FrameTo(aliceConnection).Type);
         var withBob = alice.Commit("lobby", 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle], previous: TestMember.TranscriptHashOf(creation));
-        relays.Tell(new SubmitCommit("lobby", "alice", withBob.Content, withBob.Signature, aliceConnection.Ref), aliceConnection.Ref);
+        relays.Tell(new SubmitCommit("lobby", "alice", withBob.Content, withBob.Signature, withBob.ConfirmationTag, aliceConnection.Ref), aliceConnection.Ref);
         Assert.Equal(2ul, FrameTo(aliceConnection).Epoch);
         Assert.Equal(2ul, FrameTo(bobConnection).Epoch);
 

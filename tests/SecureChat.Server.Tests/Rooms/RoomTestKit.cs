@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Protocol.Relay;
@@ -39,25 +40,30 @@ public abstract class RoomTestKit : TestKit
         return (member, CreateTestProbe());
     }
 
-    /// <summary>Alice creates the room and admits bob: epoch 2, both connected, every frame so far read.</summary>
-    protected static void AliceAndBobInTheRoom(IActorRef room, (TestMember Member, TestProbe Connection) alice, (TestMember Member, TestProbe Connection) bob)
+    /// <summary>
+    /// Alice creates the room and admits bob: epoch 2, both connected, every frame so far read. Returns TH_2 (the next
+    /// commit's previous transcript hash).
+    /// </summary>
+    protected static ByteString AliceAndBobInTheRoom(IActorRef room, (TestMember Member, TestProbe Connection) alice, (TestMember Member, TestProbe Connection) bob)
     {
         room.Tell(Join(alice.Member, alice.Connection));
         var creation = alice.Member.CreateRoom(Room);
         room.Tell(Submit(alice.Member, alice.Connection, creation));
         room.Tell(Join(bob.Member, bob.Connection));
-        room.Tell(Submit(alice.Member, alice.Connection, alice.Member.Commit(Room, 2, [alice.Member.Bundle, bob.Member.Bundle], added: [bob.Member.Bundle],
-            previous: TestMember.TranscriptHashOf(creation))));
+        var admission = alice.Member.Commit(Room, 2, [alice.Member.Bundle, bob.Member.Bundle], added: [bob.Member.Bundle],
+            previous: TestMember.TranscriptHashOf(creation));
+        room.Tell(Submit(alice.Member, alice.Connection, admission));
         ExpectFrame(bob.Connection, MessageType.Joined);
         ExpectFrame(bob.Connection, MessageType.Commit);
         alice.Connection.FishForMessage(m => m is RoomFrame frame && Frames.Parse(frame.Envelope) is { Type: MessageType.Commit, Epoch: 2 });
+        return TestMember.TranscriptHashOf(admission);
     }
 
     protected static JoinRoom Join(TestMember member, TestProbe connection) =>
         new(Room, member.Id, member.Bundle.Content, member.Bundle.Signature, CipherSuite.Aes256GcmX25519Ed25519Sha256, connection.Ref);
 
     protected static SubmitCommit Submit(TestMember member, TestProbe connection, SignedCommit commit) =>
-        new(Room, member.Id, commit.Content, commit.Signature, connection.Ref);
+        new(Room, member.Id, commit.Content, commit.Signature, commit.ConfirmationTag, connection.Ref);
 
     protected static Envelope ExpectFrame(TestProbe connection, MessageType type, TimeSpan? timeout = null)
     {

@@ -31,12 +31,21 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         var relay = CreateTestProbe().Ref;
         var roster = new[] { Member(_alice), Member(_bob) };
         var hash = ByteString.CopyFrom(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
-        var durable = new RoomDurableState(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, roster, hash);
+        var policy = new RoomPolicy { Admission = Admission.Invite, AbsenceLimitMs = 7_200_000 };
+        var durable = new RoomDurableState(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, roster, hash)
+        {
+            Policy = policy,
+            Admissions = new AdmissionSnapshot([new AdmittedItem(hash, 99)], [new AdmittedItem(ByteString.CopyFrom(new byte[16]), 77)]),
+        };
+        var invite = new InviteContent { RoomId = "lobby", InviteeId = "bob", InviterId = "alice", InviteId = ByteString.CopyFrom(new byte[16]), CreatedAtMs = 1, ExpiresAtMs = 2 };
         return
         [
-            new JoinRoom("lobby", "alice", _alice.Bundle.Content, _alice.Bundle.Signature, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, connection),
+            new JoinRoom("lobby", "alice", _alice.Bundle.Content, _alice.Bundle.Signature, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, connection)
+            {
+                SupportedSuites = [CipherSuite.Chacha20Poly1305X25519Ed25519Sha256],
+            },
             new LeaveRoom("lobby", "alice", connection),
-            new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), connection),
+            new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), ByteString.CopyFromUtf8("tag"), connection),
             new PublishToRoom("lobby", "alice", 7, Frames.Application("alice", "lobby", 7, 3).Bytes(), connection),
             new RoomFrame("lobby", Frames.Application("bob", "lobby", 7, 4).Bytes()),
             new RoomError("lobby", ErrorCode.CommitRejected, "already committed", NotInRoom: true, Epoch: 8),
@@ -49,7 +58,12 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             new GetRoomState("lobby"),
             new RoomStatus(new RoomSnapshot("lobby", 7, ["alice", "bob"], ["bob", "alice"], "bob", ["carol"], ["dave"], Recovered: true), durable),
             StopRoom.Instance,
-            new EpochAccepted(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, "alice", roster, ["bob"], ["carol"], Rekey: true, hash),
+            new EpochAccepted(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, "alice", roster, ["bob"], ["carol"], Rekey: true, hash)
+            {
+                Policy = policy,
+                CreatedAtMs = 1_767_225_600_000,
+                InvitesUsed = [invite],
+            },
             new RosterReset(9),
             durable,
         ];
@@ -114,7 +128,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
 
     private static RosterMember Member(TestMember member)
     {
-        Assert.Equal(BundleRejection.None, Bundles.Verify(member.Bundle, validAtMs: null, out var verified));
+        Assert.Equal(BundleRejection.None, Bundles.Verify(member.Bundle, member.Room, null, out var verified));
         return verified!;
     }
 
@@ -133,6 +147,13 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 Assert.Equal(e.Added, a.Added);
                 Assert.Equal(e.Removed, a.Removed);
                 AssertSameRoster(e.Roster, a.Roster);
+                Assert.Equal((e.Policy, e.CreatedAtMs), (a.Policy, a.CreatedAtMs));
+                Assert.Equal(e.InvitesUsed, a.InvitesUsed);
+                break;
+            case JoinRoom e:
+                var j = (JoinRoom)actual;
+                Assert.Equal(e with { SupportedSuites = [] }, j with { SupportedSuites = [] });
+                Assert.Equal(e.SupportedSuites, j.SupportedSuites);
                 break;
             case RoomDurableState e:
                 AssertSameDurable(e, (RoomDurableState)actual);
@@ -166,8 +187,10 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
 
     private static void AssertSameDurable(RoomDurableState expected, RoomDurableState actual)
     {
-        Assert.Equal((expected.Epoch, expected.Suite, expected.TranscriptHash), (actual.Epoch, actual.Suite, actual.TranscriptHash));
+        Assert.Equal((expected.Epoch, expected.Suite, expected.TranscriptHash, expected.Policy), (actual.Epoch, actual.Suite, actual.TranscriptHash, actual.Policy));
         AssertSameRoster(expected.Roster, actual.Roster);
+        Assert.Equal(expected.Admissions?.Bundles ?? [], actual.Admissions?.Bundles ?? []);
+        Assert.Equal(expected.Admissions?.Invites ?? [], actual.Admissions?.Invites ?? []);
     }
 
     private static void AssertSameRoster(IReadOnlyList<RosterMember> expected, IReadOnlyList<RosterMember> actual) =>

@@ -33,7 +33,7 @@ public sealed class TlsHandshakeTests : IDisposable
         Assert.NotNull(server.RemoteCertificate);
         Assert.Equal("alice", ClientIdentity.FromCertificate(X509CertificateLoader.LoadCertificate(server.RemoteCertificate!.GetRawCertData())));
 
-        await FrameWriter.WriteEnvelopeAsync(client, new Envelope { Version = 1, Type = MessageType.Ping, Sequence = 7 });
+        await FrameWriter.WriteEnvelopeAsync(client, new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Ping, Sequence = 7 });
         var received = await new FrameReader(server).ReadEnvelopeAsync();
         Assert.Equal(7ul, received!.Sequence);
     }

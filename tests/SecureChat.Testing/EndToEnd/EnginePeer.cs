@@ -26,11 +26,11 @@ public sealed class EnginePeer : IDisposable
     public Envelope CreateRoom(ulong epoch = 1) => CommitAndApply(new CommitRequest
     {
         NewEpoch = epoch,
-        Adds = { Session.JoinBundle },
+        Adds = { new Add { Bundle = Session.JoinBundle } },
         Suite = CipherSuites.Preferred,
     });
 
-    public Envelope Admit(SignedBundle joiner) => CommitAndApply(new CommitRequest { NewEpoch = Session.Epoch + 1, Adds = { joiner } });
+    public Envelope Admit(SignedBundle joiner) => CommitAndApply(new CommitRequest { NewEpoch = Session.Epoch + 1, Adds = { new Add { Bundle = joiner } } });
 
     public Envelope Rekey()
     {

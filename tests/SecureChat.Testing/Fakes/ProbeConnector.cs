@@ -80,8 +80,8 @@ public static class ServerFrames
         CommitRequest = new CommitRequest
         {
             NewEpoch = newEpoch,
-            Adds = { adds },
-            Removes = { removes ?? [] },
+            Adds = { adds.Select(bundle => new Add { Bundle = bundle }) },
+            Removes = { (removes ?? []).Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }) },
             DeadlineMs = 5000,
             Suite = Core.Crypto.CipherSuites.Preferred,
         },

@@ -6,24 +6,36 @@ namespace SecureChat.Testing.RawClients;
 /// <summary>Client-side envelopes for tests.</summary>
 public static class Frames
 {
-    public static Envelope Hello(string sender) => new() { Version = 1, Type = MessageType.Hello, SenderId = sender, Hello = new Hello { ClientSoftware = "tests" } };
+    public static Envelope Hello(string sender) => new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Hello, SenderId = sender, Hello = new Hello { ClientSoftware = "tests" } };
 
-    public static Envelope Ping(string sender, ulong sequence) => new() { Version = 1, Type = MessageType.Ping, SenderId = sender, Sequence = sequence };
+    public static Envelope Ping(string sender, ulong sequence) => new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Ping, SenderId = sender, Sequence = sequence };
 
     public static Envelope Join(string sender, string room, SignedBundle bundle) => new()
     {
-        Version = 1,
+        Version = WireLimits.ProtocolVersion,
         Type = MessageType.Join,
         SenderId = sender,
         RoomId = room,
         Join = new Join { Bundle = bundle, PreferredSuite = CipherSuite.Aes256GcmX25519Ed25519Sha256 },
     };
 
-    public static Envelope Leave(string sender, string room) => new() { Version = 1, Type = MessageType.Leave, SenderId = sender, RoomId = room };
+    /// <summary>A LEAVE; without <paramref name="leave"/> it carries an unsigned placeholder (enough for a server that only relays it).</summary>
+    public static Envelope Leave(string sender, string room, SignedLeave? leave = null) => new()
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.Leave,
+        SenderId = sender,
+        RoomId = room,
+        Leave = leave ?? new SignedLeave
+        {
+            Content = new LeaveContent { RoomId = room, ClientId = sender, BundleHash = ByteString.CopyFrom(new byte[32]) }.ToByteString(),
+            Signature = ByteString.CopyFrom(new byte[64]),
+        },
+    };
 
     public static Envelope Commit(string sender, string room, ulong epoch, SignedCommit commit) => new()
     {
-        Version = 1,
+        Version = WireLimits.ProtocolVersion,
         Type = MessageType.Commit,
         SenderId = sender,
         RoomId = room,
@@ -34,7 +46,7 @@ public static class Frames
     /// <summary>An APPLICATION frame: random "ciphertext" of the given size (the server never opens it).</summary>
     public static Envelope Application(string sender, string room, ulong epoch, ulong sequence, int ciphertextBytes = 64) => new()
     {
-        Version = 1,
+        Version = WireLimits.ProtocolVersion,
         Type = MessageType.Application,
         SenderId = sender,
         RoomId = room,
@@ -42,6 +54,7 @@ public static class Frames
         Sequence = sequence,
         CipherSuite = CipherSuite.Aes256GcmX25519Ed25519Sha256,
         Nonce = ByteString.CopyFrom(new byte[12]),
+        HistoryTag = ByteString.CopyFrom(new byte[8]),
         Ciphertext = ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(ciphertextBytes)),
     };
 

@@ -2,21 +2,26 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Relay;
 
 namespace SecureChat.Testing.RawClients;
 
 /// <summary>
-/// A chat member as far as the server can tell: an identity key, a membership key, a signed bundle,
-/// and commits built by hand (wraps are random bytes addressed to each entry's key id: the server cannot and does not open them).
+/// A chat member as far as the server can tell: an identity key, a membership key, a signed bundle for one room, and
+/// commits built by hand (wraps and the confirmation tag are random bytes: the server cannot and does not open them).
 /// </summary>
 public sealed class TestMember : IDisposable
 {
     private const int PaddingField = 1000; // unknown to CommitContent
 
-    public TestMember(string id, DateTimeOffset? expires = null)
+    private readonly Dictionary<string, SignedBundle> _bundles = new(StringComparer.Ordinal);
+
+    /// <param name="room">The room <see cref="Bundle"/> is for (a bundle names the one room it may be used in).</param>
+    public TestMember(string id, DateTimeOffset? expires = null, string room = "lobby")
     {
         Id = id;
+        Room = room;
         Identity = IdentityKeyPair.Generate();
         Membership = X25519KeyPair.Generate();
         Bundle = MakeBundle(id, expires ?? DateTimeOffset.UtcNow.AddDays(1));
@@ -24,13 +29,17 @@ public sealed class TestMember : IDisposable
 
     public string Id { get; }
 
+    /// <summary>The room this member's bundles are made for unless told otherwise.</summary>
+    public string Room { get; }
+
     public IdentityKeyPair Identity { get; }
 
     public X25519KeyPair Membership { get; }
 
     public SignedBundle Bundle { get; }
 
-    public SignedBundle MakeBundle(string clientId, DateTimeOffset expires, DateTimeOffset? created = null, uint keyId = 1, byte[]? membershipKey = null)
+    public SignedBundle MakeBundle(string clientId, DateTimeOffset expires, DateTimeOffset? created = null, uint keyId = 1, byte[]? membershipKey = null,
+        string? room = null)
     {
         var content = new BundleContent
         {
@@ -40,8 +49,26 @@ public sealed class TestMember : IDisposable
             KeyId = keyId,
             CreatedAtMs = (ulong)(created ?? expires.AddDays(-1)).ToUnixTimeMilliseconds(),
             ExpiresAtMs = (ulong)expires.ToUnixTimeMilliseconds(),
+            RoomId = room ?? Room,
         }.ToByteString();
         return new SignedBundle { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.BundleSignature, content.Span)) };
+    }
+
+    /// <summary>This member's bundle for another room (same keys; the same bundle every time it is asked for that room).</summary>
+    public SignedBundle BundleFor(string room)
+    {
+        if (room == Room)
+        {
+            return Bundle;
+        }
+
+        if (!_bundles.TryGetValue(room, out var bundle))
+        {
+            bundle = MakeBundle(Id, DateTimeOffset.UtcNow.AddDays(1), room: room);
+            _bundles[room] = bundle;
+        }
+
+        return bundle;
     }
 
     /// <summary>A committer's key refresh (PROTOCOL.md §8.6): same identity key, a fresh membership key, a greater key id.</summary>
@@ -51,11 +78,18 @@ public sealed class TestMember : IDisposable
         return MakeBundle(Id, DateTimeOffset.UtcNow.AddDays(1), keyId: keyId, membershipKey: fresh.PublicKey);
     }
 
-    /// <summary>The commit that creates a room: this member alone.</summary>
-    public SignedCommit CreateRoom(string roomId, ulong epoch = 1, CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256) =>
-        Commit(roomId, epoch, [Bundle], added: [Bundle], suite: suite);
+    /// <summary>The commit that creates a room: this member alone (its bundle for that room).</summary>
+    public SignedCommit CreateRoom(string roomId, ulong epoch = 1, CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256, RoomPolicy? policy = null)
+    {
+        var bundle = BundleFor(roomId);
+        return Commit(roomId, epoch, [bundle], added: [bundle], suite: suite, kind: CommitKind.Create, policy: policy);
+    }
 
-    /// <summary>A commit by hand, continuing <paramref name="previous"/> (the room's transcript hash; 32 zero bytes, as a creation, by default).</summary>
+    /// <summary>
+    /// A commit by hand, continuing <paramref name="previous"/> (the room's transcript hash; 32 zero bytes, as a creation, by
+    /// default): operations are removes (reason REMOVED unless <paramref name="removes"/> says otherwise) then adds, each
+    /// sorted by id; <paramref name="rekey"/> is kept for readability (no operation is a rekey).
+    /// </summary>
     public SignedCommit Commit(
         string roomId,
         ulong epoch,
@@ -66,8 +100,12 @@ public sealed class TestMember : IDisposable
         CipherSuite suite = CipherSuite.Aes256GcmX25519Ed25519Sha256,
         bool sortRoster = true,
         string? committerId = null,
-        ByteString? previous = null)
+        ByteString? previous = null,
+        CommitKind kind = CommitKind.Member,
+        RoomPolicy? policy = null,
+        IEnumerable<Remove>? removes = null)
     {
+        _ = rekey;
         var members = roster.ToList();
         if (sortRoster)
         {
@@ -80,12 +118,14 @@ public sealed class TestMember : IDisposable
             Epoch = epoch,
             PreviousTranscriptHash = previous ?? ByteString.CopyFrom(new byte[32]),
             CommitterId = committerId ?? Id,
-            Rekey = rekey,
+            Kind = kind,
             Suite = suite,
+            Policy = policy ?? RoomPolicies.Default,
             CreatedAtMs = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        content.Added.AddRange(added ?? []);
-        content.Removed.AddRange(removed ?? []);
+        var allRemoves = (removes ?? []).Concat((removed ?? []).Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }));
+        content.Operations.AddRange(allRemoves.OrderBy(r => r.ClientId, StringComparer.Ordinal).Select(r => new Operation { Remove = r }));
+        content.Operations.AddRange((added ?? []).OrderBy(ClientIdOf, StringComparer.Ordinal).Select(b => new Operation { Add = new Add { Bundle = b } }));
         content.Roster.AddRange(members);
         content.Wraps.AddRange(members.Select(m => new Wrap
         {
@@ -134,8 +174,12 @@ public sealed class TestMember : IDisposable
         throw new InvalidOperationException($"no padding makes the relayed commit {relayedBytes} bytes");
     }
 
-    public SignedCommit Sign(ByteString content) =>
-        new() { Content = content, Signature = ByteString.CopyFrom(Identity.Sign(Labels.CommitSignature, content.Span)) };
+    public SignedCommit Sign(ByteString content) => new()
+    {
+        Content = content,
+        Signature = ByteString.CopyFrom(Identity.Sign(Labels.CommitSignature, content.Span)),
+        ConfirmationTag = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
+    };
 
     private static int RelayedSize(SignedCommit commit, string roomId) =>
         RelayRules.RelayedCommit(roomId, CommitContent.Parser.ParseFrom(commit.Content), commit).Length;

@@ -2,6 +2,8 @@ using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
 
 namespace SecureChat.Testing.Simulation;
 
@@ -31,7 +33,10 @@ public static class Scenario
 
     public static CommitContent Content(SignedCommit commit) => CommitContent.Parser.ParseFrom(commit.Content);
 
-    /// <summary>Changes the content and signs it again with <paramref name="signer"/> (a malicious member or outsider).</summary>
+    /// <summary>
+    /// Changes the content and signs it again with <paramref name="signer"/> (a malicious member or outsider). The
+    /// confirmation tag is kept as it was: the signer does not know the epoch secret (see <see cref="Retag"/> for one that does).
+    /// </summary>
     public static SignedCommit Resign(SignedCommit commit, IdentityKeyPair signer, Action<CommitContent> change)
     {
         var content = Content(commit);
@@ -41,6 +46,75 @@ public static class Scenario
         {
             Content = ByteString.CopyFrom(bytes),
             Signature = ByteString.CopyFrom(signer.Sign(Labels.CommitSignature, bytes)),
+            ConfirmationTag = commit.ConfirmationTag,
         };
+    }
+
+    /// <summary>
+    /// A MEMBER commit built by hand, as a malicious member would build it from its own view of the room (roster, epoch,
+    /// transcript, policy): each roster entry's wrap seals <paramref name="secretFor"/> of that entry, the tag is made with
+    /// <paramref name="tagSecret"/>, <paramref name="change"/> edits the content before the wraps are sealed, and the
+    /// committer signs. Honest committers seal one secret to everyone; this one need not.
+    /// </summary>
+    public static SignedCommit HandMadeCommit(GroupSimulation sim, string committer, Func<RosterMember, byte[]> secretFor, byte[] tagSecret,
+        Action<CommitContent>? change = null, IReadOnlyList<SignedBundle>? roster = null)
+    {
+        var client = sim[committer];
+        var session = client.Session!;
+        var content = new CommitContent
+        {
+            RoomId = session.RoomId,
+            Epoch = session.Epoch + 1,
+            PreviousTranscriptHash = ByteString.CopyFrom(session.TranscriptHash),
+            CommitterId = committer,
+            Kind = CommitKind.Member,
+            Suite = session.Suite,
+            Policy = session.Policy,
+            CreatedAtMs = (ulong)sim.Clock.UtcNowMs,
+            CommitterSent = new EpochCount { Epoch = session.Epoch },
+        };
+        content.Roster.AddRange(roster ?? [.. session.Roster.Select(m => m.Bundle)]);
+        change?.Invoke(content);
+        var members = content.Roster.Select(b => Bundles.Verify(b, session.RoomId, null, out var m) == BundleRejection.None ? m! : null).ToList();
+        if (members.All(m => m is not null))
+        {
+            var rosterHash = KeySchedule.RosterHash(members!);
+            content.Wraps.Clear();
+            foreach (var member in members)
+            {
+                using var ephemeral = sim.Random.NextX25519();
+                if (!Bundles.IsUsableMembershipKey(member!.MembershipKey))
+                {
+                    // Nothing can be sealed to a low-order point; a malicious committer fills the wrap with anything.
+                    content.Wraps.Add(new Wrap
+                    {
+                        RecipientId = member.ClientId, RecipientKeyId = member.KeyId,
+                        EphemeralKey = ByteString.CopyFrom(ephemeral.PublicKey), SealedSecret = ByteString.CopyFrom(new byte[48]),
+                    });
+                    continue;
+                }
+
+                content.Wraps.Add(KeySchedule.SealWrap(ephemeral, secretFor(member!), content.RoomId, content.Epoch, content.PreviousTranscriptHash.Span,
+                    rosterHash, content.Suite, committer, client.Identity.PublicIdentityKey, member!));
+            }
+        }
+
+        var bytes = content.ToByteArray();
+        var signed = new SignedCommit
+        {
+            Content = ByteString.CopyFrom(bytes),
+            Signature = ByteString.CopyFrom(client.Identity.IdentityKey.Sign(Labels.CommitSignature, bytes)),
+        };
+        return Retag(signed, tagSecret);
+    }
+
+    /// <summary>The commit with the confirmation tag that <paramref name="epochSecret"/> gives (a committer who knows the secret).</summary>
+    public static SignedCommit Retag(SignedCommit commit, ReadOnlySpan<byte> epochSecret)
+    {
+        var content = Content(commit);
+        var confirmed = KeySchedule.ConfirmedTranscriptHash(content.PreviousTranscriptHash.Span, commit.Content.Span);
+        var retagged = commit.Clone();
+        retagged.ConfirmationTag = ByteString.CopyFrom(KeySchedule.ConfirmationTag(epochSecret, content.RoomId, content.Epoch, confirmed));
+        return retagged;
     }
 }

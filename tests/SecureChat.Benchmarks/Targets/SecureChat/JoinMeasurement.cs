@@ -98,7 +98,7 @@ internal sealed class JoinMeasurement
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             for (var i = 1; i < members - 1; i++)
             {
-                using var key = identities[i].CreateMembershipKey(1, now, EngineOptions.BundleLifetimeMs, SystemRandomSource.Instance);
+                using var key = identities[i].CreateMembershipKey(roomId, 1, now, EngineOptions.BundleLifetimeMs, SystemRandomSource.Instance);
                 await SendJoinAsync(connections[i], identities[i].ClientId, roomId, key.Bundle, token);
             }
 
