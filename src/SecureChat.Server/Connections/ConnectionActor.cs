@@ -130,9 +130,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 OnJoin(envelope);
                 break;
             case MessageType.Leave:
-                if (RequireMember(envelope.RoomId))
+                // Leaving a room the connection is not in (any more) has nothing left to do, and is no error: after the
+                // room told it NOT_A_MEMBER a client rejoins with LEAVE then JOIN (PROTOCOL.md §4.5, §15).
+                if (_joinedRooms.Remove(envelope.RoomId))
                 {
-                    _joinedRooms.Remove(envelope.RoomId);
                     _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self));
                 }
 

@@ -106,6 +106,16 @@ internal static class BenchCommands
             return 0;
         }));
 
+        var commits = new Option<int>("--commits") { Description = "persist: commits the room makes, one after the other", DefaultValueFactory = _ => 500 };
+        var persist = new Command("persist", "Commits per second one room persists: on SQLite, and on PostgreSQL with --postgres");
+        persist.Options.Add(commits);
+        persist.Options.Add(postgres);
+        persist.SetAction(async (r, ct) => await ReportAsync("persist", r.GetValue(output)!, async report =>
+        {
+            await PersistBenchmark.RunAsync(r.GetValue(commits), r.GetValue(postgres), report, Console.Error, ct);
+            return 0;
+        }));
+
         var smoke = new Command("smoke", "A few seconds of every target with tiny counts; fails unless our server and the bare relay deliver everything");
         smoke.Options.Add(targets);
         smoke.SetAction(async (r, ct) => await ReportAsync("smoke", r.GetValue(output)!, async report =>
@@ -130,7 +140,7 @@ internal static class BenchCommands
         var root = new RootCommand("SecureChat benchmarks: prints a markdown table and writes the same figures as JSON");
         root.Options.Add(output);
         root.Options.Add(noInstall);
-        foreach (var command in new[] { all, relay, micro, join, connections, smoke, serveBare })
+        foreach (var command in new[] { all, relay, micro, join, connections, persist, smoke, serveBare })
         {
             root.Subcommands.Add(command);
         }

@@ -7,6 +7,7 @@ using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RealClients;
+using SecureChat.Transport.Tls;
 using Xunit.Abstractions;
 
 namespace SecureChat.Server.Tests.Integration;
@@ -107,17 +108,6 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
                 moved.Connector.Port = ports[survivor];
             }
 
-            // Sent while the room is gone, by the members whose node lives: each is delivered to every member whose
-            // link stayed up, or reported to its sender as not delivered; never lost without a word. (The members on
-            // the killed node lost their link with it, and their clients said so.)
-            var during = new List<(string Room, string Sender, string Text)>();
-            foreach (var (client, _, room, _) in clients.Where(c => c.Node != host))
-            {
-                var text = $"during {client.Id}";
-                client.Client.Send(room, text);
-                during.Add((room, client.Id, text));
-            }
-
             var recoveredOn = await WaitForRoomAsync(nodes, host, lineCounts, "r-0");
             var serving = clock.Elapsed;
             await KeyedAgainAsync(clients.Where(c => c.Room == "r-0").Select(c => c.Client).ToList(), "r-0", epochsBefore["r-0"]);
@@ -128,14 +118,6 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
             // Phase 3: chat goes on in both rooms.
             await KeyedAgainAsync(clients.Where(c => c.Room == "r-1").Select(c => c.Client).ToList(), "r-1", epochsBefore["r-1"]);
             await ChatAsync(clients, sent, "after");
-
-            foreach (var (room, sender, text) in during)
-            {
-                var reported = clients.Single(c => c.Client.Id == sender).Client.Events.OfType<MessageNotDelivered>().Any(n => n.RoomId == room && text.StartsWith(n.Preview, StringComparison.Ordinal));
-                var deliveredToAll = clients.Where(c => c.Room == room && c.Client.Id != sender && c.Node != host).All(c => c.Client.Received.Any(m => m.SenderId == sender && m.Text == text));
-                output.WriteLine($"'{text}' in {room}: {(deliveredToAll ? "delivered to every member" : reported ? "reported to its sender as not delivered" : "LOST")}");
-                Assert.True(deliveredToAll || reported, $"'{text}' from {sender} in {room} was neither delivered to every member nor reported as not delivered");
-            }
         }
         finally
         {
@@ -235,7 +217,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
         public int Port { get => Volatile.Read(ref _port); set => Volatile.Write(ref _port, value); }
 
         public IServerLink Connect(IActorRef session, long linkId) =>
-            new TlsServerConnector("127.0.0.1", Port, () => Transport.Tls.TlsSettings.ForClient(_certificate, certificates.CaCertificate, TestCertificates.ServerName))
+            new TlsServerConnector("127.0.0.1", Port, () => TlsSettings.ForClient(_certificate, certificates.CaCertificate, TestCertificates.ServerName))
                 .Connect(session, linkId);
     }
 }
