@@ -170,6 +170,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
         var epoch = room[0].Session!.Epoch;
         var suite = room[0].Session!.Suite;
+        var historyTag = KeySchedule.HistoryTag(room[0].Session!.TranscriptHash);
         var clients = new List<IRelayClient>();
         foreach (var member in room)
         {
@@ -183,7 +184,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
             else
             {
                 member.Connection.SetHandler(body => OnRunFrame(body, sink));
-                clients.Add(new Client(member, roomId, epoch, suite, payloadBytes));
+                clients.Add(new Client(member, roomId, epoch, suite, historyTag, payloadBytes));
             }
         }
 
@@ -428,7 +429,8 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         private readonly int _nonceOffset;
         private long _counter;
 
-        public Client(Member member, string roomId, ulong epoch, CipherSuite suite, int payloadBytes)
+        /// <param name="historyTag">The epoch's history tag (protocol v2): the server refuses an APPLICATION without one.</param>
+        public Client(Member member, string roomId, ulong epoch, CipherSuite suite, byte[] historyTag, int payloadBytes)
         {
             _connection = member.Connection;
             ClientId = member.Id;
@@ -445,6 +447,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
                 Nonce = ByteString.CopyFrom(nonce),
                 Ciphertext = ByteString.CopyFrom(ciphertext),
                 CipherSuite = suite,
+                HistoryTag = ByteString.CopyFrom(historyTag),
             });
             _stampOffset = _body.AsSpan().IndexOf(ciphertext);
             _nonceOffset = _body.AsSpan().IndexOf(nonce);
