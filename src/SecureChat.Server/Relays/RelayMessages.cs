@@ -35,6 +35,6 @@ public sealed record RelayBroadcast(string RoomId, long Sequence, ByteString Fra
 /// <summary>One frame for some connections at the relay's node (a JOINED, a COMMIT_REQUEST, a commit for everyone there).</summary>
 public sealed record RelayFrame(string RoomId, long Sequence, ByteString Frame, IReadOnlyList<IActorRef> Connections) : IServerMessage;
 
-/// <summary>The room refused a connection's request (see <see cref="RoomError"/>).</summary>
-public sealed record RelayRefusal(string RoomId, long Sequence, IActorRef Connection, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch)
-    : IServerMessage;
+/// <summary>The room refused a connection's request (see <see cref="RoomError"/>; <paramref name="MessageSequence"/> is its Sequence: the refused message's).</summary>
+public sealed record RelayRefusal(string RoomId, long Sequence, IActorRef Connection, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch,
+    ulong MessageSequence = 0) : IServerMessage;

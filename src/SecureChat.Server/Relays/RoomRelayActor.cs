@@ -66,7 +66,7 @@ public sealed class RoomRelayActor : ReceiveActor, IWithTimers
         {
             if (FromRoom(refusal.Sequence))
             {
-                refusal.Connection.Tell(new RoomError(_roomId, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch), Self);
+                refusal.Connection.Tell(new RoomError(_roomId, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch, refusal.MessageSequence), Self);
                 if (_book.Refused(refusal.Connection, refusal.NotInRoom))
                 {
                     Stopped(refusal.Connection);
@@ -145,7 +145,9 @@ public sealed class RoomRelayActor : ReceiveActor, IWithTimers
             return;
         }
 
-        connection.Tell(new RoomError(_roomId, ErrorCode.NotAMember, RelayBook<IActorRef, JoinRoom>.NotCarriedReason, NotInRoom: false), Self);
+        // A refused publish names its message (epoch and sequence), so that its sender reports that one as not delivered.
+        var (epoch, sequence) = message is PublishToRoom publish ? (publish.Epoch, publish.Sequence) : (0ul, 0ul);
+        connection.Tell(new RoomError(_roomId, ErrorCode.NotAMember, RelayBook<IActorRef, JoinRoom>.NotCarriedReason, NotInRoom: false, epoch, sequence), Self);
     }
 
     /// <summary>Asks for the room through the region, and again every <see cref="SubscribeRetryInterval"/> until an incarnation answers.</summary>

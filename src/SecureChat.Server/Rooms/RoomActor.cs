@@ -62,7 +62,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
             new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag },
             _routes.LinkOf(submit.Connection, Sender))));
-        Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Envelope, _routes.LinkOf(publish.Connection, Sender))));
+        Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Sequence, publish.Envelope,
+            _routes.LinkOf(publish.Connection, Sender))));
         Command<Terminated>(OnTerminated);
         Command<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));
         Command<PassivationDue>(_ => Carry(_state.PassivationDue()));
@@ -172,6 +173,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         if (decision.Fanout is { } fanout)
         {
             _routes.Fanout(fanout);
+            _routes.Send(fanout.Sender, fanout.Relayed);
         }
 
         foreach (var effect in decision.Effects)
@@ -203,7 +205,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 break;
             case RefuseRequest<MemberLink> refusal:
                 // Logged once, by the connection, which knows the peer's address.
-                _routes.Refuse(refusal.To, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch);
+                _routes.Refuse(refusal.To, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch, refusal.Sequence);
                 break;
             case WatchConnection<MemberLink> watch:
                 Context.Watch(watch.Connection.Connection);

@@ -128,16 +128,16 @@ public sealed class RoomRelayRoutes
         _batchConnections!.Add(to.Connection);
     }
 
-    public void Refuse(MemberLink to, ErrorCode code, string reason, bool notInRoom, ulong epoch)
+    public void Refuse(MemberLink to, ErrorCode code, string reason, bool notInRoom, ulong epoch, ulong sequence)
     {
         Flush();
         if (to.Relay is { } relay && _relays.TryGetValue(relay, out var route))
         {
-            Outgoing.Add((relay, new RelayRefusal(_roomId, ++route.Sequence, to.Connection, code, reason, notInRoom, epoch)));
+            Outgoing.Add((relay, new RelayRefusal(_roomId, ++route.Sequence, to.Connection, code, reason, notInRoom, epoch, sequence)));
         }
         else
         {
-            Outgoing.Add((to.Connection, new RoomError(_roomId, code, reason, notInRoom, epoch)));
+            Outgoing.Add((to.Connection, new RoomError(_roomId, code, reason, notInRoom, epoch, sequence)));
         }
     }
 

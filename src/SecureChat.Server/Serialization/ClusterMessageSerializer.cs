@@ -118,10 +118,10 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         },
         PublishToRoom m => new P.PublishToRoom
         {
-            RoomId = m.RoomId, ClientId = m.ClientId, Epoch = m.Epoch, Envelope = m.Envelope, Connection = PathOf(m.Connection),
+            RoomId = m.RoomId, ClientId = m.ClientId, Epoch = m.Epoch, Sequence = m.Sequence, Envelope = m.Envelope, Connection = PathOf(m.Connection),
         },
         RoomFrame m => new P.RoomFrame { RoomId = m.RoomId, Envelope = m.Envelope },
-        RoomError m => new P.RoomError { RoomId = m.RoomId, Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom, Epoch = m.Epoch },
+        RoomError m => new P.RoomError { RoomId = m.RoomId, Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom, Epoch = m.Epoch, Sequence = m.Sequence },
         SubscribeRelay m => new P.SubscribeRelay { RoomId = m.RoomId, Relay = PathOf(m.Relay) },
         RelaySubscribed m => new P.RelaySubscribed { RoomId = m.RoomId, Incarnation = m.Incarnation, LastSequence = m.LastSequence },
         RelayRecipients m => ToProto(m),
@@ -130,7 +130,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         RelayRefusal m => new P.RelayRefusal
         {
             RoomId = m.RoomId, Sequence = m.Sequence, Connection = PathOf(m.Connection), Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom,
-            Epoch = m.Epoch,
+            Epoch = m.Epoch, MessageSequence = m.MessageSequence,
         },
         GetRoomState m => new P.GetRoomState { RoomId = m.RoomId },
         RoomStatus m => new P.RoomStatus { Snapshot = ToProto(m.Snapshot), Durable = ToProto(m.Durable) },
@@ -213,7 +213,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
 
     private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, m.ConfirmationTag, Resolve(m.Connection));
 
-    private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Envelope, Resolve(m.Connection));
+    private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Sequence, m.Envelope, Resolve(m.Connection));
 
     private static RoomFrame FromProto(P.RoomFrame m) => new(m.RoomId, m.Envelope);
 
@@ -229,9 +229,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     private RelayFrame FromProto(P.RelayFrame m) => new(m.RoomId, m.Sequence, m.Frame, [.. m.Connections.Select(Resolve)]);
 
     private RelayRefusal FromProto(P.RelayRefusal m) =>
-        new(m.RoomId, m.Sequence, Resolve(m.Connection), (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch);
+        new(m.RoomId, m.Sequence, Resolve(m.Connection), (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch, m.MessageSequence);
 
-    private static RoomError FromProto(P.RoomError m) => new(m.RoomId, (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch);
+    private static RoomError FromProto(P.RoomError m) => new(m.RoomId, (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch, m.Sequence);
 
     private static RoomStatus FromProto(P.RoomStatus m) => new(
         new RoomSnapshot(m.Snapshot.RoomId, m.Snapshot.Epoch, [.. m.Snapshot.Roster], [.. m.Snapshot.Connected],

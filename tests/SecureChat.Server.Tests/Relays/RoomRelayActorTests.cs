@@ -108,10 +108,10 @@ public sealed class RoomRelayActorTests : TestKit
         var alice = CreateTestProbe();
         var stranger = CreateTestProbe();
         Subscribed(("alice", alice));
-        var publish = new PublishToRoom(Room, "alice", 2, Frames.Application("alice", Room, 2, 0).Bytes(), alice.Ref);
+        var publish = new PublishToRoom(Room, "alice", 2, 0, Frames.Application("alice", Room, 2, 0).Bytes(), alice.Ref);
 
         _relay.Tell(publish, alice.Ref);
-        _relay.Tell(new PublishToRoom(Room, "mallory", 2, publish.Envelope, stranger.Ref), stranger.Ref);
+        _relay.Tell(new PublishToRoom(Room, "mallory", 2, 7, publish.Envelope, stranger.Ref), stranger.Ref);
 
         Assert.Equal(publish, _room.ExpectMsg<PublishToRoom>());
         var refusal = stranger.ExpectMsg<RoomError>();
@@ -140,7 +140,7 @@ public sealed class RoomRelayActorTests : TestKit
         Assert.Equal("bob", next.ExpectMsg<JoinRoom>().ClientId);
 
         // alice is out: her traffic is no longer carried, until she joins again.
-        _relay.Tell(new PublishToRoom(Room, "alice", 2, ByteString.Empty, alice.Ref), alice.Ref);
+        _relay.Tell(new PublishToRoom(Room, "alice", 2, 0, ByteString.Empty, alice.Ref), alice.Ref);
         Assert.Equal(ErrorCode.NotAMember, alice.ExpectMsg<RoomError>().Code);
         next.ExpectNoMsg(Quiet);
     }

@@ -44,18 +44,22 @@ public sealed class RoomRelayRoutingTests : RoomTestKit
         AliceAndBobOnAAndCarolOnB();
         var message = Frames.Application("alice", Room, 3, 0);
 
-        _room.Tell(new PublishToRoom(Room, "alice", 3, message.Bytes(), _alice.Connection.Ref), _nodeA.Ref);
+        _room.Tell(new PublishToRoom(Room, "alice", 3, 0, message.Bytes(), _alice.Connection.Ref), _nodeA.Ref);
 
         Assert.Equal([("alice", _alice.Connection.Ref), ("bob", _bob.Connection.Ref)], Next<RelayRecipients>(_nodeA).Members.Select(m => (m.ClientId, m.Connection)));
         var toA = Next<RelayBroadcast>(_nodeA);
         Assert.Equal((message.Bytes(), "alice"), (toA.Frame, toA.SenderId));
         Assert.Equal([("carol", _carol.Connection.Ref)], Next<RelayRecipients>(_nodeB).Members.Select(m => (m.ClientId, m.Connection)));
         Assert.Equal(message.Bytes(), Next<RelayBroadcast>(_nodeB).Frame);
+        var relayed = Next<RelayFrame>(_nodeA); // after the message went out: its RELAYED, for alice alone
+        Assert.Equal([_alice.Connection.Ref], relayed.Connections);
+        Assert.Equal(MessageType.Relayed, Frames.Parse(relayed.Frame).Type);
 
         // The recipients did not change: the next publish is the broadcast alone; carol is node B's only recipient,
-        // so her own message does not go there at all.
-        _room.Tell(new PublishToRoom(Room, "carol", 3, Frames.Application("carol", Room, 3, 0).Bytes(), _carol.Connection.Ref), _nodeB.Ref);
+        // so her own message does not go there at all: only its RELAYED does.
+        _room.Tell(new PublishToRoom(Room, "carol", 3, 0, Frames.Application("carol", Room, 3, 0).Bytes(), _carol.Connection.Ref), _nodeB.Ref);
         Assert.Equal("carol", Next<RelayBroadcast>(_nodeA).SenderId);
+        Assert.Equal(MessageType.Relayed, Parse(Next<RelayFrame>(_nodeB), MessageType.Relayed).Type);
         _nodeA.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         _nodeB.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         foreach (var connection in new[] { _alice.Connection, _bob.Connection, _carol.Connection })
@@ -69,10 +73,11 @@ public sealed class RoomRelayRoutingTests : RoomTestKit
     {
         AliceAndBobOnAAndCarolOnB();
 
-        _room.Tell(new PublishToRoom(Room, "carol", 1, Frames.Application("carol", Room, 1, 0).Bytes(), _carol.Connection.Ref), _nodeB.Ref);
+        _room.Tell(new PublishToRoom(Room, "carol", 1, 4, Frames.Application("carol", Room, 1, 4).Bytes(), _carol.Connection.Ref), _nodeB.Ref);
 
         var refusal = Next<RelayRefusal>(_nodeB);
         Assert.Equal((_carol.Connection.Ref, ErrorCode.StaleEpoch, false), (refusal.Connection, refusal.Code, refusal.NotInRoom));
+        Assert.Equal((1ul, 4ul), (refusal.Epoch, refusal.MessageSequence)); // it names the refused message
     }
 
     [Fact]

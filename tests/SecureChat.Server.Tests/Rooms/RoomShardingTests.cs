@@ -120,9 +120,10 @@ public sealed class RoomShardingTests : TestKit
         Assert.Equal(2ul, FrameTo(bobConnection).Epoch);
 
         var message = Frames.Application("alice", "lobby", 2, 0).Bytes();
-        relays.Tell(new PublishToRoom("lobby", "alice", 2, message, aliceConnection.Ref), aliceConnection.Ref);
+        relays.Tell(new PublishToRoom("lobby", "alice", 2, 0, message, aliceConnection.Ref), aliceConnection.Ref);
         Assert.Equal(message, bobConnection.ExpectMsg<RoomFrame>(TimeSpan.FromSeconds(5)).Envelope);
-        aliceConnection.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // not back to its sender
+        var relayed = FrameTo(aliceConnection); // not the message back to its sender: its RELAYED
+        Assert.Equal((MessageType.Relayed, 2ul, 0ul), (relayed.Type, relayed.Epoch, relayed.Sequence));
 
         // The incarnation ends as it does when its shard moves or its node leaves: the relay tells its members, and
         // subscribes again for the next join, which reaches a new incarnation recovered from the journal.
