@@ -108,6 +108,17 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
                 moved.Connector.Port = ports[survivor];
             }
 
+            // Sent while the room is gone, by the members whose node lives: each is delivered to every member whose
+            // link stayed up, or reported to its sender as not delivered; never lost without a word. (The members on
+            // the killed node lost their link with it, and their clients said so.)
+            var during = new List<(string Room, string Sender, string Text)>();
+            foreach (var (client, _, room, _) in clients.Where(c => c.Node != host))
+            {
+                var text = $"during {client.Id}";
+                client.Client.Send(room, text);
+                during.Add((room, client.Id, text));
+            }
+
             var recoveredOn = await WaitForRoomAsync(nodes, host, lineCounts, "r-0");
             var serving = clock.Elapsed;
             await KeyedAgainAsync(clients.Where(c => c.Room == "r-0").Select(c => c.Client).ToList(), "r-0", epochsBefore["r-0"]);
@@ -118,6 +129,20 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
             // Phase 3: chat goes on in both rooms.
             await KeyedAgainAsync(clients.Where(c => c.Room == "r-1").Select(c => c.Client).ToList(), "r-1", epochsBefore["r-1"]);
             await ChatAsync(clients, sent, "after");
+
+            foreach (var (room, sender, text) in during)
+            {
+                var client = clients.Single(c => c.Client.Id == sender).Client;
+                var settled = await Task.WhenAny(
+                    client.WaitForAsync<MessageNotDelivered>(n => n.RoomId == room && text.StartsWith(n.Preview, StringComparison.Ordinal), StepTimeout),
+                    Task.WhenAll(clients.Where(c => c.Room == room && c.Client.Id != sender && c.Node != host)
+                        .Select(c => c.Client.WaitForAsync<MessageReceived>(m => m.SenderId == sender && m.Text == text, StepTimeout))));
+                var reported = client.Events.OfType<MessageNotDelivered>().Any(n => n.RoomId == room && text.StartsWith(n.Preview, StringComparison.Ordinal));
+                var delivered = clients.Where(c => c.Room == room && c.Client.Id != sender && c.Node != host)
+                    .All(c => c.Client.Received.Any(m => m.SenderId == sender && m.Text == text));
+                output.WriteLine($"'{text}' in {room}: {(delivered ? "delivered to every member that stayed connected" : reported ? "reported to its sender as not delivered" : "LOST")}");
+                Assert.True(delivered || reported, $"'{text}' from {sender} in {room} was neither delivered to every member nor reported as not delivered ({settled.Status})");
+            }
         }
         finally
         {

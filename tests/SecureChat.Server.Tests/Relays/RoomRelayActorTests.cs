@@ -115,7 +115,7 @@ public sealed class RoomRelayActorTests : TestKit
 
         Assert.Equal(publish, _room.ExpectMsg<PublishToRoom>());
         var refusal = stranger.ExpectMsg<RoomError>();
-        Assert.Equal((ErrorCode.NotAMember, false), (refusal.Code, refusal.NotInRoom));
+        Assert.Equal((ErrorCode.NotAMember, false, 2ul, 7ul), (refusal.Code, refusal.NotInRoom, refusal.Epoch, refusal.Sequence)); // naming the message
         _room.ExpectNoMsg(Quiet);
     }
 
