@@ -3,11 +3,9 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Akka.Actor;
 using SecureChat.Client;
-using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RealClients;
-using SecureChat.Transport.Tls;
 using Xunit.Abstractions;
 
 namespace SecureChat.Server.Tests.Integration;
@@ -43,7 +41,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
         await File.WriteAllTextAsync(hocon, await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "server.hocon")) + "\n" + FastFailover);
         var nodes = new List<ServerProcess>();
         using var clientSystem = ActorSystem.Create("cluster-clients", ClientHocon.Quiet);
-        var clients = new List<(TestChatClient Client, MovableConnector Connector, string Room, int Node)>();
+        var clients = new List<(TestChatClient Client, string Room, int Node)>();
         try
         {
             string[] Arguments(int node, int? seedPort) =>
@@ -74,13 +72,14 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
                 for (var node = 0; node < nodes.Count; node++)
                 {
                     var id = $"{room}-m{node}";
-                    var connector = new MovableConnector(certificates, id, ports[node]);
-                    var client = TestChatClient.Start(ClientOptions.WithNewIdentity(id, connector) with
+                    // Its node first, then the others in turn: the client moves to the next when its server fails.
+                    var client = TestChatClient.Start(ClientOptions.WithNewIdentity(id, certificates.ChatConnector(id, ports[node])) with
                     {
+                        FailoverServers = [.. Enumerable.Range(1, nodes.Count - 1).Select(step => certificates.ChatConnector(id, ports[(node + step) % nodes.Count]))],
                         Settings = new ClientSessionSettings { InitialBackoff = TimeSpan.FromMilliseconds(200), MaxBackoff = TimeSpan.FromSeconds(1) },
                         ActorName = id,
                     }, clientSystem);
-                    clients.Add((client, connector, room, node));
+                    clients.Add((client, room, node));
                     await client.WaitForAsync<Connected>(timeout: StepTimeout);
                     client.Client.Join(room);
                     await client.WaitForAsync<KeyEstablished>(k => k.RoomId == room && k.MemberCount == node + 1, StepTimeout);
@@ -102,17 +101,11 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
             output.WriteLine($"r-0 runs on node{host} at epoch {epochsBefore["r-0"]}; killing node{host} (pid {nodes[host].Id})");
             var clock = Stopwatch.StartNew();
             nodes[host].Kill();
-            var survivor = Enumerable.Range(0, nodes.Count).First(n => n != host);
-            foreach (var moved in clients.Where(c => c.Node == host))
-            {
-                moved.Connector.Port = ports[survivor];
-            }
-
             // Sent while the room is gone, by the members whose node lives: each is delivered to every member whose
             // link stayed up, or reported to its sender as not delivered; never lost without a word. (The members on
             // the killed node lost their link with it, and their clients said so.)
             var during = new List<(string Room, string Sender, string Text)>();
-            foreach (var (client, _, room, _) in clients.Where(c => c.Node != host))
+            foreach (var (client, room, _) in clients.Where(c => c.Node != host))
             {
                 var text = $"during {client.Id}";
                 client.Client.Send(room, text);
@@ -146,7 +139,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var (client, _, _, _) in clients)
+            foreach (var (client, _, _) in clients)
             {
                 await client.DisposeAsync();
             }
@@ -164,10 +157,10 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
     }
 
     /// <summary>Each member sends two messages; every other member of its room receives each exactly once.</summary>
-    private static async Task ChatAsync(List<(TestChatClient Client, MovableConnector Connector, string Room, int Node)> clients,
+    private static async Task ChatAsync(List<(TestChatClient Client, string Room, int Node)> clients,
         List<(string Room, string Sender, string Text)> sent, string phase)
     {
-        foreach (var (client, _, room, _) in clients)
+        foreach (var (client, room, _) in clients)
         {
             for (var i = 0; i < 2; i++)
             {
@@ -177,7 +170,7 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
             }
         }
 
-        foreach (var (client, _, room, _) in clients)
+        foreach (var (client, room, _) in clients)
         {
             foreach (var (_, sender, text) in sent.Where(s => s.Room == room && s.Sender != client.Id && s.Text.StartsWith(phase, StringComparison.Ordinal)))
             {
@@ -231,18 +224,4 @@ public sealed partial class ClusterFailoverTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"Room (\S+) runs on ")]
     private static partial Regex RoomLine();
-
-    /// <summary>A client's way to the server whose port the test changes: its next reconnect goes to the new port.</summary>
-    private sealed class MovableConnector(TestCertificates certificates, string clientId, int port) : IServerConnector
-    {
-        private readonly System.Security.Cryptography.X509Certificates.X509Certificate2 _certificate = certificates.IssueClientCertificate(clientId);
-
-        private int _port = port;
-
-        public int Port { get => Volatile.Read(ref _port); set => Volatile.Write(ref _port, value); }
-
-        public IServerLink Connect(IActorRef session, long linkId) =>
-            new TlsServerConnector("127.0.0.1", Port, () => TlsSettings.ForClient(_certificate, certificates.CaCertificate, TestCertificates.ServerName))
-                .Connect(session, linkId);
-    }
 }
