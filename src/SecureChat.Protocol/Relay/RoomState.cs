@@ -33,6 +33,7 @@ public sealed class RoomState<TConnection>
     private CipherSuite _suite;
     private RoomPolicy? _policy;
     private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
+    private readonly SortedDictionary<string, SignedLeave> _leaves = new(StringComparer.Ordinal);
 
     // Volatile: rebuilt from the members' connections when a room starts again.
     private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
@@ -79,6 +80,9 @@ public sealed class RoomState<TConnection>
     /// <summary>The transcript hash the last accepted commit leads to (32 zero bytes before a creation).</summary>
     public ByteString TranscriptHash => _transcriptHash;
 
+    /// <summary>The signed leaves the room keeps (members that left and are not removed yet), by leaver id.</summary>
+    public IReadOnlyDictionary<string, SignedLeave> Leaves => _leaves;
+
     /// <summary>Whether this room was restored from storage (its events or a snapshot) before it started.</summary>
     public bool Recovered => _restored;
 
@@ -92,6 +96,7 @@ public sealed class RoomState<TConnection>
         if (_restored)
         {
             _returning = new HashSet<string>(_roster.Keys, StringComparer.Ordinal);
+            _pendingRemoves.UnionWith(_leaves.Keys); // members that left are removed by the next commit, as before the restart
             Note(Invariant($"restored from storage at epoch {Epoch} with {_roster.Count} members"));
         }
 
@@ -118,6 +123,12 @@ public sealed class RoomState<TConnection>
 
         if (_roster.TryGetValue(clientId, out var entry) && entry.Bundle.Equals(bundle))
         {
+            if (_leaves.ContainsKey(clientId))
+            {
+                Refuse(connection, ErrorCode.BadBundle, "you left this room with a signed leave: join again with a fresh bundle", notInRoom: true);
+                return Done();
+            }
+
             return Resume(clientId, connection, existing);
         }
 
@@ -185,11 +196,30 @@ public sealed class RoomState<TConnection>
         return Done();
     }
 
-    /// <summary>A client leaves (from the connection it joined with; anything else is ignored).</summary>
-    public RoomDecision<TConnection> Leave(string clientId, TConnection connection)
+    /// <summary>
+    /// A client leaves (from the connection it joined with; anything else is ignored). A roster member's
+    /// <paramref name="leave"/> that verifies against its roster entry is kept (durably) until a commit removes the
+    /// entry, and goes to the committer with the remove (reason LEFT); without one that verifies the member is removed
+    /// as REMOVED, which an honest committer may refuse to commit, and it is told so.
+    /// </summary>
+    public RoomDecision<TConnection> Leave(string clientId, TConnection connection, SignedLeave? leave = null)
     {
         if (IsConnected(clientId, connection))
         {
+            if (_roster.TryGetValue(clientId, out var entry) && !_leaves.ContainsKey(clientId))
+            {
+                if (Identity.Leaves.Verify(leave, RoomId, entry))
+                {
+                    Emit(new LeaveKept(Epoch, clientId, leave!));
+                }
+                else
+                {
+                    Refuse(connection, ErrorCode.InvalidArgument, leave is null
+                        ? "LEAVE without a signed leave: members cannot tell that you left"
+                        : "the signed leave does not verify against your roster entry: members cannot tell that you left", notInRoom: true);
+                }
+            }
+
             Depart(clientId, connection);
             RequestCommitIfNeeded();
             SchedulePassivationIfEmpty();
@@ -344,6 +374,7 @@ public sealed class RoomState<TConnection>
     {
         Policy = _policy?.Clone(),
         Admissions = _admissions.Snapshot(),
+        Leaves = [.. _leaves.Values],
     };
 
     /// <summary>Restores the durable state from a snapshot; only before <see cref="Start"/>, like a replay of events.</summary>
@@ -357,6 +388,11 @@ public sealed class RoomState<TConnection>
 
         SetDurable(state.Epoch, state.Suite, state.Policy, state.Roster, state.TranscriptHash);
         _admissions = AdmissionRecord.From(state.Admissions);
+        foreach (var leave in state.Leaves)
+        {
+            KeepLeave(leave);
+        }
+
         _restored = true;
     }
 
@@ -371,9 +407,14 @@ public sealed class RoomState<TConnection>
             case EpochAccepted accepted:
                 RecordAdmissions(accepted);
                 SetDurable(accepted.Epoch, accepted.Suite, accepted.Policy ?? _policy, accepted.Roster, accepted.TranscriptHash);
+                DropSettledLeaves();
+                break;
+            case LeaveKept kept:
+                KeepLeave(kept.Leave);
                 break;
             case RosterReset reset:
                 SetDurable(reset.Epoch, CipherSuite.Unspecified, null, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
+                _leaves.Clear();
                 break;
             default:
                 throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
@@ -397,6 +438,30 @@ public sealed class RoomState<TConnection>
 
         _admissions.Prune(accepted.CreatedAtMs);
     }
+
+    /// <summary>Keeps a leave for its leaver's current roster entry (one it no longer holds is settled).</summary>
+    private void KeepLeave(SignedLeave leave)
+    {
+        if (Identity.Leaves.Parse(leave) is { } content && LeavesEntry(content))
+        {
+            _leaves[content.ClientId] = leave;
+        }
+    }
+
+    /// <summary>A commit removed or replaced the leavers' entries: their leaves are settled.</summary>
+    private void DropSettledLeaves()
+    {
+        foreach (var (id, leave) in _leaves.ToList())
+        {
+            if (Identity.Leaves.Parse(leave) is not { } content || !LeavesEntry(content))
+            {
+                _leaves.Remove(id);
+            }
+        }
+    }
+
+    private bool LeavesEntry(LeaveContent content) =>
+        _roster.TryGetValue(content.ClientId, out var entry) && content.BundleHash.Span.SequenceEqual(Bundles.Hash(entry.Bundle));
 
     private void SetDurable(ulong epoch, CipherSuite suite, RoomPolicy? policy, IEnumerable<RosterMember> roster, ByteString transcriptHash)
     {
@@ -517,7 +582,7 @@ public sealed class RoomState<TConnection>
         else
         {
             asked = [.. _pendingAdds.OrderBy(p => _connected[p.Key].Arrival).Select(p => p.Value.Bundle)];
-            request.Removes.AddRange(_pendingRemoves.Select(id => new Remove { ClientId = id, Reason = RemoveReasonFor(id) }));
+            request.Removes.AddRange(_pendingRemoves.Select(RemoveFor));
             request.Suite = _suite;
         }
 
@@ -543,12 +608,22 @@ public sealed class RoomState<TConnection>
         }
     }
 
-    /// <summary>A member back with a new key and its identity key REJOINED; anyone else REMOVED (it left or was replaced).</summary>
-    private RemoveReason RemoveReasonFor(string clientId) =>
-        _pendingAdds.TryGetValue(clientId, out var returning) && _roster.TryGetValue(clientId, out var old)
-        && returning.Bundle.IdentityKey.AsSpan().SequenceEqual(old.IdentityKey)
-            ? RemoveReason.Rejoined
-            : RemoveReason.Removed;
+    /// <summary>
+    /// A member back with a new key and its identity key REJOINED; one that left with a signed leave LEFT, with the leave;
+    /// anyone else REMOVED (its connection dropped, or it was replaced).
+    /// </summary>
+    private Remove RemoveFor(string clientId)
+    {
+        if (_pendingAdds.TryGetValue(clientId, out var returning) && _roster.TryGetValue(clientId, out var old)
+            && returning.Bundle.IdentityKey.AsSpan().SequenceEqual(old.IdentityKey))
+        {
+            return new Remove { ClientId = clientId, Reason = RemoveReason.Rejoined };
+        }
+
+        return _leaves.TryGetValue(clientId, out var leave)
+            ? new Remove { ClientId = clientId, Reason = RemoveReason.Left, Leave = leave }
+            : new Remove { ClientId = clientId, Reason = RemoveReason.Removed };
+    }
 
     private void SchedulePassivationIfEmpty()
     {

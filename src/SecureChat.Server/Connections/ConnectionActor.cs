@@ -133,7 +133,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 if (RequireMember(envelope.RoomId))
                 {
                     _joinedRooms.Remove(envelope.RoomId);
-                    _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self));
+                    _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self) { Leave = envelope.Leave });
                 }
 
                 break;

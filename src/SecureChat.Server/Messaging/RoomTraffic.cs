@@ -15,7 +15,11 @@ public sealed record JoinRoom(string RoomId, string ClientId, ByteString BundleC
     public IReadOnlyList<CipherSuite> SupportedSuites { get; init; } = [];
 }
 
-public sealed record LeaveRoom(string RoomId, string ClientId, IActorRef Connection) : IWithRoomId;
+/// <summary>A client leaves, with its signed leave (absent when the client sent none).</summary>
+public sealed record LeaveRoom(string RoomId, string ClientId, IActorRef Connection) : IWithRoomId
+{
+    public SignedLeave? Leave { get; init; }
+}
 
 /// <summary>A COMMIT as the client sent it (the SignedCommit's three fields).</summary>
 public sealed record SubmitCommit(string RoomId, string ClientId, ByteString Content, ByteString Signature, ByteString ConfirmationTag,

@@ -40,7 +40,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
             join.PreferredSuite, join.Connection, join.SupportedSuites)));
-        Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection)));
+        Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection, leave.Leave)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
             new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag }, submit.Connection)));
         Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Envelope, publish.Connection)));

@@ -48,6 +48,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(StopRoom)] = "X",
         [typeof(EpochAccepted)] = "EA",
         [typeof(RosterReset)] = "RR",
+        [typeof(LeaveKept)] = "LK",
         [typeof(RoomDurableState)] = "RS",
     }.ToFrozenDictionary();
 
@@ -84,6 +85,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "X" => StopRoom.Instance,
         "EA" => FromProto(P.EpochAccepted.Parser.ParseFrom(bytes)),
         "RR" => new RosterReset(P.RosterReset.Parser.ParseFrom(bytes).Epoch),
+        "LK" => FromProto(P.LeaveKept.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
@@ -97,7 +99,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
             PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
         },
-        LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection) },
+        LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection), Leave = m.Leave?.ToByteString() ?? ByteString.Empty },
         SubmitCommit m => new P.SubmitCommit
         {
             RoomId = m.RoomId, ClientId = m.ClientId, Content = m.Content, Signature = m.Signature, ConfirmationTag = m.ConfirmationTag,
@@ -114,6 +116,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         StopRoom => new P.StopRoom(),
         EpochAccepted m => ToProto(m),
         RosterReset m => new P.RosterReset { Epoch = m.Epoch },
+        LeaveKept m => new P.LeaveKept { Epoch = m.Epoch, ClientId = m.ClientId, Leave = m.Leave.ToByteString() },
         RoomDurableState m => ToProto(m),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
@@ -153,6 +156,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.AdmittedBundles.AddRange((m.Admissions?.Bundles ?? []).Select(ToProto));
         proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
+        proto.Leaves.AddRange(m.Leaves.Select(leave => leave.ToByteString()));
         return proto;
     }
 
@@ -172,7 +176,10 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
         };
 
-    private LeaveRoom FromProto(P.LeaveRoom m) => new(m.RoomId, m.ClientId, Resolve(m.Connection));
+    private LeaveRoom FromProto(P.LeaveRoom m) =>
+        new(m.RoomId, m.ClientId, Resolve(m.Connection)) { Leave = m.Leave.IsEmpty ? null : SignedLeave.Parser.ParseFrom(m.Leave) };
+
+    private static LeaveKept FromProto(P.LeaveKept m) => new(m.Epoch, m.ClientId, SignedLeave.Parser.ParseFrom(m.Leave));
 
     private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, m.ConfirmationTag, Resolve(m.Connection));
 
@@ -201,6 +208,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         Policy = FromProto(m.Policy),
         Admissions = new AdmissionSnapshot([.. m.AdmittedBundles.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))],
             [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
+        Leaves = [.. m.Leaves.Select(SignedLeave.Parser.ParseFrom)],
     };
 
     /// <summary>

@@ -623,6 +623,84 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
+    public void A_signed_leave_is_kept_and_the_committer_is_asked_to_remove_the_leaver_as_LEFT_with_it()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var leave = _bob.Leave(Room, 2);
+
+        Leave(_bob, "bob-1", leave);
+
+        Assert.Equal(new LeaveKept(2, "bob", leave), Assert.Single(_last.Events));
+        Assert.Equal(leave, _room.Leaves["bob"]);
+        Assert.Equal(leave, _room.Durable().Leaves.Single());
+        var remove = Assert.Single(RequestTo("alice-1").Removes);
+        Assert.Equal(new Remove { ClientId = "bob", Reason = RemoveReason.Left, Leave = leave }, remove);
+        Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
+        Assert.Equal(["alice"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Leaves); // settled by the commit that removed bob
+        Assert.Empty(_room.Durable().Leaves);
+    }
+
+    [Fact]
+    public void A_leave_that_does_not_verify_is_not_kept_the_leaver_is_told_and_removed_as_REMOVED()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var forged = _carol.Leave(Room, 2, _bob.Bundle); // names bob's entry, signed by someone else
+
+        Leave(_bob, "bob-1", forged);
+
+        Assert.Empty(_last.Events);
+        Assert.Contains("does not verify", Refused("bob-1", ErrorCode.InvalidArgument, notInRoom: true).Reason, StringComparison.Ordinal);
+        Assert.Equal(RemoveReason.Removed, Assert.Single(RequestTo("alice-1").Removes).Reason);
+        Assert.Empty(_room.Leaves);
+    }
+
+    [Fact]
+    public void A_leave_of_an_earlier_roster_entry_is_not_kept()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var refreshed = _bob.RefreshedBundle();
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, [_alice.Bundle, refreshed], rekey: true, previous: _room.TranscriptHash));
+
+        Leave(_bob, "bob-1", _bob.Leave(Room, 3, _bob.Bundle)); // bob's first entry, replaced by the rekey
+
+        Assert.Empty(_last.Events);
+        Assert.Empty(_room.Leaves);
+    }
+
+    [Fact]
+    public void A_member_that_left_with_a_signed_leave_cannot_resume_with_that_entry()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Leave(_bob, "bob-1", _bob.Leave(Room, 2));
+
+        Join(_bob, "bob-2");
+
+        Assert.Contains("left this room", Refused("bob-2", ErrorCode.BadBundle, notInRoom: true).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kept_leaves_survive_a_restore_from_storage_and_still_go_to_the_committer()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+        var leave = _bob.Leave(Room, 3);
+        Leave(_bob, "bob-1", leave);
+        var stored = _room.Durable();
+        _room = NewRoom();
+        _room.Restore(stored);
+        Did(_room.Start());
+
+        Join(_alice, "alice-2"); // resumes
+        Assert.Contains(RequestTo("alice-2").Removes, r => r.ClientId == "bob" && r.Reason == RemoveReason.Left && r.Leave.Equals(leave));
+    }
+
+    [Fact]
     public void A_leave_from_another_connection_than_the_members_is_ignored()
     {
         CreateRoom(_alice, "alice-1");
@@ -788,7 +866,7 @@ public sealed class RoomStateTests : IDisposable
 
     private void Submit(TestMember member, string connection, SignedCommit commit) => Did(_room.SubmitCommit(member.Id, commit, connection));
 
-    private void Leave(TestMember member, string connection) => Did(_room.Leave(member.Id, connection));
+    private void Leave(TestMember member, string connection, SignedLeave? leave = null) => Did(_room.Leave(member.Id, connection, leave));
 
     private void Disconnect(string connection) => Did(_room.Disconnect(connection));
 

@@ -3,6 +3,8 @@ using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
 using SecureChat.Protocol.Relay;
 
 namespace SecureChat.Testing.RawClients;
@@ -183,6 +185,14 @@ public sealed class TestMember : IDisposable
 
     private static int RelayedSize(SignedCommit commit, string roomId) =>
         RelayRules.RelayedCommit(roomId, CommitContent.Parser.ParseFrom(commit.Content), commit).Length;
+
+    /// <summary>This member's signed leave of <paramref name="rosterEntry"/> (its bundle by default).</summary>
+    public SignedLeave Leave(string roomId, ulong epoch, SignedBundle? rosterEntry = null) =>
+        Leaves.Create(Id, Identity, roomId, epoch, rosterEntry ?? Bundle, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    /// <summary>This member's invite of <paramref name="inviteeId"/>, valid from <paramref name="createdAtMs"/> for <paramref name="lifetimeMs"/>.</summary>
+    public SignedInvite Invite(string roomId, string inviteeId, long createdAtMs, long lifetimeMs = Invites.MaxLifetimeMs) =>
+        Invites.Create(Id, Identity, roomId, inviteeId, createdAtMs, lifetimeMs, SystemRandomSource.Instance);
 
     public static string ClientIdOf(SignedBundle bundle) => BundleContent.Parser.ParseFrom(bundle.Content).ClientId;
 

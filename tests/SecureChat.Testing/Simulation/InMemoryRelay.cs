@@ -112,7 +112,7 @@ public sealed class InMemoryRelay
                 Carry(Room.Join(from.ClientId, envelope.Join.Bundle, envelope.Join.PreferredSuite, from));
                 break;
             case MessageType.Leave:
-                Carry(Room.Leave(from.ClientId, from));
+                Carry(Room.Leave(from.ClientId, from, envelope.Leave));
                 break;
             case MessageType.Commit:
                 OnCommit(from, envelope.Commit);

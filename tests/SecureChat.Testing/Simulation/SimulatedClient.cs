@@ -111,6 +111,12 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
             Carry(_room.Leave(), relay);
         }
 
+        // The LEAVE (and what was sent before it) reaches the server before the connection closes, as over TLS.
+        while (relay.ClientsWithIngress.Contains(ClientId))
+        {
+            relay.ProcessNext(ClientId);
+        }
+
         relay.Disconnect(this);
         Inbox.Clear();
     }
