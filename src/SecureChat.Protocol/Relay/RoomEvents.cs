@@ -38,6 +38,13 @@ public sealed record EpochAccepted(
 public sealed record LeaveKept(ulong Epoch, string ClientId, SignedLeave Leave) : RoomEvent(Epoch);
 
 /// <summary>
+/// A member's invite that the room checked (inviter in the roster, its signature, room, lifetime, unused): kept until
+/// a commit spends it, it expires or its inviter leaves the roster; it goes to the committer in the invitee's Add and
+/// to the invitee in its JOINED (PROTOCOL.md §4.5).
+/// </summary>
+public sealed record InviteKept(ulong Epoch, SignedInvite Invite) : RoomEvent(Epoch);
+
+/// <summary>
 /// Nobody who could commit is left: the roster is dropped and the next joiner creates the room afresh at
 /// <see cref="RoomEvent.Epoch"/> + 1, so no epoch number is used twice.
 /// </summary>
@@ -57,4 +64,7 @@ public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyL
 
     /// <summary>The signed leaves of roster members not yet removed, by leaver id.</summary>
     public IReadOnlyList<SignedLeave> Leaves { get; init; } = [];
+
+    /// <summary>The invites kept for invitees not yet admitted.</summary>
+    public IReadOnlyList<SignedInvite> Invites { get; init; } = [];
 }

@@ -34,6 +34,7 @@ public sealed class RoomState<TConnection>
     private RoomPolicy? _policy;
     private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
     private readonly SortedDictionary<string, SignedLeave> _leaves = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, SignedInvite> _invites = new(StringComparer.Ordinal);
 
     // Volatile: rebuilt from the members' connections when a room starts again.
     private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
@@ -83,6 +84,9 @@ public sealed class RoomState<TConnection>
     /// <summary>The signed leaves the room keeps (members that left and are not removed yet), by leaver id.</summary>
     public IReadOnlyDictionary<string, SignedLeave> Leaves => _leaves;
 
+    /// <summary>The invites the room keeps for invitees not admitted yet, by invitee id.</summary>
+    public IReadOnlyDictionary<string, SignedInvite> Invites => _invites;
+
     /// <summary>Whether this room was restored from storage (its events or a snapshot) before it started.</summary>
     public bool Recovered => _restored;
 
@@ -106,8 +110,9 @@ public sealed class RoomState<TConnection>
 
     /// <summary>A client asks to join from <paramref name="connection"/>; it is admitted by the next commit.</summary>
     /// <param name="supportedSuites">The suites the joiner can run (empty: both); a room of another suite is refused UNSUPPORTED_SUITE.</param>
+    /// <param name="invite">An invite naming the joiner that it brings itself (JOIN.invite); the room also keeps invites members sent.</param>
     public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection,
-        IReadOnlyCollection<CipherSuite>? supportedSuites = null)
+        IReadOnlyCollection<CipherSuite>? supportedSuites = null, SignedInvite? invite = null)
     {
         if (_connected.TryGetValue(clientId, out var existing) && _same.Equals(existing.Connection, connection))
         {
@@ -144,6 +149,11 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
+        if (!MayJoin(clientId, verified!, invite, connection))
+        {
+            return Done();
+        }
+
         if (existing is not null)
         {
             // The same client from a new connection (a reconnect the relay has not noticed yet): the old one leaves.
@@ -167,7 +177,8 @@ public sealed class RoomState<TConnection>
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit,
+        var state = _invites.TryGetValue(clientId, out var kept) ? new PublicRoomState { Invite = kept } : null;
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit, state,
             recovered: _returning?.Remove(clientId) ?? false));
         RequestCommitIfNeeded();
         return Done();
@@ -200,7 +211,7 @@ public sealed class RoomState<TConnection>
     /// A client leaves (from the connection it joined with; anything else is ignored). A roster member's
     /// <paramref name="leave"/> that verifies against its roster entry is kept (durably) until a commit removes the
     /// entry, and goes to the committer with the remove (reason LEFT); without one that verifies the member is removed
-    /// as REMOVED, which an honest committer may refuse to commit, and it is told so.
+    /// as REMOVED (logged; a LEAVE is never answered).
     /// </summary>
     public RoomDecision<TConnection> Leave(string clientId, TConnection connection, SignedLeave? leave = null)
     {
@@ -214,9 +225,10 @@ public sealed class RoomState<TConnection>
                 }
                 else
                 {
-                    Refuse(connection, ErrorCode.InvalidArgument, leave is null
-                        ? "LEAVE without a signed leave: members cannot tell that you left"
-                        : "the signed leave does not verify against your roster entry: members cannot tell that you left", notInRoom: true);
+                    // No ERROR: the client may already be joining again on this connection, and would take one as its JOIN's refusal.
+                    Note(leave is null
+                        ? $"{clientId} left without a signed leave; it is removed as REMOVED"
+                        : $"{clientId} left with a signed leave that does not verify against its roster entry; it is removed as REMOVED");
                 }
             }
 
@@ -225,6 +237,42 @@ public sealed class RoomState<TConnection>
             SchedulePassivationIfEmpty();
         }
 
+        return Done();
+    }
+
+    /// <summary>
+    /// INVITE from a member (PROTOCOL.md §4.5): the room checks what it can with public keys — the sender is a connected
+    /// roster member that is not leaving, the invite is its own (inviter = sender), for this room, signed by the
+    /// sender's roster IK, within its lifetime now, unused — keeps it (durably; a newer invite for the same invitee
+    /// replaces it) and echoes it to the inviter. Anything else is refused BAD_INVITE and kept nowhere.
+    /// </summary>
+    public RoomDecision<TConnection> Invite(string clientId, SignedInvite? invite, TConnection connection)
+    {
+        if (!IsConnected(clientId, connection) || !_roster.ContainsKey(clientId) || _pendingRemoves.Contains(clientId))
+        {
+            Refuse(connection, ErrorCode.NotAMember, "only a member of the room's roster can invite", notInRoom: false);
+            return Done();
+        }
+
+        var content = Identity.Invites.Parse(invite);
+        var rejection = content is null ? InviteRejection.Malformed
+            : !string.Equals(content.InviterId, clientId, StringComparison.Ordinal) ? InviteRejection.InviterNotMember
+            : Identity.Invites.Verify(invite, RoomId, content.InviteeId, _roster, NowMs(), _admissions, out _);
+        if (rejection != InviteRejection.None)
+        {
+            Refuse(connection, ErrorCode.BadInvite, Describe(rejection), notInRoom: false);
+            return Done();
+        }
+
+        if (!_invites.ContainsKey(content!.InviteeId) && _invites.Count >= _settings.MaxMembers)
+        {
+            Refuse(connection, ErrorCode.BadInvite, Invariant($"the room keeps at most {_settings.MaxMembers} invites at a time"), notInRoom: false);
+            return Done();
+        }
+
+        Emit(new InviteKept(Epoch, invite!));
+        Note($"{clientId} invited {content.InviteeId}");
+        Send(connection, ServerFrames.Invite(RoomId, invite!));
         return Done();
     }
 
@@ -375,6 +423,7 @@ public sealed class RoomState<TConnection>
         Policy = _policy?.Clone(),
         Admissions = _admissions.Snapshot(),
         Leaves = [.. _leaves.Values],
+        Invites = [.. _invites.Values],
     };
 
     /// <summary>Restores the durable state from a snapshot; only before <see cref="Start"/>, like a replay of events.</summary>
@@ -393,6 +442,11 @@ public sealed class RoomState<TConnection>
             KeepLeave(leave);
         }
 
+        foreach (var invite in state.Invites)
+        {
+            KeepInvite(invite);
+        }
+
         _restored = true;
     }
 
@@ -408,13 +462,18 @@ public sealed class RoomState<TConnection>
                 RecordAdmissions(accepted);
                 SetDurable(accepted.Epoch, accepted.Suite, accepted.Policy ?? _policy, accepted.Roster, accepted.TranscriptHash);
                 DropSettledLeaves();
+                DropSettledInvites(accepted.CreatedAtMs);
                 break;
             case LeaveKept kept:
                 KeepLeave(kept.Leave);
                 break;
+            case InviteKept invited:
+                KeepInvite(invited.Invite);
+                break;
             case RosterReset reset:
                 SetDurable(reset.Epoch, CipherSuite.Unspecified, null, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
                 _leaves.Clear();
+                _invites.Clear();
                 break;
             default:
                 throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
@@ -459,6 +518,80 @@ public sealed class RoomState<TConnection>
             }
         }
     }
+
+    private void KeepInvite(SignedInvite invite)
+    {
+        if (Identity.Invites.Parse(invite) is { } content)
+        {
+            _invites[content.InviteeId] = invite;
+        }
+    }
+
+    /// <summary>
+    /// After a commit: invites it spent, invites expired at its time and invites whose inviter is no longer in the roster
+    /// (members would refuse them) are dropped. Decided from the event alone, so a replay drops the same ones.
+    /// </summary>
+    private void DropSettledInvites(ulong atMs)
+    {
+        foreach (var (invitee, invite) in _invites.ToList())
+        {
+            var content = Identity.Invites.Parse(invite);
+            if (content is null || content.ExpiresAtMs <= atMs || !_roster.ContainsKey(content.InviterId) || _admissions.InviteUsed(content.InviteId))
+            {
+                _invites.Remove(invitee);
+            }
+        }
+    }
+
+    /// <summary>
+    /// In an INVITE room a joiner needs an invite (its own JOIN.invite, or one a member sent) that the room can verify, unless
+    /// it returns to the roster with the same identity key (REJOINED). Refuses BAD_INVITE otherwise; a valid JOIN.invite is kept.
+    /// </summary>
+    private bool MayJoin(string clientId, RosterMember joiner, SignedInvite? invite, TConnection connection)
+    {
+        if (_roster.Count == 0 || _policy?.Admission != Admission.Invite
+            || (_roster.TryGetValue(clientId, out var old) && old.SameIdentityKeyAs(joiner)))
+        {
+            return true;
+        }
+
+        var now = NowMs();
+        if (invite is not null)
+        {
+            var rejection = Identity.Invites.Verify(invite, RoomId, clientId, _roster, now, _admissions, out _);
+            if (rejection != InviteRejection.None)
+            {
+                Refuse(connection, ErrorCode.BadInvite, "the invite you brought: " + Describe(rejection), notInRoom: true);
+                return false;
+            }
+
+            Emit(new InviteKept(Epoch, invite));
+            return true;
+        }
+
+        if (_invites.TryGetValue(clientId, out var kept) && Identity.Invites.Verify(kept, RoomId, clientId, _roster, now, _admissions, out _) == InviteRejection.None)
+        {
+            return true;
+        }
+
+        Refuse(connection, ErrorCode.BadInvite, "not invited: this room admits only ids a member invited (ask a member to /invite you)", notInRoom: true);
+        return false;
+    }
+
+    private ulong NowMs() => (ulong)Math.Max(0, _settings.Clock.UtcNowMs);
+
+    /// <summary>The BAD_INVITE reason for each rejection.</summary>
+    private static string Describe(InviteRejection rejection) => rejection switch
+    {
+        InviteRejection.Malformed => "invite does not parse, or its id or signature has the wrong length",
+        InviteRejection.WrongTarget => "invite is for another room or another invitee",
+        InviteRejection.InviterNotMember => "invite's inviter is not the sender, or not in the room's roster",
+        InviteRejection.BadSignature => "invite signature does not verify with the inviter's identity key",
+        InviteRejection.BadLifetime => "invite lifetime is negative or longer than 30 days",
+        InviteRejection.NotValidAt => "invite is not valid now (not yet, or expired)",
+        InviteRejection.Used => "invite was already used in this room",
+        _ => rejection.ToString(),
+    };
 
     private bool LeavesEntry(LeaveContent content) =>
         _roster.TryGetValue(content.ClientId, out var entry) && content.BundleHash.Span.SequenceEqual(Bundles.Hash(entry.Bundle));
@@ -586,7 +719,7 @@ public sealed class RoomState<TConnection>
             request.Suite = _suite;
         }
 
-        request.Adds.AddRange(asked.Select(m => new Add { Bundle = m.Bundle }));
+        request.Adds.AddRange(asked.Select(m => new Add { Bundle = m.Bundle, Invite = _invites.GetValueOrDefault(m.ClientId) }));
         _request = new OpenRequest(newEpoch, committer, asked);
         Send(_connected[committer].Connection, ServerFrames.CommitRequest(RoomId, request));
         _out.Effects.Add(new StartCommitDeadline(new CommitDeadlineDue(newEpoch, committer), _settings.CommitTimeout));

@@ -137,6 +137,13 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 }
 
                 break;
+            case MessageType.Invite:
+                if (RequireMember(envelope.RoomId))
+                {
+                    _rooms.Tell(new InviteToRoom(envelope.RoomId, _clientId, envelope.Invite ?? new SignedInvite(), Self));
+                }
+
+                break;
             case MessageType.Commit:
                 if (RequireMember(envelope.RoomId))
                 {
@@ -191,6 +198,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _rooms.Tell(new JoinRoom(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self)
         {
             SupportedSuites = [.. envelope.Join.SupportedSuites],
+            Invite = envelope.Join.Invite,
         });
     }
 

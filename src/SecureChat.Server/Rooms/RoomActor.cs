@@ -39,7 +39,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => Carry(_state.Start()));
 
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, join.Connection, join.SupportedSuites)));
+            join.PreferredSuite, join.Connection, join.SupportedSuites, join.Invite)));
+        Command<InviteToRoom>(invite => Carry(_state.Invite(invite.ClientId, invite.Invite, invite.Connection)));
         Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection, leave.Leave)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
             new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag }, submit.Connection)));

@@ -39,6 +39,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     {
         [typeof(JoinRoom)] = "J",
         [typeof(LeaveRoom)] = "L",
+        [typeof(InviteToRoom)] = "I",
         [typeof(SubmitCommit)] = "C",
         [typeof(PublishToRoom)] = "P",
         [typeof(RoomFrame)] = "F",
@@ -49,6 +50,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(EpochAccepted)] = "EA",
         [typeof(RosterReset)] = "RR",
         [typeof(LeaveKept)] = "LK",
+        [typeof(InviteKept)] = "IK",
         [typeof(RoomDurableState)] = "RS",
     }.ToFrozenDictionary();
 
@@ -86,6 +88,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "EA" => FromProto(P.EpochAccepted.Parser.ParseFrom(bytes)),
         "RR" => new RosterReset(P.RosterReset.Parser.ParseFrom(bytes).Epoch),
         "LK" => FromProto(P.LeaveKept.Parser.ParseFrom(bytes)),
+        "IK" => new InviteKept(P.InviteKept.Parser.ParseFrom(bytes).Epoch, SignedInvite.Parser.ParseFrom(P.InviteKept.Parser.ParseFrom(bytes).Invite)),
+        "I" => FromProto(P.InviteToRoom.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
@@ -98,7 +102,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         {
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
             PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
+            Invite = m.Invite?.ToByteString() ?? ByteString.Empty,
         },
+        InviteToRoom m => new P.InviteToRoom { RoomId = m.RoomId, ClientId = m.ClientId, Invite = m.Invite.ToByteString(), Connection = PathOf(m.Connection) },
         LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection), Leave = m.Leave?.ToByteString() ?? ByteString.Empty },
         SubmitCommit m => new P.SubmitCommit
         {
@@ -117,6 +123,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         EpochAccepted m => ToProto(m),
         RosterReset m => new P.RosterReset { Epoch = m.Epoch },
         LeaveKept m => new P.LeaveKept { Epoch = m.Epoch, ClientId = m.ClientId, Leave = m.Leave.ToByteString() },
+        InviteKept m => new P.InviteKept { Epoch = m.Epoch, Invite = m.Invite.ToByteString() },
         RoomDurableState m => ToProto(m),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
@@ -157,6 +164,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         proto.AdmittedBundles.AddRange((m.Admissions?.Bundles ?? []).Select(ToProto));
         proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
         proto.Leaves.AddRange(m.Leaves.Select(leave => leave.ToByteString()));
+        proto.Invites.AddRange(m.Invites.Select(invite => invite.ToByteString()));
         return proto;
     }
 
@@ -174,7 +182,10 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         new(m.RoomId, m.ClientId, m.BundleContent, m.BundleSignature, (CipherSuite)m.PreferredSuite, Resolve(m.Connection))
         {
             SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
+            Invite = m.Invite.IsEmpty ? null : SignedInvite.Parser.ParseFrom(m.Invite),
         };
+
+    private InviteToRoom FromProto(P.InviteToRoom m) => new(m.RoomId, m.ClientId, SignedInvite.Parser.ParseFrom(m.Invite), Resolve(m.Connection));
 
     private LeaveRoom FromProto(P.LeaveRoom m) =>
         new(m.RoomId, m.ClientId, Resolve(m.Connection)) { Leave = m.Leave.IsEmpty ? null : SignedLeave.Parser.ParseFrom(m.Leave) };
@@ -209,6 +220,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         Admissions = new AdmissionSnapshot([.. m.AdmittedBundles.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))],
             [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
         Leaves = [.. m.Leaves.Select(SignedLeave.Parser.ParseFrom)],
+        Invites = [.. m.Invites.Select(SignedInvite.Parser.ParseFrom)],
     };
 
     /// <summary>

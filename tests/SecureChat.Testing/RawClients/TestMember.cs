@@ -105,7 +105,8 @@ public sealed class TestMember : IDisposable
         ByteString? previous = null,
         CommitKind kind = CommitKind.Member,
         RoomPolicy? policy = null,
-        IEnumerable<Remove>? removes = null)
+        IEnumerable<Remove>? removes = null,
+        IEnumerable<Add>? adds = null)
     {
         _ = rekey;
         var members = roster.ToList();
@@ -127,7 +128,8 @@ public sealed class TestMember : IDisposable
         };
         var allRemoves = (removes ?? []).Concat((removed ?? []).Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }));
         content.Operations.AddRange(allRemoves.OrderBy(r => r.ClientId, StringComparer.Ordinal).Select(r => new Operation { Remove = r }));
-        content.Operations.AddRange((added ?? []).OrderBy(ClientIdOf, StringComparer.Ordinal).Select(b => new Operation { Add = new Add { Bundle = b } }));
+        var allAdds = adds?.Select(a => a.Clone()) ?? (added ?? []).Select(b => new Add { Bundle = b });
+        content.Operations.AddRange(allAdds.OrderBy(a => ClientIdOf(a.Bundle), StringComparer.Ordinal).Select(a => new Operation { Add = a }));
         content.Roster.AddRange(members);
         content.Wraps.AddRange(members.Select(m => new Wrap
         {
