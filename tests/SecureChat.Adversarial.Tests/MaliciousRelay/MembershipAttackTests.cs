@@ -93,4 +93,87 @@ public sealed class MembershipAttackTests
             && CommitContent.Parser.ParseFrom(r.Envelope.Commit.Content).Operations.Any(o => o.Remove?.Reason == RemoveReason.Left));
         Assert.Contains("bob", relay.Session("alice").Roster.Select(m => m.ClientId));
     }
+
+    [Fact]
+    public void In_an_invite_room_the_server_cannot_get_anyone_added_without_a_members_invite()
+    {
+        using var relay = InviteRoom(305);
+        var ghost = relay.Sim.Client("ghost");
+        using var forger = LocalIdentity.Generate("alice", new SeededRandomSource(3052));
+
+        // The room itself refuses the ghost: no member invited it.
+        ghost.Join(relay.Relay);
+        relay.Run();
+        Assert.Contains(ErrorCode.BadInvite, ghost.Errors);
+
+        // A malicious server asks anyway: without an invite, with one it signed itself in alice's name, with one for someone else.
+        var bundle = ghost.Session!.JoinBundle;
+        var alice = relay.Session("alice");
+        var now = relay.Sim.Clock.UtcNowMs;
+        SignedInvite?[] invites =
+        [
+            null,
+            Invites.Create(forger, relay.Relay.RoomId, "ghost", now - 1000, 3_600_000, new SeededRandomSource(3053)),
+            alice.CreateInvite("carol"),
+        ];
+        foreach (var invite in invites)
+        {
+            var request = new CommitRequest { NewEpoch = alice.Epoch + 1, Suite = alice.Suite };
+            request.Adds.Add(new Add { Bundle = bundle, Invite = invite });
+            Assert.Equal(CommitRefusal.NothingToCommit, Assert.IsType<CommitNotCreated>(alice.CreateCommit(request)).Reason);
+        }
+
+        Assert.DoesNotContain("ghost", relay.Relay.RosterIds);
+    }
+
+    [Fact]
+    public void A_replayed_invite_admits_no_one_a_second_time()
+    {
+        using var relay = InviteRoom(306);
+        relay["alice"].Membership(relay.Relay, room => room.Invite("dave"));
+        relay.Run();
+        var invite = relay.Recorded.Single(r => r.To == "alice" && r.Envelope.Type == MessageType.Invite).Envelope.Invite; // the server's echo
+        var dave = relay.Sim.Client("dave");
+        dave.Join(relay.Relay);
+        relay.Run();
+        Assert.Contains("dave", relay.Session("alice").Roster.Select(m => m.ClientId));
+
+        // dave leaves; the server replays the spent invite with dave's next bundle, to the committer and at JOIN.
+        dave.Leave(relay.Relay);
+        relay.Run();
+        dave.Join(relay.Relay);
+        relay.Run();
+        Assert.Contains(ErrorCode.BadInvite, dave.Errors);
+        var alice = relay.Session("alice");
+        var request = new CommitRequest { NewEpoch = alice.Epoch + 1, Suite = alice.Suite };
+        request.Adds.Add(new Add { Bundle = dave.Session!.JoinBundle, Invite = invite });
+
+        Assert.Equal(CommitRefusal.NothingToCommit, Assert.IsType<CommitNotCreated>(alice.CreateCommit(request)).Reason);
+    }
+
+    [Fact]
+    public void Any_members_remove_is_relayed_and_applied_by_every_member_including_the_removed()
+    {
+        using var relay = new AttackingRelay(307, Members);
+
+        relay["bob"].Membership(relay.Relay, room => room.Remove("carol"));
+        relay.Run();
+
+        foreach (var member in new[] { "alice", "bob" })
+        {
+            Assert.Contains(relay[member].CommitOutcomes, o => o is CommitAccepted accepted && accepted.Removed.Contains("carol"));
+        }
+
+        Assert.Contains(relay["carol"].CommitOutcomes, o => o is CommitAccepted { RemovedFromGroup: true }); // then she joins again (an open room)
+    }
+
+    /// <summary>alice, bob and carol in a room whose policy alice switched to INVITE.</summary>
+    private static AttackingRelay InviteRoom(ulong seed)
+    {
+        var relay = new AttackingRelay(seed, Members);
+        relay["alice"].Membership(relay.Relay, room => room.SetPolicy(Admission.Invite));
+        relay.Run();
+        Assert.Equal(Admission.Invite, relay.Session("bob").Policy!.Admission);
+        return relay;
+    }
 }

@@ -137,6 +137,16 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         return _lastCreation;
     }
 
+    /// <summary>The user's /invite ID, /remove ID or /policy, through the room loop.</summary>
+    public void Membership(InMemoryRelay relay, Func<ClientRoom, RoomEffects> command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (_room is not null)
+        {
+            Carry(command(_room), relay);
+        }
+    }
+
     /// <summary>Handles the inbox frame at <paramref name="index"/>.</summary>
     public void HandleAt(int index, InMemoryRelay relay)
     {
