@@ -124,7 +124,8 @@ internal sealed class ChatApp
                 {
                     var marker = info.RoomId == _currentRoom ? "*" : " ";
                     _terminal.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{marker} {info.RoomId}  {EventText.Describe(info.Phase)}, epoch {info.Epoch}, {info.Members} member(s)"));
+                        $"{marker} {info.RoomId}  {EventText.Describe(info.Phase)}, epoch {info.Epoch}, {info.Members} member(s)") +
+                        (info.Unacknowledged > 0 ? string.Create(CultureInfo.InvariantCulture, $", {info.Unacknowledged} sent not yet confirmed") : string.Empty));
                 }
 
                 break;

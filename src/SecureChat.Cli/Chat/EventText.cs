@@ -113,6 +113,8 @@ internal static class EventText
         TrustRefused t => $"no changed key waiting for {t.ClientId} has the fingerprint {t.TypedFingerprint}; nothing accepted " +
                           $"(waiting: {Fingerprints(t.Pending)})",
         MessageNotSent m => $"message not sent: {Describe(m.Reason)}",
+        MessageNotDelivered m => string.Create(Invariant, $"your message \"{m.Preview}\" (epoch {m.Epoch}, #{m.Generation}) may not have been delivered: ") +
+                                 $"{Describe(m)}; it was not sent again",
         NotInRoom n => $"not in room {n.RoomId}; /join it first",
         InvalidRoomName => RoomNameRule,
         TooManyRooms t => string.Create(Invariant, $"at most {t.Max} rooms per session"),
@@ -125,6 +127,15 @@ internal static class EventText
         DisconnectCause.OutboundQueueFull => "the outbound queue to the server is full",
         DisconnectCause.ProtocolViolation => "the server broke the protocol",
         _ => disconnected.Detail ?? "the connection failed",
+    };
+
+    private static string Describe(MessageNotDelivered message) => message.Reason switch
+    {
+        NotDeliveredReason.NoAcknowledgement => "the server did not confirm relaying it in time",
+        NotDeliveredReason.LinkLost => "the connection dropped before the server confirmed relaying it",
+        NotDeliveredReason.Refused => $"the server refused it ({message.WireCode}: {Server(message.UntrustedServerReason)})",
+        NotDeliveredReason.RoomLeft => "you left the room before the server confirmed relaying it",
+        _ => message.Reason.ToString(),
     };
 
     private static string Describe(DecryptRejection reason) => reason switch

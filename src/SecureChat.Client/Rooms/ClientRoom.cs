@@ -36,6 +36,10 @@ namespace SecureChat.Client.Rooms;
 /// <para>Rekeying: after every send and every tick the room commits a rekey when the engine asks for one
 /// (<see cref="GroupSession.NeedsRekey"/>); once the relay refuses one (it limits rekeys per member), the room waits
 /// <see cref="ClientSessionSettings.RekeyRetryDelay"/> before it rekeys by itself again.</para>
+/// <para>Acknowledgements: every message sent is kept (by its epoch and generation) until the relay answers RELAYED for
+/// it. An ERROR refusing it, no RELAYED within <see cref="ClientSessionSettings.AckTimeout"/>, the link dropping first, or
+/// the user leaving first reports it as <see cref="MessageNotDelivered"/>. Nothing is resent: when only the
+/// acknowledgement was lost, a resend would deliver the message twice.</para>
 /// </remarks>
 public sealed class ClientRoom : IDisposable
 {
@@ -46,6 +50,13 @@ public sealed class ClientRoom : IDisposable
     private readonly RoomEffects _effects = new();
     private readonly LinkedList<QueuedText> _queuedSends = new();
     private readonly Queue<Envelope> _held = new();
+
+    // Sent messages waiting for RELAYED, oldest first (so oldest deadline first), and by (epoch, generation).
+    private readonly LinkedList<UnackedMessage> _unacked = new();
+    private readonly Dictionary<(ulong Epoch, ulong Generation), LinkedListNode<UnackedMessage>> _unackedById = [];
+
+    // The driver's acknowledgement check is set (AckCheckIn was asked for and AcksOverdue has not been called since).
+    private bool _ackCheckSet;
 
     private GroupSession? _session;
 
@@ -102,6 +113,9 @@ public sealed class ClientRoom : IDisposable
 
     public int QueuedSends => _queuedSends.Count;
 
+    /// <summary>Messages sent and not yet acknowledged by the relay (RELAYED), nor reported as not delivered.</summary>
+    public int Unacknowledged => _unacked.Count;
+
     /// <summary>Messages for an epoch not reached yet, oldest first; retried after each accepted commit.</summary>
     public IReadOnlyCollection<Envelope> Held => _held;
 
@@ -119,7 +133,10 @@ public sealed class ClientRoom : IDisposable
         return _effects;
     }
 
-    /// <summary>The connection is down: the session is dropped, sends wait for the next join.</summary>
+    /// <summary>
+    /// The connection is down: the session is dropped, sends wait for the next join, and messages the relay has not
+    /// acknowledged are reported as not delivered (their acknowledgements can no longer come).
+    /// </summary>
     public RoomEffects LinkLost()
     {
         Begin();
@@ -128,6 +145,25 @@ public sealed class ClientRoom : IDisposable
             GoOffline();
         }
 
+        ReportAllUnacknowledged(NotDeliveredReason.LinkLost);
+        return _effects;
+    }
+
+    /// <summary>
+    /// The acknowledgement check asked for by <see cref="RoomEffects.AckCheckIn"/> is due: each message sent longer than
+    /// <see cref="ClientSessionSettings.AckTimeout"/> ago without RELAYED is reported as not delivered.
+    /// </summary>
+    public RoomEffects AcksOverdue()
+    {
+        Begin();
+        _ackCheckSet = false;
+        var now = _clock.UtcNowMs;
+        while (_unacked.First is { } oldest && oldest.Value.DeadlineMs <= now)
+        {
+            ReportNotDelivered(oldest, NotDeliveredReason.NoAcknowledgement);
+        }
+
+        ScheduleAckCheck();
         return _effects;
     }
 
@@ -354,6 +390,70 @@ public sealed class ClientRoom : IDisposable
 
     private static string Describe(Admission admission) => admission == Admission.Invite ? "invite" : "open";
 
+    /// <summary>Asks the driver for a check at the oldest unacknowledged message's deadline, unless one is set.</summary>
+    private void ScheduleAckCheck()
+    {
+        if (_ackCheckSet || _unacked.First is not { } oldest)
+        {
+            return;
+        }
+
+        _ackCheckSet = true;
+        _effects.SetAckCheck(TimeSpan.FromMilliseconds(Math.Max(0, oldest.Value.DeadlineMs - _clock.UtcNowMs)));
+    }
+
+    private void AwaitAcknowledgement(Envelope sent, string text)
+    {
+        var node = _unacked.AddLast(new UnackedMessage(sent.Epoch, sent.Sequence, Preview(text),
+            _clock.UtcNowMs + (long)_settings.AckTimeout.TotalMilliseconds));
+
+        // A (epoch, generation) is never sealed twice by one session, and a new session starts at a later epoch.
+        _unackedById[(sent.Epoch, sent.Sequence)] = node;
+        ScheduleAckCheck();
+    }
+
+    /// <summary>RELAYED: the relay handed our message to the members connected then. One for no message waiting is ignored.</summary>
+    private void OnRelayed(Envelope relayed)
+    {
+        if (_unackedById.Remove((relayed.Epoch, relayed.Sequence), out var node))
+        {
+            _unacked.Remove(node);
+        }
+    }
+
+    /// <summary>An ERROR naming one of our unacknowledged messages (its epoch and generation) refused it; true when it did.</summary>
+    private bool RefusedOurMessage(Envelope error)
+    {
+        if (error.Error.Code is not (ErrorCode.NotAMember or ErrorCode.StaleEpoch)
+            || !_unackedById.TryGetValue((error.Epoch, error.Sequence), out var node))
+        {
+            return false;
+        }
+
+        ReportNotDelivered(node, NotDeliveredReason.Refused, error.Error.Code, error.Error.Reason);
+        return true;
+    }
+
+    private void ReportAllUnacknowledged(NotDeliveredReason reason)
+    {
+        while (_unacked.First is { } oldest)
+        {
+            ReportNotDelivered(oldest, reason);
+        }
+    }
+
+    private void ReportNotDelivered(LinkedListNode<UnackedMessage> node, NotDeliveredReason reason, ErrorCode wireCode = ErrorCode.Unspecified,
+        string? untrustedServerReason = null)
+    {
+        var message = node.Value;
+        _unacked.Remove(node);
+        _unackedById.Remove((message.Epoch, message.Generation));
+        _effects.Report(new MessageNotDelivered(RoomId, message.Epoch, message.Generation, message.Preview, reason, wireCode, untrustedServerReason));
+    }
+
+    private static string Preview(string text) =>
+        text.Length <= MessageNotDelivered.MaxPreviewLength ? text : text[..(MessageNotDelivered.MaxPreviewLength - 3)] + "...";
+
     private void OnRoomFrame(Envelope envelope)
     {
         switch (envelope.Type)
@@ -373,6 +473,9 @@ public sealed class ClientRoom : IDisposable
             case MessageType.Invite when Invites.Parse(envelope.Invite) is { } invite && invite.InviterId == _session?.LocalClientId:
                 // The server's echo of our invite: it kept it (what it says is not trusted; members check the invite again).
                 _effects.Report(new InviteSent(RoomId, invite.InviteeId));
+                break;
+            case MessageType.Relayed:
+                OnRelayed(envelope);
                 break;
             default:
                 // A repeated JOINED, or a frame type the server never sends for a room: nothing to do.
@@ -533,6 +636,7 @@ public sealed class ClientRoom : IDisposable
     private void OnRoomError(Envelope envelope)
     {
         var error = envelope.Error;
+        var refusedOurMessage = RefusedOurMessage(envelope);
         switch (error.Code)
         {
             case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
@@ -544,6 +648,9 @@ public sealed class ClientRoom : IDisposable
             case ErrorCode.NotAMember when IsKeyed:
                 _effects.Report(new Rejoining(RoomId, RejoinReason.ServerSaysNotAMember, error.Reason));
                 Rejoin();
+                break;
+            case ErrorCode.NotAMember or ErrorCode.StaleEpoch when refusedOurMessage:
+                // Reported as the message that was not delivered.
                 break;
             default:
                 _effects.Report(new ServerError(RoomId, error.Code, error.Reason, error.Fatal));
@@ -608,6 +715,7 @@ public sealed class ClientRoom : IDisposable
         {
             case MessageSealed sealedMessage:
                 _effects.Send(sealedMessage.Envelope);
+                AwaitAcknowledgement(sealedMessage.Envelope, text);
                 return true;
             case SendRefused { Reason: SendRefusal.BlockedByKeyChange } blocked:
                 if (!_blockedWarned)
@@ -804,6 +912,9 @@ public sealed class ClientRoom : IDisposable
             _queuedSends.Clear();
         }
 
+        // Their acknowledgements may still be on the way, but the room takes no more input.
+        ReportAllUnacknowledged(NotDeliveredReason.RoomLeft);
+
         _effects.SetTimer(AdmissionTimer.Cancel);
         _effects.Report(new Left(RoomId));
         _effects.Close();
@@ -833,4 +944,7 @@ public sealed class ClientRoom : IDisposable
 
     /// <summary>A text waiting to be sent, and the ids of the roster it was typed for (null: none known yet).</summary>
     private sealed record QueuedText(string Text, IReadOnlySet<string>? TypedFor);
+
+    /// <summary>A sent message waiting for RELAYED: its epoch and generation, the start of its text, and when it is overdue.</summary>
+    private sealed record UnackedMessage(ulong Epoch, ulong Generation, string Preview, long DeadlineMs);
 }

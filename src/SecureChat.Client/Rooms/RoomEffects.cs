@@ -36,6 +36,12 @@ public sealed class RoomEffects
 
     public AdmissionTimer Timer { get; private set; }
 
+    /// <summary>
+    /// When set: call <see cref="ClientRoom.AcksOverdue"/> after this delay (a single timer; the room asks for the next
+    /// one itself, so a new request replaces nothing still set).
+    /// </summary>
+    public TimeSpan? AckCheckIn { get; private set; }
+
     /// <summary>The room was left: it takes no more input, and its driver may stop.</summary>
     public bool Closed { get; private set; }
 
@@ -44,6 +50,7 @@ public sealed class RoomEffects
         _outbound.Clear();
         _events.Clear();
         Timer = AdmissionTimer.Unchanged;
+        AckCheckIn = null;
         Closed = false;
     }
 
@@ -53,6 +60,8 @@ public sealed class RoomEffects
 
     /// <summary>The last request wins: a start after a cancel restarts the timer, a cancel after a start stops it.</summary>
     internal void SetTimer(AdmissionTimer timer) => Timer = timer;
+
+    internal void SetAckCheck(TimeSpan delay) => AckCheckIn = delay;
 
     internal void Close() => Closed = true;
 }

@@ -53,7 +53,8 @@ public static class ClientCommands
     /// <summary><paramref name="Code"/> is null while the room has no keys yet.</summary>
     public sealed record EpochCodeReply(string RoomId, ulong Epoch, string? Code);
 
-    public sealed record RoomInfo(string RoomId, RoomPhase Phase, ulong Epoch, int Members);
+    /// <param name="Unacknowledged">Messages sent that the relay has not yet confirmed relaying (RELAYED).</param>
+    public sealed record RoomInfo(string RoomId, RoomPhase Phase, ulong Epoch, int Members, int Unacknowledged = 0);
 
     public sealed record RoomsReply(IReadOnlyList<RoomInfo> Rooms);
 }

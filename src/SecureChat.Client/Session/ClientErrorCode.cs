@@ -33,6 +33,9 @@ public enum ClientErrorCode
     /// <summary>A message the engine will never send (too long, or we are no longer a member).</summary>
     MessageNotSent,
 
+    /// <summary>A message sent that the relay did not confirm relaying (refused, no RELAYED in time, link lost, room left).</summary>
+    MessageNotDelivered,
+
     /// <summary>A command for a room the session has not joined.</summary>
     NotInRoom,
 

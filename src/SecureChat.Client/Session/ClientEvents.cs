@@ -182,6 +182,36 @@ public sealed record KeyChanged(string RoomId, string ClientId, string PinnedFin
 public sealed record MessageNotSent(string RoomId, SendRefusal Reason) : ErrorReported(RoomId, ClientErrorCode.MessageNotSent);
 
 /// <summary>
+/// A message we sent that the relay did not confirm relaying (RELAYED, PROTOCOL.md §4.4): it may have reached no one, or
+/// (when only the confirmation was lost) some or all of the members. It is not sent again by itself.
+/// </summary>
+/// <param name="Epoch">The epoch it was sent in; with <paramref name="Generation"/> it names the message on the wire.</param>
+/// <param name="Generation">Its sequence number: the sender's generation in <paramref name="Epoch"/>.</param>
+/// <param name="Preview">Its text, or when longer than <see cref="MaxPreviewLength"/> characters its start and "...".</param>
+/// <param name="WireCode">For <see cref="NotDeliveredReason.Refused"/>: the ERROR's code.</param>
+/// <param name="UntrustedServerReason">For <see cref="NotDeliveredReason.Refused"/>: the ERROR's text.</param>
+public sealed record MessageNotDelivered(string RoomId, ulong Epoch, ulong Generation, string Preview, NotDeliveredReason Reason,
+    ErrorCode WireCode = ErrorCode.Unspecified, string? UntrustedServerReason = null) : ErrorReported(RoomId, ClientErrorCode.MessageNotDelivered)
+{
+    public const int MaxPreviewLength = 64;
+}
+
+public enum NotDeliveredReason
+{
+    /// <summary>No RELAYED within <see cref="ClientSessionSettings.AckTimeout"/>.</summary>
+    NoAcknowledgement,
+
+    /// <summary>The connection dropped before RELAYED came.</summary>
+    LinkLost,
+
+    /// <summary>The relay refused it with an ERROR naming its epoch and generation.</summary>
+    Refused,
+
+    /// <summary>The user left the room before RELAYED came.</summary>
+    RoomLeft,
+}
+
+/// <summary>
 /// /trust named a fingerprint that is not the fingerprint of any changed key waiting for <paramref name="ClientId"/>
 /// (<paramref name="Pending"/> lists those that are): nothing was accepted.
 /// </summary>

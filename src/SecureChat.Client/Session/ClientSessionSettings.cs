@@ -34,6 +34,12 @@ public sealed record ClientSessionSettings
     /// <summary>A room with nothing but a pending join gives up after this long without admission.</summary>
     public TimeSpan AdmissionTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a sent message waits for the relay's RELAYED before it is reported as not delivered
+    /// (<see cref="MessageNotDelivered"/>).
+    /// </summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     public string ClientSoftware { get; init; } = "securechat-client/1";
 
     public int MaxRooms { get; init; } = 64;

@@ -9,7 +9,7 @@ namespace SecureChat.Client.Session;
 /// the room (the join, commits, holding and queueing, rejoining). Its states mirror the room's
 /// <see cref="RoomPhase"/> — <see cref="Offline"/> → <see cref="Joining"/> → <see cref="AwaitingAdmission"/> →
 /// <see cref="Ready"/> ⇄ <see cref="Committing"/> — and only route: frames and commands go into the room,
-/// the room's effects go out (frames to the parent session, events to the owner, the admission timer).
+/// the room's effects go out (frames to the parent session, events to the owner, the admission and acknowledgement timers).
 /// </summary>
 public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
 {
@@ -86,10 +86,12 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
         Receive<ClientCommands.Leave>(_ => Apply(_room.Leave()));
         Receive<RoomTick>(_ => Apply(_room.Tick()));
         Receive<AdmissionOverdue>(_ => { });
+        Receive<AcksOverdue>(_ => Apply(_room.AcksOverdue()));
         Receive<ClientCommands.QueryRoster>(_ => Sender.Tell(new ClientCommands.RosterReply(_room.RoomId, _room.Epoch,
             [.. _room.Roster.Select(m => new ClientCommands.Member(m.ClientId, m.Fingerprint))])));
         Receive<ClientCommands.QueryEpochCode>(_ => Sender.Tell(new ClientCommands.EpochCodeReply(_room.RoomId, _room.Epoch, _room.EpochCode)));
-        Receive<ClientCommands.QueryRooms>(_ => Sender.Tell(new ClientCommands.RoomInfo(_room.RoomId, _room.Phase, _room.Epoch, _room.Roster.Count)));
+        Receive<ClientCommands.QueryRooms>(_ => Sender.Tell(new ClientCommands.RoomInfo(_room.RoomId, _room.Phase, _room.Epoch, _room.Roster.Count,
+            _room.Unacknowledged)));
     }
 
     private void Apply(RoomEffects effects)
@@ -112,6 +114,11 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
             case AdmissionTimer.Cancel:
                 Timers.Cancel(nameof(AdmissionOverdue));
                 break;
+        }
+
+        if (effects.AckCheckIn is { } delay)
+        {
+            Timers.StartSingleTimer(nameof(AcksOverdue), AcksOverdue.Instance, delay);
         }
 
         if (effects.Closed)
@@ -143,5 +150,10 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
     private sealed record AdmissionOverdue
     {
         public static AdmissionOverdue Instance { get; } = new();
+    }
+
+    private sealed record AcksOverdue
+    {
+        public static AcksOverdue Instance { get; } = new();
     }
 }

@@ -9,7 +9,10 @@ public sealed record PercentilesMs(
     [property: JsonPropertyName("p99")] double P99,
     [property: JsonPropertyName("max")] double Max);
 
-/// <summary>What a simulation run measured. <see cref="Passed"/> is false if anything was lost, duplicated or undecryptable.</summary>
+/// <summary>
+/// What a simulation run measured. <see cref="Passed"/> is false if anything was lost (neither delivered nor reported to its
+/// sender), reported not delivered, duplicated or undecryptable.
+/// </summary>
 public sealed record SimulationReport
 {
     [JsonPropertyName("clients")]
@@ -29,6 +32,10 @@ public sealed record SimulationReport
 
     [JsonPropertyName("lost")]
     public long Lost { get; init; }
+
+    /// <summary>Messages whose senders were told they may not have been delivered (their missing deliveries are not in <see cref="Lost"/>).</summary>
+    [JsonPropertyName("not_delivered")]
+    public long NotDelivered { get; init; }
 
     [JsonPropertyName("duplicates")]
     public long Duplicates { get; init; }
@@ -55,7 +62,7 @@ public sealed record SimulationReport
     public double ElapsedMs { get; init; }
 
     [JsonPropertyName("passed")]
-    public bool Passed => Lost == 0 && Duplicates == 0 && DecryptFailures == 0 && Sent > 0;
+    public bool Passed => Lost == 0 && NotDelivered == 0 && Duplicates == 0 && DecryptFailures == 0 && Sent > 0;
 
     [JsonPropertyName("problems")]
     public IReadOnlyList<string> Problems { get; init; } = [];
@@ -72,6 +79,7 @@ public sealed record SimulationReport
             string.Create(c, $"expected deliveries {Expected}"),
             string.Create(c, $"delivered           {Delivered}"),
             string.Create(c, $"lost                {Lost}"),
+            string.Create(c, $"not delivered       {NotDelivered} (reported to their senders)"),
             string.Create(c, $"duplicates          {Duplicates}"),
             string.Create(c, $"decrypt failures    {DecryptFailures}"),
             string.Create(c, $"errors/warnings     {Errors}"),

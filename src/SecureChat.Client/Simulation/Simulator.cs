@@ -47,7 +47,8 @@ public sealed record SimulationProgress(string Phase, int Connected, int Keyed, 
 /// <summary>
 /// Many <see cref="ChatClient"/>s in one process: client i joins room i mod R; once every member of every
 /// room holds the room's final keys, each client sends its messages, and every decrypted message is
-/// counted per receiver by the unique id in its text.
+/// counted per receiver by the unique id in its text. A message its sender was told may not have been delivered
+/// (<see cref="MessageNotDelivered"/>) is counted as such: its missing deliveries are reported, not lost.
 /// </summary>
 public sealed class Simulator
 {
@@ -58,6 +59,9 @@ public sealed class Simulator
     private readonly LatencyRecorder _latency = new();
     private readonly LatencyRecorder _joinLatency = new();
     private readonly ConcurrentDictionary<long, int> _deliveriesPerMessage = new();
+
+    // Messages their senders were told may not have been delivered (MessageNotDelivered), with their receiver count.
+    private readonly ConcurrentDictionary<long, int> _reportedNotDelivered = new();
     private readonly ConcurrentQueue<string> _problems = new();
     private SimClient[] _clients = [];
     private long _sent;
@@ -130,7 +134,8 @@ public sealed class Simulator
             var senders = _clients.Select(c => Task.Run(() => c.SendAllAsync(sendDeadline, cancellationToken), CancellationToken.None)).ToList();
             await Task.WhenAll(senders).ConfigureAwait(false);
             _phase = "delivering";
-            var delivered = await WaitAsync(() => Interlocked.Read(ref _delivered) >= ExpectedDeliveries(), _options.DeliveryTimeout, cancellationToken).ConfigureAwait(false);
+            var delivered = await WaitAsync(() => Interlocked.Read(ref _delivered) + ReportedMissing() >= ExpectedDeliveries(), _options.DeliveryTimeout,
+                cancellationToken).ConfigureAwait(false);
             var elapsed = _clock.Elapsed - sendStart;
             if (!delivered)
             {
@@ -161,12 +166,19 @@ public sealed class Simulator
 
     private long MessageId(int clientIndex, int sequence) => ((long)clientIndex * _options.MessagesPerClient) + sequence;
 
+    /// <summary>Deliveries that did not happen to messages whose senders were told so: reported, not lost.</summary>
+    private long ReportedMissing() =>
+        _reportedNotDelivered.Sum(m => (long)Math.Max(0, m.Value - _deliveriesPerMessage.GetValueOrDefault(m.Key)));
+
+    private bool DeliveredOrReported(long messageId, int receivers) =>
+        _deliveriesPerMessage.GetValueOrDefault(messageId) >= receivers || _reportedNotDelivered.ContainsKey(messageId);
+
     private SimulationReport Report(TimeSpan keyTime, TimeSpan sendElapsed)
     {
         var expected = ExpectedDeliveries();
         var sent = Interlocked.Read(ref _sent);
         var delivered = Interlocked.Read(ref _delivered);
-        var lost = Math.Max(0, expected - delivered);
+        var lost = Math.Max(0, expected - delivered - ReportedMissing());
         return new SimulationReport
         {
             Clients = _options.Clients,
@@ -175,6 +187,7 @@ public sealed class Simulator
             Expected = expected,
             Delivered = delivered,
             Lost = lost,
+            NotDelivered = _reportedNotDelivered.Count,
             Duplicates = Interlocked.Read(ref _duplicates),
             DecryptFailures = Interlocked.Read(ref _decryptFailures),
             Errors = Interlocked.Read(ref _errors),
@@ -266,7 +279,7 @@ public sealed class Simulator
                 if (k >= window && receivers > 0)
                 {
                     var waitFor = owner.MessageId(index, k - window);
-                    while (owner._deliveriesPerMessage.GetValueOrDefault(waitFor) < receivers && owner._clock.Elapsed < deadline)
+                    while (!owner.DeliveredOrReported(waitFor, receivers) && owner._clock.Elapsed < deadline)
                     {
                         await Task.Delay(2, cancellationToken).ConfigureAwait(false);
                     }
@@ -303,6 +316,9 @@ public sealed class Simulator
                 case MessageReceived m:
                     OnMessage(m);
                     break;
+                case MessageNotDelivered notDelivered:
+                    OnNotDelivered(notDelivered);
+                    break;
                 case ErrorReported { Code: ClientErrorCode.DecryptFailed }:
                     Interlocked.Increment(ref owner._decryptFailures);
                     owner._problems.Enqueue($"{Id}: {owner._describe(e)}");
@@ -311,6 +327,15 @@ public sealed class Simulator
                     Interlocked.Increment(ref owner._errors);
                     owner._problems.Enqueue($"{Id}: {owner._describe(e)}");
                     break;
+            }
+        }
+
+        private void OnNotDelivered(MessageNotDelivered m)
+        {
+            owner._problems.Enqueue($"{Id}: {owner._describe(m)}");
+            if (SimulationMessage.TryParse(m.Preview, out var messageId, out _))
+            {
+                owner._reportedNotDelivered.TryAdd(messageId, owner.RoomSize(Room) - 1);
             }
         }
 

@@ -72,6 +72,9 @@ public static class EnvelopeCodec
                 RequirePayload(envelope, Envelope.PayloadOneofCase.Invite);
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
+            case MessageType.Relayed:
+                CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                break;
             case MessageType.Commit:
                 RequirePayload(envelope, Envelope.PayloadOneofCase.Commit);
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);

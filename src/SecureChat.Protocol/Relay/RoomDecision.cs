@@ -24,15 +24,17 @@ public sealed class RoomDecision<TConnection>
 
     public IReadOnlyList<RoomEffect> Effects { get; }
 
-    /// <summary>A relayed application message: <c>Frame</c> to every recipient but its sender.</summary>
+    /// <summary>A relayed application message: <c>Frame</c> to every recipient but its sender, then <c>Relayed</c> to the sender.</summary>
     public RoomFanout<TConnection>? Fanout { get; }
 }
 
 /// <summary>
 /// An application envelope to hand, unchanged, to each of <paramref name="Recipients"/> (the room's cached list of
-/// connected roster members, not to be modified) except <paramref name="SenderId"/>.
+/// connected roster members, not to be modified) except <paramref name="SenderId"/>; after them, the RELAYED frame
+/// <paramref name="Relayed"/> to the sender's connection <paramref name="Sender"/> (PROTOCOL.md §4.4).
 /// </summary>
-public readonly record struct RoomFanout<TConnection>(ByteString Frame, IReadOnlyList<RoomRecipient<TConnection>> Recipients, string SenderId)
+public readonly record struct RoomFanout<TConnection>(ByteString Frame, IReadOnlyList<RoomRecipient<TConnection>> Recipients, string SenderId,
+    TConnection Sender, ByteString Relayed)
     where TConnection : notnull;
 
 /// <summary>A connected roster member and its connection.</summary>
@@ -48,10 +50,11 @@ public sealed record SendFrame<TConnection>(TConnection To, ByteString Frame) : 
 
 /// <summary>
 /// The room refused a request: the connection answers ERROR{code, reason} (not fatal) with <paramref name="Epoch"/>
-/// as the envelope's epoch, and logs it. <paramref name="NotInRoom"/>: the client is not (or no longer) in the room.
+/// and <paramref name="Sequence"/> as the envelope's, and logs it. <paramref name="NotInRoom"/>: the client is not (or no
+/// longer) in the room. A refused commit names its epoch; a refused APPLICATION its epoch and sequence (the sender's generation).
 /// </summary>
 public sealed record RefuseRequest<TConnection>(TConnection To, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch = 0,
-    RelayCommitRejection CommitRejection = RelayCommitRejection.None) : RoomEffect
+    RelayCommitRejection CommitRejection = RelayCommitRejection.None, ulong Sequence = 0) : RoomEffect
     where TConnection : notnull;
 
 /// <summary>Tell the room when this connection ends (then call <see cref="RoomState{TConnection}.Disconnect"/>).</summary>

@@ -55,6 +55,9 @@ public sealed class RoomState<TConnection>
     // the roster or the connections change, so a publish costs no lookups and no allocation per member.
     private RoomRecipient<TConnection>[]? _recipients;
 
+    // What every RELAYED frame of this room starts with (version, type, room id), encoded on the first publish.
+    private byte[]? _relayedPrefix;
+
     private Outbox _out = new();
 
     public RoomState(string roomId, ulong startEpoch, RoomSettings settings)
@@ -338,23 +341,30 @@ public sealed class RoomState<TConnection>
         return Done();
     }
 
-    /// <summary>An APPLICATION envelope from a roster member, for the current epoch or the one before: to every other connected member.</summary>
-    public RoomDecision<TConnection> Publish(string clientId, ulong epoch, ByteString envelope, TConnection connection)
+    /// <summary>
+    /// An APPLICATION envelope from a roster member, for the current epoch or the one before: to every other connected
+    /// member, then RELAYED{epoch, <paramref name="sequence"/>} back to the sender. A refusal names the message's epoch and
+    /// sequence, so the sender knows which message was not relayed.
+    /// </summary>
+    /// <param name="sequence">The envelope's sequence: the sender's generation in <paramref name="epoch"/>.</param>
+    public RoomDecision<TConnection> Publish(string clientId, ulong epoch, ulong sequence, ByteString envelope, TConnection connection)
     {
         if (!IsConnected(clientId, connection) || !_roster.ContainsKey(clientId) || _pendingRemoves.Contains(clientId))
         {
-            Refuse(connection, ErrorCode.NotAMember, "not in the room's current roster", notInRoom: false);
+            Refuse(connection, ErrorCode.NotAMember, "not in the room's current roster", notInRoom: false, epoch, sequence: sequence);
             return Done();
         }
 
         // The current epoch, or the one before while a commit is still reaching everyone.
         if (epoch != Epoch && epoch + 1 != Epoch)
         {
-            Refuse(connection, ErrorCode.StaleEpoch, Invariant($"epoch {epoch} is not the room's epoch {Epoch}"), notInRoom: false);
+            Refuse(connection, ErrorCode.StaleEpoch, Invariant($"epoch {epoch} is not the room's epoch {Epoch}"), notInRoom: false, epoch, sequence: sequence);
             return Done();
         }
 
-        return new RoomDecision<TConnection>([], [], new RoomFanout<TConnection>(envelope, Recipients(), clientId));
+        _relayedPrefix ??= ServerFrames.RelayedPrefix(RoomId);
+        return new RoomDecision<TConnection>([], [],
+            new RoomFanout<TConnection>(envelope, Recipients(), clientId, connection, ServerFrames.Relayed(_relayedPrefix, epoch, sequence)));
     }
 
     /// <summary>The asked committer let its deadline pass: the next member is asked.</summary>
@@ -821,8 +831,8 @@ public sealed class RoomState<TConnection>
     private void Send(TConnection to, ByteString frame) => _out.Effects.Add(new SendFrame<TConnection>(to, frame));
 
     private void Refuse(TConnection to, ErrorCode code, string reason, bool notInRoom, ulong epoch = 0,
-        RelayCommitRejection rejection = RelayCommitRejection.None) =>
-        _out.Effects.Add(new RefuseRequest<TConnection>(to, code, reason, notInRoom, epoch, rejection));
+        RelayCommitRejection rejection = RelayCommitRejection.None, ulong sequence = 0) =>
+        _out.Effects.Add(new RefuseRequest<TConnection>(to, code, reason, notInRoom, epoch, rejection, sequence));
 
     private void Note(string text) => _out.Effects.Add(new RoomNote(text));
 

@@ -51,14 +51,53 @@ public static class ServerFrames
         Invite = invite,
     });
 
-    /// <summary>An ERROR; for COMMIT_REJECTED <paramref name="epoch"/> is the refused commit's epoch.</summary>
-    public static ByteString Error(ErrorCode code, string reason, bool fatal, string roomId = "", ulong epoch = 0) => Encode(new Envelope
+    /// <summary>
+    /// An ERROR; for COMMIT_REJECTED <paramref name="epoch"/> is the refused commit's epoch, for a refused APPLICATION
+    /// <paramref name="epoch"/> and <paramref name="sequence"/> are the message's (PROTOCOL.md §3).
+    /// </summary>
+    public static ByteString Error(ErrorCode code, string reason, bool fatal, string roomId = "", ulong epoch = 0, ulong sequence = 0) => Encode(new Envelope
     {
         Type = MessageType.Error,
         RoomId = roomId,
         Epoch = epoch,
+        Sequence = sequence,
         Error = new Error { Code = code, Reason = reason.Length <= MaxReasonLength ? reason : reason[..MaxReasonLength], Fatal = fatal },
     });
+
+    /// <summary>
+    /// RELAYED: the room handed the sender's APPLICATION of <paramref name="epoch"/> and generation <paramref name="sequence"/> to
+    /// every other member connected at that moment. Built from the room's cached <paramref name="prefix"/>
+    /// (<see cref="RelayedPrefix"/>): one small array per relayed message, the same bytes the Envelope would encode to.
+    /// </summary>
+    public static ByteString Relayed(byte[] prefix, ulong epoch, ulong sequence)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+
+        // proto3 leaves zero fields out; Envelope's own encoding writes fields in number order, as here.
+        var size = prefix.Length
+                   + (epoch == 0 ? 0 : 1 + CodedOutputStream.ComputeUInt64Size(epoch))
+                   + (sequence == 0 ? 0 : 1 + CodedOutputStream.ComputeUInt64Size(sequence));
+        var frame = new byte[size];
+        prefix.CopyTo(frame, 0);
+        var position = prefix.Length;
+        if (epoch != 0)
+        {
+            position = WriteVarintField(frame, position, Envelope.EpochFieldNumber, epoch);
+        }
+
+        if (sequence != 0)
+        {
+            WriteVarintField(frame, position, Envelope.SequenceFieldNumber, sequence);
+        }
+
+        return UnsafeByteOperations.UnsafeWrap(frame);
+    }
+
+    /// <summary>What every RELAYED frame of a room starts with: version, type and room id, encoded once per room.</summary>
+    public static byte[] RelayedPrefix(string roomId) =>
+        new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Relayed, RoomId = roomId }.ToByteArray();
+
+    public static ByteString Relayed(string roomId, ulong epoch, ulong sequence) => Relayed(RelayedPrefix(roomId), epoch, sequence);
 
     /// <summary>
     /// ERROR UNSUPPORTED_VERSION for a peer that spoke <paramref name="peerVersion"/>, sent in the peer's own version number
@@ -78,6 +117,25 @@ public static class ServerFrames
     public static ByteString Ping(ulong sequence) => Encode(new Envelope { Type = MessageType.Ping, Sequence = sequence });
 
     public static ByteString Pong(ulong sequence) => Encode(new Envelope { Type = MessageType.Pong, Sequence = sequence });
+
+    /// <summary>A field of wire type varint (tag then value, both base-128 little-endian groups); returns the position after it.</summary>
+    private static int WriteVarintField(byte[] frame, int position, int fieldNumber, ulong value)
+    {
+        position = WriteVarint(frame, position, WireFormat.MakeTag(fieldNumber, WireFormat.WireType.Varint));
+        return WriteVarint(frame, position, value);
+    }
+
+    private static int WriteVarint(byte[] frame, int position, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            frame[position++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        frame[position++] = (byte)value;
+        return position;
+    }
 
     private static ByteString Encode(Envelope envelope)
     {

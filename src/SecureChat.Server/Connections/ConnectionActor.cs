@@ -153,9 +153,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
                 break;
             case MessageType.Application:
-                if (RequireMember(envelope.RoomId))
+                if (RequireMember(envelope.RoomId, envelope.Epoch, envelope.Sequence))
                 {
-                    _rooms.Tell(new PublishToRoom(envelope.RoomId, _clientId, envelope.Epoch, received.Body, Self));
+                    _rooms.Tell(new PublishToRoom(envelope.RoomId, _clientId, envelope.Epoch, envelope.Sequence, received.Body, Self));
                 }
 
                 break;
@@ -211,7 +211,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         // Losing a commit race is routine; the rest are the client's mistakes, logged once here where the address is known.
         _log.Info("Room {0} refused {1} at {2}: {3} {4}", error.RoomId, _clientId, _remote, error.Code, error.Reason);
-        Send(ServerFrames.Error(error.Code, error.Reason, fatal: false, error.RoomId, error.Epoch));
+        Send(ServerFrames.Error(error.Code, error.Reason, fatal: false, error.RoomId, error.Epoch, error.Sequence));
     }
 
     private void OnKeepAliveTick()
@@ -268,23 +268,25 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         return false;
     }
 
-    private bool RequireMember(string roomId)
+    /// <summary>A refusal of an APPLICATION names the message's <paramref name="epoch"/> and <paramref name="sequence"/> (PROTOCOL.md §3).</summary>
+    private bool RequireMember(string roomId, ulong epoch = 0, ulong sequence = 0)
     {
         if (_joinedRooms.Contains(roomId))
         {
             return true;
         }
 
-        Violation(ErrorCode.NotAMember, "not joined to this room", fatal: false, roomId);
+        Violation(ErrorCode.NotAMember, "not joined to this room", fatal: false, roomId, epoch: epoch, sequence: sequence);
         return false;
     }
 
     /// <summary>Answers a protocol violation with an ERROR, logs it once, and closes when it is fatal or one too many.</summary>
-    private void Violation(ErrorCode code, string reason, bool fatal, string roomId = "", Func<bool, ByteString>? frame = null)
+    private void Violation(ErrorCode code, string reason, bool fatal, string roomId = "", Func<bool, ByteString>? frame = null, ulong epoch = 0,
+        ulong sequence = 0)
     {
         fatal |= ++_violations > _settings.MaxProtocolErrors;
         _log.Warning("Protocol violation by {0} at {1}: {2} {3}{4}", _clientId, _remote, code, reason, fatal ? " (closing)" : string.Empty);
-        Send(frame?.Invoke(fatal) ?? ServerFrames.Error(code, reason, fatal, roomId));
+        Send(frame?.Invoke(fatal) ?? ServerFrames.Error(code, reason, fatal, roomId, epoch, sequence));
         if (fatal)
         {
             Context.Stop(Self);

@@ -31,14 +31,15 @@ public sealed record InviteToRoom(string RoomId, string ClientId, SignedInvite I
 public sealed record SubmitCommit(string RoomId, string ClientId, ByteString Content, ByteString Signature, ByteString ConfirmationTag,
     IActorRef Connection) : IWithRoomId;
 
-/// <summary>An APPLICATION envelope, as received, for the room to fan out unchanged.</summary>
-public sealed record PublishToRoom(string RoomId, string ClientId, ulong Epoch, ByteString Envelope, IActorRef Connection) : IWithRoomId;
+/// <summary>An APPLICATION envelope, as received, for the room to fan out unchanged; <paramref name="Sequence"/> is its sender's generation.</summary>
+public sealed record PublishToRoom(string RoomId, string ClientId, ulong Epoch, ulong Sequence, ByteString Envelope, IActorRef Connection) : IWithRoomId;
 
 /// <summary>An envelope a room wants this client to receive.</summary>
 public sealed record RoomFrame(string RoomId, ByteString Envelope) : IServerMessage;
 
 /// <summary>
 /// A room refused a request; the connection answers ERROR (not fatal) and logs it. <see cref="NotInRoom"/> means the
-/// client is not (or no longer) in the room; for COMMIT_REJECTED <see cref="Epoch"/> is the refused commit's epoch.
+/// client is not (or no longer) in the room; for COMMIT_REJECTED <see cref="Epoch"/> is the refused commit's epoch, for a
+/// refused APPLICATION <see cref="Epoch"/> and <see cref="Sequence"/> are the message's.
 /// </summary>
-public sealed record RoomError(string RoomId, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch = 0) : IServerMessage;
+public sealed record RoomError(string RoomId, ErrorCode Code, string Reason, bool NotInRoom, ulong Epoch = 0, ulong Sequence = 0) : IServerMessage;

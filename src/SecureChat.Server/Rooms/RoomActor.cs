@@ -44,7 +44,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection, leave.Leave)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
             new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag }, submit.Connection)));
-        Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Envelope, publish.Connection)));
+        Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Sequence, publish.Envelope, publish.Connection)));
         Command<Terminated>(terminated => Carry(_state.Disconnect(terminated.ActorRef)));
         Command<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));
         Command<PassivationDue>(_ => Carry(_state.PassivationDue()));
@@ -145,6 +145,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                     recipients[i].Connection.Tell(frame);
                 }
             }
+
+            fanout.Sender.Tell(new RoomFrame(_state.RoomId, fanout.Relayed));
         }
 
         foreach (var effect in decision.Effects)
@@ -162,7 +164,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 break;
             case RefuseRequest<IActorRef> refusal:
                 // Logged once, by the connection, which knows the peer's address.
-                refusal.To.Tell(new RoomError(_state.RoomId, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch));
+                refusal.To.Tell(new RoomError(_state.RoomId, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch, refusal.Sequence));
                 break;
             case WatchConnection<IActorRef> watch:
                 Context.Watch(watch.Connection);

@@ -113,10 +113,10 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         },
         PublishToRoom m => new P.PublishToRoom
         {
-            RoomId = m.RoomId, ClientId = m.ClientId, Epoch = m.Epoch, Envelope = m.Envelope, Connection = PathOf(m.Connection),
+            RoomId = m.RoomId, ClientId = m.ClientId, Epoch = m.Epoch, Sequence = m.Sequence, Envelope = m.Envelope, Connection = PathOf(m.Connection),
         },
         RoomFrame m => new P.RoomFrame { RoomId = m.RoomId, Envelope = m.Envelope },
-        RoomError m => new P.RoomError { RoomId = m.RoomId, Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom, Epoch = m.Epoch },
+        RoomError m => new P.RoomError { RoomId = m.RoomId, Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom, Epoch = m.Epoch, Sequence = m.Sequence },
         GetRoomState m => new P.GetRoomState { RoomId = m.RoomId },
         RoomStatus m => new P.RoomStatus { Snapshot = ToProto(m.Snapshot), Durable = ToProto(m.Durable) },
         StopRoom => new P.StopRoom(),
@@ -194,11 +194,11 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
 
     private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, m.ConfirmationTag, Resolve(m.Connection));
 
-    private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Envelope, Resolve(m.Connection));
+    private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Sequence, m.Envelope, Resolve(m.Connection));
 
     private static RoomFrame FromProto(P.RoomFrame m) => new(m.RoomId, m.Envelope);
 
-    private static RoomError FromProto(P.RoomError m) => new(m.RoomId, (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch);
+    private static RoomError FromProto(P.RoomError m) => new(m.RoomId, (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch, m.Sequence);
 
     private static RoomStatus FromProto(P.RoomStatus m) => new(
         new RoomSnapshot(m.Snapshot.RoomId, m.Snapshot.Epoch, [.. m.Snapshot.Roster], [.. m.Snapshot.Connected],

@@ -52,6 +52,7 @@ public sealed class EventTextTests
         new KeyChanged("lobby", "bob", "fp-old", "fp-new"),
         new TrustRefused("bob", "12345", [new PendingKey("fp-old", "fp-new")]),
         new MessageNotSent("lobby", SendRefusal.BodyTooLong),
+        new MessageNotDelivered("lobby", 4, 7, "see you at 5", NotDeliveredReason.NoAcknowledgement),
         new NotInRoom("lobby"),
         new InvalidRoomName("no spaces"),
         new TooManyRooms("lobby", 64),
@@ -156,6 +157,22 @@ public sealed class EventTextTests
         Assert.Equal("error (TRUST_REFUSED): no changed key waiting for bob has the fingerprint 44444; nothing accepted (waiting: 22222 22222 | 33333 33333)",
             EventText.Format(new TrustRefused("bob", "44444", waiting)));
         Assert.Equal("error (TRUST_REFUSED): no changed key is waiting for bob; nothing accepted", EventText.Format(new TrustRefused("bob", "44444", [])));
+    }
+
+    [Fact]
+    public void A_message_not_delivered_names_the_message_says_why_and_that_it_was_not_resent()
+    {
+        Assert.Equal("error [lobby] (MESSAGE_NOT_DELIVERED): your message \"see you at 5\" (epoch 4, #7) may not have been delivered: " +
+                     "the server did not confirm relaying it in time; it was not sent again",
+            EventText.Format(new MessageNotDelivered("lobby", 4, 7, "see you at 5", NotDeliveredReason.NoAcknowledgement)));
+        Assert.Contains("\"see you at 5\" (epoch 4, #7) may not have been delivered: the connection dropped before the server confirmed relaying it;",
+            EventText.Format(new MessageNotDelivered("lobby", 4, 7, "see you at 5", NotDeliveredReason.LinkLost)), StringComparison.Ordinal);
+        Assert.Contains("may not have been delivered: you left the room before the server confirmed relaying it;",
+            EventText.Format(new MessageNotDelivered("lobby", 4, 7, "x", NotDeliveredReason.RoomLeft)), StringComparison.Ordinal);
+
+        var refused = Printed(new MessageNotDelivered("lobby", 4, 7, "hi\u001b[2J", NotDeliveredReason.Refused, ErrorCode.StaleEpoch, "old\r\n[lobby] bob: hi"));
+        Assert.Equal("error [lobby] (MESSAGE_NOT_DELIVERED): your message \"hi\\u001b[2J\" (epoch 4, #7) may not have been delivered: " +
+                     "the server refused it (StaleEpoch: the server says \"old\\u000d\\u000a[lobby] bob: hi\"); it was not sent again", refused);
     }
 
     /// <summary>The event as the chat terminal prints it.</summary>

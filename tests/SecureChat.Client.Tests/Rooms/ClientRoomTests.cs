@@ -476,6 +476,118 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     [Fact]
+    public void A_sent_message_waits_for_its_relayed_and_once_acknowledged_is_never_reported()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+
+        var sent = Take(room.Send("hello"));
+        var message = Single(sent, MessageType.Application);
+        Assert.Equal((TimeSpan.FromSeconds(10), 1), (sent.AckCheckIn, room.Unacknowledged));
+        Assert.Equal("hello", bob.Decrypt(message));
+
+        var acknowledged = Take(room.Frame(ServerFrames.Relayed(message)));
+        Assert.Empty(acknowledged.Events);
+        Assert.Empty(acknowledged.Out);
+        Assert.Equal(0, room.Unacknowledged);
+        _clock.Advance(10_001);
+        Assert.Empty(Take(room.AcksOverdue()).Events);
+        Assert.Empty(Take(room.LinkLost()).Events.OfType<MessageNotDelivered>());
+    }
+
+    [Fact]
+    public void Without_relayed_in_time_each_message_is_reported_once_at_its_own_deadline_and_not_sent_again()
+    {
+        var (room, _) = AdmittedToBobsRoom(new ClientSessionSettings { AckTimeout = TimeSpan.FromSeconds(5) });
+        var first = Single(Take(room.Send("one")), MessageType.Application);
+        _clock.Advance(3_000);
+        var secondSent = Take(room.Send("two"));
+        var second = Single(secondSent, MessageType.Application);
+        Assert.Null(secondSent.AckCheckIn); // the check set for "one" comes first and asks for the next itself
+
+        _clock.Advance(2_000);
+        var overdue = Take(room.AcksOverdue());
+        var notDelivered = Assert.IsType<MessageNotDelivered>(Assert.Single(overdue.Events));
+        Assert.Equal((Room, first.Epoch, first.Sequence, "one", NotDeliveredReason.NoAcknowledgement, ClientErrorCode.MessageNotDelivered),
+            (notDelivered.RoomId, notDelivered.Epoch, notDelivered.Generation, notDelivered.Preview, notDelivered.Reason, notDelivered.Code));
+        Assert.Empty(overdue.Out);
+        Assert.Equal((TimeSpan.FromSeconds(3), 1), (overdue.AckCheckIn, room.Unacknowledged));
+
+        Assert.Empty(Take(room.Frame(ServerFrames.Relayed(first))).Events); // too late: already reported
+        _clock.Advance(3_000);
+        var last = Take(room.AcksOverdue());
+        Assert.Equal(("two", second.Sequence), (Assert.IsType<MessageNotDelivered>(Assert.Single(last.Events)).Preview, second.Sequence));
+        Assert.Null(last.AckCheckIn);
+        Assert.Empty(Take(room.AcksOverdue()).Events);
+    }
+
+    [Fact]
+    public void A_lost_link_reports_every_message_still_waiting_for_relayed_and_a_later_relayed_changes_nothing()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        var messages = new[] { "one", "two", "three" }.Select(text => Single(Take(room.Send(text)), MessageType.Application)).ToList();
+        room.Frame(ServerFrames.Relayed(messages[1]));
+
+        var lost = Take(room.LinkLost());
+
+        Assert.IsType<RoomOffline>(lost.Events[0]);
+        var reported = lost.Events.Skip(1).Cast<MessageNotDelivered>().ToList();
+        Assert.Equal(["one", "three"], reported.Select(m => m.Preview));
+        Assert.Equal([messages[0].Sequence, messages[2].Sequence], reported.Select(m => m.Generation));
+        Assert.All(reported, m => Assert.Equal(NotDeliveredReason.LinkLost, m.Reason));
+        Assert.Equal(0, room.Unacknowledged);
+        Assert.Empty(Take(room.Frame(ServerFrames.Relayed(messages[0]))).Events);
+    }
+
+    [Theory]
+    [InlineData(ErrorCode.StaleEpoch)]
+    [InlineData(ErrorCode.NotAMember)]
+    public void A_refusal_naming_a_sent_message_reports_that_message_with_the_servers_words(ErrorCode code)
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        var kept = Single(Take(room.Send("kept")), MessageType.Application);
+        var refused = Single(Take(room.Send("refused")), MessageType.Application);
+
+        var told = Take(room.Frame(ServerFrames.Refusal(refused, code, "not now")));
+
+        var notDelivered = Assert.IsType<MessageNotDelivered>(told.Events[0]);
+        Assert.Equal(("refused", refused.Epoch, refused.Sequence, NotDeliveredReason.Refused, code, "not now"),
+            (notDelivered.Preview, notDelivered.Epoch, notDelivered.Generation, notDelivered.Reason, notDelivered.WireCode, notDelivered.UntrustedServerReason));
+        Assert.DoesNotContain(told.Events, e => e is ServerError);
+        Assert.Equal(1, room.Unacknowledged);
+        Assert.Empty(Take(room.Frame(ServerFrames.Relayed(kept))).Events);
+        Assert.Equal(0, room.Unacknowledged);
+    }
+
+    [Fact]
+    public void A_refusal_naming_no_sent_message_stays_a_server_error()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        var sent = Single(Take(room.Send("waiting")), MessageType.Application);
+
+        var other = sent.Clone();
+        other.Sequence += 1;
+        var told = Take(room.Frame(ServerFrames.Refusal(other, ErrorCode.StaleEpoch, "stale")));
+
+        Assert.Equal(ErrorCode.StaleEpoch, Assert.IsType<ServerError>(Assert.Single(told.Events)).WireCode);
+        Assert.Equal(1, room.Unacknowledged);
+    }
+
+    [Fact]
+    public void Leaving_reports_what_was_sent_but_not_acknowledged_and_a_long_text_by_its_start()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        var text = new string('a', 100);
+        room.Send(text);
+
+        var left = Take(room.Leave());
+
+        var notDelivered = Assert.IsType<MessageNotDelivered>(left.Events[0]);
+        Assert.Equal((NotDeliveredReason.RoomLeft, new string('a', MessageNotDelivered.MaxPreviewLength - 3) + "..."),
+            (notDelivered.Reason, notDelivered.Preview));
+        Assert.IsType<Left>(left.Events[1]);
+    }
+
+    [Fact]
     public void The_send_queue_is_bounded_and_warns_once_when_full()
     {
         var room = NewRoom(new ClientSessionSettings { MaxQueuedSends = 2 });
@@ -717,7 +829,7 @@ public sealed class ClientRoomTests : IDisposable
 
     private static CommitContent Content(Envelope commit) => CommitContent.Parser.ParseFrom(commit.Commit.Content);
 
-    private static Step Take(RoomEffects effects) => new([.. effects.Outbound], [.. effects.Events], effects.Timer, effects.Closed);
+    private static Step Take(RoomEffects effects) => new([.. effects.Outbound], [.. effects.Events], effects.Timer, effects.Closed, effects.AckCheckIn);
 
     private static Envelope Single(Step step, MessageType type)
     {
@@ -727,7 +839,7 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     /// <summary>A snapshot of one input's effects (the room reuses its effects object).</summary>
-    private sealed record Step(List<Envelope> Out, List<ClientEvent> Events, AdmissionTimer Timer, bool Closed);
+    private sealed record Step(List<Envelope> Out, List<ClientEvent> Events, AdmissionTimer Timer, bool Closed, TimeSpan? AckCheckIn);
 
     private sealed class Disposer(Action dispose) : IDisposable
     {

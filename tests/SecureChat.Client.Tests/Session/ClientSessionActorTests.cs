@@ -208,6 +208,35 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_message_without_relayed_in_time_is_reported_not_delivered_and_not_sent_again_while_an_acknowledged_one_is_not()
+    {
+        JoinRoomOfBob(_settings with { AckTimeout = TimeSpan.FromMilliseconds(300) });
+        _session.Tell(new ClientCommands.Send(Room, "acknowledged"));
+        _connector.Deliver(ServerFrames.Relayed(ExpectFrame(MessageType.Application)));
+        _session.Tell(new ClientCommands.Send(Room, "lost on the way"));
+        var unacknowledged = ExpectFrame(MessageType.Application);
+
+        var reported = ExpectEvent<MessageNotDelivered>();
+
+        Assert.Equal(("lost on the way", unacknowledged.Epoch, unacknowledged.Sequence, NotDeliveredReason.NoAcknowledgement),
+            (reported.Preview, reported.Epoch, reported.Generation, reported.Reason));
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_dropped_link_reports_the_messages_still_waiting_for_relayed()
+    {
+        JoinRoomOfBob();
+        _session.Tell(new ClientCommands.Send(Room, "in flight"));
+        var sent = ExpectFrame(MessageType.Application);
+
+        _connector.Drop("network down");
+
+        var reported = ExpectEvent<MessageNotDelivered>();
+        Assert.Equal(("in flight", sent.Sequence, NotDeliveredReason.LinkLost), (reported.Preview, reported.Generation, reported.Reason));
+    }
+
+    [Fact]
     public void A_refused_join_is_reported_and_the_room_is_closed()
     {
         Connect();

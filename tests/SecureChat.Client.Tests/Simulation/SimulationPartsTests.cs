@@ -47,7 +47,7 @@ public sealed class SimulationPartsTests
 
         using var json = JsonDocument.Parse(report.ToJson());
         var root = json.RootElement;
-        foreach (var key in new[] { "sent", "expected", "delivered", "lost", "duplicates", "decryptFailures", "messagesPerSecond" })
+        foreach (var key in new[] { "sent", "expected", "delivered", "lost", "not_delivered", "duplicates", "decryptFailures", "messagesPerSecond" })
         {
             Assert.True(root.TryGetProperty(key, out _), key);
         }
@@ -56,6 +56,8 @@ public sealed class SimulationPartsTests
         Assert.Equal(4, root.GetProperty("joinMs").GetProperty("p50").GetDouble());
         Assert.False(root.GetProperty("passed").GetBoolean());
         Assert.True((report with { Lost = 0, Delivered = 20 }).Passed);
+        Assert.False((report with { Lost = 0, Delivered = 19, NotDelivered = 1 }).Passed);
+        Assert.Equal(1, JsonDocument.Parse((report with { NotDelivered = 1 }).ToJson()).RootElement.GetProperty("not_delivered").GetInt64());
     }
 
     [Theory]

@@ -54,6 +54,11 @@ internal static class Envelopes
             case MessageType.Error:
                 envelope.Error = new Error { Code = ErrorCode.RateLimited, Reason = "slow down", Fatal = false };
                 break;
+            case MessageType.Relayed:
+                envelope.SenderId = string.Empty;
+                envelope.Epoch = 4;
+                envelope.Sequence = 17;
+                break;
             case MessageType.Ping:
             case MessageType.Pong:
                 envelope.RoomId = string.Empty;

@@ -26,7 +26,7 @@ public class EnvelopeCodecTests
     [Fact]
     public void Every_message_type_is_covered()
     {
-        Assert.Equal(12, Envelopes.AllTypes.Count());
+        Assert.Equal(13, Envelopes.AllTypes.Count());
     }
 
     [Theory]
@@ -135,6 +135,7 @@ public class EnvelopeCodecTests
     [InlineData(MessageType.Join)]
     [InlineData(MessageType.Leave)]
     [InlineData(MessageType.Commit)]
+    [InlineData(MessageType.Relayed)]
     public void Room_messages_without_a_room_are_rejected(MessageType type)
     {
         var envelope = Envelopes.Valid(type);

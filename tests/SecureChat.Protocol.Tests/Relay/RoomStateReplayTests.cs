@@ -119,7 +119,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                         Rekey(name, client, refresh: _random.Next(2) == 0);
                         break;
                     case 7 when online:
-                        Carry(Room.Publish(name, Room.Epoch - (ulong)_random.Next(0, 3), Frames.Application(name, RoomStateReplayTests.Room, Room.Epoch, 0).Bytes(),
+                        Carry(Room.Publish(name, Room.Epoch - (ulong)_random.Next(0, 3), 0, Frames.Application(name, RoomStateReplayTests.Room, Room.Epoch, 0).Bytes(),
                             client.Connection));
                         break;
                     case 8 when _deadline is { } due:

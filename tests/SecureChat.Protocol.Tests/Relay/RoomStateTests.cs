@@ -534,6 +534,45 @@ public sealed class RoomStateTests : IDisposable
         Assert.Empty(_last.Effects);
     }
 
+    [Theory]
+    [InlineData(3ul, 0ul)]
+    [InlineData(3ul, 1ul)]
+    [InlineData(2ul, 127ul)]
+    [InlineData(3ul, 128ul)]
+    [InlineData(3ul, ulong.MaxValue)]
+    public void After_the_fan_out_the_sender_is_told_its_message_was_relayed_with_its_epoch_and_generation(ulong epoch, ulong generation)
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+
+        Publish(_bob, "bob-1", epoch, sequence: generation);
+
+        var fanout = Assert.NotNull(_last.Fanout);
+        Assert.Equal("bob-1", fanout.Sender);
+        var expected = new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Relayed, RoomId = Room, Epoch = epoch, Sequence = generation };
+        Assert.Equal(expected.ToByteString(), fanout.Relayed);
+        Assert.Equal(expected, EnvelopeCodec.Decode(fanout.Relayed.Span));
+    }
+
+    [Fact]
+    public void A_refused_message_gets_no_relayed_frame_and_its_refusal_names_its_epoch_and_generation()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+
+        Publish(_bob, "bob-1", 5, sequence: 9);
+        Assert.Null(_last.Fanout);
+        var stale = Refused("bob-1", ErrorCode.StaleEpoch, notInRoom: false);
+        Assert.Equal((5ul, 9ul), (stale.Epoch, stale.Sequence));
+
+        Publish(_carol, "carol-1", 2, sequence: 4);
+        Assert.Null(_last.Fanout);
+        var refusal = Refused("carol-1", ErrorCode.NotAMember, notInRoom: false);
+        Assert.Equal((2ul, 4ul), (refusal.Epoch, refusal.Sequence));
+    }
+
     [Fact]
     public void Ciphertext_of_the_previous_epoch_is_still_relayed_but_older_is_refused()
     {
@@ -972,8 +1011,8 @@ public sealed class RoomStateTests : IDisposable
 
     private void Disconnect(string connection) => Did(_room.Disconnect(connection));
 
-    private void Publish(TestMember member, string connection, ulong epoch, ByteString? envelope = null) =>
-        Did(_room.Publish(member.Id, epoch, envelope ?? Frames.Application(member.Id, Room, epoch, 0).Bytes(), connection));
+    private void Publish(TestMember member, string connection, ulong epoch, ByteString? envelope = null, ulong sequence = 0) =>
+        Did(_room.Publish(member.Id, epoch, sequence, envelope ?? Frames.Application(member.Id, Room, epoch, sequence).Bytes(), connection));
 
     private IEnumerable<SignedBundle> Bundles() => _room.Roster.Select(m => m.Bundle);
 

@@ -8,7 +8,7 @@ namespace SecureChat.Server.Tests.Integration;
 public sealed class EndToEndTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Members_form_a_room_and_ciphertext_reaches_the_others_unchanged_but_not_the_sender()
+    public async Task Members_form_a_room_and_ciphertext_reaches_the_others_unchanged_and_the_sender_only_hears_it_was_relayed()
     {
         await using var server = await TestServer.StartAsync(output);
         using var aliceKeys = new TestMember("alice");
@@ -26,7 +26,9 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         Assert.Equal(fromAlice, await bob.ExpectAsync(MessageType.Application));
         Assert.Equal(fromAlice, await carol.ExpectAsync(MessageType.Application));
 
-        // Alice's next frame is bob's message: her own never came back.
+        // Alice hears that hers was relayed; her next frame is bob's message: her own never came back.
+        var relayed = await alice.ExpectAsync(MessageType.Relayed);
+        Assert.Equal(("lobby", epoch, 0ul, ""), (relayed.RoomId, relayed.Epoch, relayed.Sequence, relayed.SenderId));
         var fromBob = Frames.Application("bob", "lobby", epoch, 0);
         await bob.SendAsync(fromBob);
         Assert.Equal(fromBob, await alice.ExpectAsync(MessageType.Application));

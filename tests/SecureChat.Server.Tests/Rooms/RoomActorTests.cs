@@ -67,14 +67,16 @@ public sealed class RoomActorTests : RoomTestKit
     }
 
     [Fact]
-    public void Ciphertext_reaches_every_other_member_unchanged_and_never_its_sender()
+    public void Ciphertext_reaches_every_other_member_unchanged_and_its_sender_hears_it_was_relayed()
     {
         AliceAndBobInTheRoom(_room, _alice, _bob);
-        var message = Frames.Application("bob", Room, epoch: 2, sequence: 0);
+        var message = Frames.Application("bob", Room, epoch: 2, sequence: 5);
 
-        _room.Tell(new PublishToRoom(Room, "bob", 2, message.Bytes(), _bob.Connection.Ref));
+        _room.Tell(new PublishToRoom(Room, "bob", 2, 5, message.Bytes(), _bob.Connection.Ref));
 
         Assert.Equal(message, ExpectFrame(_alice.Connection, MessageType.Application));
+        var relayed = ExpectFrame(_bob.Connection, MessageType.Relayed);
+        Assert.Equal((Room, 2ul, 5ul, ""), (relayed.RoomId, relayed.Epoch, relayed.Sequence, relayed.SenderId));
         _bob.Connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 

@@ -97,6 +97,25 @@ public static class ServerFrames
 
     public static Envelope Ping(ulong sequence) => new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Ping, Sequence = sequence };
 
+    /// <summary>RELAYED for the APPLICATION <paramref name="sent"/>: its room, epoch and sequence (PROTOCOL.md §4.4).</summary>
+    public static Envelope Relayed(Envelope sent) => new()
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.Relayed,
+        RoomId = sent.RoomId,
+        Epoch = sent.Epoch,
+        Sequence = sent.Sequence,
+    };
+
+    /// <summary>An ERROR refusing the APPLICATION <paramref name="sent"/>, naming its epoch and sequence as the relay does.</summary>
+    public static Envelope Refusal(Envelope sent, ErrorCode code, string reason)
+    {
+        var error = Error(sent.RoomId, code, reason);
+        error.Epoch = sent.Epoch;
+        error.Sequence = sent.Sequence;
+        return error;
+    }
+
     /// <summary>The relay forwards a commit envelope unchanged (sender = committer).</summary>
     public static Envelope Relay(Envelope commit) => commit.Clone();
 }

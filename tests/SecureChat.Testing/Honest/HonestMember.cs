@@ -234,10 +234,14 @@ public static class Eventually
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
-    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? deadline = null)
+    public static Task TrueAsync(Func<bool> condition, string what, TimeSpan? deadline = null) =>
+        TrueAsync(() => Task.FromResult(condition()), what, deadline);
+
+    /// <summary>For a condition that has to ask (an actor's answer, say).</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
     {
         using var timeout = new CancellationTokenSource(deadline ?? Deadline);
-        while (!condition())
+        while (!await condition())
         {
             if (timeout.IsCancellationRequested)
             {

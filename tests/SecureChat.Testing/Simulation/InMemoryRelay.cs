@@ -173,7 +173,7 @@ public sealed class InMemoryRelay
 
     private void OnApplication(SimulatedClient from, Envelope envelope)
     {
-        var decision = Room.Publish(from.ClientId, envelope.Epoch, envelope.ToByteString(), from);
+        var decision = Room.Publish(from.ClientId, envelope.Epoch, envelope.Sequence, envelope.ToByteString(), from);
         if (decision.Fanout is { } fanout && LabelOf(envelope) is { } label)
         {
             FannedOut.Add(label);
@@ -205,6 +205,8 @@ public sealed class InMemoryRelay
             {
                 Deliver(recipient.Connection, fanout.Frame);
             }
+
+            Deliver(fanout.Sender, fanout.Relayed);
         }
 
         foreach (var effect in decision.Effects)
@@ -234,7 +236,7 @@ public sealed class InMemoryRelay
                     LastRejection = refusal.CommitRejection;
                 }
 
-                Deliver(refusal.To, ServerFrames.Error(refusal.Code, refusal.Reason, fatal: false, RoomId, refusal.Epoch));
+                Deliver(refusal.To, ServerFrames.Error(refusal.Code, refusal.Reason, fatal: false, RoomId, refusal.Epoch, refusal.Sequence));
                 break;
             case StartCommitDeadline start:
                 _deadline = (start.Due, _clock.UtcNowMs + (long)start.Delay.TotalMilliseconds);
