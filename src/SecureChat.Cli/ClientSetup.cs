@@ -15,11 +15,11 @@ namespace SecureChat.Cli;
 /// <summary>Everything a chat client needs before it connects: address, certificates, identity keys, pins.</summary>
 internal sealed class ClientSetup
 {
-    private ClientSetup(string clientId, Endpoint endpoint, X509Certificate2 clientCertificate, X509Certificate2 caCertificate,
+    private ClientSetup(string clientId, IReadOnlyList<Endpoint> servers, X509Certificate2 clientCertificate, X509Certificate2 caCertificate,
         LocalIdentity identity, TrustStore trust)
     {
         ClientId = clientId;
-        Endpoint = endpoint;
+        Servers = servers;
         ClientCertificate = clientCertificate;
         CaCertificate = caCertificate;
         Identity = identity;
@@ -28,7 +28,8 @@ internal sealed class ClientSetup
 
     public string ClientId { get; }
 
-    public Endpoint Endpoint { get; }
+    /// <summary>The servers in the order the client tries them (it moves to the next when one fails).</summary>
+    public IReadOnlyList<Endpoint> Servers { get; }
 
     public X509Certificate2 ClientCertificate { get; }
 
@@ -49,7 +50,7 @@ internal sealed class ClientSetup
             return null;
         }
 
-        if (!Endpoint.TryParse(server, out var endpoint, out problem))
+        if (!Endpoint.TryParseList(server, out var servers, out problem))
         {
             return null;
         }
@@ -65,7 +66,7 @@ internal sealed class ClientSetup
             var ca = ClientCertificates.LoadCa(certsDirectory);
             var identity = IdentityStore.LoadOrCreate(identityFolder, clientId, SystemRandomSource.Instance);
             var trust = TrustStore.Open(identityFolder);
-            return new ClientSetup(clientId, endpoint, certificate, ca, identity, trust);
+            return new ClientSetup(clientId, servers, certificate, ca, identity, trust);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException
                                        or CryptographicException or IdentityStoreException or ArgumentException)
@@ -75,9 +76,17 @@ internal sealed class ClientSetup
         }
     }
 
-    public IServerConnector Connector() =>
-        new TlsServerConnector(Endpoint.Host, Endpoint.Port, () => TlsSettings.ForClient(ClientCertificate, CaCertificate, Endpoint.Host));
+    public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null)
+    {
+        var connectors = Servers.Select(Connector).ToList();
+        return ChatClient.Start(new ClientOptions(Identity, connectors[0])
+        {
+            FailoverServers = connectors[1..],
+            Trust = Trust,
+            Settings = settings ?? new ClientSessionSettings(),
+        }, system);
+    }
 
-    public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null) =>
-        ChatClient.Start(new ClientOptions(Identity, Connector()) { Trust = Trust, Settings = settings ?? new ClientSessionSettings() }, system);
+    private TlsServerConnector Connector(Endpoint server) =>
+        new(server.Host, server.Port, () => TlsSettings.ForClient(ClientCertificate, CaCertificate, server.Host));
 }

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace SecureChat.Cli;
 
-/// <summary>A HOST:PORT pair from the command line.</summary>
+/// <summary>A HOST:PORT pair from the command line (<c>--server</c> takes a comma-separated list of them).</summary>
 internal sealed record Endpoint(string Host, int Port)
 {
     public const string Default = "127.0.0.1:4443";
@@ -32,6 +32,26 @@ internal sealed record Endpoint(string Host, int Port)
         }
 
         endpoint = new Endpoint(host, port);
+        return true;
+    }
+
+    /// <summary>A comma-separated list of HOST:PORT (<c>A,B,C</c>), in order; refused when empty or when any entry is not HOST:PORT.</summary>
+    public static bool TryParseList(string? text, out IReadOnlyList<Endpoint> endpoints, out string problem)
+    {
+        endpoints = [];
+        var parsed = new List<Endpoint>();
+        foreach (var entry in (text ?? string.Empty).Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!TryParse(entry, out var endpoint, out problem))
+            {
+                return false;
+            }
+
+            parsed.Add(endpoint);
+        }
+
+        endpoints = parsed;
+        problem = string.Empty;
         return true;
     }
 

@@ -29,7 +29,7 @@ public sealed class ChatClient : IAsyncDisposable
         _sink = system.ActorOf(Props.Create(() => new EventSinkActor(_events.Writer)), actorName + "-events");
         ClientId = options.ClientId;
         Fingerprint = options.Identity.Fingerprint;
-        _session = system.ActorOf(ClientSessionActor.Props(options.ContextFor(_sink), options.Connector), actorName);
+        _session = system.ActorOf(ClientSessionActor.Props(options.ContextFor(_sink), options.Servers), actorName);
     }
 
     public string ClientId { get; }

@@ -9,7 +9,7 @@ namespace SecureChat.Client;
 
 /// <summary>
 /// What a client starts with (<see cref="ChatClient.Start(ClientOptions, ActorSystem?)"/>): who it is, how it
-/// reaches the server, whom it already trusts, and its session settings.
+/// reaches the server (and which servers it moves to when that one fails), whom it already trusts, and its session settings.
 /// </summary>
 public sealed record ClientOptions(LocalIdentity Identity, IServerConnector Connector)
 {
@@ -19,6 +19,15 @@ public sealed record ClientOptions(LocalIdentity Identity, IServerConnector Conn
     public TrustStore Trust { get; init; } = new();
 
     public ClientSessionSettings Settings { get; init; } = new();
+
+    /// <summary>
+    /// Servers to move to, in this order, when the current one fails; after the last, <see cref="Connector"/> again.
+    /// Empty: only <see cref="Connector"/>.
+    /// </summary>
+    public IReadOnlyList<IServerConnector> FailoverServers { get; init; } = [];
+
+    /// <summary>Every server the client may use, in the order it tries them: <see cref="Connector"/> first.</summary>
+    public IReadOnlyList<IServerConnector> Servers => [Connector, .. FailoverServers];
 
     /// <summary>The engine's limits and policies (rekey thresholds, retention) for every room of the client.</summary>
     public GroupOptions GroupOptions { get; init; } = GroupOptions.Default;

@@ -23,6 +23,12 @@ internal sealed class ChatApp
 
     public static async Task<int> RunAsync(ChatOptions options, CancellationToken cancellationToken)
     {
+        if (options.AckTimeout <= TimeSpan.Zero)
+        {
+            await Console.Error.WriteLineAsync("securechat: --ack-timeout must be more than 0 seconds").ConfigureAwait(false);
+            return 2;
+        }
+
         var setup = ClientSetup.TryPrepare(options.ClientId, options.Server, options.CertsDirectory, options.IdentityFolder, Console.Out, out var problem);
         if (setup is null)
         {
@@ -33,9 +39,9 @@ internal sealed class ChatApp
         using var terminal = Console.IsInputRedirected || Console.IsOutputRedirected
             ? (IChatTerminal)new PlainTerminal(Console.In, Console.Out)
             : new LineEditor(Console.Out, new ConsoleKeySource());
-        await using var client = setup.Start();
+        await using var client = setup.Start(settings: new ClientSessionSettings { AckTimeout = options.AckTimeout });
         var app = new ChatApp(client, terminal);
-        terminal.WriteLine($"connecting to {setup.Endpoint} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
+        terminal.WriteLine($"connecting to {string.Join(", then ", setup.Servers)} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
         terminal.WriteLine("type /join ROOM to start, /help for commands");
         var events = Task.Run(() => app.PrintEventsAsync(cancellationToken), CancellationToken.None);
         var exitCode = await app.ReadCommandsAsync(cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using SecureChat.Client.Session;
 using System.CommandLine;
 
 namespace SecureChat.Cli.Chat;
@@ -8,7 +9,16 @@ internal static class ChatCommand
     public static Command Create()
     {
         var id = new Option<string>("--id") { Description = "Your client id (the CN of your certificate)", Required = true };
-        var server = new Option<string>("--server") { Description = "Server address HOST:PORT", DefaultValueFactory = _ => Endpoint.Default };
+        var server = new Option<string>("--server")
+        {
+            Description = "Server address HOST:PORT, or a comma-separated list A,B,C: when one fails the client moves to the next",
+            DefaultValueFactory = _ => Endpoint.Default,
+        };
+        var ackTimeout = new Option<double>("--ack-timeout")
+        {
+            Description = "Seconds a sent message waits for the server's confirmation before it is reported as maybe not delivered",
+            DefaultValueFactory = _ => ChatOptions.DefaultAckTimeout.TotalSeconds,
+        };
         var certs = new Option<string>("--certs")
         {
             Description = "Folder with ca.pem and ID.pem/ID.key; if it holds the development CA key, a missing ID certificate is issued",
@@ -18,10 +28,13 @@ internal static class ChatCommand
         {
             Description = "Folder for identity keys and trusted pins (default: $SECURECHAT_HOME or ~/.securechat); a subfolder per id is used",
         };
-        var chat = new Command("chat", "Chat interactively: /join ROOM, then type. /help lists the commands.") { id, server, certs, home };
+        var chat = new Command("chat", "Chat interactively: /join ROOM, then type. /help lists the commands.") { id, server, certs, home, ackTimeout };
         chat.SetAction((parse, cancellationToken) =>
         {
-            var options = new ChatOptions(parse.GetValue(id)!, parse.GetValue(server)!, parse.GetValue(certs)!, parse.GetValue(home));
+            var options = new ChatOptions(parse.GetValue(id)!, parse.GetValue(server)!, parse.GetValue(certs)!, parse.GetValue(home))
+            {
+                AckTimeout = TimeSpan.FromSeconds(parse.GetValue(ackTimeout)),
+            };
             return ChatApp.RunAsync(options, cancellationToken);
         });
         return chat;
@@ -30,6 +43,10 @@ internal static class ChatCommand
 
 internal sealed record ChatOptions(string ClientId, string Server, string CertsDirectory, string? Home)
 {
+    public static readonly TimeSpan DefaultAckTimeout = new ClientSessionSettings().AckTimeout;
+
+    public TimeSpan AckTimeout { get; init; } = DefaultAckTimeout;
+
     public string IdentityFolder
     {
         get

@@ -50,9 +50,9 @@ internal static class EventText
         Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
         ErrorReported r => r.RoomId is null ? $"error ({CodeName(r)}): {Describe(r)}" : $"error [{r.RoomId}] ({CodeName(r)}): {Describe(r)}",
         Disconnected d => d.RetryIn is { } retry
-            ? string.Create(Invariant, $"! connection lost ({Describe(d)}); reconnecting in {retry.TotalSeconds:0.#} s")
+            ? string.Create(Invariant, $"! connection lost ({Describe(d)}); reconnecting{To(d.NextServer)} in {retry.TotalSeconds:0.#} s")
             : $"! connection lost ({Describe(d)})",
-        Reconnected r => string.Create(Invariant, $"* reconnected (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
+        Reconnected r => string.Create(Invariant, $"* reconnected{To(r.Server)} (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
         _ => null,
     };
 
@@ -164,6 +164,8 @@ internal static class EventText
         SendRefusal.NotAMember => "we are no longer a member of the room",
         _ => reason.ToString(),
     };
+
+    private static string To(string? server) => server is null ? string.Empty : " to " + server;
 
     /// <summary>What the server wrote: quoted (its own quotes escaped), cut to a bounded length and labelled as the server's.</summary>
     private static string Server(string? text)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using SecureChat.Client;
 using SecureChat.Client.Connection;
+using SecureChat.Client.Session;
 using SecureChat.Client.Simulation;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Server;
@@ -21,21 +22,77 @@ internal static class SimulateCommand
     {
         var clients = new Option<int>("--clients") { Description = "Number of clients, each with its own TLS connection", DefaultValueFactory = _ => 10 };
         var rooms = new Option<int>("--rooms") { Description = "Number of rooms; client i joins room i mod ROOMS", DefaultValueFactory = _ => 1 };
+        var roomPrefix = new Option<string>("--room-prefix") { Description = "Rooms are named PREFIX-0 ... PREFIX-(ROOMS-1)", DefaultValueFactory = _ => new SimulationOptions().RoomPrefix };
         var messages = new Option<int>("--messages") { Description = "Messages each client sends to its room", DefaultValueFactory = _ => 10 };
         var size = new Option<int>("--size") { Description = "Size of each message text in bytes", DefaultValueFactory = _ => 64 };
-        var server = new Option<string?>("--server") { Description = "HOST:PORT of a running server; without it a server is started in this process on a free loopback port" };
+        var server = new Option<string?>("--server")
+        {
+            Description = "HOST:PORT of a running server, or a comma-separated list A,B,C: client i starts on server i mod N and moves along the list " +
+                          "when its server fails; without it a server is started in this process on a free loopback port",
+        };
+        var ackTimeout = new Option<double>("--ack-timeout")
+        {
+            Description = "Seconds a sent message waits for the server's confirmation before it counts as not delivered",
+            DefaultValueFactory = _ => new ClientSessionSettings().AckTimeout.TotalSeconds,
+        };
         var certs = new Option<string>("--certs") { Description = "Folder with the CA (ca.pem, ca.key) that issues the clients' certificates in memory", DefaultValueFactory = _ => "certs" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout instead of the summary" };
         var rate = new Option<double>("--rate") { Description = "Messages per second per client (0: as fast as the in-flight window allows)", DefaultValueFactory = _ => 0 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for joins and for deliveries", DefaultValueFactory = _ => 120 };
         var command = new Command("simulate", "Run N clients in one process, send, and check every member decrypted every message exactly once")
         {
-            clients, rooms, messages, size, rate, server, certs, json, timeout,
+            clients, rooms, roomPrefix, messages, size, rate, server, certs, json, timeout, ackTimeout,
         };
-        command.SetAction((parse, cancellationToken) => RunAsync(new SimulateArguments(
-            parse.GetValue(clients), parse.GetValue(rooms), parse.GetValue(messages), parse.GetValue(size),
-            parse.GetValue(server), parse.GetValue(certs)!, parse.GetValue(json), parse.GetValue(timeout), parse.GetValue(rate)), cancellationToken));
+        command.SetAction((parse, cancellationToken) => RunAsync(ReadArguments(parse), cancellationToken));
         return command;
+    }
+
+    /// <summary>The values of a parsed <c>simulate</c> command line (<see cref="Create"/>'s options, by name).</summary>
+    internal static SimulateArguments ReadArguments(ParseResult parse) => new(
+        parse.GetValue<int>("--clients"), parse.GetValue<int>("--rooms"), parse.GetValue<int>("--messages"), parse.GetValue<int>("--size"),
+        parse.GetValue<string?>("--server"), parse.GetValue<string>("--certs")!, parse.GetValue<bool>("--json"), parse.GetValue<int>("--timeout"),
+        parse.GetValue<double>("--rate"))
+    {
+        RoomPrefix = parse.GetValue<string>("--room-prefix")!,
+        AckTimeoutSeconds = parse.GetValue<double>("--ack-timeout"),
+    };
+
+    /// <summary>
+    /// The run's options from the command line; null with the reason when a value is out of its bounds (so the
+    /// command can say which before it starts anything).
+    /// </summary>
+    internal static SimulationOptions? TryOptions(SimulateArguments args, out string problem)
+    {
+        problem = string.Empty;
+        var options = new SimulationOptions
+        {
+            Clients = args.Clients,
+            Rooms = args.Rooms,
+            RoomPrefix = args.RoomPrefix,
+            MessagesPerClient = args.Messages,
+            MessageSize = args.Size,
+            RatePerClient = args.Rate,
+            ConnectAndJoinTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
+            DeliveryTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            problem = $"invalid {ex.ParamName}: {ex.ActualValue} (clients >= 1, 1 <= rooms <= clients, messages >= 0, 1 <= size <= 16384, rate >= 0, " +
+                      "room names PREFIX-N of 1-64 characters of A-Z a-z 0-9 . _ @ -)";
+            return null;
+        }
+
+        if (args.AckTimeoutSeconds <= 0)
+        {
+            problem = "invalid ack timeout: it must be more than 0 seconds";
+            return null;
+        }
+
+        return options;
     }
 
     /// <summary>
@@ -51,38 +108,24 @@ internal static class SimulateCommand
 
     private static async Task<int> RunAsync(SimulateArguments args, CancellationToken cancellationToken)
     {
-        var options = new SimulationOptions
+        if (TryOptions(args, out var invalid) is not { } options)
         {
-            Clients = args.Clients,
-            Rooms = args.Rooms,
-            MessagesPerClient = args.Messages,
-            MessageSize = args.Size,
-            RatePerClient = args.Rate,
-            ConnectAndJoinTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
-            DeliveryTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
-        };
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentOutOfRangeException ex)
-        {
-            await Console.Error.WriteLineAsync($"securechat: invalid {ex.ParamName}: {ex.ActualValue} (clients >= 1, 1 <= rooms <= clients, messages >= 0, 1 <= size <= 16384, rate >= 0)").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"securechat: {invalid}").ConfigureAwait(false);
             return 2;
         }
 
         EmbeddedServer? inProcess = null;
         CertificateAuthority authority;
-        Endpoint endpoint;
+        IReadOnlyList<Endpoint> servers;
         try
         {
             if (args.Server is null)
             {
                 inProcess = await StartInProcessServerAsync(args.CertsDirectory, cancellationToken).ConfigureAwait(false);
-                endpoint = new Endpoint("127.0.0.1", inProcess.Endpoint.Port);
-                await Console.Error.WriteLineAsync($"started a server in this process on {endpoint}").ConfigureAwait(false);
+                servers = [new Endpoint("127.0.0.1", inProcess.Endpoint.Port)];
+                await Console.Error.WriteLineAsync($"started a server in this process on {servers[0]}").ConfigureAwait(false);
             }
-            else if (!Endpoint.TryParse(args.Server, out endpoint, out var problem))
+            else if (!Endpoint.TryParseList(args.Server, out servers, out var problem))
             {
                 await Console.Error.WriteLineAsync($"securechat: {problem}").ConfigureAwait(false);
                 return 2;
@@ -106,7 +149,9 @@ internal static class SimulateCommand
         {
             using var ca = authority;
             var caPublic = ca.PublicCertificate;
-            var simulator = new Simulator(options, id => StartClient(system, ca, caPublic, endpoint, id), e => Chat.TerminalText.Neutralise(Chat.EventText.Format(e) ?? e.ToString()));
+            var settings = new ClientSessionSettings { AckTimeout = TimeSpan.FromSeconds(args.AckTimeoutSeconds) };
+            var simulator = new Simulator(options, (index, id) => StartClient(system, ca, caPublic, SimulationOptions.ServerOrderFor(servers, index), id, settings),
+                e => Chat.TerminalText.Neutralise(Chat.EventText.Format(e) ?? e.ToString()));
             using var progress = new ProgressLine(() => simulator.Progress);
             SimulationReport report;
             try
@@ -134,15 +179,26 @@ internal static class SimulateCommand
         }
     }
 
+    /// <summary>A simulated client on <paramref name="servers"/> (its first, then the others when one fails).</summary>
     private static ChatClient StartClient(ActorSystem system, CertificateAuthority ca, System.Security.Cryptography.X509Certificates.X509Certificate2 caPublic,
-        Endpoint endpoint, string clientId)
+        IReadOnlyList<Endpoint> servers, string clientId, ClientSessionSettings settings)
     {
         using var issued = ca.IssueClientCertificate(clientId);
         var certificate = PemFiles.MakeUsableForTls(issued);
-        var connector = new TlsServerConnector(endpoint.Host, endpoint.Port, () => TlsSettings.ForClient(certificate, caPublic, endpoint.Host),
-            new TlsLinkLimits { OutboundQueueFrames = 4096 });
-        return ChatClient.Start(ClientOptions.WithNewIdentity(clientId, connector) with { ActorName = clientId }, system);
+        var connectors = servers.Select(server => new TlsServerConnector(server.Host, server.Port,
+            () => TlsSettings.ForClient(certificate, caPublic, server.Host), new TlsLinkLimits { OutboundQueueFrames = 4096 })).ToList();
+        return ChatClient.Start(ClientOptions.WithNewIdentity(clientId, connectors[0]) with
+        {
+            FailoverServers = connectors[1..],
+            ActorName = clientId,
+            Settings = settings,
+        }, system);
     }
 
-    private sealed record SimulateArguments(int Clients, int Rooms, int Messages, int Size, string? Server, string CertsDirectory, bool Json, int TimeoutSeconds, double Rate);
+    internal sealed record SimulateArguments(int Clients, int Rooms, int Messages, int Size, string? Server, string CertsDirectory, bool Json, int TimeoutSeconds, double Rate)
+    {
+        public string RoomPrefix { get; init; } = new SimulationOptions().RoomPrefix;
+
+        public double AckTimeoutSeconds { get; init; } = new ClientSessionSettings().AckTimeout.TotalSeconds;
+    }
 }

@@ -10,6 +10,9 @@ namespace SecureChat.Client.Connection;
 /// </summary>
 public interface IServerConnector
 {
+    /// <summary>Where it connects, for people (HOST:PORT).</summary>
+    string Address { get; }
+
     /// <summary>
     /// Starts connecting in the background and returns at once. Every event the link produces is
     /// told to <paramref name="session"/>, tagged with <paramref name="linkId"/>.

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Security;
 using Akka.Actor;
 
@@ -21,6 +22,10 @@ public sealed class TlsServerConnector : IServerConnector
         _tlsOptions = tlsOptions;
         _limits = limits ?? new TlsLinkLimits();
     }
+
+    public string Address => _host.Contains(':', StringComparison.Ordinal)
+        ? string.Create(CultureInfo.InvariantCulture, $"[{_host}]:{_port}")
+        : string.Create(CultureInfo.InvariantCulture, $"{_host}:{_port}");
 
     public IServerLink Connect(IActorRef session, long linkId)
     {

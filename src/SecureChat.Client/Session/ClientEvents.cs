@@ -60,10 +60,18 @@ public sealed record MembershipCommitSent(string RoomId, string? ClientId, Admis
 
 /// <summary>The connection is gone; <paramref name="RetryIn"/> says when the next attempt is, null when none will be made.</summary>
 /// <param name="Detail">The link's own description of a <see cref="DisconnectCause.LinkFailed"/> (a socket or TLS error); null otherwise.</param>
-public sealed record Disconnected(DisconnectCause Cause, string? Detail, TimeSpan? RetryIn) : ClientEvent;
+public sealed record Disconnected(DisconnectCause Cause, string? Detail, TimeSpan? RetryIn) : ClientEvent
+{
+    /// <summary>With several servers: the address the next attempt goes to (null with one server).</summary>
+    public string? NextServer { get; init; }
+}
 
 /// <summary>A new connection is up after a loss; rooms are being rejoined and rekeyed.</summary>
-public sealed record Reconnected(int Attempt) : ClientEvent;
+public sealed record Reconnected(int Attempt) : ClientEvent
+{
+    /// <summary>With several servers: the address of the one now connected (null with one server).</summary>
+    public string? Server { get; init; }
+}
 
 public enum DisconnectCause
 {

@@ -9,13 +9,19 @@ namespace SecureChat.Client.Session;
 /// <summary>
 /// One connected user. Owns the link to the server (through <see cref="IServerConnector"/>),
 /// greets the server, routes room frames to one <see cref="RoomSessionActor"/> child per room,
-/// and reconnects with backoff when the link is lost, after which every room rejoins and rekeys.
+/// and reconnects when the link is lost, after which every room rejoins and rekeys.
 /// Connection states are <see cref="Connecting"/>, <see cref="Connected"/> and <see cref="Reconnecting"/>.
 /// </summary>
+/// <remarks>
+/// With several servers, a failure moves to the next one in the list (after the last, the first again). The delay
+/// before the next attempt is <see cref="ClientSessionSettings.InitialBackoff"/> for as many failures in a row as there
+/// are servers, then doubles after each further round of the list, up to <see cref="ClientSessionSettings.MaxBackoff"/>
+/// (with one server: doubles per failure). A greeted connection stays on its server until that one fails.
+/// </remarks>
 public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 {
     private readonly RoomContext _room;
-    private readonly IServerConnector _connector;
+    private readonly IReadOnlyList<IServerConnector> _servers;
     private readonly ClientSessionSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IActorRef> _rooms = new(StringComparer.Ordinal);
@@ -23,16 +29,18 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private readonly Queue<Envelope> _paced = new();
     private readonly FramePacer _pacer;
     private IServerLink? _link;
+    private int _server;
     private long _linkId;
     private int _failedAttempts;
     private bool _everConnected;
     private bool _greeted;
     private int _reconnects;
 
-    public ClientSessionActor(RoomContext room, IServerConnector connector)
+    public ClientSessionActor(RoomContext room, IReadOnlyList<IServerConnector> servers)
     {
+        ArgumentOutOfRangeException.ThrowIfZero(servers.Count, nameof(servers));
         _room = room;
-        _connector = connector;
+        _servers = servers;
         _settings = room.Settings;
         _pacer = new FramePacer(_settings.MaxFramesPerSecond, _settings.FrameBurst);
         Connecting();
@@ -40,8 +48,11 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(RoomContext room, IServerConnector connector) =>
-        Akka.Actor.Props.Create(() => new ClientSessionActor(room, connector));
+    public static Props Props(RoomContext room, IServerConnector connector) => Props(room, [connector]);
+
+    /// <summary>A session that moves along <paramref name="servers"/> when one fails (see the remarks on the class).</summary>
+    public static Props Props(RoomContext room, IReadOnlyList<IServerConnector> servers) =>
+        Akka.Actor.Props.Create(() => new ClientSessionActor(room, servers));
 
     protected override void PreStart() => OpenLink();
 
@@ -118,7 +129,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     {
         _link?.Dispose();
         _linkId++;
-        _link = _connector.Connect(Self, _linkId);
+        _link = _servers[_server].Connect(Self, _linkId);
     }
 
     private void SendHello()
@@ -145,7 +156,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
                 if (_everConnected)
                 {
                     _reconnects++;
-                    _room.Owner.Tell(new Reconnected(_reconnects));
+                    _room.Owner.Tell(new Reconnected(_reconnects) { Server = _servers.Count > 1 ? _servers[_server].Address : null });
                 }
                 else
                 {
@@ -343,8 +354,10 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
             room.Tell(RoomProtocol.LinkLost.Instance);
         }
 
-        var delay = Backoff(_failedAttempts++);
-        _room.Owner.Tell(new Disconnected(cause, detail, delay));
+        // The next server; the backoff grows per round of the list, so every server is tried before it does.
+        var delay = Backoff(_failedAttempts++ / _servers.Count);
+        _server = (_server + 1) % _servers.Count;
+        _room.Owner.Tell(new Disconnected(cause, detail, delay) { NextServer = _servers.Count > 1 ? _servers[_server].Address : null });
         Timers.StartSingleTimer(nameof(ReconnectNow), ReconnectNow.Instance, delay);
         Become(Reconnecting);
     }

@@ -9,6 +9,11 @@ public sealed record PercentilesMs(
     [property: JsonPropertyName("p99")] double P99,
     [property: JsonPropertyName("max")] double Max);
 
+/// <summary>A room of the run and the epoch it ended at.</summary>
+public sealed record RoomReport(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("epoch")] ulong Epoch);
+
 /// <summary>
 /// What a simulation run measured. <see cref="Passed"/> is false if anything was lost (neither delivered nor reported to its
 /// sender), reported not delivered, duplicated or undecryptable.
@@ -18,8 +23,9 @@ public sealed record SimulationReport
     [JsonPropertyName("clients")]
     public int Clients { get; init; }
 
+    /// <summary>Each room by name, with the epoch it ended at as its clients saw it (the last epoch any of them had keys for).</summary>
     [JsonPropertyName("rooms")]
-    public int Rooms { get; init; }
+    public IReadOnlyList<RoomReport> Rooms { get; init; } = [];
 
     [JsonPropertyName("sent")]
     public long Sent { get; init; }
@@ -67,6 +73,9 @@ public sealed record SimulationReport
     [JsonPropertyName("problems")]
     public IReadOnlyList<string> Problems { get; init; } = [];
 
+    /// <summary>The summary names this many rooms at most (the JSON has them all).</summary>
+    public const int MaxRoomsInText = 10;
+
     public string ToJson() => JsonSerializer.Serialize(this);
 
     public string ToText()
@@ -74,7 +83,9 @@ public sealed record SimulationReport
         var c = CultureInfo.InvariantCulture;
         var lines = new List<string>
         {
-            string.Create(c, $"clients {Clients}, rooms {Rooms}"),
+            string.Create(c, $"clients {Clients}, rooms {Rooms.Count}"),
+            string.Create(c, $"room epochs         {string.Join(", ", Rooms.Take(MaxRoomsInText).Select(r => $"{r.Name} {r.Epoch}"))}") +
+                (Rooms.Count > MaxRoomsInText ? ", ..." : string.Empty),
             string.Create(c, $"sent                {Sent}"),
             string.Create(c, $"expected deliveries {Expected}"),
             string.Create(c, $"delivered           {Delivered}"),

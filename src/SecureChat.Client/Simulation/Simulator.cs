@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using SecureChat.Client.Session;
+using SecureChat.Core.Wire;
 
 namespace SecureChat.Client.Simulation;
 
@@ -27,7 +28,11 @@ public sealed record SimulationOptions
 
     public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
-    public string RoomPrefix { get; init; } = "sim-room-";
+    /// <summary>Rooms are named <c>PREFIX-0</c> … <c>PREFIX-(R-1)</c>.</summary>
+    public string RoomPrefix { get; init; } = "sim-room";
+
+    /// <summary>The name of room <paramref name="room"/> (0 … <see cref="Rooms"/> − 1).</summary>
+    public string RoomName(int room) => RoomPrefix + "-" + room.ToString(CultureInfo.InvariantCulture);
 
     public void Validate()
     {
@@ -38,6 +43,24 @@ public sealed record SimulationOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MessageSize, 1, nameof(MessageSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MessageSize, 16 * 1024, nameof(MessageSize));
         ArgumentOutOfRangeException.ThrowIfNegative(RatePerClient, nameof(RatePerClient));
+        if (!EnvelopeCodec.IsValidId(RoomName(Rooms - 1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RoomPrefix), RoomPrefix,
+                "the room names PREFIX-N must be 1-64 characters of A-Z a-z 0-9 . _ @ -");
+        }
+    }
+
+    /// <summary>
+    /// The servers client <paramref name="clientIndex"/> uses, in the order it tries them: clients are spread round-robin
+    /// (client i starts at server i mod N), and each moves along the rest of the list when its server fails.
+    /// </summary>
+    public static IReadOnlyList<T> ServerOrderFor<T>(IReadOnlyList<T> servers, int clientIndex)
+    {
+        ArgumentNullException.ThrowIfNull(servers);
+        ArgumentOutOfRangeException.ThrowIfZero(servers.Count, nameof(servers));
+        ArgumentOutOfRangeException.ThrowIfNegative(clientIndex);
+        var first = clientIndex % servers.Count;
+        return [.. servers.Skip(first), .. servers.Take(first)];
     }
 }
 
@@ -45,7 +68,7 @@ public sealed record SimulationOptions
 public sealed record SimulationProgress(string Phase, int Connected, int Keyed, int Clients, long Sent, long SendTotal, long Delivered, long Expected);
 
 /// <summary>
-/// Many <see cref="ChatClient"/>s in one process: client i joins room i mod R; once every member of every
+/// Many <see cref="ChatClient"/>s in one process: client i joins room i mod R (named PREFIX-(i mod R)); once every member of every
 /// room holds the room's final keys, each client sends its messages, and every decrypted message is
 /// counted per receiver by the unique id in its text. A message its sender was told may not have been delivered
 /// (<see cref="MessageNotDelivered"/>) is counted as such: its missing deliveries are reported, not lost.
@@ -53,7 +76,7 @@ public sealed record SimulationProgress(string Phase, int Connected, int Keyed, 
 public sealed class Simulator
 {
     private readonly SimulationOptions _options;
-    private readonly Func<string, ChatClient> _startClient;
+    private readonly Func<int, string, ChatClient> _startClient;
     private readonly Func<ClientEvent, string> _describe;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly LatencyRecorder _latency = new();
@@ -71,9 +94,9 @@ public sealed class Simulator
     private long _errors;
     private volatile string _phase = "connecting";
 
-    /// <param name="startClient">Starts a client for an id (its own TLS connection).</param>
+    /// <param name="startClient">Starts client i (0 … clients − 1) with an id, on its own TLS connection (see <see cref="SimulationOptions.ServerOrderFor{T}"/>).</param>
     /// <param name="describe">Words for a problem event in the report (the CLI's); without it, the event's own fields.</param>
-    public Simulator(SimulationOptions options, Func<string, ChatClient> startClient, Func<ClientEvent, string>? describe = null)
+    public Simulator(SimulationOptions options, Func<int, string, ChatClient> startClient, Func<ClientEvent, string>? describe = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -101,7 +124,7 @@ public sealed class Simulator
         {
             foreach (var client in _clients)
             {
-                client.Client = _startClient(client.Id);
+                client.Client = _startClient(client.Index, client.Id);
                 pumps.Add(Task.Run(() => client.PumpAsync(cancellationToken), CancellationToken.None));
             }
 
@@ -157,7 +180,7 @@ public sealed class Simulator
         }
     }
 
-    private string RoomOf(int clientIndex) => _options.RoomPrefix + (clientIndex % _options.Rooms).ToString(CultureInfo.InvariantCulture);
+    private string RoomOf(int clientIndex) => _options.RoomName(clientIndex % _options.Rooms);
 
     private int RoomSize(string room) => _clients.Count(c => c.Room == room);
 
@@ -182,7 +205,8 @@ public sealed class Simulator
         return new SimulationReport
         {
             Clients = _options.Clients,
-            Rooms = _options.Rooms,
+            Rooms = [.. Enumerable.Range(0, _options.Rooms).Select(r => _options.RoomName(r)).Select(name =>
+                new RoomReport(name, _clients.Where(c => c.Room == name).Select(c => c.LastEpoch).DefaultIfEmpty(0UL).Max()))],
             Sent = sent,
             Expected = expected,
             Delivered = delivered,
@@ -219,11 +243,17 @@ public sealed class Simulator
 
     private sealed class SimClient(Simulator owner, int index, string id, string room)
     {
+        private long _lastEpoch;
         private readonly HashSet<long> _received = [];
         private volatile bool _connected;
         private volatile bool _keyed;
 
+        public int Index => index;
+
         public string Id { get; } = id;
+
+        /// <summary>The last epoch this client had keys for in its room.</summary>
+        public ulong LastEpoch => (ulong)Interlocked.Read(ref _lastEpoch);
 
         public string Room { get; } = room;
 
@@ -306,6 +336,7 @@ public sealed class Simulator
                     _connected = true;
                     break;
                 case KeyEstablished k when k.RoomId == Room:
+                    Interlocked.Exchange(ref _lastEpoch, (long)k.Epoch);
                     if (!_keyed && k.MemberCount == owner.RoomSize(Room))
                     {
                         owner._joinLatency.Record(owner._clock.Elapsed - JoinStartedAt);

@@ -175,6 +175,15 @@ public sealed class EventTextTests
                      "the server refused it (StaleEpoch: the server says \"old\\u000d\\u000a[lobby] bob: hi\"); it was not sent again", refused);
     }
 
+    [Fact]
+    public void With_several_servers_a_lost_connection_names_the_server_tried_next_and_the_reconnection_the_one_reached()
+    {
+        Assert.Equal("! connection lost (down); reconnecting to b.example:2 in 0.5 s",
+            EventText.Format(new Disconnected(DisconnectCause.LinkFailed, "down", TimeSpan.FromMilliseconds(500)) { NextServer = "b.example:2" }));
+        Assert.Equal("! connection lost (down); reconnecting in 0.5 s", EventText.Format(new Disconnected(DisconnectCause.LinkFailed, "down", TimeSpan.FromMilliseconds(500))));
+        Assert.Equal("* reconnected to b.example:2 (reconnect #3); rejoining rooms and rekeying", EventText.Format(new Reconnected(3) { Server = "b.example:2" }));
+    }
+
     /// <summary>The event as the chat terminal prints it.</summary>
     private static string Printed(ClientEvent e)
     {

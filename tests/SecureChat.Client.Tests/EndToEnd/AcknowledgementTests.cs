@@ -54,7 +54,7 @@ public sealed class AcknowledgementTests() : EndToEndTest("e2e-acks")
                                               && e.Type == MessageType.Application ? [] : [e];
         var simulator = new Simulator(
             new SimulationOptions { Clients = 3, MessagesPerClient = 4, ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60) },
-            id => ChatClient.Start(Server.ChatClientOptions(id, id.EndsWith("-0000", StringComparison.Ordinal) ? mitm.Port : null) with
+            (_, id) => ChatClient.Start(Server.ChatClientOptions(id, id.EndsWith("-0000", StringComparison.Ordinal) ? mitm.Port : null) with
             {
                 Settings = ShortAckTimeout,
             }, System));

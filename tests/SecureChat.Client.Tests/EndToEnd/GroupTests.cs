@@ -65,7 +65,7 @@ public sealed class GroupTests() : EndToEndTest("e2e-group")
     {
         var simulator = new Simulator(
             new SimulationOptions { Clients = 10, Rooms = 1, MessagesPerClient = 5, ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60) },
-            id => ChatClient.Start(Server.ChatClientOptions(id), System));
+            (_, id) => ChatClient.Start(Server.ChatClientOptions(id), System));
 
         var report = await simulator.RunAsync();
 
@@ -75,5 +75,8 @@ public sealed class GroupTests() : EndToEndTest("e2e-group")
         Assert.Equal((0L, 0L, 0L), (report.Lost, report.Duplicates, report.DecryptFailures));
         Assert.Empty(report.Problems);
         Assert.True(report.Passed);
+        var room = Assert.Single(report.Rooms);
+        Assert.Equal("sim-room-0", room.Name);
+        Assert.Contains(Server.Logs.Lines, line => line.Contains($"Room sim-room-0: epoch {room.Epoch} committed by ", StringComparison.Ordinal));
     }
 }

@@ -45,6 +45,8 @@ public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
     {
         private IServerLink? _current;
 
+        public string Address => inner.Address;
+
         public IServerLink Connect(IActorRef session, long linkId)
         {
             var link = inner.Connect(session, linkId);

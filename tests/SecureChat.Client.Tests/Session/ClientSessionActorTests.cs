@@ -237,6 +237,40 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_failing_server_moves_the_session_to_the_next_in_its_list_and_the_backoff_grows_per_round_of_the_list()
+    {
+        var secondServer = CreateTestProbe("second-server");
+        var second = new ProbeConnector(secondServer, "b.example:2");
+        _connector = new ProbeConnector(_server, "a.example:1");
+        var options = new ClientOptions(_alice, _connector) { FailoverServers = [second], Trust = _trust, Settings = _settings };
+        _session = Sys.ActorOf(ClientSessionActor.Props(options.ContextFor(_owner), options.Servers), "alice");
+        ExpectFrame(MessageType.Hello);
+
+        _connector.Drop("a is down");
+        var toSecond = ExpectEvent<Disconnected>();
+        Assert.Equal(("b.example:2", _settings.InitialBackoff), (toSecond.NextServer, toSecond.RetryIn));
+        Assert.Equal(MessageType.Hello, secondServer.ExpectMsg<Envelope>(TimeSpan.FromSeconds(20)).Type);
+        second.Drop("b is down");
+        var backToFirst = ExpectEvent<Disconnected>();
+        Assert.Equal(("a.example:1", _settings.InitialBackoff), (backToFirst.NextServer, backToFirst.RetryIn));
+        ExpectFrame(MessageType.Hello);
+        _connector.Drop("a is still down");
+        Assert.Equal(_settings.InitialBackoff * 2, ExpectEvent<Disconnected>().RetryIn);
+
+        Assert.Equal(MessageType.Hello, secondServer.ExpectMsg<Envelope>(TimeSpan.FromSeconds(20)).Type);
+        second.Deliver(ServerFrames.Welcome("alice"));
+        ExpectEvent<Connected>();
+        second.Drop("b fails after greeting");
+        var afterGreeting = ExpectEvent<Disconnected>();
+        Assert.Equal(("a.example:1", _settings.InitialBackoff), (afterGreeting.NextServer, afterGreeting.RetryIn));
+        ExpectFrame(MessageType.Hello);
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+        var reconnected = ExpectEvent<Reconnected>();
+        Assert.Equal(("a.example:1", 1), (reconnected.Server, reconnected.Attempt));
+        Assert.Equal((3, 2), (_connector.Connects, second.Connects));
+    }
+
+    [Fact]
     public void A_refused_join_is_reported_and_the_room_is_closed()
     {
         Connect();

@@ -9,13 +9,15 @@ namespace SecureChat.Testing.Fakes;
 /// Puts a probe in the server's place: every frame the session sends arrives at the probe as an
 /// <see cref="Envelope"/>, and the test plays the server with <see cref="Deliver"/> and <see cref="Drop"/>.
 /// </summary>
-public sealed class ProbeConnector(IActorRef server) : IServerConnector
+public sealed class ProbeConnector(IActorRef server, string address = "probe") : IServerConnector
 {
     private IActorRef _session = ActorRefs.Nobody;
     private long _linkId;
     private int _connects;
 
     public int Connects => Volatile.Read(ref _connects);
+
+    public string Address { get; } = address;
 
     public IServerLink Connect(IActorRef session, long linkId)
     {
