@@ -22,6 +22,9 @@ internal static class EventText
     /// <summary>What marks a message whose sender signs with an identity key the user has not accepted.</summary>
     public const string UnverifiedKeyMark = "[unverified key]";
 
+    /// <summary>What marks a message that was reported as withheld and arrived after all.</summary>
+    public const string LateAfterReportMark = "[late: reported withheld before]";
+
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     /// <summary>The line to print for <paramref name="e"/>; null for events the terminal does not show.</summary>
@@ -37,8 +40,8 @@ internal static class EventText
         MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
         Left l => $"* left {l.RoomId}",
         MessageReceived { SenderKeyUnaccepted: true } m =>
-            string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId} {UnverifiedKeyMark}: {m.Text}"),
-        MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}: {m.Text}"),
+            string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId} {UnverifiedKeyMark}{LateMark(m)}: {m.Text}"),
+        MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}{LateMark(m)}: {m.Text}"),
         TrustUpdated t => $"! now trusting the key of {t.ClientId} with fingerprint {t.Fingerprint}",
         PendingKeys { Keys.Count: 0 } p => $"! no changed key is waiting for {p.ClientId}",
         PendingKeys p => $"! {p.ClientId}'s pinned key is {p.Keys[0].PinnedFingerprint}; changed key(s) waiting: {Fingerprints(p.Keys)}; " +
@@ -55,6 +58,8 @@ internal static class EventText
         Reconnected r => string.Create(Invariant, $"* reconnected{To(r.Server)} (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
         _ => null,
     };
+
+    private static string LateMark(MessageReceived message) => message.ArrivedAfterWithheldReport ? " " + LateAfterReportMark : string.Empty;
 
     /// <summary>The code shown in an error line: the wire code's name for what the server said, else the client's.</summary>
     public static string CodeName(ErrorReported error) => error switch
@@ -84,6 +89,8 @@ internal static class EventText
         SendHeldForKeyChange h => $"held your message: the key of {string.Join(", ", h.BlockingMembers)} changed; /trust ID FINGERPRINT after comparing fingerprints",
         SendQueueFull q => string.Create(Invariant, $"{q.Queued} messages are already waiting for the room's keys; not queuing more"),
         MessageDropped d => $"dropped a message from {d.SenderId}: {Describe(d.Reason)}",
+        ServerWithheldMessages { Count: 1 } w => string.Create(Invariant, $"the server withheld 1 message from {w.SenderId} in epoch {w.Epoch}"),
+        ServerWithheldMessages w => string.Create(Invariant, $"the server withheld {w.Count} messages from {w.SenderId} in epoch {w.Epoch}"),
         HeldMessageDropped h => $"too many messages waiting for keys; dropped one from {h.SenderId}",
         RoomOffline => "offline; messages you type are kept until the room is rekeyed",
         QueuedSendsDropped q => string.Create(Invariant, $"{q.Count} queued message(s) were not sent"),

@@ -256,11 +256,15 @@ public sealed class ClientRoom : IDisposable
         return _effects;
     }
 
-    /// <summary>Periodic: erases old epochs' keys whose retention passed, and rekeys when the engine asks for it.</summary>
+    /// <summary>Periodic: erases old epochs' keys whose retention passed, reports messages the server withheld, and rekeys when the engine asks for it.</summary>
     public RoomEffects Tick()
     {
         Begin();
-        _session?.Tick();
+        if (_session is { } session)
+        {
+            ReportWithheld(session.Tick());
+        }
+
         RekeyIfDue();
         return _effects;
     }
@@ -556,6 +560,7 @@ public sealed class ClientRoom : IDisposable
         var before = session.Roster; // immutable per epoch: still the old roster after the commit
         var outcome = session.ProcessCommit(commit);
         _observer?.CommitProcessed(outcome);
+        ReportWithheld(outcome.Withheld);
         switch (outcome)
         {
             case CommitAccepted accepted:
@@ -630,7 +635,26 @@ public sealed class ClientRoom : IDisposable
         Phase = RoomPhase.Ready;
         RetryHeld();
         FlushQueuedSends();
+        SendSummaryIfDue();
         RekeyIfDue();
+    }
+
+    /// <summary>We sent in the epoch that just ended and have nothing to say yet: our count goes out now (drop detection).</summary>
+    private void SendSummaryIfDue()
+    {
+        if (_session!.CreateSummary() is { } summary)
+        {
+            _observer?.Encrypted(summary);
+            _effects.Send(summary.Envelope);
+        }
+    }
+
+    private void ReportWithheld(IReadOnlyList<MessagesWithheld> reports)
+    {
+        foreach (var report in reports)
+        {
+            _effects.Report(new ServerWithheldMessages(RoomId, report.SenderId, report.Epoch, report.Count, report.Generations));
+        }
     }
 
     private void OnRoomError(Envelope envelope)
@@ -831,12 +855,16 @@ public sealed class ClientRoom : IDisposable
     {
         var outcome = _session!.Decrypt(envelope);
         _observer?.Decrypted(outcome);
+        ReportWithheld(outcome.Withheld);
         switch (outcome)
         {
             case MessageDelivered delivered:
                 _effects.Report(new MessageReceived(RoomId, delivered.SenderId, delivered.Text,
                     DateTimeOffset.FromUnixTimeMilliseconds(delivered.SentAtMs), DateTimeOffset.FromUnixTimeMilliseconds(_clock.UtcNowMs),
-                    delivered.SenderKeyUnaccepted));
+                    delivered.SenderKeyUnaccepted)
+                {
+                    ArrivedAfterWithheldReport = delivered.ReportedWithheldBefore,
+                });
                 break;
             case MessageHeld:
                 Hold(envelope);

@@ -35,7 +35,11 @@ public sealed record KeyEstablished(string RoomId, ulong Epoch, string EpochCode
 /// message carries the mark, until the user accepts that key.
 /// </param>
 public sealed record MessageReceived(string RoomId, string SenderId, string Text, DateTimeOffset SentAt, DateTimeOffset ReceivedAt,
-    bool SenderKeyUnaccepted = false) : ClientEvent;
+    bool SenderKeyUnaccepted = false) : ClientEvent
+{
+    /// <summary>The message was reported as withheld (<see cref="ServerWithheldMessages"/>) and arrived late after all.</summary>
+    public bool ArrivedAfterWithheldReport { get; init; }
+}
 
 /// <summary>A changed identity key seen for a client and not accepted: the pinned key's fingerprint and the new one's.</summary>
 public sealed record PendingKey(string PinnedFingerprint, string NewFingerprint);
@@ -121,6 +125,14 @@ public sealed record SendQueueFull(string RoomId, int Queued) : Warning(RoomId);
 /// <summary>A message that could not be read for a harmless reason: a replay, or keys already erased.</summary>
 /// <param name="SenderId">The sender the envelope names.</param>
 public sealed record MessageDropped(string RoomId, string SenderId, DecryptRejection Reason) : Warning(RoomId);
+
+/// <summary>
+/// <paramref name="Count"/> messages <paramref name="SenderId"/> sent in <paramref name="Epoch"/> never reached us: the server
+/// withheld them (a gap that did not fill in time, the sender's own signed count, or what was missing when the epoch's keys
+/// were erased). Each is reported once; one that still arrives later is marked <see cref="MessageReceived.ArrivedAfterWithheldReport"/>.
+/// </summary>
+public sealed record ServerWithheldMessages(string RoomId, string SenderId, ulong Epoch, ulong Count, IReadOnlyList<GenerationRange> Generations)
+    : Warning(RoomId);
 
 /// <summary>Too many messages waited for keys not yet received; the oldest (from <paramref name="SenderId"/>) was dropped.</summary>
 public sealed record HeldMessageDropped(string RoomId, string SenderId) : Warning(RoomId);

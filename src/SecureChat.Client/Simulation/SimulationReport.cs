@@ -16,7 +16,7 @@ public sealed record RoomReport(
 
 /// <summary>
 /// What a simulation run measured. <see cref="Passed"/> is false if anything was lost (neither delivered nor reported to its
-/// sender), reported not delivered, duplicated or undecryptable.
+/// sender), reported not delivered, duplicated, undecryptable or reported withheld by a receiver.
 /// </summary>
 public sealed record SimulationReport
 {
@@ -49,6 +49,10 @@ public sealed record SimulationReport
     [JsonPropertyName("decryptFailures")]
     public long DecryptFailures { get; init; }
 
+    /// <summary>Messages the clients reported as withheld by the server (drop detection, PROTOCOL.md §11.1).</summary>
+    [JsonPropertyName("withheld")]
+    public long Withheld { get; init; }
+
     [JsonPropertyName("errors")]
     public long Errors { get; init; }
 
@@ -68,7 +72,7 @@ public sealed record SimulationReport
     public double ElapsedMs { get; init; }
 
     [JsonPropertyName("passed")]
-    public bool Passed => Lost == 0 && NotDelivered == 0 && Duplicates == 0 && DecryptFailures == 0 && Sent > 0;
+    public bool Passed => Lost == 0 && NotDelivered == 0 && Duplicates == 0 && DecryptFailures == 0 && Withheld == 0 && Sent > 0;
 
     [JsonPropertyName("problems")]
     public IReadOnlyList<string> Problems { get; init; } = [];
@@ -93,6 +97,7 @@ public sealed record SimulationReport
             string.Create(c, $"not delivered       {NotDelivered} (reported to their senders)"),
             string.Create(c, $"duplicates          {Duplicates}"),
             string.Create(c, $"decrypt failures    {DecryptFailures}"),
+            string.Create(c, $"reported withheld   {Withheld}"),
             string.Create(c, $"errors/warnings     {Errors}"),
             string.Create(c, $"join -> keys (ms)   p50 {JoinMs.P50:0.0}  p99 {JoinMs.P99:0.0}  max {JoinMs.Max:0.0}  (all rooms keyed after {KeyEstablishmentMs:0} ms)"),
             string.Create(c, $"latency (ms)        p50 {LatencyMs.P50:0.0}  p99 {LatencyMs.P99:0.0}  max {LatencyMs.Max:0.0}"),

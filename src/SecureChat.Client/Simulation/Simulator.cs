@@ -91,6 +91,7 @@ public sealed class Simulator
     private long _delivered;
     private long _duplicates;
     private long _decryptFailures;
+    private long _withheld;
     private long _errors;
     private volatile string _phase = "connecting";
 
@@ -214,6 +215,7 @@ public sealed class Simulator
             NotDelivered = _reportedNotDelivered.Count,
             Duplicates = Interlocked.Read(ref _duplicates),
             DecryptFailures = Interlocked.Read(ref _decryptFailures),
+            Withheld = Interlocked.Read(ref _withheld),
             Errors = Interlocked.Read(ref _errors),
             LatencyMs = new PercentilesMs(_latency.Percentile(50), _latency.Percentile(99), _latency.Max()),
             JoinMs = new PercentilesMs(_joinLatency.Percentile(50), _joinLatency.Percentile(99), _joinLatency.Max()),
@@ -352,6 +354,10 @@ public sealed class Simulator
                     break;
                 case ErrorReported { Code: ClientErrorCode.DecryptFailed }:
                     Interlocked.Increment(ref owner._decryptFailures);
+                    owner._problems.Enqueue($"{Id}: {owner._describe(e)}");
+                    break;
+                case ServerWithheldMessages w:
+                    Interlocked.Add(ref owner._withheld, (long)Math.Min(w.Count, long.MaxValue));
                     owner._problems.Enqueue($"{Id}: {owner._describe(e)}");
                     break;
                 case ErrorReported or Warning or Disconnected:

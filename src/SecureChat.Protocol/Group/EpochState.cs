@@ -43,7 +43,14 @@ internal sealed class EpochState : IDisposable
 
     public long? RetiredAtMs { get; set; }
 
+    /// <summary>Generations this member used in the epoch (texts and summaries): the count it tells the others.</summary>
     public int MessagesSent { get; set; }
+
+    /// <summary>Of <see cref="MessagesSent"/>, the summaries (they carry no text, so they do not make the epoch's keys worth a rekey).</summary>
+    public int SummariesSent { get; set; }
+
+    /// <summary>This member sent in the epoch before and no commit of its own carried that count: a summary is due until it sends here.</summary>
+    public bool SummaryDue { get; set; }
 
     /// <summary>What this member sent in the epoch before (when it was a member of it): carried by its first message here.</summary>
     public EpochCount? PreviousSent { get; set; }
@@ -51,6 +58,11 @@ internal sealed class EpochState : IDisposable
     public SendChain? Send { get; private set; }
 
     public Dictionary<string, ReceiveChain> Receive { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per other member: which of its generations are known to be missing (drop detection).</summary>
+    public Dictionary<string, DeliveryGaps> Gaps { get; } = new(StringComparer.Ordinal);
+
+    public int GapCount => Gaps.Values.Sum(g => g.Count);
 
     public int SkippedCount => Receive.Values.Sum(c => c.SkippedCount);
 
@@ -73,6 +85,7 @@ internal sealed class EpochState : IDisposable
                 else
                 {
                     state.Receive[member.ClientId] = new ReceiveChain(chainKey);
+                    state.Gaps[member.ClientId] = new DeliveryGaps();
                 }
             }
 

@@ -20,6 +20,15 @@ public sealed record GroupOptions
     /// <summary>At most this many replaced epochs are kept, however recent.</summary>
     public int MaxRetainedEpochs { get; init; } = 3;
 
+    /// <summary>A generation known to be missing (a later one arrived, or the sender's count says so) is reported as withheld after this long.</summary>
+    public long GapTimeoutMs { get; init; } = 30_000;
+
+    /// <summary>Missing-generation ranges tracked per sender and epoch; over it the lowest is reported at once and forgotten.</summary>
+    public int MaxTrackedGapsPerSender { get; init; } = 1000;
+
+    /// <summary>Missing-generation ranges tracked per room over all senders and retained epochs (oldest epoch first, then the sender with most).</summary>
+    public int MaxTrackedGapsPerRoom { get; init; } = 10000;
+
     /// <summary>After this many messages sent by this member in one epoch, <see cref="GroupSession.NeedsRekey"/> is true.</summary>
     public int RekeyAfterMessages { get; init; } = 1000;
 

@@ -14,7 +14,7 @@ public sealed partial class GroupSession
     public SendOutcome Encrypt(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        Tick();
+        ExpireEpochs();
         if (Status != GroupStatus.Active || _current?.Send is null)
         {
             return new SendRefused(Status == GroupStatus.Joining ? SendRefusal.NotJoined : SendRefusal.NotAMember, []);
@@ -38,43 +38,7 @@ public sealed partial class GroupSession
             return new SendRefused(SendRefusal.GenerationExhausted, []);
         }
 
-        var (generation, messageKey) = current.Send.Next();
-        try
-        {
-            var envelope = new Envelope
-            {
-                Version = WireLimits.ProtocolVersion,
-                Type = MessageType.Application,
-                SenderId = LocalClientId,
-                RoomId = RoomId,
-                Epoch = current.Epoch,
-                Sequence = generation,
-                CipherSuite = current.Suite,
-                Nonce = ByteString.CopyFrom(RandomBytes(CipherSuites.NonceSize)),
-                HistoryTag = ByteString.CopyFrom(current.HistoryTag),
-            };
-            var associatedData = HeaderAad.Encode(envelope, current.TranscriptHash);
-            var sentAt = (ulong)Math.Max(0, _clock.UtcNowMs);
-            var previous = generation == 0 ? current.PreviousSent : null;
-            var plaintext = new ApplicationPlaintext
-            {
-                SentAtMs = sentAt,
-                Body = ByteString.CopyFrom(body),
-                Signature = ByteString.CopyFrom(_identity.IdentityKey.Sign(Labels.MessageSignature,
-                    KeySchedule.MessageSignedBytes(associatedData, sentAt, body, previous, summary: false))),
-                Padding = ByteString.CopyFrom(new byte[PaddingLength(body.Length)]),
-                Previous = previous,
-            };
-            var plaintextBytes = plaintext.ToByteArray();
-            envelope.Ciphertext = ByteString.CopyFrom(Aead.Seal(current.Suite, messageKey, envelope.Nonce.Span, associatedData, plaintextBytes));
-            CryptographicOperations.ZeroMemory(plaintextBytes);
-            current.MessagesSent++;
-            return new MessageSealed(envelope, current.Epoch, generation);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(messageKey);
-        }
+        return Seal(current, body, summary: false);
     }
 
     /// <summary>
@@ -84,7 +48,12 @@ public sealed partial class GroupSession
     public DecryptOutcome Decrypt(Envelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        Tick();
+        ExpireEpochs();
+        return WithReports(Open(envelope));
+    }
+
+    private DecryptOutcome Open(Envelope envelope)
+    {
         if (envelope.Type != MessageType.Application || envelope.Version != WireLimits.ProtocolVersion
             || envelope.Nonce.Length != CipherSuites.NonceSize || envelope.Ciphertext.Length < CipherSuites.TagSize
             || envelope.HistoryTag.Length != WireLimits.HistoryTagBytes || envelope.PayloadCase != Envelope.PayloadOneofCase.None)
@@ -186,6 +155,12 @@ public sealed partial class GroupSession
                 return new MessageRejected(DecryptRejection.Malformed);
             }
 
+            var reportedBefore = RecordArrival(state, sender.ClientId, generation);
+            if (plaintext.Previous is { } count)
+            {
+                RecordCount(sender.ClientId, count, state.Epoch);
+            }
+
             if (lookahead is null)
             {
                 chain.ConsumeSkipped(generation);
@@ -211,11 +186,72 @@ public sealed partial class GroupSession
                 SenderKeyUnaccepted: !_trust.IsTrusted(sender.ClientId, sender.IdentityKey))
             {
                 Previous = plaintext.Previous,
+                ReportedWithheldBefore = reportedBefore,
             };
         }
         finally
         {
             CryptographicOperations.ZeroMemory(plaintextBytes);
+        }
+    }
+
+    /// <summary>
+    /// A summary (PROTOCOL.md §10.4): no text, only our count for the epoch before, when we sent in it, have sent nothing in
+    /// this one yet and no commit of ours carried the count. Null when none is due. Not held back by an unaccepted key
+    /// change: it says only how many messages we sent, which the relay saw anyway.
+    /// </summary>
+    public MessageSealed? CreateSummary()
+    {
+        ExpireEpochs();
+        if (Status != GroupStatus.Active || _current is not { Send: { NextGeneration: 0 }, SummaryDue: true } current)
+        {
+            return null;
+        }
+
+        current.SummariesSent++;
+        return Seal(current, [], summary: true);
+    }
+
+    private MessageSealed Seal(EpochState current, byte[] body, bool summary)
+    {
+        var (generation, messageKey) = current.Send!.Next();
+        current.SummaryDue = false;
+        try
+        {
+            var envelope = new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Application,
+                SenderId = LocalClientId,
+                RoomId = RoomId,
+                Epoch = current.Epoch,
+                Sequence = generation,
+                CipherSuite = current.Suite,
+                Nonce = ByteString.CopyFrom(RandomBytes(CipherSuites.NonceSize)),
+                HistoryTag = ByteString.CopyFrom(current.HistoryTag),
+            };
+            var associatedData = HeaderAad.Encode(envelope, current.TranscriptHash);
+            var sentAt = (ulong)Math.Max(0, _clock.UtcNowMs);
+            var previous = generation == 0 ? current.PreviousSent : null;
+            var plaintext = new ApplicationPlaintext
+            {
+                SentAtMs = sentAt,
+                Body = ByteString.CopyFrom(body),
+                Signature = ByteString.CopyFrom(_identity.IdentityKey.Sign(Labels.MessageSignature,
+                    KeySchedule.MessageSignedBytes(associatedData, sentAt, body, previous, summary))),
+                Padding = ByteString.CopyFrom(new byte[PaddingLength(body.Length)]),
+                Previous = previous,
+                Summary = summary,
+            };
+            var plaintextBytes = plaintext.ToByteArray();
+            envelope.Ciphertext = ByteString.CopyFrom(Aead.Seal(current.Suite, messageKey, envelope.Nonce.Span, associatedData, plaintextBytes));
+            CryptographicOperations.ZeroMemory(plaintextBytes);
+            current.MessagesSent++;
+            return new MessageSealed(envelope, current.Epoch, generation);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(messageKey);
         }
     }
 

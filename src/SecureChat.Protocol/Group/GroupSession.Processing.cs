@@ -15,7 +15,12 @@ public sealed partial class GroupSession
     public CommitOutcome ProcessCommit(SignedCommit commit)
     {
         ArgumentNullException.ThrowIfNull(commit);
-        Tick();
+        ExpireEpochs();
+        return WithReports(Process(commit));
+    }
+
+    private CommitOutcome Process(SignedCommit commit)
+    {
         if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out var content))
         {
             return new CommitRejected(CommitRejection.Malformed, 0);
@@ -217,10 +222,15 @@ public sealed partial class GroupSession
             previous.StopSending();
             previous.RetiredAtMs = now;
             _retired.Add(previous);
+            if (content.CommitterSent is { } committerSent && !IsSelf(committer.ClientId))
+            {
+                // The commit that ends the epoch carries the committer's count for it (signed with the commit).
+                RecordCount(committer.ClientId, committerSent, epoch);
+            }
+
             while (_retired.Count > Options.MaxRetainedEpochs)
             {
-                _retired[0].Dispose();
-                _retired.RemoveAt(0);
+                Erase(0);
             }
         }
 
@@ -271,6 +281,11 @@ public sealed partial class GroupSession
             if (previous?.Send is not null || previous?.Members.ContainsKey(LocalClientId) == true)
             {
                 _current.PreviousSent = new EpochCount { Epoch = previous.Epoch, Count = (ulong)previous.MessagesSent };
+
+                // Only texts make a summary due (a summary-only epoch would chain summaries forever); our own commit
+                // carried the count already, unless we sent more after making it.
+                _current.SummaryDue = previous.MessagesSent > previous.SummariesSent
+                    && !(ownCommit && content.CommitterSent?.Count == _current.PreviousSent.Count && content.CommitterSent.Epoch == previous.Epoch);
             }
 
             epochCode = _current.EpochCode;

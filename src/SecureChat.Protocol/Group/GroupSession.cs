@@ -126,29 +126,15 @@ public sealed partial class GroupSession : IDisposable
 
     /// <summary>
     /// True when this member should commit a rekey: it sent <see cref="GroupOptions.RekeyAfterMessages"/> messages
-    /// in the epoch; or the epoch is older than <see cref="GroupOptions.RekeyAfterMs"/> and it sent at least one; or its
+    /// in the epoch; or the epoch is older than <see cref="GroupOptions.RekeyAfterMs"/> and it sent at least one text (a summary
+    /// does not count); or its
     /// own roster entry has less than half of its lifetime left (the rekey refreshes it before it can expire).
     /// </summary>
     public bool NeedsRekey =>
         Status == GroupStatus.Active && _pending is null && _current is { } current &&
         (current.MessagesSent >= Options.RekeyAfterMessages ||
-         (current.MessagesSent > 0 && _clock.UtcNowMs - current.StartedAtMs >= Options.RekeyAfterMs) ||
+         (current.MessagesSent > current.SummariesSent && _clock.UtcNowMs - current.StartedAtMs >= Options.RekeyAfterMs) ||
          OwnEntryPastHalfLife(current));
-
-    /// <summary>Erases the receive chains of replaced epochs whose retention has elapsed.</summary>
-    public void Tick()
-    {
-        var now = _clock.UtcNowMs;
-        for (var i = _retired.Count - 1; i >= 0; i--)
-        {
-            var state = _retired[i];
-            if (now - state.RetiredAtMs >= Options.PreviousEpochRetentionMs)
-            {
-                state.Dispose();
-                _retired.RemoveAt(i);
-            }
-        }
-    }
 
     /// <summary>
     /// This member's signed leave (PROTOCOL.md §4.5): for the room, its current roster entry (the join bundle before it

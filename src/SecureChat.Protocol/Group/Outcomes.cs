@@ -90,7 +90,14 @@ public enum CommitRejection
     ConfirmationFailed,
 }
 
-public abstract record CommitOutcome;
+/// <summary>
+/// What <see cref="GroupSession.ProcessCommit"/> did with a commit. <see cref="Withheld"/>: drop reports that fell due
+/// while it ran (the commit's own count, epochs erased), each generation reported once (PROTOCOL.md §11.1).
+/// </summary>
+public abstract record CommitOutcome
+{
+    public IReadOnlyList<MessagesWithheld> Withheld { get; init; } = [];
+}
 
 /// <summary>One remove of a commit: who, and why (the reason's proof was checked where it can be, PROTOCOL.md §8.4).</summary>
 public sealed record Removal(string ClientId, RemoveReason Reason);
@@ -256,7 +263,14 @@ public enum DecryptRejection
     OtherHistory,
 }
 
-public abstract record DecryptOutcome;
+/// <summary>
+/// What <see cref="GroupSession.Decrypt"/> did with an envelope. <see cref="Withheld"/>: drop reports that fell due while
+/// it ran (a gap timed out, a count showed messages missing, an epoch was erased), each generation reported once.
+/// </summary>
+public abstract record DecryptOutcome
+{
+    public IReadOnlyList<MessagesWithheld> Withheld { get; init; } = [];
+}
 
 public sealed record MessageDelivered(
     string SenderId,
@@ -268,6 +282,9 @@ public sealed record MessageDelivered(
 {
     /// <summary>The sender's authenticated count for the epoch before, carried by its first message of this epoch.</summary>
     public EpochCount? Previous { get; init; }
+
+    /// <summary>This generation had been reported as withheld (<see cref="MessagesWithheld"/>); it arrived late after all.</summary>
+    public bool ReportedWithheldBefore { get; init; }
 }
 
 /// <summary>A summary: no text, only the sender's authenticated count for the epoch before (drop detection, PROTOCOL.md §10.4).</summary>
@@ -277,3 +294,23 @@ public sealed record SummaryDelivered(string SenderId, ulong Epoch, ulong Genera
 public sealed record MessageHeld(ulong Epoch) : DecryptOutcome;
 
 public sealed record MessageRejected(DecryptRejection Reason) : DecryptOutcome;
+
+// ---------------------------------------------------------------- drop detection
+
+/// <summary>Generations <see cref="First"/> … <see cref="End"/> − 1 of one sender's chain.</summary>
+public readonly record struct GenerationRange(ulong First, ulong End)
+{
+    public ulong Count => End - First;
+}
+
+/// <summary>
+/// Messages <see cref="SenderId"/> sent in <see cref="Epoch"/> that did not reach us (PROTOCOL.md §11.1): a gap that did not
+/// fill within <see cref="GroupOptions.GapTimeoutMs"/>, generations below the sender's authenticated count that did not
+/// arrive in that time, or what was still missing when the epoch's keys were erased. The server withheld them (or lost
+/// them); each generation is reported once.
+/// </summary>
+public sealed record MessagesWithheld(string SenderId, ulong Epoch, IReadOnlyList<GenerationRange> Generations)
+{
+    /// <summary>How many messages (at most 2^64 − 1: a count is the sender's own claim).</summary>
+    public ulong Count => Generations.Aggregate(0UL, (sum, range) => sum + range.Count);
+}

@@ -160,7 +160,7 @@ public sealed class MessageAttackTests
     {
         using var relay = new AttackingRelay(107, Members);
         var old = relay.Send("alice", "epoch one");
-        relay.Rekey("bob");
+        relay.Rekey("alice"); // her commit carries her count: no summary takes generation 0 of the new epoch (§10.4)
 
         var relabelled = old.Clone();
         relabelled.Epoch = relay.Session("carol").Epoch;

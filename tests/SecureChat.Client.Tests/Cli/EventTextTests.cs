@@ -35,6 +35,7 @@ public sealed class EventTextTests
         new SendQueueFull("lobby", 1000),
         new MessageDropped("lobby", "bob", DecryptRejection.Replay),
         new HeldMessageDropped("lobby", "bob"),
+        new ServerWithheldMessages("lobby", "bob", 7, 2, [new GenerationRange(3, 5)]),
         new RoomOffline("lobby"),
         new QueuedSendsDropped("lobby", 2),
         new QueuedSendsHeld("lobby", ["carol"], 2),
@@ -144,6 +145,18 @@ public sealed class EventTextTests
         Assert.EndsWith(" bob [unverified key]: it's me", EventText.Format(unverified), StringComparison.Ordinal);
         Assert.EndsWith(" bob [unverified key]: again", EventText.Format(unverified with { Text = "again" }), StringComparison.Ordinal);
         Assert.EndsWith(" bob: verified", EventText.Format(unverified with { Text = "verified", SenderKeyUnaccepted = false }), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Withheld_messages_read_as_what_the_server_did_and_a_late_one_is_marked()
+    {
+        Assert.Equal("! [lobby] the server withheld 2 messages from bob in epoch 7",
+            EventText.Format(new ServerWithheldMessages("lobby", "bob", 7, 2, [new GenerationRange(3, 5)])));
+        Assert.Equal("! [lobby] the server withheld 1 message from bob in epoch 7",
+            EventText.Format(new ServerWithheldMessages("lobby", "bob", 7, 1, [new GenerationRange(4, 5)])));
+
+        var late = new MessageReceived("lobby", "bob", "sorry", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch) { ArrivedAfterWithheldReport = true };
+        Assert.EndsWith(" bob [late: reported withheld before]: sorry", EventText.Format(late), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -157,7 +157,8 @@ public sealed class HonestMember : IRoomObserver, IAsyncDisposable
             case MessageDelivered delivered:
                 _delivered.Add(delivered);
                 break;
-            case MessageHeld:
+            case MessageHeld or SummaryDelivered:
+                // Held: retried after the next commit; a summary is a member's count (§10.4), not a line of chat.
                 break;
             default:
                 _refusedMessages.Add(outcome);

@@ -65,6 +65,9 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
 
     public List<CommitOutcome> CommitOutcomes { get; } = [];
 
+    /// <summary>Every event the room loop reported to the user, in order.</summary>
+    public List<SecureChat.Client.Session.ClientEvent> Events { get; } = [];
+
     /// <summary>The codes of every ERROR this client received.</summary>
     public List<ErrorCode> Errors { get; } = [];
 
@@ -147,6 +150,9 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         }
     }
 
+    /// <summary>The room loop's periodic tick (as the client actor's timer drives it).</summary>
+    public void Tick(InMemoryRelay relay) => Carry(Room.Tick(), relay);
+
     /// <summary>Handles the inbox frame at <paramref name="index"/>.</summary>
     public void HandleAt(int index, InMemoryRelay relay)
     {
@@ -218,9 +224,10 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         return Session;
     };
 
-    /// <summary>The loop's frames go to the relay; its events and timer are the user's and the actor's business, not the relay's.</summary>
+    /// <summary>The loop's frames go to the relay; its events are recorded (the user's); its timer is the actor's business.</summary>
     private void Carry(RoomEffects effects, InMemoryRelay relay)
     {
+        Events.AddRange(effects.Events);
         foreach (var envelope in effects.Outbound)
         {
             relay.Submit(this, envelope);
