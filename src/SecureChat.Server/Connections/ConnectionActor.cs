@@ -134,7 +134,14 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 // room told it NOT_A_MEMBER a client rejoins with LEAVE then JOIN (PROTOCOL.md §4.5, §15).
                 if (_joinedRooms.Remove(envelope.RoomId))
                 {
-                    _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self));
+                    _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self) { Leave = envelope.Leave });
+                }
+
+                break;
+            case MessageType.Invite:
+                if (RequireMember(envelope.RoomId))
+                {
+                    _rooms.Tell(new InviteToRoom(envelope.RoomId, _clientId, envelope.Invite ?? new SignedInvite(), Self));
                 }
 
                 break;
@@ -192,6 +199,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _rooms.Tell(new JoinRoom(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self)
         {
             SupportedSuites = [.. envelope.Join.SupportedSuites],
+            Invite = envelope.Join.Invite,
         });
     }
 

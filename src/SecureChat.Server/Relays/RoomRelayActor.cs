@@ -37,6 +37,7 @@ public sealed class RoomRelayActor : ReceiveActor, IWithTimers
         Receive<LeaveRoom>(OnLeave);
         Receive<SubmitCommit>(submit => ToRoom(submit.Connection, submit));
         Receive<PublishToRoom>(publish => ToRoom(publish.Connection, publish));
+        Receive<InviteToRoom>(invite => ToRoom(invite.Connection, invite));
         Receive<RelaySubscribed>(OnSubscribed);
         Receive<RelayRecipients>(recipients =>
         {

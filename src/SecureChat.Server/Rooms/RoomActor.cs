@@ -57,8 +57,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             TellOutgoing();
         });
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites)));
-        Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, _routes.LinkOf(leave.Connection, Sender))));
+            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites, join.Invite)));
+        Command<InviteToRoom>(invite => Carry(_state.Invite(invite.ClientId, invite.Invite, _routes.LinkOf(invite.Connection, Sender))));
+        Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, _routes.LinkOf(leave.Connection, Sender), leave.Leave)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
             new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag },
             _routes.LinkOf(submit.Connection, Sender))));

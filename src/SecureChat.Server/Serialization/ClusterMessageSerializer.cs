@@ -40,6 +40,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     {
         [typeof(JoinRoom)] = "J",
         [typeof(LeaveRoom)] = "L",
+        [typeof(InviteToRoom)] = "I",
         [typeof(SubmitCommit)] = "C",
         [typeof(PublishToRoom)] = "P",
         [typeof(RoomFrame)] = "F",
@@ -55,6 +56,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(StopRoom)] = "X",
         [typeof(EpochAccepted)] = "EA",
         [typeof(RosterReset)] = "RR",
+        [typeof(LeaveKept)] = "LK",
+        [typeof(InviteKept)] = "IK",
         [typeof(RoomDurableState)] = "RS",
     }.ToFrozenDictionary();
 
@@ -97,6 +100,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "X" => StopRoom.Instance,
         "EA" => FromProto(P.EpochAccepted.Parser.ParseFrom(bytes)),
         "RR" => new RosterReset(P.RosterReset.Parser.ParseFrom(bytes).Epoch),
+        "LK" => FromProto(P.LeaveKept.Parser.ParseFrom(bytes)),
+        "IK" => new InviteKept(P.InviteKept.Parser.ParseFrom(bytes).Epoch, SignedInvite.Parser.ParseFrom(P.InviteKept.Parser.ParseFrom(bytes).Invite)),
+        "I" => FromProto(P.InviteToRoom.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
@@ -109,8 +115,10 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         {
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
             PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
+            Invite = m.Invite?.ToByteString() ?? ByteString.Empty,
         },
-        LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection) },
+        InviteToRoom m => new P.InviteToRoom { RoomId = m.RoomId, ClientId = m.ClientId, Invite = m.Invite.ToByteString(), Connection = PathOf(m.Connection) },
+        LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection), Leave = m.Leave?.ToByteString() ?? ByteString.Empty },
         SubmitCommit m => new P.SubmitCommit
         {
             RoomId = m.RoomId, ClientId = m.ClientId, Content = m.Content, Signature = m.Signature, ConfirmationTag = m.ConfirmationTag,
@@ -137,6 +145,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         StopRoom => new P.StopRoom(),
         EpochAccepted m => ToProto(m),
         RosterReset m => new P.RosterReset { Epoch = m.Epoch },
+        LeaveKept m => new P.LeaveKept { Epoch = m.Epoch, ClientId = m.ClientId, Leave = m.Leave.ToByteString() },
+        InviteKept m => new P.InviteKept { Epoch = m.Epoch, Invite = m.Invite.ToByteString() },
         RoomDurableState m => ToProto(m),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
@@ -190,6 +200,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.AdmittedBundles.AddRange((m.Admissions?.Bundles ?? []).Select(ToProto));
         proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
+        proto.Leaves.AddRange(m.Leaves.Select(leave => leave.ToByteString()));
+        proto.Invites.AddRange(m.Invites.Select(invite => invite.ToByteString()));
         return proto;
     }
 
@@ -207,9 +219,15 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         new(m.RoomId, m.ClientId, m.BundleContent, m.BundleSignature, (CipherSuite)m.PreferredSuite, Resolve(m.Connection))
         {
             SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
+            Invite = m.Invite.IsEmpty ? null : SignedInvite.Parser.ParseFrom(m.Invite),
         };
 
-    private LeaveRoom FromProto(P.LeaveRoom m) => new(m.RoomId, m.ClientId, Resolve(m.Connection));
+    private InviteToRoom FromProto(P.InviteToRoom m) => new(m.RoomId, m.ClientId, SignedInvite.Parser.ParseFrom(m.Invite), Resolve(m.Connection));
+
+    private LeaveRoom FromProto(P.LeaveRoom m) =>
+        new(m.RoomId, m.ClientId, Resolve(m.Connection)) { Leave = m.Leave.IsEmpty ? null : SignedLeave.Parser.ParseFrom(m.Leave) };
+
+    private static LeaveKept FromProto(P.LeaveKept m) => new(m.Epoch, m.ClientId, SignedLeave.Parser.ParseFrom(m.Leave));
 
     private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, m.ConfirmationTag, Resolve(m.Connection));
 
@@ -252,6 +270,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         Policy = FromProto(m.Policy),
         Admissions = new AdmissionSnapshot([.. m.AdmittedBundles.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))],
             [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
+        Leaves = [.. m.Leaves.Select(SignedLeave.Parser.ParseFrom)],
+        Invites = [.. m.Invites.Select(SignedInvite.Parser.ParseFrom)],
     };
 
     /// <summary>

@@ -32,10 +32,14 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         var roster = new[] { Member(_alice), Member(_bob) };
         var hash = ByteString.CopyFrom(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
         var policy = new RoomPolicy { Admission = Admission.Invite, AbsenceLimitMs = 7_200_000 };
+        var signedInvite = new SignedInvite { Content = ByteString.CopyFromUtf8("invite content"), Signature = ByteString.CopyFrom(new byte[64]) };
+        var leave = new SignedLeave { Content = ByteString.CopyFromUtf8("leave content"), Signature = ByteString.CopyFrom(new byte[64]) };
         var durable = new RoomDurableState(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, roster, hash)
         {
             Policy = policy,
             Admissions = new AdmissionSnapshot([new AdmittedItem(hash, 99)], [new AdmittedItem(ByteString.CopyFrom(new byte[16]), 77)]),
+            Leaves = [leave],
+            Invites = [signedInvite],
         };
         var invite = new InviteContent { RoomId = "lobby", InviteeId = "bob", InviterId = "alice", InviteId = ByteString.CopyFrom(new byte[16]), CreatedAtMs = 1, ExpiresAtMs = 2 };
         return
@@ -43,8 +47,10 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             new JoinRoom("lobby", "alice", _alice.Bundle.Content, _alice.Bundle.Signature, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, connection)
             {
                 SupportedSuites = [CipherSuite.Chacha20Poly1305X25519Ed25519Sha256],
+                Invite = signedInvite,
             },
-            new LeaveRoom("lobby", "alice", connection),
+            new InviteToRoom("lobby", "alice", signedInvite, connection),
+            new LeaveRoom("lobby", "alice", connection) { Leave = leave },
             new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), ByteString.CopyFromUtf8("tag"), connection),
             new PublishToRoom("lobby", "alice", 7, 3, Frames.Application("alice", "lobby", 7, 3).Bytes(), connection),
             new RoomFrame("lobby", Frames.Application("bob", "lobby", 7, 4).Bytes()),
@@ -65,6 +71,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 InvitesUsed = [invite],
             },
             new RosterReset(9),
+            new LeaveKept(7, "bob", leave),
+            new InviteKept(7, signedInvite),
             durable,
         ];
     }
@@ -153,6 +161,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             case JoinRoom e:
                 var j = (JoinRoom)actual;
                 Assert.Equal(e with { SupportedSuites = [] }, j with { SupportedSuites = [] });
+                Assert.Equal(e.Invite, j.Invite);
                 Assert.Equal(e.SupportedSuites, j.SupportedSuites);
                 break;
             case RoomDurableState e:
@@ -191,6 +200,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         AssertSameRoster(expected.Roster, actual.Roster);
         Assert.Equal(expected.Admissions?.Bundles ?? [], actual.Admissions?.Bundles ?? []);
         Assert.Equal(expected.Admissions?.Invites ?? [], actual.Admissions?.Invites ?? []);
+        Assert.Equal(expected.Leaves, actual.Leaves);
+        Assert.Equal(expected.Invites, actual.Invites);
     }
 
     private static void AssertSameRoster(IReadOnlyList<RosterMember> expected, IReadOnlyList<RosterMember> actual) =>
