@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Akka.Actor;
 using SecureChat.Client.Session;
+using SecureChat.Core.Wire;
 
 namespace SecureChat.Client;
 
@@ -60,6 +61,15 @@ public sealed class ChatClient : IAsyncDisposable
 
     /// <summary>Drops the messages held because the room gained members since they were typed.</summary>
     public void DropQueued(string roomId) => _session.Tell(new ClientCommands.DropQueued(roomId));
+
+    /// <summary>Invites <paramref name="inviteeId"/> to the room (reported as <see cref="InviteSent"/> once the server kept it).</summary>
+    public void Invite(string roomId, string inviteeId) => _session.Tell(new ClientCommands.Invite(roomId, inviteeId));
+
+    /// <summary>Removes <paramref name="clientId"/> from the room by a commit of ours.</summary>
+    public void Remove(string roomId, string clientId) => _session.Tell(new ClientCommands.Remove(roomId, clientId));
+
+    /// <summary>Changes the room's admission policy by a commit of ours.</summary>
+    public void SetPolicy(string roomId, Admission admission) => _session.Tell(new ClientCommands.SetPolicy(roomId, admission));
 
     public Task<ClientCommands.RosterReply> GetRosterAsync(string roomId) =>
         _session.Ask<ClientCommands.RosterReply>(new ClientCommands.QueryRoster(roomId), TimeSpan.FromSeconds(5));

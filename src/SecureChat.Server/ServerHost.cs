@@ -1,3 +1,4 @@
+using System.Globalization;
 using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +9,7 @@ using SecureChat.Server.Cluster;
 using SecureChat.Server.Configuration;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Listener;
+using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using SecureChat.Server.Serialization;
 using SecureChat.Server.Storage;
@@ -29,12 +31,18 @@ public static partial class ServerHost
         ["--hocon"] = $"{ServerOptions.Section}:{nameof(ServerOptions.HoconPath)}",
         ["--data"] = $"{ServerOptions.Section}:{nameof(ServerOptions.DataPath)}",
         ["--postgres"] = $"{ServerOptions.Section}:{nameof(ServerOptions.PostgresConnectionString)}",
+        ["--cluster-host"] = $"{ServerOptions.Section}:{nameof(ServerOptions.ClusterHost)}",
+        ["--cluster-port"] = $"{ServerOptions.Section}:{nameof(ServerOptions.ClusterPort)}",
+        ["--cluster-public-host"] = $"{ServerOptions.Section}:{nameof(ServerOptions.ClusterPublicHost)}",
     };
+
+    /// <summary>The repeatable switch naming a seed node (HOST:PORT; also a comma-separated list).</summary>
+    public const string SeedSwitch = "--seed";
 
     public static IHost Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
-        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(SwitchMappings));
+        builder.Configuration.AddCommandLine(ExpandSeeds(args), new Dictionary<string, string>(SwitchMappings));
 
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(console =>
@@ -73,9 +81,10 @@ public static partial class ServerHost
                     loggers.AddLoggerFactory();
                 })
                 .AddClusterSerialization()
-                .AddCluster(options.ClusterHost, options.ClusterPort)
+                .AddCluster(options.ToClusterSettings())
                 .AddRoomStorage(services.GetRequiredService<RoomStorage>())
                 .AddRooms(options.ToRoomSettings(services.GetRequiredService<TimeProvider>()), options.RoomSnapshotEvery)
+                .AddRoomRelays()
                 .AddConnections(options.ToConnectionSettings());
         });
 
@@ -83,6 +92,43 @@ public static partial class ServerHost
         builder.Services.AddTlsListener();
         configureServices?.Invoke(builder.Services);
         return builder.Build();
+    }
+
+    /// <summary>
+    /// The configuration binder keeps only the last of a repeated switch, so each <c>--seed X</c> (or <c>--seed=X</c>,
+    /// X one seed or a comma-separated list) becomes <c>--Server:Seeds:i X</c>, in order.
+    /// </summary>
+    public static string[] ExpandSeeds(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var expanded = new List<string>(args.Count);
+        var seeds = 0;
+        for (var i = 0; i < args.Count; i++)
+        {
+            string? value = null;
+            if (args[i] == SeedSwitch && i + 1 < args.Count)
+            {
+                value = args[++i];
+            }
+            else if (args[i].StartsWith(SeedSwitch + "=", StringComparison.Ordinal))
+            {
+                value = args[i][(SeedSwitch.Length + 1)..];
+            }
+
+            if (value is null)
+            {
+                expanded.Add(args[i]);
+                continue;
+            }
+
+            foreach (var seed in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                expanded.Add(string.Create(CultureInfo.InvariantCulture, $"--{ServerOptions.Section}:{nameof(ServerOptions.Seeds)}:{seeds++}"));
+                expanded.Add(seed);
+            }
+        }
+
+        return [.. expanded];
     }
 
     /// <summary>

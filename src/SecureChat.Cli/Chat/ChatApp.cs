@@ -177,6 +177,27 @@ internal sealed class ChatApp
             case ChatInput.TrustKey trust:
                 _client.Trust(trust.ClientId, trust.Fingerprint);
                 break;
+            case ChatInput.Invite invite:
+                if (RequireRoom() is { } inviteRoom)
+                {
+                    _client.Invite(inviteRoom, invite.ClientId);
+                }
+
+                break;
+            case ChatInput.Remove remove:
+                if (RequireRoom() is { } removeRoom)
+                {
+                    _client.Remove(removeRoom, remove.ClientId);
+                }
+
+                break;
+            case ChatInput.SetPolicy policy:
+                if (RequireRoom() is { } policyRoom)
+                {
+                    _client.SetPolicy(policyRoom, policy.Admission);
+                }
+
+                break;
             case ChatInput.SendQueued send:
                 if ((send.RoomId ?? RequireRoom()) is { } sendRoom)
                 {

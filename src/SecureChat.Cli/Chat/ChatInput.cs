@@ -22,6 +22,15 @@ internal abstract record ChatInput
 
     public sealed record SendQueued(string? RoomId) : ChatInput;
 
+    /// <summary>/invite ID: invite ID to the current room.</summary>
+    public sealed record Invite(string ClientId) : ChatInput;
+
+    /// <summary>/remove ID: remove ID from the current room.</summary>
+    public sealed record Remove(string ClientId) : ChatInput;
+
+    /// <summary>/policy open|invite: change the current room's admission policy.</summary>
+    public sealed record SetPolicy(Core.Wire.Admission Admission) : ChatInput;
+
     public sealed record DropQueued(string? RoomId) : ChatInput;
 
     public sealed record Quit : ChatInput;
@@ -46,6 +55,10 @@ internal abstract record ChatInput
           /trust ID        list the changed identity key(s) waiting for ID, with fingerprints
           /trust ID FINGERPRINT
                            accept the changed key of ID with that fingerprint (after comparing it)
+          /invite ID       invite ID to the current room (needed to join an invite-only room)
+          /remove ID       remove ID from the current room (any member may; the server cannot stop it)
+          /policy open|invite
+                           who may join the current room: anyone (open) or only invited ids (invite)
           /send-queued [ROOM]  send messages held because members joined since you typed them
           /drop-queued [ROOM]  drop those held messages
           /quit            leave every room and exit
@@ -94,6 +107,18 @@ internal abstract record ChatInput
             "/fingerprint" => new ShowFingerprint(),
             "/code" => new ShowCode(),
             "/trust" => ParseTrust(argument),
+            "/invite" => argument.Length == 0 || argument.Contains(' ', StringComparison.Ordinal)
+                ? new Invalid("usage: /invite ID")
+                : new Invite(argument),
+            "/remove" => argument.Length == 0 || argument.Contains(' ', StringComparison.Ordinal)
+                ? new Invalid("usage: /remove ID")
+                : new Remove(argument),
+            "/policy" => argument.ToLowerInvariant() switch
+            {
+                "open" => new SetPolicy(Core.Wire.Admission.Open),
+                "invite" => new SetPolicy(Core.Wire.Admission.Invite),
+                _ => new Invalid("usage: /policy open|invite"),
+            },
             "/send-queued" => argument.Contains(' ', StringComparison.Ordinal)
                 ? new Invalid("usage: /send-queued [ROOM]")
                 : new SendQueued(argument.Length == 0 ? null : argument),

@@ -48,6 +48,9 @@ internal static class EventText
         PendingKeys { Keys.Count: 0 } p => $"! no changed key is waiting for {p.ClientId}",
         PendingKeys p => $"! {p.ClientId}'s pinned key is {p.Keys[0].PinnedFingerprint}; changed key(s) waiting: {Fingerprints(p.Keys)}; " +
                          $"compare, then /trust {p.ClientId} FINGERPRINT",
+        InviteSent i => $"* [{i.RoomId}] invited {i.InviteeId}: the server keeps the invite; {i.InviteeId} may /join {i.RoomId} now",
+        MembershipCommitSent { ClientId: { } removed } m => $"* [{m.RoomId}] removing {removed}...",
+        MembershipCommitSent m => $"* [{m.RoomId}] changing the room's policy to {(m.Admission == Core.Wire.Admission.Invite ? "invite only" : "open")}...",
         QueuedSendsReleased q => string.Create(Invariant, $"* [{q.RoomId}] sending {q.Count} held message(s) to the room as it is now"),
         Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
         ErrorReported r => r.RoomId is null ? $"error ({CodeName(r)}): {Describe(r)}" : $"error [{r.RoomId}] ({CodeName(r)}): {Describe(r)}",
@@ -111,6 +114,7 @@ internal static class EventText
         QueuedSendsHeld q => string.Create(Invariant, $"held {q.Held} message(s) you typed before {string.Join(", ", q.JoinedSince)} joined; ") +
                              "/send-queued sends them to everyone now in the room, /drop-queued drops them",
         NothingHeld => "no messages are held",
+        MembershipChangeNotMade m => $"nothing done: {m.Why}",
         AlreadyInRoom a => $"already in {a.RoomId}",
         FrameDropped f => $"sending too fast: a {f.Frame} frame was dropped",
         PacedFramesLost p => string.Create(Invariant, $"{p.Count} frame(s) waiting to be sent were lost with the connection"),

@@ -311,6 +311,70 @@ public sealed class ClientRoom : IDisposable
         return _effects;
     }
 
+    /// <summary>
+    /// /invite ID: a signed invite of <paramref name="inviteeId"/> (the engine's, 30 days) to the server, which keeps it for the
+    /// invitee's admission and echoes it (<see cref="InviteSent"/>). Members check it again when a commit adds the invitee.
+    /// </summary>
+    public RoomEffects Invite(string inviteeId)
+    {
+        ArgumentNullException.ThrowIfNull(inviteeId);
+        Begin();
+        if (MembershipCommandRefused(inviteeId) is null)
+        {
+            _effects.Send(new Envelope
+            {
+                Version = WireLimits.ProtocolVersion,
+                Type = MessageType.Invite,
+                SenderId = _session!.LocalClientId,
+                RoomId = RoomId,
+                Invite = _session.CreateInvite(inviteeId),
+            });
+        }
+
+        return _effects;
+    }
+
+    /// <summary>/remove ID: a commit of ours removing <paramref name="clientId"/> (REMOVED); the server relays it and cannot veto it.</summary>
+    public RoomEffects Remove(string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        Begin();
+        if (MembershipCommandRefused(clientId) is null)
+        {
+            if (_session!.Roster.All(m => m.ClientId != clientId))
+            {
+                _effects.Report(new MembershipChangeNotMade(RoomId, $"{clientId} is not a member"));
+            }
+            else
+            {
+                SendMembershipCommit(_session.CreateRemoveCommit([clientId]), new MembershipCommitSent(RoomId, clientId, null));
+            }
+        }
+
+        return _effects;
+    }
+
+    /// <summary>/policy open|invite: a commit of ours with a SetPolicy operation (the absence limit stays).</summary>
+    public RoomEffects SetPolicy(Admission admission)
+    {
+        Begin();
+        if (MembershipCommandRefused(clientId: null) is null)
+        {
+            var policy = _session!.Policy ?? RoomPolicies.Default;
+            if (policy.Admission == admission)
+            {
+                _effects.Report(new MembershipChangeNotMade(RoomId, $"the room's policy already is {Describe(admission)}"));
+            }
+            else
+            {
+                policy.Admission = admission;
+                SendMembershipCommit(_session.CreatePolicyCommit(policy), new MembershipCommitSent(RoomId, null, admission));
+            }
+        }
+
+        return _effects;
+    }
+
     /// <summary>The user leaves the room: LEAVE out (when connected), queued sends reported, the room closes.</summary>
     public RoomEffects Leave()
     {
@@ -326,6 +390,39 @@ public sealed class ClientRoom : IDisposable
     public void Dispose() => RetireSession();
 
     private void Begin() => _effects.Clear();
+
+    /// <summary>Why a membership command cannot go out now (reported), or null.</summary>
+    private string? MembershipCommandRefused(string? clientId)
+    {
+        var why = !IsKeyed || _session is null ? "not a member of the room yet (no keys)"
+            : Phase == RoomPhase.Committing ? "a commit of ours is still on its way; try again in a moment"
+            : clientId is not null && !EnvelopeCodec.IsValidId(clientId) ? "not a valid client id"
+            : clientId == _session.LocalClientId ? "that is you (use /leave)"
+            : null;
+        if (why is not null)
+        {
+            _effects.Report(new MembershipChangeNotMade(RoomId, why));
+        }
+
+        return why;
+    }
+
+    private void SendMembershipCommit(CommitCreation creation, MembershipCommitSent sent)
+    {
+        switch (Observe(creation))
+        {
+            case CommitCreated { Repeated: false } created:
+                _effects.Send(_session!.CommitEnvelope(created.Commit));
+                _effects.Report(sent);
+                Phase = RoomPhase.Committing;
+                break;
+            case CommitNotCreated refused:
+                _effects.Report(new CommitRequestRefused(RoomId, refused.Reason));
+                break;
+        }
+    }
+
+    private static string Describe(Admission admission) => admission == Admission.Invite ? "invite" : "open";
 
     /// <summary>Asks the driver for a check at the oldest unacknowledged message's deadline, unless one is set.</summary>
     private void ScheduleAckCheck()
@@ -406,6 +503,10 @@ public sealed class ClientRoom : IDisposable
                 break;
             case MessageType.Error:
                 OnRoomError(envelope);
+                break;
+            case MessageType.Invite when Invites.Parse(envelope.Invite) is { } invite && invite.InviterId == _session?.LocalClientId:
+                // The server's echo of our invite: it kept it (what it says is not trusted; members check the invite again).
+                _effects.Report(new InviteSent(RoomId, invite.InviteeId));
                 break;
             case MessageType.Relayed:
                 OnRelayed(envelope);

@@ -1,4 +1,5 @@
 using SecureChat.Client.Rooms;
+using SecureChat.Core.Wire;
 
 namespace SecureChat.Client.Session;
 
@@ -20,6 +21,15 @@ public static class ClientCommands
 
     /// <summary>Sends the messages held because the room gained members since they were typed.</summary>
     public sealed record SendQueued(string RoomId);
+
+    /// <summary>Invites <paramref name="InviteeId"/> to the room: a signed invite the server keeps for the invitee's admission.</summary>
+    public sealed record Invite(string RoomId, string InviteeId);
+
+    /// <summary>Removes <paramref name="ClientId"/> from the room by a signed commit (any member may; the server cannot veto it).</summary>
+    public sealed record Remove(string RoomId, string ClientId);
+
+    /// <summary>Changes the room's admission policy by a commit (OPEN or INVITE).</summary>
+    public sealed record SetPolicy(string RoomId, Admission Admission);
 
     /// <summary>Drops the messages held because the room gained members since they were typed.</summary>
     public sealed record DropQueued(string RoomId);

@@ -63,6 +63,12 @@ public sealed record PendingKeys(string ClientId, IReadOnlyList<PendingKey> Keys
 /// <summary>A held message was sent after the user said so (/send-queued): <paramref name="Count"/> messages went out.</summary>
 public sealed record QueuedSendsReleased(string RoomId, int Count) : ClientEvent;
 
+/// <summary>The server kept our invite of <paramref name="InviteeId"/> (it echoed it): the invitee may join now.</summary>
+public sealed record InviteSent(string RoomId, string InviteeId) : ClientEvent;
+
+/// <summary>Our commit removing <paramref name="ClientId"/>, or changing the policy to <paramref name="Admission"/>, was sent.</summary>
+public sealed record MembershipCommitSent(string RoomId, string? ClientId, Admission? Admission) : ClientEvent;
+
 /// <summary>The connection is gone; <paramref name="RetryIn"/> says when the next attempt is, null when none will be made.</summary>
 /// <param name="Detail">The link's own description of a <see cref="DisconnectCause.LinkFailed"/> (a socket or TLS error); null otherwise.</param>
 public sealed record Disconnected(DisconnectCause Cause, string? Detail, TimeSpan? RetryIn) : ClientEvent
@@ -162,6 +168,9 @@ public sealed record QueuedSendsHeld(string RoomId, IReadOnlyList<string> Joined
 
 /// <summary>/send-queued or /drop-queued, but no message was held for a roster change.</summary>
 public sealed record NothingHeld(string RoomId) : Warning(RoomId);
+
+/// <summary>/invite, /remove or /policy in a room whose keys we do not hold, or naming no valid id, or changing nothing.</summary>
+public sealed record MembershipChangeNotMade(string RoomId, string Why) : Warning(RoomId);
 
 public sealed record AlreadyInRoom(string RoomId) : Warning(RoomId);
 

@@ -79,6 +79,9 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
         Receive<ClientCommands.Send>(send => Apply(_room.Send(send.Text)));
         Receive<ClientCommands.SendQueued>(_ => Apply(_room.SendQueued()));
         Receive<ClientCommands.DropQueued>(_ => Apply(_room.DropQueued()));
+        Receive<ClientCommands.Invite>(invite => Apply(_room.Invite(invite.InviteeId)));
+        Receive<ClientCommands.Remove>(remove => Apply(_room.Remove(remove.ClientId)));
+        Receive<ClientCommands.SetPolicy>(policy => Apply(_room.SetPolicy(policy.Admission)));
         Receive<RoomProtocol.TrustChanged>(_ => Apply(_room.TrustChanged()));
         Receive<ClientCommands.Leave>(_ => Apply(_room.Leave()));
         Receive<RoomTick>(_ => Apply(_room.Tick()));

@@ -42,6 +42,14 @@ public static class Invites
     public static SignedInvite Create(LocalIdentity inviter, string roomId, string inviteeId, long createdAtMs, long lifetimeMs, IRandomSource random)
     {
         ArgumentNullException.ThrowIfNull(inviter);
+        return Create(inviter.ClientId, inviter.IdentityKey, roomId, inviteeId, createdAtMs, lifetimeMs, random);
+    }
+
+    /// <summary>An invite by <paramref name="inviterId"/>, signed with its identity key <paramref name="signer"/>.</summary>
+    public static SignedInvite Create(string inviterId, IdentityKeyPair signer, string roomId, string inviteeId, long createdAtMs, long lifetimeMs,
+        IRandomSource random)
+    {
+        ArgumentNullException.ThrowIfNull(signer);
         ArgumentNullException.ThrowIfNull(random);
         ArgumentOutOfRangeException.ThrowIfNegative(createdAtMs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lifetimeMs);
@@ -55,7 +63,7 @@ public static class Invites
         {
             RoomId = roomId,
             InviteeId = inviteeId,
-            InviterId = inviter.ClientId,
+            InviterId = inviterId,
             InviteId = ByteString.CopyFrom(random.NextBytes(InviteIdSize)),
             CreatedAtMs = (ulong)createdAtMs,
             ExpiresAtMs = (ulong)(createdAtMs + lifetimeMs),
@@ -63,7 +71,7 @@ public static class Invites
         return new SignedInvite
         {
             Content = ByteString.CopyFrom(content),
-            Signature = ByteString.CopyFrom(inviter.IdentityKey.Sign(Labels.InviteSignature, content)),
+            Signature = ByteString.CopyFrom(signer.Sign(Labels.InviteSignature, content)),
         };
     }
 

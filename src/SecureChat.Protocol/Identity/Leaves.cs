@@ -11,12 +11,19 @@ public static class Leaves
     public static SignedLeave Create(LocalIdentity leaver, string roomId, ulong epoch, SignedBundle rosterEntry, long createdAtMs)
     {
         ArgumentNullException.ThrowIfNull(leaver);
+        return Create(leaver.ClientId, leaver.IdentityKey, roomId, epoch, rosterEntry, createdAtMs);
+    }
+
+    /// <summary>A leave of <paramref name="leaverId"/>, signed with its identity key <paramref name="signer"/>.</summary>
+    public static SignedLeave Create(string leaverId, IdentityKeyPair signer, string roomId, ulong epoch, SignedBundle rosterEntry, long createdAtMs)
+    {
+        ArgumentNullException.ThrowIfNull(signer);
         ArgumentNullException.ThrowIfNull(rosterEntry);
         ArgumentOutOfRangeException.ThrowIfNegative(createdAtMs);
         var content = new LeaveContent
         {
             RoomId = roomId,
-            ClientId = leaver.ClientId,
+            ClientId = leaverId,
             Epoch = epoch,
             CreatedAtMs = (ulong)createdAtMs,
             BundleHash = ByteString.CopyFrom(Bundles.Hash(rosterEntry)),
@@ -24,7 +31,7 @@ public static class Leaves
         return new SignedLeave
         {
             Content = ByteString.CopyFrom(content),
-            Signature = ByteString.CopyFrom(leaver.IdentityKey.Sign(Labels.LeaveSignature, content)),
+            Signature = ByteString.CopyFrom(signer.Sign(Labels.LeaveSignature, content)),
         };
     }
 

@@ -53,6 +53,19 @@ public sealed record LoggedCommit(ulong Epoch, ulong CreatedAtMs, ByteString Env
 public sealed record AwayMember(string ClientId, ulong SinceMs);
 
 /// <summary>
+/// A member left with a signed leave that verified against its roster entry: the room keeps it until a commit removes
+/// that entry, and hands it to committers (a LEFT remove) and to external joiners (PROTOCOL.md §4.5).
+/// </summary>
+public sealed record LeaveKept(ulong Epoch, string ClientId, SignedLeave Leave) : RoomEvent(Epoch);
+
+/// <summary>
+/// A member's invite that the room checked (inviter in the roster, its signature, room, lifetime, unused): kept until
+/// a commit spends it, it expires or its inviter leaves the roster; it goes to the committer in the invitee's Add and
+/// to the invitee in its JOINED (PROTOCOL.md §4.5).
+/// </summary>
+public sealed record InviteKept(ulong Epoch, SignedInvite Invite) : RoomEvent(Epoch);
+
+/// <summary>
 /// Nobody who could commit is left: the roster is dropped and the next joiner creates the room afresh at
 /// <see cref="RoomEvent.Epoch"/> + 1, so no epoch number is used twice.
 /// </summary>
@@ -75,4 +88,10 @@ public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyL
 
     /// <summary>Roster members that were away when the state was taken, with the time each went away.</summary>
     public IReadOnlyList<AwayMember> Away { get; init; } = [];
+
+    /// <summary>The signed leaves of roster members not yet removed, by leaver id.</summary>
+    public IReadOnlyList<SignedLeave> Leaves { get; init; } = [];
+
+    /// <summary>The invites kept for invitees not yet admitted.</summary>
+    public IReadOnlyList<SignedInvite> Invites { get; init; } = [];
 }

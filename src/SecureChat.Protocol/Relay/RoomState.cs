@@ -42,6 +42,8 @@ public sealed class RoomState<TConnection>
     private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
     private readonly LinkedList<LoggedCommit> _commitLog = new();
     private readonly Dictionary<string, ulong> _awaySinceMs = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, SignedLeave> _leaves = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, SignedInvite> _invites = new(StringComparer.Ordinal);
 
     // Volatile: rebuilt from the members' connections when a room starts again.
     private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
@@ -104,6 +106,12 @@ public sealed class RoomState<TConnection>
     /// <summary>The absence limit in force: the policy's, or the default before the room's creation.</summary>
     public ulong AbsenceLimitMs => _policy is { AbsenceLimitMs: > 0 } policy ? policy.AbsenceLimitMs : (ulong)RoomPolicies.DefaultAbsenceLimitMs;
 
+    /// <summary>The signed leaves the room keeps (members that left and are not removed yet), by leaver id.</summary>
+    public IReadOnlyDictionary<string, SignedLeave> Leaves => _leaves;
+
+    /// <summary>The invites the room keeps for invitees not admitted yet, by invitee id.</summary>
+    public IReadOnlyDictionary<string, SignedInvite> Invites => _invites;
+
     /// <summary>Whether this room was restored from storage (its events or a snapshot) before it started.</summary>
     public bool Recovered => _restored;
 
@@ -123,6 +131,7 @@ public sealed class RoomState<TConnection>
                 _presumedAwaySinceMs[id] = now; // connected when the room stopped: away from now on
             }
 
+            _pendingRemoves.UnionWith(_leaves.Keys); // members that left are removed by the next commit, as before the restart
             Note(Invariant($"restored from storage at epoch {Epoch} with {_roster.Count} members"));
         }
 
@@ -136,8 +145,9 @@ public sealed class RoomState<TConnection>
     /// </summary>
     /// <param name="supportedSuites">The suites the joiner can run (empty: both); a room of another suite is refused UNSUPPORTED_SUITE.</param>
     /// <param name="knownEpoch">A resume: the last epoch the client applied; the commits after it are resent from the log.</param>
+    /// <param name="invite">An invite naming the joiner that it brings itself (JOIN.invite); the room also keeps invites members sent.</param>
     public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection,
-        IReadOnlyCollection<CipherSuite>? supportedSuites = null, ulong knownEpoch = 0)
+        IReadOnlyCollection<CipherSuite>? supportedSuites = null, ulong knownEpoch = 0, SignedInvite? invite = null)
     {
         if (_connected.TryGetValue(clientId, out var existing) && _same.Equals(existing.Connection, connection))
         {
@@ -153,6 +163,12 @@ public sealed class RoomState<TConnection>
 
         if (_roster.TryGetValue(clientId, out var entry) && entry.Bundle.Equals(bundle))
         {
+            if (_leaves.ContainsKey(clientId))
+            {
+                Refuse(connection, ErrorCode.BadBundle, "you left this room with a signed leave: join again with a fresh bundle", notInRoom: true);
+                return Done();
+            }
+
             return Resume(clientId, connection, existing, knownEpoch);
         }
 
@@ -170,6 +186,11 @@ public sealed class RoomState<TConnection>
         if (_roster.Count > 0 && supportedSuites is { Count: > 0 } && !supportedSuites.Contains(_suite))
         {
             Refuse(connection, ErrorCode.UnsupportedSuite, Invariant($"the room's cipher suite is {_suite}, which this client cannot run"), notInRoom: true);
+            return Done();
+        }
+
+        if (!MayJoin(clientId, verified!, invite, connection))
+        {
             return Done();
         }
 
@@ -196,7 +217,8 @@ public sealed class RoomState<TConnection>
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit,
+        var state = _invites.TryGetValue(clientId, out var kept) ? new PublicRoomState { Invite = kept } : null;
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit, state,
             recovered: _returning?.Remove(clientId) ?? false));
         RequestCommitIfNeeded();
         return Done();
@@ -275,16 +297,72 @@ public sealed class RoomState<TConnection>
 
     private string LogRange() => _commitLog.Count == 0 ? "no commits" : Invariant($"epochs {_commitLog.First!.Value.Epoch}-{_commitLog.Last!.Value.Epoch}");
 
-    /// <summary>A client leaves (from the connection it joined with; anything else is ignored).</summary>
-    public RoomDecision<TConnection> Leave(string clientId, TConnection connection)
+    /// <summary>
+    /// A client leaves (from the connection it joined with; anything else is ignored). A roster member's
+    /// <paramref name="leave"/> that verifies against its roster entry is kept (durably) until a commit removes the
+    /// entry, and goes to the committer with the remove (reason LEFT); without one that verifies the member is removed
+    /// as REMOVED (logged; a LEAVE is never answered).
+    /// </summary>
+    public RoomDecision<TConnection> Leave(string clientId, TConnection connection, SignedLeave? leave = null)
     {
         if (IsConnected(clientId, connection))
         {
+            if (_roster.TryGetValue(clientId, out var entry) && !_leaves.ContainsKey(clientId))
+            {
+                if (Identity.Leaves.Verify(leave, RoomId, entry))
+                {
+                    Emit(new LeaveKept(Epoch, clientId, leave!));
+                }
+                else
+                {
+                    // No ERROR: the client may already be joining again on this connection, and would take one as its JOIN's refusal.
+                    Note(leave is null
+                        ? $"{clientId} left without a signed leave; it is removed as REMOVED"
+                        : $"{clientId} left with a signed leave that does not verify against its roster entry; it is removed as REMOVED");
+                }
+            }
+
             Depart(clientId, connection, leaving: true);
             RequestCommitIfNeeded();
             SchedulePassivationIfEmpty();
         }
 
+        return Done();
+    }
+
+    /// <summary>
+    /// INVITE from a member (PROTOCOL.md §4.5): the room checks what it can with public keys — the sender is a connected
+    /// roster member that is not leaving, the invite is its own (inviter = sender), for this room, signed by the
+    /// sender's roster IK, within its lifetime now, unused — keeps it (durably; a newer invite for the same invitee
+    /// replaces it) and echoes it to the inviter. Anything else is refused BAD_INVITE and kept nowhere.
+    /// </summary>
+    public RoomDecision<TConnection> Invite(string clientId, SignedInvite? invite, TConnection connection)
+    {
+        if (!IsConnected(clientId, connection) || !_roster.ContainsKey(clientId) || _pendingRemoves.Contains(clientId))
+        {
+            Refuse(connection, ErrorCode.NotAMember, "only a member of the room's roster can invite", notInRoom: false);
+            return Done();
+        }
+
+        var content = Identity.Invites.Parse(invite);
+        var rejection = content is null ? InviteRejection.Malformed
+            : !string.Equals(content.InviterId, clientId, StringComparison.Ordinal) ? InviteRejection.InviterNotMember
+            : Identity.Invites.Verify(invite, RoomId, content.InviteeId, _roster, NowMs(), _admissions, out _);
+        if (rejection != InviteRejection.None)
+        {
+            Refuse(connection, ErrorCode.BadInvite, Describe(rejection), notInRoom: false);
+            return Done();
+        }
+
+        if (!_invites.ContainsKey(content!.InviteeId) && _invites.Count >= _settings.MaxMembers)
+        {
+            Refuse(connection, ErrorCode.BadInvite, Invariant($"the room keeps at most {_settings.MaxMembers} invites at a time"), notInRoom: false);
+            return Done();
+        }
+
+        Emit(new InviteKept(Epoch, invite!));
+        Note($"{clientId} invited {content.InviteeId}");
+        Send(connection, ServerFrames.Invite(RoomId, invite!));
         return Done();
     }
 
@@ -537,6 +615,8 @@ public sealed class RoomState<TConnection>
         Admissions = _admissions.Snapshot(),
         CommitLog = [.. _commitLog],
         Away = [.. _awaySinceMs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new AwayMember(p.Key, p.Value))],
+        Leaves = [.. _leaves.Values],
+        Invites = [.. _invites.Values],
     };
 
     /// <summary>Restores the durable state from a snapshot; only before <see cref="Start"/>, like a replay of events.</summary>
@@ -562,6 +642,16 @@ public sealed class RoomState<TConnection>
             _awaySinceMs[away.ClientId] = away.SinceMs;
         }
 
+        foreach (var leave in state.Leaves)
+        {
+            KeepLeave(leave);
+        }
+
+        foreach (var invite in state.Invites)
+        {
+            KeepInvite(invite);
+        }
+
         _restored = true;
     }
 
@@ -582,11 +672,21 @@ public sealed class RoomState<TConnection>
                     _awaySinceMs.Remove(gone);
                 }
 
+                DropSettledLeaves();
+                DropSettledInvites(accepted.CreatedAtMs);
+                break;
+            case LeaveKept kept:
+                KeepLeave(kept.Leave);
+                break;
+            case InviteKept invited:
+                KeepInvite(invited.Invite);
                 break;
             case RosterReset reset:
                 SetDurable(reset.Epoch, CipherSuite.Unspecified, null, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
                 _commitLog.Clear();
                 _awaySinceMs.Clear();
+                _leaves.Clear();
+                _invites.Clear();
                 break;
             case MemberAway away:
                 _awaySinceMs[away.ClientId] = away.SinceMs;
@@ -641,6 +741,104 @@ public sealed class RoomState<TConnection>
 
         _admissions.Prune(accepted.CreatedAtMs);
     }
+
+    /// <summary>Keeps a leave for its leaver's current roster entry (one it no longer holds is settled).</summary>
+    private void KeepLeave(SignedLeave leave)
+    {
+        if (Identity.Leaves.Parse(leave) is { } content && LeavesEntry(content))
+        {
+            _leaves[content.ClientId] = leave;
+        }
+    }
+
+    /// <summary>A commit removed or replaced the leavers' entries: their leaves are settled.</summary>
+    private void DropSettledLeaves()
+    {
+        foreach (var (id, leave) in _leaves.ToList())
+        {
+            if (Identity.Leaves.Parse(leave) is not { } content || !LeavesEntry(content))
+            {
+                _leaves.Remove(id);
+            }
+        }
+    }
+
+    private void KeepInvite(SignedInvite invite)
+    {
+        if (Identity.Invites.Parse(invite) is { } content)
+        {
+            _invites[content.InviteeId] = invite;
+        }
+    }
+
+    /// <summary>
+    /// After a commit: invites it spent, invites expired at its time and invites whose inviter is no longer in the roster
+    /// (members would refuse them) are dropped. Decided from the event alone, so a replay drops the same ones.
+    /// </summary>
+    private void DropSettledInvites(ulong atMs)
+    {
+        foreach (var (invitee, invite) in _invites.ToList())
+        {
+            var content = Identity.Invites.Parse(invite);
+            if (content is null || content.ExpiresAtMs <= atMs || !_roster.ContainsKey(content.InviterId) || _admissions.InviteUsed(content.InviteId))
+            {
+                _invites.Remove(invitee);
+            }
+        }
+    }
+
+    /// <summary>
+    /// In an INVITE room a joiner needs an invite (its own JOIN.invite, or one a member sent) that the room can verify, unless
+    /// it returns to the roster with the same identity key (REJOINED). Refuses BAD_INVITE otherwise; a valid JOIN.invite is kept.
+    /// </summary>
+    private bool MayJoin(string clientId, RosterMember joiner, SignedInvite? invite, TConnection connection)
+    {
+        if (_roster.Count == 0 || _policy?.Admission != Admission.Invite
+            || (_roster.TryGetValue(clientId, out var old) && old.SameIdentityKeyAs(joiner)))
+        {
+            return true;
+        }
+
+        var now = NowMs();
+        if (invite is not null)
+        {
+            var rejection = Identity.Invites.Verify(invite, RoomId, clientId, _roster, now, _admissions, out _);
+            if (rejection != InviteRejection.None)
+            {
+                Refuse(connection, ErrorCode.BadInvite, "the invite you brought: " + Describe(rejection), notInRoom: true);
+                return false;
+            }
+
+            Emit(new InviteKept(Epoch, invite));
+            return true;
+        }
+
+        if (_invites.TryGetValue(clientId, out var kept) && Identity.Invites.Verify(kept, RoomId, clientId, _roster, now, _admissions, out _) == InviteRejection.None)
+        {
+            return true;
+        }
+
+        Refuse(connection, ErrorCode.BadInvite, "not invited: this room admits only ids a member invited (ask a member to /invite you)", notInRoom: true);
+        return false;
+    }
+
+    private ulong NowMs() => (ulong)Math.Max(0, _settings.Clock.UtcNowMs);
+
+    /// <summary>The BAD_INVITE reason for each rejection.</summary>
+    private static string Describe(InviteRejection rejection) => rejection switch
+    {
+        InviteRejection.Malformed => "invite does not parse, or its id or signature has the wrong length",
+        InviteRejection.WrongTarget => "invite is for another room or another invitee",
+        InviteRejection.InviterNotMember => "invite's inviter is not the sender, or not in the room's roster",
+        InviteRejection.BadSignature => "invite signature does not verify with the inviter's identity key",
+        InviteRejection.BadLifetime => "invite lifetime is negative or longer than 30 days",
+        InviteRejection.NotValidAt => "invite is not valid now (not yet, or expired)",
+        InviteRejection.Used => "invite was already used in this room",
+        _ => rejection.ToString(),
+    };
+
+    private bool LeavesEntry(LeaveContent content) =>
+        _roster.TryGetValue(content.ClientId, out var entry) && content.BundleHash.Span.SequenceEqual(Bundles.Hash(entry.Bundle));
 
     private void SetDurable(ulong epoch, CipherSuite suite, RoomPolicy? policy, IEnumerable<RosterMember> roster, ByteString transcriptHash)
     {
@@ -770,11 +968,11 @@ public sealed class RoomState<TConnection>
         else
         {
             asked = [.. _pendingAdds.OrderBy(p => _connected[p.Key].Arrival).Select(p => p.Value.Bundle)];
-            request.Removes.AddRange(_pendingRemoves.Select(id => new Remove { ClientId = id, Reason = RemoveReasonFor(id) }));
+            request.Removes.AddRange(_pendingRemoves.Select(RemoveFor));
             request.Suite = _suite;
         }
 
-        request.Adds.AddRange(asked.Select(m => new Add { Bundle = m.Bundle }));
+        request.Adds.AddRange(asked.Select(m => new Add { Bundle = m.Bundle, Invite = _invites.GetValueOrDefault(m.ClientId) }));
         _request = new OpenRequest(newEpoch, committer, asked);
         Send(_connected[committer].Connection, ServerFrames.CommitRequest(RoomId, request));
         _out.Effects.Add(new StartCommitDeadline(new CommitDeadlineDue(newEpoch, committer), _settings.CommitTimeout));
@@ -799,12 +997,25 @@ public sealed class RoomState<TConnection>
         }
     }
 
-    /// <summary>A member back with a new key and its identity key REJOINED; one away too long ABSENT; anyone else REMOVED (it left or was replaced).</summary>
-    private RemoveReason RemoveReasonFor(string clientId) =>
-        _pendingAdds.TryGetValue(clientId, out var returning) && _roster.TryGetValue(clientId, out var old)
-        && returning.Bundle.IdentityKey.AsSpan().SequenceEqual(old.IdentityKey)
-            ? RemoveReason.Rejoined
-            : _absentRemoves.Contains(clientId) ? RemoveReason.Absent : RemoveReason.Removed;
+    /// <summary>
+    /// A member back with a new key and its identity key REJOINED; one that left with a signed leave LEFT, with the leave;
+    /// one away too long ABSENT; anyone else REMOVED (it was replaced).
+    /// </summary>
+    private Remove RemoveFor(string clientId)
+    {
+        if (_pendingAdds.TryGetValue(clientId, out var returning) && _roster.TryGetValue(clientId, out var old)
+            && returning.Bundle.IdentityKey.AsSpan().SequenceEqual(old.IdentityKey))
+        {
+            return new Remove { ClientId = clientId, Reason = RemoveReason.Rejoined };
+        }
+
+        if (_leaves.TryGetValue(clientId, out var leave))
+        {
+            return new Remove { ClientId = clientId, Reason = RemoveReason.Left, Leave = leave };
+        }
+
+        return new Remove { ClientId = clientId, Reason = _absentRemoves.Contains(clientId) ? RemoveReason.Absent : RemoveReason.Removed };
+    }
 
     private void SchedulePassivationIfEmpty()
     {

@@ -43,6 +43,14 @@ public static class ServerFrames
         Commit = commit,
     });
 
+    /// <summary>A member's invite the room kept, echoed to its inviter (PROTOCOL.md §4.5).</summary>
+    public static ByteString Invite(string roomId, SignedInvite invite) => Encode(new Envelope
+    {
+        Type = MessageType.Invite,
+        RoomId = roomId,
+        Invite = invite,
+    });
+
     /// <summary>
     /// An ERROR; for COMMIT_REJECTED <paramref name="epoch"/> is the refused commit's epoch, for a refused APPLICATION
     /// <paramref name="epoch"/> and <paramref name="sequence"/> are the message's (PROTOCOL.md §3).

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
+using SecureChat.Server.Cluster;
 using SecureChat.Server.Connections;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Protocol.Relay;
@@ -44,6 +45,18 @@ public sealed class ServerOptions
     /// <summary>Port of the cluster transport; 0 picks a free one (enough for a server that is a cluster of one).</summary>
     [Range(0, 65535)]
     public int ClusterPort { get; set; }
+
+    /// <summary>
+    /// The address other nodes reach this one at, when it differs from <see cref="ClusterHost"/> (a node bound to
+    /// 0.0.0.0, or behind an address translation); every node must name the others the same way.
+    /// </summary>
+    public string? ClusterPublicHost { get; set; }
+
+    /// <summary>
+    /// The cluster's seed nodes as HOST:PORT of their cluster transport (<c>--seed</c>, repeatable). None: the server
+    /// is a cluster of one and joins itself. A node that lists itself first may start the cluster alone.
+    /// </summary>
+    public string[] Seeds { get; set; } = [];
 
     /// <summary>A room saves a snapshot of its durable state every this many journaled events.</summary>
     [Range(1, 1_000_000)]
@@ -127,6 +140,14 @@ public sealed class ServerOptions
     public ConnectionIoSettings ToConnectionIoSettings() =>
         new(MaxFrameBytes, OutboundQueueLength, OutboundQueueBytes, FramesPerSecond, FrameBurst, BytesPerSecond, ByteBurst, RateLimitStrikes, CloseTimeout);
 
+    /// <summary>
+    /// The cluster transport: its largest message is a client frame with its routing, and a commit relayed to up to
+    /// every member of a room on one node carries each member's actor path (under 256 bytes each).
+    /// </summary>
+    public ClusterNodeSettings ToClusterSettings() => new(ClusterHost, ClusterPort, ClusterPublicHost,
+        [.. Seeds.Select(seed => ClusterSeed.TryParse(seed, out var parsed) ? parsed : throw new FormatException($"seed '{seed}' is not HOST:PORT"))],
+        MaxFrameBytes + (256L * MaxMembersPerRoom) + (64 * 1024));
+
     public RoomSettings ToRoomSettings(TimeProvider clock) => new(MaxMembersPerRoom, CommitTimeout, EmptyRoomGracePeriod, new TimeProviderClock(clock))
     {
         MaxFrameBytes = MaxFrameBytes,
@@ -169,6 +190,19 @@ public sealed class ServerOptions
         if (EmptyRoomGracePeriod < TimeSpan.Zero)
         {
             yield return "EmptyRoomGracePeriod must not be negative";
+        }
+
+        foreach (var seed in Seeds)
+        {
+            if (!ClusterSeed.TryParse(seed, out _))
+            {
+                yield return $"Seeds: '{seed}' is not HOST:PORT (a port from 1 to 65535)";
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(ClusterPublicHost) && ClusterSeed.IsWildcard(ClusterHost))
+        {
+            yield return "ClusterPublicHost is needed when ClusterHost is a wildcard address: the others must be told where to reach this node";
         }
     }
 }

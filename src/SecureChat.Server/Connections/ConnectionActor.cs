@@ -130,10 +130,18 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 OnJoin(envelope);
                 break;
             case MessageType.Leave:
+                // Leaving a room the connection is not in (any more) has nothing left to do, and is no error: after the
+                // room told it NOT_A_MEMBER a client rejoins with LEAVE then JOIN (PROTOCOL.md §4.5, §15).
+                if (_joinedRooms.Remove(envelope.RoomId))
+                {
+                    _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self) { Leave = envelope.Leave });
+                }
+
+                break;
+            case MessageType.Invite:
                 if (RequireMember(envelope.RoomId))
                 {
-                    _joinedRooms.Remove(envelope.RoomId);
-                    _rooms.Tell(new LeaveRoom(envelope.RoomId, _clientId, Self));
+                    _rooms.Tell(new InviteToRoom(envelope.RoomId, _clientId, envelope.Invite ?? new SignedInvite(), Self));
                 }
 
                 break;
@@ -192,6 +200,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         {
             SupportedSuites = [.. envelope.Join.SupportedSuites],
             KnownEpoch = envelope.Join.KnownEpoch,
+            Invite = envelope.Join.Invite,
         });
     }
 

@@ -1,5 +1,5 @@
 using Akka.Hosting;
-using SecureChat.Server.Rooms;
+using SecureChat.Server.Relays;
 
 namespace SecureChat.Server.Connections;
 
@@ -7,12 +7,12 @@ public static class ConnectionsHosting
 {
     /// <summary>
     /// The parent of the client connections (<see cref="ConnectionsActor"/>), registered for the listener; its
-    /// connections send room traffic to the rooms' shard region (<see cref="RoomActor"/>), so add the rooms first.
+    /// connections send room traffic to this node's room relays (<see cref="RoomRelaysActor"/>), so add those first.
     /// </summary>
     public static AkkaConfigurationBuilder AddConnections(this AkkaConfigurationBuilder builder, ConnectionSettings settings)
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder.WithActors((system, registry) =>
-            registry.Register<ConnectionsActor>(system.ActorOf(ConnectionsActor.Props(registry.Get<RoomActor>(), settings), "connections")));
+            registry.Register<ConnectionsActor>(system.ActorOf(ConnectionsActor.Props(registry.Get<RoomRelaysActor>(), settings), "connections")));
     }
 }

@@ -16,9 +16,19 @@ public sealed record JoinRoom(string RoomId, string ClientId, ByteString BundleC
 
     /// <summary>JOIN's known_epoch: for a resume, the last epoch the client applied.</summary>
     public ulong KnownEpoch { get; init; }
+
+    /// <summary>An invite naming the joiner that it brings itself (JOIN.invite), if any.</summary>
+    public SignedInvite? Invite { get; init; }
 }
 
-public sealed record LeaveRoom(string RoomId, string ClientId, IActorRef Connection) : IWithRoomId;
+/// <summary>A client leaves, with its signed leave (absent when the client sent none).</summary>
+public sealed record LeaveRoom(string RoomId, string ClientId, IActorRef Connection) : IWithRoomId
+{
+    public SignedLeave? Leave { get; init; }
+}
+
+/// <summary>A member's INVITE for the room to check and keep.</summary>
+public sealed record InviteToRoom(string RoomId, string ClientId, SignedInvite Invite, IActorRef Connection) : IWithRoomId;
 
 /// <summary>A COMMIT as the client sent it (the SignedCommit's three fields).</summary>
 public sealed record SubmitCommit(string RoomId, string ClientId, ByteString Content, ByteString Signature, ByteString ConfirmationTag,

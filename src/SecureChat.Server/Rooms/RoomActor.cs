@@ -5,6 +5,7 @@ using Akka.Persistence;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Messaging;
+using SecureChat.Server.Relays;
 
 namespace SecureChat.Server.Rooms;
 
@@ -22,7 +23,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 {
     private const string CommitDeadlineTimer = "commit-deadline";
 
-    private readonly RoomState<IActorRef> _state;
+    private readonly RoomState<MemberLink> _state;
+    private readonly RoomRelayRoutes _routes;
     private readonly int _snapshotEvery;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _storageFailed;
@@ -30,21 +32,40 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     public RoomActor(string roomId, RoomSettings settings, int snapshotEvery)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(snapshotEvery, 1);
-        _state = new RoomState<IActorRef>(roomId, 0, settings);
+        _state = new RoomState<MemberLink>(roomId, 0, settings);
+        _routes = new RoomRelayRoutes(roomId, Random.Shared.NextInt64(1, long.MaxValue));
         _snapshotEvery = snapshotEvery;
         PersistenceId = PersistenceIdOf(roomId);
 
         Recover<SnapshotOffer>(offer => _state.Restore((RoomDurableState)offer.Snapshot));
         Recover<RoomEvent>(_state.Apply);
-        Recover<RecoveryCompleted>(_ => Carry(_state.Start()));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Carry(_state.Start());
+            var started = _state.Snapshot();
+            _log.Info("Room {0} runs on {1} at epoch {2}{3}", roomId, ((ExtendedActorSystem)Context.System).Provider.DefaultAddress, started.Epoch,
+                started.Recovered ? ", recovered from storage" : string.Empty);
+        });
 
+        Command<SubscribeRelay>(subscribe =>
+        {
+            if (_routes.Subscribe(subscribe.Relay))
+            {
+                Context.Watch(subscribe.Relay);
+            }
+
+            TellOutgoing();
+        });
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, join.Connection, join.SupportedSuites, join.KnownEpoch)));
-        Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, leave.Connection)));
+            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites, join.KnownEpoch, join.Invite)));
+        Command<InviteToRoom>(invite => Carry(_state.Invite(invite.ClientId, invite.Invite, _routes.LinkOf(invite.Connection, Sender))));
+        Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, _routes.LinkOf(leave.Connection, Sender), leave.Leave)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
-            new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag }, submit.Connection)));
-        Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Sequence, publish.Envelope, publish.Connection)));
-        Command<Terminated>(terminated => Carry(_state.Disconnect(terminated.ActorRef)));
+            new SignedCommit { Content = submit.Content, Signature = submit.Signature, ConfirmationTag = submit.ConfirmationTag },
+            _routes.LinkOf(submit.Connection, Sender))));
+        Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Sequence, publish.Envelope,
+            _routes.LinkOf(publish.Connection, Sender))));
+        Command<Terminated>(OnTerminated);
         Command<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));
         Command<PassivationDue>(_ => Carry(_state.PassivationDue()));
         Command<AbsenceCheckDue>(_ => Carry(_state.AbsenceCheckDue()));
@@ -90,8 +111,24 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Context.Stop(Self);
     }
 
+    private void OnTerminated(Terminated terminated)
+    {
+        if (_routes.IsRelay(terminated.ActorRef))
+        {
+            // A relay ends with its node (or after its last member left): whoever was still linked through it is gone.
+            foreach (var link in _routes.RemoveRelay(terminated.ActorRef))
+            {
+                Carry(_state.Disconnect(link));
+            }
+        }
+        else if (_routes.Watched(terminated.ActorRef) is { } link)
+        {
+            Carry(_state.Disconnect(link));
+        }
+    }
+
     /// <summary>Carries out a decision: journals its events first, if it has any.</summary>
-    private void Carry(RoomDecision<IActorRef> decision)
+    private void Carry(RoomDecision<MemberLink> decision)
     {
         var events = decision.Events;
         if (events.Count == 0)
@@ -132,45 +169,53 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         CarryOut(_state.StorageFailed());
     }
 
-    private void CarryOut(RoomDecision<IActorRef> decision)
+    /// <summary>Sends what the decision says, each frame by way of the relay of its connection's node (<see cref="RoomRelayRoutes"/>).</summary>
+    private void CarryOut(RoomDecision<MemberLink> decision)
     {
         if (decision.Fanout is { } fanout)
         {
-            var frame = new RoomFrame(_state.RoomId, fanout.Frame);
-            var recipients = fanout.Recipients;
-            for (var i = 0; i < recipients.Count; i++)
-            {
-                if (!string.Equals(recipients[i].ClientId, fanout.SenderId, StringComparison.Ordinal))
-                {
-                    recipients[i].Connection.Tell(frame);
-                }
-            }
-
-            fanout.Sender.Tell(new RoomFrame(_state.RoomId, fanout.Relayed));
+            _routes.Fanout(fanout);
+            _routes.Send(fanout.Sender, fanout.Relayed);
         }
 
         foreach (var effect in decision.Effects)
         {
             CarryOut(effect);
         }
+
+        TellOutgoing();
+    }
+
+    private void TellOutgoing()
+    {
+        _routes.Flush();
+        var outgoing = _routes.Outgoing;
+        for (var i = 0; i < outgoing.Count; i++)
+        {
+            outgoing[i].To.Tell(outgoing[i].Message, Self);
+        }
+
+        outgoing.Clear();
     }
 
     private void CarryOut(RoomEffect effect)
     {
         switch (effect)
         {
-            case SendFrame<IActorRef> send:
-                send.To.Tell(new RoomFrame(_state.RoomId, send.Frame));
+            case SendFrame<MemberLink> send:
+                _routes.Send(send.To, send.Frame);
                 break;
-            case RefuseRequest<IActorRef> refusal:
+            case RefuseRequest<MemberLink> refusal:
                 // Logged once, by the connection, which knows the peer's address.
-                refusal.To.Tell(new RoomError(_state.RoomId, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch, refusal.Sequence));
+                _routes.Refuse(refusal.To, refusal.Code, refusal.Reason, refusal.NotInRoom, refusal.Epoch, refusal.Sequence);
                 break;
-            case WatchConnection<IActorRef> watch:
-                Context.Watch(watch.Connection);
+            case WatchConnection<MemberLink> watch:
+                Context.Watch(watch.Connection.Connection);
+                _routes.Watch(watch.Connection);
                 break;
-            case UnwatchConnection<IActorRef> unwatch:
-                Context.Unwatch(unwatch.Connection);
+            case UnwatchConnection<MemberLink> unwatch:
+                Context.Unwatch(unwatch.Connection.Connection);
+                _routes.Unwatch(unwatch.Connection);
                 break;
             case StartCommitDeadline start:
                 Timers.StartSingleTimer(CommitDeadlineTimer, start.Due, start.Delay);

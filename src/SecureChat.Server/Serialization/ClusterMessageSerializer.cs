@@ -7,6 +7,7 @@ using SecureChat.Core.Wire;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Messaging;
+using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using P = SecureChat.Server.Serialization.Proto;
 
@@ -39,17 +40,24 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     {
         [typeof(JoinRoom)] = "J",
         [typeof(LeaveRoom)] = "L",
+        [typeof(InviteToRoom)] = "I",
         [typeof(SubmitCommit)] = "C",
         [typeof(PublishToRoom)] = "P",
         [typeof(RoomFrame)] = "F",
         [typeof(RoomError)] = "E",
+        [typeof(SubscribeRelay)] = "SR",
+        [typeof(RelaySubscribed)] = "SA",
+        [typeof(RelayRecipients)] = "RC",
+        [typeof(RelayBroadcast)] = "RB",
+        [typeof(RelayFrame)] = "RF",
+        [typeof(RelayRefusal)] = "RX",
         [typeof(GetRoomState)] = "G",
         [typeof(RoomStatus)] = "S",
         [typeof(StopRoom)] = "X",
         [typeof(EpochAccepted)] = "EA",
         [typeof(RosterReset)] = "RR",
-        [typeof(MemberAway)] = "MA",
-        [typeof(MemberBack)] = "MB",
+        [typeof(LeaveKept)] = "LK",
+        [typeof(InviteKept)] = "IK",
         [typeof(RoomDurableState)] = "RS",
     }.ToFrozenDictionary();
 
@@ -81,13 +89,20 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "P" => FromProto(P.PublishToRoom.Parser.ParseFrom(bytes)),
         "F" => FromProto(P.RoomFrame.Parser.ParseFrom(bytes)),
         "E" => FromProto(P.RoomError.Parser.ParseFrom(bytes)),
+        "SR" => FromProto(P.SubscribeRelay.Parser.ParseFrom(bytes)),
+        "SA" => FromProto(P.RelaySubscribed.Parser.ParseFrom(bytes)),
+        "RC" => FromProto(P.RelayRecipients.Parser.ParseFrom(bytes)),
+        "RB" => FromProto(P.RelayBroadcast.Parser.ParseFrom(bytes)),
+        "RF" => FromProto(P.RelayFrame.Parser.ParseFrom(bytes)),
+        "RX" => FromProto(P.RelayRefusal.Parser.ParseFrom(bytes)),
         "G" => new GetRoomState(P.GetRoomState.Parser.ParseFrom(bytes).RoomId),
         "S" => FromProto(P.RoomStatus.Parser.ParseFrom(bytes)),
         "X" => StopRoom.Instance,
         "EA" => FromProto(P.EpochAccepted.Parser.ParseFrom(bytes)),
         "RR" => new RosterReset(P.RosterReset.Parser.ParseFrom(bytes).Epoch),
-        "MA" => FromProto(P.MemberAway.Parser.ParseFrom(bytes)),
-        "MB" => FromProto(P.MemberBack.Parser.ParseFrom(bytes)),
+        "LK" => FromProto(P.LeaveKept.Parser.ParseFrom(bytes)),
+        "IK" => new InviteKept(P.InviteKept.Parser.ParseFrom(bytes).Epoch, SignedInvite.Parser.ParseFrom(P.InviteKept.Parser.ParseFrom(bytes).Invite)),
+        "I" => FromProto(P.InviteToRoom.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
@@ -100,9 +115,10 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         {
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
             PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
-            KnownEpoch = m.KnownEpoch,
+            Invite = m.Invite?.ToByteString() ?? ByteString.Empty,
         },
-        LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection) },
+        InviteToRoom m => new P.InviteToRoom { RoomId = m.RoomId, ClientId = m.ClientId, Invite = m.Invite.ToByteString(), Connection = PathOf(m.Connection) },
+        LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection), Leave = m.Leave?.ToByteString() ?? ByteString.Empty },
         SubmitCommit m => new P.SubmitCommit
         {
             RoomId = m.RoomId, ClientId = m.ClientId, Content = m.Content, Signature = m.Signature, ConfirmationTag = m.ConfirmationTag,
@@ -114,16 +130,40 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         },
         RoomFrame m => new P.RoomFrame { RoomId = m.RoomId, Envelope = m.Envelope },
         RoomError m => new P.RoomError { RoomId = m.RoomId, Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom, Epoch = m.Epoch, Sequence = m.Sequence },
+        SubscribeRelay m => new P.SubscribeRelay { RoomId = m.RoomId, Relay = PathOf(m.Relay) },
+        RelaySubscribed m => new P.RelaySubscribed { RoomId = m.RoomId, Incarnation = m.Incarnation, LastSequence = m.LastSequence },
+        RelayRecipients m => ToProto(m),
+        RelayBroadcast m => new P.RelayBroadcast { RoomId = m.RoomId, Sequence = m.Sequence, Frame = m.Frame, SenderId = m.SenderId },
+        RelayFrame m => ToProto(m),
+        RelayRefusal m => new P.RelayRefusal
+        {
+            RoomId = m.RoomId, Sequence = m.Sequence, Connection = PathOf(m.Connection), Code = (int)m.Code, Reason = m.Reason, NotInRoom = m.NotInRoom,
+            Epoch = m.Epoch, MessageSequence = m.MessageSequence,
+        },
         GetRoomState m => new P.GetRoomState { RoomId = m.RoomId },
         RoomStatus m => new P.RoomStatus { Snapshot = ToProto(m.Snapshot), Durable = ToProto(m.Durable) },
         StopRoom => new P.StopRoom(),
         EpochAccepted m => ToProto(m),
         RosterReset m => new P.RosterReset { Epoch = m.Epoch },
-        MemberAway m => new P.MemberAway { Epoch = m.Epoch, ClientId = m.ClientId, SinceMs = m.SinceMs },
-        MemberBack m => new P.MemberBack { Epoch = m.Epoch, ClientId = m.ClientId },
+        LeaveKept m => new P.LeaveKept { Epoch = m.Epoch, ClientId = m.ClientId, Leave = m.Leave.ToByteString() },
+        InviteKept m => new P.InviteKept { Epoch = m.Epoch, Invite = m.Invite.ToByteString() },
         RoomDurableState m => ToProto(m),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
+
+    private static P.RelayRecipients ToProto(RelayRecipients m)
+    {
+        var proto = new P.RelayRecipients { RoomId = m.RoomId, Sequence = m.Sequence };
+        proto.Members.AddRange(m.Members.Select(member => new P.RelayMember { ClientId = member.ClientId, Connection = PathOf(member.Connection) }));
+        return proto;
+    }
+
+    private static P.RelayFrame ToProto(RelayFrame m)
+    {
+        var proto = new P.RelayFrame { RoomId = m.RoomId, Sequence = m.Sequence, Frame = m.Frame };
+        proto.Connections.AddRange(m.Connections.Select(PathOf));
+        return proto;
+    }
 
     private static P.RoomSnapshot ToProto(RoomSnapshot m)
     {
@@ -160,8 +200,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.AdmittedBundles.AddRange((m.Admissions?.Bundles ?? []).Select(ToProto));
         proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
-        proto.CommitLog.AddRange(m.CommitLog.Select(c => new P.LoggedCommit { Epoch = c.Epoch, CreatedAtMs = c.CreatedAtMs, Envelope = c.Envelope }));
-        proto.Away.AddRange(m.Away.Select(a => new P.MemberAway { ClientId = a.ClientId, SinceMs = a.SinceMs }));
+        proto.Leaves.AddRange(m.Leaves.Select(leave => leave.ToByteString()));
+        proto.Invites.AddRange(m.Invites.Select(invite => invite.ToByteString()));
         return proto;
     }
 
@@ -179,16 +219,35 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         new(m.RoomId, m.ClientId, m.BundleContent, m.BundleSignature, (CipherSuite)m.PreferredSuite, Resolve(m.Connection))
         {
             SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
-            KnownEpoch = m.KnownEpoch,
+            Invite = m.Invite.IsEmpty ? null : SignedInvite.Parser.ParseFrom(m.Invite),
         };
 
-    private LeaveRoom FromProto(P.LeaveRoom m) => new(m.RoomId, m.ClientId, Resolve(m.Connection));
+    private InviteToRoom FromProto(P.InviteToRoom m) => new(m.RoomId, m.ClientId, SignedInvite.Parser.ParseFrom(m.Invite), Resolve(m.Connection));
+
+    private LeaveRoom FromProto(P.LeaveRoom m) =>
+        new(m.RoomId, m.ClientId, Resolve(m.Connection)) { Leave = m.Leave.IsEmpty ? null : SignedLeave.Parser.ParseFrom(m.Leave) };
+
+    private static LeaveKept FromProto(P.LeaveKept m) => new(m.Epoch, m.ClientId, SignedLeave.Parser.ParseFrom(m.Leave));
 
     private SubmitCommit FromProto(P.SubmitCommit m) => new(m.RoomId, m.ClientId, m.Content, m.Signature, m.ConfirmationTag, Resolve(m.Connection));
 
     private PublishToRoom FromProto(P.PublishToRoom m) => new(m.RoomId, m.ClientId, m.Epoch, m.Sequence, m.Envelope, Resolve(m.Connection));
 
     private static RoomFrame FromProto(P.RoomFrame m) => new(m.RoomId, m.Envelope);
+
+    private SubscribeRelay FromProto(P.SubscribeRelay m) => new(m.RoomId, Resolve(m.Relay));
+
+    private static RelaySubscribed FromProto(P.RelaySubscribed m) => new(m.RoomId, m.Incarnation, m.LastSequence);
+
+    private RelayRecipients FromProto(P.RelayRecipients m) =>
+        new(m.RoomId, m.Sequence, [.. m.Members.Select(member => new RelayMember(member.ClientId, Resolve(member.Connection)))]);
+
+    private static RelayBroadcast FromProto(P.RelayBroadcast m) => new(m.RoomId, m.Sequence, m.Frame, m.SenderId);
+
+    private RelayFrame FromProto(P.RelayFrame m) => new(m.RoomId, m.Sequence, m.Frame, [.. m.Connections.Select(Resolve)]);
+
+    private RelayRefusal FromProto(P.RelayRefusal m) =>
+        new(m.RoomId, m.Sequence, Resolve(m.Connection), (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch, m.MessageSequence);
 
     private static RoomError FromProto(P.RoomError m) => new(m.RoomId, (ErrorCode)m.Code, m.Reason, m.NotInRoom, m.Epoch, m.Sequence);
 
@@ -216,8 +275,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         Policy = FromProto(m.Policy),
         Admissions = new AdmissionSnapshot([.. m.AdmittedBundles.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))],
             [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
-        CommitLog = [.. m.CommitLog.Select(c => new LoggedCommit(c.Epoch, c.CreatedAtMs, c.Envelope))],
-        Away = [.. m.Away.Select(a => new AwayMember(a.ClientId, a.SinceMs))],
+        Leaves = [.. m.Leaves.Select(SignedLeave.Parser.ParseFrom)],
+        Invites = [.. m.Invites.Select(SignedInvite.Parser.ParseFrom)],
     };
 
     /// <summary>

@@ -47,7 +47,7 @@ public sealed class ServerParsingFuzzTests : TestKit
     {
         _output = output;
         _host = host;
-        _rooms = host.Rooms;
+        _rooms = host.Relays;
         _errors = CreateTestProbe();
         Sys.EventStream.Subscribe(_errors.Ref, typeof(Akka.Event.Error));
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecureChat.Benchmarks.Processes;
 using SecureChat.Benchmarks.Reporting;
+using SecureChat.Benchmarks.Targets.SecureChat;
 
 namespace SecureChat.Benchmarks.Cli;
 
@@ -22,6 +23,9 @@ internal static class BenchCommands
         var duration = new Option<double>("--open-seconds") { Description = "Length of each open-loop run in seconds (at most M messages per member)", DefaultValueFactory = _ => 5 };
         var e2eMessages = new Option<int>("--e2e-messages") { Description = "Messages per member for securechat-e2e (real client crypto is slow)", DefaultValueFactory = _ => 2_000 };
         var serverSettings = new Option<string[]>("--server-setting") { Description = "Extra option for our server as Name=value (e.g. OutboundQueueLength=8192); repeatable", DefaultValueFactory = _ => [] };
+        var nodes = new Option<int>("--nodes") { Description = "securechat: server processes forming one cluster on loopback, members spread over them (more than 1 needs --postgres)", DefaultValueFactory = _ => 1 };
+        var postgres = new Option<string?>("--postgres") { Description = "securechat: store the rooms in this PostgreSQL database (Npgsql connection string) instead of SQLite" };
+        var baselineServer = new Option<string?>("--baseline-server") { Description = "securechat-baseline: another build's SecureChat.Server.dll to run side by side (e.g. the relay before sharded rooms)" };
         var window = new Option<int>("--window") { Description = "Closed loop: messages in flight per sender", DefaultValueFactory = _ => 100 };
         var pin = new Option<bool>("--pin") { Description = "Also run with the relay pinned to core 0 and the load generator to core 1 (taskset)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not apt-get install nats-server and mosquitto when missing", Recursive = true };
@@ -31,7 +35,7 @@ internal static class BenchCommands
         var dry = new Option<bool>("--dry") { Description = "Micro-benchmarks: one invocation each, to check the setups (measures nothing)" };
 
         var relay = new Command("relay", "Relay throughput and latency: our server, the bare TLS relay, nats-server and mosquitto");
-        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin, e2eMessages, serverSettings })
+        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin, e2eMessages, serverSettings, nodes, postgres, baselineServer })
         {
             relay.Options.Add(option);
         }
@@ -39,7 +43,13 @@ internal static class BenchCommands
         RelaySettings RelayFrom(ParseResult r) => new(
             r.GetValue(targets)!, r.GetValue(rooms)!, r.GetValue(members), r.GetValue(messages), r.GetValue(size),
             r.GetValue(rates)!, TimeSpan.FromSeconds(r.GetValue(duration)), r.GetValue(window), r.GetValue(pin),
-            EndToEndMessagesPerMember: r.GetValue(e2eMessages), ServerSettings: r.GetValue(serverSettings));
+            EndToEndMessagesPerMember: r.GetValue(e2eMessages), ServerSettings: r.GetValue(serverSettings),
+            Deployment: DeploymentFrom(r), BaselineServer: OnlyOnRelay(r, baselineServer));
+
+        // `all` shares RelayFrom but not the cluster options: it always measures one node of this build.
+        T? OnlyOnRelay<T>(ParseResult r, Option<T> option) => r.CommandResult.Command.Options.Contains(option) ? r.GetValue(option) : default;
+        SecureChatDeployment DeploymentFrom(ParseResult r) =>
+            new SecureChatDeployment(Math.Max(1, OnlyOnRelay(r, nodes)), OnlyOnRelay(r, postgres)).Validate();
 
         relay.SetAction(async (r, ct) => await ReportAsync("relay", r.GetValue(output)!, async report =>
         {
@@ -96,6 +106,16 @@ internal static class BenchCommands
             return 0;
         }));
 
+        var commits = new Option<int>("--commits") { Description = "persist: commits the room makes, one after the other", DefaultValueFactory = _ => 500 };
+        var persist = new Command("persist", "Commits per second one room persists: on SQLite, and on PostgreSQL with --postgres");
+        persist.Options.Add(commits);
+        persist.Options.Add(postgres);
+        persist.SetAction(async (r, ct) => await ReportAsync("persist", r.GetValue(output)!, async report =>
+        {
+            await PersistBenchmark.RunAsync(r.GetValue(commits), r.GetValue(postgres), report, Console.Error, ct);
+            return 0;
+        }));
+
         var smoke = new Command("smoke", "A few seconds of every target with tiny counts; fails unless our server and the bare relay deliver everything");
         smoke.Options.Add(targets);
         smoke.SetAction(async (r, ct) => await ReportAsync("smoke", r.GetValue(output)!, async report =>
@@ -120,7 +140,7 @@ internal static class BenchCommands
         var root = new RootCommand("SecureChat benchmarks: prints a markdown table and writes the same figures as JSON");
         root.Options.Add(output);
         root.Options.Add(noInstall);
-        foreach (var command in new[] { all, relay, micro, join, connections, smoke, serveBare })
+        foreach (var command in new[] { all, relay, micro, join, connections, persist, smoke, serveBare })
         {
             root.Subcommands.Add(command);
         }

@@ -1,6 +1,7 @@
 using SecureChat.Benchmarks.Load;
 using SecureChat.Benchmarks.Reporting;
 using SecureChat.Benchmarks.Targets;
+using SecureChat.Benchmarks.Targets.SecureChat;
 
 namespace SecureChat.Benchmarks.Cli;
 
@@ -18,7 +19,9 @@ internal sealed record RelaySettings(
     bool InProcess = false,
     int WarmupPerMember = 2_000,
     int EndToEndMessagesPerMember = 2_000,
-    IReadOnlyList<string>? ServerSettings = null);
+    IReadOnlyList<string>? ServerSettings = null,
+    SecureChatDeployment? Deployment = null,
+    string? BaselineServer = null);
 
 internal static class RelayBenchmark
 {
@@ -78,7 +81,8 @@ internal static class RelayBenchmark
 
         try
         {
-            await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, progress, settings.InProcess, settings.ServerSettings);
+            await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, progress, settings.InProcess, settings.ServerSettings,
+                settings.Deployment, settings.BaselineServer);
             await target.StartAsync(cancellationToken);
             if (!report.Targets.Contains(target.Description))
             {

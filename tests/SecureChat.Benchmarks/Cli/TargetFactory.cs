@@ -15,11 +15,16 @@ internal static class TargetFactory
     /// <param name="serverCpu">Core to pin the relay process to, or null.</param>
     /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
     /// <param name="serverSettings">Extra <c>Name=value</c> server options for our server (<c>--server-setting</c>).</param>
+    /// <param name="deployment">Nodes and storage of our server (<c>--nodes</c>, <c>--postgres</c>).</param>
+    /// <param name="baselineServer">Another build's SecureChat.Server.dll for <c>securechat-baseline</c> (<c>--baseline-server</c>).</param>
     public static IRelayTarget Create(string name, BenchCertificates certificates, int? serverCpu, TextWriter progress, bool inProcess = false,
-        IReadOnlyList<string>? serverSettings = null) => name switch
+        IReadOnlyList<string>? serverSettings = null, SecureChatDeployment? deployment = null, string? baselineServer = null) => name switch
     {
-        "securechat" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings)),
-        "securechat-e2e" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings), endToEnd: true),
+        "securechat" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings), deployment: deployment),
+        "securechat-e2e" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings), endToEnd: true, deployment: deployment),
+        "securechat-baseline" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings),
+            deployment: new SecureChatDeployment(ServerAssembly: baselineServer ?? throw new ArgumentException("securechat-baseline needs --baseline-server PATH/SecureChat.Server.dll"),
+                Label: "baseline")),
         "bare" => new BareRelayTarget(certificates, inProcess, serverCpu),
         "nats" => new NatsTarget(certificates, serverCpu, progress),
         "mosquitto" => new MosquittoTarget(certificates, serverCpu, progress),

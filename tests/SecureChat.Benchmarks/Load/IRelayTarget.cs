@@ -16,6 +16,9 @@ internal interface IRelayTarget : IAsyncDisposable
     /// <summary>The process doing the relaying, for its CPU time and memory; null when it runs inside this process.</summary>
     int? ServerProcessId { get; }
 
+    /// <summary>Every process doing the relaying (the nodes of a cluster); their CPU time is added up.</summary>
+    IReadOnlyList<int> ServerProcessIds => ServerProcessId is { } id ? [id] : [];
+
     /// <summary>The last lines the relay process printed (warnings and errors), for the notes when a run lost messages.</summary>
     string RecentLog { get; }
 

@@ -77,7 +77,7 @@ internal sealed class LoadSession : IAsyncDisposable
         }
 
         _totals.Measuring = true;
-        var serverBefore = _target.ServerProcessId is { } pid ? ProcessStats.Read(pid) : null;
+        var serverBefore = ProcessStats.ReadAll(_target.ServerProcessIds);
         var generatorBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var cryptoBefore = (_target as IClientCryptoMeter)?.ClientCryptoSeconds;
         var start = Stopwatch.GetTimestamp();
@@ -99,7 +99,7 @@ internal sealed class LoadSession : IAsyncDisposable
         _totals.Measuring = false;
         var end = _totals.LastDeliveryTicks > start ? _totals.LastDeliveryTicks : Stopwatch.GetTimestamp();
         var seconds = Stopwatch.GetElapsedTime(start, end).TotalSeconds;
-        var serverAfter = _target.ServerProcessId is { } pid2 ? ProcessStats.Read(pid2) : null;
+        var serverAfter = ProcessStats.ReadAll(_target.ServerProcessIds);
         var generatorCpu = (Process.GetCurrentProcess().TotalProcessorTime - generatorBefore).TotalSeconds;
         var cryptoAfter = (_target as IClientCryptoMeter)?.ClientCryptoSeconds;
 

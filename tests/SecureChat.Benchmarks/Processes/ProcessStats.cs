@@ -10,6 +10,28 @@ internal static class ProcessStats
     // /proc/PID/stat counts CPU time in clock ticks; USER_HZ is 100 on every Linux architecture .NET runs on.
     private const double TicksPerSecond = 100.0;
 
+    /// <summary>Several processes together (the nodes of a cluster): CPU and memory added up; null if any cannot be read.</summary>
+    public static ProcessSample? ReadAll(IReadOnlyList<int> processIds)
+    {
+        if (processIds.Count == 0)
+        {
+            return null;
+        }
+
+        var total = new ProcessSample(0, 0, 0);
+        foreach (var processId in processIds)
+        {
+            if (Read(processId) is not { } sample)
+            {
+                return null;
+            }
+
+            total = new ProcessSample(total.CpuSeconds + sample.CpuSeconds, total.ResidentBytes + sample.ResidentBytes, total.PeakResidentBytes + sample.PeakResidentBytes);
+        }
+
+        return total;
+    }
+
     public static ProcessSample? Read(int processId)
     {
         try

@@ -29,6 +29,10 @@ public sealed class ChatInputTests
         Assert.IsType<ChatInput.Help>(ChatInput.Parse("/help"));
         Assert.IsType<ChatInput.Nothing>(ChatInput.Parse("   "));
         Assert.IsType<ChatInput.Quit>(ChatInput.Parse(null));
+        Assert.Equal(new ChatInput.Invite("carol"), ChatInput.Parse("/invite carol"));
+        Assert.Equal(new ChatInput.Remove("carol"), ChatInput.Parse("/remove  carol "));
+        Assert.Equal(new ChatInput.SetPolicy(Core.Wire.Admission.Invite), ChatInput.Parse("/policy invite"));
+        Assert.Equal(new ChatInput.SetPolicy(Core.Wire.Admission.Open), ChatInput.Parse("/policy OPEN"));
     }
 
     [Theory]
@@ -38,6 +42,9 @@ public sealed class ChatInputTests
     [InlineData("/trust bob 12345 abcde", "usage: /trust ID [FINGERPRINT] (the fingerprint's digits; spaces are ignored)")]
     [InlineData("/send-queued a b", "usage: /send-queued [ROOM]")]
     [InlineData("/msg", "usage: /msg TEXT")]
+    [InlineData("/invite", "usage: /invite ID")]
+    [InlineData("/remove a b", "usage: /remove ID")]
+    [InlineData("/policy closed", "usage: /policy open|invite")]
     [InlineData("/frobnicate now", "unknown command /frobnicate; type /help for the list")]
     public void Bad_input_gets_one_clear_line(string line, string problem)
     {

@@ -22,7 +22,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
     [Fact]
     public void Replaying_the_events_of_any_run_rebuilds_the_same_durable_state()
     {
-        var (accepted, resets) = (0, 0);
+        var (accepted, resets, leaves) = (0, 0, 0);
         for (var seed = 1; seed <= Seeds; seed++)
         {
             using var run = new Run(seed);
@@ -51,6 +51,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                 Assert.True(run.Room.Roster.Select(m => m.Bundle).SequenceEqual(room.Roster.Select(m => m.Bundle)), context);
                 Assert.True(run.Room.CommitLog.SequenceEqual(room.CommitLog), context);
                 Assert.True(run.Room.Durable().Away.SequenceEqual(room.Durable().Away), context);
+                Assert.True(run.Room.Leaves.OrderBy(p => p.Key, StringComparer.Ordinal).SequenceEqual(room.Leaves.OrderBy(p => p.Key, StringComparer.Ordinal)), context);
                 var volatileState = room.Snapshot();
                 Assert.True(volatileState.Connected.Count == 0 && volatileState.PendingAdds.Count == 0 && volatileState.PendingRemoves.Count == 0
                     && volatileState.AskedCommitter is null, context);
@@ -58,9 +59,11 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
 
             accepted += run.Events.OfType<EpochAccepted>().Count();
             resets += run.Events.OfType<RosterReset>().Count();
+            leaves += run.Events.OfType<LeaveKept>().Count();
         }
 
-        output.WriteLine($"{Seeds} runs: {accepted} epochs accepted, {resets} roster resets");
+        output.WriteLine($"{Seeds} runs: {accepted} epochs accepted, {resets} roster resets, {leaves} leaves kept");
+        Assert.True(leaves > Seeds / 4, "too few signed leaves kept");
         Assert.True(accepted > Seeds * 5, "too few accepted commits to mean anything");
         Assert.True(resets > Seeds / 4, "too few roster resets");
     }
@@ -109,7 +112,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                         break;
                     case 2 when online:
                         _online.Remove(name);
-                        Carry(_random.Next(2) == 0 ? Room.Leave(name, client.Connection) : Room.Disconnect(client.Connection));
+                        Carry(_random.Next(2) == 0 ? Room.Leave(name, client.Connection, SignedLeaveOrNot(name, client.Session)) : Room.Disconnect(client.Connection));
                         break;
                     case 3 or 4 or 5:
                         AnswerRequest();
@@ -162,6 +165,10 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
             _online[name] = (session, connection);
             Carry(Room.Join(name, session.Bundle, CipherSuite.Aes256GcmX25519Ed25519Sha256, connection));
         }
+
+        /// <summary>Most leaves are signed (for the member's current entry); some carry none, as a client that sends none.</summary>
+        private SignedLeave? SignedLeaveOrNot(string name, TestMember session) =>
+            _random.Next(4) > 0 && Room.Roster.FirstOrDefault(m => m.ClientId == name) is { } entry ? session.Leave(RoomStateReplayTests.Room, Room.Epoch, entry.Bundle) : null;
 
         /// <summary>The asked committer answers its request as an honest member would (or, at times, a stale one).</summary>
         private void AnswerRequest()

@@ -663,6 +663,186 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
+    public void A_signed_leave_is_kept_and_the_committer_is_asked_to_remove_the_leaver_as_LEFT_with_it()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var leave = _bob.Leave(Room, 2);
+
+        Leave(_bob, "bob-1", leave);
+
+        Assert.Equal(new LeaveKept(2, "bob", leave), Assert.Single(_last.Events));
+        Assert.Equal(leave, _room.Leaves["bob"]);
+        Assert.Equal(leave, _room.Durable().Leaves.Single());
+        var remove = Assert.Single(RequestTo("alice-1").Removes);
+        Assert.Equal(new Remove { ClientId = "bob", Reason = RemoveReason.Left, Leave = leave }, remove);
+        Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
+        Assert.Equal(["alice"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Leaves); // settled by the commit that removed bob
+        Assert.Empty(_room.Durable().Leaves);
+    }
+
+    [Fact]
+    public void A_leave_that_does_not_verify_is_not_kept_and_the_leaver_is_removed_as_REMOVED()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var forged = _carol.Leave(Room, 2, _bob.Bundle); // names bob's entry, signed by someone else
+
+        Leave(_bob, "bob-1", forged);
+
+        Assert.Empty(_last.Events);
+        Assert.DoesNotContain(_last.Effects, e => e is RefuseRequest<string>); // a LEAVE is never answered
+        Assert.Contains(_last.Effects, e => e is RoomNote { Text: var text } && text.Contains("does not verify", StringComparison.Ordinal));
+        Assert.Equal(RemoveReason.Removed, Assert.Single(RequestTo("alice-1").Removes).Reason);
+        Assert.Empty(_room.Leaves);
+    }
+
+    [Fact]
+    public void A_leave_of_an_earlier_roster_entry_is_not_kept()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var refreshed = _bob.RefreshedBundle();
+        Submit(_bob, "bob-1", _bob.Commit(Room, 3, [_alice.Bundle, refreshed], rekey: true, previous: _room.TranscriptHash));
+
+        Leave(_bob, "bob-1", _bob.Leave(Room, 3, _bob.Bundle)); // bob's first entry, replaced by the rekey
+
+        Assert.Empty(_last.Events);
+        Assert.Empty(_room.Leaves);
+    }
+
+    [Fact]
+    public void A_member_that_left_with_a_signed_leave_cannot_resume_with_that_entry()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Leave(_bob, "bob-1", _bob.Leave(Room, 2));
+
+        Join(_bob, "bob-2");
+
+        Assert.Contains("left this room", Refused("bob-2", ErrorCode.BadBundle, notInRoom: true).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kept_leaves_survive_a_restore_from_storage_and_still_go_to_the_committer()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+        var leave = _bob.Leave(Room, 3);
+        Leave(_bob, "bob-1", leave);
+        var stored = _room.Durable();
+        _room = NewRoom();
+        _room.Restore(stored);
+        Did(_room.Start());
+
+        Join(_alice, "alice-2"); // resumes
+        Assert.Contains(RequestTo("alice-2").Removes, r => r.ClientId == "bob" && r.Reason == RemoveReason.Left && r.Leave.Equals(leave));
+    }
+
+    // ------------------------------------------------------------------ §4.5 invites
+
+    [Fact]
+    public void In_an_invite_room_only_an_invited_id_may_join_and_the_invite_goes_to_it_and_to_the_committer()
+    {
+        CreateRoom(_alice, "alice-1", RoomPolicies.Of(Admission.Invite));
+        Join(_carol, "carol-1");
+        Assert.Contains("not invited", Refused("carol-1", ErrorCode.BadInvite, notInRoom: true).Reason, StringComparison.Ordinal);
+        Assert.Empty(_room.Snapshot().PendingAdds);
+
+        var invite = _alice.Invite(Room, "carol", _clock.UtcNowMs - 1000);
+        Did(_room.Invite("alice", invite, "alice-1"));
+        Assert.Equal(new InviteKept(1, invite), Assert.Single(_last.Events));
+        Assert.Equal(invite, Sent("alice-1", MessageType.Invite).Invite); // the echo: the server kept it
+        Assert.Equal(invite, _room.Durable().Invites.Single());
+
+        Join(_carol, "carol-2");
+        Assert.Equal(invite, Sent("carol-2", MessageType.Joined).Joined.State.Invite);
+        var add = Assert.Single(RequestTo("alice-1").Adds);
+        Assert.Equal((_carol.Bundle, invite), (add.Bundle, add.Invite));
+        Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
+        Assert.Equal(["alice", "carol"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Invites); // spent
+    }
+
+    [Fact]
+    public void An_invite_the_joiner_brings_itself_admits_it_to_an_invite_room()
+    {
+        CreateRoom(_alice, "alice-1", RoomPolicies.Of(Admission.Invite));
+        var invite = _alice.Invite(Room, "carol", _clock.UtcNowMs - 1000);
+
+        Did(_room.Join("carol", _carol.Bundle, Aes, "carol-1", invite: invite));
+
+        Assert.Equal(invite, Assert.Single(RequestTo("alice-1").Adds).Invite);
+    }
+
+    [Fact]
+    public void The_room_keeps_only_invites_it_can_verify_from_a_connected_member()
+    {
+        CreateRoom(_alice, "alice-1", RoomPolicies.Of(Admission.Invite));
+        var now = _clock.UtcNowMs - 1000;
+        var cases = new (string Sender, string Connection, SignedInvite Invite, ErrorCode Code, string Reason)[]
+        {
+            ("carol", "carol-1", _carol.Invite(Room, "dave", now), ErrorCode.NotAMember, "only a member"),
+            ("alice", "alice-1", _bob.Invite(Room, "dave", now), ErrorCode.BadInvite, "not the sender"), // bob's invite, sent by alice
+            ("alice", "alice-1", _alice.Invite("elsewhere", "dave", now), ErrorCode.BadInvite, "another room"),
+            ("alice", "alice-1", _alice.Invite(Room, "dave", now - 10_000, lifetimeMs: 5_000), ErrorCode.BadInvite, "not valid now"),
+            ("alice", "alice-1", Resigned(_alice.Invite(Room, "dave", now), _bob), ErrorCode.BadInvite, "does not verify"),
+            ("alice", "alice-1", new SignedInvite(), ErrorCode.BadInvite, "does not parse"),
+        };
+
+        foreach (var (sender, connection, invite, code, reason) in cases)
+        {
+            Did(_room.Invite(sender, invite, connection));
+            Assert.Empty(_last.Events);
+            Assert.Contains(reason, Refused(connection, code, notInRoom: false).Reason, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(_room.Invites);
+    }
+
+    [Fact]
+    public void An_invite_whose_inviter_left_the_roster_is_dropped_and_admits_no_one()
+    {
+        CreateRoom(_alice, "alice-1", RoomPolicies.Of(Admission.Invite));
+        var bobsInvite = _alice.Invite(Room, "bob", _clock.UtcNowMs - 1000);
+        Did(_room.Invite("alice", bobsInvite, "alice-1"));
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Did(_room.Invite("bob", _bob.Invite(Room, "carol", _clock.UtcNowMs - 1000), "bob-1"));
+
+        Leave(_bob, "bob-1", _bob.Leave(Room, 2));
+        Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
+
+        Assert.Empty(_room.Invites);
+        Join(_carol, "carol-1");
+        Refused("carol-1", ErrorCode.BadInvite, notInRoom: true);
+    }
+
+    [Fact]
+    public void An_open_room_admits_anyone_without_an_invite()
+    {
+        CreateRoom(_alice, "alice-1");
+
+        Join(_carol, "carol-1");
+
+        Assert.Null(Assert.Single(RequestTo("alice-1").Adds).Invite);
+    }
+
+    [Fact]
+    public void A_members_unasked_remove_of_another_is_accepted_and_relayed_the_server_cannot_veto_it()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+
+        Submit(_bob, "bob-1", _bob.Commit(Room, 4, [_alice.Bundle, _bob.Bundle], removed: ["carol"], previous: _room.TranscriptHash));
+
+        Assert.Equal(["alice-1", "bob-1", "carol-1"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal)); // carol learns it too
+        Assert.Equal(["alice", "bob"], _room.Snapshot().Roster);
+    }
+
+    [Fact]
     public void A_leave_from_another_connection_than_the_members_is_ignored()
     {
         CreateRoom(_alice, "alice-1");
@@ -1033,7 +1213,7 @@ public sealed class RoomStateTests : IDisposable
 
     private void Submit(TestMember member, string connection, SignedCommit commit) => Did(_room.SubmitCommit(member.Id, commit, connection));
 
-    private void Leave(TestMember member, string connection) => Did(_room.Leave(member.Id, connection));
+    private void Leave(TestMember member, string connection, SignedLeave? leave = null) => Did(_room.Leave(member.Id, connection, leave));
 
     private void Disconnect(string connection) => Did(_room.Disconnect(connection));
 
@@ -1058,18 +1238,24 @@ public sealed class RoomStateTests : IDisposable
         return _room.Epoch == epoch + 1;
     }
 
+    private static SignedInvite Resigned(SignedInvite invite, TestMember signer) => new()
+    {
+        Content = invite.Content,
+        Signature = Google.Protobuf.ByteString.CopyFrom(signer.Identity.Sign(Core.Crypto.Labels.InviteSignature, invite.Content.Span)),
+    };
+
     private string AskedCommitter() => Assert.Single(_last.Effects.OfType<StartCommitDeadline>()).Due.CommitterId;
 
     /// <summary>What an honest committer sends for <paramref name="request"/> (hand-built: the room opens no wrap).</summary>
-    private SignedCommit Answer(TestMember committer, CommitRequest request) => _room.Roster.Count == 0
-        ? committer.CreateRoom(Room, request.NewEpoch)
+    private SignedCommit Answer(TestMember committer, CommitRequest request, RoomPolicy? createPolicy = null) => _room.Roster.Count == 0
+        ? committer.CreateRoom(Room, request.NewEpoch, policy: createPolicy)
         : committer.Commit(Room, request.NewEpoch, Bundles().Where(b => request.Removes.All(r => r.ClientId != TestMember.ClientIdOf(b))).Concat(request.Adds.Select(a => a.Bundle)),
-            added: request.Adds.Select(a => a.Bundle), removes: request.Removes, previous: _room.TranscriptHash);
+            adds: request.Adds, removes: request.Removes, previous: _room.TranscriptHash, policy: _room.Policy);
 
-    private void CreateRoom(TestMember creator, string connection)
+    private void CreateRoom(TestMember creator, string connection, RoomPolicy? policy = null)
     {
         Join(creator, connection);
-        Submit(creator, connection, Answer(creator, RequestTo(connection)));
+        Submit(creator, connection, Answer(creator, RequestTo(connection), policy));
         Sent(connection, MessageType.Commit);
     }
 

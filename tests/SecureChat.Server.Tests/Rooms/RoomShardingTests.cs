@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Infrastructure;
@@ -98,6 +99,49 @@ public sealed class RoomShardingTests : TestKit
     }
 
     [Fact]
+    public void Members_behind_the_node_relay_hear_each_other_and_after_the_room_incarnation_ends_join_again_the_room_recovered_from_its_journal()
+    {
+        using var alice = new TestMember("alice");
+        using var bob = new TestMember("bob");
+        var (aliceConnection, bobConnection) = (CreateTestProbe(), CreateTestProbe());
+        var relays = _host.Relays;
+        relays.Tell(JoinOf(alice, aliceConnection), aliceConnection.Ref);
+        Assert.Equal(MessageType.Joined, FrameTo(aliceConnection).Type);
+        Assert.Equal(MessageType.CommitRequest, FrameTo(aliceConnection).Type);
+        var creation = alice.CreateRoom("lobby");
+        relays.Tell(new SubmitCommit("lobby", "alice", creation.Content, creation.Signature, creation.ConfirmationTag, aliceConnection.Ref), aliceConnection.Ref);
+        Assert.Equal(MessageType.Commit, FrameTo(aliceConnection).Type);
+        relays.Tell(JoinOf(bob, bobConnection), bobConnection.Ref);
+        Assert.Equal(MessageType.Joined, FrameTo(bobConnection).Type);
+        Assert.Equal(MessageType.CommitRequest, FrameTo(aliceConnection).Type);
+        var withBob = alice.Commit("lobby", 2, [alice.Bundle, bob.Bundle], added: [bob.Bundle], previous: TestMember.TranscriptHashOf(creation));
+        relays.Tell(new SubmitCommit("lobby", "alice", withBob.Content, withBob.Signature, withBob.ConfirmationTag, aliceConnection.Ref), aliceConnection.Ref);
+        Assert.Equal(2ul, FrameTo(aliceConnection).Epoch);
+        Assert.Equal(2ul, FrameTo(bobConnection).Epoch);
+
+        var message = Frames.Application("alice", "lobby", 2, 0).Bytes();
+        relays.Tell(new PublishToRoom("lobby", "alice", 2, 0, message, aliceConnection.Ref), aliceConnection.Ref);
+        Assert.Equal(message, bobConnection.ExpectMsg<RoomFrame>(TimeSpan.FromSeconds(5)).Envelope);
+        var relayed = FrameTo(aliceConnection); // not the message back to its sender: its RELAYED
+        Assert.Equal((MessageType.Relayed, 2ul, 0ul), (relayed.Type, relayed.Epoch, relayed.Sequence));
+
+        // The incarnation ends as it does when its shard moves or its node leaves: the relay tells its members, and
+        // subscribes again for the next join, which reaches a new incarnation recovered from the journal.
+        RoomOf("lobby").Tell(StopRoom.Instance);
+        foreach (var connection in new[] { aliceConnection, bobConnection })
+        {
+            var ended = connection.ExpectMsg<RoomError>(TimeSpan.FromSeconds(5));
+            Assert.Equal((ErrorCode.NotAMember, true), (ended.Code, ended.NotInRoom));
+        }
+
+        relays.Tell(JoinOf(bob, bobConnection), bobConnection.Ref);
+        var joined = FrameTo(bobConnection);
+        Assert.Equal(MessageType.Joined, joined.Type);
+        Assert.Equal(2ul, joined.Joined.CurrentEpoch);
+        Assert.True(joined.Joined.Recovered);
+    }
+
+    [Fact]
     public void The_extractor_routes_room_messages_by_their_id_to_a_stable_shard()
     {
         var extractor = new RoomMessageExtractor();
@@ -116,6 +160,12 @@ public sealed class RoomShardingTests : TestKit
             _host.Dispose();
         }
     }
+
+    private static JoinRoom JoinOf(TestMember member, TestProbe connection) =>
+        new("lobby", member.Id, member.Bundle.Content, member.Bundle.Signature, CipherSuite.Unspecified, connection.Ref);
+
+    private static SecureChat.Core.Wire.Envelope FrameTo(TestProbe connection) =>
+        Frames.Parse(connection.ExpectMsg<RoomFrame>(TimeSpan.FromSeconds(10)).Envelope);
 
     private IActorRef RoomOf(string roomId)
     {

@@ -6,6 +6,7 @@ using SecureChat.Core.Wire;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Messaging;
+using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using SecureChat.Server.Serialization;
 using SecureChat.Testing.RawClients;
@@ -26,15 +27,21 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
     private IEnumerable<object> Samples()
     {
         var connection = CreateTestProbe().Ref;
+        var other = CreateTestProbe().Ref;
+        var relay = CreateTestProbe().Ref;
         var roster = new[] { Member(_alice), Member(_bob) };
         var hash = ByteString.CopyFrom(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
         var policy = new RoomPolicy { Admission = Admission.Invite, AbsenceLimitMs = 7_200_000 };
+        var signedInvite = new SignedInvite { Content = ByteString.CopyFromUtf8("invite content"), Signature = ByteString.CopyFrom(new byte[64]) };
+        var leave = new SignedLeave { Content = ByteString.CopyFromUtf8("leave content"), Signature = ByteString.CopyFrom(new byte[64]) };
         var durable = new RoomDurableState(7, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, roster, hash)
         {
             Policy = policy,
             Admissions = new AdmissionSnapshot([new AdmittedItem(hash, 99)], [new AdmittedItem(ByteString.CopyFrom(new byte[16]), 77)]),
             CommitLog = [new LoggedCommit(6, 1_767_225_500_000, ByteString.CopyFromUtf8("commit 6")), new LoggedCommit(7, 1_767_225_600_000, ByteString.CopyFromUtf8("commit 7"))],
             Away = [new AwayMember("bob", 1_767_225_700_000)],
+            Leaves = [leave],
+            Invites = [signedInvite],
         };
         var invite = new InviteContent { RoomId = "lobby", InviteeId = "bob", InviterId = "alice", InviteId = ByteString.CopyFrom(new byte[16]), CreatedAtMs = 1, ExpiresAtMs = 2 };
         return
@@ -43,12 +50,20 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             {
                 SupportedSuites = [CipherSuite.Chacha20Poly1305X25519Ed25519Sha256],
                 KnownEpoch = 6,
+                Invite = signedInvite,
             },
-            new LeaveRoom("lobby", "alice", connection),
+            new InviteToRoom("lobby", "alice", signedInvite, connection),
+            new LeaveRoom("lobby", "alice", connection) { Leave = leave },
             new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), ByteString.CopyFromUtf8("tag"), connection),
             new PublishToRoom("lobby", "alice", 7, 3, Frames.Application("alice", "lobby", 7, 3).Bytes(), connection),
             new RoomFrame("lobby", Frames.Application("bob", "lobby", 7, 4).Bytes()),
             new RoomError("lobby", ErrorCode.CommitRejected, "already committed", NotInRoom: true, Epoch: 8, Sequence: 2),
+            new SubscribeRelay("lobby", relay),
+            new RelaySubscribed("lobby", Incarnation: 0x1234_5678_9abc, LastSequence: 41),
+            new RelayRecipients("lobby", 42, [new RelayMember("alice", connection), new RelayMember("bob", other)]),
+            new RelayBroadcast("lobby", 43, Frames.Application("alice", "lobby", 7, 5).Bytes(), "alice"),
+            new RelayFrame("lobby", 44, Frames.Application("bob", "lobby", 7, 6).Bytes(), [connection, other]),
+            new RelayRefusal("lobby", 45, connection, ErrorCode.StaleEpoch, "epoch 6 is not the room's epoch 7", NotInRoom: true, Epoch: 6, MessageSequence: 3),
             new GetRoomState("lobby"),
             new RoomStatus(new RoomSnapshot("lobby", 7, ["alice", "bob"], ["bob", "alice"], "bob", ["carol"], ["dave"], Recovered: true), durable),
             StopRoom.Instance,
@@ -62,6 +77,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             new RosterReset(9),
             new MemberAway(7, "bob", 1_767_225_700_000),
             new MemberBack(8, "bob"),
+            new LeaveKept(7, "bob", leave),
+            new InviteKept(7, signedInvite),
             durable,
         ];
     }
@@ -151,6 +168,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             case JoinRoom e:
                 var j = (JoinRoom)actual;
                 Assert.Equal(e with { SupportedSuites = [] }, j with { SupportedSuites = [] });
+                Assert.Equal(e.Invite, j.Invite);
                 Assert.Equal(e.SupportedSuites, j.SupportedSuites);
                 break;
             case RoomDurableState e:
@@ -165,6 +183,16 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 Assert.Equal(x.PendingAdds, y.PendingAdds);
                 Assert.Equal(x.PendingRemoves, y.PendingRemoves);
                 AssertSameDurable(e.Durable, s.Durable);
+                break;
+            case RelayRecipients e:
+                var r = (RelayRecipients)actual;
+                Assert.Equal((e.RoomId, e.Sequence), (r.RoomId, r.Sequence));
+                Assert.Equal(e.Members, r.Members);
+                break;
+            case RelayFrame e:
+                var f = (RelayFrame)actual;
+                Assert.Equal((e.RoomId, e.Sequence, e.Frame), (f.RoomId, f.Sequence, f.Frame));
+                Assert.Equal(e.Connections, f.Connections);
                 break;
             default:
                 // Records of strings, numbers, enums, ByteStrings and actor references: value equality covers every field.
@@ -181,6 +209,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         Assert.Equal(expected.Admissions?.Invites ?? [], actual.Admissions?.Invites ?? []);
         Assert.Equal(expected.CommitLog, actual.CommitLog);
         Assert.Equal(expected.Away, actual.Away);
+        Assert.Equal(expected.Leaves, actual.Leaves);
+        Assert.Equal(expected.Invites, actual.Invites);
     }
 
     private static void AssertSameRoster(IReadOnlyList<RosterMember> expected, IReadOnlyList<RosterMember> actual) =>

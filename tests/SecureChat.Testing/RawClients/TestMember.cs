@@ -3,6 +3,8 @@ using Google.Protobuf;
 using SecureChat.Core.Crypto;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Group;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Infrastructure;
 using SecureChat.Protocol.Relay;
 
 namespace SecureChat.Testing.RawClients;
@@ -103,7 +105,8 @@ public sealed class TestMember : IDisposable
         ByteString? previous = null,
         CommitKind kind = CommitKind.Member,
         RoomPolicy? policy = null,
-        IEnumerable<Remove>? removes = null)
+        IEnumerable<Remove>? removes = null,
+        IEnumerable<Add>? adds = null)
     {
         _ = rekey;
         var members = roster.ToList();
@@ -125,7 +128,8 @@ public sealed class TestMember : IDisposable
         };
         var allRemoves = (removes ?? []).Concat((removed ?? []).Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }));
         content.Operations.AddRange(allRemoves.OrderBy(r => r.ClientId, StringComparer.Ordinal).Select(r => new Operation { Remove = r }));
-        content.Operations.AddRange((added ?? []).OrderBy(ClientIdOf, StringComparer.Ordinal).Select(b => new Operation { Add = new Add { Bundle = b } }));
+        var allAdds = adds?.Select(a => a.Clone()) ?? (added ?? []).Select(b => new Add { Bundle = b });
+        content.Operations.AddRange(allAdds.OrderBy(a => ClientIdOf(a.Bundle), StringComparer.Ordinal).Select(a => new Operation { Add = a }));
         content.Roster.AddRange(members);
         content.Wraps.AddRange(members.Select(m => new Wrap
         {
@@ -183,6 +187,14 @@ public sealed class TestMember : IDisposable
 
     private static int RelayedSize(SignedCommit commit, string roomId) =>
         RelayRules.RelayedCommit(roomId, CommitContent.Parser.ParseFrom(commit.Content), commit).Length;
+
+    /// <summary>This member's signed leave of <paramref name="rosterEntry"/> (its bundle by default).</summary>
+    public SignedLeave Leave(string roomId, ulong epoch, SignedBundle? rosterEntry = null) =>
+        Leaves.Create(Id, Identity, roomId, epoch, rosterEntry ?? Bundle, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    /// <summary>This member's invite of <paramref name="inviteeId"/>, valid from <paramref name="createdAtMs"/> for <paramref name="lifetimeMs"/>.</summary>
+    public SignedInvite Invite(string roomId, string inviteeId, long createdAtMs, long lifetimeMs = Invites.MaxLifetimeMs) =>
+        Invites.Create(Id, Identity, roomId, inviteeId, createdAtMs, lifetimeMs, SystemRandomSource.Instance);
 
     public static string ClientIdOf(SignedBundle bundle) => BundleContent.Parser.ParseFrom(bundle.Content).ClientId;
 

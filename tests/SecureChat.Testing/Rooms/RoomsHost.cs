@@ -6,8 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Cluster;
+using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using SecureChat.Server.Serialization;
+using SecureChat.Server.Storage;
 
 namespace SecureChat.Testing.Rooms;
 
@@ -26,6 +28,7 @@ public sealed class RoomsHost : IDisposable
         _host = host;
         System = host.Services.GetRequiredService<ActorSystem>();
         Rooms = host.Services.GetRequiredService<ActorRegistry>().Get<RoomActor>();
+        Relays = host.Services.GetRequiredService<ActorRegistry>().Get<RoomRelaysActor>();
     }
 
     public ActorSystem System { get; }
@@ -33,20 +36,35 @@ public sealed class RoomsHost : IDisposable
     /// <summary>The rooms' shard region.</summary>
     public IActorRef Rooms { get; }
 
+    /// <summary>This node's room relays: where the server's connections send their room traffic.</summary>
+    public IActorRef Relays { get; }
+
     /// <summary>Started and joined (blocking, so a TestKit constructor can take its system; it takes about a second).</summary>
     public static RoomsHost Start(RoomSettings settings, int snapshotEvery = 100, string extraHocon = "") =>
         Task.Run(() => StartAsync(settings, snapshotEvery, extraHocon)).GetAwaiter().GetResult();
 
-    public static async Task<RoomsHost> StartAsync(RoomSettings settings, int snapshotEvery = 100, string extraHocon = "")
+    /// <param name="storage">The server's room storage (SQLite or PostgreSQL); null: the in-memory journal, every message serialized.</param>
+    public static async Task<RoomsHost> StartAsync(RoomSettings settings, int snapshotEvery = 100, string extraHocon = "", RoomStorage? storage = null)
     {
+        // serialize-messages breaks the SQL journal's own messages (cluster notes §5): only with the in-memory one.
+        var serializeAll = storage is null ? "akka.actor.serialize-messages = on\n" : "";
         var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka("SecureChat", (akka, _) => akka
-                .AddHocon($"akka.loglevel = WARNING\nakka.actor.serialize-messages = on\n{JournalInternalsSerializer.Hocon}\n{extraHocon}", HoconAddMode.Prepend)
-                .AddClusterSerialization()
-                .AddCluster("127.0.0.1", 0)
-                .WithInMemoryJournal()
-                .WithInMemorySnapshotStore()
-                .AddRooms(settings, snapshotEvery)))
+            .ConfigureServices(services => services.AddAkka("SecureChat", (akka, _) =>
+            {
+                akka.AddHocon($"akka.loglevel = WARNING\n{serializeAll}{JournalInternalsSerializer.Hocon}\n{extraHocon}", HoconAddMode.Prepend)
+                    .AddClusterSerialization()
+                    .AddCluster(ClusterNodeSettings.OneNode("127.0.0.1", 0));
+                if (storage is null)
+                {
+                    akka.WithInMemoryJournal().WithInMemorySnapshotStore();
+                }
+                else
+                {
+                    akka.AddRoomStorage(storage);
+                }
+
+                akka.AddRooms(settings, snapshotEvery).AddRoomRelays();
+            }))
             .Build();
         await host.StartAsync().ConfigureAwait(false);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -109,10 +109,13 @@ public sealed class InMemoryRelay
             case MessageType.Join:
                 Trace.Add($"join {from.Incarnation}");
                 _incarnationByBundleSignature[envelope.Join.Bundle.Signature] = from.Incarnation;
-                Carry(Room.Join(from.ClientId, envelope.Join.Bundle, envelope.Join.PreferredSuite, from, envelope.Join.SupportedSuites, envelope.Join.KnownEpoch));
+                Carry(Room.Join(from.ClientId, envelope.Join.Bundle, envelope.Join.PreferredSuite, from, envelope.Join.SupportedSuites, envelope.Join.KnownEpoch, envelope.Join.Invite));
                 break;
             case MessageType.Leave:
-                Carry(Room.Leave(from.ClientId, from));
+                Carry(Room.Leave(from.ClientId, from, envelope.Leave));
+                break;
+            case MessageType.Invite:
+                Carry(Room.Invite(from.ClientId, envelope.Invite, from));
                 break;
             case MessageType.Commit:
                 OnCommit(from, envelope.Commit);

@@ -115,6 +115,12 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
             relay.Flush(this);
         }
 
+        // The LEAVE (and what was sent before it) reaches the server before the connection closes, as over TLS.
+        while (relay.ClientsWithIngress.Contains(ClientId))
+        {
+            relay.ProcessNext(ClientId);
+        }
+
         relay.Disconnect(this);
         Inbox.Clear();
     }
@@ -133,6 +139,16 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         _lastCreation = null;
         Carry(Room.Rekey(), relay);
         return _lastCreation;
+    }
+
+    /// <summary>The user's /invite ID, /remove ID or /policy, through the room loop.</summary>
+    public void Membership(InMemoryRelay relay, Func<ClientRoom, RoomEffects> command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (_room is not null)
+        {
+            Carry(command(_room), relay);
+        }
     }
 
     /// <summary>The room loop's periodic tick (as the client actor's timer drives it).</summary>

@@ -57,17 +57,24 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
     private readonly bool _endToEnd;
     private long _cryptoNanoseconds;
     private readonly List<Member> _members = [];
-    private ChildProcess? _child;
-    private int _port;
+    private readonly SecureChatDeployment _deployment;
+    private readonly List<ChildProcess> _children = [];
+    private readonly List<int> _ports = [];
 
     /// <param name="extraSettings">More <c>--Server:Name=value</c> switches (the join benchmark raises room and frame limits).</param>
-    public SecureChatTarget(BenchCertificates certificates, int? cpu, IReadOnlyList<string>? extraSettings = null, bool endToEnd = false)
+    /// <param name="deployment">How many nodes, on which storage, which server build; one node of this build on SQLite by default.</param>
+    public SecureChatTarget(BenchCertificates certificates, int? cpu, IReadOnlyList<string>? extraSettings = null, bool endToEnd = false,
+        SecureChatDeployment? deployment = null)
     {
         _certificates = certificates;
         _cpu = cpu;
         _extraSettings = extraSettings ?? [];
         _endToEnd = endToEnd;
+        _deployment = deployment ?? new SecureChatDeployment();
     }
+
+    /// <summary>Node 0's client port: where the join and connection benchmarks connect.</summary>
+    private int FirstPort => _ports[0];
 
     public double ClientCryptoSeconds => Interlocked.Read(ref _cryptoNanoseconds) / 1e9;
 
@@ -75,38 +82,53 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
     public Task<JoinResult> MeasureJoinAsync(string roomId, int members, int maxFrameBytes, CancellationToken cancellationToken) =>
         new JoinMeasurement(async (id, onBody, onProblem, token) =>
         {
-            var connection = await FramedTlsClient.ConnectAsync(id, _port, _certificates.Client(id), _certificates.CaCertificate, maxFrameBytes, token);
+            var connection = await FramedTlsClient.ConnectAsync(id, FirstPort, _certificates.Client(id), _certificates.CaCertificate, maxFrameBytes, token);
             connection.StartReading(onBody, onProblem);
             return connection;
         }, ServerProcessId).MeasureAsync(roomId, members, cancellationToken);
 
-    public string Name => _endToEnd ? "securechat-e2e" : "securechat";
+    public string Name => (_endToEnd ? "securechat-e2e" : "securechat") + _deployment.NameSuffix;
 
     public string Description =>
-        $"{Name}: securechat server (own process; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
+        $"{Name}: securechat server ({_deployment.Description}; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
 
-    public int? ServerProcessId => _child?.Id;
+    public int? ServerProcessId => _children.Count > 0 ? _children[0].Id : null;
 
-    public string RecentLog => _child?.RecentOutput ?? "";
+    /// <summary>Every node's process: the server CPU of a run is theirs together.</summary>
+    public IReadOnlyList<int> ServerProcessIds => [.. _children.Select(child => child.Id)];
+
+    public string RecentLog => string.Join("\n", _children.Select(child => child.RecentOutput));
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         (string FileName, string[] Prefix) server;
         try
         {
-            server = SelfCommand.Sibling("SecureChat.Server.dll");
+            server = _deployment.ServerAssembly is { } assembly
+                ? File.Exists(assembly) ? (SelfCommand.DotnetHost, [assembly]) : throw new FileNotFoundException($"{assembly} does not exist", assembly)
+                : SelfCommand.Sibling("SecureChat.Server.dll");
         }
         catch (FileNotFoundException ex)
         {
             throw new Cli.TargetUnavailableException(ex.Message, ex);
         }
 
-        _port = FreePort.Pick();
-        _child = ChildProcess.Start(Name, server.FileName,
-            [.. server.Prefix, "--host", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory,
-                "--data", Path.Combine(_certificates.Directory, "rooms"), .. BenchmarkSettings, .. _extraSettings],
-            _cpu, AppContext.BaseDirectory);
-        await _child.WaitForPortAsync(_port, TimeSpan.FromSeconds(60), cancellationToken);
+        // Node 0 is the seed every other node joins; with one node there is no seed and it joins itself.
+        var clusterPorts = Enumerable.Range(0, _deployment.Nodes).Select(_ => FreePort.Pick()).ToList();
+        for (var node = 0; node < _deployment.Nodes; node++)
+        {
+            var port = FreePort.Pick();
+            List<string> cluster = _deployment.Nodes == 1 ? [] :
+                ["--cluster-port", clusterPorts[node].ToString(CultureInfo.InvariantCulture), "--seed", $"127.0.0.1:{clusterPorts[0].ToString(CultureInfo.InvariantCulture)}"];
+            List<string> storage = _deployment.Postgres is { } postgres ? ["--postgres", postgres] : ["--data", Path.Combine(_certificates.Directory, $"rooms-{node}")];
+            var child = ChildProcess.Start(_deployment.Nodes == 1 ? Name : $"{Name}-node{node}", server.FileName,
+                [.. server.Prefix, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory,
+                    .. storage, .. cluster, .. BenchmarkSettings, .. _extraSettings],
+                _cpu, AppContext.BaseDirectory);
+            _children.Add(child);
+            _ports.Add(port);
+            await child.WaitForPortAsync(port, TimeSpan.FromSeconds(60), cancellationToken);
+        }
     }
 
     public async Task<IReadOnlyList<IRelayClient>> JoinRoomAsync(string roomId, IReadOnlyList<string> memberIds, int payloadBytes,
@@ -117,9 +139,10 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         var token = deadline.Token;
         var events = Channel.CreateUnbounded<(Member Member, Envelope Envelope)>();
         var room = new List<Member>();
-        foreach (var (id, sink) in memberIds.Zip(sinks))
+        foreach (var (index, (id, sink)) in memberIds.Zip(sinks).Index())
         {
-            var connection = await FramedTlsClient.ConnectAsync(id, _port, _certificates.Client(id), _certificates.CaCertificate, WireLimits.DefaultMaxFrameBytes, token);
+            // Members spread over the nodes: member i of every room connects to node i mod N.
+            var connection = await FramedTlsClient.ConnectAsync(id, _ports[index % _ports.Count], _certificates.Client(id), _certificates.CaCertificate, WireLimits.DefaultMaxFrameBytes, token);
             var member = new Member(id, connection, sink);
             _members.Add(member);
             room.Add(member);
@@ -147,6 +170,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
         var epoch = room[0].Session!.Epoch;
         var suite = room[0].Session!.Suite;
+        var historyTag = KeySchedule.HistoryTag(room[0].Session!.TranscriptHash);
         var clients = new List<IRelayClient>();
         foreach (var member in room)
         {
@@ -160,7 +184,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
             else
             {
                 member.Connection.SetHandler(body => OnRunFrame(body, sink));
-                clients.Add(new Client(member, roomId, epoch, suite, payloadBytes));
+                clients.Add(new Client(member, roomId, epoch, suite, historyTag, payloadBytes));
             }
         }
 
@@ -169,7 +193,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
     public async Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken)
     {
-        var connection = await FramedTlsClient.ConnectAsync(clientId, _port, _certificates.Client(clientId), _certificates.CaCertificate,
+        var connection = await FramedTlsClient.ConnectAsync(clientId, FirstPort, _certificates.Client(clientId), _certificates.CaCertificate,
             WireLimits.DefaultMaxFrameBytes, cancellationToken);
         var welcomed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.StartReading(body =>
@@ -224,10 +248,12 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         }
 
         _members.Clear();
-        if (_child is not null)
+        foreach (var child in _children)
         {
-            await _child.DisposeAsync();
+            await child.DisposeAsync();
         }
+
+        _children.Clear();
     }
 
     /// <summary>During the run: count APPLICATION stamps; anything else that arrives is reported, never silently ignored.</summary>
@@ -403,7 +429,8 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         private readonly int _nonceOffset;
         private long _counter;
 
-        public Client(Member member, string roomId, ulong epoch, CipherSuite suite, int payloadBytes)
+        /// <param name="historyTag">The epoch's history tag (protocol v2): the server refuses an APPLICATION without one.</param>
+        public Client(Member member, string roomId, ulong epoch, CipherSuite suite, byte[] historyTag, int payloadBytes)
         {
             _connection = member.Connection;
             ClientId = member.Id;
@@ -420,6 +447,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
                 Nonce = ByteString.CopyFrom(nonce),
                 Ciphertext = ByteString.CopyFrom(ciphertext),
                 CipherSuite = suite,
+                HistoryTag = ByteString.CopyFrom(historyTag),
             });
             _stampOffset = _body.AsSpan().IndexOf(ciphertext);
             _nonceOffset = _body.AsSpan().IndexOf(nonce);
