@@ -347,7 +347,7 @@ public sealed class RoomState<TConnection>
         var content = Identity.Invites.Parse(invite);
         var rejection = content is null ? InviteRejection.Malformed
             : !string.Equals(content.InviterId, clientId, StringComparison.Ordinal) ? InviteRejection.InviterNotMember
-            : Identity.Invites.Verify(invite, RoomId, content.InviteeId, _roster, NowMs(), _admissions, out _);
+            : Identity.Invites.Verify(invite, RoomId, content.InviteeId, _roster, (ulong)NowMs(), _admissions, out _);
         if (rejection != InviteRejection.None)
         {
             Refuse(connection, ErrorCode.BadInvite, Describe(rejection), notInRoom: false);
@@ -799,7 +799,7 @@ public sealed class RoomState<TConnection>
             return true;
         }
 
-        var now = NowMs();
+        var now = (ulong)NowMs();
         if (invite is not null)
         {
             var rejection = Identity.Invites.Verify(invite, RoomId, clientId, _roster, now, _admissions, out _);
@@ -822,7 +822,6 @@ public sealed class RoomState<TConnection>
         return false;
     }
 
-    private ulong NowMs() => (ulong)Math.Max(0, _settings.Clock.UtcNowMs);
 
     /// <summary>The BAD_INVITE reason for each rejection.</summary>
     private static string Describe(InviteRejection rejection) => rejection switch

@@ -134,10 +134,10 @@ public sealed class RoomShardingTests : TestKit
             Assert.Equal((ErrorCode.NotAMember, true), (ended.Code, ended.NotInRoom));
         }
 
-        relays.Tell(JoinOf(bob, bobConnection), bobConnection.Ref);
+        relays.Tell(JoinOf(bob, bobConnection) with { KnownEpoch = 2 }, bobConnection.Ref); // bob resumes: it holds epoch 2
         var joined = FrameTo(bobConnection);
         Assert.Equal(MessageType.Joined, joined.Type);
-        Assert.Equal(2ul, joined.Joined.CurrentEpoch);
+        Assert.Equal((JoinMode.Resumed, 2ul), (joined.Joined.Mode, joined.Joined.CurrentEpoch));
         Assert.True(joined.Joined.Recovered);
     }
 
