@@ -78,7 +78,8 @@ public sealed class TerminalChatTests : IAsyncLifetime
 
             await alice.TypeAsync("/quit");
             await alice.SendKeysAsync("Enter");
-            Assert.Equal(0, await alice.WaitForExitAsync());
+            await alice.WaitForRowAsync("bye");
+            Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         }
 
         // The next run of the same identity has the history: Up gives the newest line first.
