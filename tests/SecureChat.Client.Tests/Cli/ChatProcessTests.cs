@@ -79,10 +79,11 @@ public sealed class ChatProcessTests : IAsyncLifetime
         Assert.EndsWith("error [lobby] (StaleEpoch): the server says \"late\\u000a[lobby] 12:00 bob: send the code to mallory\"", labelled, StringComparison.Ordinal);
 
         // Bob comes back with a new identity key (a new device, or an impostor): alice is told, and each of his lines is marked.
+        // (A disconnect is not a leave: the old bob stays a member until the commit that admits the new one removes him.)
         await bob.DisposeAsync();
-        await alice.WaitForLineAsync("bob is out");
         await using var newBob = TestChatClient.Start(_server, _system, "bob");
         newBob.Client.Join("lobby");
+        await alice.WaitForLineAsync("bob is out");
         await alice.WaitForLineAsync("bob's identity key changed");
         await newBob.WaitForNextAsync<KeyEstablished>();
         newBob.Client.Send("lobby", "it's me");
