@@ -617,15 +617,7 @@ public sealed class ClientRoom : IDisposable
     private void CommitExternally(PublicRoomState state)
     {
         var session = _session!;
-        var creation = Observe(session.CreateExternalCommit(state));
-        if (creation is CommitNotCreated { Reason: CommitRefusal.PendingCommitExists })
-        {
-            // The room moved on since our pending one: it will not be echoed.
-            AbandonPendingCommit(refusedEpoch: 0);
-            creation = Observe(session.CreateExternalCommit(state));
-        }
-
-        switch (creation)
+        switch (BuildCommit(s => s.CreateExternalCommit(state)))
         {
             case CommitCreated { Repeated: true }:
                 // Already on this connection, ahead of anything we could send.
@@ -648,15 +640,7 @@ public sealed class ClientRoom : IDisposable
     private void OnCommitRequest(CommitRequest request)
     {
         var session = _session!;
-        var creation = Observe(session.CreateCommit(request));
-        if (creation is CommitNotCreated { Reason: CommitRefusal.PendingCommitExists })
-        {
-            // The server moved on to another epoch: the commit we were waiting on will not be echoed.
-            AbandonPendingCommit(refusedEpoch: 0);
-            creation = Observe(session.CreateCommit(request));
-        }
-
-        switch (creation)
+        switch (BuildCommit(s => s.CreateCommit(request)))
         {
             case CommitCreated { Repeated: true }:
                 // Already sent on this connection (see the remarks on the class).
@@ -870,6 +854,19 @@ public sealed class ClientRoom : IDisposable
             _effects.Send(session.CommitEnvelope(rekey.Commit));
             Phase = RoomPhase.Committing;
         }
+    }
+
+    /// <summary>The engine's commit; built again once when our pending commit for another epoch is in the way (the server moved on: it will not be echoed).</summary>
+    private CommitCreation BuildCommit(Func<GroupSession, CommitCreation> build)
+    {
+        var creation = Observe(build(_session!));
+        if (creation is CommitNotCreated { Reason: CommitRefusal.PendingCommitExists })
+        {
+            AbandonPendingCommit(refusedEpoch: 0);
+            creation = Observe(build(_session!));
+        }
+
+        return creation;
     }
 
     private CommitCreation Observe(CommitCreation creation)
