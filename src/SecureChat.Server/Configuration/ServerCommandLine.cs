@@ -16,7 +16,8 @@ public enum ServerCommand
 /// <summary>
 /// The server's command line, read against <see cref="ServerOptionCatalog"/>: each setting's switch
 /// (<c>--port 4443</c>, <c>--port=4443</c>, a flag alone means true), or <c>--Server:Name value</c>; <c>--help</c> and
-/// <c>--version</c>. Anything it does not know is an error naming the closest switch. The settings become
+/// <c>--version</c>. Anything it does not know is an error naming the closest switch; keys of the host's other
+/// configuration sections (<c>--Logging:LogLevel:Default Debug</c>) pass through unchecked. The settings become
 /// configuration keys (<c>Server:Port</c>); a repeated one keeps its last value, a list (<c>--seed</c>) every value.
 /// </summary>
 public sealed class ServerCommandLine
@@ -74,6 +75,9 @@ public sealed class ServerCommandLine
             error ??= ReadOne(args, ref i, name, inline, settings, listCounts);
         }
 
+        // A repeated setting keeps its last value, in the place it was last given.
+        var last = settings.Select((s, i) => (s.Key, i)).GroupBy(s => s.Key, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Max(s => s.i), StringComparer.OrdinalIgnoreCase);
+        settings = [.. settings.Where((s, i) => last[s.Key] == i)];
         return error is not null && command == ServerCommand.Run ? new ServerCommandLine(command, [], error) : new ServerCommandLine(command, settings, null);
     }
 
@@ -132,6 +136,19 @@ public sealed class ServerCommandLine
             }
 
             index = path.Length == 2 ? path[1] : null;
+        }
+        else if (name.StartsWith("--", StringComparison.Ordinal) && name.Contains(':', StringComparison.Ordinal))
+        {
+            // Another section of the host's configuration (--Logging:LogLevel:Default Debug): not the server's to check.
+            var key = name[2..];
+            var other = inline ?? (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : null);
+            if (other is null)
+            {
+                return $"{name} needs a value";
+            }
+
+            settings.Add(new(key, other));
+            return null;
         }
         else
         {

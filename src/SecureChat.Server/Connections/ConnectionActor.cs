@@ -305,6 +305,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
 
         // Never wait for a reader that does not read: everyone else's traffic would wait too.
+        _log.Warning("Slow consumer {0} at {1}: outbound queue full; disconnecting", _clientId, _remote);
         Close(flush: false);
         Stop("slow consumer: outbound queue full");
     }

@@ -20,6 +20,23 @@ public sealed class ServerCommandLineTests
     }
 
     [Fact]
+    public void Other_configuration_sections_pass_through()
+    {
+        var parsed = ServerCommandLine.Parse(["--Logging:LogLevel:Default=Debug", "--Logging:LogLevel:Akka", "Warning"]);
+
+        Assert.Null(parsed.Error);
+        Assert.Equal([new("Logging:LogLevel:Default", "Debug"), new("Logging:LogLevel:Akka", "Warning")], parsed.Settings);
+    }
+
+    [Fact]
+    public void A_repeated_setting_keeps_its_last_value()
+    {
+        var parsed = ServerCommandLine.Parse(["--port", "1", "--host", "::1", "--Server:port", "2"]);
+
+        Assert.Equal([new("Server:Host", "::1"), new("Server:Port", "2")], parsed.Settings);
+    }
+
+    [Fact]
     public void Every_seed_is_kept_in_order_whether_repeated_or_comma_separated()
     {
         var parsed = ServerCommandLine.Parse(["--seed", "a:1", "--seed=b:2,c:3", "--seed", "d:4"]);
