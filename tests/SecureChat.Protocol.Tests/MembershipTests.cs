@@ -8,6 +8,31 @@ namespace SecureChat.Protocol.Tests;
 public sealed class MembershipTests
 {
     [Fact]
+    public void An_honest_committer_removes_as_absent_only_a_member_it_has_not_heard_from_for_longer_than_the_absence_limit()
+    {
+        using var sim = Scenario.Group(47, "alice", "bob", "carol", "dave");
+        var alice = sim["alice"].Session!;
+        var limit = (long)alice.Policy!.AbsenceLimitMs;
+
+        // Carol speaks just inside the limit and dave commits; bob is silent throughout.
+        sim.Clock.Advance(limit - 1_000);
+        Assert.IsType<MessageDelivered>(alice.Decrypt(Scenario.Seal(sim, "carol", "still here")));
+        sim["dave"].Rekey(sim.Relay);
+        sim.RunUntilQuiet();
+        sim.Clock.Advance(2_000);
+        Assert.Equal((true, false, false), (alice.SeesAbsent("bob"), alice.SeesAbsent("carol"), alice.SeesAbsent("dave")));
+
+        var request = new CommitRequest { NewEpoch = alice.Epoch + 1 };
+        request.Removes.AddRange(new[] { "bob", "carol", "dave" }.Select(id => new Remove { ClientId = id, Reason = RemoveReason.Absent }));
+        var created = Assert.IsType<CommitCreated>(alice.CreateCommit(request));
+
+        Assert.Equal(["carol", "dave"], created.SkippedRemoves);
+        var removes = CommitContent.Parser.ParseFrom(created.Commit.Content).Operations.Select(o => o.Remove).Where(r => r is not null);
+        Assert.Equal([("bob", RemoveReason.Absent)], removes.Select(r => (r.ClientId, r.Reason)));
+        Assert.False(alice.SeesAbsent("alice"));
+    }
+
+    [Fact]
     public void A_removed_member_keeping_its_whole_state_reads_nothing_after_removal()
     {
         using var sim = Scenario.Group(31, "alice", "bob", "carol");

@@ -39,6 +39,8 @@ internal static class EventText
         MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
         MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
         Left l => $"* left {l.RoomId}",
+        Resumed r => string.Create(Invariant, $"* [{r.RoomId}] back in the room at epoch {r.Epoch}, no rejoin needed ({r.CommitsCaughtUp} commit(s) made while you were away applied); ") +
+                     "messages sent while you were offline were not delivered to you (the server keeps none)",
         MessageReceived { SenderKeyUnaccepted: true } m =>
             string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId} {UnverifiedKeyMark}{LateMark(m)}: {m.Text}"),
         MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}{LateMark(m)}: {m.Text}"),
@@ -55,7 +57,7 @@ internal static class EventText
         Disconnected d => d.RetryIn is { } retry
             ? string.Create(Invariant, $"! connection lost ({Describe(d)}); reconnecting{To(d.NextServer)} in {retry.TotalSeconds:0.#} s")
             : $"! connection lost ({Describe(d)})",
-        Reconnected r => string.Create(Invariant, $"* reconnected{To(r.Server)} (reconnect #{r.Attempt}); rejoining rooms and rekeying"),
+        Reconnected r => string.Create(Invariant, $"* reconnected{To(r.Server)} (reconnect #{r.Attempt}); resuming rooms"),
         _ => null,
     };
 
@@ -80,11 +82,26 @@ internal static class EventText
         _ => phase.ToString(),
     };
 
+    private static string Describe(Core.Wire.RemoveReason reason) => reason switch
+    {
+        Core.Wire.RemoveReason.Left => "we had left",
+        Core.Wire.RemoveReason.Absent => "absent for longer than the room's absence limit",
+        Core.Wire.RemoveReason.Expired => "our membership key had expired",
+        Core.Wire.RemoveReason.Rejoined => "replaced by a newer session of ours",
+        _ => "removed by a member",
+    };
+
     private static string Describe(Warning warning) => warning switch
     {
         StillWaitingForAdmission => "still waiting for a member to admit us to the room",
         JoinerNotAdmitted j => $"not admitting {j.ClientId}: its bundle is invalid or it is already a member",
+        Rejoining { Reason: RejoinReason.RemovedFromRoom, Removal: { } reason } r =>
+            $"{r.RemovedBy ?? "a member"} removed us from the room ({Describe(reason)}); rejoining",
         Rejoining { Reason: RejoinReason.RemovedFromRoom } => "the room removed us; rejoining",
+        Rejoining { Reason: RejoinReason.ResumeNotPossible, UntrustedServerReason: { } why } =>
+            $"could not resume our membership ({Server(why)}); joining again with a new key",
+        Rejoining { Reason: RejoinReason.ResumeNotPossible } =>
+            "the server cannot bring this session up to date (its commit log does not reach back far enough); joining again with a new key",
         Rejoining r => $"the server no longer counts us as a member ({Server(r.UntrustedServerReason)}); rejoining",
         SendHeldForKeyChange h => $"held your message: the key of {string.Join(", ", h.BlockingMembers)} changed; /trust ID FINGERPRINT after comparing fingerprints",
         SendQueueFull q => string.Create(Invariant, $"{q.Queued} messages are already waiting for the room's keys; not queuing more"),

@@ -29,6 +29,9 @@ namespace SecureChat.Client.Rooms;
 /// this connection ahead of anything we could send (and a new connection is a new session), so a copy would
 /// only arrive after the epoch was decided and come back as COMMIT_REJECTED. A request for another epoch
 /// while ours is pending means the server moved on: the pending commit is dropped and a new one built.</para>
+/// <para>Resuming: a lost link keeps a session that is a member (its membership key included); the next link sends JOIN
+/// with its roster entry and the last epoch it applied, applies the commits the server resends, and is back when JOINED
+/// RESUMED arrives (PROTOCOL.md §4.2.1) — no commit. REJOIN_NEEDED, or a refused resume, joins afresh.</para>
 /// <para>Rejoining: a missed commit (EpochGap), a fork (TranscriptMismatch), a signed commit we cannot use (our
 /// wrap does not open, WrapFailed, or it does not confirm the secret, ConfirmationFailed), removal by a commit, or the
 /// server saying NOT_A_MEMBER while we hold keys leave the room's keys unusable: the room sends LEAVE, opens a new
@@ -69,6 +72,13 @@ public sealed class ClientRoom : IDisposable
     private bool _blockedWarned;
     private bool _everKeyed;
     private long _autoRekeyNotBeforeMs;
+
+    // A resume is out (JOIN with our roster entry): the epoch it started from, the commits applied since, and whether
+    // one of them left us without keys (so the room joins afresh once JOINED ends the resume).
+    private bool _resuming;
+    private ulong _resumedFrom;
+    private int _caughtUp;
+    private bool _rejoinAfterResume;
 
     /// <param name="openSession">A new engine session for this room (a new membership key); called on every (re)join.</param>
     /// <param name="clock">Stamps received messages and times the rekey retry.</param>
@@ -121,21 +131,32 @@ public sealed class ClientRoom : IDisposable
 
     public TimeSpan AdmissionTimeout => _settings.AdmissionTimeout;
 
-    /// <summary>A (new) connection is up and greeted: (re)join with a new session.</summary>
+    /// <summary>
+    /// A (new) connection is up and greeted: a session that was a member resumes (JOIN with its roster entry and the last
+    /// epoch it applied, PROTOCOL.md §4.2); otherwise the room joins with a new session.
+    /// </summary>
     public RoomEffects LinkReady()
     {
         Begin();
         if (Phase == RoomPhase.Offline)
         {
-            StartJoin();
+            if (_session is { Status: GroupStatus.Active })
+            {
+                StartResume();
+            }
+            else
+            {
+                StartJoin();
+            }
         }
 
         return _effects;
     }
 
     /// <summary>
-    /// The connection is down: the session is dropped, sends wait for the next join, and messages the relay has not
-    /// acknowledged are reported as not delivered (their acknowledgements can no longer come).
+    /// The connection is down: a disconnect is not a leave, so a session that is a member is kept (with its membership key)
+    /// to resume on the next connection; any other session is dropped. Sends wait for the room to be back, and messages the
+    /// relay has not acknowledged are reported as not delivered (their acknowledgements can no longer come).
     /// </summary>
     public RoomEffects LinkLost()
     {
@@ -177,10 +198,19 @@ public sealed class ClientRoom : IDisposable
             case RoomPhase.Offline or RoomPhase.Left:
                 // A frame of a connection that is gone, or for a room we left: nothing to do with it.
                 break;
+            case RoomPhase.Joining when envelope.Type == MessageType.Joined && _resuming:
+                OnResumeAnswered(envelope.Joined);
+                break;
             case RoomPhase.Joining when envelope.Type == MessageType.Joined:
                 OnJoined(envelope.Joined);
                 break;
-            case RoomPhase.Joining when envelope.Type == MessageType.Error:
+            case RoomPhase.Joining when envelope.Type == MessageType.Error && _resuming && envelope.Error.Code != ErrorCode.CommitRejected:
+                // The server would not take our roster entry (expired, or a server that keeps no log): join afresh.
+                _resuming = false;
+                _effects.Report(new Rejoining(RoomId, RejoinReason.ResumeNotPossible, envelope.Error.Reason));
+                Rejoin();
+                break;
+            case RoomPhase.Joining when envelope.Type == MessageType.Error && !_resuming:
                 OnJoinRefused(envelope.Error);
                 break;
             default:
@@ -487,8 +517,67 @@ public sealed class ClientRoom : IDisposable
         }
     }
 
+    private void StartResume()
+    {
+        var session = _session!;
+        _resuming = true;
+        _resumedFrom = session.Epoch;
+        _caughtUp = 0;
+        _rejoinAfterResume = false;
+        _effects.Send(new Envelope
+        {
+            Version = WireLimits.ProtocolVersion,
+            Type = MessageType.Join,
+            SenderId = session.LocalClientId,
+            RoomId = RoomId,
+            Join = new Join
+            {
+                Bundle = session.CurrentBundle, PreferredSuite = PreferredSuite, SupportedSuites = { CipherSuites.Supported }, KnownEpoch = session.Epoch,
+            },
+        });
+        Phase = RoomPhase.Joining;
+    }
+
+    /// <summary>JOINED answering our resume: RESUMED after the commits we missed (already applied), or REJOIN_NEEDED.</summary>
+    private void OnResumeAnswered(Joined joined)
+    {
+        _resuming = false;
+        var session = _session!;
+        if (joined.Mode == JoinMode.Resumed && !_rejoinAfterResume && session.Status == GroupStatus.Active)
+        {
+            // Any commit of ours not among those resent was never accepted: it will not be echoed.
+            AbandonPendingCommit(refusedEpoch: 0);
+            _effects.Report(new Resumed(RoomId, _resumedFrom, session.Epoch, _caughtUp));
+            Phase = RoomPhase.Ready;
+            RetryHeld();
+            FlushQueuedSends();
+            RekeyIfDue();
+            return;
+        }
+
+        if (!_rejoinAfterResume)
+        {
+            _effects.Report(new Rejoining(RoomId, RejoinReason.ResumeNotPossible, UntrustedServerReason: null));
+        }
+
+        Rejoin();
+    }
+
+    /// <summary>Our keys are unusable: join afresh now, or, while a resume is out, once its JOINED arrives (it answers that JOIN).</summary>
+    private void RejoinWhenAnswered()
+    {
+        if (_resuming)
+        {
+            _rejoinAfterResume = true;
+            return;
+        }
+
+        Rejoin();
+    }
+
     private void StartJoin()
     {
+        _resuming = false;
         RetireSession();
         var session = _openSession();
         _session = session;
@@ -571,7 +660,7 @@ public sealed class ClientRoom : IDisposable
                 // Each leaves us without the new epoch's keys for good; such a commit was signed by a member (the signature
                 // is checked first), so the room did move on without a key we can use.
                 _effects.Report(new CommitRefused(RoomId, rejected.Reason, rejected.Epoch, Rejoining: true));
-                Rejoin();
+                RejoinWhenAnswered();
                 break;
             case CommitRejected rejected:
                 _effects.Report(new CommitRefused(RoomId, rejected.Reason, rejected.Epoch, Rejoining: false));
@@ -588,8 +677,12 @@ public sealed class ClientRoom : IDisposable
         _effects.SetTimer(AdmissionTimer.Cancel);
         if (accepted.RemovedFromGroup)
         {
-            _effects.Report(new Rejoining(RoomId, RejoinReason.RemovedFromRoom, UntrustedServerReason: null));
-            Rejoin();
+            _effects.Report(new Rejoining(RoomId, RejoinReason.RemovedFromRoom, UntrustedServerReason: null)
+            {
+                Removal = accepted.OwnRemovalReason,
+                RemovedBy = accepted.CommitterId,
+            });
+            RejoinWhenAnswered();
             return;
         }
 
@@ -632,6 +725,13 @@ public sealed class ClientRoom : IDisposable
         _everKeyed = true;
         _knownRoster = session.Roster.Select(m => m.ClientId).ToHashSet(StringComparer.Ordinal);
         _effects.Report(new KeyEstablished(RoomId, accepted.Epoch, accepted.EpochCode, session.Roster.Count));
+        if (_resuming)
+        {
+            // A commit missed while away, resent before JOINED: the room is back once JOINED says so.
+            _caughtUp++;
+            return;
+        }
+
         Phase = RoomPhase.Ready;
         RetryHeld();
         FlushQueuedSends();
@@ -917,8 +1017,13 @@ public sealed class ClientRoom : IDisposable
     private void GoOffline()
     {
         _effects.SetTimer(AdmissionTimer.Cancel);
-        RetireSession();
-        _held.Clear();
+        _resuming = false;
+        if (_session is not { Status: GroupStatus.Active })
+        {
+            RetireSession();
+            _held.Clear();
+        }
+
         if (_everKeyed)
         {
             _effects.Report(new RoomOffline(RoomId));

@@ -3,7 +3,8 @@ namespace SecureChat.Client.Rooms;
 /// <summary>
 /// Where a <see cref="ClientRoom"/> stands. Normal life: Offline → Joining (JOIN out) → AwaitingAdmission
 /// (JOINED in) → Ready (a commit admitted us) ⇄ Committing (a commit of ours waits for the relay's echo);
-/// every new epoch returns to Ready. A lost connection goes back to Offline; losing the room's keys
+/// every new epoch returns to Ready. A lost connection goes back to Offline, and a member resumes from there through
+/// Joining (JOIN with its roster entry) straight to Ready; losing the room's keys
 /// (a missed commit, a fork, removal) starts again at Joining with a new session. Left is final.
 /// </summary>
 public enum RoomPhase

@@ -22,6 +22,13 @@ public sealed record Joined(string RoomId, ulong CurrentEpoch, int MemberCount, 
 
 public sealed record Left(string RoomId) : ClientEvent;
 
+/// <summary>
+/// Back in the room after a lost connection without a commit (PROTOCOL.md §4.2): the membership kept its keys;
+/// <paramref name="CommitsCaughtUp"/> commits made while away (epochs after <paramref name="FromEpoch"/>) were applied.
+/// Messages sent while this client was offline are not delivered to it: the server stores none.
+/// </summary>
+public sealed record Resumed(string RoomId, ulong FromEpoch, ulong Epoch, int CommitsCaughtUp) : ClientEvent;
+
 /// <summary>A member entered the room; <paramref name="AlreadyPresent"/> when they were there before we were admitted.</summary>
 public sealed record MemberJoined(string RoomId, string ClientId, string Fingerprint, bool AlreadyPresent = false) : ClientEvent;
 
@@ -70,7 +77,7 @@ public sealed record Disconnected(DisconnectCause Cause, string? Detail, TimeSpa
     public string? NextServer { get; init; }
 }
 
-/// <summary>A new connection is up after a loss; rooms are being rejoined and rekeyed.</summary>
+/// <summary>A new connection is up after a loss; rooms are being resumed (or joined afresh where a session was lost).</summary>
 public sealed record Reconnected(int Attempt) : ClientEvent
 {
     /// <summary>With several servers: the address of the one now connected (null with one server).</summary>
@@ -105,7 +112,14 @@ public sealed record JoinerNotAdmitted(string RoomId, string ClientId) : Warning
 
 /// <summary>The room starts again with a new session and a new JOIN (<see cref="CommitRefused.Rejoining"/> covers lost keys).</summary>
 /// <param name="UntrustedServerReason">The server's ERROR text when it said we are not a member; null otherwise.</param>
-public sealed record Rejoining(string RoomId, RejoinReason Reason, string? UntrustedServerReason) : Warning(RoomId);
+public sealed record Rejoining(string RoomId, RejoinReason Reason, string? UntrustedServerReason) : Warning(RoomId)
+{
+    /// <summary>For <see cref="RejoinReason.RemovedFromRoom"/>: the reason the removing commit gave, signed by its committer.</summary>
+    public RemoveReason? Removal { get; init; }
+
+    /// <summary>For <see cref="RejoinReason.RemovedFromRoom"/>: the member whose commit removed us.</summary>
+    public string? RemovedBy { get; init; }
+}
 
 public enum RejoinReason
 {
@@ -114,6 +128,9 @@ public enum RejoinReason
 
     /// <summary>The server answered NOT_A_MEMBER while we held the room's keys.</summary>
     ServerSaysNotAMember,
+
+    /// <summary>A resume could not bring our session up to date (JOINED REJOIN_NEEDED, or the server refused the resume).</summary>
+    ResumeNotPossible,
 }
 
 /// <summary>A message waits: the identity key of <paramref name="BlockingMembers"/> changed and the user has not accepted it.</summary>

@@ -173,7 +173,8 @@ public sealed partial class GroupSession
 
     /// <summary>
     /// What an honest committer takes from the requested changes (PROTOCOL.md §8.2 step 1): removes of members with their
-    /// proof checked (LEFT: the member's own leave; EXPIRED: its bundle expired; REJOINED: it returns with the same identity
+    /// proof checked (LEFT: the member's own leave; EXPIRED: its bundle expired; ABSENT: our own view, <see cref="SeesAbsent"/>;
+    /// REJOINED: it returns with the same identity
     /// key in this commit), plus an EXPIRED remove of every other entry expired now; adds of valid, unexpired, unused bundles
     /// for this room whose id is not (still) a member, with a valid invite in an INVITE room unless they rejoin.
     /// </summary>
@@ -238,7 +239,8 @@ public sealed partial class GroupSession
         RemoveReason.Left => Leaves.Verify(remove.Leave, RoomId, old),
         RemoveReason.Expired => old.IsExpiredAt(now),
         RemoveReason.Rejoined => true, // checked against its re-add
-        RemoveReason.Removed or RemoveReason.Absent => remove.Leave is null,
+        RemoveReason.Removed => remove.Leave is null,
+        RemoveReason.Absent => remove.Leave is null && SeesAbsent(old.ClientId),
         _ => false,
     };
 

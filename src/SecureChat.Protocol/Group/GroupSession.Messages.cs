@@ -177,6 +177,7 @@ public sealed partial class GroupSession
                 }
             }
 
+            _lastActivityMs[sender.ClientId] = _clock.UtcNowMs;
             if (plaintext.Summary)
             {
                 return new SummaryDelivered(sender.ClientId, state.Epoch, generation, plaintext.Previous!);

@@ -244,6 +244,7 @@ public sealed partial class GroupSession
         _lastAppliedContentHash = ContentHash(commit.Content);
         _lastAppliedTag = commit.ConfirmationTag.ToByteArray();
         RecordAdmissions(shape, previous, joining, invitesUsed, content.CreatedAtMs);
+        RecordActivity(shape, committer, joining, now);
 
         var firstSeen = new List<RosterMember>();
         var keyChanges = new List<IdentityKeyChange>();

@@ -23,6 +23,10 @@ public sealed partial class GroupSession : IDisposable
     private readonly Dictionary<uint, MembershipKey> _membershipKeys = new();
     private readonly List<EpochState> _retired = [];
     private readonly AdmissionRecord _admissions = new();
+
+    // The last time (our clock) each other member showed it is there: a message from it, a commit by it, its admission
+    // (or our own joining, for the members already there). What an ABSENT remove is checked against.
+    private readonly Dictionary<string, long> _lastActivityMs = new(StringComparer.Ordinal);
     private EpochState? _current;
     private PendingOwnCommit? _pending;
     private byte[]? _lastAppliedContentHash;
@@ -135,6 +139,40 @@ public sealed partial class GroupSession : IDisposable
         (current.MessagesSent >= Options.RekeyAfterMessages ||
          (current.MessagesSent > current.SummariesSent && _clock.UtcNowMs - current.StartedAtMs >= Options.RekeyAfterMs) ||
          OwnEntryPastHalfLife(current));
+
+    /// <summary>
+    /// Whether this member's own view lets it remove <paramref name="clientId"/> as ABSENT (PROTOCOL.md §8.3): a member of
+    /// the current roster from which it has seen no message, no commit and no admission for longer than the room's
+    /// absence limit, counted from when this session joined for members that were there before.
+    /// </summary>
+    public bool SeesAbsent(string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        return _current is { } current && !IsSelf(clientId) && current.Members.ContainsKey(clientId)
+            && _lastActivityMs.TryGetValue(clientId, out var last) && _clock.UtcNowMs - last > (long)current.Policy.AbsenceLimitMs;
+    }
+
+    private void RecordActivity(CommitShape shape, RosterMember committer, bool joining, long nowMs)
+    {
+        foreach (var member in shape.Roster)
+        {
+            if (joining || !_lastActivityMs.ContainsKey(member.ClientId))
+            {
+                _lastActivityMs[member.ClientId] = nowMs;
+            }
+        }
+
+        foreach (var added in shape.Added)
+        {
+            _lastActivityMs[added.Member.ClientId] = nowMs;
+        }
+
+        _lastActivityMs[committer.ClientId] = nowMs;
+        foreach (var gone in _lastActivityMs.Keys.Where(id => !shape.Roster.Any(m => m.ClientId == id)).ToList())
+        {
+            _lastActivityMs.Remove(gone);
+        }
+    }
 
     /// <summary>
     /// This member's signed leave (PROTOCOL.md §4.5): for the room, its current roster entry (the join bundle before it

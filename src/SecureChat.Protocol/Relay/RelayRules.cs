@@ -246,6 +246,7 @@ public static class RelayRules
             Policy = shape.Policy.Clone(),
             CreatedAtMs = content.CreatedAtMs,
             InvitesUsed = invitesUsed,
+            Relayed = relayed,
         };
         return new RelayVerdict(RelayCommitRejection.None, string.Empty, epoch, accepted) { Relayed = relayed };
     }

@@ -80,6 +80,14 @@ public sealed record CancelPassivationTimer : RoomEffect
     public static readonly CancelPassivationTimer Instance = new();
 }
 
+/// <summary>After <paramref name="Delay"/>, call <see cref="RoomState{TConnection}.AbsenceCheckDue"/> (replaces an earlier one).</summary>
+public sealed record StartAbsenceTimer(TimeSpan Delay) : RoomEffect;
+
+public sealed record CancelAbsenceTimer : RoomEffect
+{
+    public static readonly CancelAbsenceTimer Instance = new();
+}
+
 /// <summary>The room has been empty for its grace period: stop it (it resumes counting at <paramref name="LastEpoch"/>).</summary>
 public sealed record PassivateRoom(ulong LastEpoch) : RoomEffect;
 

@@ -29,7 +29,28 @@ public sealed record EpochAccepted(
 
     /// <summary>The invites the commit spent.</summary>
     public IReadOnlyList<InviteContent> InvitesUsed { get; init; } = [];
+
+    /// <summary>
+    /// The COMMIT envelope the room relayed, byte for byte: what the room's commit log keeps and resends to a member that
+    /// resumes (PROTOCOL.md §4.2). Empty in events stored before the log existed: the log then starts after this epoch.
+    /// </summary>
+    public ByteString Relayed { get; init; } = ByteString.Empty;
 }
+
+/// <summary>
+/// A roster member's connection ended, or it left: it is still a member (a disconnect is not a leave), absent since
+/// <paramref name="SinceMs"/> by the server's clock. The absence limit counts from here.
+/// </summary>
+public sealed record MemberAway(ulong Epoch, string ClientId, ulong SinceMs) : RoomEvent(Epoch);
+
+/// <summary>A member that was away resumed its membership: it is no longer absent.</summary>
+public sealed record MemberBack(ulong Epoch, string ClientId) : RoomEvent(Epoch);
+
+/// <summary>One accepted commit in the room's commit log: its epoch, its created_at_ms, and the COMMIT envelope as relayed.</summary>
+public sealed record LoggedCommit(ulong Epoch, ulong CreatedAtMs, ByteString Envelope);
+
+/// <summary>A member absent since <paramref name="SinceMs"/> (server clock).</summary>
+public sealed record AwayMember(string ClientId, ulong SinceMs);
 
 /// <summary>
 /// A member left with a signed leave that verified against its roster entry: the room keeps it until a commit removes
@@ -61,6 +82,12 @@ public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyL
 
     /// <summary>The bundles the room admitted and the invites it spent, until they expire (the one-admission rules).</summary>
     public AdmissionSnapshot? Admissions { get; init; }
+
+    /// <summary>The last accepted commits, oldest first, consecutive epochs ending at <see cref="Epoch"/> (or empty).</summary>
+    public IReadOnlyList<LoggedCommit> CommitLog { get; init; } = [];
+
+    /// <summary>Roster members that were away when the state was taken, with the time each went away.</summary>
+    public IReadOnlyList<AwayMember> Away { get; init; } = [];
 
     /// <summary>The signed leaves of roster members not yet removed, by leaver id.</summary>
     public IReadOnlyList<SignedLeave> Leaves { get; init; } = [];

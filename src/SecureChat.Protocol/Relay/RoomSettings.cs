@@ -17,4 +17,10 @@ public sealed record RoomSettings(int MaxMembers, TimeSpan CommitTimeout, TimeSp
 
     /// <summary>Rekeys (unasked commits) one member may have accepted in any 60 seconds; requested commits do not count.</summary>
     public int RekeysPerMemberPerMinute { get; init; } = 10;
+
+    /// <summary>
+    /// Commits the room's log keeps for members that resume (PROTOCOL.md §4.2); commits older than the room's absence limit
+    /// are dropped too. A member that missed more gets REJOIN_NEEDED.
+    /// </summary>
+    public int CommitLogLength { get; init; } = 256;
 }

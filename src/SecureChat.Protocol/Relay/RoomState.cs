@@ -12,7 +12,8 @@ namespace SecureChat.Protocol.Relay;
 /// deterministic class. Commands come in (join, leave, commit, publish, commit deadline, disconnect, passivation
 /// due); each returns a <see cref="RoomDecision{TConnection}"/>: frames for connections, refusals, timers, and the
 /// durable <see cref="RoomEvent"/>s, which <see cref="Apply"/> replays. It keeps the roster as the last accepted
-/// commit states it, the epoch and suite, the transcript hash; and, not durable, the connection of each member in
+/// commit states it, the epoch and suite, the transcript hash, the commit log members resume from and who is away since
+/// when (a disconnect is not a leave); and, not durable, the connection of each member in
 /// order of arrival, pending joins and leaves, the open commit request, each member's failed commit requests and its
 /// recent rekeys. It asks one member at a time to commit, failing over when none arrives in time; accepts the first
 /// commit of each epoch that <see cref="RelayRules"/> accepts, and a member's rekeys up to its per-minute limit; and
@@ -24,6 +25,12 @@ public sealed class RoomState<TConnection>
 {
     private const long RekeyWindowMs = 60_000;
 
+    /// <summary>An ABSENT remove no committer made by its request's deadline is asked for again after this long.</summary>
+    public const long AbsenceRetryMs = 3_600_000;
+
+    // Long timers are re-armed in steps (Akka's scheduler takes at most about 24 days).
+    private static readonly TimeSpan MaxAbsenceTimerDelay = TimeSpan.FromDays(1);
+
     private readonly RoomSettings _settings;
     private readonly EqualityComparer<TConnection> _same = EqualityComparer<TConnection>.Default;
 
@@ -33,6 +40,8 @@ public sealed class RoomState<TConnection>
     private CipherSuite _suite;
     private RoomPolicy? _policy;
     private ByteString _transcriptHash = ByteString.CopyFrom(KeySchedule.InitialTranscriptHash);
+    private readonly LinkedList<LoggedCommit> _commitLog = new();
+    private readonly Dictionary<string, ulong> _awaySinceMs = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SignedLeave> _leaves = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SignedInvite> _invites = new(StringComparer.Ordinal);
 
@@ -42,6 +51,13 @@ public sealed class RoomState<TConnection>
     private readonly SortedSet<string> _pendingRemoves = new(StringComparer.Ordinal);
     private readonly CommitterFailures _failures = new();
     private readonly Dictionary<string, Queue<long>> _recentRekeysMs = new(StringComparer.Ordinal);
+
+    // Absence: members asked to be removed as ABSENT; when one declined by its deadline may be asked again; members with no
+    // stored away time (connected when the room last stopped) counted as away from the room's start; the armed timer.
+    private readonly SortedSet<string> _absentRemoves = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _absenceRetryAtMs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong> _presumedAwaySinceMs = new(StringComparer.Ordinal);
+    private long? _absenceDueAtMs;
     private long _arrivals;
     private OpenRequest? _request;
 
@@ -84,6 +100,12 @@ public sealed class RoomState<TConnection>
     /// <summary>The transcript hash the last accepted commit leads to (32 zero bytes before a creation).</summary>
     public ByteString TranscriptHash => _transcriptHash;
 
+    /// <summary>The commit log: the last accepted commits, oldest first, as relayed (PROTOCOL.md §4.2).</summary>
+    public IReadOnlyCollection<LoggedCommit> CommitLog => _commitLog;
+
+    /// <summary>The absence limit in force: the policy's, or the default before the room's creation.</summary>
+    public ulong AbsenceLimitMs => _policy is { AbsenceLimitMs: > 0 } policy ? policy.AbsenceLimitMs : (ulong)RoomPolicies.DefaultAbsenceLimitMs;
+
     /// <summary>The signed leaves the room keeps (members that left and are not removed yet), by leaver id.</summary>
     public IReadOnlyDictionary<string, SignedLeave> Leaves => _leaves;
 
@@ -103,6 +125,12 @@ public sealed class RoomState<TConnection>
         if (_restored)
         {
             _returning = new HashSet<string>(_roster.Keys, StringComparer.Ordinal);
+            var now = (ulong)NowMs();
+            foreach (var id in _roster.Keys.Where(id => !_awaySinceMs.ContainsKey(id)))
+            {
+                _presumedAwaySinceMs[id] = now; // connected when the room stopped: away from now on
+            }
+
             _pendingRemoves.UnionWith(_leaves.Keys); // members that left are removed by the next commit, as before the restart
             Note(Invariant($"restored from storage at epoch {Epoch} with {_roster.Count} members"));
         }
@@ -111,11 +139,15 @@ public sealed class RoomState<TConnection>
         return Done();
     }
 
-    /// <summary>A client asks to join from <paramref name="connection"/>; it is admitted by the next commit.</summary>
+    /// <summary>
+    /// A client asks to join from <paramref name="connection"/>: with a fresh bundle it is admitted by the next commit; with
+    /// its roster entry it resumes (PROTOCOL.md §4.2).
+    /// </summary>
     /// <param name="supportedSuites">The suites the joiner can run (empty: both); a room of another suite is refused UNSUPPORTED_SUITE.</param>
+    /// <param name="knownEpoch">A resume: the last epoch the client applied; the commits after it are resent from the log.</param>
     /// <param name="invite">An invite naming the joiner that it brings itself (JOIN.invite); the room also keeps invites members sent.</param>
     public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection,
-        IReadOnlyCollection<CipherSuite>? supportedSuites = null, SignedInvite? invite = null)
+        IReadOnlyCollection<CipherSuite>? supportedSuites = null, ulong knownEpoch = 0, SignedInvite? invite = null)
     {
         if (_connected.TryGetValue(clientId, out var existing) && _same.Equals(existing.Connection, connection))
         {
@@ -137,7 +169,12 @@ public sealed class RoomState<TConnection>
                 return Done();
             }
 
-            return Resume(clientId, connection, existing);
+            return Resume(clientId, connection, existing, knownEpoch);
+        }
+
+        if (_admissions.BundleUsed(verified!) && knownEpoch > 0)
+        {
+            return FormerEntryBack(clientId, connection, knownEpoch);
         }
 
         if (_admissions.BundleUsed(verified!))
@@ -161,7 +198,7 @@ public sealed class RoomState<TConnection>
         {
             // The same client from a new connection (a reconnect the relay has not noticed yet): the old one leaves.
             Note($"{clientId} joined again from a new connection; the old one leaves");
-            Depart(clientId, existing.Connection);
+            Depart(clientId, existing.Connection, leaving: false);
         }
 
         if (_connected.Count >= _settings.MaxMembers)
@@ -188,14 +225,23 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>
-    /// A member back with its roster entry (PROTOCOL.md §4.2): it is a member again on this connection, with no commit.
-    /// (The commits it missed come from the room's commit log once the server keeps one.)
+    /// A member back with its roster entry (PROTOCOL.md §4.2): the commits after <paramref name="knownEpoch"/> from the log,
+    /// then JOINED RESUMED, and it is a member again on this connection, with no commit. When the log does not reach back
+    /// that far, JOINED REJOIN_NEEDED and nothing else: it joins again with a fresh bundle.
     /// </summary>
-    private RoomDecision<TConnection> Resume(string clientId, TConnection connection, Member? existing)
+    private RoomDecision<TConnection> Resume(string clientId, TConnection connection, Member? existing, ulong knownEpoch)
     {
+        var recovered = _returning?.Remove(clientId) ?? false;
+        if (!SendCommitsAfter(knownEpoch, connection))
+        {
+            Note(Invariant($"{clientId} cannot resume from epoch {knownEpoch} (the log holds {LogRange()}); it joins again"));
+            Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.RejoinNeeded, recovered: recovered));
+            return Done();
+        }
+
         if (existing is not null)
         {
-            Depart(clientId, existing.Connection);
+            Depart(clientId, existing.Connection, leaving: false);
         }
 
         _out.Effects.Add(CancelPassivationTimer.Instance);
@@ -204,11 +250,52 @@ public sealed class RoomState<TConnection>
         _recipients = null;
         _pendingAdds.Remove(clientId);
         _pendingRemoves.Remove(clientId);
-        Note($"{clientId} resumed its membership");
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: _returning?.Remove(clientId) ?? false));
+        _absentRemoves.Remove(clientId);
+        _absenceRetryAtMs.Remove(clientId);
+        _presumedAwaySinceMs.Remove(clientId);
+        if (_awaySinceMs.ContainsKey(clientId))
+        {
+            Emit(new MemberBack(Epoch, clientId));
+        }
+
+        Note(Invariant($"{clientId} resumed its membership from epoch {knownEpoch} ({Epoch - knownEpoch} commits resent)"));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: recovered));
         RequestCommitIfNeeded();
         return Done();
     }
+
+    /// <summary>
+    /// A client back with a roster entry the room admitted once but holds no more (it was removed, or replaced, while away):
+    /// the commits after <paramref name="knownEpoch"/> from the log, which show it why, then JOINED REJOIN_NEEDED. It is not
+    /// in the room on this connection; it joins again with a fresh bundle.
+    /// </summary>
+    private RoomDecision<TConnection> FormerEntryBack(string clientId, TConnection connection, ulong knownEpoch)
+    {
+        var resent = SendCommitsAfter(knownEpoch, connection);
+        Note(resent
+            ? Invariant($"{clientId} is back with a former roster entry; the commits after epoch {knownEpoch} were resent")
+            : Invariant($"{clientId} is back with a former roster entry from epoch {knownEpoch}, beyond the log"));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.RejoinNeeded, recovered: _returning?.Remove(clientId) ?? false));
+        return Done();
+    }
+
+    /// <summary>Sends every logged commit after <paramref name="knownEpoch"/>, in order; false (nothing sent) when the log does not hold them all.</summary>
+    private bool SendCommitsAfter(ulong knownEpoch, TConnection connection)
+    {
+        if (knownEpoch > Epoch || (knownEpoch < Epoch && (_commitLog.First is not { } first || first.Value.Epoch > knownEpoch + 1)))
+        {
+            return false;
+        }
+
+        foreach (var logged in _commitLog.Where(c => c.Epoch > knownEpoch))
+        {
+            Send(connection, logged.Envelope);
+        }
+
+        return true;
+    }
+
+    private string LogRange() => _commitLog.Count == 0 ? "no commits" : Invariant($"epochs {_commitLog.First!.Value.Epoch}-{_commitLog.Last!.Value.Epoch}");
 
     /// <summary>
     /// A client leaves (from the connection it joined with; anything else is ignored). A roster member's
@@ -235,7 +322,7 @@ public sealed class RoomState<TConnection>
                 }
             }
 
-            Depart(clientId, connection);
+            Depart(clientId, connection, leaving: true);
             RequestCommitIfNeeded();
             SchedulePassivationIfEmpty();
         }
@@ -260,7 +347,7 @@ public sealed class RoomState<TConnection>
         var content = Identity.Invites.Parse(invite);
         var rejection = content is null ? InviteRejection.Malformed
             : !string.Equals(content.InviterId, clientId, StringComparison.Ordinal) ? InviteRejection.InviterNotMember
-            : Identity.Invites.Verify(invite, RoomId, content.InviteeId, _roster, NowMs(), _admissions, out _);
+            : Identity.Invites.Verify(invite, RoomId, content.InviteeId, _roster, (ulong)NowMs(), _admissions, out _);
         if (rejection != InviteRejection.None)
         {
             Refuse(connection, ErrorCode.BadInvite, Describe(rejection), notInRoom: false);
@@ -279,13 +366,16 @@ public sealed class RoomState<TConnection>
         return Done();
     }
 
-    /// <summary>A connection ended: every client on it leaves.</summary>
+    /// <summary>
+    /// A connection ended. Not a leave (PROTOCOL.md §4.5): its members stay in the roster, away from now on, and may resume;
+    /// a pending joiner on it is dropped.
+    /// </summary>
     public RoomDecision<TConnection> Disconnect(TConnection connection)
     {
         var departed = _connected.Where(pair => _same.Equals(pair.Value.Connection, connection)).Select(pair => pair.Key).ToList();
         foreach (var clientId in departed)
         {
-            Depart(clientId, connection);
+            Depart(clientId, connection, leaving: false);
         }
 
         RequestCommitIfNeeded();
@@ -379,8 +469,98 @@ public sealed class RoomState<TConnection>
         Note(Invariant($"no commit for epoch {due.NewEpoch} from {due.CommitterId} in time; asking the next member"));
         _failures.Failed(due.CommitterId);
         _request = null;
+        DeferAbsentRemoves();
         RequestCommitIfNeeded();
         return Done();
+    }
+
+    /// <summary>
+    /// The absence timer is due: every roster member away for longer than the absence limit (server clock) becomes a pending
+    /// remove with reason ABSENT, which the next COMMIT_REQUEST asks a connected member for. The committer removes it only if
+    /// its own view agrees (PROTOCOL.md §8.2).
+    /// </summary>
+    public RoomDecision<TConnection> AbsenceCheckDue()
+    {
+        _absenceDueAtMs = null;
+        var now = NowMs();
+        var absent = _roster.Keys.Where(id => AbsenceDueAtMs(id) is { } due && due <= now && !_pendingRemoves.Contains(id)).ToList();
+        foreach (var id in absent)
+        {
+            Note(Invariant($"{id} has been away for more than {AbsenceLimitMs} ms; asking for its removal (ABSENT)"));
+            _absentRemoves.Add(id);
+            _pendingRemoves.Add(id);
+        }
+
+        RequestCommitIfNeeded();
+        return Done();
+    }
+
+    /// <summary>When <paramref name="clientId"/> is due for an ABSENT remove (null: connected, or never seen away).</summary>
+    private long? AbsenceDueAtMs(string clientId)
+    {
+        if (_connected.ContainsKey(clientId))
+        {
+            return null;
+        }
+
+        ulong since;
+        if (!_awaySinceMs.TryGetValue(clientId, out since) && !_presumedAwaySinceMs.TryGetValue(clientId, out since))
+        {
+            return null;
+        }
+
+        var due = (long)Math.Min(long.MaxValue, since + AbsenceLimitMs);
+        return _absenceRetryAtMs.TryGetValue(clientId, out var retry) ? Math.Max(due, retry) : due;
+    }
+
+    /// <summary>The asked committer let ABSENT removes pass (its own view may disagree): they are asked for again after <see cref="AbsenceRetryMs"/>.</summary>
+    private void DeferAbsentRemoves()
+    {
+        if (_absentRemoves.Count == 0)
+        {
+            return;
+        }
+
+        var retryAt = NowMs() + AbsenceRetryMs;
+        foreach (var id in _absentRemoves)
+        {
+            _pendingRemoves.Remove(id);
+            _absenceRetryAtMs[id] = retryAt;
+        }
+
+        Note($"ABSENT removes of {string.Join(", ", _absentRemoves)} not committed; asked again in an hour");
+        _absentRemoves.Clear();
+    }
+
+    /// <summary>Arms the absence timer for the earliest due member while anyone is connected to commit; cancels it otherwise.</summary>
+    private void ScheduleAbsenceCheck()
+    {
+        long? next = null;
+        if (_connected.Count > 0 && _roster.Count > 0)
+        {
+            foreach (var id in _roster.Keys)
+            {
+                if (!_pendingRemoves.Contains(id) && AbsenceDueAtMs(id) is { } due && (next is null || due < next))
+                {
+                    next = due;
+                }
+            }
+        }
+
+        if (next == _absenceDueAtMs)
+        {
+            return;
+        }
+
+        _absenceDueAtMs = next;
+        if (next is not { } at)
+        {
+            _out.Effects.Add(CancelAbsenceTimer.Instance);
+            return;
+        }
+
+        var delay = TimeSpan.FromMilliseconds(Math.Max(0, at - NowMs()));
+        _out.Effects.Add(new StartAbsenceTimer(delay < MaxAbsenceTimerDelay ? delay : MaxAbsenceTimerDelay));
     }
 
     /// <summary>The empty-room grace period has passed: a room still empty asks to be passivated.</summary>
@@ -410,6 +590,7 @@ public sealed class RoomState<TConnection>
         _connected.Clear();
         _pendingAdds.Clear();
         _pendingRemoves.Clear();
+        _absentRemoves.Clear();
         _failures.Clear();
         _request = null;
         _recipients = null;
@@ -432,6 +613,8 @@ public sealed class RoomState<TConnection>
     {
         Policy = _policy?.Clone(),
         Admissions = _admissions.Snapshot(),
+        CommitLog = [.. _commitLog],
+        Away = [.. _awaySinceMs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new AwayMember(p.Key, p.Value))],
         Leaves = [.. _leaves.Values],
         Invites = [.. _invites.Values],
     };
@@ -447,6 +630,18 @@ public sealed class RoomState<TConnection>
 
         SetDurable(state.Epoch, state.Suite, state.Policy, state.Roster, state.TranscriptHash);
         _admissions = AdmissionRecord.From(state.Admissions);
+        _commitLog.Clear();
+        foreach (var logged in state.CommitLog)
+        {
+            _commitLog.AddLast(logged);
+        }
+
+        _awaySinceMs.Clear();
+        foreach (var away in state.Away.Where(a => _roster.ContainsKey(a.ClientId)))
+        {
+            _awaySinceMs[away.ClientId] = away.SinceMs;
+        }
+
         foreach (var leave in state.Leaves)
         {
             KeepLeave(leave);
@@ -461,8 +656,8 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>
-    /// Applies a durable change: the epoch, suite, policy, roster, transcript hash and admission record, nothing else. Commands call it for
-    /// each event they emit, so replaying a room's events rebuilds the same durable state.
+    /// Applies a durable change: the epoch, suite, policy, roster, transcript hash, admission record, commit log and who is
+    /// away, nothing else. Commands call it for each event they emit, so replaying a room's events rebuilds the same durable state.
     /// </summary>
     public void Apply(RoomEvent change)
     {
@@ -471,6 +666,12 @@ public sealed class RoomState<TConnection>
             case EpochAccepted accepted:
                 RecordAdmissions(accepted);
                 SetDurable(accepted.Epoch, accepted.Suite, accepted.Policy ?? _policy, accepted.Roster, accepted.TranscriptHash);
+                LogCommit(accepted);
+                foreach (var gone in _awaySinceMs.Keys.Where(id => !_roster.ContainsKey(id)).ToList())
+                {
+                    _awaySinceMs.Remove(gone);
+                }
+
                 DropSettledLeaves();
                 DropSettledInvites(accepted.CreatedAtMs);
                 break;
@@ -482,14 +683,47 @@ public sealed class RoomState<TConnection>
                 break;
             case RosterReset reset:
                 SetDurable(reset.Epoch, CipherSuite.Unspecified, null, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
+                _commitLog.Clear();
+                _awaySinceMs.Clear();
                 _leaves.Clear();
                 _invites.Clear();
+                break;
+            case MemberAway away:
+                _awaySinceMs[away.ClientId] = away.SinceMs;
+                break;
+            case MemberBack back:
+                _awaySinceMs.Remove(back.ClientId);
                 break;
             default:
                 throw new ArgumentException($"unknown room event {change?.GetType().Name}", nameof(change));
         }
 
         _restored |= !_started;
+    }
+
+    /// <summary>
+    /// Appends the accepted commit to the log, which stays a run of consecutive epochs: at most
+    /// <see cref="RoomSettings.CommitLogLength"/> commits, none older than the absence limit before this one (by the commits'
+    /// created_at_ms, so a replay of the events prunes alike). An event without its envelope starts the log afresh after it.
+    /// </summary>
+    private void LogCommit(EpochAccepted accepted)
+    {
+        if (accepted.Relayed.IsEmpty || (_commitLog.Last is { } last && last.Value.Epoch + 1 != accepted.Epoch))
+        {
+            _commitLog.Clear();
+        }
+
+        if (accepted.Relayed.IsEmpty)
+        {
+            return;
+        }
+
+        _commitLog.AddLast(new LoggedCommit(accepted.Epoch, accepted.CreatedAtMs, accepted.Relayed));
+        var oldestKept = accepted.CreatedAtMs > AbsenceLimitMs ? accepted.CreatedAtMs - AbsenceLimitMs : 0;
+        while (_commitLog.Count > Math.Max(1, _settings.CommitLogLength) || (_commitLog.Count > 1 && _commitLog.First!.Value.CreatedAtMs < oldestKept))
+        {
+            _commitLog.RemoveFirst();
+        }
     }
 
     /// <summary>What the commit admitted (new entries, spent invites), kept until expiry, pruned at the commit's time.</summary>
@@ -565,7 +799,7 @@ public sealed class RoomState<TConnection>
             return true;
         }
 
-        var now = NowMs();
+        var now = (ulong)NowMs();
         if (invite is not null)
         {
             var rejection = Identity.Invites.Verify(invite, RoomId, clientId, _roster, now, _admissions, out _);
@@ -588,7 +822,6 @@ public sealed class RoomState<TConnection>
         return false;
     }
 
-    private ulong NowMs() => (ulong)Math.Max(0, _settings.Clock.UtcNowMs);
 
     /// <summary>The BAD_INVITE reason for each rejection.</summary>
     private static string Describe(InviteRejection rejection) => rejection switch
@@ -639,6 +872,9 @@ public sealed class RoomState<TConnection>
         foreach (var removed in accepted.Removed)
         {
             _pendingRemoves.Remove(removed);
+            _absentRemoves.Remove(removed);
+            _absenceRetryAtMs.Remove(removed);
+            _presumedAwaySinceMs.Remove(removed);
         }
 
         foreach (var added in accepted.Added)
@@ -662,15 +898,21 @@ public sealed class RoomState<TConnection>
         }
     }
 
-    private void Depart(string clientId, TConnection connection)
+    /// <param name="leaving">A LEAVE: a roster member becomes a pending remove. Otherwise (a disconnect) it stays a member, away.</param>
+    private void Depart(string clientId, TConnection connection, bool leaving)
     {
         _connected.Remove(clientId);
         _recipients = null;
         _out.Effects.Add(new UnwatchConnection<TConnection>(connection));
-        _pendingAdds.Remove(clientId);
+        var joining = _pendingAdds.Remove(clientId);
         if (_roster.ContainsKey(clientId))
         {
-            _pendingRemoves.Add(clientId);
+            if (leaving || joining)
+            {
+                _pendingRemoves.Add(clientId); // a leaver, or a member that was rejoining with a new key (its old entry goes)
+            }
+
+            Emit(new MemberAway(Epoch, clientId, (ulong)NowMs()));
         }
 
         if (_request is not null && _request.CommitterId == clientId)
@@ -736,24 +978,27 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>
-    /// When no roster member is connected any more (or the only ones are re-joining with new keys), nobody can
-    /// commit their removal: the roster is dropped and the next joiner creates the room afresh at the next epoch
-    /// number (never a used one).
+    /// When a joiner waits and no roster member is connected to admit it (or the only ones are re-joining with new keys), the
+    /// roster is dropped and the joiner creates the room afresh at the next epoch number (never a used one). Members that
+    /// are merely away keep their membership as long as nobody waits (until external commits replace this, PROTOCOL.md §8.9).
     /// </summary>
     private void ResetRosterIfAbandoned()
     {
-        if (_roster.Count > 0 && _roster.Keys.All(id => !_connected.ContainsKey(id) || _pendingRemoves.Contains(id)))
+        if (_roster.Count > 0 && _pendingAdds.Count > 0 && _roster.Keys.All(id => !_connected.ContainsKey(id) || _pendingRemoves.Contains(id)))
         {
             Note(Invariant($"every member has left; the next joiner re-creates the room after epoch {Epoch}"));
             Emit(new RosterReset(Epoch));
             _pendingRemoves.Clear();
+            _absentRemoves.Clear();
+            _absenceRetryAtMs.Clear();
+            _presumedAwaySinceMs.Clear();
             _failures.Clear();
         }
     }
 
     /// <summary>
     /// A member back with a new key and its identity key REJOINED; one that left with a signed leave LEFT, with the leave;
-    /// anyone else REMOVED (its connection dropped, or it was replaced).
+    /// one away too long ABSENT; anyone else REMOVED (it was replaced).
     /// </summary>
     private Remove RemoveFor(string clientId)
     {
@@ -763,9 +1008,12 @@ public sealed class RoomState<TConnection>
             return new Remove { ClientId = clientId, Reason = RemoveReason.Rejoined };
         }
 
-        return _leaves.TryGetValue(clientId, out var leave)
-            ? new Remove { ClientId = clientId, Reason = RemoveReason.Left, Leave = leave }
-            : new Remove { ClientId = clientId, Reason = RemoveReason.Removed };
+        if (_leaves.TryGetValue(clientId, out var leave))
+        {
+            return new Remove { ClientId = clientId, Reason = RemoveReason.Left, Leave = leave };
+        }
+
+        return new Remove { ClientId = clientId, Reason = _absentRemoves.Contains(clientId) ? RemoveReason.Absent : RemoveReason.Removed };
     }
 
     private void SchedulePassivationIfEmpty()
@@ -836,9 +1084,13 @@ public sealed class RoomState<TConnection>
 
     private void Note(string text) => _out.Effects.Add(new RoomNote(text));
 
-    /// <summary>Hands over what the command decided and starts a fresh outbox for the next one.</summary>
+    private long NowMs() => Math.Max(0, _settings.Clock.UtcNowMs);
+
+    /// <summary>Hands over what the command decided (the absence timer re-armed to match) and starts a fresh outbox for the next one.</summary>
     private RoomDecision<TConnection> Done()
     {
+        ScheduleAbsenceCheck();
+
         if (_out.Events.Count == 0 && _out.Effects.Count == 0)
         {
             return RoomDecision<TConnection>.Nothing;

@@ -200,6 +200,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _rooms.Tell(new JoinRoom(envelope.RoomId, _clientId, bundle.Content, bundle.Signature, envelope.Join.PreferredSuite, Self)
         {
             SupportedSuites = [.. envelope.Join.SupportedSuites],
+            KnownEpoch = envelope.Join.KnownEpoch,
             Invite = envelope.Join.Invite,
         });
     }

@@ -14,6 +14,9 @@ public sealed record JoinRoom(string RoomId, string ClientId, ByteString BundleC
     /// <summary>The suites the joiner can run (empty: both).</summary>
     public IReadOnlyList<CipherSuite> SupportedSuites { get; init; } = [];
 
+    /// <summary>JOIN's known_epoch: for a resume, the last epoch the client applied.</summary>
+    public ulong KnownEpoch { get; init; }
+
     /// <summary>An invite naming the joiner that it brings itself (JOIN.invite), if any.</summary>
     public SignedInvite? Invite { get; init; }
 }

@@ -57,7 +57,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             TellOutgoing();
         });
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites, join.Invite)));
+            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites, join.KnownEpoch, join.Invite)));
         Command<InviteToRoom>(invite => Carry(_state.Invite(invite.ClientId, invite.Invite, _routes.LinkOf(invite.Connection, Sender))));
         Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, _routes.LinkOf(leave.Connection, Sender), leave.Leave)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
@@ -68,6 +68,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<Terminated>(OnTerminated);
         Command<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));
         Command<PassivationDue>(_ => Carry(_state.PassivationDue()));
+        Command<AbsenceCheckDue>(_ => Carry(_state.AbsenceCheckDue()));
         Command<GetRoomState>(_ => Sender.Tell(new RoomStatus(_state.Snapshot(), _state.Durable())));
         Command<StopRoom>(_ => Context.Stop(Self));
         Command<SaveSnapshotSuccess>(saved =>
@@ -228,6 +229,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             case CancelPassivationTimer:
                 Timers.Cancel(PassivationDue.Instance);
                 break;
+            case StartAbsenceTimer start:
+                Timers.StartSingleTimer(AbsenceCheckDue.Instance, AbsenceCheckDue.Instance, start.Delay);
+                break;
+            case CancelAbsenceTimer:
+                Timers.Cancel(AbsenceCheckDue.Instance);
+                break;
             case PassivateRoom passivate:
                 _log.Debug("Room {0}: empty after the grace period, passivating at epoch {1}", _state.RoomId, passivate.LastEpoch);
                 Context.Parent.Tell(new Passivate(StopRoom.Instance));
@@ -245,6 +252,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         public static readonly PassivationDue Instance = new();
 
         private PassivationDue()
+        {
+        }
+    }
+
+    private sealed class AbsenceCheckDue : INoSerializationVerificationNeeded
+    {
+        public static readonly AbsenceCheckDue Instance = new();
+
+        private AbsenceCheckDue()
         {
         }
     }

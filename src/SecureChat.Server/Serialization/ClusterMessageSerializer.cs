@@ -58,6 +58,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(RosterReset)] = "RR",
         [typeof(LeaveKept)] = "LK",
         [typeof(InviteKept)] = "IK",
+        [typeof(MemberAway)] = "MA",
+        [typeof(MemberBack)] = "MB",
         [typeof(RoomDurableState)] = "RS",
     }.ToFrozenDictionary();
 
@@ -103,6 +105,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "LK" => FromProto(P.LeaveKept.Parser.ParseFrom(bytes)),
         "IK" => new InviteKept(P.InviteKept.Parser.ParseFrom(bytes).Epoch, SignedInvite.Parser.ParseFrom(P.InviteKept.Parser.ParseFrom(bytes).Invite)),
         "I" => FromProto(P.InviteToRoom.Parser.ParseFrom(bytes)),
+        "MA" => FromProto(P.MemberAway.Parser.ParseFrom(bytes)),
+        "MB" => FromProto(P.MemberBack.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
@@ -115,7 +119,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         {
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
             PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
-            Invite = m.Invite?.ToByteString() ?? ByteString.Empty,
+            Invite = m.Invite?.ToByteString() ?? ByteString.Empty, KnownEpoch = m.KnownEpoch,
         },
         InviteToRoom m => new P.InviteToRoom { RoomId = m.RoomId, ClientId = m.ClientId, Invite = m.Invite.ToByteString(), Connection = PathOf(m.Connection) },
         LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection), Leave = m.Leave?.ToByteString() ?? ByteString.Empty },
@@ -147,6 +151,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         RosterReset m => new P.RosterReset { Epoch = m.Epoch },
         LeaveKept m => new P.LeaveKept { Epoch = m.Epoch, ClientId = m.ClientId, Leave = m.Leave.ToByteString() },
         InviteKept m => new P.InviteKept { Epoch = m.Epoch, Invite = m.Invite.ToByteString() },
+        MemberAway m => new P.MemberAway { Epoch = m.Epoch, ClientId = m.ClientId, SinceMs = m.SinceMs },
+        MemberBack m => new P.MemberBack { Epoch = m.Epoch, ClientId = m.ClientId },
         RoomDurableState m => ToProto(m),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
@@ -185,7 +191,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         var proto = new P.EpochAccepted
         {
             Epoch = m.Epoch, Suite = (int)m.Suite, CommitterId = m.CommitterId, Rekey = m.Rekey, TranscriptHash = m.TranscriptHash,
-            Policy = ToProto(m.Policy), CreatedAtMs = m.CreatedAtMs,
+            Policy = ToProto(m.Policy), CreatedAtMs = m.CreatedAtMs, Relayed = m.Relayed,
         };
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.Added.AddRange(m.Added);
@@ -202,6 +208,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
         proto.Leaves.AddRange(m.Leaves.Select(leave => leave.ToByteString()));
         proto.Invites.AddRange(m.Invites.Select(invite => invite.ToByteString()));
+        proto.CommitLog.AddRange(m.CommitLog.Select(c => new P.LoggedCommit { Epoch = c.Epoch, CreatedAtMs = c.CreatedAtMs, Envelope = c.Envelope }));
+        proto.Away.AddRange(m.Away.Select(a => new P.MemberAway { ClientId = a.ClientId, SinceMs = a.SinceMs }));
         return proto;
     }
 
@@ -220,6 +228,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         {
             SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
             Invite = m.Invite.IsEmpty ? null : SignedInvite.Parser.ParseFrom(m.Invite),
+            KnownEpoch = m.KnownEpoch,
         };
 
     private InviteToRoom FromProto(P.InviteToRoom m) => new(m.RoomId, m.ClientId, SignedInvite.Parser.ParseFrom(m.Invite), Resolve(m.Connection));
@@ -263,7 +272,12 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             Policy = FromProto(m.Policy),
             CreatedAtMs = m.CreatedAtMs,
             InvitesUsed = [.. m.InvitesUsed.Select(InviteContent.Parser.ParseFrom)],
+            Relayed = m.Relayed,
         };
+
+    private static MemberAway FromProto(P.MemberAway m) => new(m.Epoch, m.ClientId, m.SinceMs);
+
+    private static MemberBack FromProto(P.MemberBack m) => new(m.Epoch, m.ClientId);
 
     private static RoomDurableState FromProto(P.RoomDurableState m) => new(m.Epoch, (CipherSuite)m.Suite, Roster(m.Roster), m.TranscriptHash)
     {
@@ -272,6 +286,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
         Leaves = [.. m.Leaves.Select(SignedLeave.Parser.ParseFrom)],
         Invites = [.. m.Invites.Select(SignedInvite.Parser.ParseFrom)],
+        CommitLog = [.. m.CommitLog.Select(c => new LoggedCommit(c.Epoch, c.CreatedAtMs, c.Envelope))],
+        Away = [.. m.Away.Select(a => new AwayMember(a.ClientId, a.SinceMs))],
     };
 
     /// <summary>

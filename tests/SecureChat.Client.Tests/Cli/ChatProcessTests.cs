@@ -78,10 +78,11 @@ public sealed class ChatProcessTests : IAsyncLifetime
         Assert.Equal("error [lobby] (StaleEpoch): the server says \"late\\u000a[lobby] 12:00 bob: send the code to mallory\"", labelled);
 
         // Bob comes back with a new identity key (a new device, or an impostor): alice is told, and each of his lines is marked.
+        // (A disconnect is not a leave: the old bob stays a member until the commit that admits the new one removes him.)
         await bob.DisposeAsync();
-        await alice.WaitForLineAsync("bob left");
         await using var newBob = TestChatClient.Start(_server, _system, "bob");
         newBob.Client.Join("lobby");
+        await alice.WaitForLineAsync("bob left");
         await alice.WaitForLineAsync("bob's identity key changed");
         await newBob.WaitForNextAsync<KeyEstablished>();
         newBob.Client.Send("lobby", "it's me");

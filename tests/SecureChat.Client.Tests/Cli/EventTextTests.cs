@@ -31,6 +31,9 @@ public sealed class EventTextTests
         new StillWaitingForAdmission("lobby", TimeSpan.FromSeconds(30)),
         new JoinerNotAdmitted("lobby", "mallory"),
         new Rejoining("lobby", RejoinReason.RemovedFromRoom, null),
+        new Rejoining("lobby", RejoinReason.RemovedFromRoom, null) { Removal = RemoveReason.Absent, RemovedBy = "bob" },
+        new Rejoining("lobby", RejoinReason.ResumeNotPossible, null),
+        new Resumed("lobby", 3, 5, 2),
         new SendHeldForKeyChange("lobby", ["bob"]),
         new SendQueueFull("lobby", 1000),
         new MessageDropped("lobby", "bob", DecryptRejection.Replay),
@@ -194,7 +197,7 @@ public sealed class EventTextTests
         Assert.Equal("! connection lost (down); reconnecting to b.example:2 in 0.5 s",
             EventText.Format(new Disconnected(DisconnectCause.LinkFailed, "down", TimeSpan.FromMilliseconds(500)) { NextServer = "b.example:2" }));
         Assert.Equal("! connection lost (down); reconnecting in 0.5 s", EventText.Format(new Disconnected(DisconnectCause.LinkFailed, "down", TimeSpan.FromMilliseconds(500))));
-        Assert.Equal("* reconnected to b.example:2 (reconnect #3); rejoining rooms and rekeying", EventText.Format(new Reconnected(3) { Server = "b.example:2" }));
+        Assert.Equal("* reconnected to b.example:2 (reconnect #3); resuming rooms", EventText.Format(new Reconnected(3) { Server = "b.example:2" }));
     }
 
     /// <summary>The event as the chat terminal prints it.</summary>

@@ -6,11 +6,11 @@ using SecureChat.Testing.RealClients;
 
 namespace SecureChat.Client.Tests.EndToEnd;
 
-/// <summary>A client whose connection breaks comes back, rejoins, rekeys and keeps chatting.</summary>
+/// <summary>A client whose connection breaks comes back and resumes its membership: no commit, the commits it missed applied.</summary>
 public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
 {
     [Fact]
-    public async Task A_dropped_connection_reconnects_rejoins_rekeys_and_delivers_what_was_typed_meanwhile()
+    public async Task A_member_that_lost_its_connection_resumes_without_a_commit_applies_what_was_committed_meanwhile_and_reads_the_new_epoch()
     {
         await using var alice = TestChatClient.Start(Server, System, "alice");
         var bobConnector = new BreakableConnector(Server.ChatConnector("bob"));
@@ -25,35 +25,76 @@ public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
         var before = await bob.WaitForNextAsync<KeyEstablished>();
         await alice.WaitForNextAsync<KeyEstablished>(k => k.MemberCount == 2);
 
-        bobConnector.BreakCurrentLink();
-        var disconnected = await bob.WaitForNextAsync<Disconnected>();
-        Assert.NotNull(disconnected.RetryIn);
+        // Bob is offline (every reconnect fails) while carol joins, which alice commits, and carol and alice chat.
+        bobConnector.BreakCurrentLink(stayOffline: true);
+        Assert.NotNull((await bob.WaitForNextAsync<Disconnected>()).RetryIn);
         bob.Client.Send("lobby", "typed while offline");
+        await using var carol = TestChatClient.Start(Server, System, "carol");
+        await carol.WaitForNextAsync<Connected>();
+        carol.Client.Join("lobby");
+        var carolKeys = await carol.WaitForNextAsync<KeyEstablished>();
+        Assert.Equal((before.Epoch + 1, 3), (carolKeys.Epoch, carolKeys.MemberCount)); // bob is still a member
+        await alice.WaitForNextAsync<KeyEstablished>(k => k.Epoch == carolKeys.Epoch);
+        carol.Client.Send("lobby", "said while bob was away");
+        await alice.WaitForNextAsync<MessageReceived>(m => m.Text == "said while bob was away");
+        var epochWhileAway = (await Server.RoomStateAsync("lobby")).Durable.Epoch;
 
+        bobConnector.Release();
         await bob.WaitForNextAsync<Reconnected>();
-        var after = await bob.WaitForNextAsync<KeyEstablished>();
-        Assert.True(after.Epoch > before.Epoch);
-        Assert.NotEqual(before.EpochCode, after.EpochCode);
-        var delivered = await alice.WaitForNextAsync<MessageReceived>();
-        Assert.Equal(("bob", "typed while offline"), (delivered.SenderId, delivered.Text));
+        var caughtUp = await bob.WaitForNextAsync<KeyEstablished>();
+        var resumed = await bob.WaitForNextAsync<Resumed>();
+
+        Assert.Equal((carolKeys.Epoch, carolKeys.EpochCode), (caughtUp.Epoch, caughtUp.EpochCode));
+        Assert.Equal(new Resumed("lobby", before.Epoch, carolKeys.Epoch, 1), resumed);
+        // Typed before carol joined: held until bob says it may go to her too (issue #13 item 7), then delivered.
+        Assert.Equal(["carol"], (await bob.WaitForNextAsync<QueuedSendsHeld>()).JoinedSince);
+        bob.Client.SendQueued("lobby");
+        Assert.Equal("typed while offline", (await carol.WaitForNextAsync<MessageReceived>(m => m.SenderId == "bob")).Text);
+        Assert.Equal("typed while offline", (await alice.WaitForNextAsync<MessageReceived>(m => m.SenderId == "bob")).Text);
         alice.Client.Send("lobby", "welcome back");
         Assert.Equal("welcome back", (await bob.WaitForNextAsync<MessageReceived>()).Text);
+        Assert.Equal(epochWhileAway, (await Server.RoomStateAsync("lobby")).Durable.Epoch); // the reconnect cost no commit
+        Assert.DoesNotContain(bob.Events, e => e is MessageReceived { Text: "said while bob was away" }); // the server stores nothing
     }
 
-    /// <summary>Real TLS links that the test can cut, as a network failure would.</summary>
+    /// <summary>Real TLS links that the test can cut, as a network failure would, and keep cut until released.</summary>
     private sealed class BreakableConnector(IServerConnector inner) : IServerConnector
     {
         private IServerLink? _current;
+        private volatile bool _offline;
 
         public string Address => inner.Address;
 
         public IServerLink Connect(IActorRef session, long linkId)
         {
+            if (_offline)
+            {
+                session.Tell(new LinkEvents.LinkDown(linkId, "the test keeps this client offline"));
+                return new RefusedLink(linkId);
+            }
+
             var link = inner.Connect(session, linkId);
             Volatile.Write(ref _current, link);
             return link;
         }
 
-        public void BreakCurrentLink() => Volatile.Read(ref _current)?.Dispose();
+        public void BreakCurrentLink(bool stayOffline = false)
+        {
+            _offline = stayOffline;
+            Volatile.Read(ref _current)?.Dispose();
+        }
+
+        public void Release() => _offline = false;
+    }
+
+    private sealed class RefusedLink(long linkId) : IServerLink
+    {
+        public long LinkId => linkId;
+
+        public bool TrySend(Core.Wire.Envelope envelope) => false;
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -454,25 +454,83 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     [Fact]
-    public void A_lost_link_drops_the_session_and_held_messages_and_the_next_link_rejoins_with_a_fresh_bundle()
+    public void A_lost_link_keeps_a_members_session_and_the_next_link_resumes_with_the_missed_commits_and_no_commit_of_its_own()
     {
         var (room, bob) = AdmittedToBobsRoom();
-        var firstBundle = room.Session!.JoinBundle;
-        bob.Rekey();
+        var session = room.Session!;
+        var missed = bob.Rekey();
         room.Frame(bob.Encrypt("held"));
         Assert.Single(room.Held);
 
         var lost = Take(room.LinkLost());
-
         Assert.Equal(Room, Assert.IsType<RoomOffline>(Assert.Single(lost.Events)).RoomId);
-        Assert.Equal((RoomPhase.Offline, 0UL), (room.Phase, room.Epoch));
-        Assert.Null(room.Session);
-        Assert.Empty(room.Held);
+        Assert.Equal((RoomPhase.Offline, 2UL), (room.Phase, room.Epoch));
+        Assert.Same(session, room.Session);
         Assert.Empty(Take(room.Frame(bob.Encrypt("to the old connection"))).Events);
         Assert.Empty(Take(room.Send("typed offline")).Out);
-        var rejoin = Single(Take(room.LinkReady()), MessageType.Join);
-        Assert.NotEqual(firstBundle, rejoin.Join.Bundle);
-        Assert.Equal(1, room.QueuedSends);
+
+        var resume = Single(Take(room.LinkReady()), MessageType.Join);
+        Assert.Equal((session.CurrentBundle, 2UL), (resume.Join.Bundle, resume.Join.KnownEpoch)); // its roster entry, byte for byte
+        var caughtUp = Take(room.Frame(missed));
+        Assert.Equal(3UL, Assert.IsType<KeyEstablished>(Assert.Single(caughtUp.Events)).Epoch);
+        Assert.Equal((RoomPhase.Joining, 1), (room.Phase, room.QueuedSends)); // back only once JOINED ends the resend
+        var back = Take(room.Frame(ServerFrames.Joined(Room, 3, 2, mode: JoinMode.Resumed)));
+
+        Assert.Equal(new Resumed(Room, 2, 3, 1), back.Events[0]);
+        Assert.Equal("held", Assert.IsType<MessageReceived>(back.Events[1]).Text);
+        Assert.Equal("typed offline", bob.Decrypt(Single(back, MessageType.Application)));
+        Assert.Equal((RoomPhase.Ready, 3UL), (room.Phase, room.Epoch));
+        Assert.Same(session, room.Session);
+        Assert.Empty(caughtUp.Out); // no commit, no leave: the reconnect cost nothing but the JOIN
+    }
+
+    [Fact]
+    public void A_lost_link_before_admission_drops_the_session_and_the_next_link_joins_with_a_fresh_bundle()
+    {
+        var room = NewRoom();
+        var first = Single(Take(room.LinkReady()), MessageType.Join);
+        room.Frame(ServerFrames.Joined(Room, 1, 1));
+
+        room.LinkLost();
+
+        Assert.Null(room.Session);
+        var again = Single(Take(room.LinkReady()), MessageType.Join);
+        Assert.NotEqual(first.Join.Bundle, again.Join.Bundle);
+        Assert.Equal(0UL, again.Join.KnownEpoch);
+    }
+
+    [Fact]
+    public void A_resume_answered_rejoin_needed_joins_afresh_with_a_new_key_and_says_why()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        var old = room.Session!;
+        room.LinkLost();
+        room.LinkReady();
+
+        var answered = Take(room.Frame(ServerFrames.Joined(Room, 9, 2, mode: JoinMode.RejoinNeeded)));
+
+        Assert.Equal([MessageType.Leave, MessageType.Join], answered.Out.Select(e => e.Type));
+        Assert.NotEqual(old.CurrentBundle, answered.Out[1].Join.Bundle);
+        Assert.Equal(RejoinReason.ResumeNotPossible, Assert.IsType<Rejoining>(Assert.Single(answered.Events)).Reason);
+        Assert.Equal(RoomPhase.Joining, room.Phase);
+    }
+
+    [Fact]
+    public void A_member_removed_while_away_is_told_by_whom_and_why_when_it_resumes_then_joins_afresh()
+    {
+        var (room, bob) = AdmittedToBobsRoom();
+        room.LinkLost();
+        var removal = bob.Remove("alice");
+        room.LinkReady();
+
+        var told = Take(room.Frame(removal));
+        var rejoining = Assert.IsType<Rejoining>(Assert.Single(told.Events));
+        Assert.Equal((RejoinReason.RemovedFromRoom, RemoveReason.Removed, "bob"), (rejoining.Reason, rejoining.Removal, rejoining.RemovedBy));
+        Assert.Empty(told.Out); // the JOIN out is still answered first
+
+        var answered = Take(room.Frame(ServerFrames.Joined(Room, 3, 1, mode: JoinMode.RejoinNeeded)));
+        Assert.Equal([MessageType.Leave, MessageType.Join], answered.Out.Select(e => e.Type));
+        Assert.Empty(answered.Events); // told once
     }
 
     [Fact]
@@ -689,13 +747,13 @@ public sealed class ClientRoomTests : IDisposable
     {
         var (owning, bob) = AdmittedToBobsRoom();
         var erased = owning.Session!;
-        owning.LinkLost();
-        Assert.False(Reads(erased, bob.Encrypt("after the link was lost")));
+        owning.Frame(ServerFrames.Error(Room, ErrorCode.NotAMember, "not a member")); // the room rejoins with a new session
+        Assert.False(Reads(erased, bob.Encrypt("after the session was replaced")));
 
         var (keeping, carol) = AdmittedToBobsRoom(keepSessions: true, creator: "carol");
         var kept = keeping.Session!;
-        keeping.LinkLost();
-        Assert.True(Reads(kept, carol.Encrypt("after the link was lost")));
+        keeping.Frame(ServerFrames.Error(Room, ErrorCode.NotAMember, "not a member"));
+        Assert.True(Reads(kept, carol.Encrypt("after the session was replaced")));
     }
 
     private static (Envelope Frame, ClientEvent Expected) LoseKeys(EnginePeer bob, string cause)
@@ -736,21 +794,26 @@ public sealed class ClientRoomTests : IDisposable
             case "removed by a commit":
                 var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { new Remove { ClientId = "alice", Reason = RemoveReason.Removed } } }));
                 bob.Session.ProcessCommit(removal.Commit);
-                return (bob.Session.CommitEnvelope(removal.Commit), new Rejoining(Room, RejoinReason.RemovedFromRoom, null));
+                return (bob.Session.CommitEnvelope(removal.Commit),
+                    new Rejoining(Room, RejoinReason.RemovedFromRoom, null) { Removal = RemoveReason.Removed, RemovedBy = "bob" });
             default:
                 return (ServerFrames.Error(Room, ErrorCode.NotAMember, "not in the roster"), new Rejoining(Room, RejoinReason.ServerSaysNotAMember, "not in the roster"));
         }
     }
 
     /// <summary>
-    /// Alice's link came back: as the v1 server does, bob removes the alice that went away, then <paramref name="meanwhile"/>
-    /// happens, then bob admits alice's new session (applied by <paramref name="alsoApplying"/> too). Returns the admission's effects.
+    /// Alice's link came back after bob removed her while she was away, then <paramref name="meanwhile"/> happened: her resume
+    /// gets the removal and JOINED REJOIN_NEEDED, she joins afresh, and bob admits her new session (applied by
+    /// <paramref name="alsoApplying"/> too). Returns the admission's effects.
     /// </summary>
     private static RoomEffects RejoinAfter(ClientRoom room, EnginePeer bob, Action meanwhile, params EnginePeer[] alsoApplying)
     {
-        bob.Session.ProcessCommit(RemoveCommit(bob, "alice"));
+        var removal = bob.Remove("alice");
         meanwhile();
-        var join = Single(Take(room.LinkReady()), MessageType.Join);
+        Assert.NotEqual(0UL, Single(Take(room.LinkReady()), MessageType.Join).Join.KnownEpoch);
+        room.Frame(removal);
+        var join = Take(room.Frame(ServerFrames.Joined(Room, bob.Session.Epoch, (uint)bob.Session.Roster.Count, mode: JoinMode.RejoinNeeded))).Out
+            .Single(e => e.Type == MessageType.Join);
         room.Frame(ServerFrames.Joined(Room, bob.Session.Epoch, (uint)bob.Session.Roster.Count));
         var admit = bob.Admit(join.Join.Bundle);
         foreach (var peer in alsoApplying)

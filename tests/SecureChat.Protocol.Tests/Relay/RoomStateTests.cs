@@ -25,6 +25,7 @@ public sealed class RoomStateTests : IDisposable
     private readonly TestMember _carol;
     private RoomState<string> _room;
     private RoomDecision<string> _last = null!;
+    private readonly List<RoomEvent> _events = [];
 
     public RoomStateTests()
     {
@@ -670,7 +671,8 @@ public sealed class RoomStateTests : IDisposable
 
         Leave(_bob, "bob-1", leave);
 
-        Assert.Equal(new LeaveKept(2, "bob", leave), Assert.Single(_last.Events));
+        Assert.Equal([new LeaveKept(2, "bob", leave)], _last.Events.OfType<LeaveKept>());
+        Assert.Equal(["bob"], _last.Events.OfType<MemberAway>().Select(a => a.ClientId)); // kept away too, should the room restart before the removal
         Assert.Equal(leave, _room.Leaves["bob"]);
         Assert.Equal(leave, _room.Durable().Leaves.Single());
         var remove = Assert.Single(RequestTo("alice-1").Removes);
@@ -690,7 +692,7 @@ public sealed class RoomStateTests : IDisposable
 
         Leave(_bob, "bob-1", forged);
 
-        Assert.Empty(_last.Events);
+        Assert.Empty(_last.Events.OfType<LeaveKept>());
         Assert.DoesNotContain(_last.Effects, e => e is RefuseRequest<string>); // a LEAVE is never answered
         Assert.Contains(_last.Effects, e => e is RoomNote { Text: var text } && text.Contains("does not verify", StringComparison.Ordinal));
         Assert.Equal(RemoveReason.Removed, Assert.Single(RequestTo("alice-1").Removes).Reason);
@@ -707,7 +709,7 @@ public sealed class RoomStateTests : IDisposable
 
         Leave(_bob, "bob-1", _bob.Leave(Room, 3, _bob.Bundle)); // bob's first entry, replaced by the rekey
 
-        Assert.Empty(_last.Events);
+        Assert.Empty(_last.Events.OfType<LeaveKept>());
         Assert.Empty(_room.Leaves);
     }
 
@@ -854,15 +856,199 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void A_disconnect_counts_as_a_leave()
+    public void A_disconnect_is_not_a_leave_the_member_stays_in_the_roster_away_and_no_commit_is_asked()
     {
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
+        var now = (ulong)_clock.UtcNowMs;
 
         Disconnect("bob-1");
 
-        Assert.Equal(["bob"], RequestTo("alice-1").Removes.Select(r => r.ClientId));
+        Assert.Empty(Receivers(MessageType.CommitRequest));
+        Assert.Equal([new MemberAway(2, "bob", now)], _last.Events);
+        Assert.Equal(["alice", "bob"], _room.Snapshot().Roster);
         Assert.Equal(["alice"], _room.Snapshot().Connected);
+        Assert.Empty(_room.Snapshot().PendingRemoves);
+        Assert.Equal([new AwayMember("bob", now)], _room.Durable().Away);
+    }
+
+    // ------------------------------------------------------------------ §4.2 resume
+
+    [Fact]
+    public void A_member_back_with_its_roster_entry_gets_the_commits_it_missed_then_resumed_and_no_commit_is_made()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", _carol, "carol-1");
+        Disconnect("bob-1");
+        AliceRekeys();
+        AliceRekeys();
+        var missed = _room.CommitLog.Where(c => c.Epoch > 3).Select(c => c.Envelope).ToList();
+        var epoch = _room.Epoch;
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: 3));
+
+        var frames = FramesTo("bob-2");
+        Assert.Equal([MessageType.Commit, MessageType.Commit, MessageType.Joined], frames.Select(f => f.Type));
+        Assert.Equal(missed, _last.Effects.OfType<SendFrame<string>>().Take(2).Select(f => f.Frame)); // byte for byte as relayed
+        Assert.Equal((JoinMode.Resumed, 5ul), (frames[2].Joined.Mode, frames[2].Joined.CurrentEpoch));
+        Assert.Equal([new MemberBack(5, "bob")], _last.Events);
+        Assert.Empty(Receivers(MessageType.CommitRequest));
+        Assert.Equal(epoch, _room.Epoch); // the reconnect cost no commit
+        Assert.Equal(["alice", "carol", "bob"], _room.Snapshot().Connected);
+        Publish(_bob, "bob-2", 5);
+        Assert.Equal(["alice-1", "carol-1"], FannedOutTo());
+    }
+
+    [Fact]
+    public void A_resume_from_the_current_epoch_gets_no_commit_and_one_from_the_future_must_rejoin()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Disconnect("bob-1");
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: 2));
+        Assert.Equal([MessageType.Joined], FramesTo("bob-2").Select(f => f.Type));
+        Assert.Equal(JoinMode.Resumed, Sent("bob-2", MessageType.Joined).Joined.Mode);
+
+        Disconnect("bob-2");
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-3", knownEpoch: 7));
+        Assert.Equal(JoinMode.RejoinNeeded, Assert.Single(FramesTo("bob-3")).Joined.Mode);
+        Assert.DoesNotContain("bob", _room.Snapshot().Connected);
+    }
+
+    [Fact]
+    public void A_resume_the_log_no_longer_reaches_is_told_rejoin_needed_and_one_at_its_edge_is_served()
+    {
+        _room = NewRoom(commitLogLength: 2);
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Disconnect("bob-1");
+        AliceRekeys();
+        AliceRekeys();
+        AliceRekeys();
+        Assert.Equal([4ul, 5ul], _room.CommitLog.Select(c => c.Epoch));
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: 2));
+        var joined = Assert.Single(FramesTo("bob-2"));
+        Assert.Equal((JoinMode.RejoinNeeded, 5ul), (joined.Joined.Mode, joined.Joined.CurrentEpoch));
+        Assert.Equal(["alice"], _room.Snapshot().Connected);
+        Assert.DoesNotContain(_last.Effects, e => e is WatchConnection<string>);
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-3", knownEpoch: 3));
+        Assert.Equal([MessageType.Commit, MessageType.Commit, MessageType.Joined], FramesTo("bob-3").Select(f => f.Type));
+        Assert.Equal(JoinMode.Resumed, Sent("bob-3", MessageType.Joined).Joined.Mode);
+    }
+
+    [Fact]
+    public void A_member_removed_while_away_gets_the_commits_since_its_epoch_removal_included_then_rejoin_needed()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Disconnect("bob-1");
+        var removal = _alice.Commit(Room, 3, [_alice.Bundle], removes: [new Remove { ClientId = "bob", Reason = RemoveReason.Removed }],
+            previous: _room.TranscriptHash);
+        Submit(_alice, "alice-1", removal);
+        Assert.Equal(["alice"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Durable().Away); // only roster members are away
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: 2));
+
+        var frames = FramesTo("bob-2");
+        Assert.Equal([MessageType.Commit, MessageType.Joined], frames.Select(f => f.Type));
+        Assert.Equal(removal, frames[0].Commit);
+        Assert.Equal(JoinMode.RejoinNeeded, frames[1].Joined.Mode);
+        Assert.Equal(["alice"], _room.Snapshot().Connected);
+
+        // Without a known epoch the same bundle is a second admission, refused as before.
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-3"));
+        Refused("bob-3", ErrorCode.BadBundle, notInRoom: true);
+    }
+
+    [Fact]
+    public void The_commit_log_and_who_is_away_survive_a_snapshot_and_a_replay_of_the_events_and_a_restored_room_resumes_members()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Disconnect("bob-1");
+        AliceRekeys();
+        var live = _room.Durable();
+
+        var replayed = NewRoom();
+        foreach (var change in _events)
+        {
+            replayed.Apply(change);
+        }
+
+        _room = NewRoom();
+        _room.Restore(live);
+        foreach (var room in new[] { replayed, _room })
+        {
+            var state = room.Durable();
+            Assert.Equal(live.CommitLog, state.CommitLog);
+            Assert.Equal(live.Away, state.Away);
+        }
+
+        Assert.Equal([1ul, 2ul, 3ul], live.CommitLog.Select(c => c.Epoch));
+        Did(_room.Start());
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: 2));
+        Assert.Equal([MessageType.Commit, MessageType.Joined], FramesTo("bob-2").Select(f => f.Type));
+        Assert.True(Sent("bob-2", MessageType.Joined).Joined.Recovered);
+    }
+
+    // ------------------------------------------------------------------ absence
+
+    [Fact]
+    public void A_member_away_for_longer_than_the_absence_limit_is_asked_to_be_removed_as_absent_by_the_servers_clock()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var limit = TimeSpan.FromMilliseconds(RoomPolicies.DefaultAbsenceLimitMs);
+
+        Disconnect("bob-1");
+        Assert.Contains(new StartAbsenceTimer(TimeSpan.FromDays(1)), _last.Effects); // long timers are armed a day at a time
+
+        _clock.Advance((long)(limit - TimeSpan.FromMilliseconds(1)).TotalMilliseconds);
+        Did(_room.AbsenceCheckDue());
+        Assert.Empty(Receivers(MessageType.CommitRequest));
+        Assert.Contains(new StartAbsenceTimer(TimeSpan.FromMilliseconds(1)), _last.Effects);
+
+        _clock.Advance((long)(TimeSpan.FromMilliseconds(1)).TotalMilliseconds);
+        Did(_room.AbsenceCheckDue());
+        var request = RequestTo("alice-1");
+        Assert.Equal([("bob", RemoveReason.Absent)], request.Removes.Select(r => (r.ClientId, r.Reason)));
+        Submit(_alice, "alice-1", Answer(_alice, request));
+        Assert.Equal(["alice"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Durable().Away);
+        Assert.DoesNotContain(_last.Effects, e => e is StartAbsenceTimer);
+    }
+
+    [Fact]
+    public void An_absent_remove_the_committer_declines_is_asked_again_an_hour_later_and_a_member_back_in_time_is_not_asked_about()
+    {
+        var carol = Member("carol", expires: DateTimeOffset.UtcNow.AddDays(30)); // still valid when she is back
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Admit(_alice, "alice-1", carol, "carol-1");
+        Disconnect("bob-1");
+        Disconnect("carol-1");
+        _clock.Advance((long)TimeSpan.FromDays(13).TotalMilliseconds);
+        Did(_room.Join("carol", carol.Bundle, Aes, "carol-2", knownEpoch: 3));
+        Assert.Equal(JoinMode.Resumed, Sent("carol-2", MessageType.Joined).Joined.Mode);
+        _clock.Advance((long)(TimeSpan.FromDays(1)).TotalMilliseconds);
+
+        Did(_room.AbsenceCheckDue());
+        Assert.Equal(["bob"], RequestTo("alice-1").Removes.Select(r => r.ClientId)); // carol came back within the limit
+
+        // Alice's own view disagrees: no commit by the deadline. Bob is not asked about again for an hour.
+        _clock.Advance((long)(CommitTimeout).TotalMilliseconds);
+        Did(_room.CommitDeadline(new CommitDeadlineDue(4, "alice")));
+        Assert.Empty(Receivers(MessageType.CommitRequest));
+        Assert.Empty(_room.Snapshot().PendingRemoves);
+        Assert.Contains(new StartAbsenceTimer(TimeSpan.FromMilliseconds(RoomState<string>.AbsenceRetryMs)), _last.Effects);
+        _clock.Advance((long)(TimeSpan.FromMilliseconds(RoomState<string>.AbsenceRetryMs)).TotalMilliseconds);
+        Did(_room.AbsenceCheckDue());
+        Assert.Equal(["bob"], RequestTo("carol-2").Removes.Select(r => r.ClientId));
     }
 
     [Fact]
@@ -876,7 +1062,7 @@ public sealed class RoomStateTests : IDisposable
 
         Assert.Contains(CancelCommitDeadline.Instance, _last.Effects);
         var request = RequestTo("bob-1");
-        Assert.Equal(["alice"], request.Removes.Select(r => r.ClientId));
+        Assert.Empty(request.Removes); // away, still a member
         Assert.Equal(_carol.Bundle, Assert.Single(request.Adds).Bundle);
         Assert.Contains(new StartCommitDeadline(new CommitDeadlineDue(3, "bob"), CommitTimeout), _last.Effects);
     }
@@ -886,9 +1072,10 @@ public sealed class RoomStateTests : IDisposable
     {
         CreateRoom(_alice, "alice-1");
         Leave(_alice, "alice-1");
-        Assert.Contains(new RosterReset(1), _last.Events);
+        Assert.DoesNotContain(_last.Events, e => e is RosterReset); // nobody waits yet
 
         Join(_bob, "bob-1");
+        Assert.Contains(new RosterReset(1), _last.Events);
 
         Assert.Equal(1ul, Sent("bob-1", MessageType.Joined).Joined.CurrentEpoch);
         var request = RequestTo("bob-1");
@@ -991,17 +1178,37 @@ public sealed class RoomStateTests : IDisposable
         }
     }
 
-    private RoomState<string> NewRoom(int maxMembers = 10, ulong startEpoch = 0, int rekeysPerMinute = 10) =>
-        new(Room, startEpoch, new RoomSettings(maxMembers, CommitTimeout, Grace, _clock) { RekeysPerMemberPerMinute = rekeysPerMinute });
+    private RoomState<string> NewRoom(int maxMembers = 10, ulong startEpoch = 0, int rekeysPerMinute = 10, int commitLogLength = 256) =>
+        new(Room, startEpoch, new RoomSettings(maxMembers, CommitTimeout, Grace, _clock)
+        {
+            RekeysPerMemberPerMinute = rekeysPerMinute,
+            CommitLogLength = commitLogLength,
+        });
 
-    private TestMember Member(string id)
+    private TestMember Member(string id, DateTimeOffset? expires = null)
     {
-        var member = new TestMember(id);
+        var member = new TestMember(id, expires);
         _members.Add(member);
         return member; // a client id may have several sessions (keys) over time
     }
 
-    private RoomDecision<string> Did(RoomDecision<string> decision) => _last = decision;
+    private RoomDecision<string> Did(RoomDecision<string> decision)
+    {
+        _events.AddRange(decision.Events);
+        return _last = decision;
+    }
+
+    /// <summary>The frames the last decision sent to <paramref name="connection"/>, in order.</summary>
+    private List<Envelope> FramesTo(string connection) =>
+        [.. _last.Effects.OfType<SendFrame<string>>().Where(s => s.To == connection).Select(s => Envelope.Parser.ParseFrom(s.Frame))];
+
+    /// <summary>Alice, connected as alice-1, commits a rekey that the room accepts.</summary>
+    private void AliceRekeys()
+    {
+        var epoch = _room.Epoch;
+        Submit(_alice, "alice-1", _alice.Commit(Room, epoch + 1, Bundles(), rekey: true, previous: _room.TranscriptHash));
+        Assert.Equal(epoch + 1, _room.Epoch);
+    }
 
     private void Join(TestMember member, string connection, CipherSuite suite = Aes) => Did(_room.Join(member.Id, member.Bundle, suite, connection));
 

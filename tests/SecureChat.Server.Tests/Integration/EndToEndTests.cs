@@ -1,4 +1,5 @@
 using SecureChat.Core.Wire;
+using SecureChat.Testing.Honest;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
 using Xunit.Abstractions;
@@ -64,7 +65,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_member_that_disconnects_is_removed_by_a_commit_the_server_asks_for()
+    public async Task A_member_that_disconnects_stays_a_member_and_resumes_on_a_new_connection_with_the_commit_it_missed()
     {
         await using var server = await TestServer.StartAsync(output);
         using var aliceKeys = new TestMember("alice");
@@ -74,10 +75,18 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         var (epoch, transcript) = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys)]);
 
         await bob.DisposeAsync();
+        await Eventually.TrueAsync(() => !server.RoomStateAsync("lobby").GetAwaiter().GetResult().Snapshot.Connected.Contains("bob"), "the room saw bob go");
+        Assert.Equal(["alice", "bob"], (await server.RoomStateAsync("lobby")).Snapshot.Roster); // no remove is asked for
+        var rekey = aliceKeys.Commit("lobby", epoch + 1, [aliceKeys.Bundle, bobKeys.Bundle], rekey: true, previous: transcript);
+        await alice.SendAsync(Frames.Commit("alice", "lobby", epoch + 1, rekey));
+        Assert.Equal(epoch + 1, (await alice.ExpectAsync(MessageType.Commit)).Epoch); // the first frame alice gets: no COMMIT_REQUEST came
 
-        var request = (await alice.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
-        Assert.Equal(["bob"], request.Removes.Select(r => r.ClientId));
-        await alice.SendAsync(Frames.Commit("alice", "lobby", epoch + 1, aliceKeys.Commit("lobby", epoch + 1, [aliceKeys.Bundle], removed: ["bob"], previous: transcript)));
-        Assert.Equal(epoch + 1, (await alice.ExpectAsync(MessageType.Commit)).Epoch);
+        await using var bobAgain = await server.ConnectAndHelloAsync("bob");
+        await bobAgain.SendAsync(Frames.Join("bob", "lobby", bobKeys.Bundle, knownEpoch: epoch));
+
+        Assert.Equal(rekey, (await bobAgain.ExpectAsync(MessageType.Commit)).Commit);
+        var joined = (await bobAgain.ExpectAsync(MessageType.Joined)).Joined;
+        Assert.Equal((JoinMode.Resumed, epoch + 1), (joined.Mode, joined.CurrentEpoch));
+        Assert.Equal(epoch + 1, (await server.RoomStateAsync("lobby")).Durable.Epoch); // the resume made no commit
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using SecureChat.Core.Wire;
+using SecureChat.Testing.Honest;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
 using Xunit.Abstractions;
@@ -118,12 +119,13 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
             Assert.Equal(sent++, received.Sequence);
         }
 
-        // Carol still gets everything; alice, the committer, is asked to remove bob.
+        // Carol still gets everything; bob's connection ends after what was buffered, and he stays a member, away (a
+        // disconnect is not a leave: he may resume, or be removed after the absence limit).
         await alice.SendAsync(Frames.Application("alice", "lobby", epoch, sent, ciphertextBytes: 100));
         Assert.Equal(sent, (await carol.ReadUntilAsync(MessageType.Application)).Sequence);
-        var request = (await alice.ReadUntilAsync(MessageType.CommitRequest)).CommitRequest;
-        Assert.Equal(["bob"], request.Removes.Select(r => r.ClientId));
-        await bob.ReadUntilClosedAsync(); // returns: bob's connection ends after what was buffered
+        await bob.ReadUntilClosedAsync();
+        await Eventually.TrueAsync(() => !server.RoomStateAsync("lobby").GetAwaiter().GetResult().Snapshot.Connected.Contains("bob"), "the room saw bob go");
+        Assert.Contains("bob", (await server.RoomStateAsync("lobby")).Durable.Away.Select(a => a.ClientId));
     }
 
     [Fact]

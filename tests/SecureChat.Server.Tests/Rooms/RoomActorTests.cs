@@ -81,14 +81,16 @@ public sealed class RoomActorTests : RoomTestKit
     }
 
     [Fact]
-    public void A_connection_that_terminates_leaves_the_room()
+    public void A_connection_that_terminates_leaves_its_member_in_the_roster_and_nobody_is_asked_to_commit()
     {
         AliceAndBobInTheRoom(_room, _alice, _bob);
 
         Sys.Stop(_bob.Connection.Ref);
 
-        Assert.Equal(["bob"], ExpectFrame(_alice.Connection, MessageType.CommitRequest).CommitRequest.Removes.Select(r => r.ClientId));
-        Assert.Equal(["alice"], Status(_room).Snapshot.Connected);
+        AwaitAssert(() => Assert.Equal(["alice"], Status(_room).Snapshot.Connected));
+        Assert.Equal(["alice", "bob"], Status(_room).Snapshot.Roster);
+        Assert.Equal(["bob"], Status(_room).Durable.Away.Select(a => a.ClientId));
+        _alice.Connection.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]

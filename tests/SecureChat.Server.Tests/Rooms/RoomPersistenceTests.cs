@@ -76,6 +76,31 @@ public sealed class RoomPersistenceTests : RoomTestKit
     }
 
     [Fact]
+    public void A_member_away_when_the_room_stops_resumes_in_its_next_incarnation_with_the_commits_it_missed_from_the_journal()
+    {
+        var room = StartRoom(snapshotEvery: 3);
+        var transcript = AliceAndBobInTheRoom(room, _alice, _bob);
+        Sys.Stop(_bob.Connection.Ref);
+        AwaitAssert(() => Assert.Equal(["alice"], Status(room).Snapshot.Connected));
+        var rekey = _alice.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle], rekey: true, previous: transcript);
+        room.Tell(Submit(_alice.Member, _alice.Connection, rekey));
+        Assert.Equal(3ul, ExpectFrame(_alice.Connection, MessageType.Commit).Epoch);
+        var before = Status(room).Durable;
+        Assert.Equal([1ul, 2ul, 3ul], before.CommitLog.Select(c => c.Epoch));
+        Assert.Equal(["bob"], before.Away.Select(a => a.ClientId));
+
+        var again = Restart(room);
+        AssertSameDurableState(before, Status(again).Durable);
+        var bobBack = CreateTestProbe();
+        again.Tell(Join(_bob.Member, bobBack) with { KnownEpoch = 2 });
+
+        Assert.Equal(rekey, ExpectFrame(bobBack, MessageType.Commit).Commit);
+        var joined = ExpectFrame(bobBack, MessageType.Joined).Joined;
+        Assert.Equal((JoinMode.Resumed, 3ul, true), (joined.Mode, joined.CurrentEpoch, joined.Recovered));
+        Assert.Equal(3ul, Status(again).Durable.Epoch); // no commit
+    }
+
+    [Fact]
     public void A_snapshot_every_n_events_replaces_the_events_before_it_and_recovery_is_still_exact()
     {
         var room = StartRoom(snapshotEvery: 2);
@@ -197,5 +222,7 @@ public sealed class RoomPersistenceTests : RoomTestKit
         Assert.Equal(expected.Suite, actual.Suite);
         Assert.Equal(expected.TranscriptHash, actual.TranscriptHash);
         Assert.Equal(expected.Roster.Select(m => m.Bundle), actual.Roster.Select(m => m.Bundle));
+        Assert.Equal(expected.CommitLog, actual.CommitLog);
+        Assert.Equal(expected.Away, actual.Away);
     }
 }

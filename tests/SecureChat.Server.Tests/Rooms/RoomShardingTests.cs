@@ -84,7 +84,7 @@ public sealed class RoomShardingTests : TestKit
         Rooms.Tell(new JoinRoom("lobby", "alice", aliceAgain.Bundle.Content, aliceAgain.Bundle.Signature, CipherSuite.Unspecified, connection.Ref));
         var joined = Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope);
         Assert.Equal(1ul, joined.Joined.CurrentEpoch);
-        Assert.False(joined.Joined.Recovered); // she left: the roster it recovered is empty
+        Assert.True(joined.Joined.Recovered); // she left, but nobody was there to commit her removal: the recovered roster names her
         Assert.Equal(2ul, Frames.Parse(connection.ExpectMsg<RoomFrame>().Envelope).CommitRequest.NewEpoch);
     }
 
@@ -134,10 +134,10 @@ public sealed class RoomShardingTests : TestKit
             Assert.Equal((ErrorCode.NotAMember, true), (ended.Code, ended.NotInRoom));
         }
 
-        relays.Tell(JoinOf(bob, bobConnection), bobConnection.Ref);
+        relays.Tell(JoinOf(bob, bobConnection) with { KnownEpoch = 2 }, bobConnection.Ref); // bob resumes: it holds epoch 2
         var joined = FrameTo(bobConnection);
         Assert.Equal(MessageType.Joined, joined.Type);
-        Assert.Equal(2ul, joined.Joined.CurrentEpoch);
+        Assert.Equal((JoinMode.Resumed, 2ul), (joined.Joined.Mode, joined.Joined.CurrentEpoch));
         Assert.True(joined.Joined.Recovered);
     }
 

@@ -67,7 +67,7 @@ public abstract class RoomTestKit : TestKit
 
     protected static Envelope ExpectFrame(TestProbe connection, MessageType type, TimeSpan? timeout = null)
     {
-        var frame = connection.ExpectMsg<RoomFrame>(timeout ?? TimeSpan.FromSeconds(3));
+        var frame = connection.ExpectMsg<RoomFrame>(timeout ?? TimeSpan.FromSeconds(10)); // generous: CI shares its cores
         Assert.Equal(Room, frame.RoomId);
         var envelope = Frames.Parse(frame.Envelope);
         Assert.Equal(type, envelope.Type);

@@ -38,6 +38,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         {
             Policy = policy,
             Admissions = new AdmissionSnapshot([new AdmittedItem(hash, 99)], [new AdmittedItem(ByteString.CopyFrom(new byte[16]), 77)]),
+            CommitLog = [new LoggedCommit(6, 1_767_225_500_000, ByteString.CopyFromUtf8("commit 6")), new LoggedCommit(7, 1_767_225_600_000, ByteString.CopyFromUtf8("commit 7"))],
+            Away = [new AwayMember("bob", 1_767_225_700_000)],
             Leaves = [leave],
             Invites = [signedInvite],
         };
@@ -47,6 +49,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             new JoinRoom("lobby", "alice", _alice.Bundle.Content, _alice.Bundle.Signature, CipherSuite.Chacha20Poly1305X25519Ed25519Sha256, connection)
             {
                 SupportedSuites = [CipherSuite.Chacha20Poly1305X25519Ed25519Sha256],
+                KnownEpoch = 6,
                 Invite = signedInvite,
             },
             new InviteToRoom("lobby", "alice", signedInvite, connection),
@@ -69,8 +72,11 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 Policy = policy,
                 CreatedAtMs = 1_767_225_600_000,
                 InvitesUsed = [invite],
+                Relayed = ByteString.CopyFromUtf8("the relayed COMMIT envelope"),
             },
             new RosterReset(9),
+            new MemberAway(7, "bob", 1_767_225_700_000),
+            new MemberBack(8, "bob"),
             new LeaveKept(7, "bob", leave),
             new InviteKept(7, signedInvite),
             durable,
@@ -157,6 +163,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 AssertSameRoster(e.Roster, a.Roster);
                 Assert.Equal((e.Policy, e.CreatedAtMs), (a.Policy, a.CreatedAtMs));
                 Assert.Equal(e.InvitesUsed, a.InvitesUsed);
+                Assert.Equal(e.Relayed, a.Relayed);
                 break;
             case JoinRoom e:
                 var j = (JoinRoom)actual;
@@ -200,6 +207,8 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         AssertSameRoster(expected.Roster, actual.Roster);
         Assert.Equal(expected.Admissions?.Bundles ?? [], actual.Admissions?.Bundles ?? []);
         Assert.Equal(expected.Admissions?.Invites ?? [], actual.Admissions?.Invites ?? []);
+        Assert.Equal(expected.CommitLog, actual.CommitLog);
+        Assert.Equal(expected.Away, actual.Away);
         Assert.Equal(expected.Leaves, actual.Leaves);
         Assert.Equal(expected.Invites, actual.Invites);
     }

@@ -32,6 +32,13 @@ public sealed class EnginePeer : IDisposable
 
     public Envelope Admit(SignedBundle joiner) => CommitAndApply(new CommitRequest { NewEpoch = Session.Epoch + 1, Adds = { new Add { Bundle = joiner } } });
 
+    /// <summary>Commits the removal of <paramref name="clientId"/> (reason REMOVED) and applies it; the relayed commit.</summary>
+    public Envelope Remove(string clientId) => CommitAndApply(new CommitRequest
+    {
+        NewEpoch = Session.Epoch + 1,
+        Removes = { new Remove { ClientId = clientId, Reason = RemoveReason.Removed } },
+    });
+
     public Envelope Rekey()
     {
         var created = Assert.IsType<CommitCreated>(Session.CreateRekeyCommit());

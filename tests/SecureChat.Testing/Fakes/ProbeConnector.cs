@@ -65,12 +65,12 @@ public static class ServerFrames
         Welcome = new Welcome { ClientId = clientId, MaxFrameBytes = (uint)WireLimits.DefaultMaxFrameBytes, MaxMembersPerRoom = 150, MaxRoomsPerConnection = 64 },
     };
 
-    public static Envelope Joined(string roomId, ulong currentEpoch, uint members, bool recovered = false) => new()
+    public static Envelope Joined(string roomId, ulong currentEpoch, uint members, bool recovered = false, JoinMode mode = JoinMode.WaitForCommit) => new()
     {
         Version = WireLimits.ProtocolVersion,
         Type = MessageType.Joined,
         RoomId = roomId,
-        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = members, Recovered = recovered },
+        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = members, Recovered = recovered, Mode = mode },
     };
 
     public static Envelope CommitRequest(string roomId, ulong newEpoch, IEnumerable<SignedBundle> adds, IEnumerable<string>? removes = null) => new()

@@ -10,13 +10,14 @@ public static class Frames
 
     public static Envelope Ping(string sender, ulong sequence) => new() { Version = WireLimits.ProtocolVersion, Type = MessageType.Ping, SenderId = sender, Sequence = sequence };
 
-    public static Envelope Join(string sender, string room, SignedBundle bundle) => new()
+    /// <summary>A JOIN; with <paramref name="knownEpoch"/> and the sender's roster entry as <paramref name="bundle"/>, a resume.</summary>
+    public static Envelope Join(string sender, string room, SignedBundle bundle, ulong knownEpoch = 0) => new()
     {
         Version = WireLimits.ProtocolVersion,
         Type = MessageType.Join,
         SenderId = sender,
         RoomId = room,
-        Join = new Join { Bundle = bundle, PreferredSuite = CipherSuite.Aes256GcmX25519Ed25519Sha256 },
+        Join = new Join { Bundle = bundle, PreferredSuite = CipherSuite.Aes256GcmX25519Ed25519Sha256, KnownEpoch = knownEpoch },
     };
 
     /// <summary>A LEAVE; without <paramref name="leave"/> it carries an unsigned placeholder (enough for a server that only relays it).</summary>

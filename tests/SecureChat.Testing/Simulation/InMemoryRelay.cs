@@ -109,7 +109,7 @@ public sealed class InMemoryRelay
             case MessageType.Join:
                 Trace.Add($"join {from.Incarnation}");
                 _incarnationByBundleSignature[envelope.Join.Bundle.Signature] = from.Incarnation;
-                Carry(Room.Join(from.ClientId, envelope.Join.Bundle, envelope.Join.PreferredSuite, from, invite: envelope.Join.Invite));
+                Carry(Room.Join(from.ClientId, envelope.Join.Bundle, envelope.Join.PreferredSuite, from, envelope.Join.SupportedSuites, envelope.Join.KnownEpoch, envelope.Join.Invite));
                 break;
             case MessageType.Leave:
                 Carry(Room.Leave(from.ClientId, from, envelope.Leave));
@@ -129,7 +129,17 @@ public sealed class InMemoryRelay
         }
     }
 
-    /// <summary>The client's connection dropped: it leaves the room, and its queued frames are lost.</summary>
+    /// <summary>Processes every frame <paramref name="client"/> has queued (a connection closed after a flush, as a LEAVE is sent).</summary>
+    public void Flush(SimulatedClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        while (_ingress.TryGetValue(client.ClientId, out var queue) && queue.Count > 0)
+        {
+            ProcessNext(client.ClientId);
+        }
+    }
+
+    /// <summary>The client's connection dropped (not a leave: a member stays in the roster, away), and its queued frames are lost.</summary>
     public void Disconnect(SimulatedClient client)
     {
         ArgumentNullException.ThrowIfNull(client);

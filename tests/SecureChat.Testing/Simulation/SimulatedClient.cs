@@ -98,7 +98,7 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         }
         else
         {
-            _room.LinkLost(); // a new connection is a new session
+            _room.LinkLost(); // a member's session is kept and resumes on the new connection; any other is dropped
         }
 
         IsConnected = true;
@@ -112,6 +112,7 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
         if (_room is not null)
         {
             Carry(_room.Leave(), relay);
+            relay.Flush(this);
         }
 
         // The LEAVE (and what was sent before it) reaches the server before the connection closes, as over TLS.
