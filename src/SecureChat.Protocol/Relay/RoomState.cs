@@ -300,8 +300,9 @@ public sealed class RoomState<TConnection>
     /// <summary>
     /// A client leaves (from the connection it joined with; anything else is ignored). A roster member's
     /// <paramref name="leave"/> that verifies against its roster entry is kept (durably) until a commit removes the
-    /// entry, and goes to the committer with the remove (reason LEFT); without one that verifies the member is removed
-    /// as REMOVED (logged; a LEAVE is never answered).
+    /// entry, and goes to the committer with the remove (reason LEFT); without one that verifies the member stays in the
+    /// roster, away, like a member that disconnected: the server has no proof an honest committer would accept
+    /// (logged; a LEAVE is never answered).
     /// </summary>
     public RoomDecision<TConnection> Leave(string clientId, TConnection connection, SignedLeave? leave = null)
     {
@@ -317,8 +318,8 @@ public sealed class RoomState<TConnection>
                 {
                     // No ERROR: the client may already be joining again on this connection, and would take one as its JOIN's refusal.
                     Note(leave is null
-                        ? $"{clientId} left without a signed leave; it is removed as REMOVED"
-                        : $"{clientId} left with a signed leave that does not verify against its roster entry; it is removed as REMOVED");
+                        ? $"{clientId} left without a signed leave; it stays a member, away, until a member removes it or its absence passes the limit"
+                        : $"{clientId} left with a signed leave that does not verify against its roster entry; it stays a member, away, until a member removes it or its absence passes the limit");
                 }
             }
 
@@ -884,10 +885,13 @@ public sealed class RoomState<TConnection>
                 _pendingAdds.Remove(added);
                 _pendingRemoves.Remove(added); // a remove-and-re-add is done by the same commit
             }
-            else
+            else if (_pendingAdds.ContainsKey(added))
             {
-                // Admitted after its connection left, or with the key of a connection since replaced: remove it again.
-                _pendingRemoves.Add(added);
+                _pendingRemoves.Add(added); // admitted with the key of a connection since replaced: the newer key replaces it
+            }
+            else if (!_connected.ContainsKey(added))
+            {
+                _presumedAwaySinceMs[added] = (ulong)NowMs(); // admitted after its connection left: a member, away from now on
             }
         }
 
@@ -907,9 +911,13 @@ public sealed class RoomState<TConnection>
         var joining = _pendingAdds.Remove(clientId);
         if (_roster.ContainsKey(clientId))
         {
-            if (leaving || joining)
+            if (leaving && _leaves.ContainsKey(clientId))
             {
-                _pendingRemoves.Add(clientId); // a leaver, or a member that was rejoining with a new key (its old entry goes)
+                _pendingRemoves.Add(clientId); // LEFT, with its proof
+            }
+            else if (joining && !_leaves.ContainsKey(clientId) && !_absentRemoves.Contains(clientId))
+            {
+                _pendingRemoves.Remove(clientId); // its replacement went with it: the old entry stays, away
             }
 
             Emit(new MemberAway(Epoch, clientId, (ulong)NowMs()));
@@ -998,7 +1006,8 @@ public sealed class RoomState<TConnection>
 
     /// <summary>
     /// A member back with a new key and its identity key REJOINED; one that left with a signed leave LEFT, with the leave;
-    /// one away too long ABSENT; anyone else REMOVED (it was replaced).
+    /// one away too long ABSENT; anyone else REMOVED: it is replaced by a joiner of the same id with another identity
+    /// key, admitted by the same commit (honest committers take a REMOVED the server asks for only with that re-add).
     /// </summary>
     private Remove RemoveFor(string clientId)
     {

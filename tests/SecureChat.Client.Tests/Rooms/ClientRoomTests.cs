@@ -792,7 +792,7 @@ public sealed class ClientRoomTests : IDisposable
                 };
                 return (rekey, new CommitRefused(Room, CommitRejection.WrapFailed, 3, Rejoining: true));
             case "removed by a commit":
-                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { new Remove { ClientId = "alice", Reason = RemoveReason.Removed } } }));
+                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateRemoveCommit(["alice"]));
                 bob.Session.ProcessCommit(removal.Commit);
                 return (bob.Session.CommitEnvelope(removal.Commit),
                     new Rejoining(Room, RejoinReason.RemovedFromRoom, null) { Removal = RemoveReason.Removed, RemovedBy = "bob" });
@@ -825,7 +825,7 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     private static SignedCommit RemoveCommit(EnginePeer committer, string removed) =>
-        Assert.IsType<CommitCreated>(committer.Session.CreateCommit(new CommitRequest { NewEpoch = committer.Session.Epoch + 1, Removes = { new Remove { ClientId = removed, Reason = RemoveReason.Removed } } })).Commit;
+        Assert.IsType<CommitCreated>(committer.Session.CreateRemoveCommit([removed])).Commit;
 
     /// <summary>Alice commits bob's removal, then (asked by the server) the admission of a new bob with another identity key.</summary>
     private (EnginePeer NewBob, Step Admitted) BobComesBackWithANewKey(ClientRoom room)

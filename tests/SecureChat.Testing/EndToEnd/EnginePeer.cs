@@ -33,11 +33,12 @@ public sealed class EnginePeer : IDisposable
     public Envelope Admit(SignedBundle joiner) => CommitAndApply(new CommitRequest { NewEpoch = Session.Epoch + 1, Adds = { new Add { Bundle = joiner } } });
 
     /// <summary>Commits the removal of <paramref name="clientId"/> (reason REMOVED) and applies it; the relayed commit.</summary>
-    public Envelope Remove(string clientId) => CommitAndApply(new CommitRequest
+    public Envelope Remove(string clientId)
     {
-        NewEpoch = Session.Epoch + 1,
-        Removes = { new Remove { ClientId = clientId, Reason = RemoveReason.Removed } },
-    });
+        var created = Assert.IsType<CommitCreated>(Session.CreateRemoveCommit([clientId])); // our user's decision, not a relay's request
+        Assert.IsType<CommitAccepted>(Session.ProcessCommit(created.Commit));
+        return Session.CommitEnvelope(created.Commit);
+    }
 
     public Envelope Rekey()
     {
