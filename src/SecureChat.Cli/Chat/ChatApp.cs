@@ -13,6 +13,10 @@ internal sealed class ChatApp
     private readonly ChatClient _client;
     private readonly IChatTerminal _terminal;
     private readonly List<string> _joined = [];
+    private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
+
+    // Guards the room state above: events update it, Tab completion reads it on the key thread.
+    private readonly Lock _gate = new();
     private string? _currentRoom;
 
     private ChatApp(ChatClient client, IChatTerminal terminal)
@@ -20,6 +24,9 @@ internal sealed class ChatApp
         _client = client;
         _terminal = terminal;
     }
+
+    /// <summary>The input history's file in the identity's folder (what was typed, owner-readable only).</summary>
+    public const string HistoryFileName = "history";
 
     public static async Task<int> RunAsync(ChatOptions options, CancellationToken cancellationToken)
     {
@@ -36,11 +43,14 @@ internal sealed class ChatApp
             return 2;
         }
 
+        var completer = new Completions();
         using var terminal = Console.IsInputRedirected || Console.IsOutputRedirected
             ? (IChatTerminal)new PlainTerminal(Console.In, Console.Out)
-            : new LineEditor(Console.Out, new ConsoleKeySource());
+            : new LineEditor(Console.Out, new ConsoleKeySource(), history: InputHistory.Open(Path.Combine(options.IdentityFolder, HistoryFileName)),
+                completer: new ChatCompleter(completer.Rooms, completer.Members));
         await using var client = setup.Start(settings: new ClientSessionSettings { AckTimeout = options.AckTimeout });
         var app = new ChatApp(client, terminal);
+        completer.App = app;
         terminal.WriteLine($"connecting to {string.Join(", then ", setup.Servers)} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
         terminal.WriteLine("type /join ROOM to start, /help for commands");
         var events = Task.Run(() => app.PrintEventsAsync(cancellationToken), CancellationToken.None);
@@ -157,6 +167,7 @@ internal sealed class ChatApp
             case ChatInput.Say say:
                 if (RequireRoom() is { } sayRoom)
                 {
+                    _terminal.WriteLine($"[{sayRoom}] {_client.ClientId}: {say.Text}");
                     _client.Send(sayRoom, say.Text);
                 }
 
@@ -231,7 +242,11 @@ internal sealed class ChatApp
         {
             await foreach (var e in _client.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                Track(e);
+                lock (_gate)
+                {
+                    Track(e);
+                }
+
                 if (EventText.Format(e) is { } line)
                 {
                     _terminal.WriteLine(line);
@@ -257,8 +272,15 @@ internal sealed class ChatApp
                 _currentRoom = joined.RoomId;
                 _terminal.SetPrompt(joined.RoomId + "> ");
                 break;
+            case MemberJoined member:
+                RoomMembers(member.RoomId).Add(member.ClientId);
+                break;
+            case MemberLeft member:
+                RoomMembers(member.RoomId).Remove(member.ClientId);
+                break;
             case Left left:
                 _joined.Remove(left.RoomId);
+                _members.Remove(left.RoomId);
                 if (_currentRoom == left.RoomId)
                 {
                     _currentRoom = _joined.LastOrDefault();
@@ -266,6 +288,48 @@ internal sealed class ChatApp
                 }
 
                 break;
+        }
+    }
+
+    private SortedSet<string> RoomMembers(string roomId)
+    {
+        if (!_members.TryGetValue(roomId, out var members))
+        {
+            _members[roomId] = members = new SortedSet<string>(StringComparer.Ordinal);
+        }
+
+        return members;
+    }
+
+    /// <summary>What Tab completes from: the rooms joined and the members of the current room (read on the key thread).</summary>
+    private sealed class Completions
+    {
+        public ChatApp? App { get; set; }
+
+        public IReadOnlyCollection<string> Rooms()
+        {
+            if (App is not { } app)
+            {
+                return [];
+            }
+
+            lock (app._gate)
+            {
+                return [.. app._joined];
+            }
+        }
+
+        public IReadOnlyCollection<string> Members()
+        {
+            if (App is not { } app)
+            {
+                return [];
+            }
+
+            lock (app._gate)
+            {
+                return app._currentRoom is { } room && app._members.TryGetValue(room, out var members) ? [.. members] : [];
+            }
         }
     }
 }

@@ -56,7 +56,7 @@ internal abstract record ChatInput
           /trust ID FINGERPRINT
                            accept the changed key of ID with that fingerprint (after comparing it)
           /invite ID       invite ID to the current room (needed to join an invite-only room)
-          /remove ID       remove ID from the current room (any member may; the server cannot stop it)
+          /kick ID         remove ID from the current room (any member may; the server cannot stop it); /remove ID is the same
           /policy open|invite
                            who may join the current room: anyone (open) or only invited ids (invite)
           /send-queued [ROOM]  send messages held because members joined since you typed them
@@ -64,6 +64,13 @@ internal abstract record ChatInput
           /quit            leave every room and exit
           /help            this list
         """;
+
+    /// <summary>Every command name, for Tab completion.</summary>
+    public static readonly IReadOnlyList<string> CommandNames =
+    [
+        "/join", "/leave", "/rooms", "/who", "/msg", "/fingerprint", "/code", "/trust", "/invite", "/kick", "/remove", "/policy",
+        "/send-queued", "/drop-queued", "/quit", "/help",
+    ];
 
     public static ChatInput Parse(string? line)
     {
@@ -110,8 +117,8 @@ internal abstract record ChatInput
             "/invite" => argument.Length == 0 || argument.Contains(' ', StringComparison.Ordinal)
                 ? new Invalid("usage: /invite ID")
                 : new Invite(argument),
-            "/remove" => argument.Length == 0 || argument.Contains(' ', StringComparison.Ordinal)
-                ? new Invalid("usage: /remove ID")
+            "/remove" or "/kick" => argument.Length == 0 || argument.Contains(' ', StringComparison.Ordinal)
+                ? new Invalid($"usage: {command} ID")
                 : new Remove(argument),
             "/policy" => argument.ToLowerInvariant() switch
             {

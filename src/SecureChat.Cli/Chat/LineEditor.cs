@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using System.Threading.Channels;
 
 namespace SecureChat.Cli.Chat;
 
@@ -15,41 +17,99 @@ internal sealed class ConsoleKeySource : IKeySource
 }
 
 /// <summary>
-/// A one-line editor for a terminal: the line being typed stays on the bottom row, and a line
-/// printed from elsewhere is written above it, after which the prompt and the typed text are
-/// redrawn. Keys are read on a dedicated thread because Console.ReadKey blocks.
+/// The chat's terminal: the bottom two rows are the editor's (a status row, then the input row with the prompt and
+/// the <see cref="InputLine"/> being typed); every line printed from elsewhere goes above them, after which both are
+/// redrawn. Only plain ANSI sequences are used (clear line, cursor up/down/right), which every terminal and tmux
+/// understand. Keys are read on a dedicated thread because Console.ReadKey blocks.
 /// </summary>
 internal sealed class LineEditor : IChatTerminal
 {
-    private const string ClearLine = "\r\u001b[2K";
-    private const int MaxLineLength = 4000;
+    private const string ClearRow = "\r\u001b[2K";
+    private const string Up = "\u001b[1A";
+    private const string StatusOn = "\u001b[7m";
+    private const string StatusOff = "\u001b[0m";
 
     private readonly TextWriter _output;
     private readonly IKeySource _keys;
+    private readonly Func<int> _width;
+    private readonly Func<int> _height;
+    private readonly InputLine _line;
     private readonly Lock _gate = new();
-    private readonly StringBuilder _buffer = new();
-    private readonly System.Threading.Channels.Channel<string?> _lines =
-        System.Threading.Channels.Channel.CreateUnbounded<string?>();
+    private readonly Channel<string?> _lines = Channel.CreateUnbounded<string?>();
+
+    // The lines printed last (newest last), with the rows each took, for rewriting one in place.
+    private readonly LinkedList<(long Id, int Rows)> _recent = new();
 
     private string _prompt;
-    private char? _pendingHighSurrogate;
+    private string _status = string.Empty;
+    private bool _frameDrawn;
+    private bool _statusDrawn;
+    private int _scroll;
+    private long _nextLineId;
     private Thread? _reader;
 
-    public LineEditor(TextWriter output, IKeySource keys, string prompt = "> ")
+    public LineEditor(TextWriter output, IKeySource keys, string prompt = "> ", InputHistory? history = null, ICompleter? completer = null,
+        Func<int>? width = null, Func<int>? height = null)
     {
         _output = output;
         _keys = keys;
         _prompt = TerminalText.Neutralise(prompt);
+        _line = new InputLine(history, completer);
+        _width = width ?? (() => SafeConsoleSize(() => Console.WindowWidth, 80));
+        _height = height ?? (() => SafeConsoleSize(() => Console.WindowHeight, 24));
     }
 
-    public void WriteLine(string line)
+    /// <summary>The line being typed (for tests).</summary>
+    public InputLine Line => _line;
+
+    public long WriteLine(string line)
     {
         lock (_gate)
         {
-            _output.Write(ClearLine);
-            _output.Write(TerminalText.Neutralise(line));
+            var text = TerminalText.Neutralise(line);
+            EraseFrame();
+            _output.Write(text);
             _output.Write('\n');
-            Redraw();
+            var id = _nextLineId++;
+            _recent.AddLast((id, Rows(text)));
+            while (_recent.Count > Math.Max(_height(), 1))
+            {
+                _recent.RemoveFirst();
+            }
+
+            DrawFrame();
+            return id;
+        }
+    }
+
+    public bool TryRewrite(long lineId, string line)
+    {
+        lock (_gate)
+        {
+            var text = TerminalText.Neutralise(line);
+            var below = 0;
+            for (var node = _recent.Last; node is not null; node = node.Previous)
+            {
+                if (node.Value.Id != lineId)
+                {
+                    below += node.Value.Rows;
+                    continue;
+                }
+
+                // Only a one-row line still on the screen is rewritten; anything else would move other lines.
+                var up = below + 1;
+                if (node.Value.Rows != 1 || Rows(text) != 1 || up + FrameRows > _height())
+                {
+                    return false;
+                }
+
+                EraseFrame();
+                _output.Write(string.Create(CultureInfo.InvariantCulture, $"\u001b[{up}A{ClearRow}{text}\r\u001b[{up}B"));
+                DrawFrame();
+                return true;
+            }
+
+            return false;
         }
     }
 
@@ -58,7 +118,21 @@ internal sealed class LineEditor : IChatTerminal
         lock (_gate)
         {
             _prompt = TerminalText.Neutralise(prompt);
-            _output.Write(ClearLine);
+            Redraw();
+        }
+    }
+
+    public void SetStatus(string status)
+    {
+        lock (_gate)
+        {
+            var text = TerminalText.Neutralise(status);
+            if (text == _status)
+            {
+                return;
+            }
+
+            _status = text;
             Redraw();
         }
     }
@@ -70,53 +144,29 @@ internal sealed class LineEditor : IChatTerminal
         {
             return await _lines.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (System.Threading.Channels.ChannelClosedException)
+        catch (ChannelClosedException)
         {
             return null;
         }
     }
 
-    /// <summary>Feeds one key; returns the completed line when the key was Enter. Public for tests.</summary>
-    public string? Apply(ConsoleKeyInfo key)
+    /// <summary>Feeds one key and draws what it changed; returns the line when the key ended one. Public for tests.</summary>
+    public KeyOutcome Apply(ConsoleKeyInfo key)
     {
         lock (_gate)
         {
-            switch (key.Key)
+            var outcome = _line.Apply(key);
+            switch (outcome)
             {
-                case ConsoleKey.Enter:
-                    var line = _buffer.ToString();
-                    _buffer.Clear();
-                    _output.Write(ClearLine);
-                    if (line.Length > 0)
-                    {
-                        // Echo what was sent so the scrollback reads as a conversation.
-                        _output.Write(_prompt);
-                        _output.Write(TerminalText.Neutralise(line));
-                        _output.Write('\n');
-                    }
-
+                case KeyOutcome.Edited or KeyOutcome.Submitted or KeyOutcome.Repaint:
                     Redraw();
-                    return line;
-                case ConsoleKey.Backspace:
-                    _pendingHighSurrogate = null;
-                    if (_buffer.Length > 0)
-                    {
-                        var pair = _buffer.Length > 1 && char.IsLowSurrogate(_buffer[^1]) && char.IsHighSurrogate(_buffer[^2]);
-                        _buffer.Length -= pair ? 2 : 1;
-                        _output.Write("\b \b");
-                        _output.Flush();
-                    }
-
-                    return null;
-                case ConsoleKey.Escape:
-                    _buffer.Clear();
-                    _output.Write(ClearLine);
-                    Redraw();
-                    return null;
-                default:
-                    Type(key.KeyChar);
-                    return null;
+                    break;
+                case KeyOutcome.ShowCandidates show:
+                    WriteLine(string.Join("  ", show.Candidates));
+                    break;
             }
+
+            return outcome;
         }
     }
 
@@ -125,36 +175,112 @@ internal sealed class LineEditor : IChatTerminal
         _lines.Writer.TryComplete();
         lock (_gate)
         {
-            _output.Write(ClearLine);
+            EraseFrame();
             _output.Flush();
         }
     }
 
-    /// <summary>
-    /// Takes a typed character into the line unless the terminal would have to escape it (controls, bidi and
-    /// invisible characters): what is echoed while typing is then exactly what the line holds. A surrogate pair
-    /// (an emoji) arrives as two keys and is judged as one character.
-    /// </summary>
-    private void Type(char c)
+    /// <summary>The input row as drawn: the visible part of the prompt and line, and the cursor's column. Public for tests.</summary>
+    public (string Row, int CursorColumn) InputRow()
     {
-        var high = _pendingHighSurrogate;
-        _pendingHighSurrogate = null;
-        if (char.IsHighSurrogate(c))
+        lock (_gate)
         {
-            _pendingHighSurrogate = c;
+            var width = Math.Max(_width(), 8);
+            var prompt = TerminalWidth.Fit(_prompt, Math.Max(width / 2, 1));
+            var available = Math.Max(width - 1 - TerminalWidth.Of(prompt), 1);
+            var cells = _line.Cells;
+            var cursor = _line.Cursor;
+            var total = cells.Sum(TerminalWidth.Of);
+            if (total < available)
+            {
+                _scroll = 0;
+            }
+            else
+            {
+                _scroll = Math.Min(_scroll, cursor);
+                while (_scroll < cursor && WidthOf(cells, _scroll, cursor) + 1 > available)
+                {
+                    _scroll++;
+                }
+            }
+
+            var builder = new StringBuilder(prompt);
+            var used = 0;
+            for (var i = _scroll; i < cells.Count && used + TerminalWidth.Of(cells[i]) <= available; i++)
+            {
+                builder.Append(cells[i]);
+                used += TerminalWidth.Of(cells[i]);
+            }
+
+            return (builder.ToString(), TerminalWidth.Of(prompt) + WidthOf(cells, _scroll, cursor));
+        }
+    }
+
+    private int FrameRows => _status.Length > 0 ? 2 : 1;
+
+    private static int WidthOf(IReadOnlyList<string> cells, int from, int to)
+    {
+        var width = 0;
+        for (var i = from; i < to; i++)
+        {
+            width += TerminalWidth.Of(cells[i]);
+        }
+
+        return width;
+    }
+
+    private int Rows(string text)
+    {
+        var width = Math.Max(_width(), 1);
+        return Math.Max(1, (TerminalWidth.Of(text) + width - 1) / width);
+    }
+
+    private void Redraw()
+    {
+        EraseFrame();
+        DrawFrame();
+    }
+
+    /// <summary>Clears the editor's rows; the cursor is left at the start of the first of them.</summary>
+    private void EraseFrame()
+    {
+        if (!_frameDrawn)
+        {
             return;
         }
 
-        var typed = high is { } h && char.IsLowSurrogate(c) ? new string([h, c]) : c.ToString();
-        if ((typed.Length == 1 && char.IsSurrogate(c)) || !TerminalText.IsSafeToType(char.ConvertToUtf32(typed, 0)) ||
-            _buffer.Length + typed.Length > MaxLineLength)
+        _output.Write(ClearRow);
+        if (_statusDrawn)
         {
-            return;
+            _output.Write(Up);
+            _output.Write(ClearRow);
         }
 
-        _buffer.Append(typed);
-        _output.Write(typed);
+        _frameDrawn = false;
+        _statusDrawn = false;
+    }
+
+    private void DrawFrame()
+    {
+        if (_status.Length > 0)
+        {
+            _output.Write(StatusOn);
+            _output.Write(TerminalWidth.Fit(_status, Math.Max(_width() - 1, 1)));
+            _output.Write(StatusOff);
+            _output.Write('\n');
+            _statusDrawn = true;
+        }
+
+        var (row, column) = InputRow();
+        _output.Write(row);
+        _output.Write('\r');
+        if (column > 0)
+        {
+            _output.Write(string.Create(CultureInfo.InvariantCulture, $"\u001b[{column}C"));
+        }
+
         _output.Flush();
+        _frameDrawn = true;
     }
 
     private void EnsureReader()
@@ -184,24 +310,27 @@ internal sealed class LineEditor : IChatTerminal
                 return;
             }
 
-            if (key.Value.Key == ConsoleKey.D && key.Value.Modifiers.HasFlag(ConsoleModifiers.Control))
+            switch (Apply(key.Value))
             {
-                _lines.Writer.TryWrite(null);
-                return;
-            }
-
-            var line = Apply(key.Value);
-            if (line is not null && !_lines.Writer.TryWrite(line))
-            {
-                return;
+                case KeyOutcome.EndOfInput:
+                    _lines.Writer.TryWrite(null);
+                    return;
+                case KeyOutcome.Submitted submitted when !_lines.Writer.TryWrite(submitted.Line):
+                    return;
             }
         }
     }
 
-    private void Redraw()
+    private static int SafeConsoleSize(Func<int> read, int fallback)
     {
-        _output.Write(_prompt);
-        _output.Write(_buffer.ToString());
-        _output.Flush();
+        try
+        {
+            var size = read();
+            return size > 0 ? size : fallback;
+        }
+        catch (IOException)
+        {
+            return fallback;
+        }
     }
 }

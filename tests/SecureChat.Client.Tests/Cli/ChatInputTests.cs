@@ -31,6 +31,7 @@ public sealed class ChatInputTests
         Assert.IsType<ChatInput.Quit>(ChatInput.Parse(null));
         Assert.Equal(new ChatInput.Invite("carol"), ChatInput.Parse("/invite carol"));
         Assert.Equal(new ChatInput.Remove("carol"), ChatInput.Parse("/remove  carol "));
+        Assert.Equal(new ChatInput.Remove("carol"), ChatInput.Parse("/kick carol"));
         Assert.Equal(new ChatInput.SetPolicy(Core.Wire.Admission.Invite), ChatInput.Parse("/policy invite"));
         Assert.Equal(new ChatInput.SetPolicy(Core.Wire.Admission.Open), ChatInput.Parse("/policy OPEN"));
     }
@@ -44,6 +45,7 @@ public sealed class ChatInputTests
     [InlineData("/msg", "usage: /msg TEXT")]
     [InlineData("/invite", "usage: /invite ID")]
     [InlineData("/remove a b", "usage: /remove ID")]
+    [InlineData("/kick", "usage: /kick ID")]
     [InlineData("/policy closed", "usage: /policy open|invite")]
     [InlineData("/frobnicate now", "unknown command /frobnicate; type /help for the list")]
     public void Bad_input_gets_one_clear_line(string line, string problem)
