@@ -49,6 +49,7 @@ public sealed class RoomState<TConnection>
     private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PendingJoin> _pendingAdds = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _pendingRemoves = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SignedLeave> _joinerLeaves = new(StringComparer.Ordinal); // of pending joiners that left: kept if a commit admits them anyway
     private readonly CommitterFailures _failures = new();
     private readonly Dictionary<string, Queue<long>> _recentRekeysMs = new(StringComparer.Ordinal);
 
@@ -322,6 +323,10 @@ public sealed class RoomState<TConnection>
                         : $"{clientId} left with a signed leave that does not verify against its roster entry; it stays a member, away, until a member removes it or its absence passes the limit");
                 }
             }
+            else if (_pendingAdds.TryGetValue(clientId, out var joining) && Identity.Leaves.Verify(leave, RoomId, joining.Bundle))
+            {
+                _joinerLeaves[clientId] = leave!; // should a commit already on its way admit it, its leave removes it again (LEFT)
+            }
 
             Depart(clientId, connection, leaving: true);
             RequestCommitIfNeeded();
@@ -591,6 +596,7 @@ public sealed class RoomState<TConnection>
         _connected.Clear();
         _pendingAdds.Clear();
         _pendingRemoves.Clear();
+        _joinerLeaves.Clear();
         _absentRemoves.Clear();
         _failures.Clear();
         _request = null;
@@ -891,9 +897,19 @@ public sealed class RoomState<TConnection>
             }
             else if (!_connected.ContainsKey(added))
             {
-                _presumedAwaySinceMs[added] = (ulong)NowMs(); // admitted after its connection left: a member, away from now on
+                if (_joinerLeaves.Remove(added, out var leave) && Identity.Leaves.Verify(leave, RoomId, _roster[added]))
+                {
+                    Emit(new LeaveKept(Epoch, added, leave)); // it left while the commit was on its way: removed again, LEFT
+                    _pendingRemoves.Add(added);
+                }
+                else
+                {
+                    _presumedAwaySinceMs[added] = (ulong)NowMs(); // admitted after its connection left: a member, away from now on
+                }
             }
         }
+
+        _joinerLeaves.Clear(); // the commit that could have admitted them is this one
 
         if (_request is not null)
         {

@@ -354,7 +354,7 @@ public sealed class RoomStateTests : IDisposable
         Assert.Equal(2ul, Sent("alice-1", MessageType.Commit).Epoch);
         var next = RequestTo("alice-1");
         Assert.Equal(3ul, next.NewEpoch);
-        Assert.Equal(["bob"], next.Removes.Select(r => r.ClientId));
+        Assert.Equal([("bob", RemoveReason.Left)], next.Removes.Select(r => (r.ClientId, r.Reason))); // with the leave it signed as a joiner
     }
 
     [Fact]

@@ -32,6 +32,9 @@ public sealed class EnginePeer : IDisposable
 
     public Envelope Admit(SignedBundle joiner) => CommitAndApply(new CommitRequest { NewEpoch = Session.Epoch + 1, Adds = { new Add { Bundle = joiner } } });
 
+    /// <summary>The remove a relay asks for when this peer leaves: LEFT, with its signed leave.</summary>
+    public Remove Leaving() => new() { ClientId = Session.LocalClientId, Reason = RemoveReason.Left, Leave = Session.CreateLeave() };
+
     /// <summary>Commits the removal of <paramref name="clientId"/> (reason REMOVED) and applies it; the relayed commit.</summary>
     public Envelope Remove(string clientId)
     {
