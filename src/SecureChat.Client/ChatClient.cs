@@ -71,6 +71,9 @@ public sealed class ChatClient : IAsyncDisposable
     /// <summary>Changes the room's admission policy by a commit of ours.</summary>
     public void SetPolicy(string roomId, Admission admission) => _session.Tell(new ClientCommands.SetPolicy(roomId, admission));
 
+    /// <summary>Gives the room new keys by a commit of ours (a new epoch, reported as <see cref="KeyEstablished"/>); nothing while it has no keys.</summary>
+    public void Rekey(string roomId) => _session.Tell(new ClientCommands.Rekey(roomId));
+
     public Task<ClientCommands.RosterReply> GetRosterAsync(string roomId) =>
         _session.Ask<ClientCommands.RosterReply>(new ClientCommands.QueryRoster(roomId), TimeSpan.FromSeconds(5));
 

@@ -1,32 +1,48 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using SecureChat.Cli.Certs;
 using SecureChat.Client;
 using SecureChat.Client.Session;
-using SecureChat.Protocol.Identity;
 
 namespace SecureChat.Cli.Chat;
 
-/// <summary>The chat loop: user lines become client commands, client events become printed lines.</summary>
+/// <summary>
+/// The chat loop: user lines become client commands, client events become printed lines (each stamped with the time),
+/// and the status row and prompt follow the connection and the current room. The current room changes only when the
+/// user says so (/join, /leave): a reconnect rejoins every room but keeps the one that was current.
+/// </summary>
 internal sealed class ChatApp
 {
+    /// <summary>The input history's file in the identity's folder (what was typed, owner-readable only).</summary>
+    public const string HistoryFileName = "history";
+
     private readonly ChatClient _client;
     private readonly IChatTerminal _terminal;
+    private readonly TimeProvider _time;
+
+    // The room state below is changed by the command loop and by the event loop: both hold the gate while they do.
+    private readonly Lock _gate = new();
     private readonly List<string> _joined = [];
     private readonly Dictionary<string, SortedSet<string>> _members = new(StringComparer.Ordinal);
-
-    // Guards the room state above: events update it, Tab completion reads it on the key thread.
-    private readonly Lock _gate = new();
+    private readonly Dictionary<string, (ulong Epoch, string Code)> _keys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _unread = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LinkedList<OwnMessage>> _unsent = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Room, ulong Epoch, ulong Generation), OwnMessage> _unconfirmed = [];
+    private readonly HashSet<(string Room, string ClientId)> _kicked = [];
     private string? _currentRoom;
+    private bool _everConnected;
+    private bool _online;
+    private int _failedAttempts;
+    private string _connection = "connecting";
 
-    private ChatApp(ChatClient client, IChatTerminal terminal)
+    // What Tab completes from, republished on each change: the key thread reads these without the gate.
+    private volatile string[] _completionRooms = [];
+    private volatile string[] _completionMembers = [];
+
+    private ChatApp(ChatClient client, IChatTerminal terminal, TimeProvider time)
     {
         _client = client;
         _terminal = terminal;
+        _time = time;
     }
-
-    /// <summary>The input history's file in the identity's folder (what was typed, owner-readable only).</summary>
-    public const string HistoryFileName = "history";
 
     public static async Task<int> RunAsync(ChatOptions options, CancellationToken cancellationToken)
     {
@@ -43,16 +59,17 @@ internal sealed class ChatApp
             return 2;
         }
 
-        var completer = new Completions();
+        ChatApp? app = null;
+        var completer = new ChatCompleter(() => app?._completionRooms ?? [], () => app?._completionMembers ?? []);
         using var terminal = Console.IsInputRedirected || Console.IsOutputRedirected
             ? (IChatTerminal)new PlainTerminal(Console.In, Console.Out)
             : new LineEditor(Console.Out, new ConsoleKeySource(), history: InputHistory.Open(Path.Combine(options.IdentityFolder, HistoryFileName)),
-                completer: new ChatCompleter(completer.Rooms, completer.Members));
+                completer: completer);
         await using var client = setup.Start(settings: new ClientSessionSettings { AckTimeout = options.AckTimeout });
-        var app = new ChatApp(client, terminal);
-        completer.App = app;
-        terminal.WriteLine($"connecting to {string.Join(", then ", setup.Servers)} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
-        terminal.WriteLine("type /join ROOM to start, /help for commands");
+        app = new ChatApp(client, terminal, TimeProvider.System);
+        app.Print($"connecting to {string.Join(", then ", setup.Servers)} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
+        app.Print("type /join ROOM to start, /help for commands; Tab completes, Up/Down recall what you typed");
+        app.ShowState();
         var events = Task.Run(() => app.PrintEventsAsync(cancellationToken), CancellationToken.None);
         var exitCode = await app.ReadCommandsAsync(cancellationToken).ConfigureAwait(false);
         await client.DisposeAsync().ConfigureAwait(false);
@@ -77,7 +94,7 @@ internal sealed class ChatApp
             var input = ChatInput.Parse(line);
             if (input is ChatInput.Quit)
             {
-                _terminal.WriteLine("bye");
+                Print("bye");
                 break;
             }
 
@@ -87,7 +104,7 @@ internal sealed class ChatApp
             }
             catch (Exception ex) when (ex is TimeoutException or TaskCanceledException or Akka.Actor.AskTimeoutException)
             {
-                _terminal.WriteLine("error: the client did not answer in time; try again");
+                Print("error: the client did not answer in time; try again");
             }
         }
 
@@ -103,47 +120,32 @@ internal sealed class ChatApp
             case ChatInput.Help:
                 foreach (var helpLine in ChatInput.HelpText.Split('\n'))
                 {
-                    _terminal.WriteLine(helpLine.TrimEnd('\r'));
+                    Print(helpLine.TrimEnd('\r'));
                 }
 
                 break;
             case ChatInput.Invalid invalid:
-                _terminal.WriteLine(invalid.Problem);
+                Print(invalid.Problem);
                 break;
             case ChatInput.JoinRoom join when !Core.Wire.EnvelopeCodec.IsValidId(join.RoomId):
-                _terminal.WriteLine(EventText.RoomNameRule);
+                Print(EventText.RoomNameRule);
                 break;
             case ChatInput.JoinRoom join:
-                // The new room is current at once: lines typed before its keys arrive are queued, not lost.
-                _currentRoom = join.RoomId;
-                _terminal.SetPrompt(join.RoomId + "> ");
-                _client.Join(join.RoomId);
+                Join(join.RoomId);
                 break;
             case ChatInput.LeaveRoom leave:
-                var room = leave.RoomId ?? _currentRoom;
-                if (room is null)
-                {
-                    _terminal.WriteLine("not in a room");
-                    break;
-                }
-
-                _client.Leave(room);
+                Leave(leave.RoomId);
                 break;
             case ChatInput.ListRooms:
-                var rooms = await _client.GetRoomsAsync().ConfigureAwait(false);
-                if (rooms.Rooms.Count == 0)
+                await ListRoomsAsync().ConfigureAwait(false);
+                break;
+            case ChatInput.ShowStatus:
+                lock (_gate)
                 {
-                    _terminal.WriteLine("no rooms; /join ROOM");
+                    Print(ChatLines.Status(Status()));
                 }
 
-                foreach (var info in rooms.Rooms)
-                {
-                    var marker = info.RoomId == _currentRoom ? "*" : " ";
-                    _terminal.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{marker} {info.RoomId}  {EventText.Describe(info.Phase)}, epoch {info.Epoch}, {info.Members} member(s)") +
-                        (info.Unacknowledged > 0 ? string.Create(CultureInfo.InvariantCulture, $", {info.Unacknowledged} sent not yet confirmed") : string.Empty));
-                }
-
+                await ListRoomsAsync().ConfigureAwait(false);
                 break;
             case ChatInput.Who:
                 if (RequireRoom() is { } whoRoom)
@@ -151,36 +153,31 @@ internal sealed class ChatApp
                     var roster = await _client.GetRosterAsync(whoRoom).ConfigureAwait(false);
                     if (roster.Members.Count == 0)
                     {
-                        _terminal.WriteLine($"{whoRoom}: no members known yet (not admitted)");
+                        Print(_online ? $"{whoRoom}: no members known yet (not admitted)" : $"{whoRoom}: offline; the members are known once the room is rejoined");
                         break;
                     }
 
-                    _terminal.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{whoRoom}, epoch {roster.Epoch}:"));
+                    Print(string.Create(CultureInfo.InvariantCulture, $"{whoRoom}, epoch {roster.Epoch}:"));
                     foreach (var member in roster.Members)
                     {
                         var you = member.ClientId == _client.ClientId ? " (you)" : string.Empty;
-                        _terminal.WriteLine($"  {member.ClientId,-16} {member.Fingerprint}{you}");
+                        Print($"  {member.ClientId,-16} {member.Fingerprint}{you}");
                     }
                 }
 
                 break;
             case ChatInput.Say say:
-                if (RequireRoom() is { } sayRoom)
-                {
-                    _terminal.WriteLine($"[{sayRoom}] {_client.ClientId}: {say.Text}");
-                    _client.Send(sayRoom, say.Text);
-                }
-
+                Say(say.Text);
                 break;
             case ChatInput.ShowFingerprint:
-                _terminal.WriteLine($"your fingerprint ({_client.ClientId}): {_client.Fingerprint}");
+                Print($"your fingerprint ({_client.ClientId}): {_client.Fingerprint}");
                 break;
             case ChatInput.ShowCode:
                 if (RequireRoom() is { } codeRoom)
                 {
                     var code = await _client.GetEpochCodeAsync(codeRoom).ConfigureAwait(false);
-                    _terminal.WriteLine(code.Code is null
-                        ? $"{codeRoom}: no keys yet"
+                    Print(code.Code is null
+                        ? $"{codeRoom}: no keys yet{(_online ? string.Empty : " (offline)")}"
                         : string.Create(CultureInfo.InvariantCulture, $"{codeRoom} epoch {code.Epoch} code: {code.Code}"));
                 }
 
@@ -189,23 +186,36 @@ internal sealed class ChatApp
                 _client.Trust(trust.ClientId, trust.Fingerprint);
                 break;
             case ChatInput.Invite invite:
-                if (RequireRoom() is { } inviteRoom)
+                if (RequireOnlineRoom("invite") is { } inviteRoom)
                 {
                     _client.Invite(inviteRoom, invite.ClientId);
                 }
 
                 break;
             case ChatInput.Remove remove:
-                if (RequireRoom() is { } removeRoom)
+                if (RequireOnlineRoom("remove a member") is { } removeRoom)
                 {
+                    lock (_gate)
+                    {
+                        _kicked.Add((removeRoom, remove.ClientId));
+                    }
+
                     _client.Remove(removeRoom, remove.ClientId);
                 }
 
                 break;
             case ChatInput.SetPolicy policy:
-                if (RequireRoom() is { } policyRoom)
+                if (RequireOnlineRoom("change the policy") is { } policyRoom)
                 {
                     _client.SetPolicy(policyRoom, policy.Admission);
+                }
+
+                break;
+            case ChatInput.Rekey:
+                if (RequireOnlineRoom("rekey") is { } rekeyRoom)
+                {
+                    Print($"* [{rekeyRoom}] rekeying: new keys for everyone in the room (\"keys ready\" follows)");
+                    _client.Rekey(rekeyRoom);
                 }
 
                 break;
@@ -226,14 +236,127 @@ internal sealed class ChatApp
         }
     }
 
-    private string? RequireRoom()
+    /// <summary>/join: a room we are in becomes current without a word; a new one is joined (when connected) and becomes current.</summary>
+    private void Join(string roomId)
     {
-        if (_currentRoom is null)
+        lock (_gate)
         {
-            _terminal.WriteLine("no current room; /join ROOM first");
+            _currentRoom = roomId;
+            _unread.Remove(roomId);
+            if (_joined.Contains(roomId))
+            {
+                ShowState();
+                return;
+            }
+
+            _joined.Add(roomId);
+            if (!_online)
+            {
+                Print($"offline; will join {roomId} when connected");
+            }
+
+            ShowState();
         }
 
-        return _currentRoom;
+        // The new room is current at once: lines typed before its keys arrive are queued, not lost.
+        _client.Join(roomId);
+    }
+
+    private void Leave(string? named)
+    {
+        string room;
+        lock (_gate)
+        {
+            if ((named ?? _currentRoom) is not { } leaving)
+            {
+                Print("not in a room");
+                return;
+            }
+
+            if (!_joined.Contains(leaving))
+            {
+                Print($"not in {leaving}");
+                return;
+            }
+
+            room = leaving;
+            Forget(room);
+            Print(_currentRoom is { } now
+                ? $"* leaving {room}; the current room is {now}"
+                : $"* leaving {room}; no current room now (/join ROOM)");
+            ShowState();
+        }
+
+        _client.Leave(room);
+    }
+
+    private void Say(string text)
+    {
+        lock (_gate)
+        {
+            if (_currentRoom is not { } room)
+            {
+                Print("no current room; /join ROOM first");
+                return;
+            }
+
+            var message = new OwnMessage(room, text, _time.GetLocalNow());
+            message.LineId = Print(message.Line(_client.ClientId), message.PrintedAt);
+            Unsent(room).AddLast(message);
+            _client.Send(room, text);
+        }
+    }
+
+    private async Task ListRoomsAsync()
+    {
+        var rooms = await _client.GetRoomsAsync().ConfigureAwait(false);
+        if (rooms.Rooms.Count == 0)
+        {
+            Print("no rooms; /join ROOM");
+        }
+
+        foreach (var info in rooms.Rooms)
+        {
+            int unread;
+            lock (_gate)
+            {
+                unread = _unread.GetValueOrDefault(info.RoomId);
+            }
+
+            var marker = info.RoomId == _currentRoom ? "*" : " ";
+            Print(string.Create(CultureInfo.InvariantCulture,
+                $"{marker} {info.RoomId}  {EventText.Describe(info.Phase)}, epoch {info.Epoch}, {info.Members} member(s)") +
+                (unread > 0 ? string.Create(CultureInfo.InvariantCulture, $", {unread} unread") : string.Empty) +
+                (info.Unacknowledged > 0 ? string.Create(CultureInfo.InvariantCulture, $", {info.Unacknowledged} sent not yet confirmed") : string.Empty));
+        }
+    }
+
+    private string? RequireRoom()
+    {
+        var room = _currentRoom;
+        if (room is null)
+        {
+            Print("no current room; /join ROOM first");
+        }
+
+        return room;
+    }
+
+    /// <summary>The current room for a command that needs the server now; offline it says so instead.</summary>
+    private string? RequireOnlineRoom(string what)
+    {
+        if (RequireRoom() is not { } room)
+        {
+            return null;
+        }
+
+        if (!_online)
+        {
+            Print($"offline; cannot {what} until the connection is back");
+            return null;
+        }
+
+        return room;
     }
 
     private async Task PrintEventsAsync(CancellationToken cancellationToken)
@@ -244,12 +367,12 @@ internal sealed class ChatApp
             {
                 lock (_gate)
                 {
-                    Track(e);
-                }
+                    if (Track(e) is { } line)
+                    {
+                        Print(line);
+                    }
 
-                if (EventText.Format(e) is { } line)
-                {
-                    _terminal.WriteLine(line);
+                    ShowState();
                 }
             }
         }
@@ -259,36 +382,141 @@ internal sealed class ChatApp
         }
     }
 
-    private void Track(ClientEvent e)
+    /// <summary>Follows the event in the room state; returns the line to print for it (null: none, or already shown).</summary>
+    private string? Track(ClientEvent e)
     {
         switch (e)
         {
-            case Joined joined:
-                if (!_joined.Contains(joined.RoomId))
-                {
-                    _joined.Add(joined.RoomId);
-                }
+            case Connected:
+                _everConnected = _online = true;
+                _failedAttempts = 0;
+                _connection = "online";
+                break;
+            case Reconnected:
+                _online = true;
+                _failedAttempts = 0;
+                _connection = "online";
+                break;
+            case Disconnected disconnected:
+                _failedAttempts++;
+                _connection = ChatLines.Offline(disconnected, _failedAttempts);
+                var first = _failedAttempts == 1;
+                _online = false;
 
-                _currentRoom = joined.RoomId;
-                _terminal.SetPrompt(joined.RoomId + "> ");
+                // One line when the connection goes; later attempts only change the status row.
+                return first || disconnected.RetryIn is null ? ChatLines.ConnectionLost(disconnected, _everConnected) : null;
+            case Joined joined when !_joined.Contains(joined.RoomId):
+                _joined.Add(joined.RoomId);
+                _currentRoom ??= joined.RoomId;
+                break;
+            case KeyEstablished keys:
+                _keys[keys.RoomId] = (keys.Epoch, keys.EpochCode);
                 break;
             case MemberJoined member:
                 RoomMembers(member.RoomId).Add(member.ClientId);
                 break;
             case MemberLeft member:
                 RoomMembers(member.RoomId).Remove(member.ClientId);
-                break;
-            case Left left:
-                _joined.Remove(left.RoomId);
-                _members.Remove(left.RoomId);
-                if (_currentRoom == left.RoomId)
+                if (_kicked.Remove((member.RoomId, member.ClientId)) && member.RemovedBy == _client.ClientId)
                 {
-                    _currentRoom = _joined.LastOrDefault();
-                    _terminal.SetPrompt(_currentRoom is null ? "> " : _currentRoom + "> ");
+                    return $"* [{member.RoomId}] {member.ClientId} is out: removed by you";
                 }
 
                 break;
+            case Left left:
+                Forget(left.RoomId);
+                break;
+            case MessageReceived received when received.RoomId != _currentRoom:
+                _unread[received.RoomId] = _unread.GetValueOrDefault(received.RoomId) + 1;
+                break;
+            case MessageSent sent:
+                if (TakeUnsent(sent.RoomId, m => m.Text == sent.Text, fromNewest: false) is { } message)
+                {
+                    _unconfirmed[(sent.RoomId, sent.Epoch, sent.Generation)] = message;
+                    Mark(message, new Delivery.Sent());
+                }
+
+                return null;
+            case MessageRelayed relayed:
+                if (_unconfirmed.Remove((relayed.RoomId, relayed.Epoch, relayed.Generation), out var confirmed))
+                {
+                    Mark(confirmed, new Delivery.Relayed());
+                }
+
+                return null;
+            case MessageNotDelivered notDelivered when _unconfirmed.Remove((notDelivered.RoomId ?? string.Empty, notDelivered.Epoch, notDelivered.Generation), out var lost):
+                Mark(lost, new Delivery.Failed(EventText.Describe(notDelivered)));
+                return null;
+            case QueuedSendsDropped dropped:
+                for (var i = 0; i < dropped.Count && TakeUnsent(dropped.RoomId ?? string.Empty, _ => true, fromNewest: false) is { } never; i++)
+                {
+                    Mark(never, new Delivery.Failed("dropped before it was sent"));
+                }
+
+                break;
+            case SendQueueFull full when TakeUnsent(full.RoomId ?? string.Empty, _ => true, fromNewest: true) is { } notKept:
+                Mark(notKept, new Delivery.Failed("not kept: too many messages wait for the room's keys"));
+                break;
+            case MessageNotSent notSent when TakeUnsent(notSent.RoomId ?? string.Empty, _ => true, fromNewest: false) is { } refused:
+                Mark(refused, new Delivery.Failed("not sent: " + EventText.Describe(notSent.Reason)));
+                return null;
+            case NotInRoom notIn when TakeUnsent(notIn.RoomId ?? string.Empty, _ => true, fromNewest: true) is { } nowhere:
+                Mark(nowhere, new Delivery.Failed($"not in {notIn.RoomId}"));
+                break;
         }
+
+        return EventText.Format(e);
+    }
+
+    /// <summary>A room is no longer ours: its state goes, and if it was current the last room joined before it is.</summary>
+    private void Forget(string roomId)
+    {
+        _joined.Remove(roomId);
+        _members.Remove(roomId);
+        _keys.Remove(roomId);
+        _unread.Remove(roomId);
+        if (_currentRoom == roomId)
+        {
+            _currentRoom = _joined.LastOrDefault();
+            if (_currentRoom is { } now)
+            {
+                _unread.Remove(now);
+            }
+        }
+    }
+
+    private void Mark(OwnMessage message, Delivery delivery)
+    {
+        message.Delivery = delivery;
+        if (!_terminal.TryRewrite(message.LineId, ChatLines.Stamped(message.PrintedAt, message.Line(_client.ClientId))))
+        {
+            Print(ChatLines.FollowUp(message.Room, message.Text, delivery));
+        }
+    }
+
+    private OwnMessage? TakeUnsent(string roomId, Func<OwnMessage, bool> match, bool fromNewest)
+    {
+        var queue = Unsent(roomId);
+        for (var node = fromNewest ? queue.Last : queue.First; node is not null; node = fromNewest ? node.Previous : node.Next)
+        {
+            if (match(node.Value))
+            {
+                queue.Remove(node);
+                return node.Value;
+            }
+        }
+
+        return null;
+    }
+
+    private LinkedList<OwnMessage> Unsent(string roomId)
+    {
+        if (!_unsent.TryGetValue(roomId, out var queue))
+        {
+            _unsent[roomId] = queue = new LinkedList<OwnMessage>();
+        }
+
+        return queue;
     }
 
     private SortedSet<string> RoomMembers(string roomId)
@@ -301,35 +529,39 @@ internal sealed class ChatApp
         return members;
     }
 
-    /// <summary>What Tab completes from: the rooms joined and the members of the current room (read on the key thread).</summary>
-    private sealed class Completions
+    private StatusInfo Status()
     {
-        public ChatApp? App { get; set; }
+        var keys = _currentRoom is { } room && _keys.TryGetValue(room, out var k) ? k : ((ulong, string)?)null;
+        return new StatusInfo(_client.ClientId, _connection, _currentRoom, keys?.Item1 ?? 0, keys?.Item2, new Dictionary<string, int>(_unread));
+    }
 
-        public IReadOnlyCollection<string> Rooms()
+    /// <summary>Brings the prompt, the status row and what Tab completes up to date.</summary>
+    private void ShowState()
+    {
+        lock (_gate)
         {
-            if (App is not { } app)
-            {
-                return [];
-            }
-
-            lock (app._gate)
-            {
-                return [.. app._joined];
-            }
+            _terminal.SetPrompt((_currentRoom ?? string.Empty) + "> ");
+            _terminal.SetStatus(ChatLines.Status(Status()));
+            _completionRooms = [.. _joined];
+            _completionMembers = _currentRoom is { } room && _members.TryGetValue(room, out var members) ? [.. members] : [];
         }
+    }
 
-        public IReadOnlyCollection<string> Members()
-        {
-            if (App is not { } app)
-            {
-                return [];
-            }
+    private long Print(string line, DateTimeOffset? at = null) => _terminal.WriteLine(ChatLines.Stamped(at ?? _time.GetLocalNow(), line));
 
-            lock (app._gate)
-            {
-                return app._currentRoom is { } room && app._members.TryGetValue(room, out var members) ? [.. members] : [];
-            }
-        }
+    /// <summary>A message we typed, the line it was printed on, and where it is.</summary>
+    private sealed class OwnMessage(string room, string text, DateTimeOffset printedAt)
+    {
+        public string Room { get; } = room;
+
+        public string Text { get; } = text;
+
+        public DateTimeOffset PrintedAt { get; } = printedAt;
+
+        public long LineId { get; set; }
+
+        public Delivery Delivery { get; set; } = new Delivery.Queued();
+
+        public string Line(string clientId) => ChatLines.Own(Room, clientId, Text, Delivery);
     }
 }

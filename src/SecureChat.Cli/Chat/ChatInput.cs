@@ -33,6 +33,12 @@ internal abstract record ChatInput
 
     public sealed record DropQueued(string? RoomId) : ChatInput;
 
+    /// <summary>/rekey: new keys for the current room by a commit of ours.</summary>
+    public sealed record Rekey : ChatInput;
+
+    /// <summary>/status: the connection and every room.</summary>
+    public sealed record ShowStatus : ChatInput;
+
     public sealed record Quit : ChatInput;
 
     public sealed record Help : ChatInput;
@@ -45,9 +51,9 @@ internal abstract record ChatInput
     public const string HelpText =
         """
         commands:
-          /join ROOM       join (or create) a room and make it the current room
-          /leave [ROOM]    leave a room (default: the current one)
-          /rooms           list joined rooms
+          /join ROOM       join (or create) a room and make it the current room (a room you are in: switch to it)
+          /leave [ROOM]    leave a room (default: the current one); the room joined before it becomes current
+          /rooms           list joined rooms (* marks the current one)
           /who             members of the current room with their fingerprints
           /msg TEXT        send TEXT to the current room (plain text does the same)
           /fingerprint     your own identity fingerprint
@@ -59,6 +65,8 @@ internal abstract record ChatInput
           /kick ID         remove ID from the current room (any member may; the server cannot stop it); /remove ID is the same
           /policy open|invite
                            who may join the current room: anyone (open) or only invited ids (invite)
+          /rekey           new keys for the current room (a new epoch and code; the same members)
+          /status          the connection, the current room and every room's state and unread count
           /send-queued [ROOM]  send messages held because members joined since you typed them
           /drop-queued [ROOM]  drop those held messages
           /quit            leave every room and exit
@@ -69,7 +77,7 @@ internal abstract record ChatInput
     public static readonly IReadOnlyList<string> CommandNames =
     [
         "/join", "/leave", "/rooms", "/who", "/msg", "/fingerprint", "/code", "/trust", "/invite", "/kick", "/remove", "/policy",
-        "/send-queued", "/drop-queued", "/quit", "/help",
+        "/rekey", "/status", "/send-queued", "/drop-queued", "/quit", "/help",
     ];
 
     public static ChatInput Parse(string? line)
@@ -132,6 +140,8 @@ internal abstract record ChatInput
             "/drop-queued" => argument.Contains(' ', StringComparison.Ordinal)
                 ? new Invalid("usage: /drop-queued [ROOM]")
                 : new DropQueued(argument.Length == 0 ? null : argument),
+            "/rekey" => new Rekey(),
+            "/status" => new ShowStatus(),
             "/quit" or "/exit" => new Quit(),
             "/help" or "/?" => new Help(),
             _ => new Invalid($"unknown command {command}; type /help for the list"),

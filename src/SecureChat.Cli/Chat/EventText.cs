@@ -37,13 +37,13 @@ internal static class EventText
         KeyEstablished k => string.Create(Invariant, $"* [{k.RoomId}] keys ready: epoch {k.Epoch}, {k.MemberCount} member(s), code {k.EpochCode}"),
         MemberJoined { AlreadyPresent: true } m => $"* [{m.RoomId}] {m.ClientId} is here, fingerprint {m.Fingerprint}",
         MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
-        MemberLeft m => $"* [{m.RoomId}] {m.ClientId} left",
+        MemberLeft m => $"* [{m.RoomId}] {m.ClientId} {Describe(m)}",
         Left l => $"* left {l.RoomId}",
         Resumed r => string.Create(Invariant, $"* [{r.RoomId}] back in the room at epoch {r.Epoch}, no rejoin needed ({r.CommitsCaughtUp} commit(s) made while you were away applied); ") +
                      "messages sent while you were offline were not delivered to you (the server keeps none)",
         MessageReceived { SenderKeyUnaccepted: true } m =>
-            string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId} {UnverifiedKeyMark}{LateMark(m)}: {m.Text}"),
-        MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SentAt.ToLocalTime():HH:mm} {m.SenderId}{LateMark(m)}: {m.Text}"),
+            string.Create(Invariant, $"[{m.RoomId}] {m.SenderId} {UnverifiedKeyMark}{LateMark(m)}{SentMark(m)}: {m.Text}"),
+        MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SenderId}{LateMark(m)}{SentMark(m)}: {m.Text}"),
         TrustUpdated t => $"! now trusting the key of {t.ClientId} with fingerprint {t.Fingerprint}",
         PendingKeys { Keys.Count: 0 } p => $"! no changed key is waiting for {p.ClientId}",
         PendingKeys p => $"! {p.ClientId}'s pinned key is {p.Keys[0].PinnedFingerprint}; changed key(s) waiting: {Fingerprints(p.Keys)}; " +
@@ -51,15 +51,31 @@ internal static class EventText
         InviteSent i => $"* [{i.RoomId}] invited {i.InviteeId}: the server keeps the invite; {i.InviteeId} may /join {i.RoomId} now",
         MembershipCommitSent { ClientId: { } removed } m => $"* [{m.RoomId}] removing {removed}...",
         MembershipCommitSent m => $"* [{m.RoomId}] changing the room's policy to {(m.Admission == Core.Wire.Admission.Invite ? "invite only" : "open")}...",
+        MessageSent m => string.Create(Invariant, $"* [{m.RoomId}] sent \"{m.Text}\" (epoch {m.Epoch}, #{m.Generation})"),
+        MessageRelayed m => string.Create(Invariant, $"* [{m.RoomId}] the server relayed your message (epoch {m.Epoch}, #{m.Generation})"),
         QueuedSendsReleased q => string.Create(Invariant, $"* [{q.RoomId}] sending {q.Count} held message(s) to the room as it is now"),
         Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
         ErrorReported r => r.RoomId is null ? $"error ({CodeName(r)}): {Describe(r)}" : $"error [{r.RoomId}] ({CodeName(r)}): {Describe(r)}",
-        Disconnected d => d.RetryIn is { } retry
-            ? string.Create(Invariant, $"! connection lost ({Describe(d)}); reconnecting{To(d.NextServer)} in {retry.TotalSeconds:0.#} s")
-            : $"! connection lost ({Describe(d)})",
+        Disconnected d => ChatLines.ConnectionLost(d, everConnected: true),
         Reconnected r => string.Create(Invariant, $"* reconnected{To(r.Server)} (reconnect #{r.Attempt}); resuming rooms"),
         _ => null,
     };
+
+    /// <summary>Why a member is out, as far as the commit tells: the server's removal of a dropped connection and a member's own decision both read REMOVED.</summary>
+    private static string Describe(MemberLeft left) => left.Reason switch
+    {
+        Core.Wire.RemoveReason.Left => "left",
+        Core.Wire.RemoveReason.Absent => "timed out (silent past the room's absence limit)",
+        Core.Wire.RemoveReason.Expired => "is out: their key expired",
+        Core.Wire.RemoveReason.Rejoined => "rejoined with a new key",
+        Core.Wire.RemoveReason.Removed when left.RemovedBy is { } by && by != left.ClientId => $"is out: connection lost, or removed by {by}",
+        _ => "is out",
+    };
+
+    /// <summary>A message that took a minute or more says when it was sent (its sender's clock, signed by the sender).</summary>
+    private static string SentMark(MessageReceived message) => (message.ReceivedAt - message.SentAt).Duration() >= TimeSpan.FromMinutes(1)
+        ? string.Create(Invariant, $" (sent {message.SentAt.ToLocalTime():yyyy-MM-dd HH:mm:ss})")
+        : string.Empty;
 
     private static string LateMark(MessageReceived message) => message.ArrivedAfterWithheldReport ? " " + LateAfterReportMark : string.Empty;
 
@@ -145,7 +161,7 @@ internal static class EventText
         _ => error.ToString(),
     };
 
-    private static string Describe(Disconnected disconnected) => disconnected.Cause switch
+    public static string Describe(Disconnected disconnected) => disconnected.Cause switch
     {
         DisconnectCause.WelcomeTimeout => "the server did not answer HELLO in time",
         DisconnectCause.OutboundQueueFull => "the outbound queue to the server is full",
@@ -153,7 +169,7 @@ internal static class EventText
         _ => disconnected.Detail ?? "the connection failed",
     };
 
-    private static string Describe(MessageNotDelivered message) => message.Reason switch
+    public static string Describe(MessageNotDelivered message) => message.Reason switch
     {
         NotDeliveredReason.NoAcknowledgement => "the server did not confirm relaying it in time",
         NotDeliveredReason.LinkLost => "the connection dropped before the server confirmed relaying it",
@@ -182,7 +198,7 @@ internal static class EventText
         _ => reason.ToString(),
     };
 
-    private static string Describe(SendRefusal reason) => reason switch
+    public static string Describe(SendRefusal reason) => reason switch
     {
         SendRefusal.BodyTooLong => "the text is too long",
         SendRefusal.NotAMember => "we are no longer a member of the room",

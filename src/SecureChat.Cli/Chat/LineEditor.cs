@@ -7,13 +7,40 @@ namespace SecureChat.Cli.Chat;
 /// <summary>Where keys come from; the console in real use, a script in tests.</summary>
 internal interface IKeySource
 {
-    /// <summary>Blocks until the next key; null when there will be no more.</summary>
+    /// <summary>Blocks until the next key; null when there will be no more (or after <see cref="Stop"/>).</summary>
     ConsoleKeyInfo? ReadKey();
+
+    /// <summary>Makes a waiting <see cref="ReadKey"/> return null.</summary>
+    void Stop()
+    {
+    }
 }
 
+/// <summary>
+/// The console's keys. It waits for a key to be available rather than blocking in Console.ReadKey: a thread left
+/// blocked there can hold up the process's exit (the console restores the terminal's settings on exit).
+/// </summary>
 internal sealed class ConsoleKeySource : IKeySource
 {
-    public ConsoleKeyInfo? ReadKey() => Console.ReadKey(intercept: true);
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(15);
+    private volatile bool _stopped;
+
+    public ConsoleKeyInfo? ReadKey()
+    {
+        while (!_stopped)
+        {
+            if (Console.KeyAvailable)
+            {
+                return Console.ReadKey(intercept: true);
+            }
+
+            Thread.Sleep(Poll);
+        }
+
+        return null;
+    }
+
+    public void Stop() => _stopped = true;
 }
 
 /// <summary>
@@ -173,6 +200,8 @@ internal sealed class LineEditor : IChatTerminal
     public void Dispose()
     {
         _lines.Writer.TryComplete();
+        _keys.Stop();
+        _reader?.Join(TimeSpan.FromSeconds(1));
         lock (_gate)
         {
             EraseFrame();

@@ -443,6 +443,7 @@ public sealed class ClientRoom : IDisposable
 
         // A (epoch, generation) is never sealed twice by one session, and a new session starts at a later epoch.
         _unackedById[(sent.Epoch, sent.Sequence)] = node;
+        _effects.Report(new MessageSent(RoomId, sent.Epoch, sent.Sequence, text));
         ScheduleAckCheck();
     }
 
@@ -452,6 +453,7 @@ public sealed class ClientRoom : IDisposable
         if (_unackedById.Remove((relayed.Epoch, relayed.Sequence), out var node))
         {
             _unacked.Remove(node);
+            _effects.Report(new MessageRelayed(RoomId, relayed.Epoch, relayed.Sequence));
         }
     }
 
@@ -704,7 +706,11 @@ public sealed class ClientRoom : IDisposable
                 if (removed != self)
                 {
                     var fingerprint = before.FirstOrDefault(m => m.ClientId == removed)?.Fingerprint ?? string.Empty;
-                    _effects.Report(new MemberLeft(RoomId, removed, fingerprint));
+                    _effects.Report(new MemberLeft(RoomId, removed, fingerprint)
+                    {
+                        Reason = accepted.Removals.FirstOrDefault(r => r.ClientId == removed)?.Reason,
+                        RemovedBy = accepted.CommitterId,
+                    });
                 }
             }
 

@@ -31,6 +31,9 @@ public static class ClientCommands
     /// <summary>Changes the room's admission policy by a commit (OPEN or INVITE).</summary>
     public sealed record SetPolicy(string RoomId, Admission Admission);
 
+    /// <summary>Gives the room new keys by a commit of ours (a new epoch, the same members).</summary>
+    public sealed record Rekey(string RoomId);
+
     /// <summary>Drops the messages held because the room gained members since they were typed.</summary>
     public sealed record DropQueued(string RoomId);
 

@@ -32,7 +32,15 @@ public sealed record Resumed(string RoomId, ulong FromEpoch, ulong Epoch, int Co
 /// <summary>A member entered the room; <paramref name="AlreadyPresent"/> when they were there before we were admitted.</summary>
 public sealed record MemberJoined(string RoomId, string ClientId, string Fingerprint, bool AlreadyPresent = false) : ClientEvent;
 
-public sealed record MemberLeft(string RoomId, string ClientId, string Fingerprint) : ClientEvent;
+/// <summary>A commit took <paramref name="ClientId"/> out of the room.</summary>
+public sealed record MemberLeft(string RoomId, string ClientId, string Fingerprint) : ClientEvent
+{
+    /// <summary>Why, as the commit says (a signed leave, a member's decision, absence, an expired key); null when not told.</summary>
+    public RemoveReason? Reason { get; init; }
+
+    /// <summary>The member whose commit removed them (for <see cref="RemoveReason.Removed"/>: who decided it, or was asked to by the server).</summary>
+    public string? RemovedBy { get; init; }
+}
 
 /// <summary>The room has keys for <paramref name="Epoch"/>; <paramref name="EpochCode"/> is what members compare.</summary>
 public sealed record KeyEstablished(string RoomId, ulong Epoch, string EpochCode, int MemberCount) : ClientEvent;
@@ -68,6 +76,16 @@ public sealed record InviteSent(string RoomId, string InviteeId) : ClientEvent;
 
 /// <summary>Our commit removing <paramref name="ClientId"/>, or changing the policy to <paramref name="Admission"/>, was sent.</summary>
 public sealed record MembershipCommitSent(string RoomId, string? ClientId, Admission? Admission) : ClientEvent;
+
+/// <summary>
+/// A message of ours was encrypted and sent as <paramref name="Generation"/> of <paramref name="Epoch"/>; it is waiting for the relay's
+/// RELAYED (<see cref="MessageRelayed"/>) or is reported as <see cref="MessageNotDelivered"/>. Messages of a room are sent in the order
+/// they were typed.
+/// </summary>
+public sealed record MessageSent(string RoomId, ulong Epoch, ulong Generation, string Text) : ClientEvent;
+
+/// <summary>The relay confirmed handing our message <paramref name="Generation"/> of <paramref name="Epoch"/> to the members connected then.</summary>
+public sealed record MessageRelayed(string RoomId, ulong Epoch, ulong Generation) : ClientEvent;
 
 /// <summary>The connection is gone; <paramref name="RetryIn"/> says when the next attempt is, null when none will be made.</summary>
 /// <param name="Detail">The link's own description of a <see cref="DisconnectCause.LinkFailed"/> (a socket or TLS error); null otherwise.</param>

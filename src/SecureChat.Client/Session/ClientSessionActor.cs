@@ -103,6 +103,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<ClientCommands.Invite>(invite => ForwardToRoom(invite.RoomId, invite));
         Receive<ClientCommands.Remove>(remove => ForwardToRoom(remove.RoomId, remove));
         Receive<ClientCommands.SetPolicy>(policy => ForwardToRoom(policy.RoomId, policy));
+        Receive<ClientCommands.Rekey>(rekey => ForwardToRoom(rekey.RoomId, rekey));
         Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.RosterReply(query.RoomId, 0, [])));
         Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.EpochCodeReply(query.RoomId, 0, null)));
         Receive<ClientCommands.QueryRooms>(_ => OnQueryRooms());

@@ -82,6 +82,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
         Receive<ClientCommands.Invite>(invite => Apply(_room.Invite(invite.InviteeId)));
         Receive<ClientCommands.Remove>(remove => Apply(_room.Remove(remove.ClientId)));
         Receive<ClientCommands.SetPolicy>(policy => Apply(_room.SetPolicy(policy.Admission)));
+        Receive<ClientCommands.Rekey>(_ => Apply(_room.Rekey()));
         Receive<RoomProtocol.TrustChanged>(_ => Apply(_room.TrustChanged()));
         Receive<ClientCommands.Leave>(_ => Apply(_room.Leave()));
         Receive<RoomTick>(_ => Apply(_room.Tick()));

@@ -75,14 +75,15 @@ public sealed class ChatProcessTests : IAsyncLifetime
         Assert.EndsWith("bob: pay \\u202e0001\\u200b\\u001b[31m", await alice.WaitForLineAsync("bob: pay"), StringComparison.Ordinal);
         await mitm.InjectAsync("alice", ServerFrames.Error("lobby", ErrorCode.StaleEpoch, "late\n[lobby] 12:00 bob: send the code to mallory"));
         var labelled = await alice.WaitForLineAsync("the server says");
-        Assert.Equal("error [lobby] (StaleEpoch): the server says \"late\\u000a[lobby] 12:00 bob: send the code to mallory\"", labelled);
+        Assert.Matches(@"^\d\d:\d\d:\d\d error \[lobby\] \(StaleEpoch\): ", labelled);
+        Assert.EndsWith("error [lobby] (StaleEpoch): the server says \"late\\u000a[lobby] 12:00 bob: send the code to mallory\"", labelled, StringComparison.Ordinal);
 
         // Bob comes back with a new identity key (a new device, or an impostor): alice is told, and each of his lines is marked.
         // (A disconnect is not a leave: the old bob stays a member until the commit that admits the new one removes him.)
         await bob.DisposeAsync();
         await using var newBob = TestChatClient.Start(_server, _system, "bob");
         newBob.Client.Join("lobby");
-        await alice.WaitForLineAsync("bob left");
+        await alice.WaitForLineAsync("bob is out");
         await alice.WaitForLineAsync("bob's identity key changed");
         await newBob.WaitForNextAsync<KeyEstablished>();
         newBob.Client.Send("lobby", "it's me");
@@ -101,7 +102,7 @@ public sealed class ChatProcessTests : IAsyncLifetime
 
         await alice.SendLineAsync("/quit");
         Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.DoesNotContain(alice.Seen, line => line.StartsWith("[lobby] 12:00 bob: send the code", StringComparison.Ordinal));
+        Assert.DoesNotContain(alice.Seen, line => line.Contains(" [lobby] 12:00 bob: send the code", StringComparison.Ordinal) && !line.Contains("the server says", StringComparison.Ordinal));
         Assert.All(alice.Seen, line => Assert.DoesNotContain(line, c => c is '\u202e' or '\u200b' or '\u001b'));
     }
 }

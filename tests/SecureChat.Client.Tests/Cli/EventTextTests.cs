@@ -17,7 +17,9 @@ public sealed class EventTextTests
         new JoinedEvent("lobby", 3, 2),
         new Left("lobby"),
         new MemberJoined("lobby", "bob", "fp-b"),
-        new MemberLeft("lobby", "bob", "fp-b"),
+        new MemberLeft("lobby", "bob", "fp-b") { Reason = RemoveReason.Left },
+        new MessageSent("lobby", 4, 7, "hi"),
+        new MessageRelayed("lobby", 4, 7),
         new KeyEstablished("lobby", 4, "123 456 789 012 345", 3),
         new MessageReceived("lobby", "bob", "hi", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch),
         new TrustUpdated("bob", "fp-new"),
@@ -214,6 +216,27 @@ public sealed class EventTextTests
         var line = text[..^Environment.NewLine.Length];
         Assert.DoesNotContain('\n', line);
         return line;
+    }
+
+    [Fact]
+    public void A_message_says_when_it_was_sent_only_when_that_was_a_minute_or_more_before_it_arrived()
+    {
+        var sent = new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.Zero);
+        Assert.Equal("[lobby] bob: hi", EventText.Format(new MessageReceived("lobby", "bob", "hi", sent, sent.AddSeconds(5))));
+        Assert.Equal($"[lobby] bob (sent {sent.ToLocalTime():yyyy-MM-dd HH:mm:ss}): hi", EventText.Format(new MessageReceived("lobby", "bob", "hi", sent, sent.AddMinutes(3))));
+    }
+
+    [Fact]
+    public void A_leave_says_why_as_far_as_the_commit_tells()
+    {
+        var left = new MemberLeft("lobby", "bob", "fp-b");
+        Assert.Equal("* [lobby] bob left", EventText.Format(left with { Reason = RemoveReason.Left }));
+        Assert.Equal("* [lobby] bob timed out (silent past the room's absence limit)", EventText.Format(left with { Reason = RemoveReason.Absent }));
+        Assert.Equal("* [lobby] bob is out: their key expired", EventText.Format(left with { Reason = RemoveReason.Expired }));
+        Assert.Equal("* [lobby] bob is out: connection lost, or removed by carol",
+            EventText.Format(left with { Reason = RemoveReason.Removed, RemovedBy = "carol" }));
+        Assert.Equal("* [lobby] bob rejoined with a new key", EventText.Format(left with { Reason = RemoveReason.Rejoined }));
+        Assert.Equal("* [lobby] bob is out", EventText.Format(left));
     }
 
     [Fact]

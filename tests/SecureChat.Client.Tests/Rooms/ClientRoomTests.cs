@@ -336,8 +336,11 @@ public sealed class ClientRoomTests : IDisposable
 
         var released = Take(room.SendQueued());
 
-        Assert.Equal(1, Assert.IsType<QueuedSendsReleased>(Assert.Single(released.Events)).Count);
+        Assert.Equal(2, released.Events.Count);
+        Assert.Equal(1, Assert.IsType<QueuedSendsReleased>(released.Events[0]).Count);
         var sent = Single(released, MessageType.Application);
+        var reported = Assert.IsType<MessageSent>(released.Events[1]);
+        Assert.Equal((sent.Epoch, sent.Sequence, "for bob's eyes"), (reported.Epoch, reported.Generation, reported.Text));
         Assert.Equal(("for bob's eyes", "for bob's eyes"), (bob.Decrypt(sent), carol.Decrypt(sent)));
         Assert.Equal(0, room.QueuedSends);
         Assert.IsType<NothingHeld>(Assert.Single(Take(room.SendQueued()).Events));
@@ -358,7 +361,9 @@ public sealed class ClientRoomTests : IDisposable
 
         var dropped = Take(room.DropQueued());
 
-        Assert.Equal(1, Assert.IsType<QueuedSendsDropped>(Assert.Single(dropped.Events)).Count);
+        Assert.Equal(2, dropped.Events.Count);
+        Assert.Equal(1, Assert.IsType<QueuedSendsDropped>(dropped.Events[0]).Count);
+        Assert.Equal("typed for bob and carol", Assert.IsType<MessageSent>(dropped.Events[1]).Text);
         Assert.Equal("typed for bob and carol", carol.Decrypt(Single(dropped, MessageType.Application)));
         Assert.IsType<NothingHeld>(Assert.Single(Take(room.DropQueued()).Events));
     }
@@ -542,9 +547,11 @@ public sealed class ClientRoomTests : IDisposable
         var message = Single(sent, MessageType.Application);
         Assert.Equal((TimeSpan.FromSeconds(10), 1), (sent.AckCheckIn, room.Unacknowledged));
         Assert.Equal("hello", bob.Decrypt(message));
+        Assert.Equal(new MessageSent(Room, message.Epoch, message.Sequence, "hello"), Assert.Single(sent.Events));
 
         var acknowledged = Take(room.Frame(ServerFrames.Relayed(message)));
-        Assert.Empty(acknowledged.Events);
+        Assert.Equal(new MessageRelayed(Room, message.Epoch, message.Sequence), Assert.Single(acknowledged.Events));
+        Assert.Empty(Take(room.Frame(ServerFrames.Relayed(message))).Events); // a second RELAYED for it is ignored
         Assert.Empty(acknowledged.Out);
         Assert.Equal(0, room.Unacknowledged);
         _clock.Advance(10_001);
@@ -612,7 +619,7 @@ public sealed class ClientRoomTests : IDisposable
             (notDelivered.Preview, notDelivered.Epoch, notDelivered.Generation, notDelivered.Reason, notDelivered.WireCode, notDelivered.UntrustedServerReason));
         Assert.DoesNotContain(told.Events, e => e is ServerError);
         Assert.Equal(1, room.Unacknowledged);
-        Assert.Empty(Take(room.Frame(ServerFrames.Relayed(kept))).Events);
+        Assert.IsType<MessageRelayed>(Assert.Single(Take(room.Frame(ServerFrames.Relayed(kept))).Events));
         Assert.Equal(0, room.Unacknowledged);
     }
 
