@@ -147,6 +147,8 @@ internal static class EventText
         CommitRefused { Rejoining: true } c => string.Create(Invariant, $"lost the room's keys at epoch {c.Epoch}: {Describe(c.Reason)} ({c.Reason}); rejoining"),
         CommitRefused c => string.Create(Invariant, $"refused a commit for epoch {c.Epoch}: {c.Reason}"),
         CommitRequestRefused c => $"could not commit the requested change: {c.Reason}",
+        ExternalCommitFailed { Refusal: { } refusal } e => $"no member is online in {e.RoomId}, and we cannot admit ourselves: {refusal}; still waiting",
+        ExternalCommitFailed e => $"no member is online in {e.RoomId}, and the server refused our self-admission: {Server(e.UntrustedServerReason ?? string.Empty)}; still waiting",
         KeyChanged k => $"{k.ClientId}'s identity key changed (was {k.PinnedFingerprint}, now {k.NewFingerprint}); " +
                         $"compare fingerprints, then /trust {k.ClientId} FINGERPRINT. Sending to this room waits until then.",
         TrustRefused { Pending.Count: 0 } t => $"no changed key is waiting for {t.ClientId}; nothing accepted",

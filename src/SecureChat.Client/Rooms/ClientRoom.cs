@@ -513,6 +513,9 @@ public sealed class ClientRoom : IDisposable
             case MessageType.Relayed:
                 OnRelayed(envelope);
                 break;
+            case MessageType.Joined when envelope.Joined.Mode == JoinMode.External && _session?.Status == GroupStatus.Joining:
+                CommitExternally(envelope.Joined.State ?? new PublicRoomState());
+                break;
             default:
                 // A repeated JOINED, or a frame type the server never sends for a room: nothing to do.
                 break;
@@ -600,6 +603,40 @@ public sealed class ClientRoom : IDisposable
         _effects.Report(new JoinedEvent(RoomId, joined.CurrentEpoch, (int)joined.MemberCount, joined.Recovered));
         _effects.SetTimer(AdmissionTimer.Start);
         Phase = RoomPhase.AwaitingAdmission;
+        if (joined.Mode == JoinMode.External)
+        {
+            CommitExternally(joined.State ?? new PublicRoomState());
+        }
+    }
+
+    /// <summary>
+    /// JOINED EXTERNAL (first, or again while we wait: the last member online went away, or the asked joiner before us failed):
+    /// no member can admit us, so we admit ourselves by an external commit from the room's public state (PROTOCOL.md §8.9). It
+    /// takes effect on its echo, like any commit of ours; a member's commit that admits us first supersedes it.
+    /// </summary>
+    private void CommitExternally(PublicRoomState state)
+    {
+        var session = _session!;
+        var creation = Observe(session.CreateExternalCommit(state));
+        if (creation is CommitNotCreated { Reason: CommitRefusal.PendingCommitExists })
+        {
+            // The room moved on since our pending one: it will not be echoed.
+            AbandonPendingCommit(refusedEpoch: 0);
+            creation = Observe(session.CreateExternalCommit(state));
+        }
+
+        switch (creation)
+        {
+            case CommitCreated { Repeated: true }:
+                // Already on this connection, ahead of anything we could send.
+                break;
+            case CommitCreated created:
+                _effects.Send(session.CommitEnvelope(created.Commit));
+                break;
+            case CommitNotCreated refused:
+                _effects.Report(new ExternalCommitFailed(RoomId, refused.Reason, UntrustedServerReason: null));
+                break;
+        }
     }
 
     private void OnJoinRefused(Error error)
@@ -769,6 +806,11 @@ public sealed class ClientRoom : IDisposable
         var refusedOurMessage = RefusedOurMessage(envelope);
         switch (error.Code)
         {
+            case ErrorCode.CommitRejected when _session is { Status: GroupStatus.Joining, PendingCommit: { } external }
+                                               && CommitContent.Parser.ParseFrom(external.Content).Kind == CommitKind.External:
+                _effects.Report(new ExternalCommitFailed(RoomId, Refusal: null, error.Reason));
+                AbandonPendingCommit(envelope.Epoch);
+                break;
             case ErrorCode.CommitRejected or ErrorCode.NotCommitter:
                 // Usually another member's commit won the epoch; the server asks again if changes remain.
                 HoldRekeysIfRefused(envelope.Epoch);

@@ -24,6 +24,9 @@ public enum ClientErrorCode
     /// <summary>The engine could not build the commit the server asked for.</summary>
     CommitRequestRefused,
 
+    /// <summary>Our external commit (admitting ourselves while no member is online) was not built, or the server refused it.</summary>
+    ExternalCommitFailed,
+
     /// <summary>A member's identity key differs from the pinned one; /trust accepts it.</summary>
     KeyChanged,
 

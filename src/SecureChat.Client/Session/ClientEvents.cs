@@ -227,6 +227,14 @@ public sealed record CommitRefused(string RoomId, CommitRejection Reason, ulong 
 public sealed record CommitRequestRefused(string RoomId, CommitRefusal Reason) : ErrorReported(RoomId, ClientErrorCode.CommitRequestRefused);
 
 /// <summary>
+/// No member was online, and our external commit (admitting ourselves, PROTOCOL.md §8.9) failed: the engine would not build it
+/// from the room's state (<paramref name="Refusal"/>), or the server refused it (<paramref name="UntrustedServerReason"/>). We
+/// stay waiting: a member who comes back admits us, or the server asks for an external commit again.
+/// </summary>
+public sealed record ExternalCommitFailed(string RoomId, CommitRefusal? Refusal, string? UntrustedServerReason)
+    : ErrorReported(RoomId, ClientErrorCode.ExternalCommitFailed);
+
+/// <summary>
 /// <paramref name="ClientId"/>'s identity key is not the pinned one. Sending to the room waits until the user
 /// accepts it (<see cref="ClientCommands.Trust"/> with <paramref name="NewFingerprint"/>) after comparing fingerprints.
 /// </summary>

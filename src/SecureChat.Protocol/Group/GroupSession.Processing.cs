@@ -21,7 +21,23 @@ public sealed partial class GroupSession
 
     private CommitOutcome Process(SignedCommit commit)
     {
-        if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out var content))
+        if (CheckFields(commit, out var content) is { } malformed)
+        {
+            return malformed;
+        }
+
+        return Status switch
+        {
+            GroupStatus.Active => ProcessAsMember(commit, content!),
+            GroupStatus.Joining => ProcessAsJoiner(commit, content!),
+            _ => content!.Epoch <= _removedAtEpoch ? new CommitStale(content.Epoch, _removedAtEpoch) : new CommitRejected(CommitRejection.NotAMember, content.Epoch),
+        };
+    }
+
+    /// <summary>Step 1 (PROTOCOL.md §8.4): the content parses, names this room, and its fixed-size fields have their sizes.</summary>
+    private CommitRejected? CheckFields(SignedCommit commit, out CommitContent? content)
+    {
+        if (!WireParsing.TryParse(CommitContent.Parser, commit.Content.Span, out content))
         {
             return new CommitRejected(CommitRejection.Malformed, 0);
         }
@@ -38,12 +54,7 @@ public sealed partial class GroupSession
             return new CommitRejected(CommitRejection.Malformed, epoch);
         }
 
-        return Status switch
-        {
-            GroupStatus.Active => ProcessAsMember(commit, content),
-            GroupStatus.Joining => ProcessAsJoiner(commit, content),
-            _ => epoch <= _removedAtEpoch ? new CommitStale(epoch, _removedAtEpoch) : new CommitRejected(CommitRejection.NotAMember, epoch),
-        };
+        return null;
     }
 
     private CommitOutcome ProcessAsMember(SignedCommit commit, CommitContent content)
@@ -123,9 +134,25 @@ public sealed partial class GroupSession
             return new CommitNotForUs(epoch);
         }
 
-        // A joiner knows no roster: the committer's key comes from the commit's own roster (its added bundle for
-        // EXTERNAL and CREATE), subject to our pins once accepted (PROTOCOL.md §8.5).
-        var signer = content.Kind == CommitKind.Member ? RosterEntrySigner(content) : ExternalSigner(content);
+        if (CheckAsJoiner(commit, content, own, out var signer, out var shape) is { } rejected)
+        {
+            return rejected;
+        }
+
+        var invitesUsed = shape!.Added.Select(a => Invites.Parse(a.Invite)).OfType<InviteContent>().ToList();
+        return OpenAndApply(commit, content, shape, signer!, own, invitesUsed, joining: true);
+    }
+
+    /// <summary>
+    /// What a joiner, who knows no roster, can check of a commit (PROTOCOL.md §8.5): the signature with the committer's IK from
+    /// the commit itself (for MEMBER its entry in the new roster, for CREATE and EXTERNAL its added bundle), that a commit
+    /// "by us" is <paramref name="own"/>, the suite, and what the commit says about itself (<see cref="RosterRules.CheckShape"/>).
+    /// </summary>
+    private CommitRejected? CheckAsJoiner(SignedCommit commit, CommitContent content, bool own, out RosterMember? signer, out CommitShape? shape)
+    {
+        var epoch = content.Epoch;
+        shape = null;
+        signer = content.Kind == CommitKind.Member ? RosterEntrySigner(content) : ExternalSigner(content);
         if (signer is null)
         {
             return new CommitRejected(CommitRejection.NotSignedByMember, epoch);
@@ -147,14 +174,8 @@ public sealed partial class GroupSession
             return new CommitRejected(CommitRejection.UnsupportedSuite, epoch);
         }
 
-        var violation = RosterRules.CheckShape(content, Options.MaxMembers, null, out var shape);
-        if (violation != RosterViolation.None)
-        {
-            return Rejected(violation, epoch);
-        }
-
-        var invitesUsed = shape!.Added.Select(a => Invites.Parse(a.Invite)).OfType<InviteContent>().ToList();
-        return OpenAndApply(commit, content, shape, signer, own, invitesUsed, joining: true);
+        var violation = RosterRules.CheckShape(content, Options.MaxMembers, null, out shape);
+        return violation == RosterViolation.None ? null : Rejected(violation, epoch);
     }
 
     /// <summary>Our wrap (or our own stored secret), then the confirmation tag; then the commit is applied.</summary>

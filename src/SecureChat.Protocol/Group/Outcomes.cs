@@ -177,6 +177,18 @@ public enum CommitRefusal
 
     /// <summary>The request is not one this session can act on (e.g. the room's policy or state does not allow it).</summary>
     NotAllowed,
+
+    /// <summary>
+    /// An external commit's public room state holds no last commit, or one a joiner refuses (§8.5: it does not parse, is for
+    /// another room, its signature does not verify with its committer's key, its suite cannot be run, or it breaks the commit rule).
+    /// </summary>
+    BadRoomState,
+
+    /// <summary>An external commit into an INVITE room without an invite that verifies against the room's roster (and not a same-key return).</summary>
+    NotInvited,
+
+    /// <summary>An external commit by an id the roster holds with another identity key and no leave of it: a member must remove that entry first.</summary>
+    IdTaken,
 }
 
 public abstract record CommitCreation;

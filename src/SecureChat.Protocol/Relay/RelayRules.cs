@@ -27,7 +27,10 @@ public enum RelayCommitRejection
     /// <summary>An unknown suite, or not the room's.</summary>
     WrongSuite,
 
-    /// <summary>A kind the room does not accept now: CREATE only for an empty room, MEMBER otherwise (EXTERNAL not yet).</summary>
+    /// <summary>
+    /// A kind the room does not accept now: CREATE only for an empty room; MEMBER otherwise, and EXTERNAL only from the joiner
+    /// the room asked for one (JOINED mode EXTERNAL: no member was connected to admit it).
+    /// </summary>
     WrongKind,
 
     /// <summary>previous_transcript_hash is not the room's transcript hash (32 zero bytes for a creation): another history.</summary>
@@ -46,6 +49,9 @@ public enum RelayCommitRejection
 
     /// <summary>The COMMIT envelope the room would relay does not fit one frame (the connections' limit).</summary>
     TooLarge,
+
+    /// <summary>An EXTERNAL commit's remove the room cannot confirm: LEFT without the leave the room keeps, EXPIRED of an entry unexpired by its clock.</summary>
+    UnconfirmedRemove,
 
     /// <summary>The member has committed its maximum of rekeys in the last minute (<see cref="RoomSettings.RekeysPerMemberPerMinute"/>).</summary>
     TooManyRekeys,
@@ -75,6 +81,15 @@ public sealed record RelayView(
 
     /// <summary>What the room admitted (bundles, invites), for the one-admission rules.</summary>
     public AdmissionRecord? Admissions { get; init; }
+
+    /// <summary>The joiner the room asked for an external commit (JOINED mode EXTERNAL), if any: the only one that may commit EXTERNAL.</summary>
+    public string? ExternalCommitter { get; init; }
+
+    /// <summary>The signed leaves the room keeps, by leaver id: an EXTERNAL commit's LEFT removes carry exactly these.</summary>
+    public IReadOnlyDictionary<string, SignedLeave> KeptLeaves { get; init; } = new Dictionary<string, SignedLeave>();
+
+    /// <summary>The server's clock: an EXTERNAL commit's EXPIRED removes name entries expired by it.</summary>
+    public long NowMs { get; init; }
 
     /// <summary>The largest frame body a connection sends (<see cref="FrameCodec.IsValidLength"/>): the relayed commit must fit it.</summary>
     public int MaxFrameBytes { get; init; } = WireLimits.DefaultMaxFrameBytes;
@@ -179,7 +194,14 @@ public static class RelayRules
             return Refuse(RelayCommitRejection.WrongSuite, "cipher suite differs from the room's", epoch);
         }
 
-        var expectedKind = creating ? CommitKind.Create : CommitKind.Member;
+        var external = !creating && content.Kind == CommitKind.External;
+        if (external && !string.Equals(room.ExternalCommitter, senderId, StringComparison.Ordinal))
+        {
+            return Refuse(RelayCommitRejection.WrongKind,
+                "an external commit only from the joiner the room asked for one (no member was connected to admit it)", epoch);
+        }
+
+        var expectedKind = creating ? CommitKind.Create : external ? CommitKind.External : CommitKind.Member;
         if (content.Kind != expectedKind)
         {
             return Refuse(RelayCommitRejection.WrongKind, creating
@@ -187,12 +209,14 @@ public static class RelayRules
                 : "only MEMBER commits are accepted in a room that has members", epoch);
         }
 
-        var committer = creating ? Creator(room, senderId, content) : Committer(room, senderId);
+        var committer = creating ? Creator(room, senderId, content) : external ? ExternalJoiner(room, senderId, content) : Committer(room, senderId);
         if (committer is null)
         {
             return Refuse(RelayCommitRejection.NotAMember, creating
                 ? "only a waiting joiner can create the room, and only with itself as its roster"
-                : "committer is not in the room's roster", epoch);
+                : external
+                    ? "an external commit adds exactly one bundle: the one its committer joined with"
+                    : "committer is not in the room's roster", epoch);
         }
 
         if (!Signatures.Verify(committer.IdentityKey, Labels.CommitSignature, commit.Content.Span, commit.Signature.Span))
@@ -214,7 +238,33 @@ public static class RelayRules
             return Refuse(RelayCommitRejection.NotJoined, "commit adds a bundle nobody joined with", epoch);
         }
 
+        if (external && UnconfirmedExternalRemove(room, content) is { } unconfirmed)
+        {
+            return Refuse(RelayCommitRejection.UnconfirmedRemove, unconfirmed, epoch);
+        }
+
         return CheckRoster(room, commit, content, creating);
+    }
+
+    /// <summary>
+    /// What the room can confirm of an external commit's removes, on top of the members' rule: a LEFT remove carries the very
+    /// leave the room keeps for that member, an EXPIRED one names an entry expired by the server's clock (its created_at_ms is
+    /// the joiner's word). The rule (<see cref="RosterRules"/>) admits no other reason but the committer's own REJOINED.
+    /// </summary>
+    private static string? UnconfirmedExternalRemove(RelayView room, CommitContent content)
+    {
+        foreach (var remove in content.Operations.Where(o => o.OpCase == Operation.OpOneofCase.Remove).Select(o => o.Remove))
+        {
+            switch (remove.Reason)
+            {
+                case RemoveReason.Left when !room.KeptLeaves.TryGetValue(remove.ClientId, out var kept) || !kept.Equals(remove.Leave):
+                    return "an external commit removes as LEFT only a member whose signed leave the room keeps, with that leave";
+                case RemoveReason.Expired when room.Roster.TryGetValue(remove.ClientId, out var entry) && !entry.IsExpiredAt((ulong)Math.Max(0, room.NowMs)):
+                    return "an external commit removes as EXPIRED only an entry that has expired by the server's clock";
+            }
+        }
+
+        return null;
     }
 
     private static RelayVerdict CheckRoster(RelayView room, SignedCommit commit, CommitContent content, bool creating)
@@ -330,6 +380,13 @@ public static class RelayRules
         var onlySelf = content.Roster.Count == 1 && content.Operations.Count == 1 && content.Operations[0].OpCase == Operation.OpOneofCase.Add
                        && own.Bundle.Equals(content.Roster[0]) && own.Bundle.Equals(content.Operations[0].Add.Bundle);
         return onlySelf ? own : null;
+    }
+
+    /// <summary>The joiner asked for an external commit, when the commit's one add is the bundle it joined with.</summary>
+    private static RosterMember? ExternalJoiner(RelayView room, string senderId, CommitContent content)
+    {
+        var adds = content.Operations.Where(o => o.OpCase == Operation.OpOneofCase.Add).ToList();
+        return room.PendingAdds.TryGetValue(senderId, out var own) && adds.Count == 1 && own.Bundle.Equals(adds[0].Add.Bundle) ? own : null;
     }
 
     /// <summary>

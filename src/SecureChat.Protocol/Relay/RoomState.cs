@@ -218,9 +218,18 @@ public sealed class RoomState<TConnection>
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
-        var state = _invites.TryGetValue(clientId, out var kept) ? new PublicRoomState { Invite = kept } : null;
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit, state,
-            recovered: _returning?.Remove(clientId) ?? false));
+        var recovered = _returning?.Remove(clientId) ?? false;
+        if (_request is not null || ExternalCommitter() != clientId)
+        {
+            var state = _invites.TryGetValue(clientId, out var kept) ? new PublicRoomState { Invite = kept } : null;
+            Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit, state,
+                recovered));
+        }
+        else
+        {
+            RequestExternalCommit(clientId, recovered);
+        }
+
         RequestCommitIfNeeded();
         return Done();
     }
@@ -955,6 +964,12 @@ public sealed class RoomState<TConnection>
             return;
         }
 
+        if (ExternalCommitter() is { } joiner)
+        {
+            RequestExternalCommit(joiner, recovered: false);
+            return;
+        }
+
         ResetRosterIfAbandoned();
         if (_pendingAdds.Count == 0 && _pendingRemoves.Count == 0)
         {
@@ -1002,15 +1017,58 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>
-    /// When a joiner waits and no roster member is connected to admit it (or the only ones are re-joining with new keys), the
-    /// roster is dropped and the joiner creates the room afresh at the next epoch number (never a used one). Members that
-    /// are merely away keep their membership as long as nobody waits (until external commits replace this, PROTOCOL.md §8.9).
+    /// Nobody can admit a waiting joiner: the roster has members, but none is connected (or only ones rejoining with new keys).
+    /// </summary>
+    private bool Abandoned() =>
+        _roster.Count > 0 && _pendingAdds.Count > 0 && _roster.Keys.All(id => !_connected.ContainsKey(id) || _pendingRemoves.Contains(id));
+
+    /// <summary>The logged commit that made the current epoch, if the log holds it: what an external committer starts from.</summary>
+    private SignedCommit? LastCommit() =>
+        _commitLog.Last is { } last && last.Value.Epoch == Epoch && WireParsing.TryParse(Envelope.Parser, last.Value.Envelope.Span, out var envelope)
+            && envelope.Commit is { } commit
+            ? commit
+            : null;
+
+    /// <summary>
+    /// The joiner to ask for an external commit (PROTOCOL.md §4.2, §8.9) when the room is <see cref="Abandoned"/> and its log
+    /// holds the last commit: of the connected waiting joiners, the one with the fewest failed requests, the longest waiting
+    /// among equals (as committers are chosen).
+    /// </summary>
+    private string? ExternalCommitter() =>
+        Abandoned() && LastCommit() is not null
+            ? _pendingAdds.Keys.Where(_connected.ContainsKey).OrderBy(_failures.Of).ThenBy(id => _connected[id].Arrival).FirstOrDefault()
+            : null;
+
+    /// <summary>
+    /// Asks <paramref name="joiner"/> to admit itself: JOINED mode EXTERNAL with the room's public state (the last commit, the
+    /// kept leaves, its invite), and the commit deadline, as for any request. Only it may commit EXTERNAL for the next epoch.
+    /// </summary>
+    private void RequestExternalCommit(string joiner, bool recovered)
+    {
+        var newEpoch = Epoch + 1;
+        var state = new PublicRoomState { LastCommit = LastCommit() };
+        state.Leaves.AddRange(_leaves.Values);
+        if (_invites.TryGetValue(joiner, out var invite))
+        {
+            state.Invite = invite;
+        }
+
+        _request = new OpenRequest(newEpoch, joiner, [_pendingAdds[joiner].Bundle], External: true);
+        Note(Invariant($"no member is connected to admit {joiner}; it is asked for an external commit of epoch {newEpoch}"));
+        Send(_connected[joiner].Connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.External, state, recovered));
+        _out.Effects.Add(new StartCommitDeadline(new CommitDeadlineDue(newEpoch, joiner), _settings.CommitTimeout));
+    }
+
+    /// <summary>
+    /// The fallback for a room whose log does not hold its last commit (a journal from before the commit log): when it is
+    /// <see cref="Abandoned"/>, the roster is dropped and the joiner creates the room afresh at the next epoch number (never a
+    /// used one). Every other room admits the joiner by an external commit instead (<see cref="RequestExternalCommit"/>).
     /// </summary>
     private void ResetRosterIfAbandoned()
     {
-        if (_roster.Count > 0 && _pendingAdds.Count > 0 && _roster.Keys.All(id => !_connected.ContainsKey(id) || _pendingRemoves.Contains(id)))
+        if (Abandoned() && LastCommit() is null)
         {
-            Note(Invariant($"every member has left; the next joiner re-creates the room after epoch {Epoch}"));
+            Note(Invariant($"nobody can admit a joiner and the log does not hold the last commit; the next joiner re-creates the room after epoch {Epoch}"));
             Emit(new RosterReset(Epoch));
             _pendingRemoves.Clear();
             _absentRemoves.Clear();
@@ -1053,6 +1111,9 @@ public sealed class RoomState<TConnection>
         _pendingAdds.ToDictionary(p => p.Key, p => p.Value.Bundle, StringComparer.Ordinal), _pendingRemoves, _settings.MaxMembers)
     {
         RequestedAdds = _request?.Adds ?? [],
+        ExternalCommitter = _request is { External: true } external ? external.CommitterId : null,
+        KeptLeaves = _leaves,
+        NowMs = NowMs(),
         TranscriptHash = _transcriptHash,
         Policy = _policy,
         Admissions = _admissions,
@@ -1139,7 +1200,8 @@ public sealed class RoomState<TConnection>
 
     private sealed record PendingJoin(RosterMember Bundle, CipherSuite PreferredSuite);
 
-    private sealed record OpenRequest(ulong NewEpoch, string CommitterId, IReadOnlyList<RosterMember> Adds);
+    /// <param name="External">The request is a JOINED EXTERNAL to a joiner: it alone may commit EXTERNAL for <paramref name="NewEpoch"/>.</param>
+    private sealed record OpenRequest(ulong NewEpoch, string CommitterId, IReadOnlyList<RosterMember> Adds, bool External = false);
 
     /// <summary>
     /// Failed commit requests per member (the deadline passed, or it left while asked), kept across epochs so a member

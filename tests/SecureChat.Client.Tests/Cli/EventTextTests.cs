@@ -55,6 +55,8 @@ public sealed class EventTextTests
         new DecryptFailed("lobby", "bob", DecryptRejection.Forged),
         new CommitRefused("lobby", CommitRejection.BadSignature, 5, Rejoining: false),
         new CommitRequestRefused("lobby", CommitRefusal.RosterFull),
+        new ExternalCommitFailed("lobby", CommitRefusal.NotInvited, UntrustedServerReason: null),
+        new ExternalCommitFailed("lobby", Refusal: null, "epoch 3 is already committed"),
         new KeyChanged("lobby", "bob", "fp-old", "fp-new"),
         new TrustRefused("bob", "12345", [new PendingKey("fp-old", "fp-new")]),
         new MessageNotSent("lobby", SendRefusal.BodyTooLong),

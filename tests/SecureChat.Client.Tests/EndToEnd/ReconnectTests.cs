@@ -1,5 +1,3 @@
-using Akka.Actor;
-using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 using SecureChat.Testing.EndToEnd;
 using SecureChat.Testing.RealClients;
@@ -55,46 +53,5 @@ public sealed class ReconnectTests() : EndToEndTest("e2e-reconnect")
         Assert.Equal("welcome back", (await bob.WaitForNextAsync<MessageReceived>()).Text);
         Assert.Equal(epochWhileAway, (await Server.RoomStateAsync("lobby")).Durable.Epoch); // the reconnect cost no commit
         Assert.DoesNotContain(bob.Events, e => e is MessageReceived { Text: "said while bob was away" }); // the server stores nothing
-    }
-
-    /// <summary>Real TLS links that the test can cut, as a network failure would, and keep cut until released.</summary>
-    private sealed class BreakableConnector(IServerConnector inner) : IServerConnector
-    {
-        private IServerLink? _current;
-        private volatile bool _offline;
-
-        public string Address => inner.Address;
-
-        public IServerLink Connect(IActorRef session, long linkId)
-        {
-            if (_offline)
-            {
-                session.Tell(new LinkEvents.LinkDown(linkId, "the test keeps this client offline"));
-                return new RefusedLink(linkId);
-            }
-
-            var link = inner.Connect(session, linkId);
-            Volatile.Write(ref _current, link);
-            return link;
-        }
-
-        public void BreakCurrentLink(bool stayOffline = false)
-        {
-            _offline = stayOffline;
-            Volatile.Read(ref _current)?.Dispose();
-        }
-
-        public void Release() => _offline = false;
-    }
-
-    private sealed class RefusedLink(long linkId) : IServerLink
-    {
-        public long LinkId => linkId;
-
-        public bool TrySend(Core.Wire.Envelope envelope) => false;
-
-        public void Dispose()
-        {
-        }
     }
 }

@@ -236,18 +236,19 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void A_lone_member_reconnecting_recreates_the_room_at_the_next_epoch()
+    public void A_lone_member_back_with_a_new_key_is_asked_for_an_external_commit_of_the_next_epoch()
     {
         CreateRoom(_alice, "alice-1");
+        var creation = _room.CommitLog.Last().Envelope;
         var newAlice = Member("alice");
 
         Join(newAlice, "alice-2");
 
-        Assert.Contains(new RosterReset(1), _last.Events);
-        Assert.Equal(1ul, Sent("alice-2", MessageType.Joined).Joined.CurrentEpoch);
-        var request = RequestTo("alice-2");
-        Assert.Equal(2ul, request.NewEpoch);
-        Assert.Equal(newAlice.Bundle, Assert.Single(request.Adds).Bundle);
+        Assert.DoesNotContain(_last.Events, e => e is RosterReset);
+        var joined = Assert.Single(FramesTo("alice-2")).Joined;
+        Assert.Equal((JoinMode.External, 1ul), (joined.Mode, joined.CurrentEpoch));
+        Assert.Equal(Envelope.Parser.ParseFrom(creation).Commit, joined.State.LastCommit);
+        Assert.Contains(new StartCommitDeadline(new CommitDeadlineDue(2, "alice"), CommitTimeout), _last.Effects);
     }
 
     // ------------------------------------------------------------------ §4.3 commit
@@ -416,19 +417,22 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void After_everyone_left_the_next_creation_starts_again_from_32_zero_bytes()
+    public void After_everyone_left_the_next_joiner_continues_the_rooms_history()
     {
         CreateRoom(_alice, "alice-1");
-        var lastHistory = _room.TranscriptHash;
+        var history = _room.TranscriptHash;
         Leave(_alice, "alice-1");
         Join(_bob, "bob-1");
-        Assert.Equal(RelayRules.InitialTranscriptHash, _room.TranscriptHash);
+        Assert.Equal(history, _room.TranscriptHash);
 
-        Submit(_bob, "bob-1", _bob.Commit(Room, 2, [_bob.Bundle], added: [_bob.Bundle], previous: lastHistory, kind: CommitKind.Create));
-        Assert.Equal(RelayCommitRejection.WrongTranscript, Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
         Submit(_bob, "bob-1", _bob.CreateRoom(Room, epoch: 2));
+        Assert.Equal(RelayCommitRejection.WrongKind, Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Submit(_bob, "bob-1", _bob.Commit(Room, 2, [.. Bundles(), _bob.Bundle], added: [_bob.Bundle], kind: CommitKind.External));
+        Assert.Equal(RelayCommitRejection.WrongTranscript, Refused("bob-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Submit(_bob, "bob-1", External(_bob));
 
         Assert.Equal(2ul, Sent("bob-1", MessageType.Commit).Epoch);
+        Assert.Equal(["alice", "bob"], _room.Snapshot().Roster); // alice left without a leave: only a member can remove her (REMOVED)
     }
 
     [Fact]
@@ -1084,21 +1088,149 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void When_everyone_has_left_the_roster_resets_and_the_next_joiner_creates_the_next_epoch()
+    public void When_everyone_has_left_the_next_joiner_admits_itself_removing_them_with_their_kept_leaves()
     {
         CreateRoom(_alice, "alice-1");
-        Leave(_alice, "alice-1");
-        Assert.DoesNotContain(_last.Events, e => e is RosterReset); // nobody waits yet
+        var aliceLeave = _alice.Leave(Room, 1);
+        Leave(_alice, "alice-1", aliceLeave);
 
         Join(_bob, "bob-1");
-        Assert.Contains(new RosterReset(1), _last.Events);
+        var joined = Sent("bob-1", MessageType.Joined).Joined;
+        Assert.Equal((JoinMode.External, 1ul), (joined.Mode, joined.CurrentEpoch));
+        Assert.Equal([aliceLeave], joined.State.Leaves);
 
-        Assert.Equal(1ul, Sent("bob-1", MessageType.Joined).Joined.CurrentEpoch);
-        var request = RequestTo("bob-1");
-        Assert.Equal(2ul, request.NewEpoch);
-        Submit(_bob, "bob-1", Answer(_bob, request));
+        Submit(_bob, "bob-1", External(_bob, new Remove { ClientId = "alice", Reason = RemoveReason.Left, Leave = aliceLeave }));
         Assert.Equal(2ul, Sent("bob-1", MessageType.Commit).Epoch);
         Assert.Equal(["bob"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Leaves);
+        Assert.DoesNotContain(_events, e => e is RosterReset);
+    }
+
+    // ------------------------------------------------------------------ §4.2, §4.3 external commits
+
+    [Fact]
+    public void A_joiner_with_no_member_online_admits_itself_and_then_admits_those_who_waited_meanwhile()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Disconnect("alice-1");
+        Disconnect("bob-1");
+        var lastCommit = Envelope.Parser.ParseFrom(_room.CommitLog.Last().Envelope).Commit;
+
+        Join(_carol, "carol-1");
+        var joined = Sent("carol-1", MessageType.Joined).Joined;
+        Assert.Equal((JoinMode.External, 2ul, 2u), (joined.Mode, joined.CurrentEpoch, joined.MemberCount));
+        Assert.Equal(lastCommit, joined.State.LastCommit);
+        Assert.Empty(joined.State.Leaves);
+        var dave = Member("dave");
+        Join(dave, "dave-1");
+        Assert.Equal(JoinMode.WaitForCommit, Sent("dave-1", MessageType.Joined).Joined.Mode);
+
+        Submit(_carol, "carol-1", External(_carol));
+
+        Assert.Equal(3ul, Sent("carol-1", MessageType.Commit).Epoch);
+        Assert.Equal(["alice", "bob", "carol"], _room.Snapshot().Roster);
+        Assert.Equal(dave.Bundle, Assert.Single(RequestTo("carol-1").Adds).Bundle); // now a member: she admits dave
+        Assert.Equal(["alice", "bob"], _room.Durable().Away.Select(a => a.ClientId));
+    }
+
+    [Fact]
+    public void The_room_accepts_an_external_commit_only_from_the_asked_joiner_with_its_own_bundle_and_removes_it_can_confirm()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var bobLeave = _bob.Leave(Room, 2);
+        Leave(_bob, "bob-1", bobLeave);
+        Disconnect("alice-1");
+        Join(_carol, "carol-1");
+        var dave = Member("dave");
+        Join(dave, "dave-1");
+        var leftBob = new Remove { ClientId = "bob", Reason = RemoveReason.Left, Leave = bobLeave };
+
+        Submit(dave, "dave-1", External(dave, leftBob));
+        Assert.Equal(RelayCommitRejection.WrongKind, Refused("dave-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Submit(_carol, "carol-1", External(_carol, [leftBob], extraAdds: [dave.Bundle]));
+        Assert.Equal(RelayCommitRejection.NotAMember, Refused("carol-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        var otherLeave = new Remove { ClientId = "bob", Reason = RemoveReason.Left, Leave = _bob.Leave(Room, 1) };
+        Submit(_carol, "carol-1", External(_carol, otherLeave));
+        Assert.Contains("keeps", Refused("carol-1", ErrorCode.CommitRejected, notInRoom: false).Reason, StringComparison.Ordinal);
+        Submit(_carol, "carol-1", External(_carol, [leftBob, new Remove { ClientId = "alice", Reason = RemoveReason.Expired }], createdAtMs: ulong.MaxValue / 2));
+        Assert.Equal(RelayCommitRejection.UnconfirmedRemove, Refused("carol-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Submit(_carol, "carol-1", External(_carol, [leftBob, new Remove { ClientId = "alice", Reason = RemoveReason.Removed }]));
+        Assert.Equal(RelayCommitRejection.BadRoster, Refused("carol-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Assert.Equal(2ul, _room.Epoch);
+
+        Submit(_carol, "carol-1", External(_carol, leftBob));
+        Assert.Equal(["alice", "carol"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Leaves);
+    }
+
+    [Fact]
+    public void In_an_invite_room_the_external_joiner_gets_its_invite_and_must_carry_it()
+    {
+        CreateRoom(_alice, "alice-1", RoomPolicies.Of(Admission.Invite));
+        var invite = _alice.Invite(Room, "carol", _clock.UtcNowMs);
+        Did(_room.Invite("alice", invite, "alice-1"));
+        Disconnect("alice-1");
+
+        Join(_carol, "carol-1");
+        var joined = Sent("carol-1", MessageType.Joined).Joined;
+        Assert.Equal((JoinMode.External, invite), (joined.Mode, joined.State.Invite));
+
+        Submit(_carol, "carol-1", External(_carol));
+        Assert.Contains("invite", Refused("carol-1", ErrorCode.CommitRejected, notInRoom: false).Reason, StringComparison.Ordinal);
+        Submit(_carol, "carol-1", External(_carol, [], invite: invite));
+        Assert.Equal(["alice", "carol"], _room.Snapshot().Roster);
+    }
+
+    [Fact]
+    public void A_member_back_while_the_external_commit_is_asked_for_gets_it_live_and_the_first_valid_commit_wins()
+    {
+        CreateRoom(_alice, "alice-1");
+        Disconnect("alice-1");
+        Join(_carol, "carol-1");
+        Did(_room.Join("alice", _alice.Bundle, Aes, "alice-2", knownEpoch: 1));
+        Assert.Equal(JoinMode.Resumed, Sent("alice-2", MessageType.Joined).Joined.Mode);
+        Assert.Empty(FramesTo("carol-1")); // still hers to make
+
+        Submit(_carol, "carol-1", External(_carol));
+
+        Assert.Equal(["alice-2", "carol-1"], Receivers(MessageType.Commit).Order(StringComparer.Ordinal));
+        Submit(_alice, "alice-2", _alice.Commit(Room, 2, Bundles(), rekey: true, previous: ByteString.CopyFrom(new byte[32])));
+        Assert.Contains("already committed", Refused("alice-2", ErrorCode.CommitRejected, notInRoom: false).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_asked_joiner_that_lets_the_deadline_pass_is_failed_over_to_the_next_joiner()
+    {
+        CreateRoom(_alice, "alice-1");
+        Disconnect("alice-1");
+        Join(_carol, "carol-1");
+        var dave = Member("dave");
+        Join(dave, "dave-1");
+
+        Did(_room.CommitDeadline(new CommitDeadlineDue(2, "carol")));
+
+        Assert.Equal(JoinMode.External, Sent("dave-1", MessageType.Joined).Joined.Mode);
+        Submit(_carol, "carol-1", External(_carol));
+        Assert.Equal(RelayCommitRejection.WrongKind, Refused("carol-1", ErrorCode.CommitRejected, notInRoom: false).CommitRejection);
+        Submit(dave, "dave-1", External(dave));
+        Assert.Equal(["alice", "dave"], _room.Snapshot().Roster);
+    }
+
+    [Fact]
+    public void A_room_whose_log_lacks_its_last_commit_falls_back_to_a_roster_reset()
+    {
+        CreateRoom(_alice, "alice-1");
+        var stored = _room.Durable() with { CommitLog = [] }; // a journal from before the commit log
+        _room = NewRoom();
+        _room.Restore(stored);
+        Did(_room.Start());
+
+        Join(_bob, "bob-1");
+
+        Assert.Contains(new RosterReset(1), _last.Events);
+        Assert.Equal(2ul, RequestTo("bob-1").NewEpoch);
     }
 
     // ------------------------------------------------------------------ storage (a persistent host)
@@ -1119,7 +1251,7 @@ public sealed class RoomStateTests : IDisposable
         Join(bobAgain, "bob-2");
         var joined = Sent("bob-2", MessageType.Joined).Joined;
         Assert.Equal((2ul, 2u, true), (joined.CurrentEpoch, joined.MemberCount, joined.Recovered));
-        Assert.Equal(3ul, RequestTo("bob-2").NewEpoch); // nobody of the stored roster is left to commit: bob re-creates it at 3
+        Assert.Equal(JoinMode.External, joined.Mode); // nobody of the stored roster is connected to admit him
 
         Join(_carol, "carol-1");
         Assert.False(Sent("carol-1", MessageType.Joined).Joined.Recovered); // never in the room
@@ -1272,6 +1404,26 @@ public sealed class RoomStateTests : IDisposable
         ? committer.CreateRoom(Room, request.NewEpoch, policy: createPolicy)
         : committer.Commit(Room, request.NewEpoch, Bundles().Where(b => request.Removes.All(r => r.ClientId != TestMember.ClientIdOf(b))).Concat(request.Adds.Select(a => a.Bundle)),
             adds: request.Adds, removes: request.Removes, previous: _room.TranscriptHash, policy: _room.Policy);
+
+    /// <summary>An external commit of <paramref name="joiner"/> for the next epoch from the room's state, removing <paramref name="removes"/>.</summary>
+    private SignedCommit External(TestMember joiner, params Remove[] removes) => External(joiner, removes, invite: null);
+
+    private SignedCommit External(TestMember joiner, IReadOnlyList<Remove> removes, SignedInvite? invite = null, IReadOnlyList<SignedBundle>? extraAdds = null,
+        ulong? createdAtMs = null)
+    {
+        var added = new[] { joiner.Bundle }.Concat(extraAdds ?? []).ToList();
+        var roster = Bundles().Where(b => removes.All(r => r.ClientId != TestMember.ClientIdOf(b))).Concat(added);
+        var commit = joiner.Commit(Room, _room.Epoch + 1, roster, adds: added.Select(b => new Add { Bundle = b, Invite = b == joiner.Bundle ? invite : null }),
+            removes: removes, previous: _room.TranscriptHash, policy: _room.Policy, kind: CommitKind.External);
+        if (createdAtMs is not { } at)
+        {
+            return commit;
+        }
+
+        var content = CommitContent.Parser.ParseFrom(commit.Content);
+        content.CreatedAtMs = at;
+        return joiner.Sign(content.ToByteString());
+    }
 
     private void CreateRoom(TestMember creator, string connection, RoomPolicy? policy = null)
     {

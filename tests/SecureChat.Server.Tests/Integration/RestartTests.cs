@@ -69,18 +69,21 @@ public sealed class RestartTests(ITestOutputHelper output)
             Assert.Equal(["alice", "bob"], after.Snapshot.Roster);
             Assert.True(after.Snapshot.Recovered);
 
-            using var aliceAgain = new TestMember("alice");
             using var bobAgain = new TestMember("bob");
             await using var aliceClient = await server.ConnectAndHelloAsync("alice");
             await using var bobClient = await server.ConnectAndHelloAsync("bob");
-            await aliceClient.SendAsync(Frames.Join("alice", Room, aliceAgain.Bundle));
-            var joined = (await aliceClient.ExpectAsync(MessageType.Joined)).Joined;
-            Assert.Equal((3ul, 2u, true), (joined.CurrentEpoch, joined.MemberCount, joined.Recovered));
 
-            var request = (await aliceClient.ExpectAsync(MessageType.CommitRequest)).CommitRequest;
-            Assert.Equal(4ul, request.NewEpoch); // never a used epoch number
-            await aliceClient.SendAsync(Frames.Commit("alice", Room, 4, aliceAgain.CreateRoom(Room, 4)));
-            Assert.Equal(4ul, (await aliceClient.ExpectAsync(MessageType.Commit)).Epoch);
+            // Alice's session is gone but not her identity: she returns with a new membership key and, as nobody is online,
+            // admits herself by an external commit (REJOINED) from the commit the log kept across the restart.
+            var returning = alice.RefreshedBundle();
+            await aliceClient.SendAsync(Frames.Join("alice", Room, returning));
+            var joined = (await aliceClient.ExpectAsync(MessageType.Joined)).Joined;
+            Assert.Equal((3ul, 2u, true, JoinMode.External), (joined.CurrentEpoch, joined.MemberCount, joined.Recovered, joined.Mode));
+            Assert.Equal(after.Durable.TranscriptHash, TestMember.TranscriptHashOf(joined.State.LastCommit));
+            var external = alice.Commit(Room, 4, [returning, bob.Bundle], adds: [new Add { Bundle = returning }],
+                removes: [new Remove { ClientId = "alice", Reason = RemoveReason.Rejoined }], previous: after.Durable.TranscriptHash, kind: CommitKind.External);
+            await aliceClient.SendAsync(Frames.Commit("alice", Room, 4, external));
+            Assert.Equal(4ul, (await aliceClient.ExpectAsync(MessageType.Commit)).Epoch); // never a used epoch number
 
             await bobClient.SendAsync(Frames.Join("bob", Room, bobAgain.Bundle));
             Assert.True((await bobClient.ExpectAsync(MessageType.Joined)).Joined.Recovered);

@@ -51,24 +51,24 @@ public sealed class RoomPersistenceTests : RoomTestKit
     public void Returning_members_of_a_recovered_room_are_told_once_and_its_next_commit_is_a_new_epoch()
     {
         var room = Restart(RoomWithAliceAndBob());
+        var history = Status(room).Durable.TranscriptHash;
         var aliceAgain = Member("alice");
         var bobAgain = Member("bob");
         var carol = Member("carol");
 
+        // Nobody of the stored roster is connected: the first joiner admits itself by an external commit of epoch 3.
+        room.Tell(Join(carol.Member, carol.Connection));
+        var carolJoined = ExpectFrame(carol.Connection, MessageType.Joined).Joined;
+        Assert.Equal((JoinMode.External, 2ul, false), (carolJoined.Mode, carolJoined.CurrentEpoch, carolJoined.Recovered));
         room.Tell(Join(aliceAgain.Member, aliceAgain.Connection));
         var joined = ExpectFrame(aliceAgain.Connection, MessageType.Joined).Joined;
         Assert.Equal((2ul, 2u, true), (joined.CurrentEpoch, joined.MemberCount, joined.Recovered));
-
-        // v1: nobody of the old roster is connected to remove the others, so alice re-creates the room, at epoch 3.
-        var request = ExpectFrame(aliceAgain.Connection, MessageType.CommitRequest).CommitRequest;
-        Assert.Equal(3ul, request.NewEpoch);
-        room.Tell(Join(carol.Member, carol.Connection));
-        Assert.False(ExpectFrame(carol.Connection, MessageType.Joined).Joined.Recovered);
         room.Tell(Join(bobAgain.Member, bobAgain.Connection));
         Assert.True(ExpectFrame(bobAgain.Connection, MessageType.Joined).Joined.Recovered);
 
-        room.Tell(Submit(aliceAgain.Member, aliceAgain.Connection, aliceAgain.Member.CreateRoom(Room, request.NewEpoch)));
-        Assert.Equal(3ul, ExpectFrame(aliceAgain.Connection, MessageType.Commit).Epoch);
+        room.Tell(Submit(carol.Member, carol.Connection, carol.Member.Commit(Room, 3, [_alice.Member.Bundle, _bob.Member.Bundle, carol.Member.Bundle],
+            added: [carol.Member.Bundle], previous: history, kind: CommitKind.External)));
+        Assert.Equal(3ul, ExpectFrame(carol.Connection, MessageType.Commit).Epoch);
 
         var aliceThird = Member("alice");
         room.Tell(Join(aliceThird.Member, aliceThird.Connection));

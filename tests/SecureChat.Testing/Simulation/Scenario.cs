@@ -75,14 +75,53 @@ public static class Scenario
         };
         content.Roster.AddRange(roster ?? [.. session.Roster.Select(m => m.Bundle)]);
         change?.Invoke(content);
-        var members = content.Roster.Select(b => Bundles.Verify(b, session.RoomId, null, out var m) == BundleRejection.None ? m! : null).ToList();
+        return SignAndTag(content, client.Identity, secretFor, tagSecret, sim.Random);
+    }
+
+    /// <summary>
+    /// An EXTERNAL commit built by hand from a member's view of the room (<paramref name="basis"/>: roster, epoch, transcript,
+    /// suite, policy): <paramref name="committer"/> adds <paramref name="bundle"/> (with <paramref name="invite"/>) and wraps one
+    /// fresh secret to every entry; <paramref name="change"/> edits the content first (the roster is sorted again after it).
+    /// What a malicious joiner, or a relay with its own keys, can make.
+    /// </summary>
+    public static SignedCommit HandMadeExternalCommit(GroupSession basis, LocalIdentity committer, SignedBundle bundle, IRandomSource random,
+        long nowMs, SignedInvite? invite = null, Action<CommitContent>? change = null)
+    {
+        ArgumentNullException.ThrowIfNull(basis);
+        ArgumentNullException.ThrowIfNull(committer);
+        var content = new CommitContent
+        {
+            RoomId = basis.RoomId,
+            Epoch = basis.Epoch + 1,
+            PreviousTranscriptHash = ByteString.CopyFrom(basis.TranscriptHash),
+            CommitterId = committer.ClientId,
+            Kind = CommitKind.External,
+            Suite = basis.Suite,
+            Policy = basis.Policy,
+            CreatedAtMs = (ulong)nowMs,
+        };
+        content.Operations.Add(new Operation { Add = new Add { Bundle = bundle, Invite = invite } });
+        content.Roster.AddRange([.. basis.Roster.Select(m => m.Bundle), bundle]);
+        change?.Invoke(content);
+        var sorted = content.Roster.OrderBy(b => BundleContent.Parser.ParseFrom(b.Content).ClientId, StringComparer.Ordinal).ToList();
+        content.Roster.Clear();
+        content.Roster.AddRange(sorted);
+        var secret = random.NextBytes(KeySchedule.SecretSize);
+        return SignAndTag(content, committer, _ => secret, secret, random);
+    }
+
+    /// <summary>Seals <paramref name="secretFor"/> of each roster entry to it, signs the content as <paramref name="signer"/> and tags it with <paramref name="tagSecret"/>.</summary>
+    private static SignedCommit SignAndTag(CommitContent content, LocalIdentity signer, Func<RosterMember, byte[]> secretFor, byte[] tagSecret,
+        IRandomSource random)
+    {
+        var members = content.Roster.Select(b => Bundles.Verify(b, content.RoomId, null, out var m) == BundleRejection.None ? m! : null).ToList();
         if (members.All(m => m is not null))
         {
             var rosterHash = KeySchedule.RosterHash(members!);
             content.Wraps.Clear();
             foreach (var member in members)
             {
-                using var ephemeral = sim.Random.NextX25519();
+                using var ephemeral = random.NextX25519();
                 if (!Bundles.IsUsableMembershipKey(member!.MembershipKey))
                 {
                     // Nothing can be sealed to a low-order point; a malicious committer fills the wrap with anything.
@@ -95,7 +134,7 @@ public static class Scenario
                 }
 
                 content.Wraps.Add(KeySchedule.SealWrap(ephemeral, secretFor(member!), content.RoomId, content.Epoch, content.PreviousTranscriptHash.Span,
-                    rosterHash, content.Suite, committer, client.Identity.PublicIdentityKey, member!));
+                    rosterHash, content.Suite, signer.ClientId, signer.PublicIdentityKey, member!));
             }
         }
 
@@ -103,7 +142,7 @@ public static class Scenario
         var signed = new SignedCommit
         {
             Content = ByteString.CopyFrom(bytes),
-            Signature = ByteString.CopyFrom(client.Identity.IdentityKey.Sign(Labels.CommitSignature, bytes)),
+            Signature = ByteString.CopyFrom(signer.IdentityKey.Sign(Labels.CommitSignature, bytes)),
         };
         return Retag(signed, tagSecret);
     }
