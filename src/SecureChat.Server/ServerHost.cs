@@ -1,4 +1,3 @@
-using System.Globalization;
 using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +7,7 @@ using Microsoft.Extensions.Options;
 using SecureChat.Server.Cluster;
 using SecureChat.Server.Configuration;
 using SecureChat.Server.Connections;
+using SecureChat.Server.Diagnostics;
 using SecureChat.Server.Listener;
 using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
@@ -22,42 +22,68 @@ public static partial class ServerHost
     public const string ActorSystemName = "SecureChat";
     public const string HoconFileName = "server.hocon";
 
-    /// <summary>The short command-line switches; anything else goes as <c>--Server:Name value</c>.</summary>
-    public static readonly IReadOnlyDictionary<string, string> SwitchMappings = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>
+    /// The host of a server run with <paramref name="args"/> (its command line: <see cref="ServerCommandLine"/>). A command
+    /// line or configuration it cannot use throws <see cref="StartupException"/> naming the setting.
+    /// </summary>
+    public static IHost Build(IReadOnlyList<string> args, Action<IServiceCollection>? configureServices = null)
     {
-        ["--host"] = $"{ServerOptions.Section}:{nameof(ServerOptions.Host)}",
-        ["--port"] = $"{ServerOptions.Section}:{nameof(ServerOptions.Port)}",
-        ["--certs"] = $"{ServerOptions.Section}:{nameof(ServerOptions.CertificatesPath)}",
-        ["--hocon"] = $"{ServerOptions.Section}:{nameof(ServerOptions.HoconPath)}",
-        ["--data"] = $"{ServerOptions.Section}:{nameof(ServerOptions.DataPath)}",
-        ["--postgres"] = $"{ServerOptions.Section}:{nameof(ServerOptions.PostgresConnectionString)}",
-        ["--cluster-host"] = $"{ServerOptions.Section}:{nameof(ServerOptions.ClusterHost)}",
-        ["--cluster-port"] = $"{ServerOptions.Section}:{nameof(ServerOptions.ClusterPort)}",
-        ["--cluster-public-host"] = $"{ServerOptions.Section}:{nameof(ServerOptions.ClusterPublicHost)}",
-    };
-
-    /// <summary>The repeatable switch naming a seed node (HOST:PORT; also a comma-separated list).</summary>
-    public const string SeedSwitch = "--seed";
-
-    public static IHost Build(string[] args, Action<IServiceCollection>? configureServices = null)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
-        builder.Configuration.AddCommandLine(ExpandSeeds(args), new Dictionary<string, string>(SwitchMappings));
-
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(console =>
+        var commandLine = ServerCommandLine.Parse(args);
+        if (commandLine.Error is not null)
         {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-            console.UseUtcTimestamp = true;
-        });
+            throw new StartupException(commandLine.Error);
+        }
+
+        if (commandLine.Command != ServerCommand.Run)
+        {
+            throw new ArgumentException("--help and --version do not run a server", nameof(args));
+        }
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Configuration.AddInMemoryCollection(commandLine.Settings);
+        if (ServerOptionCatalog.Problems(builder.Configuration) is { Count: > 0 } problems)
+        {
+            throw new StartupException(string.Join("; ", problems));
+        }
+
+        var logging = builder.Configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        builder.Logging.ClearProviders();
+        if (logging.LogFormat == ServerLogFormat.Json)
+        {
+            builder.Logging.AddJsonConsole(console =>
+            {
+                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                console.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.TimestampFormat = "HH:mm:ss.fff ";
+                console.UseUtcTimestamp = true;
+            });
+        }
+
+        if (logging.Verbose)
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        }
+        else
+        {
+            // The host logs a failed start with its stack trace; Program prints the one line that says why instead.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        }
 
         builder.Services.AddOptions<ServerOptions>().Bind(builder.Configuration.GetSection(ServerOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ServerOptions>, ServerOptionsValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
 
-        // Opened (the data folder made and locked) by the first hosted service, before the actor system starts.
-        builder.Services.AddSingleton(services => RoomStorage.Open(services.GetRequiredService<IOptions<ServerOptions>>().Value));
+        builder.Services.AddServerCertificates();
+
+        // Opened (the data folder made and locked) by the next hosted service, before the actor system starts.
+        builder.Services.AddSingleton(services => OpenStorage(services.GetRequiredService<IOptions<ServerOptions>>().Value));
         builder.Services.AddHostedService<RoomStorageAnnouncer>();
 
         builder.Services.AddAkka(ActorSystemName, (akka, services) =>
@@ -80,6 +106,7 @@ public static partial class ServerHost
                     loggers.ClearLoggers();
                     loggers.AddLoggerFactory();
                 })
+                .AddUndeliveredLogger()
                 .AddClusterSerialization()
                 .AddCluster(options.ToClusterSettings())
                 .AddRoomStorage(services.GetRequiredService<RoomStorage>())
@@ -94,41 +121,17 @@ public static partial class ServerHost
         return builder.Build();
     }
 
-    /// <summary>
-    /// The configuration binder keeps only the last of a repeated switch, so each <c>--seed X</c> (or <c>--seed=X</c>,
-    /// X one seed or a comma-separated list) becomes <c>--Server:Seeds:i X</c>, in order.
-    /// </summary>
-    public static string[] ExpandSeeds(IReadOnlyList<string> args)
+    private static RoomStorage OpenStorage(ServerOptions options)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var expanded = new List<string>(args.Count);
-        var seeds = 0;
-        for (var i = 0; i < args.Count; i++)
+        try
         {
-            string? value = null;
-            if (args[i] == SeedSwitch && i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-            else if (args[i].StartsWith(SeedSwitch + "=", StringComparison.Ordinal))
-            {
-                value = args[i][(SeedSwitch.Length + 1)..];
-            }
-
-            if (value is null)
-            {
-                expanded.Add(args[i]);
-                continue;
-            }
-
-            foreach (var seed in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                expanded.Add(string.Create(CultureInfo.InvariantCulture, $"--{ServerOptions.Section}:{nameof(ServerOptions.Seeds)}:{seeds++}"));
-                expanded.Add(seed);
-            }
+            return RoomStorage.Open(options);
         }
-
-        return [.. expanded];
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            var where = string.IsNullOrWhiteSpace(options.PostgresConnectionString) ? $"data folder {options.DataPath ?? RoomStorage.DefaultDataPath()} (--data)" : "--postgres";
+            throw new StartupException($"cannot open the room storage in the {where}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -139,11 +142,47 @@ public static partial class ServerHost
     {
         if (!string.IsNullOrWhiteSpace(configured))
         {
-            return File.Exists(configured) ? Path.GetFullPath(configured) : throw new FileNotFoundException($"HOCON file not found: {configured}", configured);
+            return File.Exists(configured) ? CheckHocon(Path.GetFullPath(configured)) : throw new StartupException($"HOCON file not found: {Path.GetFullPath(configured)} (--hocon)");
         }
 
         string[] candidates = [Path.Combine(Directory.GetCurrentDirectory(), "hocon", HoconFileName), Path.Combine(AppContext.BaseDirectory, HoconFileName)];
-        return candidates.FirstOrDefault(File.Exists);
+        return candidates.FirstOrDefault(File.Exists) is { } found ? CheckHocon(found) : null;
+    }
+
+    /// <summary>The HOCON file a server run with <paramref name="commandLine"/> reads, or null (none found, or not readable).</summary>
+    public static string? HoconPathOf(ServerCommandLine commandLine)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var configured = commandLine.Settings.LastOrDefault(s => string.Equals(s.Key, $"{ServerOptions.Section}:{nameof(ServerOptions.HoconPath)}", StringComparison.OrdinalIgnoreCase)).Value;
+        try
+        {
+            return FindHocon(configured);
+        }
+        catch (StartupException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Refuses a HOCON file that does not parse, naming it and where, instead of running on part of it.</summary>
+    public static string CheckHocon(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"cannot read HOCON file {path}: {ex.Message}", ex);
+        }
+
+        if (HoconCheck.Problem(text) is { } problem)
+        {
+            throw new StartupException($"HOCON file {path} does not parse: {problem}");
+        }
+
+        return path;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Akka settings from {Path}")]

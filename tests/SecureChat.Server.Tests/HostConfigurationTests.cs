@@ -53,6 +53,7 @@ public sealed class HostConfigurationTests
     [Fact]
     public void A_configured_akka_settings_file_that_does_not_exist_is_an_error()
     {
-        Assert.Throws<FileNotFoundException>(() => ServerHost.FindHocon("/nonexistent/server.hocon"));
+        var error = Assert.Throws<StartupException>(() => ServerHost.FindHocon("/nonexistent/server.hocon"));
+        Assert.Equal("HOCON file not found: /nonexistent/server.hocon (--hocon)", error.Message);
     }
 }

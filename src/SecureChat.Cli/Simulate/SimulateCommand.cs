@@ -100,7 +100,7 @@ internal static class SimulateCommand
     /// simulation leaves nothing behind). Its log goes to stderr (warnings and up) so stdout stays for the report.
     /// </summary>
     private static Task<EmbeddedServer> StartInProcessServerAsync(string certsDirectory, CancellationToken cancellationToken) =>
-        EmbeddedServer.StartAsync(["--host", "127.0.0.1", "--port", "0", "--certs", certsDirectory], logging =>
+        EmbeddedServer.StartAsync(["--host", "127.0.0.1", "--port", "0", "--certs", certsDirectory, "--dev-certs"], logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);
             logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
@@ -9,130 +10,157 @@ using SecureChat.Protocol.Relay;
 namespace SecureChat.Server.Configuration;
 
 /// <summary>
-/// Server settings, bound from the <c>Server</c> configuration section (command line <c>--Server:Name=value</c>,
-/// environment <c>Server__Name</c>, or the short switches <c>--host --port --certs --hocon</c>).
-/// The defaults are documented in the README's "Server" section.
+/// Server settings, bound from the <c>Server</c> configuration section: the command line (each property's switch,
+/// see <see cref="ServerOptionCatalog"/>, or <c>--Server:Name value</c>) or environment variables <c>Server__Name</c>.
+/// Each property's <see cref="DescriptionAttribute"/> and default are what <c>--help</c> prints, and the README's
+/// "Server" section shows that output.
 /// </summary>
 public sealed class ServerOptions
 {
     public const string Section = "Server";
 
-    /// <summary>Address to listen on.</summary>
+    /// <summary>The certificates folder used when none is named: the only one development certificates are made in unasked.</summary>
+    public const string DefaultCertificatesPath = "certs";
+
+    [Description("address to listen on")]
+    [OptionSwitch(Value = "ADDRESS")]
     [Required]
     public string Host { get; set; } = "127.0.0.1";
 
-    /// <summary>TCP port; 0 picks a free one (tests).</summary>
+    [Description("TCP port; 0 picks a free one")]
     [Range(0, 65535)]
     public int Port { get; set; } = 4443;
 
-    /// <summary>Folder with ca.pem, server.pem and server.key; development ones are made there when missing.</summary>
+    [Description("folder with ca.pem, server.pem and server.key")]
+    [OptionSwitch("--certs", Value = "DIR")]
     [Required]
-    public string CertificatesPath { get; set; } = "certs";
+    public string CertificatesPath { get; set; } = DefaultCertificatesPath;
 
-    /// <summary>Akka settings file; by default hocon/server.hocon, else server.hocon next to the executable.</summary>
+    [Description("make a development CA and server certificate in the certificates folder when it has none; " +
+                 "unset: only in the default folder (certs), false: never")]
+    [OptionSwitch("--dev-certs")]
+    public bool? CreateDevelopmentCertificates { get; set; }
+
+    [Description("Akka settings file (HOCON); by default hocon/server.hocon, else server.hocon next to the executable")]
+    [OptionSwitch("--hocon", Value = "FILE")]
     public string? HoconPath { get; set; }
 
-    /// <summary>Folder of the rooms' SQLite databases (made on first run); by default the per-user data folder (<c>RoomStorage.DefaultDataPath</c>).</summary>
+    [Description("folder of the rooms' SQLite databases (made on first run); by default ~/.local/share/securechat/server")]
+    [OptionSwitch("--data", Value = "DIR")]
     public string? DataPath { get; set; }
 
-    /// <summary>A PostgreSQL connection string: the rooms are stored there instead of in SQLite (what a cluster's nodes share).</summary>
+    [Description("store the rooms in PostgreSQL (Npgsql connection string) instead of SQLite: what a cluster's nodes share")]
+    [OptionSwitch("--postgres", Value = "CONNECTION_STRING")]
     public string? PostgresConnectionString { get; set; }
 
-    /// <summary>Address the cluster transport (Akka.Remote) binds to; never an open network (it is not authenticated).</summary>
+    [Description("address the cluster transport (Akka.Remote, not authenticated: never an open network) binds to")]
+    [OptionSwitch(Value = "ADDRESS")]
     [Required]
     public string ClusterHost { get; set; } = "127.0.0.1";
 
-    /// <summary>Port of the cluster transport; 0 picks a free one (enough for a server that is a cluster of one).</summary>
+    [Description("port of the cluster transport; 0 picks a free one (enough for a cluster of one)")]
     [Range(0, 65535)]
     public int ClusterPort { get; set; }
 
-    /// <summary>
-    /// The address other nodes reach this one at, when it differs from <see cref="ClusterHost"/> (a node bound to
-    /// 0.0.0.0, or behind an address translation); every node must name the others the same way.
-    /// </summary>
+    [Description("the address other nodes reach this one at, when it is not ClusterHost (needed when that is 0.0.0.0)")]
+    [OptionSwitch(Value = "ADDRESS")]
     public string? ClusterPublicHost { get; set; }
 
-    /// <summary>
-    /// The cluster's seed nodes as HOST:PORT of their cluster transport (<c>--seed</c>, repeatable). None: the server
-    /// is a cluster of one and joins itself. A node that lists itself first may start the cluster alone.
-    /// </summary>
+    [Description("a seed node's cluster transport, repeatable or comma-separated; none: a cluster of one. " +
+                 "A node that lists itself first may start the cluster alone")]
+    [OptionSwitch("--seed", Value = "HOST:PORT")]
     public string[] Seeds { get; set; } = [];
 
-    /// <summary>A room saves a snapshot of its durable state every this many journaled events.</summary>
+    [Description("serve Prometheus metrics (/metrics) and health (/healthz, /readyz) over HTTP there; unset: off")]
+    [OptionSwitch("--metrics", Value = "HOST:PORT")]
+    public string? MetricsEndpoint { get; set; }
+
+    [Description("console log format")]
+    [OptionSwitch(Value = "text|json")]
+    public ServerLogFormat LogFormat { get; set; } = ServerLogFormat.Text;
+
+    [Description("log at Debug, and show the stack trace of a startup failure")]
+    public bool Verbose { get; set; }
+
+    [Description("a room saves a snapshot of its durable state every this many journaled events")]
     [Range(1, 1_000_000)]
     public int RoomSnapshotEvery { get; set; } = 100;
 
-    /// <summary>Whether to make a development CA and server certificate when the folder has none.</summary>
-    public bool CreateDevelopmentCertificates { get; set; } = true;
-
+    [Description("largest frame accepted and sent (announced in WELCOME); a commit whose relayed envelope would exceed it is refused")]
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxFrameBytes { get; set; } = WireLimits.DefaultMaxFrameBytes;
 
-    /// <summary>
-    /// Frames waiting to be written to one client; a client that lets it (or <see cref="OutboundQueueBytes"/>)
-    /// fill is disconnected. Generous on purpose: a reader that keeps up on average still falls behind for a
-    /// moment when many members of a busy room send at once, and cutting it off costs every member a rekey.
-    /// </summary>
+    // Generous on purpose: a reader that keeps up on average still falls behind for a moment when many members of a
+    // busy room send at once, and cutting it off costs every member a rekey.
+    [Description("frames queued for one client; a client that lets it fill is disconnected (slow consumer)")]
     [Range(1, 1_000_000)]
     public int OutboundQueueLength { get; set; } = 16 * 1024;
 
-    /// <summary>Bytes (frames with their length prefixes) waiting to be written to one client; bounds what a client that stops reading can make the server hold.</summary>
+    [Description("bytes queued for one client (at least one largest frame); a client that lets it fill is disconnected")]
     [Range(64 * 1024, 1024L * 1024 * 1024)]
     public long OutboundQueueBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Time allowed for the TLS handshake after accept.</summary>
+    [Description("time allowed for the TLS handshake after accept")]
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Time allowed for a valid HELLO after the handshake.</summary>
+    [Description("time allowed for a valid HELLO after the handshake")]
     public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A client silent this long gets a PING; silent for another interval, it is disconnected. Zero disables.</summary>
+    [Description("a client silent this long gets a PING; silent another interval, it is disconnected (IDLE_TIMEOUT); 0 disables")]
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long closing a connection waits for its last frames to be written.</summary>
+    [Description("how long a closing connection may take to write its last frames")]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Open connections, handshakes included; more are closed at accept.</summary>
+    [Description("open connections, TLS handshakes included; more are closed at accept")]
     [Range(1, 1_000_000)]
     public int MaxConnections { get; set; } = 1000;
 
+    [Description("rooms one connection may join")]
     [Range(1, 10_000)]
     public int MaxRoomsPerConnection { get; set; } = 32;
 
+    [Description("members plus waiting joiners of one room")]
     [Range(1, 10_000)]
     public int MaxMembersPerRoom { get; set; } = 100;
 
-    /// <summary>Steady inbound frames per second per connection, and the burst above it.</summary>
+    [Description("steady inbound frames per second per connection (token bucket)")]
     [Range(1, 1_000_000)]
     public int FramesPerSecond { get; set; } = 200;
 
+    [Description("inbound frames per connection above the steady rate in a burst")]
     [Range(1, 1_000_000)]
     public int FrameBurst { get; set; } = 400;
 
-    /// <summary>Steady inbound bytes per second per connection, and the burst above it.</summary>
+    [Description("steady inbound bytes per second per connection")]
     [Range(1024, int.MaxValue)]
     public int BytesPerSecond { get; set; } = 1024 * 1024;
 
+    [Description("inbound bytes per connection above the steady rate in a burst")]
     [Range(1024, int.MaxValue)]
     public int ByteBurst { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Frames in a row over the budget (dropped) before the connection is closed.</summary>
+    [Description("frames in a row over the budget (dropped, the first answered RATE_LIMITED) before the connection is closed")]
     [Range(1, 1_000_000)]
     public int RateLimitStrikes { get; set; } = 100;
 
-    /// <summary>Non-fatal protocol errors one connection may make before it is closed.</summary>
+    [Description("non-fatal protocol errors one connection may make before it is closed")]
     [Range(1, 1_000_000)]
     public int MaxProtocolErrors { get; set; } = 20;
 
-    /// <summary>Time the asked member has to commit before the next member is asked.</summary>
+    [Description("time the asked member has to commit before the next member is asked")]
     public TimeSpan CommitTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long an empty room lives before it is stopped.</summary>
+    [Description("how long an empty room lives before it is passivated (it comes back from storage on its next message)")]
     public TimeSpan EmptyRoomGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Rekeys (unasked commits) one member may have accepted per room in any minute; more are refused (COMMIT_REJECTED).</summary>
+    [Description("rekeys (unasked commits) one member may have accepted per room in any minute; more are refused (COMMIT_REJECTED)")]
     [Range(1, 10_000)]
     public int RekeysPerMemberPerMinute { get; set; } = 10;
+
+    /// <summary>Whether development certificates may be made in <paramref name="directory"/> (a full path) when it has none.</summary>
+    public bool MayCreateDevelopmentCertificates(string directory) =>
+        CreateDevelopmentCertificates ?? string.Equals(Path.GetFullPath(directory), Path.GetFullPath(DefaultCertificatesPath), StringComparison.Ordinal);
 
     public ConnectionSettings ToConnectionSettings() =>
         new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors);

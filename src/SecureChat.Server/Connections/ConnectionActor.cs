@@ -29,6 +29,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private bool _pingOutstanding;
     private ulong _pingSequence;
     private bool _closed;
+    private string? _closeReason;
 
     public ConnectionActor(IConnectionIo io, string clientId, string remote, IActorRef rooms, ConnectionSettings settings)
     {
@@ -51,7 +52,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         _io.Start(Self);
     }
 
-    protected override void PostStop() => Close(flush: true);
+    protected override void PostStop()
+    {
+        Close(flush: true);
+        _log.Info("Connection of {0} at {1} closed: {2}", _clientId, _remote, _closeReason ?? "stopped");
+    }
 
     /// <summary>Until a valid HELLO: anything else, or silence past the deadline, ends the connection.</summary>
     private void AwaitingHello()
@@ -73,15 +78,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private void ReceiveCommon()
     {
         Receive<FrameRefused>(refused => Violation(refused.Code, refused.Reason, refused.Fatal));
-        Receive<IoClosed>(closed =>
-        {
-            _log.Info("Connection of {0} at {1} closed: {2}", _clientId, _remote, closed.Reason);
-            Context.Stop(Self);
-        });
+        Receive<IoClosed>(closed => Stop(closed.Reason));
         Receive<ServerShutdown>(_ =>
         {
             Send(ServerFrames.Error(ErrorCode.ServerShutdown, "server is shutting down", fatal: true));
-            Context.Stop(Self);
+            Stop("server shutdown");
         });
     }
 
@@ -106,7 +107,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         Timers.Cancel(HelloDeadline.Instance);
         Send(ServerFrames.Welcome(_clientId, (uint)_settings.MaxFrameBytes, (uint)_settings.MaxRoomsPerConnection, (uint)_settings.MaxMembersPerRoom));
-        _log.Info("Client {0} at {1} said HELLO", _clientId, _remote);
+        _log.Debug("Client {0} at {1} said HELLO", _clientId, _remote);
         if (_settings.KeepAliveInterval > TimeSpan.Zero)
         {
             Timers.StartPeriodicTimer(KeepAliveTick.Instance, KeepAliveTick.Instance, _settings.KeepAliveInterval);
@@ -226,9 +227,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         if (_pingOutstanding)
         {
-            _log.Info("Client {0} at {1} silent for two keep-alive intervals; closing", _clientId, _remote);
-            Close(flush: false);
-            Context.Stop(Self);
+            // Said before closing, so that a client whose frames are being lost on the way can tell why it was cut off.
+            var silence = _settings.KeepAliveInterval * 2;
+            Send(ServerFrames.Error(ErrorCode.IdleTimeout, $"nothing received for {silence.TotalSeconds:0.###} s (two keep-alive intervals), not even a PONG",
+                fatal: true));
+            Stop("idle: no frame for two keep-alive intervals");
             return;
         }
 
@@ -291,7 +294,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         Send(frame?.Invoke(fatal) ?? ServerFrames.Error(code, reason, fatal, roomId, epoch, sequence));
         if (fatal)
         {
-            Context.Stop(Self);
+            Stop($"{code}: {reason}");
         }
     }
 
@@ -305,6 +308,13 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         // Never wait for a reader that does not read: everyone else's traffic would wait too.
         _log.Warning("Slow consumer {0} at {1}: outbound queue full; disconnecting", _clientId, _remote);
         Close(flush: false);
+        Stop("slow consumer: outbound queue full");
+    }
+
+    /// <summary>Stops the connection; the first reason given is the one its closing log line names.</summary>
+    private void Stop(string reason)
+    {
+        _closeReason ??= reason;
         Context.Stop(Self);
     }
 

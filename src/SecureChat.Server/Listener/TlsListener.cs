@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Akka;
 using Akka.Actor;
@@ -28,6 +29,7 @@ public sealed partial class TlsListener : BackgroundService
     private readonly IRequiredActor<ConnectionsActor> _connectionsParent;
     private readonly ServerOptions _options;
     private readonly ListenerStatus _status;
+    private readonly ServerCertificates _certificates;
     private readonly ILogger<TlsListener> _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ConcurrentDictionary<long, (IActorRef Actor, ConnectionIo Io)> _connections = new();
@@ -38,7 +40,8 @@ public sealed partial class TlsListener : BackgroundService
     private volatile bool _stopping;
     private Task? _closingConnections;
 
-    public TlsListener(ActorSystem system, IRequiredActor<ConnectionsActor> connectionsParent, IOptions<ServerOptions> options, ListenerStatus status, ILoggerFactory loggerFactory)
+    public TlsListener(ActorSystem system, IRequiredActor<ConnectionsActor> connectionsParent, IOptions<ServerOptions> options, ListenerStatus status,
+        ServerCertificates certificates, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -46,6 +49,7 @@ public sealed partial class TlsListener : BackgroundService
         _connectionsParent = connectionsParent;
         _options = options.Value;
         _status = status;
+        _certificates = certificates;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<TlsListener>();
     }
@@ -54,10 +58,17 @@ public sealed partial class TlsListener : BackgroundService
     {
         try
         {
-            _tls = LoadTlsSettings();
+            _tls = _certificates.Tls;
             var address = await ResolveAsync(_options.Host, cancellationToken).ConfigureAwait(false);
             _listener = new TcpListener(address, _options.Port);
-            _listener.Start(backlog: 512);
+            try
+            {
+                _listener.Start(backlog: 512);
+            }
+            catch (SocketException ex)
+            {
+                throw new StartupException($"cannot listen on {new IPEndPoint(address, _options.Port)} (--host, --port): {ex.Message}", ex);
+            }
         }
         catch (Exception ex)
         {
@@ -202,36 +213,6 @@ public sealed partial class TlsListener : BackgroundService
         }
     }
 
-    private SslServerAuthenticationOptions LoadTlsSettings()
-    {
-        var directory = Path.GetFullPath(_options.CertificatesPath);
-        if (_options.CreateDevelopmentCertificates && DevCertificates.EnsureServerCertificates(directory))
-        {
-            LogDevelopmentCertificates(_logger, directory);
-        }
-
-        var caPath = CertificateFiles.CaCertificatePath(directory);
-        var serverPath = CertificateFiles.ServerCertificatePath(directory);
-        var keyPath = CertificateFiles.ServerKeyPath(directory);
-        foreach (var required in new[] { caPath, serverPath, keyPath })
-        {
-            if (!File.Exists(required))
-            {
-                throw new FileNotFoundException($"certificate file missing: {required} (see certs/README.md)", required);
-            }
-        }
-
-        using var ca = PemFiles.LoadCertificate(caPath);
-        var server = PemFiles.LoadCertificateWithKey(serverPath, keyPath);
-        if (!PeerCertificateValidator.ForServer(ca).IsTrusted(server))
-        {
-            throw new InvalidOperationException($"{serverPath} is not a valid server certificate issued by {caPath}");
-        }
-
-        LogCertificates(_logger, directory, ca.Subject, server.NotAfter);
-        return TlsSettings.ForServer(server, ca);
-    }
-
     private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
     {
         if (IPAddress.TryParse(host, out var address))
@@ -239,8 +220,15 @@ public sealed partial class TlsListener : BackgroundService
             return address;
         }
 
-        var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-        return addresses.FirstOrDefault() ?? throw new InvalidOperationException($"host name {host} has no address");
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            return addresses.FirstOrDefault() ?? throw new StartupException($"host name {host} (--host) has no address");
+        }
+        catch (SocketException ex)
+        {
+            throw new StartupException($"cannot resolve host name {host} (--host): {ex.Message}", ex);
+        }
     }
 
     private void StopAccepting()
@@ -296,12 +284,6 @@ public sealed partial class TlsListener : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SecureChat server listening on {Endpoint} (TLS 1.3, client certificates required, at most {MaxConnections} connections)")]
     private static partial void LogListening(ILogger logger, IPEndPoint endpoint, int maxConnections);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Created development certificates (a local CA and the server certificate) in {Directory}. Issue client certificates from that CA: securechat certs issue ID --out {Directory}. For production see certs/README.md")]
-    private static partial void LogDevelopmentCertificates(ILogger logger, string directory);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Certificates from {Directory}: clients must chain to {CaSubject}; server certificate valid until {NotAfter:u}")]
-    private static partial void LogCertificates(ILogger logger, string directory, string caSubject, DateTime notAfter);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "TLS handshake from {Remote} refused: {Reason}")]
     private static partial void LogHandshakeRefused(ILogger logger, string remote, string reason);

@@ -300,14 +300,19 @@ public sealed class ConnectionActorTests : TestKit
     }
 
     [Fact]
-    public void A_silent_client_is_pinged_and_then_disconnected()
+    public void A_silent_client_is_pinged_and_then_told_why_it_is_disconnected()
     {
         var connection = Ready(keepAlive: TimeSpan.FromMilliseconds(150));
         Watch(connection);
 
         Assert.Equal(MessageType.Ping, _io.NextSent().Type);
 
+        var error = _io.NextSent(MessageType.Error).Error;
+        Assert.Equal(ErrorCode.IdleTimeout, error.Code);
+        Assert.True(error.Fatal);
+        Assert.Contains("keep-alive", error.Reason, StringComparison.Ordinal);
         ExpectTerminated(connection, TimeSpan.FromSeconds(5));
+        Assert.True(_io.ClosedWithFlush);
     }
 
     [Fact]

@@ -24,11 +24,11 @@ public sealed class ProcessShutdownTests(ITestOutputHelper output)
         using var dir = new TempDirectory();
         var certs = Path.Combine(dir.Path, "certs");
         // No hocon/ in the working directory: the copy next to the binary must be found.
-        using var server = ServerProcess.Start("server", dir.Path, ["--port", "0", "--certs", certs, "--data", Path.Combine(dir.Path, "data")]);
+        using var server = ServerProcess.Start("server", dir.Path, ["--port", "0", "--certs", certs, "--dev-certs", "--data", Path.Combine(dir.Path, "data")]);
         try
         {
             var port = await server.ListeningPortAsync(TimeSpan.FromSeconds(60));
-            Assert.True(File.Exists(CertificateFiles.CaCertificatePath(certs)), "development certificates were made in --certs");
+            Assert.True(File.Exists(CertificateFiles.CaCertificatePath(certs)), "development certificates were made in --certs, as --dev-certs asks");
             using var authority = CertificateAuthority.Load(certs);
             using var aliceCert = authority.IssueClientCertificate("alice");
             await using var alice = await TestClient.ConnectAsync("alice", port, TlsSettings.ForClient(aliceCert, authority.Certificate, "localhost"));

@@ -42,9 +42,10 @@ public sealed class RoomStorageTests(ITestOutputHelper output)
         using var data = new TempDirectory();
         await using var first = await TestServer.StartAsync(output, "--data=" + data.Path);
 
-        var refused = await Assert.ThrowsAsync<IOException>(() => TestServer.StartAsync(output, "--data=" + data.Path));
+        var refused = await Assert.ThrowsAsync<StartupException>(() => TestServer.StartAsync(output, "--data=" + data.Path));
 
         Assert.Contains("in use by another SecureChat server", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(data.Path, refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

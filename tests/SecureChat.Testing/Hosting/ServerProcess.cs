@@ -98,6 +98,9 @@ public sealed partial class ServerProcess : IDisposable
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
 
+    /// <summary>Once it has exited: waits until its last output lines are in <see cref="Lines"/>.</summary>
+    public void WaitForOutput() => _process.WaitForExit();
+
     public void Dispose()
     {
         try
