@@ -61,7 +61,7 @@ public sealed class InviteRoomTests
         // An invite admits once: carol comes in with hers, is removed, and the same invite cannot bring her back.
         var carolsInvite = alice.CreateInvite("carol");
         Commit(sim, new CommitRequest { NewEpoch = alice.Epoch + 1, Adds = { new Add { Bundle = carolBundle, Invite = carolsInvite } } });
-        Commit(sim, new CommitRequest { NewEpoch = alice.Epoch + 1, Removes = { new Remove { ClientId = "carol", Reason = RemoveReason.Removed } } });
+        Commit(sim, alice.CreateRemoveCommit(["carol"]));
         carol.Join(sim.Relay);
         carolBundle = carol.Session!.JoinBundle;
         Assert.Equal(RosterViolation.InviteUsed, Violation(checker.ProcessCommit(AddCarol(sim, carolsInvite))));
@@ -102,9 +102,11 @@ public sealed class InviteRoomTests
         Assert.Equal([new Removal("carol", RemoveReason.Removed)], Assert.IsType<CommitAccepted>(sim["alice"].CommitOutcomes[^1]).Removals);
     }
 
-    private static void Commit(GroupSimulation sim, CommitRequest request)
+    private static void Commit(GroupSimulation sim, CommitRequest request) => Commit(sim, sim["alice"].Session!.CreateCommit(request));
+
+    private static void Commit(GroupSimulation sim, CommitCreation creation)
     {
-        var created = Assert.IsType<CommitCreated>(sim["alice"].Session!.CreateCommit(request));
+        var created = Assert.IsType<CommitCreated>(creation);
         Assert.IsType<CommitAccepted>(sim["alice"].Session!.ProcessCommit(created.Commit));
         Assert.IsType<CommitAccepted>(sim["bob"].Session!.ProcessCommit(created.Commit));
     }

@@ -83,9 +83,7 @@ public sealed class TestVectorTests
 
         // Epoch 3, one second later: bob removes carol (and refreshes his own entry).
         clock.Advance(1_000);
-        var remove = new CommitRequest { NewEpoch = 3 };
-        remove.Removes.Add(new Remove { ClientId = "carol", Reason = RemoveReason.Removed });
-        var commit3 = Assert.IsType<CommitCreated>(bobSession.CreateCommit(remove)).Commit;
+        var commit3 = Assert.IsType<CommitCreated>(bobSession.CreateRemoveCommit(["carol"])).Commit;
         Assert.IsType<CommitAccepted>(bobSession.ProcessCommit(commit3));
         var accepted3 = Assert.IsType<CommitAccepted>(aliceSession.ProcessCommit(commit3));
         Assert.Equal([new Removal("carol", RemoveReason.Removed)], accepted3.Removals);

@@ -28,7 +28,7 @@ public sealed partial class GroupSession
         return Status switch
         {
             GroupStatus.Joining => CreateRoom(request),
-            GroupStatus.Active => BuildMemberCommit(request.NewEpoch, request.Adds, request.Removes, setPolicy: null, rekey: false),
+            GroupStatus.Active => BuildMemberCommit(request.NewEpoch, request.Adds, request.Removes, setPolicy: null, rekey: false, asked: true),
             _ => new CommitNotCreated(CommitRefusal.NotAMember),
         };
     }
@@ -138,7 +138,9 @@ public sealed partial class GroupSession
     }
 
     /// <param name="rekey">Unasked: commit even when nothing else changes (the committer's refresh is the change).</param>
-    private CommitCreation BuildMemberCommit(ulong newEpoch, IEnumerable<Add> adds, IEnumerable<Remove> removes, RoomPolicy? setPolicy, bool rekey)
+    /// <param name="asked">The changes come from the relay's COMMIT_REQUEST, not from our user.</param>
+    private CommitCreation BuildMemberCommit(ulong newEpoch, IEnumerable<Add> adds, IEnumerable<Remove> removes, RoomPolicy? setPolicy, bool rekey,
+        bool asked = false)
     {
         var current = _current!;
         if (current.Epoch == ulong.MaxValue || newEpoch != current.Epoch + 1)
@@ -146,7 +148,7 @@ public sealed partial class GroupSession
             return new CommitNotCreated(CommitRefusal.EpochMismatch);
         }
 
-        var plan = Plan(CommitKind.Member, newEpoch, current.TranscriptHash, current.Suite, current.Policy, setPolicy, current.Roster, adds, removes);
+        var plan = Plan(CommitKind.Member, newEpoch, current.TranscriptHash, current.Suite, current.Policy, setPolicy, current.Roster, adds, removes, asked);
         if (plan.IsEmpty && !rekey)
         {
             return new CommitNotCreated(CommitRefusal.NothingToCommit);
@@ -174,12 +176,12 @@ public sealed partial class GroupSession
     /// <summary>
     /// What an honest committer takes from the requested changes (PROTOCOL.md §8.2 step 1): removes of members with their
     /// proof checked (LEFT: the member's own leave; EXPIRED: its bundle expired; ABSENT: our own view, <see cref="SeesAbsent"/>;
-    /// REJOINED: it returns with the same identity
-    /// key in this commit), plus an EXPIRED remove of every other entry expired now; adds of valid, unexpired, unused bundles
+    /// REJOINED: it returns with the same identity key in this commit; REMOVED: our user's decision, or — asked by the relay —
+    /// only when this commit admits a new entry for the same id: a relay cannot get a member removed alone), plus an EXPIRED remove of every other entry expired now; adds of valid, unexpired, unused bundles
     /// for this room whose id is not (still) a member, with a valid invite in an INVITE room unless they rejoin.
     /// </summary>
     private CommitPlan Plan(CommitKind kind, ulong newEpoch, byte[] previousTranscriptHash, CipherSuite suite, RoomPolicy policy, RoomPolicy? setPolicy,
-        IReadOnlyList<RosterMember> oldRoster, IEnumerable<Add> adds, IEnumerable<Remove> removes)
+        IReadOnlyList<RosterMember> oldRoster, IEnumerable<Add> adds, IEnumerable<Remove> removes, bool asked = false)
     {
         var now = (ulong)Math.Max(0, _clock.UtcNowMs);
         var oldById = oldRoster.ToDictionary(m => m.ClientId, StringComparer.Ordinal);
@@ -222,8 +224,9 @@ public sealed partial class GroupSession
             }
         }
 
-        // A REJOINED remove stands only with its re-add.
-        foreach (var rejoin in kept.Values.Where(r => r.Reason == RemoveReason.Rejoined && !added.ContainsKey(r.ClientId)).ToList())
+        // A REJOINED remove, and a REMOVED the relay asked for, stand only with their re-add.
+        foreach (var rejoin in kept.Values.Where(r => (r.Reason == RemoveReason.Rejoined || (asked && r.Reason == RemoveReason.Removed))
+            && !added.ContainsKey(r.ClientId)).ToList())
         {
             kept.Remove(rejoin.ClientId);
             skippedRemoves.Add(rejoin.ClientId);

@@ -49,6 +49,7 @@ public sealed class RoomState<TConnection>
     private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PendingJoin> _pendingAdds = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _pendingRemoves = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SignedLeave> _joinerLeaves = new(StringComparer.Ordinal); // of pending joiners that left: kept if a commit admits them anyway
     private readonly CommitterFailures _failures = new();
     private readonly Dictionary<string, Queue<long>> _recentRekeysMs = new(StringComparer.Ordinal);
 
@@ -309,8 +310,9 @@ public sealed class RoomState<TConnection>
     /// <summary>
     /// A client leaves (from the connection it joined with; anything else is ignored). A roster member's
     /// <paramref name="leave"/> that verifies against its roster entry is kept (durably) until a commit removes the
-    /// entry, and goes to the committer with the remove (reason LEFT); without one that verifies the member is removed
-    /// as REMOVED (logged; a LEAVE is never answered).
+    /// entry, and goes to the committer with the remove (reason LEFT); without one that verifies the member stays in the
+    /// roster, away, like a member that disconnected: the server has no proof an honest committer would accept
+    /// (logged; a LEAVE is never answered).
     /// </summary>
     public RoomDecision<TConnection> Leave(string clientId, TConnection connection, SignedLeave? leave = null)
     {
@@ -326,9 +328,13 @@ public sealed class RoomState<TConnection>
                 {
                     // No ERROR: the client may already be joining again on this connection, and would take one as its JOIN's refusal.
                     Note(leave is null
-                        ? $"{clientId} left without a signed leave; it is removed as REMOVED"
-                        : $"{clientId} left with a signed leave that does not verify against its roster entry; it is removed as REMOVED");
+                        ? $"{clientId} left without a signed leave; it stays a member, away, until a member removes it or its absence passes the limit"
+                        : $"{clientId} left with a signed leave that does not verify against its roster entry; it stays a member, away, until a member removes it or its absence passes the limit");
                 }
+            }
+            else if (_pendingAdds.TryGetValue(clientId, out var joining) && Identity.Leaves.Verify(leave, RoomId, joining.Bundle))
+            {
+                _joinerLeaves[clientId] = leave!; // should a commit already on its way admit it, its leave removes it again (LEFT)
             }
 
             Depart(clientId, connection, leaving: true);
@@ -599,6 +605,7 @@ public sealed class RoomState<TConnection>
         _connected.Clear();
         _pendingAdds.Clear();
         _pendingRemoves.Clear();
+        _joinerLeaves.Clear();
         _absentRemoves.Clear();
         _failures.Clear();
         _request = null;
@@ -893,12 +900,25 @@ public sealed class RoomState<TConnection>
                 _pendingAdds.Remove(added);
                 _pendingRemoves.Remove(added); // a remove-and-re-add is done by the same commit
             }
-            else
+            else if (_pendingAdds.ContainsKey(added))
             {
-                // Admitted after its connection left, or with the key of a connection since replaced: remove it again.
-                _pendingRemoves.Add(added);
+                _pendingRemoves.Add(added); // admitted with the key of a connection since replaced: the newer key replaces it
+            }
+            else if (!_connected.ContainsKey(added))
+            {
+                if (_joinerLeaves.Remove(added, out var leave) && Identity.Leaves.Verify(leave, RoomId, _roster[added]))
+                {
+                    Emit(new LeaveKept(Epoch, added, leave)); // it left while the commit was on its way: removed again, LEFT
+                    _pendingRemoves.Add(added);
+                }
+                else
+                {
+                    _presumedAwaySinceMs[added] = (ulong)NowMs(); // admitted after its connection left: a member, away from now on
+                }
             }
         }
+
+        _joinerLeaves.Clear(); // the commit that could have admitted them is this one
 
         if (_request is not null)
         {
@@ -916,9 +936,13 @@ public sealed class RoomState<TConnection>
         var joining = _pendingAdds.Remove(clientId);
         if (_roster.ContainsKey(clientId))
         {
-            if (leaving || joining)
+            if (leaving && _leaves.ContainsKey(clientId))
             {
-                _pendingRemoves.Add(clientId); // a leaver, or a member that was rejoining with a new key (its old entry goes)
+                _pendingRemoves.Add(clientId); // LEFT, with its proof
+            }
+            else if (joining && !_leaves.ContainsKey(clientId) && !_absentRemoves.Contains(clientId))
+            {
+                _pendingRemoves.Remove(clientId); // its replacement went with it: the old entry stays, away
             }
 
             Emit(new MemberAway(Epoch, clientId, (ulong)NowMs()));
@@ -1056,7 +1080,8 @@ public sealed class RoomState<TConnection>
 
     /// <summary>
     /// A member back with a new key and its identity key REJOINED; one that left with a signed leave LEFT, with the leave;
-    /// one away too long ABSENT; anyone else REMOVED (it was replaced).
+    /// one away too long ABSENT; anyone else REMOVED: it is replaced by a joiner of the same id with another identity
+    /// key, admitted by the same commit (honest committers take a REMOVED the server asks for only with that re-add).
     /// </summary>
     private Remove RemoveFor(string clientId)
     {

@@ -44,6 +44,20 @@ public sealed class MembershipAttackTests
     }
 
     [Fact]
+    public void A_relay_that_asks_to_remove_a_member_as_REMOVED_without_admitting_a_new_entry_for_it_gets_no_remove_from_an_honest_committer()
+    {
+        using var relay = new AttackingRelay(306, Members);
+        var alice = relay.Session("alice");
+        var request = new CommitRequest { NewEpoch = alice.Epoch + 1, Suite = alice.Suite };
+        request.Removes.Add(new Remove { ClientId = "bob", Reason = RemoveReason.Removed });
+
+        var refused = Assert.IsType<CommitNotCreated>(alice.CreateCommit(request));
+
+        Assert.Equal(CommitRefusal.NothingToCommit, refused.Reason); // only alice's user can decide to remove bob
+        Assert.Contains("bob", alice.Roster.Select(m => m.ClientId));
+    }
+
+    [Fact]
     public void A_relay_that_forges_a_leave_or_replays_one_of_an_earlier_entry_gets_no_remove_from_an_honest_committer()
     {
         using var relay = new AttackingRelay(303, Members);

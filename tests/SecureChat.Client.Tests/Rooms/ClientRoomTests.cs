@@ -211,11 +211,11 @@ public sealed class ClientRoomTests : IDisposable
     [Fact]
     public void A_request_for_another_epoch_drops_the_pending_commit()
     {
-        var (room, _) = AdmittedToBobsRoom();
+        var (room, bob) = AdmittedToBobsRoom();
         Single(Take(room.Rekey()), MessageType.Commit);
         Assert.NotNull(room.Session!.PendingCommit);
 
-        var moved = Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [], ["bob"])));
+        var moved = Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [], [bob.Leaving()])));
 
         Assert.Null(room.Session.PendingCommit);
         Assert.Empty(moved.Out);
@@ -253,7 +253,7 @@ public sealed class ClientRoomTests : IDisposable
     public void A_removal_commit_reports_the_member_that_left_with_its_fingerprint()
     {
         var (room, bob) = AdmittedToBobsRoom();
-        var commit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit);
+        var commit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], [bob.Leaving()]))), MessageType.Commit);
 
         var applied = Take(room.Frame(ServerFrames.Relay(commit)));
 
@@ -283,7 +283,7 @@ public sealed class ClientRoomTests : IDisposable
     public void A_changed_identity_key_holds_sends_with_one_warning_until_trusted_then_sends_them_in_order()
     {
         var (room, bob) = AdmittedToBobsRoom();
-        var (newBob, applied) = BobComesBackWithANewKey(room);
+        var (newBob, applied) = BobComesBackWithANewKey(room, bob);
 
         var changed = Assert.Single(applied.Events.OfType<KeyChanged>());
         Assert.Equal(("bob", bob.Identity.Fingerprint, newBob.Identity.Fingerprint), (changed.ClientId, changed.PinnedFingerprint, changed.NewFingerprint));
@@ -306,8 +306,8 @@ public sealed class ClientRoomTests : IDisposable
     [Fact]
     public void Every_message_signed_with_an_unaccepted_key_is_marked_until_that_key_is_accepted()
     {
-        var (room, _) = AdmittedToBobsRoom();
-        var (newBob, _) = BobComesBackWithANewKey(room);
+        var (room, bob) = AdmittedToBobsRoom();
+        var (newBob, _) = BobComesBackWithANewKey(room, bob);
 
         var first = Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(newBob.Encrypt("it's me"))).Events));
         var second = Assert.IsType<MessageReceived>(Assert.Single(Take(room.Frame(newBob.Encrypt("really"))).Events));
@@ -799,7 +799,7 @@ public sealed class ClientRoomTests : IDisposable
                 };
                 return (rekey, new CommitRefused(Room, CommitRejection.WrapFailed, 3, Rejoining: true));
             case "removed by a commit":
-                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateCommit(new CommitRequest { NewEpoch = 3, Removes = { new Remove { ClientId = "alice", Reason = RemoveReason.Removed } } }));
+                var removal = Assert.IsType<CommitCreated>(bob.Session.CreateRemoveCommit(["alice"]));
                 bob.Session.ProcessCommit(removal.Commit);
                 return (bob.Session.CommitEnvelope(removal.Commit),
                     new Rejoining(Room, RejoinReason.RemovedFromRoom, null) { Removal = RemoveReason.Removed, RemovedBy = "bob" });
@@ -832,12 +832,12 @@ public sealed class ClientRoomTests : IDisposable
     }
 
     private static SignedCommit RemoveCommit(EnginePeer committer, string removed) =>
-        Assert.IsType<CommitCreated>(committer.Session.CreateCommit(new CommitRequest { NewEpoch = committer.Session.Epoch + 1, Removes = { new Remove { ClientId = removed, Reason = RemoveReason.Removed } } })).Commit;
+        Assert.IsType<CommitCreated>(committer.Session.CreateRemoveCommit([removed])).Commit;
 
     /// <summary>Alice commits bob's removal, then (asked by the server) the admission of a new bob with another identity key.</summary>
-    private (EnginePeer NewBob, Step Admitted) BobComesBackWithANewKey(ClientRoom room)
+    private (EnginePeer NewBob, Step Admitted) BobComesBackWithANewKey(ClientRoom room, EnginePeer bob)
     {
-        room.Frame(ServerFrames.Relay(Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], ["bob"]))), MessageType.Commit)));
+        room.Frame(ServerFrames.Relay(Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [], [bob.Leaving()]))), MessageType.Commit)));
         var newBob = Peer("bob");
         var admit = Single(Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [newBob.Session.JoinBundle]))), MessageType.Commit);
         var admitted = Take(room.Frame(ServerFrames.Relay(admit)));

@@ -107,7 +107,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     public void Trust_lists_the_waiting_key_accepts_only_the_fingerprint_typed_and_then_releases_the_rooms_held_sends()
     {
         using var bob = JoinRoomOfBob();
-        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], ["bob"]));
+        _connector.Deliver(ServerFrames.CommitRequest(Room, 3, [], [bob.Leaving()]));
         _connector.Deliver(ServerFrames.Relay(ExpectFrame(MessageType.Commit)));
         ExpectEvent<MemberLeft>();
         using var newBob = new EnginePeer("bob", Room);

@@ -355,7 +355,7 @@ public sealed class RoomStateTests : IDisposable
         Assert.Equal(2ul, Sent("alice-1", MessageType.Commit).Epoch);
         var next = RequestTo("alice-1");
         Assert.Equal(3ul, next.NewEpoch);
-        Assert.Equal(["bob"], next.Removes.Select(r => r.ClientId));
+        Assert.Equal([("bob", RemoveReason.Left)], next.Removes.Select(r => (r.ClientId, r.Reason))); // with the leave it signed as a joiner
     }
 
     [Fact]
@@ -688,7 +688,7 @@ public sealed class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void A_leave_that_does_not_verify_is_not_kept_and_the_leaver_is_removed_as_REMOVED()
+    public void A_leave_that_does_not_verify_is_not_kept_and_the_leaver_stays_a_member_away()
     {
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
@@ -699,8 +699,24 @@ public sealed class RoomStateTests : IDisposable
         Assert.Empty(_last.Events.OfType<LeaveKept>());
         Assert.DoesNotContain(_last.Effects, e => e is RefuseRequest<string>); // a LEAVE is never answered
         Assert.Contains(_last.Effects, e => e is RoomNote { Text: var text } && text.Contains("does not verify", StringComparison.Ordinal));
-        Assert.Equal(RemoveReason.Removed, Assert.Single(RequestTo("alice-1").Removes).Reason);
+        // The server has no proof an honest committer would take: nobody is asked to remove bob, who is away.
+        Assert.Empty(Receivers(MessageType.CommitRequest));
+        Assert.Equal(["alice", "bob"], _room.Snapshot().Roster);
+        Assert.Equal(["bob"], _last.Events.OfType<MemberAway>().Select(a => a.ClientId));
         Assert.Empty(_room.Leaves);
+    }
+
+    [Fact]
+    public void A_leave_without_a_signed_leave_leaves_the_member_in_the_roster_away()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+
+        LeaveUnsigned(_bob, "bob-1");
+
+        Assert.Empty(Receivers(MessageType.CommitRequest));
+        Assert.Equal(["alice", "bob"], _room.Snapshot().Roster);
+        Assert.Empty(_room.Snapshot().PendingRemoves);
     }
 
     [Fact]
@@ -1346,7 +1362,11 @@ public sealed class RoomStateTests : IDisposable
 
     private void Submit(TestMember member, string connection, SignedCommit commit) => Did(_room.SubmitCommit(member.Id, commit, connection));
 
-    private void Leave(TestMember member, string connection, SignedLeave? leave = null) => Did(_room.Leave(member.Id, connection, leave));
+    /// <summary>LEAVE as a v2 client sends it: with its signed leave of its current roster entry (or <paramref name="leave"/>).</summary>
+    private void Leave(TestMember member, string connection, SignedLeave? leave = null) =>
+        Did(_room.Leave(member.Id, connection, leave ?? member.Leave(Room, _room.Epoch)));
+
+    private void LeaveUnsigned(TestMember member, string connection) => Did(_room.Leave(member.Id, connection, null));
 
     private void Disconnect(string connection) => Did(_room.Disconnect(connection));
 

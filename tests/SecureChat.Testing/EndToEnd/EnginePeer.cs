@@ -32,12 +32,16 @@ public sealed class EnginePeer : IDisposable
 
     public Envelope Admit(SignedBundle joiner) => CommitAndApply(new CommitRequest { NewEpoch = Session.Epoch + 1, Adds = { new Add { Bundle = joiner } } });
 
+    /// <summary>The remove a relay asks for when this peer leaves: LEFT, with its signed leave.</summary>
+    public Remove Leaving() => new() { ClientId = Session.LocalClientId, Reason = RemoveReason.Left, Leave = Session.CreateLeave() };
+
     /// <summary>Commits the removal of <paramref name="clientId"/> (reason REMOVED) and applies it; the relayed commit.</summary>
-    public Envelope Remove(string clientId) => CommitAndApply(new CommitRequest
+    public Envelope Remove(string clientId)
     {
-        NewEpoch = Session.Epoch + 1,
-        Removes = { new Remove { ClientId = clientId, Reason = RemoveReason.Removed } },
-    });
+        var created = Assert.IsType<CommitCreated>(Session.CreateRemoveCommit([clientId])); // our user's decision, not a relay's request
+        Assert.IsType<CommitAccepted>(Session.ProcessCommit(created.Commit));
+        return Session.CommitEnvelope(created.Commit);
+    }
 
     public Envelope Rekey()
     {

@@ -73,7 +73,8 @@ public static class ServerFrames
         Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = members, Recovered = recovered, Mode = mode },
     };
 
-    public static Envelope CommitRequest(string roomId, ulong newEpoch, IEnumerable<SignedBundle> adds, IEnumerable<string>? removes = null) => new()
+    /// <param name="removes">Each with its proof (an honest committer takes no REMOVED a relay asks for without a re-add).</param>
+    public static Envelope CommitRequest(string roomId, ulong newEpoch, IEnumerable<SignedBundle> adds, IEnumerable<Remove>? removes = null) => new()
     {
         Version = WireLimits.ProtocolVersion,
         Type = MessageType.CommitRequest,
@@ -83,7 +84,7 @@ public static class ServerFrames
         {
             NewEpoch = newEpoch,
             Adds = { adds.Select(bundle => new Add { Bundle = bundle }) },
-            Removes = { (removes ?? []).Select(id => new Remove { ClientId = id, Reason = RemoveReason.Removed }) },
+            Removes = { removes ?? [] },
             DeadlineMs = 5000,
             Suite = Core.Crypto.CipherSuites.Preferred,
         },
