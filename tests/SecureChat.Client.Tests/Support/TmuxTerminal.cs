@@ -78,18 +78,9 @@ internal sealed class TmuxTerminal : IAsyncDisposable
     /// <summary>Reads the screen until <paramref name="condition"/> holds (a real condition of what is shown, with a deadline).</summary>
     public async Task WaitForScreenAsync(Func<IReadOnlyList<string>, bool> condition, string what, TimeSpan? timeout = null)
     {
-        var deadline = Stopwatch.StartNew();
         var limit = timeout ?? TimeSpan.FromSeconds(30);
-        IReadOnlyList<string> rows;
-        while (!condition(rows = await ScreenAsync()))
-        {
-            if (deadline.Elapsed > limit)
-            {
-                throw new TimeoutException($"no {what} within {limit.TotalSeconds:0} s; the screen:{Environment.NewLine}{string.Join(Environment.NewLine, rows)}");
-            }
-
-            await Task.Delay(50);
-        }
+        await PollAsync(async () => condition(await ScreenAsync()) ? true : (bool?)null, limit,
+            rows => $"no {what} within {limit.TotalSeconds:0} s; the screen:{Environment.NewLine}{rows}");
     }
 
     /// <summary>The program's exit status once it ended (the pane is kept), or null while it runs.</summary>
@@ -99,21 +90,30 @@ internal sealed class TmuxTerminal : IAsyncDisposable
         return status.StartsWith("1:", StringComparison.Ordinal) && int.TryParse(status[2..], CultureInfo.InvariantCulture, out var code) ? code : null;
     }
 
-    public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
+    public Task<int> WaitForExitAsync(TimeSpan? timeout = null) =>
+        PollAsync(ExitStatusAsync, timeout ?? TimeSpan.FromSeconds(30),
+            rows => $"the program did not exit; the screen:{Environment.NewLine}{rows}");
+
+    /// <summary>
+    /// Asks <paramref name="probe"/> every 50 ms until it has an answer: tmux gives no signal when the screen or the pane
+    /// changes, so this is the wait (as AwaitAssert polls). Past <paramref name="limit"/> it fails with the screen as shown.
+    /// </summary>
+    private async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan limit, Func<string, string> failure)
+        where T : struct
     {
         var deadline = Stopwatch.StartNew();
-        int? status;
-        while ((status = await ExitStatusAsync()) is null)
+        T? answer;
+        while ((answer = await probe()) is null)
         {
-            if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(30)))
+            if (deadline.Elapsed > limit)
             {
-                throw new TimeoutException($"the program did not exit; the screen:{Environment.NewLine}{string.Join(Environment.NewLine, await ScreenAsync())}");
+                throw new TimeoutException(failure(string.Join(Environment.NewLine, await ScreenAsync())));
             }
 
             await Task.Delay(50);
         }
 
-        return status.Value;
+        return answer.Value;
     }
 
     public async ValueTask DisposeAsync()
