@@ -244,6 +244,11 @@ public sealed class ServerOptions
             }
         }
 
+        if (!string.IsNullOrWhiteSpace(MetricsEndpoint) && !ClusterSeed.TryParse(MetricsEndpoint, out _, allowPortZero: true))
+        {
+            yield return $"MetricsEndpoint: '{MetricsEndpoint}' is not HOST:PORT (a port from 0 to 65535)";
+        }
+
         if (string.IsNullOrWhiteSpace(ClusterPublicHost) && ClusterSeed.IsWildcard(ClusterHost))
         {
             yield return "ClusterPublicHost is needed when ClusterHost is a wildcard address: the others must be told where to reach this node";

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SecureChat.Server.Configuration;
 using SecureChat.Server.Connections;
+using SecureChat.Server.Diagnostics;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 
@@ -202,6 +203,7 @@ public sealed partial class TlsListener : BackgroundService
         var remote = socket.Client.RemoteEndPoint?.ToString() ?? "?";
         socket.NoDelay = true;
         var tls = new SslStream(socket.GetStream(), leaveInnerStreamOpen: false);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         string clientId;
         try
         {
@@ -223,10 +225,13 @@ public sealed partial class TlsListener : BackgroundService
             {
                 throw new System.Security.Authentication.AuthenticationException("client certificate has no valid client id in its subject CN");
             }
+
+            ServerMetrics.HandshakeEnded(started, ok: true);
         }
         catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or TimeoutException or OperationCanceledException or SocketException or ObjectDisposedException)
         {
             var reason = ex.GetBaseException().Message;
+            ServerMetrics.HandshakeEnded(started, ok: false);
             LogHandshakeRefused(_logger, remote, reason);
             await tls.DisposeAsync().ConfigureAwait(false);
             socket.Dispose();
@@ -256,6 +261,18 @@ public sealed partial class TlsListener : BackgroundService
             // The actor system is already stopping.
             io.Close(flush: false);
         }
+    }
+
+    /// <summary>Frames waiting in the outbound queues of all connections open now.</summary>
+    public long QueuedFrames()
+    {
+        long queued = 0;
+        foreach (var (_, io) in _connections.Values)
+        {
+            queued += io.QueuedFrames;
+        }
+
+        return queued;
     }
 
     private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)

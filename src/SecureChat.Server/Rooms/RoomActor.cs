@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Relay;
+using SecureChat.Server.Diagnostics;
 using SecureChat.Server.Messaging;
 using SecureChat.Server.Relays;
 
@@ -28,6 +30,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly int _snapshotEvery;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _storageFailed;
+    private bool _counted;
+    private int _membersCounted;
 
     public RoomActor(string roomId, RoomSettings settings, int snapshotEvery)
     {
@@ -41,6 +45,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RoomEvent>(_state.Apply);
         Recover<RecoveryCompleted>(_ =>
         {
+            _counted = true;
+            ServerMetrics.RoomStarted();
             Carry(_state.Start());
             var started = _state.Snapshot();
             _log.Info("Room {0} runs on {1} at epoch {2}{3}", roomId, ((ExtendedActorSystem)Context.System).Provider.DefaultAddress, started.Epoch,
@@ -96,6 +102,17 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     public static Props Props(string roomId, RoomSettings settings, int snapshotEvery) =>
         Akka.Actor.Props.Create(() => new RoomActor(roomId, settings, snapshotEvery));
 
+    protected override void PostStop()
+    {
+        if (_counted)
+        {
+            ServerMetrics.RoomStopped();
+            ServerMetrics.MembersChanged(-_membersCounted);
+        }
+
+        base.PostStop();
+    }
+
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         // The write may or may not have happened: Akka stops the room after this, and its next incarnation reads the journal.
@@ -138,10 +155,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
 
         var remaining = events.Count;
+        var journaling = Stopwatch.GetTimestamp();
         PersistAll(events, _ =>
         {
             if (--remaining == 0)
             {
+                ServerMetrics.JournalWritten(journaling);
+                ServerMetrics.CommitsAccepted(events.Count(e => e is EpochAccepted));
                 CarryOut(decision);
                 SnapshotIfDue(events.Count);
             }
@@ -184,6 +204,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
 
         TellOutgoing();
+        if (_counted)
+        {
+            ServerMetrics.MembersChanged(_state.Roster.Count - _membersCounted);
+            _membersCounted = _state.Roster.Count;
+        }
     }
 
     private void TellOutgoing()
