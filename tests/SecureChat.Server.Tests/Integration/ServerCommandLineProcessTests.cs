@@ -99,6 +99,36 @@ public sealed class ServerCommandLineProcessTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_metrics_port_in_use_or_not_an_endpoint_is_one_line_naming_it()
+    {
+        using var dir = new TempDirectory();
+        using var certificates = new TestCertificates();
+        var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string[] args = ["--port", "0", "--certs", certificates.Directory, "--data", Path.Combine(dir.Path, "data")];
+
+            var (code, lines) = await RunToExitAsync(dir.Path, [.. args, "--metrics", $"127.0.0.1:{port}"]);
+
+            Assert.Equal(1, code);
+            var failure = Assert.Single(lines, l => l.StartsWith("stderr:", StringComparison.Ordinal));
+            Assert.StartsWith($"stderr: securechat-server: cannot start: cannot serve metrics on 127.0.0.1:{port} (--metrics): ", failure, StringComparison.Ordinal);
+            Assert.Contains("address already in use", failure, StringComparison.OrdinalIgnoreCase);
+
+            var (badCode, badLines) = await RunToExitAsync(dir.Path, [.. args, "--metrics", "9100"]);
+
+            Assert.Equal(1, badCode);
+            Assert.Contains("MetricsEndpoint: '9100' is not HOST:PORT", Assert.Single(badLines, l => l.StartsWith("stderr:", StringComparison.Ordinal)), StringComparison.Ordinal);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
     [Theory]
     [InlineData("akka {\n  loglevel = INFO\n", "does not parse: the '{' opened on line 1 is never closed")]
     [InlineData("akka {\n  cluster { leader-actions-interval = soon }\n}\n", "akka.cluster.leader-actions-interval = soon")]
