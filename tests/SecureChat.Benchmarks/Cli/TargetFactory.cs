@@ -10,7 +10,7 @@ namespace SecureChat.Benchmarks.Cli;
 /// <summary>Makes a fresh target by name; each measured shape gets a freshly started relay.</summary>
 internal static class TargetFactory
 {
-    public static readonly IReadOnlyList<string> All = ["securechat", "bare", "nats", "mosquitto", "securechat-e2e"];
+    public static readonly IReadOnlyList<string> All = ["securechat", "bare", "nats", "jetstream", "mosquitto", "securechat-e2e"];
 
     /// <param name="serverCpu">Core to pin the relay process to, or null.</param>
     /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
@@ -27,6 +27,7 @@ internal static class TargetFactory
                 Label: "baseline")),
         "bare" => new BareRelayTarget(certificates, inProcess, serverCpu),
         "nats" => new NatsTarget(certificates, serverCpu, progress),
+        "jetstream" => new NatsTarget(certificates, serverCpu, progress, jetStream: true),
         "mosquitto" => new MosquittoTarget(certificates, serverCpu, progress),
         _ => throw new ArgumentException($"unknown target '{name}'; known: {string.Join(", ", All)}", nameof(name)),
     };

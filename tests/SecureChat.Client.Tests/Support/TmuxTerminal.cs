@@ -14,14 +14,20 @@ internal sealed class TmuxTerminal : IAsyncDisposable
 
     private readonly string _folder;
     private readonly string _socket;
+    private readonly string _exitFile;
 
     private TmuxTerminal(string folder)
     {
         _folder = folder;
         _socket = Path.Combine(folder, "tmux.sock");
+        _exitFile = Path.Combine(folder, "exit-status");
     }
 
-    /// <summary>Starts <c>securechat ARGS</c> in a new terminal of <see cref="Width"/> x <see cref="Height"/>.</summary>
+    /// <summary>
+    /// Starts <c>securechat ARGS</c> in a new terminal of <see cref="Width"/> x <see cref="Height"/>. A shell between tmux
+    /// and the program writes the program's exit status to a file: tmux 3.3a now and then leaves an exited pane process
+    /// unreaped (a zombie, the pane never marked dead), so its pane state cannot tell whether the program ended.
+    /// </summary>
     public static async Task<TmuxTerminal> StartAsync(params string[] args)
     {
         var terminal = new TmuxTerminal(Directory.CreateTempSubdirectory("securechat-tmux-").FullName);
@@ -30,7 +36,9 @@ internal sealed class TmuxTerminal : IAsyncDisposable
         [
             "-f", "/dev/null", "new-session", "-d", "-s", "chat", "-x", Width.ToString(CultureInfo.InvariantCulture),
             "-y", Height.ToString(CultureInfo.InvariantCulture), "-e", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "-e", "TERM=tmux-256color",
-            "dotnet", dll, .. args, ";", "set-option", "-g", "remain-on-exit", "on",
+            "-e", $"EXIT_FILE={terminal._exitFile}",
+            "sh", "-c", "dotnet \"$@\" && echo 0 > \"$EXIT_FILE.tmp\" || echo $? > \"$EXIT_FILE.tmp\"\nmv \"$EXIT_FILE.tmp\" \"$EXIT_FILE\"",
+            "securechat", dll, .. args, ";", "set-option", "-g", "remain-on-exit", "on",
         ]);
         return terminal;
     }
@@ -84,11 +92,10 @@ internal sealed class TmuxTerminal : IAsyncDisposable
     }
 
     /// <summary>The program's exit status once it ended (the pane is kept), or null while it runs.</summary>
-    public async Task<int?> ExitStatusAsync()
-    {
-        var status = (await TmuxAsync(["display-message", "-p", "-t", "chat", "#{pane_dead}:#{pane_dead_status}"])).Trim();
-        return status.StartsWith("1:", StringComparison.Ordinal) && int.TryParse(status[2..], CultureInfo.InvariantCulture, out var code) ? code : null;
-    }
+    public Task<int?> ExitStatusAsync() =>
+        Task.FromResult(File.Exists(_exitFile) && int.TryParse(File.ReadAllText(_exitFile).Trim(), CultureInfo.InvariantCulture, out var code)
+            ? code
+            : (int?)null);
 
     public Task<int> WaitForExitAsync(TimeSpan? timeout = null) =>
         PollAsync(ExitStatusAsync, timeout ?? TimeSpan.FromSeconds(30),

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Threading.Channels;
 using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
 using SecureChat.Benchmarks.Cli;
 using SecureChat.Benchmarks.Load;
 using SecureChat.Benchmarks.Processes;
@@ -10,32 +12,47 @@ namespace SecureChat.Benchmarks.Targets.Nats;
 
 /// <summary>
 /// nats-server (Debian package) on a loopback port with TLS and required client certificates from the
-/// benchmark CA; a room is a subject, members subscribe and publish with no_echo, core NATS (QoS 0, no
-/// persistence), through NATS.Net. nats-server 2.9 has no TLS minimum-version setting, so TLS 1.3 is
+/// benchmark CA, through NATS.Net. nats-server 2.9 has no TLS minimum-version setting, so TLS 1.3 is
 /// enforced by the clients, which offer nothing else.
+/// <list type="bullet">
+/// <item><c>nats</c>: a room is a subject, members subscribe and publish with no_echo; core NATS (QoS 0, no persistence).</item>
+/// <item><c>jetstream</c>: the store-and-forward peer of our durable room log. A room is a JetStream stream with file
+/// storage over the subjects <c>ROOM.SENDER</c>; each member has its own durable pull consumer (its acknowledged
+/// position, acked every <see cref="AckEvery"/> messages with ack policy "all", as our clients acknowledge positions in
+/// batches). Senders publish on their own subject without waiting for each publish ack (as our senders do not wait for
+/// the durable ack); the stream stores every message before its consumers deliver it. A stream has no no_echo: each
+/// member's consumer also gets its own messages, which the member skips by subject, so the server delivers R × N × N
+/// messages for R × N × (N - 1) counted deliveries.</item>
+/// </list>
 /// </summary>
 internal sealed class NatsTarget : IRelayTarget
 {
+    private const int AckEvery = 64;
+
     private readonly BenchCertificates _certificates;
     private readonly int? _cpu;
     private readonly TextWriter _progress;
     private readonly List<NatsConnection> _connections = [];
     private readonly List<Task> _readers = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly bool _jetStream;
     private ChildProcess? _child;
     private string _version = "nats-server";
     private int _port;
 
-    public NatsTarget(BenchCertificates certificates, int? cpu, TextWriter progress)
+    public NatsTarget(BenchCertificates certificates, int? cpu, TextWriter progress, bool jetStream = false)
     {
         _certificates = certificates;
         _cpu = cpu;
         _progress = progress;
+        _jetStream = jetStream;
     }
 
-    public string Name => "nats";
+    public string Name => _jetStream ? "jetstream" : "nats";
 
-    public string Description => $"{_version} (Debian package; TLS with verify, clients TLS 1.3 only; no_echo; core NATS, QoS 0) via NATS.Net";
+    public string Description => _jetStream
+        ? $"{_version} (Debian package; TLS with verify, clients TLS 1.3 only; JetStream, file storage, a stream per room, a durable pull consumer per member acked every {AckEvery}) via NATS.Net"
+        : $"{_version} (Debian package; TLS with verify, clients TLS 1.3 only; no_echo; core NATS, QoS 0) via NATS.Net";
 
     public int? ServerProcessId => _child?.Id;
 
@@ -48,9 +65,12 @@ internal sealed class NatsTarget : IRelayTarget
         _version = DebianPackages.Version(program, "--version");
         _port = FreePort.Pick();
         var config = Path.Combine(_certificates.Directory, $"nats-{_port}.conf");
+        var store = Path.Combine(_certificates.Directory, $"jetstream-{_port}");
+        var jetStream = _jetStream ? $$"""jetstream { store_dir: "{{store}}" }""" : "";
         await File.WriteAllTextAsync(config, $$"""
             listen: "127.0.0.1:{{_port}}"
             max_payload: 1MB
+            {{jetStream}}
             tls {
               cert_file: "{{_certificates.ServerCertificatePath}}"
               key_file: "{{_certificates.ServerKeyPath}}"
@@ -66,6 +86,15 @@ internal sealed class NatsTarget : IRelayTarget
     public async Task<IReadOnlyList<IRelayClient>> JoinRoomAsync(string roomId, IReadOnlyList<string> memberIds, int payloadBytes,
         IReadOnlyList<IDeliverySink> sinks, CancellationToken cancellationToken)
     {
+        var stream = StreamName(roomId);
+        if (_jetStream)
+        {
+            var connection = new NatsConnection(Options(memberIds[0]));
+            _connections.Add(connection);
+            await new NatsJSContext(connection).CreateStreamAsync(
+                new StreamConfig(stream, [roomId + ".>"]) { Storage = StreamConfigStorage.File }, cancellationToken);
+        }
+
         var clients = new List<IRelayClient>();
         for (var i = 0; i < memberIds.Count; i++)
         {
@@ -74,36 +103,86 @@ internal sealed class NatsTarget : IRelayTarget
             var connection = new NatsConnection(Options(id));
             _connections.Add(connection);
             await connection.ConnectAsync();
-            var subscription = await connection.SubscribeCoreAsync<byte[]>(roomId, cancellationToken: cancellationToken);
-            _readers.Add(Task.Run(async () =>
+            var subject = roomId;
+            if (_jetStream)
             {
-                try
+                subject = $"{roomId}.{id}";
+                var consumer = await new NatsJSContext(connection).CreateOrUpdateConsumerAsync(stream, new ConsumerConfig(id)
                 {
-                    await foreach (var message in subscription.Msgs.ReadAllAsync(_stop.Token))
-                    {
-                        if (message.Data is { Length: >= Stamp.Size } data)
-                        {
-                            sink.Delivered(data);
-                        }
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    // Stopping.
-                }
-                finally
-                {
-                    await subscription.DisposeAsync();
-                }
-            }, CancellationToken.None));
+                    AckPolicy = ConsumerConfigAckPolicy.All,
+                    DeliverPolicy = ConsumerConfigDeliverPolicy.New,
+                    MaxAckPending = 64 * 1024,
+                }, cancellationToken);
+                _readers.Add(Task.Run(() => ConsumeAsync(consumer, subject, sink), CancellationToken.None));
+            }
+            else
+            {
+                var subscription = await connection.SubscribeCoreAsync<byte[]>(roomId, cancellationToken: cancellationToken);
+                _readers.Add(Task.Run(() => ReceiveAsync(subscription, sink), CancellationToken.None));
 
-            // A round trip after SUB: the server has registered the subscription before anyone publishes.
-            await connection.PingAsync(cancellationToken);
-            clients.Add(new Client(id, connection, roomId, payloadBytes));
+                // A round trip after SUB: the server has registered the subscription before anyone publishes.
+                await connection.PingAsync(cancellationToken);
+            }
+
+            clients.Add(new Client(id, connection, subject, payloadBytes));
         }
 
         return clients;
     }
+
+    private async Task ReceiveAsync(INatsSub<byte[]> subscription, IDeliverySink sink)
+    {
+        try
+        {
+            await foreach (var message in subscription.Msgs.ReadAllAsync(_stop.Token))
+            {
+                if (message.Data is { Length: >= Stamp.Size } data)
+                {
+                    sink.Delivered(data);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            await subscription.DisposeAsync();
+        }
+    }
+
+    private async Task ConsumeAsync(INatsJSConsumer consumer, string ownSubject, IDeliverySink sink)
+    {
+        var unacked = 0;
+        try
+        {
+            await foreach (var message in consumer.ConsumeAsync<byte[]>(opts: new NatsJSConsumeOpts { MaxMsgs = 1000 }, cancellationToken: _stop.Token))
+            {
+                if (message.Subject != ownSubject && message.Data is { Length: >= Stamp.Size } data)
+                {
+                    sink.Delivered(data);
+                }
+
+                if (++unacked == AckEvery)
+                {
+                    unacked = 0;
+                    await message.AckAsync(cancellationToken: _stop.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        catch (NatsException ex)
+        {
+            sink.Problem($"consumer {consumer.Info.Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Stream names may not hold '.', '*', '>' or spaces; room ids are letters, digits, '-' and '_'.</summary>
+    private static string StreamName(string roomId) => "room_" + roomId.Replace('.', '_');
 
     public async Task<IAsyncDisposable> ConnectIdleAsync(string clientId, Action<string> onLost, CancellationToken cancellationToken)
     {
