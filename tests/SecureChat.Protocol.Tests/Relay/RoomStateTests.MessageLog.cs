@@ -160,6 +160,32 @@ public sealed partial class RoomStateTests
     }
 
     [Fact]
+    public void A_room_that_crashed_before_its_last_batch_was_durable_never_gives_those_numbers_to_other_messages()
+    {
+        AliceAndBobWithALog(MessageLogLimits.Default with { MaxUndurable = 100 });
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 1);
+        var durable = _events.ToList(); // the batch with message 1 was written; the one with 2 and 3 never was
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 2);
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 3);
+        Assert.Equal(["bob-1"], FannedOutTo()); // bob got 2 and 3 live: his position is 3
+
+        _room = NewRoom(messageLog: MessageLogLimits.Default with { MaxUndurable = 100 });
+        foreach (var change in durable)
+        {
+            _room.Apply(change);
+        }
+
+        Did(_room.Start());
+        Did(_room.Join("alice", _alice.Bundle, Aes, "alice-2", knownEpoch: _room.Epoch));
+        Publish(_alice, "alice-2", _room.Epoch, sequence: 2); // alice's resend of 2 (not STORED)
+        Publish(_alice, "alice-2", _room.Epoch, sequence: 4);
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: _room.Epoch, lastSeq: 3));
+
+        Assert.Equal([2ul, 4ul], FramesTo("bob-2").Where(f => f.Type == MessageType.Application).Select(f => f.Sequence));
+        Assert.Equal(0ul, Sent("bob-2", MessageType.Joined).Joined.Missed);
+    }
+
+    [Fact]
     public void A_member_that_must_rejoin_is_told_how_many_messages_after_its_position_it_cannot_read()
     {
         _room = NewRoom(commitLogLength: 1, messageLog: MessageLogLimits.Default);
