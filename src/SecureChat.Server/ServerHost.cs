@@ -81,6 +81,7 @@ public static partial class ServerHost
         builder.Services.AddSingleton(TimeProvider.System);
 
         builder.Services.AddServerCertificates();
+        builder.Services.AddMetricsEndpoint();
 
         // Opened (the data folder made and locked) by the next hosted service, before the actor system starts.
         builder.Services.AddSingleton(services => OpenStorage(services.GetRequiredService<IOptions<ServerOptions>>().Value));
@@ -107,6 +108,7 @@ public static partial class ServerHost
                     loggers.AddLoggerFactory();
                 })
                 .AddUndeliveredLogger()
+                .AddReadiness(services.GetRequiredService<Readiness>())
                 .AddClusterSerialization()
                 .AddCluster(options.ToClusterSettings())
                 .AddRoomStorage(services.GetRequiredService<RoomStorage>())

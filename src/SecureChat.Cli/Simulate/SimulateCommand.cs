@@ -98,9 +98,11 @@ internal static class SimulateCommand
     /// <summary>
     /// The relay server in this process on a free loopback port, its rooms in a temp folder deleted afterwards (a
     /// simulation leaves nothing behind). Its log goes to stderr (warnings and up) so stdout stays for the report.
+    /// Every simulated client connects from 127.0.0.1, all at once, so the per-address limits and the handshake budget are lifted.
     /// </summary>
     private static Task<EmbeddedServer> StartInProcessServerAsync(string certsDirectory, CancellationToken cancellationToken) =>
-        EmbeddedServer.StartAsync(["--host", "127.0.0.1", "--port", "0", "--certs", certsDirectory, "--dev-certs"], logging =>
+        EmbeddedServer.StartAsync(["--host", "127.0.0.1", "--port", "0", "--certs", certsDirectory, "--dev-certs",
+            "--Server:MaxConnectionsPerAddress=1000000", "--Server:MaxHandshakesPerAddress=1000000", "--Server:MaxHandshakes=1000000"], logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);
             logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);

@@ -6,13 +6,13 @@ namespace SecureChat.Server.Cluster;
 /// <summary>A seed node as the command line names it (<c>--seed HOST:PORT</c>) and as Akka addresses it.</summary>
 public readonly record struct ClusterSeed(string Host, int Port)
 {
-    /// <summary>HOST:PORT, or [IPv6]:PORT; the port from 1 to 65535.</summary>
-    public static bool TryParse(string? text, out ClusterSeed seed)
+    /// <summary>HOST:PORT, or [IPv6]:PORT; the port from 1 to 65535 (or 0 with <paramref name="allowPortZero"/>: an endpoint to bind, not to reach).</summary>
+    public static bool TryParse(string? text, out ClusterSeed seed, bool allowPortZero = false)
     {
         seed = default;
         var colon = text?.LastIndexOf(':') ?? -1;
         if (text is null || colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ||
-            port is < 1 or > 65535)
+            port > 65535 || (port == 0 && !allowPortZero))
         {
             return false;
         }

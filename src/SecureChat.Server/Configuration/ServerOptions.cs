@@ -4,6 +4,7 @@ using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
 using SecureChat.Server.Cluster;
 using SecureChat.Server.Connections;
+using SecureChat.Server.Listener;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Protocol.Relay;
 
@@ -131,6 +132,19 @@ public sealed class ServerOptions
     [Range(1, 1_000_000)]
     public int MaxConnections { get; set; } = 1000;
 
+    [Description("open connections from one address (an IPv4 address, or an IPv6 /64), TLS handshakes included; more are closed at accept")]
+    [Range(1, 1_000_000)]
+    public int MaxConnectionsPerAddress { get; set; } = 500;
+
+    [Description("TLS handshakes in progress from one address (an IPv4 address, or an IPv6 /64); more are closed at accept")]
+    [Range(1, 1_000_000)]
+    public int MaxHandshakesPerAddress { get; set; } = 32;
+
+    [Description("TLS handshakes in progress from all addresses together; more are closed at accept, so that connections " +
+                 "still in their handshake never hold every slot")]
+    [Range(1, 1_000_000)]
+    public int MaxHandshakes { get; set; } = 256;
+
     [Description("rooms one connection may join")]
     [Range(1, 10_000)]
     public int MaxRoomsPerConnection { get; set; } = 32;
@@ -176,6 +190,8 @@ public sealed class ServerOptions
     /// <summary>Whether development certificates may be made in <paramref name="directory"/> (a full path) when it has none.</summary>
     public bool MayCreateDevelopmentCertificates(string directory) =>
         CreateDevelopmentCertificates ?? string.Equals(Path.GetFullPath(directory), Path.GetFullPath(DefaultCertificatesPath), StringComparison.Ordinal);
+
+    public AdmissionLimits ToAdmissionLimits() => new(MaxConnections, MaxConnectionsPerAddress, MaxHandshakesPerAddress, MaxHandshakes);
 
     public ConnectionSettings ToConnectionSettings() =>
         new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors) { MessageLog = MessageLog };
@@ -249,6 +265,11 @@ public sealed class ServerOptions
             {
                 yield return $"Seeds: '{seed}' is not HOST:PORT (a port from 1 to 65535)";
             }
+        }
+
+        if (!string.IsNullOrWhiteSpace(MetricsEndpoint) && !ClusterSeed.TryParse(MetricsEndpoint, out _, allowPortZero: true))
+        {
+            yield return $"MetricsEndpoint: '{MetricsEndpoint}' is not HOST:PORT (a port from 0 to 65535)";
         }
 
         if (string.IsNullOrWhiteSpace(ClusterPublicHost) && ClusterSeed.IsWildcard(ClusterHost))

@@ -3,6 +3,7 @@ using Akka.Event;
 using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Relay;
+using SecureChat.Server.Diagnostics;
 using SecureChat.Server.Messaging;
 using Envelope = SecureChat.Core.Wire.Envelope;
 
@@ -69,7 +70,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private void Ready()
     {
         Receive<FrameReceived>(OnFrame);
-        Receive<RoomFrame>(frame => Send(frame.Envelope));
+        Receive<RoomFrame>(frame =>
+        {
+            ServerMetrics.Delivered(frame.Envelope.Length);
+            Send(frame.Envelope);
+        });
         Receive<RoomError>(OnRoomError);
         Receive<KeepAliveTick>(_ => OnKeepAliveTick());
         ReceiveCommon();
@@ -229,6 +234,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         // Losing a commit race is routine; the rest are the client's mistakes, logged once here where the address is known.
         _log.Info("Room {0} refused {1} at {2}: {3} {4}", error.RoomId, _clientId, _remote, error.Code, error.Reason);
+        ServerMetrics.FrameRejected(error.Code);
         Send(ServerFrames.Error(error.Code, error.Reason, fatal: false, error.RoomId, error.Epoch, error.Sequence));
     }
 
@@ -305,6 +311,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         ulong sequence = 0)
     {
         fatal |= ++_violations > _settings.MaxProtocolErrors;
+        ServerMetrics.FrameRejected(code);
         _log.Warning("Protocol violation by {0} at {1}: {2} {3}{4}", _clientId, _remote, code, reason, fatal ? " (closing)" : string.Empty);
         Send(frame?.Invoke(fatal) ?? ServerFrames.Error(code, reason, fatal, roomId, epoch, sequence));
         if (fatal)
@@ -322,6 +329,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
 
         // Never wait for a reader that does not read: everyone else's traffic would wait too.
         _log.Warning("Slow consumer {0} at {1}: outbound queue full; disconnecting", _clientId, _remote);
+        ServerMetrics.SlowConsumerDisconnected();
         Close(flush: false);
         Stop("slow consumer: outbound queue full");
     }

@@ -67,6 +67,9 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
 
     private bool IsClosing => Volatile.Read(ref _closing) != 0;
 
+    /// <summary>Frames waiting in the outbound queue.</summary>
+    public int QueuedFrames => _outbound.Reader.Count;
+
     public void Start(IActorRef owner)
     {
         _readLoop = Task.Run(() => ReadLoopAsync(owner));

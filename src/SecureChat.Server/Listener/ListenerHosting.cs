@@ -25,7 +25,8 @@ public static class ListenerHosting
     public static IServiceCollection AddTlsListener(this IServiceCollection services)
     {
         services.AddSingleton<ListenerStatus>();
-        services.AddHostedService<TlsListener>();
+        services.AddSingleton<TlsListener>();
+        services.AddHostedService(provider => provider.GetRequiredService<TlsListener>());
         return services;
     }
 }

@@ -12,13 +12,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SecureChat.Server.Configuration;
 using SecureChat.Server.Connections;
+using SecureChat.Server.Diagnostics;
 using SecureChat.Transport.Certificates;
 using SecureChat.Transport.Tls;
 
 namespace SecureChat.Server.Listener;
 
 /// <summary>
-/// Accepts TCP connections, caps how many are open, runs the TLS 1.3 mutual-TLS handshake within its
+/// Accepts TCP connections, admits them or closes them at once before any TLS work (<see cref="ConnectionAdmission"/>:
+/// the connection cap, per-address limits and the handshake budget), runs the TLS 1.3 mutual-TLS handshake within its
 /// deadline (off any actor thread), takes the client id from the certificate, and starts one
 /// ConnectionActor per authenticated connection (a child of the ConnectionsActor). On shutdown it stops accepting first and then,
 /// in CoordinatedShutdown once the rooms have stopped, closes every connection with SERVER_SHUTDOWN.
@@ -32,6 +34,8 @@ public sealed partial class TlsListener : BackgroundService
     private readonly ServerCertificates _certificates;
     private readonly ILogger<TlsListener> _logger;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _clock;
+    private readonly RefusalLogThrottle _refusalLog = new(TimeSpan.FromSeconds(10));
     private readonly ConcurrentDictionary<long, (IActorRef Actor, ConnectionIo Io)> _connections = new();
     private readonly object _stopLock = new();
     private TcpListener? _listener;
@@ -41,7 +45,7 @@ public sealed partial class TlsListener : BackgroundService
     private Task? _closingConnections;
 
     public TlsListener(ActorSystem system, IRequiredActor<ConnectionsActor> connectionsParent, IOptions<ServerOptions> options, ListenerStatus status,
-        ServerCertificates certificates, ILoggerFactory loggerFactory)
+        ServerCertificates certificates, ILoggerFactory loggerFactory, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -51,6 +55,7 @@ public sealed partial class TlsListener : BackgroundService
         _status = status;
         _certificates = certificates;
         _loggerFactory = loggerFactory;
+        _clock = clock;
         _logger = loggerFactory.CreateLogger<TlsListener>();
     }
 
@@ -127,23 +132,61 @@ public sealed partial class TlsListener : BackgroundService
                 continue;
             }
 
-            if (!_status.TryOpen(_options.MaxConnections))
+            if (Admit(socket) is { } ticket)
             {
-                LogConnectionLimit(_logger, socket.Client.RemoteEndPoint?.ToString() ?? "?", _options.MaxConnections);
-                socket.Dispose();
-                continue;
+                _ = AuthenticateGuardedAsync(socket, ticket, connections, stoppingToken);
             }
-
-            _ = AuthenticateGuardedAsync(socket, connections, stoppingToken);
         }
     }
 
+    /// <summary>The admission's ticket for this connection, or null when it was refused (then it is closed already).</summary>
+    private ConnectionAdmission.AdmissionTicket? Admit(TcpClient socket)
+    {
+        if (socket.Client.RemoteEndPoint is not IPEndPoint remote)
+        {
+            socket.Dispose(); // gone already
+            return null;
+        }
+
+        if (_status.Admission.TryAdmit(remote.Address, out var refusal) is { } ticket)
+        {
+            return ticket;
+        }
+
+        // A reset rather than a FIN: nothing is owed to a connection refused at accept, and the server keeps no TIME_WAIT for it.
+        try
+        {
+            socket.Client.LingerState = new LingerOption(enable: true, seconds: 0);
+        }
+        catch (SocketException)
+        {
+            // already reset by the peer
+        }
+
+        socket.Dispose();
+        if (_refusalLog.ShouldLog(refusal, _clock.GetUtcNow(), out var unlogged))
+        {
+            LogRefused(_logger, remote.ToString(), RefusalText(refusal, _status.Admission.Limits), unlogged);
+        }
+
+        return null;
+    }
+
+    private static string RefusalText(AdmissionRefusal refusal, AdmissionLimits limits) => refusal switch
+    {
+        AdmissionRefusal.ConnectionLimit => $"connection limit of {limits.MaxConnections} reached (MaxConnections)",
+        AdmissionRefusal.AddressConnectionLimit => $"{limits.MaxConnectionsPerAddress} connections open from its address (MaxConnectionsPerAddress)",
+        AdmissionRefusal.AddressHandshakeLimit => $"{limits.MaxHandshakesPerAddress} TLS handshakes in progress from its address (MaxHandshakesPerAddress)",
+        AdmissionRefusal.HandshakeBudget => $"{limits.MaxHandshakes} TLS handshakes in progress in all (MaxHandshakes)",
+        _ => refusal.ToString(),
+    };
+
     /// <summary>Runs detached from the accept loop, so nothing it throws may go unobserved.</summary>
-    private async Task AuthenticateGuardedAsync(TcpClient socket, IActorRef connections, CancellationToken stoppingToken)
+    private async Task AuthenticateGuardedAsync(TcpClient socket, ConnectionAdmission.AdmissionTicket ticket, IActorRef connections, CancellationToken stoppingToken)
     {
         try
         {
-            await AuthenticateAsync(socket, connections, stoppingToken).ConfigureAwait(false);
+            await AuthenticateAsync(socket, ticket, connections, stoppingToken).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the last line of defence of a fire-and-forget task: log, never crash the listener
         catch (Exception ex)
@@ -151,14 +194,16 @@ public sealed partial class TlsListener : BackgroundService
         {
             LogConnectionSetupFailed(_logger, ex);
             socket.Dispose();
+            ticket.Closed();
         }
     }
 
-    private async Task AuthenticateAsync(TcpClient socket, IActorRef connections, CancellationToken stoppingToken)
+    private async Task AuthenticateAsync(TcpClient socket, ConnectionAdmission.AdmissionTicket ticket, IActorRef connections, CancellationToken stoppingToken)
     {
         var remote = socket.Client.RemoteEndPoint?.ToString() ?? "?";
         socket.NoDelay = true;
         var tls = new SslStream(socket.GetStream(), leaveInnerStreamOpen: false);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         string clientId;
         try
         {
@@ -173,19 +218,24 @@ public sealed partial class TlsListener : BackgroundService
                 throw new TimeoutException($"no TLS handshake within {_options.HandshakeTimeout.TotalSeconds:0.#} s");
             }
 
+            ticket.HandshakeEnded();
+
             using var certificate = tls.RemoteCertificate is { } presented ? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()) : null;
             if (!ClientIdentity.TryFromCertificate(certificate, out clientId))
             {
                 throw new System.Security.Authentication.AuthenticationException("client certificate has no valid client id in its subject CN");
             }
+
+            ServerMetrics.HandshakeEnded(started, ok: true);
         }
         catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException or TimeoutException or OperationCanceledException or SocketException or ObjectDisposedException)
         {
             var reason = ex.GetBaseException().Message;
+            ServerMetrics.HandshakeEnded(started, ok: false);
             LogHandshakeRefused(_logger, remote, reason);
             await tls.DisposeAsync().ConfigureAwait(false);
             socket.Dispose();
-            _status.Closed();
+            ticket.Closed();
             return;
         }
 
@@ -193,7 +243,7 @@ public sealed partial class TlsListener : BackgroundService
         var io = new ConnectionIo(socket, tls, _options.ToConnectionIoSettings(), _loggerFactory.CreateLogger<ConnectionIo>(), () =>
         {
             _connections.TryRemove(id, out _);
-            _status.Closed();
+            ticket.Closed();
         });
         try
         {
@@ -211,6 +261,18 @@ public sealed partial class TlsListener : BackgroundService
             // The actor system is already stopping.
             io.Close(flush: false);
         }
+    }
+
+    /// <summary>Frames waiting in the outbound queues of all connections open now.</summary>
+    public long QueuedFrames()
+    {
+        long queued = 0;
+        foreach (var (_, io) in _connections.Values)
+        {
+            queued += io.QueuedFrames;
+        }
+
+        return queued;
     }
 
     private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
@@ -288,8 +350,8 @@ public sealed partial class TlsListener : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "TLS handshake from {Remote} refused: {Reason}")]
     private static partial void LogHandshakeRefused(ILogger logger, string remote, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection limit of {MaxConnections} reached; closed a connection from {Remote}")]
-    private static partial void LogConnectionLimit(ILogger logger, string remote, int maxConnections);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection from {Remote} at accept: {Reason} ({Unlogged} more refused for this reason since its last line)")]
+    private static partial void LogRefused(ILogger logger, string remote, string reason, long unlogged);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Accepting a connection failed: {Error}")]
     private static partial void LogAcceptFailed(ILogger logger, string error);

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Relay;
+using SecureChat.Server.Diagnostics;
 using SecureChat.Server.Messaging;
 using SecureChat.Server.Relays;
 
@@ -32,6 +34,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private readonly int _snapshotEvery;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private bool _storageFailed;
+    private bool _counted;
+    private int _membersCounted;
 
     // Group commit of the message log: the batch being written, the one gathering meanwhile; a stop waits for both.
     private List<RoomEvent> _gathering = [];
@@ -55,6 +59,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _journaledSinceSnapshot = LastSequenceNr % _snapshotEvery;
+            _counted = true;
+            ServerMetrics.RoomStarted();
             Carry(_state.Start());
             var started = _state.Snapshot();
             _log.Info("Room {0} runs on {1} at epoch {2}{3}", roomId, ((ExtendedActorSystem)Context.System).Provider.DefaultAddress, started.Epoch,
@@ -121,6 +127,17 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     public static Props Props(string roomId, RoomSettings settings, int snapshotEvery) =>
         Akka.Actor.Props.Create(() => new RoomActor(roomId, settings, snapshotEvery));
 
+    protected override void PostStop()
+    {
+        if (_counted)
+        {
+            ServerMetrics.RoomStopped();
+            ServerMetrics.MembersChanged(-_membersCounted);
+        }
+
+        base.PostStop();
+    }
+
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         // The write may or may not have happened: Akka stops the room after this, and its next incarnation reads the journal.
@@ -169,10 +186,13 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         var remaining = events.Count;
         RoomDurableState? snapshot = null;
         _journaledSinceSnapshot += events.Count;
+        var journaling = Stopwatch.GetTimestamp();
         PersistAll(events, _ =>
         {
             if (--remaining == 0)
             {
+                ServerMetrics.JournalWritten(journaling);
+                ServerMetrics.CommitsAccepted(events.Count(e => e is EpochAccepted));
                 CarryOut(decision);
                 Save(snapshot);
             }
@@ -224,6 +244,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 
         _journaledSinceSnapshot += batch.Count;
         var snapshot = SnapshotIfDue();
+        var journaling = Stopwatch.GetTimestamp();
         PersistAllAsync(batch, _ =>
         {
             if (--remaining > 0)
@@ -231,6 +252,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 return;
             }
 
+            ServerMetrics.JournalWritten(journaling);
             _writing = false;
             if (throughSeq > 0)
             {
@@ -303,6 +325,11 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
 
         TellOutgoing();
+        if (_counted)
+        {
+            ServerMetrics.MembersChanged(_state.Roster.Count - _membersCounted);
+            _membersCounted = _state.Roster.Count;
+        }
     }
 
     private void TellOutgoing()

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using SecureChat.Server.Configuration;
@@ -60,6 +61,30 @@ public sealed class RoomStorage : IDisposable
     }
 
     public void Dispose() => _lock?.Dispose();
+
+    /// <summary>Null when the journal's database answers a query; else why not (the driver's words, never the connection string).</summary>
+    public async Task<string?> ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using DbConnection connection = ProviderName == LinqToDB.ProviderName.PostgreSQL15
+                ? new NpgsqlConnection(JournalConnectionString)
+                : new SqliteConnection(new SqliteConnectionStringBuilder(JournalConnectionString) { Pooling = false }.ToString()); // a pooled one would keep a deleted file open
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return "no answer in time";
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException or IOException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            return ex.Message;
+        }
+    }
 
     private static RoomStorage OpenSqlite(string folder)
     {

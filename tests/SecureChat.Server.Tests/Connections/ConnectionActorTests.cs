@@ -6,6 +6,7 @@ using SecureChat.Core.Wire;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Messaging;
 using SecureChat.Testing.Fakes;
+using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
 using Envelope = SecureChat.Core.Wire.Envelope;
 
@@ -270,6 +271,27 @@ public sealed class ConnectionActorTests : TestKit
 
         ExpectTerminated(connection);
         Assert.False(_io.ClosedWithFlush);
+    }
+
+    [Fact]
+    public void A_slow_consumer_disconnect_a_rejected_frame_and_a_delivery_are_counted_in_the_metrics()
+    {
+        // A listener sees every server in the process: only the increase of at least what this test did is checked.
+        using var metrics = new MetricTotals("securechat.slow_consumer.disconnects", "securechat.frames.rejected", "securechat.deliveries");
+        var connection = Ready();
+        Watch(connection);
+
+        connection.Tell(new RoomFrame("lobby", Frames.Application("bob", "lobby", 1, 3).Bytes()));
+        _io.NextSent(MessageType.Application);
+        Receive(connection, Frames.Application(Alice, "elsewhere", 1, 1));
+        Assert.Equal(ErrorCode.NotAMember, _io.NextSent(MessageType.Error).Error.Code);
+        _io.QueueFull = true;
+        connection.Tell(new RoomFrame("lobby", Frames.Application("bob", "lobby", 1, 4).Bytes()));
+        ExpectTerminated(connection);
+
+        Assert.True(metrics.Total("securechat.slow_consumer.disconnects") >= 1);
+        Assert.True(metrics.Total("securechat.frames.rejected", ("code", "NOT_A_MEMBER")) >= 1);
+        Assert.True(metrics.Total("securechat.deliveries") >= 2);
     }
 
     [Fact]

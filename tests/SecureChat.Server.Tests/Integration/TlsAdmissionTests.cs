@@ -1,6 +1,8 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using SecureChat.Core.Wire;
+using SecureChat.Server.Listener;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
 using SecureChat.Transport.Certificates;
@@ -95,7 +97,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
         await WaitUntilAsync(() => server.Status.OpenConnections == 2);
 
         await AssertRefusedAsync(server, "alice", server.TlsClientOptions("alice"));
-        Assert.Equal(1, server.Logs.Count("Connection limit of 2 reached"));
+        Assert.Equal(1, server.Logs.Count("connection limit of 2 reached (MaxConnections)"));
 
         first.Dispose(); // the server notices at its next read of the handshake
         await WaitUntilAsync(() => server.Status.OpenConnections == 1);
@@ -104,7 +106,112 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     /// <summary>
-    /// The handshake fails, or (TLS 1.3 lets the client finish before the server has judged its certificate)
+    /// 3,000 bare TCP connects from 127.0.0.2 that never start TLS, held open for the whole test (the handshake
+    /// deadline is a minute), against a connection cap of 200 they could fill on their own: that address keeps its
+    /// 32 handshakes and everything else it tries is closed at accept, so 20 valid clients from 127.0.0.1 all get
+    /// in while a second wave of 1,000 such connects runs. Without the per-address limits (all at a million) the
+    /// flood holds every slot and no valid client gets in.
+    /// </summary>
+    [Fact]
+    public async Task Valid_clients_get_in_while_a_flood_of_bare_connects_from_another_address_runs()
+    {
+        await using var server = await TestServer.StartAsync(output, "MaxConnections=200", "HandshakeTimeout=00:01:00");
+        var admission = server.Status.Admission;
+        var flooder = IPAddress.Parse("127.0.0.2");
+        var flood = new List<TcpClient>();
+        try
+        {
+            await FloodAsync(flooder, server.Port, 3000, flood);
+            await WaitUntilAsync(() => admission.Admitted + Refusals(admission) == 3000);
+            Assert.Equal((32, 32), admission.CountsOf(flooder));
+
+            var wave = FloodAsync(flooder, server.Port, 1000, flood);
+            var gotIn = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i => await TryWelcomeAsync(server, $"user{i}")));
+            await wave;
+
+            Assert.True(gotIn.All(welcomed => welcomed), $"{gotIn.Count(welcomed => welcomed)} of 20 valid clients got in");
+            await WaitUntilAsync(() => admission.Admitted + Refusals(admission) == 4020);
+            Assert.Equal(4000 - 32, admission.Refused(AdmissionRefusal.AddressHandshakeLimit));
+            Assert.Equal(0, admission.Refused(AdmissionRefusal.ConnectionLimit));
+            Assert.Equal((32, 32), admission.CountsOf(flooder));
+            Assert.Contains("32 TLS handshakes in progress from its address (MaxHandshakesPerAddress)", await server.Logs.WaitForAsync("at accept"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            flood.ForEach(socket => socket.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task The_handshake_budget_keeps_handshakes_from_many_addresses_out_of_the_slots_left_for_established_connections()
+    {
+        await using var server = await TestServer.StartAsync(output, "MaxConnections=200", "MaxHandshakes=16", "HandshakeTimeout=00:01:00");
+        var admission = server.Status.Admission;
+        var flood = new List<TcpClient>();
+        try
+        {
+            for (var address = 2; address < 12; address++)
+            {
+                await FloodAsync(IPAddress.Parse($"127.0.0.{address}"), server.Port, 10, flood);
+            }
+
+            await WaitUntilAsync(() => admission.Admitted + Refusals(admission) == 100);
+            Assert.Equal(16, admission.HandshakesInProgress);
+            Assert.Equal(100 - 16, admission.Refused(AdmissionRefusal.HandshakeBudget));
+            Assert.Contains("16 TLS handshakes in progress in all (MaxHandshakes)", await server.Logs.WaitForAsync("at accept"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            flood.ForEach(socket => socket.Dispose());
+        }
+    }
+
+    private static long Refusals(ConnectionAdmission admission) =>
+        Enum.GetValues<AdmissionRefusal>().Sum(admission.Refused);
+
+    /// <summary>Bare TCP connects from <paramref name="from"/> that send nothing, 100 at a time; each socket is kept in <paramref name="sockets"/>.</summary>
+    private static async Task FloodAsync(IPAddress from, int port, int count, List<TcpClient> sockets)
+    {
+        using var gate = new SemaphoreSlim(100);
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async _ =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var socket = new TcpClient(new IPEndPoint(from, 0));
+                lock (sockets)
+                {
+                    sockets.Add(socket);
+                }
+
+                await socket.ConnectAsync(IPAddress.Loopback, port);
+            }
+            catch (SocketException)
+            {
+                // reset at accept before the connect was seen to complete: refused, as most of them are
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+    }
+
+    private static async Task<bool> TryWelcomeAsync(TestServer server, string clientId)
+    {
+        try
+        {
+            await using var client = await server.ConnectAsync(clientId);
+            return (await client.HelloAsync()).Welcome.ClientId == clientId;
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException or InvalidOperationException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The connection is reset at accept, the handshake fails, or (TLS 1.3 lets the client finish before the server has judged its certificate)
     /// the connection ends before a WELCOME ever arrives.
     /// </summary>
     private static async Task AssertRefusedAsync(TestServer server, string clientId, System.Net.Security.SslClientAuthenticationOptions options)
@@ -114,7 +221,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
         {
             client = await TestClient.ConnectAsync(clientId, server.Port, options);
         }
-        catch (Exception ex) when (ex is AuthenticationException or IOException)
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException)
         {
             return;
         }

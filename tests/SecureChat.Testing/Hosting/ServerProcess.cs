@@ -83,6 +83,10 @@ public sealed partial class ServerProcess : IDisposable
     public async Task<int> ListeningPortAsync(TimeSpan timeout) =>
         PortOf(ListeningLine().Match(await WaitForLineAsync(ListeningLine().IsMatch, timeout).ConfigureAwait(false)));
 
+    /// <summary>The port of the metrics and health endpoint (<c>--metrics</c>), from its log.</summary>
+    public async Task<int> MetricsPortAsync(TimeSpan timeout) =>
+        PortOf(MetricsLine().Match(await WaitForLineAsync(MetricsLine().IsMatch, timeout).ConfigureAwait(false)));
+
     /// <summary>The port of the node's cluster transport, from its log.</summary>
     public async Task<int> ClusterPortAsync(TimeSpan timeout) =>
         PortOf(ClusterLine().Match(await WaitForLineAsync(ClusterLine().IsMatch, timeout).ConfigureAwait(false)));
@@ -144,6 +148,9 @@ public sealed partial class ServerProcess : IDisposable
 
     [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"Metrics and health on http://[^ ]+:(\d+) ")]
+    private static partial Regex MetricsLine();
 
     [GeneratedRegex(@"Cluster node akka\.tcp://[^@]+@[^:]+:(\d+) ")]
     private static partial Regex ClusterLine();

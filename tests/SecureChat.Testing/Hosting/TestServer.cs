@@ -44,6 +44,9 @@ public sealed class TestServer : IAsyncDisposable
 
     public int Port => _server.Endpoint.Port;
 
+    /// <summary>The host's services (the listener's status, the metrics endpoint).</summary>
+    public IServiceProvider Services => _server.Services;
+
     /// <summary>
     /// Starts a server; <paramref name="settings"/> are <c>Name=value</c> pairs of the Server section or whole
     /// <c>--switch=value</c> arguments. Without <c>--data=DIR</c> or <c>--postgres=...</c> among them its rooms are stored
