@@ -444,6 +444,8 @@ internal sealed class ChatApp
                 }
 
                 return null;
+            case MessageStored or PositionAcknowledged:
+                return null; // bookkeeping of the message log: the delivery mark already says sent
             case MessageNotDelivered notDelivered when _unconfirmed.Remove((notDelivered.RoomId ?? string.Empty, notDelivered.Epoch, notDelivered.Generation), out var lost):
                 Mark(lost, new Delivery.Failed(EventText.Describe(notDelivered)));
                 return null;

@@ -39,8 +39,7 @@ internal static class EventText
         MemberJoined m => $"* [{m.RoomId}] {m.ClientId} joined, fingerprint {m.Fingerprint}",
         MemberLeft m => $"* [{m.RoomId}] {m.ClientId} {Describe(m)}",
         Left l => $"* left {l.RoomId}",
-        Resumed r => string.Create(Invariant, $"* [{r.RoomId}] back in the room at epoch {r.Epoch}, no rejoin needed ({r.CommitsCaughtUp} commit(s) made while you were away applied); ") +
-                     "messages sent while you were offline were not delivered to you (the server keeps none)",
+        Resumed r => string.Create(Invariant, $"* [{r.RoomId}] back in the room at epoch {r.Epoch}, no rejoin needed ({r.CommitsCaughtUp} commit(s) made while you were away applied)"),
         MessageReceived { SenderKeyUnaccepted: true } m =>
             string.Create(Invariant, $"[{m.RoomId}] {m.SenderId} {UnverifiedKeyMark}{LateMark(m)}{SentMark(m)}: {m.Text}"),
         MessageReceived m => string.Create(Invariant, $"[{m.RoomId}] {m.SenderId}{LateMark(m)}{SentMark(m)}: {m.Text}"),
@@ -53,6 +52,8 @@ internal static class EventText
         MembershipCommitSent m => $"* [{m.RoomId}] changing the room's policy to {(m.Admission == Core.Wire.Admission.Invite ? "invite only" : "open")}...",
         MessageSent m => string.Create(Invariant, $"* [{m.RoomId}] sent \"{m.Text}\" (epoch {m.Epoch}, #{m.Generation})"),
         MessageRelayed m => string.Create(Invariant, $"* [{m.RoomId}] the server relayed your message (epoch {m.Epoch}, #{m.Generation})"),
+        MessageStored m => string.Create(Invariant, $"* [{m.RoomId}] the server stored your message (epoch {m.Epoch}, #{m.Generation}) for members who are away"),
+        PositionAcknowledged p => string.Create(Invariant, $"* [{p.RoomId}] told the server you have its messages through #{p.RoomSeq}"),
         QueuedSendsReleased q => string.Create(Invariant, $"* [{q.RoomId}] sending {q.Count} held message(s) to the room as it is now"),
         Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
         ErrorReported r => r.RoomId is null ? $"error ({CodeName(r)}): {Describe(r)}" : $"error [{r.RoomId}] ({CodeName(r)}): {Describe(r)}",
@@ -125,6 +126,8 @@ internal static class EventText
         ServerWithheldMessages { Count: 1 } w => string.Create(Invariant, $"the server withheld 1 message from {w.SenderId} in epoch {w.Epoch}"),
         ServerWithheldMessages w => string.Create(Invariant, $"the server withheld {w.Count} messages from {w.SenderId} in epoch {w.Epoch}"),
         HeldMessageDropped h => $"too many messages waiting for keys; dropped one from {h.SenderId}",
+        HistoryGap { Missed: 1 } => "1 message sent while you were away is no longer on the server: you will not see it",
+        HistoryGap g => string.Create(Invariant, $"{g.Missed} messages sent while you were away are no longer on the server: you will not see them"),
         RoomOffline => "offline; messages you type are kept until the room is rekeyed",
         QueuedSendsDropped q => string.Create(Invariant, $"{q.Count} queued message(s) were not sent"),
         QueuedSendsHeld q => string.Create(Invariant, $"held {q.Held} message(s) you typed before {string.Join(", ", q.JoinedSince)} joined; ") +

@@ -43,6 +43,12 @@ namespace SecureChat.Client.Rooms;
 /// it. An ERROR refusing it, no RELAYED within <see cref="ClientSessionSettings.AckTimeout"/>, the link dropping first, or
 /// the user leaving first reports it as <see cref="MessageNotDelivered"/>. Nothing is resent: when only the
 /// acknowledgement was lost, a resend would deliver the message twice.</para>
+/// <para>With a server that keeps a message log (WELCOME message_log, PROTOCOL.md §4.4.1) a sent message waits for STORED
+/// (<see cref="MessageStored"/>: durable in the room's log), RELAYED is only the step before; a link lost keeps what was
+/// not STORED, and after the resume (JOINED RESUMED) sends it again byte for byte (members drop a copy they already
+/// have by the replay rule). The room follows its position in the log (<see cref="Position"/>: the highest room_seq
+/// received), acknowledges it to the server in batches (ACK), resumes from it, and reports a history gap the server
+/// names (<see cref="HistoryGap"/>).</para>
 /// </remarks>
 public sealed class ClientRoom : IDisposable
 {
@@ -54,7 +60,10 @@ public sealed class ClientRoom : IDisposable
     private readonly LinkedList<QueuedText> _queuedSends = new();
     private readonly Queue<Envelope> _held = new();
 
-    // Sent messages waiting for RELAYED, oldest first (so oldest deadline first), and by (epoch, generation).
+    /// <summary>Messages received before the room acknowledges its position to the server (ACK) by itself.</summary>
+    public const int PositionAckEvery = 64;
+
+    // Sent messages waiting for RELAYED (STORED with a message log), oldest first (so oldest deadline first), and by (epoch, generation).
     private readonly LinkedList<UnackedMessage> _unacked = new();
     private readonly Dictionary<(ulong Epoch, ulong Generation), LinkedListNode<UnackedMessage>> _unackedById = [];
 
@@ -79,6 +88,12 @@ public sealed class ClientRoom : IDisposable
     private ulong _resumedFrom;
     private int _caughtUp;
     private bool _rejoinAfterResume;
+
+    // The server keeps a message log (its WELCOME said so); the room's position in it, the one last acknowledged, and
+    // messages received since.
+    private bool _serverKeepsMessages;
+    private ulong _acknowledgedPosition;
+    private int _receivedSinceAck;
 
     /// <param name="openSession">A new engine session for this room (a new membership key); called on every (re)join.</param>
     /// <param name="clock">Stamps received messages and times the rekey retry.</param>
@@ -123,8 +138,34 @@ public sealed class ClientRoom : IDisposable
 
     public int QueuedSends => _queuedSends.Count;
 
-    /// <summary>Messages sent and not yet acknowledged by the relay (RELAYED), nor reported as not delivered.</summary>
+    /// <summary>Messages sent and not yet acknowledged by the relay (RELAYED, or STORED with a message log), nor reported as not delivered.</summary>
     public int Unacknowledged => _unacked.Count;
+
+    /// <summary>
+    /// The highest room_seq this room has received (messages, RELAYED, STORED, the end of a catch-up): what a resume asks the
+    /// server to replay after (JOIN.last_seq). Kept with the room's state by a client that stores it (<see cref="RestorePosition"/>).
+    /// </summary>
+    public ulong Position { get; private set; }
+
+    /// <summary>
+    /// Messages sent and not STORED yet, oldest first, with their envelopes: what a client that stores its state keeps, to be
+    /// sent again after the next resume (<see cref="RestoreUnstored"/>).
+    /// </summary>
+    public IReadOnlyList<UnstoredMessage> Unstored => [.. _unacked.Select(m => new UnstoredMessage(m.Epoch, m.Generation, m.Envelope, m.Text))];
+
+    /// <summary>A stored position (<see cref="Position"/>) back after a restart; only ever moves it forward.</summary>
+    public void RestorePosition(ulong position) => Position = Math.Max(Position, position);
+
+    /// <summary>Stored unstored messages back after a restart (<see cref="Unstored"/>): sent again after the next resume.</summary>
+    public void RestoreUnstored(IEnumerable<UnstoredMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        foreach (var message in messages.Where(m => !_unackedById.ContainsKey((m.Epoch, m.Generation))))
+        {
+            _unackedById[(message.Epoch, message.Generation)] =
+                _unacked.AddLast(new UnackedMessage(message.Epoch, message.Generation, Preview(message.Text), long.MaxValue, message.Envelope, message.Text));
+        }
+    }
 
     /// <summary>Messages for an epoch not reached yet, oldest first; retried after each accepted commit.</summary>
     public IReadOnlyCollection<Envelope> Held => _held;
@@ -135,9 +176,11 @@ public sealed class ClientRoom : IDisposable
     /// A (new) connection is up and greeted: a session that was a member resumes (JOIN with its roster entry and the last
     /// epoch it applied, PROTOCOL.md §4.2); otherwise the room joins with a new session.
     /// </summary>
-    public RoomEffects LinkReady()
+    /// <param name="serverKeepsMessages">The server's WELCOME said message_log: STORED comes, and a resume replays messages.</param>
+    public RoomEffects LinkReady(bool serverKeepsMessages = false)
     {
         Begin();
+        _serverKeepsMessages = serverKeepsMessages;
         if (Phase == RoomPhase.Offline)
         {
             if (_session is { Status: GroupStatus.Active })
@@ -166,7 +209,19 @@ public sealed class ClientRoom : IDisposable
             GoOffline();
         }
 
-        ReportAllUnacknowledged(NotDeliveredReason.LinkLost);
+        if (_serverKeepsMessages && _session is { Status: GroupStatus.Active })
+        {
+            // Kept for the resume: what the room's log holds comes back as STORED, the rest is sent again.
+            foreach (var message in _unacked)
+            {
+                message.DeadlineMs = long.MaxValue;
+            }
+        }
+        else
+        {
+            ReportAllUnacknowledged(NotDeliveredReason.LinkLost);
+        }
+
         return _effects;
     }
 
@@ -293,6 +348,11 @@ public sealed class ClientRoom : IDisposable
         if (_session is { } session)
         {
             ReportWithheld(session.Tick());
+        }
+
+        if (IsKeyed && Position > _acknowledgedPosition)
+        {
+            AcknowledgePosition();
         }
 
         RekeyIfDue();
@@ -427,9 +487,9 @@ public sealed class ClientRoom : IDisposable
     /// <summary>Asks the driver for a check at the oldest unacknowledged message's deadline, unless one is set.</summary>
     private void ScheduleAckCheck()
     {
-        if (_ackCheckSet || _unacked.First is not { } oldest)
+        if (_ackCheckSet || _unacked.First is not { } oldest || oldest.Value.DeadlineMs == long.MaxValue)
         {
-            return;
+            return; // nothing sent, or only messages kept for the next resume
         }
 
         _ackCheckSet = true;
@@ -439,7 +499,7 @@ public sealed class ClientRoom : IDisposable
     private void AwaitAcknowledgement(Envelope sent, string text)
     {
         var node = _unacked.AddLast(new UnackedMessage(sent.Epoch, sent.Sequence, Preview(text),
-            _clock.UtcNowMs + (long)_settings.AckTimeout.TotalMilliseconds));
+            _clock.UtcNowMs + (long)_settings.AckTimeout.TotalMilliseconds, sent, text));
 
         // A (epoch, generation) is never sealed twice by one session, and a new session starts at a later epoch.
         _unackedById[(sent.Epoch, sent.Sequence)] = node;
@@ -447,14 +507,90 @@ public sealed class ClientRoom : IDisposable
         ScheduleAckCheck();
     }
 
-    /// <summary>RELAYED: the relay handed our message to the members connected then. One for no message waiting is ignored.</summary>
+    /// <summary>
+    /// RELAYED: the relay handed our message to the members connected then; with a message log it still waits for STORED.
+    /// One for no message waiting is ignored.
+    /// </summary>
     private void OnRelayed(Envelope relayed)
     {
-        if (_unackedById.Remove((relayed.Epoch, relayed.Sequence), out var node))
+        Advance(relayed.RoomSeq);
+        if (!_unackedById.TryGetValue((relayed.Epoch, relayed.Sequence), out var node) || node.Value.Relayed)
+        {
+            return;
+        }
+
+        if (_serverKeepsMessages)
+        {
+            node.Value.Relayed = true;
+        }
+        else
+        {
+            _unackedById.Remove((relayed.Epoch, relayed.Sequence));
+            _unacked.Remove(node);
+        }
+
+        _effects.Report(new MessageRelayed(RoomId, relayed.Epoch, relayed.Sequence));
+    }
+
+    /// <summary>STORED: our message is durable in the room's log (PROTOCOL.md §4.4.1); the last word on it. One for no message waiting is ignored.</summary>
+    private void OnStored(Envelope stored)
+    {
+        Advance(stored.RoomSeq);
+        if (_unackedById.Remove((stored.Epoch, stored.Sequence), out var node))
         {
             _unacked.Remove(node);
-            _effects.Report(new MessageRelayed(RoomId, relayed.Epoch, relayed.Sequence));
+            _effects.Report(new MessageStored(RoomId, stored.Epoch, stored.Sequence, stored.RoomSeq));
         }
+    }
+
+    /// <summary>A frame numbered <paramref name="roomSeq"/> arrived: the position moves on.</summary>
+    private void Advance(ulong roomSeq)
+    {
+        if (roomSeq > Position)
+        {
+            Position = roomSeq;
+        }
+    }
+
+    /// <summary>A received message: every <see cref="PositionAckEvery"/> of them the position is acknowledged (ACK).</summary>
+    private void CountReceived(ulong roomSeq)
+    {
+        if (roomSeq == 0)
+        {
+            return;
+        }
+
+        Advance(roomSeq);
+        if (++_receivedSinceAck >= PositionAckEvery && !_resuming)
+        {
+            AcknowledgePosition();
+        }
+    }
+
+    /// <summary>ACK with the room's position: reported first (<see cref="PositionAcknowledged"/>), so a client storing it can keep it before it goes.</summary>
+    private void AcknowledgePosition()
+    {
+        _receivedSinceAck = 0;
+        _acknowledgedPosition = Position;
+        _effects.Report(new PositionAcknowledged(RoomId, Position));
+        _effects.Send(new Envelope
+        {
+            Version = WireLimits.ProtocolVersion, Type = MessageType.Ack, SenderId = _session!.LocalClientId, RoomId = RoomId, RoomSeq = Position,
+        });
+    }
+
+    /// <summary>After a resume: our messages the log does not hold (no STORED came in the catch-up) go again, byte for byte.</summary>
+    private void ResendUnstored()
+    {
+        var deadline = _clock.UtcNowMs + (long)_settings.AckTimeout.TotalMilliseconds;
+        foreach (var message in _unacked)
+        {
+            message.DeadlineMs = deadline;
+            message.Relayed = false;
+            _effects.Send(message.Envelope);
+        }
+
+        ScheduleAckCheck();
     }
 
     /// <summary>An ERROR naming one of our unacknowledged messages (its epoch and generation) refused it; true when it did.</summary>
@@ -513,6 +649,9 @@ public sealed class ClientRoom : IDisposable
             case MessageType.Relayed:
                 OnRelayed(envelope);
                 break;
+            case MessageType.Stored:
+                OnStored(envelope);
+                break;
             case MessageType.Joined when envelope.Joined.Mode == JoinMode.External && _session?.Status == GroupStatus.Joining:
                 CommitExternally(envelope.Joined.State ?? new PublicRoomState());
                 break;
@@ -538,6 +677,7 @@ public sealed class ClientRoom : IDisposable
             Join = new Join
             {
                 Bundle = session.CurrentBundle, PreferredSuite = PreferredSuite, SupportedSuites = { CipherSuites.Supported }, KnownEpoch = session.Epoch,
+                LastSeq = Position,
             },
         });
         Phase = RoomPhase.Joining;
@@ -546,14 +686,34 @@ public sealed class ClientRoom : IDisposable
     /// <summary>JOINED answering our resume: RESUMED after the commits we missed (already applied), or REJOIN_NEEDED.</summary>
     private void OnResumeAnswered(Joined joined)
     {
-        _resuming = false;
         var session = _session!;
+        if (joined is { Mode: JoinMode.Resumed, CatchingUp: true } && !_rejoinAfterResume && session.Status == GroupStatus.Active)
+        {
+            // A chunk of the catch-up ended: acknowledging it asks for the next.
+            Advance(joined.LastSeq);
+            AcknowledgePosition();
+            return;
+        }
+
+        _resuming = false;
+        if (joined.Missed > 0)
+        {
+            _effects.Report(new HistoryGap(RoomId, joined.Missed, Position));
+        }
+
         if (joined.Mode == JoinMode.Resumed && !_rejoinAfterResume && session.Status == GroupStatus.Active)
         {
             // Any commit of ours not among those resent was never accepted: it will not be echoed.
             AbandonPendingCommit(refusedEpoch: 0);
+            Advance(joined.LastSeq);
             _effects.Report(new Resumed(RoomId, _resumedFrom, session.Epoch, _caughtUp));
             Phase = RoomPhase.Ready;
+            if (_serverKeepsMessages)
+            {
+                AcknowledgePosition();
+                ResendUnstored();
+            }
+
             RetryHeld();
             FlushQueuedSends();
             RekeyIfDue();
@@ -583,6 +743,19 @@ public sealed class ClientRoom : IDisposable
     private void StartJoin()
     {
         _resuming = false;
+
+        // Messages kept across a lost link for the resume: a new session cannot send the old one's envelopes again.
+        for (var node = _unacked.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.DeadlineMs == long.MaxValue)
+            {
+                ReportNotDelivered(node, NotDeliveredReason.LinkLost);
+            }
+
+            node = next;
+        }
+
         RetireSession();
         var session = _openSession();
         _session = session;
@@ -600,6 +773,7 @@ public sealed class ClientRoom : IDisposable
 
     private void OnJoined(Joined joined)
     {
+        Advance(joined.LastSeq); // a new member starts here: nothing before it is for its keys
         _effects.Report(new JoinedEvent(RoomId, joined.CurrentEpoch, (int)joined.MemberCount, joined.Recovered));
         _effects.SetTimer(AdmissionTimer.Start);
         Phase = RoomPhase.AwaitingAdmission;
@@ -1000,6 +1174,16 @@ public sealed class ClientRoom : IDisposable
     {
         var outcome = _session!.Decrypt(envelope);
         _observer?.Decrypted(outcome);
+        Handle(outcome, envelope, fromHold);
+        if (!fromHold)
+        {
+            // After the outcome is reported: a client that stores what it receives keeps the message before its position moves past it.
+            CountReceived(envelope.RoomSeq);
+        }
+    }
+
+    private void Handle(DecryptOutcome outcome, Envelope envelope, bool fromHold)
+    {
         ReportWithheld(outcome.Withheld);
         switch (outcome)
         {
@@ -1123,6 +1307,25 @@ public sealed class ClientRoom : IDisposable
     /// <summary>A text waiting to be sent, and the ids of the roster it was typed for (null: none known yet).</summary>
     private sealed record QueuedText(string Text, IReadOnlySet<string>? TypedFor);
 
-    /// <summary>A sent message waiting for RELAYED: its epoch and generation, the start of its text, and when it is overdue.</summary>
-    private sealed record UnackedMessage(ulong Epoch, ulong Generation, string Preview, long DeadlineMs);
+    /// <summary>
+    /// A sent message waiting for RELAYED (STORED with a message log): its epoch and generation, the start of its text, when it
+    /// is overdue, and the envelope as sent (to send again after a resume).
+    /// </summary>
+    private sealed class UnackedMessage(ulong epoch, ulong generation, string preview, long deadlineMs, Envelope envelope, string text)
+    {
+        public ulong Epoch { get; } = epoch;
+
+        public ulong Generation { get; } = generation;
+
+        public string Preview { get; } = preview;
+
+        public long DeadlineMs { get; set; } = deadlineMs;
+
+        public Envelope Envelope { get; } = envelope;
+
+        public string Text { get; } = text;
+
+        /// <summary>RELAYED came (reported once); with a message log it still waits for STORED.</summary>
+        public bool Relayed { get; set; }
+    }
 }

@@ -24,8 +24,9 @@ public sealed record Left(string RoomId) : ClientEvent;
 
 /// <summary>
 /// Back in the room after a lost connection without a commit (PROTOCOL.md §4.2): the membership kept its keys;
-/// <paramref name="CommitsCaughtUp"/> commits made while away (epochs after <paramref name="FromEpoch"/>) were applied.
-/// Messages sent while this client was offline are not delivered to it: the server stores none.
+/// <paramref name="CommitsCaughtUp"/> commits made while away (epochs after <paramref name="FromEpoch"/>) were applied. With a
+/// server that keeps a message log, the messages sent meanwhile came before this (as <see cref="MessageReceived"/>), and those
+/// its log no longer held are counted in a <see cref="HistoryGap"/>; without one they are not delivered.
 /// </summary>
 public sealed record Resumed(string RoomId, ulong FromEpoch, ulong Epoch, int CommitsCaughtUp) : ClientEvent;
 
@@ -84,8 +85,26 @@ public sealed record MembershipCommitSent(string RoomId, string? ClientId, Admis
 /// </summary>
 public sealed record MessageSent(string RoomId, ulong Epoch, ulong Generation, string Text) : ClientEvent;
 
-/// <summary>The relay confirmed handing our message <paramref name="Generation"/> of <paramref name="Epoch"/> to the members connected then.</summary>
+/// <summary>
+/// The relay confirmed handing our message <paramref name="Generation"/> of <paramref name="Epoch"/> to the members connected then.
+/// With a server that keeps a message log, <see cref="MessageStored"/> follows: the last word.
+/// </summary>
 public sealed record MessageRelayed(string RoomId, ulong Epoch, ulong Generation) : ClientEvent;
+
+/// <summary>
+/// Our message <paramref name="Generation"/> of <paramref name="Epoch"/> is durable in the room's log on the server, as number
+/// <paramref name="RoomSeq"/> (STORED, PROTOCOL.md §4.4.1): members who are away get it when they come back. The server's claim.
+/// </summary>
+public sealed record MessageStored(string RoomId, ulong Epoch, ulong Generation, ulong RoomSeq) : ClientEvent;
+
+/// <summary>
+/// The room told the server it has every message through <paramref name="RoomSeq"/> (ACK). A client that stores its state
+/// keeps <see cref="Rooms.ClientRoom.Position"/> at least this far: a resume asks for what comes after it.
+/// </summary>
+public sealed record PositionAcknowledged(string RoomId, ulong RoomSeq) : ClientEvent;
+
+/// <summary>A message sent and not yet STORED, as a client that stores its state keeps it (<see cref="Rooms.ClientRoom.Unstored"/>).</summary>
+public sealed record UnstoredMessage(ulong Epoch, ulong Generation, Envelope Envelope, string Text);
 
 /// <summary>The connection is gone; <paramref name="RetryIn"/> says when the next attempt is, null when none will be made.</summary>
 /// <param name="Detail">The link's own description of a <see cref="DisconnectCause.LinkFailed"/> (a socket or TLS error); null otherwise.</param>
@@ -168,6 +187,12 @@ public sealed record MessageDropped(string RoomId, string SenderId, DecryptRejec
 /// </summary>
 public sealed record ServerWithheldMessages(string RoomId, string SenderId, ulong Epoch, ulong Count, IReadOnlyList<GenerationRange> Generations)
     : Warning(RoomId);
+
+/// <summary>
+/// <paramref name="Missed"/> messages of the room sent after our position <paramref name="AfterSeq"/> are gone: the server's log
+/// no longer held them when we came back (its bounds), or (rejoining) our keys cannot open them. The server's count.
+/// </summary>
+public sealed record HistoryGap(string RoomId, ulong Missed, ulong AfterSeq) : Warning(RoomId);
 
 /// <summary>Too many messages waited for keys not yet received; the oldest (from <paramref name="SenderId"/>) was dropped.</summary>
 public sealed record HeldMessageDropped(string RoomId, string SenderId) : Warning(RoomId);
@@ -264,7 +289,7 @@ public enum NotDeliveredReason
     /// <summary>No RELAYED within <see cref="ClientSessionSettings.AckTimeout"/>.</summary>
     NoAcknowledgement,
 
-    /// <summary>The connection dropped before RELAYED came.</summary>
+    /// <summary>The connection dropped before RELAYED came (with a message log: before STORED, and the message could not be sent again).</summary>
     LinkLost,
 
     /// <summary>The relay refused it with an ERROR naming its epoch and generation.</summary>

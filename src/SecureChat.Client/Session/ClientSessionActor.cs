@@ -34,6 +34,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private int _failedAttempts;
     private bool _everConnected;
     private bool _greeted;
+    private bool _serverKeepsMessages;
     private int _reconnects;
 
     public ClientSessionActor(RoomContext room, IReadOnlyList<IServerConnector> servers)
@@ -165,9 +166,10 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
                     _room.Owner.Tell(new Connected(_room.ClientId, _room.Identity.Fingerprint));
                 }
 
+                _serverKeepsMessages = envelope.Welcome.MessageLog;
                 foreach (var room in _rooms.Values)
                 {
-                    room.Tell(RoomProtocol.LinkReady.Instance);
+                    room.Tell(new RoomProtocol.LinkReady(_serverKeepsMessages));
                 }
 
                 break;
@@ -236,7 +238,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         _rooms[join.RoomId] = child;
         if (_greeted)
         {
-            child.Tell(RoomProtocol.LinkReady.Instance);
+            child.Tell(new RoomProtocol.LinkReady(_serverKeepsMessages));
         }
     }
 

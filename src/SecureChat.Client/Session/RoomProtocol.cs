@@ -17,11 +17,8 @@ public static class RoomProtocol
         public static LinkLost Instance { get; } = new();
     }
 
-    /// <summary>A (new) connection is up and greeted: (re)join the room.</summary>
-    public sealed record LinkReady
-    {
-        public static LinkReady Instance { get; } = new();
-    }
+    /// <summary>A (new) connection is up and greeted: (re)join the room. <paramref name="ServerKeepsMessages"/>: WELCOME said message_log.</summary>
+    public sealed record LinkReady(bool ServerKeepsMessages);
 
     /// <summary>The user accepted a changed identity key in the shared trust store: sends held for it may go.</summary>
     public sealed record TrustChanged

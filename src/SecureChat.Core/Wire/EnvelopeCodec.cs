@@ -72,7 +72,7 @@ public static class EnvelopeCodec
                 RequirePayload(envelope, Envelope.PayloadOneofCase.Invite);
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
-            case MessageType.Relayed:
+            case MessageType.Relayed or MessageType.Stored or MessageType.Ack:
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
             case MessageType.Commit:

@@ -6,21 +6,28 @@ namespace SecureChat.Protocol.Relay;
 /// <summary>
 /// What one command to a <see cref="RoomState{TConnection}"/> decided: the durable <see cref="Events"/> (already
 /// applied to the state; a persistent room journals them before it carries out the rest), the <see cref="Effects"/>
-/// to carry out in order, and for a publish the <see cref="Fanout"/>.
+/// to carry out in order, for a publish the <see cref="Fanout"/>, and the <see cref="Logged"/> events of the message
+/// log, which do not wait: a persistent room writes them in batches after carrying out the rest, and tells the room
+/// when they are durable (<see cref="RoomState{TConnection}.Stored"/>).
 /// </summary>
 public sealed class RoomDecision<TConnection>
     where TConnection : notnull
 {
     internal static readonly RoomDecision<TConnection> Nothing = new([], [], null);
 
-    internal RoomDecision(IReadOnlyList<RoomEvent> events, IReadOnlyList<RoomEffect> effects, RoomFanout<TConnection>? fanout)
+    internal RoomDecision(IReadOnlyList<RoomEvent> events, IReadOnlyList<RoomEffect> effects, RoomFanout<TConnection>? fanout,
+        IReadOnlyList<RoomEvent>? logged = null)
     {
         Events = events;
         Effects = effects;
         Fanout = fanout;
+        Logged = logged ?? [];
     }
 
     public IReadOnlyList<RoomEvent> Events { get; }
+
+    /// <summary>Message-log events (already applied): journaled in the next batch, after the effects are carried out.</summary>
+    public IReadOnlyList<RoomEvent> Logged { get; }
 
     public IReadOnlyList<RoomEffect> Effects { get; }
 

@@ -35,7 +35,25 @@ public sealed record EpochAccepted(
     /// resumes (PROTOCOL.md §4.2). Empty in events stored before the log existed: the log then starts after this epoch.
     /// </summary>
     public ByteString Relayed { get; init; } = ByteString.Empty;
+
+    /// <summary>The room's last message number when the commit was accepted: a resume replays it after that message (0: before all).</summary>
+    public ulong AfterSeq { get; init; }
 }
+
+/// <summary>
+/// An APPLICATION the room relayed, numbered <see cref="LoggedMessage.Seq"/> in its message log (PROTOCOL.md §4.4.1). Written in
+/// batches (group commit) after its fan-out; its sender gets STORED once it is durable.
+/// </summary>
+public sealed record MessageLogged(ulong Epoch, LoggedMessage Message) : RoomEvent(Epoch);
+
+/// <summary>The room starts numbering messages again at <see cref="SkippedSeqs.NextSeq"/> (the numbers between are skipped); written before its first relay.</summary>
+public sealed record LogOpened(ulong Epoch, SkippedSeqs Skip) : RoomEvent(Epoch);
+
+/// <summary>The messages numbered up to <paramref name="ThroughSeq"/> left the log (its bounds, or every member had them).</summary>
+public sealed record LogTruncated(ulong Epoch, ulong ThroughSeq) : RoomEvent(Epoch);
+
+/// <summary>A member acknowledged having every message of the room through <paramref name="Seq"/> (ACK).</summary>
+public sealed record PositionAcknowledged(ulong Epoch, string ClientId, ulong Seq) : RoomEvent(Epoch);
 
 /// <summary>
 /// A roster member's connection ended, or it left: it is still a member (a disconnect is not a leave), absent since
@@ -47,7 +65,11 @@ public sealed record MemberAway(ulong Epoch, string ClientId, ulong SinceMs) : R
 public sealed record MemberBack(ulong Epoch, string ClientId) : RoomEvent(Epoch);
 
 /// <summary>One accepted commit in the room's commit log: its epoch, its created_at_ms, and the COMMIT envelope as relayed.</summary>
-public sealed record LoggedCommit(ulong Epoch, ulong CreatedAtMs, ByteString Envelope);
+public sealed record LoggedCommit(ulong Epoch, ulong CreatedAtMs, ByteString Envelope)
+{
+    /// <summary>The room's last message number when it was accepted (<see cref="EpochAccepted.AfterSeq"/>).</summary>
+    public ulong AfterSeq { get; init; }
+}
 
 /// <summary>A member absent since <paramref name="SinceMs"/> (server clock).</summary>
 public sealed record AwayMember(string ClientId, ulong SinceMs);
@@ -94,4 +116,19 @@ public sealed record RoomDurableState(ulong Epoch, CipherSuite Suite, IReadOnlyL
 
     /// <summary>The invites kept for invitees not yet admitted.</summary>
     public IReadOnlyList<SignedInvite> Invites { get; init; } = [];
+
+    /// <summary>The message log, oldest first (PROTOCOL.md §4.4.1).</summary>
+    public IReadOnlyList<LoggedMessage> Messages { get; init; } = [];
+
+    /// <summary>The last message number given out (or skipped to).</summary>
+    public ulong LastSeq { get; init; }
+
+    /// <summary>Whether the room ever opened its log (after that, each start skips numbers).</summary>
+    public bool LogOpened { get; init; }
+
+    /// <summary>The numbers room starts skipped, oldest first (at most <see cref="RoomState{TConnection}.MaxSkipsKept"/>).</summary>
+    public IReadOnlyList<SkippedSeqs> Skipped { get; init; } = [];
+
+    /// <summary>Each roster member's acknowledged position, by id.</summary>
+    public IReadOnlyList<MemberPosition> Positions { get; init; } = [];
 }

@@ -23,4 +23,11 @@ public sealed record RoomSettings(int MaxMembers, TimeSpan CommitTimeout, TimeSp
     /// are dropped too. A member that missed more gets REJOIN_NEEDED.
     /// </summary>
     public int CommitLogLength { get; init; } = 256;
+
+    /// <summary>
+    /// The room's message log (PROTOCOL.md §4.4.1): what it relays is numbered, kept within these bounds, acknowledged to its
+    /// sender once durable (STORED) and replayed to members that resume. Null: no log (messages reach only members
+    /// connected at the time, RELAYED is the last word).
+    /// </summary>
+    public MessageLogLimits? MessageLog { get; init; }
 }

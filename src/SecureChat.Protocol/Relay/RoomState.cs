@@ -28,6 +28,9 @@ public sealed class RoomState<TConnection>
     /// <summary>An ABSENT remove no committer made by its request's deadline is asked for again after this long.</summary>
     public const long AbsenceRetryMs = 3_600_000;
 
+    /// <summary>The skipped number ranges a room keeps for counting history gaps exactly (one per start of its log).</summary>
+    public const int MaxSkipsKept = 1024;
+
     // Long timers are re-armed in steps (Akka's scheduler takes at most about 24 days).
     private static readonly TimeSpan MaxAbsenceTimerDelay = TimeSpan.FromDays(1);
 
@@ -44,6 +47,22 @@ public sealed class RoomState<TConnection>
     private readonly Dictionary<string, ulong> _awaySinceMs = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SignedLeave> _leaves = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, SignedInvite> _invites = new(StringComparer.Ordinal);
+
+    // Durable, the message log (PROTOCOL.md §4.4.1): changed only by Apply.
+    private readonly MessageLogEntries _messages = new();
+    private readonly Dictionary<string, ulong> _positions = new(StringComparer.Ordinal);
+    private readonly List<SkippedSeqs> _skipped = [];
+    private ulong _lastSeq;
+    private bool _logEverOpened;
+    private ulong? _everyoneHas; // the lowest position of a roster member, cached until a position or the roster changes
+
+    // Volatile, the message log: whether this run opened it (LogOpened written), the last number known durable, the
+    // senders waiting for STORED in number order, and the members catching up after a resume.
+    private bool _logOpen;
+    private ulong _durableSeq;
+    private readonly Queue<AwaitingStore> _awaitingStore = new();
+    private readonly Dictionary<string, CatchUp> _catchingUp = new(StringComparer.Ordinal);
+    private byte[]? _storedPrefix;
 
     // Volatile: rebuilt from the members' connections when a room starts again.
     private readonly Dictionary<string, Member> _connected = new(StringComparer.Ordinal);
@@ -116,6 +135,18 @@ public sealed class RoomState<TConnection>
     /// <summary>Whether this room was restored from storage (its events or a snapshot) before it started.</summary>
     public bool Recovered => _restored;
 
+    /// <summary>The message log, oldest first (empty without <see cref="RoomSettings.MessageLog"/>).</summary>
+    public IEnumerable<LoggedMessage> Messages => _messages.All;
+
+    /// <summary>The envelope bytes the message log holds: what a snapshot of this room carries beyond its roster.</summary>
+    public long MessageLogBytes => _messages.Bytes;
+
+    /// <summary>The last message number given out (0: none).</summary>
+    public ulong LastSeq => _lastSeq;
+
+    /// <summary>The members' acknowledged positions, by id.</summary>
+    public IReadOnlyDictionary<string, ulong> Positions => _positions;
+
     /// <summary>
     /// A room starts, after its stored state (if any) was restored through <see cref="Restore"/> and <see cref="Apply"/>:
     /// with nobody connected it is due for passivation after the grace period.
@@ -133,9 +164,12 @@ public sealed class RoomState<TConnection>
             }
 
             _pendingRemoves.UnionWith(_leaves.Keys); // members that left are removed by the next commit, as before the restart
-            Note(Invariant($"restored from storage at epoch {Epoch} with {_roster.Count} members"));
+            Note(Invariant($"restored from storage at epoch {Epoch} with {_roster.Count} members") +
+                 (_messages.Count > 0 ? Invariant($" and {_messages.Count} logged messages") : string.Empty));
         }
 
+        _durableSeq = _lastSeq; // all of it came from storage
+        TruncateLog();
         SchedulePassivationIfEmpty();
         return Done();
     }
@@ -147,8 +181,9 @@ public sealed class RoomState<TConnection>
     /// <param name="supportedSuites">The suites the joiner can run (empty: both); a room of another suite is refused UNSUPPORTED_SUITE.</param>
     /// <param name="knownEpoch">A resume: the last epoch the client applied; the commits after it are resent from the log.</param>
     /// <param name="invite">An invite naming the joiner that it brings itself (JOIN.invite); the room also keeps invites members sent.</param>
+    /// <param name="lastSeq">A resume: the highest message number the client has (0: the position it acknowledged).</param>
     public RoomDecision<TConnection> Join(string clientId, SignedBundle bundle, CipherSuite preferredSuite, TConnection connection,
-        IReadOnlyCollection<CipherSuite>? supportedSuites = null, ulong knownEpoch = 0, SignedInvite? invite = null)
+        IReadOnlyCollection<CipherSuite>? supportedSuites = null, ulong knownEpoch = 0, SignedInvite? invite = null, ulong lastSeq = 0)
     {
         if (_connected.TryGetValue(clientId, out var existing) && _same.Equals(existing.Connection, connection))
         {
@@ -170,12 +205,12 @@ public sealed class RoomState<TConnection>
                 return Done();
             }
 
-            return Resume(clientId, connection, existing, knownEpoch);
+            return Resume(clientId, connection, existing, knownEpoch, lastSeq);
         }
 
         if (_admissions.BundleUsed(verified!) && knownEpoch > 0)
         {
-            return FormerEntryBack(clientId, connection, knownEpoch);
+            return FormerEntryBack(clientId, connection, knownEpoch, lastSeq);
         }
 
         if (_admissions.BundleUsed(verified!))
@@ -202,6 +237,8 @@ public sealed class RoomState<TConnection>
             Depart(clientId, existing.Connection, leaving: false);
         }
 
+        DropCatchUp(clientId);
+
         if (_connected.Count >= _settings.MaxMembers)
         {
             Refuse(connection, ErrorCode.RoomFull, Invariant($"room has the maximum of {_settings.MaxMembers} members"), notInRoom: true);
@@ -223,7 +260,7 @@ public sealed class RoomState<TConnection>
         {
             var state = _invites.TryGetValue(clientId, out var kept) ? new PublicRoomState { Invite = kept } : null;
             Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit, state,
-                recovered));
+                recovered, LogSeq()));
         }
         else
         {
@@ -235,17 +272,21 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>
-    /// A member back with its roster entry (PROTOCOL.md §4.2): the commits after <paramref name="knownEpoch"/> from the log,
-    /// then JOINED RESUMED, and it is a member again on this connection, with no commit. When the log does not reach back
-    /// that far, JOINED REJOIN_NEEDED and nothing else: it joins again with a fresh bundle.
+    /// A member back with its roster entry (PROTOCOL.md §4.2, §4.4.1): the commits after <paramref name="knownEpoch"/> from the
+    /// log and, with a message log, the messages after its position, in the order they were relayed, in chunks the member
+    /// acknowledges (<see cref="ContinueCatchUp"/>); then JOINED RESUMED, and it is a member again on this connection, with
+    /// no commit. When the commit log does not reach back that far, JOINED REJOIN_NEEDED and nothing else: it joins again
+    /// with a fresh bundle.
     /// </summary>
-    private RoomDecision<TConnection> Resume(string clientId, TConnection connection, Member? existing, ulong knownEpoch)
+    private RoomDecision<TConnection> Resume(string clientId, TConnection connection, Member? existing, ulong knownEpoch, ulong lastSeq)
     {
         var recovered = _returning?.Remove(clientId) ?? false;
-        if (!SendCommitsAfter(knownEpoch, connection))
+        var position = ResumePosition(clientId, lastSeq);
+        if (!CommitsReachBack(knownEpoch))
         {
             Note(Invariant($"{clientId} cannot resume from epoch {knownEpoch} (the log holds {LogRange()}); it joins again"));
-            Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.RejoinNeeded, recovered: recovered));
+            Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.RejoinNeeded, recovered: recovered, lastSeq: LogSeq(),
+                missed: UnreadableAfter(position)));
             return Done();
         }
 
@@ -254,10 +295,9 @@ public sealed class RoomState<TConnection>
             Depart(clientId, existing.Connection, leaving: false);
         }
 
+        DropCatchUp(clientId);
         _out.Effects.Add(CancelPassivationTimer.Instance);
         _out.Effects.Add(new WatchConnection<TConnection>(connection));
-        _connected[clientId] = new Member(connection, ++_arrivals);
-        _recipients = null;
         _pendingAdds.Remove(clientId);
         _pendingRemoves.Remove(clientId);
         _absentRemoves.Remove(clientId);
@@ -268,31 +308,124 @@ public sealed class RoomState<TConnection>
             Emit(new MemberBack(Epoch, clientId));
         }
 
-        Note(Invariant($"{clientId} resumed its membership from epoch {knownEpoch} ({Epoch - knownEpoch} commits resent)"));
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: recovered));
-        RequestCommitIfNeeded();
+        ContinueCatchUp(clientId, new CatchUp(connection, knownEpoch, position, recovered));
         return Done();
     }
 
     /// <summary>
-    /// A client back with a roster entry the room admitted once but holds no more (it was removed, or replaced, while away):
-    /// the commits after <paramref name="knownEpoch"/> from the log, which show it why, then JOINED REJOIN_NEEDED. It is not
-    /// in the room on this connection; it joins again with a fresh bundle.
+    /// Sends a resuming member the next chunk of what it missed: logged commits after the last epoch it was sent and logged
+    /// messages after the last number, merged in the order the room relayed them (a commit after the message that preceded
+    /// it), its own messages as STORED. When more remain than one chunk holds (<see cref="MessageLogLimits"/>), JOINED RESUMED
+    /// with catching_up ends the chunk and the member's ACK asks for the next; after the last, JOINED RESUMED with the
+    /// messages the log no longer held (the history gap), and the member receives live traffic from then on.
     /// </summary>
-    private RoomDecision<TConnection> FormerEntryBack(string clientId, TConnection connection, ulong knownEpoch)
+    private void ContinueCatchUp(string clientId, CatchUp catchUp)
+    {
+        var limits = _settings.MessageLog;
+        if (catchUp.SeqSent + 1 < FirstKeptSeq())
+        {
+            // Messages after its position left the log by its bounds: counted, never sent.
+            catchUp.Missed += MessagesBetween(catchUp.SeqSent, FirstKeptSeq());
+            catchUp.SeqSent = FirstKeptSeq() - 1;
+        }
+
+        var index = limits is null ? _messages.Count : _messages.IndexAfter(catchUp.SeqSent);
+        var commit = _commitLog.First;
+        while (commit is not null && commit.Value.Epoch <= catchUp.EpochSent)
+        {
+            commit = commit.Next;
+        }
+
+        var sent = 0;
+        long bytes = 0;
+        while (commit is not null || index < _messages.Count)
+        {
+            if (limits is not null && (sent >= limits.CatchUpChunkMessages || bytes >= limits.CatchUpChunkBytes))
+            {
+                _catchingUp[clientId] = catchUp;
+                Send(catchUp.Connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: catchUp.Recovered,
+                    lastSeq: catchUp.SeqSent, catchingUp: true));
+                return;
+            }
+
+            if (commit is not null && (index >= _messages.Count || commit.Value.AfterSeq < _messages[index].Seq))
+            {
+                Send(catchUp.Connection, commit.Value.Envelope);
+                catchUp.EpochSent = commit.Value.Epoch;
+                catchUp.Commits++;
+                bytes += commit.Value.Envelope.Length;
+                commit = commit.Next;
+            }
+            else
+            {
+                var message = _messages[index++];
+                if (string.Equals(message.SenderId, clientId, StringComparison.Ordinal))
+                {
+                    _storedPrefix ??= ServerFrames.StoredPrefix(RoomId);
+                    Send(catchUp.Connection, ServerFrames.Stored(_storedPrefix, message.Epoch, message.Generation, message.Seq));
+                }
+                else
+                {
+                    Send(catchUp.Connection, ServerFrames.WithRoomSeq(message.Envelope, message.Seq));
+                    catchUp.Messages++;
+                }
+
+                catchUp.SeqSent = message.Seq;
+                bytes += message.Envelope.Length;
+            }
+
+            sent++;
+        }
+
+        _catchingUp.Remove(clientId);
+        _connected[clientId] = new Member(catchUp.Connection, ++_arrivals);
+        _recipients = null;
+        Note(Invariant($"{clientId} resumed its membership from epoch {catchUp.FromEpoch} ({catchUp.Commits} commits and {catchUp.Messages} messages resent") +
+             (catchUp.Missed > 0 ? Invariant($", {catchUp.Missed} messages no longer in the log)") : ")"));
+        Send(catchUp.Connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: catchUp.Recovered, lastSeq: LogSeq(),
+            missed: catchUp.Missed));
+        RequestCommitIfNeeded();
+    }
+
+    /// <summary>A member catching up leaves it (a new join, a leave, its connection's end): it is away again, as before its resume.</summary>
+    private void DropCatchUp(string clientId)
+    {
+        if (_catchingUp.Remove(clientId, out var catchUp))
+        {
+            _out.Effects.Add(new UnwatchConnection<TConnection>(catchUp.Connection));
+            Emit(new MemberAway(Epoch, clientId, (ulong)NowMs()));
+        }
+    }
+
+    /// <summary>Where a resume starts: the client's word, else the position it acknowledged; never beyond the last number.</summary>
+    private ulong ResumePosition(string clientId, ulong lastSeq) =>
+        Math.Min(lastSeq > 0 ? lastSeq : _positions.GetValueOrDefault(clientId), _lastSeq);
+
+    /// <summary>
+    /// A client back with a roster entry the room admitted once but holds no more (it was removed, or replaced, while away):
+    /// the commits after <paramref name="knownEpoch"/> from the log, which show it why, then JOINED REJOIN_NEEDED with the
+    /// messages after its position it can no longer read. It is not in the room on this connection; it joins again with a
+    /// fresh bundle.
+    /// </summary>
+    private RoomDecision<TConnection> FormerEntryBack(string clientId, TConnection connection, ulong knownEpoch, ulong lastSeq)
     {
         var resent = SendCommitsAfter(knownEpoch, connection);
         Note(resent
             ? Invariant($"{clientId} is back with a former roster entry; the commits after epoch {knownEpoch} were resent")
             : Invariant($"{clientId} is back with a former roster entry from epoch {knownEpoch}, beyond the log"));
-        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.RejoinNeeded, recovered: _returning?.Remove(clientId) ?? false));
+        Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.RejoinNeeded, recovered: _returning?.Remove(clientId) ?? false,
+            lastSeq: LogSeq(), missed: lastSeq == 0 ? 0 : UnreadableAfter(Math.Min(lastSeq, _lastSeq)))); // an entry gone keeps no position
         return Done();
     }
+
+    /// <summary>Whether the commit log holds every commit after <paramref name="knownEpoch"/> (none after the current epoch).</summary>
+    private bool CommitsReachBack(ulong knownEpoch) =>
+        knownEpoch <= Epoch && (knownEpoch == Epoch || (_commitLog.First is { } first && first.Value.Epoch <= knownEpoch + 1));
 
     /// <summary>Sends every logged commit after <paramref name="knownEpoch"/>, in order; false (nothing sent) when the log does not hold them all.</summary>
     private bool SendCommitsAfter(ulong knownEpoch, TConnection connection)
     {
-        if (knownEpoch > Epoch || (knownEpoch < Epoch && (_commitLog.First is not { } first || first.Value.Epoch > knownEpoch + 1)))
+        if (!CommitsReachBack(knownEpoch))
         {
             return false;
         }
@@ -316,6 +449,14 @@ public sealed class RoomState<TConnection>
     /// </summary>
     public RoomDecision<TConnection> Leave(string clientId, TConnection connection, SignedLeave? leave = null)
     {
+        if (_catchingUp.TryGetValue(clientId, out var catchingUp) && _same.Equals(catchingUp.Connection, connection))
+        {
+            // Back in the room for the leave's sake: a member that leaves mid catch-up leaves like any member.
+            _catchingUp.Remove(clientId);
+            _connected[clientId] = new Member(connection, ++_arrivals);
+            _recipients = null;
+        }
+
         if (IsConnected(clientId, connection))
         {
             if (_roster.TryGetValue(clientId, out var entry) && !_leaves.ContainsKey(clientId))
@@ -393,6 +534,11 @@ public sealed class RoomState<TConnection>
             Depart(clientId, connection, leaving: false);
         }
 
+        foreach (var clientId in _catchingUp.Where(pair => _same.Equals(pair.Value.Connection, connection)).Select(pair => pair.Key).ToList())
+        {
+            DropCatchUp(clientId);
+        }
+
         RequestCommitIfNeeded();
         SchedulePassivationIfEmpty();
         return Done();
@@ -429,6 +575,7 @@ public sealed class RoomState<TConnection>
         }
 
         var previousRoster = _roster.Keys.ToList();
+        accepted = accepted with { AfterSeq = _lastSeq };
         Emit(accepted);
         AfterAccepted(accepted);
         Note(Invariant($"epoch {Epoch} committed by {clientId} ({_roster.Count} members, ") +
@@ -468,8 +615,97 @@ public sealed class RoomState<TConnection>
         }
 
         _relayedPrefix ??= ServerFrames.RelayedPrefix(RoomId);
-        return new RoomDecision<TConnection>([], [],
-            new RoomFanout<TConnection>(envelope, Recipients(), clientId, connection, ServerFrames.Relayed(_relayedPrefix, epoch, sequence)));
+        if (_settings.MessageLog is not { } limits)
+        {
+            return new RoomDecision<TConnection>([], [],
+                new RoomFanout<TConnection>(envelope, Recipients(), clientId, connection, ServerFrames.Relayed(_relayedPrefix, epoch, sequence)));
+        }
+
+        if (_lastSeq - _durableSeq >= (ulong)limits.MaxUndurable)
+        {
+            Refuse(connection, ErrorCode.RateLimited, Invariant($"the room's log is {limits.MaxUndurable} messages behind; send again shortly"),
+                notInRoom: false, epoch, sequence: sequence);
+            return Done();
+        }
+
+        OpenLog();
+        var seq = ++_lastSeq;
+        Log(new MessageLogged(Epoch, new LoggedMessage(seq, clientId, epoch, sequence, (ulong)NowMs(), envelope)));
+        _awaitingStore.Enqueue(new AwaitingStore(seq, clientId, connection, epoch, sequence));
+        TruncateLog();
+        var fanout = new RoomFanout<TConnection>(ServerFrames.WithRoomSeq(envelope, seq), Recipients(), clientId, connection,
+            ServerFrames.Relayed(_relayedPrefix, epoch, sequence, seq));
+        var decision = new RoomDecision<TConnection>(_out.Events, _out.Effects, fanout, _out.Logged);
+        _out = new Outbox();
+        return decision;
+    }
+
+    /// <summary>
+    /// The first publish of this run of the room: numbering continues past every number an earlier run may have given out
+    /// without making it durable (at most <see cref="MessageLogLimits.MaxUndurable"/>), by an event journaled before the relay.
+    /// </summary>
+    private void OpenLog()
+    {
+        if (_logOpen)
+        {
+            return;
+        }
+
+        var next = _logEverOpened ? _lastSeq + (ulong)_settings.MessageLog!.MaxUndurable + 1 : _lastSeq + 1;
+        Emit(new LogOpened(Epoch, new SkippedSeqs(_lastSeq, next)));
+        _logOpen = true;
+        _durableSeq = _lastSeq; // journaled before anything of this decision is carried out
+    }
+
+    /// <summary>
+    /// ACK: the member has every message through <paramref name="seq"/>. Kept (durably, in the next log batch) as its position;
+    /// a member catching up gets its next chunk. An ACK beyond the last number, or not ahead of the kept one, changes nothing.
+    /// </summary>
+    public RoomDecision<TConnection> Acknowledge(string clientId, ulong seq, TConnection connection)
+    {
+        if (_settings.MessageLog is null || seq > _lastSeq)
+        {
+            return Done();
+        }
+
+        var catchingUp = _catchingUp.TryGetValue(clientId, out var catchUp) && _same.Equals(catchUp.Connection, connection);
+        if (!catchingUp && !IsConnected(clientId, connection))
+        {
+            return Done();
+        }
+
+        if (_roster.ContainsKey(clientId) && seq > _positions.GetValueOrDefault(clientId))
+        {
+            Log(new PositionAcknowledged(Epoch, clientId, seq));
+            TruncateLog();
+        }
+
+        if (catchingUp)
+        {
+            ContinueCatchUp(clientId, catchUp!);
+        }
+
+        return Done();
+    }
+
+    /// <summary>
+    /// The host made the message log durable through <paramref name="throughSeq"/> (a batch was written): each sender of a
+    /// message up to it that is still connected on the connection it sent from is told STORED (PROTOCOL.md §4.4.1).
+    /// </summary>
+    public RoomDecision<TConnection> Stored(ulong throughSeq)
+    {
+        _durableSeq = Math.Max(_durableSeq, throughSeq);
+        while (_awaitingStore.TryPeek(out var waiting) && waiting.Seq <= throughSeq)
+        {
+            _awaitingStore.Dequeue();
+            if (IsConnected(waiting.SenderId, waiting.Connection))
+            {
+                _storedPrefix ??= ServerFrames.StoredPrefix(RoomId);
+                Send(waiting.Connection, ServerFrames.Stored(_storedPrefix, waiting.Epoch, waiting.Generation, waiting.Seq));
+            }
+        }
+
+        return Done();
     }
 
     /// <summary>The asked committer let its deadline pass: the next member is asked.</summary>
@@ -513,7 +749,7 @@ public sealed class RoomState<TConnection>
     /// <summary>When <paramref name="clientId"/> is due for an ABSENT remove (null: connected, or never seen away).</summary>
     private long? AbsenceDueAtMs(string clientId)
     {
-        if (_connected.ContainsKey(clientId))
+        if (_connected.ContainsKey(clientId) || _catchingUp.ContainsKey(clientId))
         {
             return null;
         }
@@ -581,7 +817,7 @@ public sealed class RoomState<TConnection>
     /// <summary>The empty-room grace period has passed: a room still empty asks to be passivated.</summary>
     public RoomDecision<TConnection> PassivationDue()
     {
-        if (_connected.Count == 0)
+        if (_connected.Count == 0 && _catchingUp.Count == 0)
         {
             _out.Effects.Add(new PassivateRoom(Epoch));
         }
@@ -602,6 +838,14 @@ public sealed class RoomState<TConnection>
             _out.Effects.Add(new UnwatchConnection<TConnection>(member.Connection));
         }
 
+        foreach (var (_, catchUp) in _catchingUp)
+        {
+            Refuse(catchUp.Connection, ErrorCode.Internal, "the room could not store a change; it restarts from its stored state, join again", notInRoom: true);
+            _out.Effects.Add(new UnwatchConnection<TConnection>(catchUp.Connection));
+        }
+
+        _catchingUp.Clear();
+        _awaitingStore.Clear();
         _connected.Clear();
         _pendingAdds.Clear();
         _pendingRemoves.Clear();
@@ -633,6 +877,11 @@ public sealed class RoomState<TConnection>
         Away = [.. _awaySinceMs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new AwayMember(p.Key, p.Value))],
         Leaves = [.. _leaves.Values],
         Invites = [.. _invites.Values],
+        Messages = [.. _messages.All],
+        LastSeq = _lastSeq,
+        LogOpened = _logEverOpened,
+        Skipped = [.. _skipped],
+        Positions = [.. _positions.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new MemberPosition(p.Key, p.Value))],
     };
 
     /// <summary>Restores the durable state from a snapshot; only before <see cref="Start"/>, like a replay of events.</summary>
@@ -668,6 +917,24 @@ public sealed class RoomState<TConnection>
             KeepInvite(invite);
         }
 
+        _messages.Clear();
+        foreach (var message in state.Messages)
+        {
+            _messages.Add(message);
+        }
+
+        _lastSeq = state.LastSeq;
+        _logEverOpened = state.LogOpened;
+        _skipped.Clear();
+        _skipped.AddRange(state.Skipped);
+        _positions.Clear();
+        foreach (var position in state.Positions.Where(p => _roster.ContainsKey(p.ClientId)))
+        {
+            _positions[position.ClientId] = position.Seq;
+        }
+
+        _everyoneHas = null;
+
         _restored = true;
     }
 
@@ -690,6 +957,39 @@ public sealed class RoomState<TConnection>
 
                 DropSettledLeaves();
                 DropSettledInvites(accepted.CreatedAtMs);
+                SettlePositions(accepted);
+                break;
+            case MessageLogged logged:
+                _messages.Add(logged.Message);
+                _lastSeq = Math.Max(_lastSeq, logged.Message.Seq);
+                break;
+            case LogOpened opened:
+                if (opened.Skip.NextSeq > opened.Skip.AfterSeq + 1)
+                {
+                    _skipped.Add(opened.Skip);
+                    if (_skipped.Count > MaxSkipsKept)
+                    {
+                        _skipped.RemoveAt(0);
+                    }
+                }
+
+                _lastSeq = Math.Max(_lastSeq, opened.Skip.NextSeq - 1);
+                _logEverOpened = true;
+                break;
+            case LogTruncated truncated:
+                while (_messages.First is { } first && first.Seq <= truncated.ThroughSeq)
+                {
+                    _messages.RemoveFirst();
+                }
+
+                break;
+            case PositionAcknowledged acknowledged:
+                if (_roster.ContainsKey(acknowledged.ClientId))
+                {
+                    _positions[acknowledged.ClientId] = Math.Max(_positions.GetValueOrDefault(acknowledged.ClientId), acknowledged.Seq);
+                    _everyoneHas = null;
+                }
+
                 break;
             case LeaveKept kept:
                 KeepLeave(kept.Leave);
@@ -699,6 +999,7 @@ public sealed class RoomState<TConnection>
                 break;
             case RosterReset reset:
                 SetDurable(reset.Epoch, CipherSuite.Unspecified, null, [], ByteString.CopyFrom(KeySchedule.InitialTranscriptHash));
+                _positions.Clear();
                 _commitLog.Clear();
                 _awaySinceMs.Clear();
                 _leaves.Clear();
@@ -734,7 +1035,7 @@ public sealed class RoomState<TConnection>
             return;
         }
 
-        _commitLog.AddLast(new LoggedCommit(accepted.Epoch, accepted.CreatedAtMs, accepted.Relayed));
+        _commitLog.AddLast(new LoggedCommit(accepted.Epoch, accepted.CreatedAtMs, accepted.Relayed) { AfterSeq = accepted.AfterSeq });
         var oldestKept = accepted.CreatedAtMs > AbsenceLimitMs ? accepted.CreatedAtMs - AbsenceLimitMs : 0;
         while (_commitLog.Count > Math.Max(1, _settings.CommitLogLength) || (_commitLog.Count > 1 && _commitLog.First!.Value.CreatedAtMs < oldestKept))
         {
@@ -868,6 +1169,7 @@ public sealed class RoomState<TConnection>
         }
 
         _recipients = null;
+        _everyoneHas = null;
     }
 
     private void Emit(RoomEvent change)
@@ -875,6 +1177,98 @@ public sealed class RoomState<TConnection>
         _out.Events.Add(change);
         Apply(change);
     }
+
+    /// <summary>A message-log event: applied now, journaled in the host's next batch without holding up the rest.</summary>
+    private void Log(RoomEvent change)
+    {
+        _out.Logged.Add(change);
+        Apply(change);
+    }
+
+    /// <summary>
+    /// Positions follow the roster: a member a commit admits starts at the number the commit came after (it cannot read
+    /// anything older), one it removes has none.
+    /// </summary>
+    private void SettlePositions(EpochAccepted accepted)
+    {
+        foreach (var id in _positions.Keys.Where(id => !_roster.ContainsKey(id)).ToList())
+        {
+            _positions.Remove(id);
+        }
+
+        foreach (var id in accepted.Added)
+        {
+            _positions[id] = accepted.AfterSeq;
+        }
+
+        _everyoneHas = null;
+    }
+
+    /// <summary>
+    /// Drops from the front of the message log what its bounds no longer allow (count, bytes, age by the server's clock) and
+    /// what every roster member has acknowledged, by a <see cref="LogTruncated"/> event.
+    /// </summary>
+    private void TruncateLog()
+    {
+        if (_settings.MessageLog is not { } limits || _messages.Count == 0)
+        {
+            return;
+        }
+
+        var oldestKept = NowMs() - (long)Math.Min(limits.MaxAge.TotalMilliseconds, long.MaxValue / 2);
+        var everyoneHas = _everyoneHas ??= _roster.Count == 0 ? 0 : _roster.Keys.Min(id => _positions.GetValueOrDefault(id));
+        var count = _messages.Count;
+        var bytes = _messages.Bytes;
+        ulong through = 0;
+        for (var i = 0; i < _messages.Count; i++)
+        {
+            var message = _messages[i];
+            if (count <= limits.MaxMessages && bytes <= limits.MaxBytes && (long)message.AtMs >= oldestKept && message.Seq > everyoneHas)
+            {
+                break;
+            }
+
+            through = message.Seq;
+            count--;
+            bytes -= message.Envelope.Length;
+        }
+
+        if (through > 0)
+        {
+            Log(new LogTruncated(Epoch, through));
+        }
+    }
+
+    /// <summary>The room's last message number, as JOINED states it (0 without a message log).</summary>
+    private ulong LogSeq() => _settings.MessageLog is null ? 0 : _lastSeq;
+
+    /// <summary>The number of the oldest message the log holds, or the next one when it holds none.</summary>
+    private ulong FirstKeptSeq() => _messages.First?.Seq ?? _lastSeq + 1;
+
+    /// <summary>How many numbers in (<paramref name="after"/>, <paramref name="before"/>) were given to messages (skipped ones were not).</summary>
+    private ulong MessagesBetween(ulong after, ulong before)
+    {
+        if (before <= after + 1)
+        {
+            return 0;
+        }
+
+        var count = before - after - 1;
+        foreach (var skip in _skipped)
+        {
+            var from = Math.Max(after, skip.AfterSeq);
+            var to = Math.Min(before, skip.NextSeq);
+            if (to > from + 1)
+            {
+                count -= to - from - 1;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>REJOIN_NEEDED: the messages after <paramref name="position"/> the member will not read (its session cannot open them).</summary>
+    private ulong UnreadableAfter(ulong position) => _settings.MessageLog is null ? 0 : MessagesBetween(position, _lastSeq + 1);
 
     /// <summary>The volatile consequences of an accepted commit: pending joins and leaves it settled, the committers' records, and the open request.</summary>
     private void AfterAccepted(EpochAccepted accepted)
@@ -1101,7 +1495,7 @@ public sealed class RoomState<TConnection>
 
     private void SchedulePassivationIfEmpty()
     {
-        if (_connected.Count == 0)
+        if (_connected.Count == 0 && _catchingUp.Count == 0)
         {
             _out.Effects.Add(new StartPassivationTimer(_settings.EmptyRoomGracePeriod));
         }
@@ -1177,12 +1571,12 @@ public sealed class RoomState<TConnection>
     {
         ScheduleAbsenceCheck();
 
-        if (_out.Events.Count == 0 && _out.Effects.Count == 0)
+        if (_out.Events.Count == 0 && _out.Effects.Count == 0 && _out.Logged.Count == 0)
         {
             return RoomDecision<TConnection>.Nothing;
         }
 
-        var decision = new RoomDecision<TConnection>(_out.Events, _out.Effects, null);
+        var decision = new RoomDecision<TConnection>(_out.Events, _out.Effects, null, _out.Logged);
         _out = new Outbox();
         return decision;
     }
@@ -1194,6 +1588,31 @@ public sealed class RoomState<TConnection>
         public List<RoomEvent> Events { get; } = [];
 
         public List<RoomEffect> Effects { get; } = [];
+
+        public List<RoomEvent> Logged { get; } = [];
+    }
+
+    /// <summary>A relayed message whose sender waits for STORED.</summary>
+    private sealed record AwaitingStore(ulong Seq, string SenderId, TConnection Connection, ulong Epoch, ulong Generation);
+
+    /// <summary>A resuming member's catch-up: what it was sent so far (last epoch, last number), what it missed, for the log line.</summary>
+    private sealed class CatchUp(TConnection connection, ulong fromEpoch, ulong position, bool recovered)
+    {
+        public TConnection Connection { get; } = connection;
+
+        public ulong FromEpoch { get; } = fromEpoch;
+
+        public bool Recovered { get; } = recovered;
+
+        public ulong EpochSent { get; set; } = fromEpoch;
+
+        public ulong SeqSent { get; set; } = position;
+
+        public ulong Missed { get; set; }
+
+        public int Commits { get; set; }
+
+        public int Messages { get; set; }
     }
 
     private sealed record Member(TConnection Connection, long Arrival);

@@ -8,19 +8,30 @@ public static class ServerFrames
 {
     public const int MaxReasonLength = 200;
 
-    public static ByteString Welcome(string clientId, uint maxFrameBytes, uint maxRooms, uint maxMembers) => Encode(new Envelope
+    /// <param name="messageLog">The server's rooms keep a message log (STORED follows RELAYED; a resume replays messages).</param>
+    public static ByteString Welcome(string clientId, uint maxFrameBytes, uint maxRooms, uint maxMembers, bool messageLog = false) => Encode(new Envelope
     {
         Type = MessageType.Welcome,
-        Welcome = new Welcome { ClientId = clientId, MaxFrameBytes = maxFrameBytes, MaxRoomsPerConnection = maxRooms, MaxMembersPerRoom = maxMembers },
+        Welcome = new Welcome
+        {
+            ClientId = clientId, MaxFrameBytes = maxFrameBytes, MaxRoomsPerConnection = maxRooms, MaxMembersPerRoom = maxMembers, MessageLog = messageLog,
+        },
     });
 
+    /// <param name="lastSeq">The room's last message number (PROTOCOL.md §4.4.1).</param>
+    /// <param name="missed">The history gap: messages after the resumer's position it will not get.</param>
+    /// <param name="catchingUp">RESUMED: a catch-up chunk ended; the next follows the member's ACK.</param>
     public static ByteString Joined(string roomId, ulong currentEpoch, int memberCount, JoinMode mode, PublicRoomState? state = null,
-        bool recovered = false) => Encode(new Envelope
+        bool recovered = false, ulong lastSeq = 0, ulong missed = 0, bool catchingUp = false) => Encode(new Envelope
     {
         Type = MessageType.Joined,
         RoomId = roomId,
         Epoch = currentEpoch,
-        Joined = new Joined { CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount, Mode = mode, State = state, Recovered = recovered },
+        Joined = new Joined
+        {
+            CurrentEpoch = currentEpoch, MemberCount = (uint)memberCount, Mode = mode, State = state, Recovered = recovered, LastSeq = lastSeq,
+            Missed = missed, CatchingUp = catchingUp,
+        },
     });
 
     /// <summary>A request to commit; the envelope's epoch is the epoch asked for (PROTOCOL.md §3).</summary>
@@ -66,17 +77,44 @@ public static class ServerFrames
 
     /// <summary>
     /// RELAYED: the room handed the sender's APPLICATION of <paramref name="epoch"/> and generation <paramref name="sequence"/> to
-    /// every other member connected at that moment. Built from the room's cached <paramref name="prefix"/>
-    /// (<see cref="RelayedPrefix"/>): one small array per relayed message, the same bytes the Envelope would encode to.
+    /// every other member connected at that moment, as number <paramref name="roomSeq"/> of its message log (0: the room keeps
+    /// none). Built from the room's cached <paramref name="prefix"/> (<see cref="RelayedPrefix"/>): one small array per
+    /// relayed message, the same bytes the Envelope would encode to.
     /// </summary>
-    public static ByteString Relayed(byte[] prefix, ulong epoch, ulong sequence)
+    public static ByteString Relayed(byte[] prefix, ulong epoch, ulong sequence, ulong roomSeq = 0) => Acknowledgement(prefix, epoch, sequence, roomSeq);
+
+    /// <summary>
+    /// STORED: the sender's APPLICATION of <paramref name="epoch"/> and generation <paramref name="sequence"/> is durable in the
+    /// room's message log as <paramref name="roomSeq"/> (PROTOCOL.md §4.4.1); built from <see cref="StoredPrefix"/>.
+    /// </summary>
+    public static ByteString Stored(byte[] prefix, ulong epoch, ulong sequence, ulong roomSeq) => Acknowledgement(prefix, epoch, sequence, roomSeq);
+
+    /// <summary>What every RELAYED frame of a room starts with: version, type and room id, encoded once per room.</summary>
+    public static byte[] RelayedPrefix(string roomId) =>
+        new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Relayed, RoomId = roomId }.ToByteArray();
+
+    /// <summary>What every STORED frame of a room starts with.</summary>
+    public static byte[] StoredPrefix(string roomId) =>
+        new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Stored, RoomId = roomId }.ToByteArray();
+
+    /// <summary>
+    /// A relayed APPLICATION as a member of a room with a message log receives it: the sender's bytes, unchanged, followed by
+    /// the field <c>room_seq</c> (protobuf reads the fields of concatenated encodings as one message).
+    /// </summary>
+    public static ByteString WithRoomSeq(ByteString envelope, ulong roomSeq)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var frame = new byte[envelope.Length + 1 + CodedOutputStream.ComputeUInt64Size(roomSeq)];
+        envelope.Span.CopyTo(frame);
+        WriteVarintField(frame, envelope.Length, Envelope.RoomSeqFieldNumber, roomSeq);
+        return UnsafeByteOperations.UnsafeWrap(frame);
+    }
+
+    // proto3 leaves zero fields out; Envelope's own encoding writes fields in number order, as here.
+    private static ByteString Acknowledgement(byte[] prefix, ulong epoch, ulong sequence, ulong roomSeq)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-
-        // proto3 leaves zero fields out; Envelope's own encoding writes fields in number order, as here.
-        var size = prefix.Length
-                   + (epoch == 0 ? 0 : 1 + CodedOutputStream.ComputeUInt64Size(epoch))
-                   + (sequence == 0 ? 0 : 1 + CodedOutputStream.ComputeUInt64Size(sequence));
+        var size = prefix.Length + VarintFieldSize(epoch) + VarintFieldSize(sequence) + VarintFieldSize(roomSeq);
         var frame = new byte[size];
         prefix.CopyTo(frame, 0);
         var position = prefix.Length;
@@ -87,15 +125,18 @@ public static class ServerFrames
 
         if (sequence != 0)
         {
-            WriteVarintField(frame, position, Envelope.SequenceFieldNumber, sequence);
+            position = WriteVarintField(frame, position, Envelope.SequenceFieldNumber, sequence);
+        }
+
+        if (roomSeq != 0)
+        {
+            WriteVarintField(frame, position, Envelope.RoomSeqFieldNumber, roomSeq);
         }
 
         return UnsafeByteOperations.UnsafeWrap(frame);
     }
 
-    /// <summary>What every RELAYED frame of a room starts with: version, type and room id, encoded once per room.</summary>
-    public static byte[] RelayedPrefix(string roomId) =>
-        new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Relayed, RoomId = roomId }.ToByteArray();
+    private static int VarintFieldSize(ulong value) => value == 0 ? 0 : 1 + CodedOutputStream.ComputeUInt64Size(value);
 
     public static ByteString Relayed(string roomId, ulong epoch, ulong sequence) => Relayed(RelayedPrefix(roomId), epoch, sequence);
 

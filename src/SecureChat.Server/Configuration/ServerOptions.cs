@@ -87,6 +87,21 @@ public sealed class ServerOptions
     [Range(1, 1_000_000)]
     public int RoomSnapshotEvery { get; set; } = 100;
 
+    [Description("keep a durable log of what each room relays: senders get STORED once a message is durable, members that come back get " +
+                 "what they missed; false: messages reach only members connected at the time")]
+    public bool MessageLog { get; set; } = true;
+
+    [Description("messages a room's log keeps at most (older ones go first; a member that missed them is told how many)")]
+    [Range(1, 10_000_000)]
+    public int MessageLogMaxMessages { get; set; } = MessageLogLimits.Default.MaxMessages;
+
+    [Description("envelope bytes a room's log keeps at most")]
+    [Range(64 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long MessageLogMaxBytes { get; set; } = MessageLogLimits.Default.MaxBytes;
+
+    [Description("how long a room's log keeps a message")]
+    public TimeSpan MessageLogMaxAge { get; set; } = MessageLogLimits.Default.MaxAge;
+
     [Description("largest frame accepted and sent (announced in WELCOME); a commit whose relayed envelope would exceed it is refused")]
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxFrameBytes { get; set; } = WireLimits.DefaultMaxFrameBytes;
@@ -179,7 +194,7 @@ public sealed class ServerOptions
     public AdmissionLimits ToAdmissionLimits() => new(MaxConnections, MaxConnectionsPerAddress, MaxHandshakesPerAddress, MaxHandshakes);
 
     public ConnectionSettings ToConnectionSettings() =>
-        new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors);
+        new(MaxFrameBytes, MaxRoomsPerConnection, MaxMembersPerRoom, HelloTimeout, KeepAliveInterval, MaxProtocolErrors) { MessageLog = MessageLog };
 
     public ConnectionIoSettings ToConnectionIoSettings() =>
         new(MaxFrameBytes, OutboundQueueLength, OutboundQueueBytes, FramesPerSecond, FrameBurst, BytesPerSecond, ByteBurst, RateLimitStrikes, CloseTimeout);
@@ -196,6 +211,9 @@ public sealed class ServerOptions
     {
         MaxFrameBytes = MaxFrameBytes,
         RekeysPerMemberPerMinute = RekeysPerMemberPerMinute,
+        MessageLog = MessageLog
+            ? MessageLogLimits.Default with { MaxMessages = MessageLogMaxMessages, MaxBytes = MessageLogMaxBytes, MaxAge = MessageLogMaxAge }
+            : null,
     };
 
     /// <summary>Checks what data annotations cannot express: the timeouts, and limits that depend on each other.</summary>
@@ -234,6 +252,11 @@ public sealed class ServerOptions
         if (EmptyRoomGracePeriod < TimeSpan.Zero)
         {
             yield return "EmptyRoomGracePeriod must not be negative";
+        }
+
+        if (MessageLogMaxAge <= TimeSpan.Zero)
+        {
+            yield return "MessageLogMaxAge must be positive";
         }
 
         foreach (var seed in Seeds)

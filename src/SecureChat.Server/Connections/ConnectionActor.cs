@@ -111,7 +111,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         }
 
         Timers.Cancel(HelloDeadline.Instance);
-        Send(ServerFrames.Welcome(_clientId, (uint)_settings.MaxFrameBytes, (uint)_settings.MaxRoomsPerConnection, (uint)_settings.MaxMembersPerRoom));
+        Send(ServerFrames.Welcome(_clientId, (uint)_settings.MaxFrameBytes, (uint)_settings.MaxRoomsPerConnection, (uint)_settings.MaxMembersPerRoom,
+            _settings.MessageLog));
         _log.Debug("Client {0} at {1} said HELLO", _clientId, _remote);
         if (_settings.KeepAliveInterval > TimeSpan.Zero)
         {
@@ -159,10 +160,23 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 }
 
                 break;
+            case MessageType.Application when envelope.RoomSeq != 0:
+                // The number is the room's to give; a sender's own would reach the members as if the room had given it.
+                Violation(ErrorCode.InvalidArgument, "room_seq is set by the server, not by the sender", fatal: false, envelope.RoomId, epoch: envelope.Epoch,
+                    sequence: envelope.Sequence);
+                break;
             case MessageType.Application:
                 if (RequireMember(envelope.RoomId, envelope.Epoch, envelope.Sequence))
                 {
                     _rooms.Tell(new PublishToRoom(envelope.RoomId, _clientId, envelope.Epoch, envelope.Sequence, received.Body, Self));
+                }
+
+                break;
+            case MessageType.Ack:
+                // An ACK for a room the connection left is late, not wrong: nothing to do.
+                if (_joinedRooms.Contains(envelope.RoomId))
+                {
+                    _rooms.Tell(new AcknowledgePosition(envelope.RoomId, _clientId, envelope.RoomSeq, Self));
                 }
 
                 break;
@@ -207,6 +221,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             SupportedSuites = [.. envelope.Join.SupportedSuites],
             KnownEpoch = envelope.Join.KnownEpoch,
             Invite = envelope.Join.Invite,
+            LastSeq = envelope.Join.LastSeq,
         });
     }
 

@@ -11,5 +11,8 @@ public sealed record ConnectionSettings(
     TimeSpan KeepAliveInterval,
     int MaxProtocolErrors)
 {
+    /// <summary>The rooms keep a message log: WELCOME says so (message_log), so that clients wait for STORED.</summary>
+    public bool MessageLog { get; init; }
+
     public static ConnectionSettings Default { get; } = new(WireLimits.DefaultMaxFrameBytes, 32, 100, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), 10);
 }

@@ -19,6 +19,9 @@ public sealed record JoinRoom(string RoomId, string ClientId, ByteString BundleC
 
     /// <summary>An invite naming the joiner that it brings itself (JOIN.invite), if any.</summary>
     public SignedInvite? Invite { get; init; }
+
+    /// <summary>JOIN's last_seq: for a resume, the highest message number the client has (0: the position it acknowledged).</summary>
+    public ulong LastSeq { get; init; }
 }
 
 /// <summary>A client leaves, with its signed leave (absent when the client sent none).</summary>
@@ -36,6 +39,9 @@ public sealed record SubmitCommit(string RoomId, string ClientId, ByteString Con
 
 /// <summary>An APPLICATION envelope, as received, for the room to fan out unchanged; <paramref name="Sequence"/> is its sender's generation.</summary>
 public sealed record PublishToRoom(string RoomId, string ClientId, ulong Epoch, ulong Sequence, ByteString Envelope, IActorRef Connection) : IWithRoomId;
+
+/// <summary>ACK: the member has every message of the room through <paramref name="Seq"/> (PROTOCOL.md §4.4.1).</summary>
+public sealed record AcknowledgePosition(string RoomId, string ClientId, ulong Seq, IActorRef Connection) : IWithRoomId;
 
 /// <summary>An envelope a room wants this client to receive.</summary>
 public sealed record RoomFrame(string RoomId, ByteString Envelope) : IServerMessage;

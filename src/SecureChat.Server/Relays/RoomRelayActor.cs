@@ -38,6 +38,7 @@ public sealed class RoomRelayActor : ReceiveActor, IWithTimers
         Receive<SubmitCommit>(submit => ToRoom(submit.Connection, submit));
         Receive<PublishToRoom>(publish => ToRoom(publish.Connection, publish));
         Receive<InviteToRoom>(invite => ToRoom(invite.Connection, invite));
+        Receive<AcknowledgePosition>(ack => ToRoom(ack.Connection, ack));
         Receive<RelaySubscribed>(OnSubscribed);
         Receive<RelayRecipients>(recipients =>
         {

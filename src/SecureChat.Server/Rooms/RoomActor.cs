@@ -20,6 +20,10 @@ namespace SecureChat.Server.Rooms;
 /// and a restored room tells each returning member so in its JOINED. If the journal fails or refuses a write, every
 /// connected member is told the room could not keep the change and is no longer joined, and the room stops: nothing
 /// of the change was sent, and its next incarnation starts from what the journal holds.
+/// The message log (PROTOCOL.md §4.4.1) is the exception to "journal first": its events (<see cref="RoomDecision{T}.Logged"/>)
+/// go to the journal in batches — one write in flight, the next batch gathering meanwhile (group commit) — while the
+/// fan-out goes on at once; the room state hears when each batch is durable and acknowledges its senders (STORED).
+/// Snapshots carry the log, so one is taken only once the journal since the last one outweighs it.
 /// </summary>
 public sealed class RoomActor : ReceivePersistentActor, IWithTimers
 {
@@ -33,6 +37,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private bool _counted;
     private int _membersCounted;
 
+    // Group commit of the message log: the batch being written, the one gathering meanwhile; a stop waits for both.
+    private List<RoomEvent> _gathering = [];
+    private bool _writing;
+    private bool _stopWhenWritten;
+
+    // Events and message bytes journaled since the last snapshot (see SnapshotIfDue).
+    private long _journaledSinceSnapshot;
+    private long _bytesSinceSnapshot;
+
     public RoomActor(string roomId, RoomSettings settings, int snapshotEvery)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(snapshotEvery, 1);
@@ -45,6 +58,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Recover<RoomEvent>(_state.Apply);
         Recover<RecoveryCompleted>(_ =>
         {
+            _journaledSinceSnapshot = LastSequenceNr % _snapshotEvery;
             _counted = true;
             ServerMetrics.RoomStarted();
             Carry(_state.Start());
@@ -63,7 +77,8 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             TellOutgoing();
         });
         Command<JoinRoom>(join => Carry(_state.Join(join.ClientId, new SignedBundle { Content = join.BundleContent, Signature = join.BundleSignature },
-            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites, join.KnownEpoch, join.Invite)));
+            join.PreferredSuite, _routes.LinkOf(join.Connection, Sender), join.SupportedSuites, join.KnownEpoch, join.Invite, join.LastSeq)));
+        Command<AcknowledgePosition>(ack => Carry(_state.Acknowledge(ack.ClientId, ack.Seq, _routes.LinkOf(ack.Connection, Sender))));
         Command<InviteToRoom>(invite => Carry(_state.Invite(invite.ClientId, invite.Invite, _routes.LinkOf(invite.Connection, Sender))));
         Command<LeaveRoom>(leave => Carry(_state.Leave(leave.ClientId, _routes.LinkOf(leave.Connection, Sender), leave.Leave)));
         Command<SubmitCommit>(submit => Carry(_state.SubmitCommit(submit.ClientId,
@@ -76,7 +91,17 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<PassivationDue>(_ => Carry(_state.PassivationDue()));
         Command<AbsenceCheckDue>(_ => Carry(_state.AbsenceCheckDue()));
         Command<GetRoomState>(_ => Sender.Tell(new RoomStatus(_state.Snapshot(), _state.Durable())));
-        Command<StopRoom>(_ => Context.Stop(Self));
+        Command<StopRoom>(_ =>
+        {
+            if (_writing || _gathering.Count > 0)
+            {
+                _stopWhenWritten = true; // the log's last batch first: its senders were told RELAYED and wait for STORED
+            }
+            else
+            {
+                Context.Stop(Self);
+            }
+        });
         Command<SaveSnapshotSuccess>(saved =>
         {
             // The snapshot holds everything before it: older snapshots and the events they replace can go.
@@ -144,17 +169,23 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>Carries out a decision: journals its events first, if it has any.</summary>
+    /// <summary>
+    /// Carries out a decision: journals its events first, if it has any (commands wait meanwhile), and hands its message-log
+    /// events to the next batch at once (the journal keeps the order of the writes).
+    /// </summary>
     private void Carry(RoomDecision<MemberLink> decision)
     {
         var events = decision.Events;
         if (events.Count == 0)
         {
             CarryOut(decision);
+            Gather(decision.Logged);
             return;
         }
 
         var remaining = events.Count;
+        RoomDurableState? snapshot = null;
+        _journaledSinceSnapshot += events.Count;
         var journaling = Stopwatch.GetTimestamp();
         PersistAll(events, _ =>
         {
@@ -163,16 +194,106 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 ServerMetrics.JournalWritten(journaling);
                 ServerMetrics.CommitsAccepted(events.Count(e => e is EpochAccepted));
                 CarryOut(decision);
-                SnapshotIfDue(events.Count);
+                Save(snapshot);
+            }
+        });
+        if (!Gather(decision.Logged) && _gathering.Count == 0)
+        {
+            snapshot = SnapshotIfDue();
+        }
+    }
+
+    /// <summary>Adds message-log events to the batch gathering; starts its write when none is in flight (true: this call did).</summary>
+    private bool Gather(IReadOnlyList<RoomEvent> logged)
+    {
+        if (logged.Count == 0)
+        {
+            return false;
+        }
+
+        _gathering.AddRange(logged);
+        if (_writing)
+        {
+            return false;
+        }
+
+        WriteBatch();
+        return true;
+    }
+
+    /// <summary>
+    /// Writes what gathered as one atomic write, without stashing commands: the fan-out of later messages goes on while
+    /// it is in flight, and what they log gathers for the next batch. Once it is durable the room state acknowledges its
+    /// senders, and the next batch goes.
+    /// </summary>
+    private void WriteBatch()
+    {
+        var batch = _gathering;
+        _gathering = [];
+        _writing = true;
+        var remaining = batch.Count;
+        ulong throughSeq = 0;
+        foreach (var logged in batch)
+        {
+            if (logged is MessageLogged message)
+            {
+                throughSeq = message.Message.Seq;
+                _bytesSinceSnapshot += message.Message.Envelope.Length;
+            }
+        }
+
+        _journaledSinceSnapshot += batch.Count;
+        var snapshot = SnapshotIfDue();
+        var journaling = Stopwatch.GetTimestamp();
+        PersistAllAsync(batch, _ =>
+        {
+            if (--remaining > 0)
+            {
+                return;
+            }
+
+            ServerMetrics.JournalWritten(journaling);
+            _writing = false;
+            if (throughSeq > 0)
+            {
+                CarryOut(_state.Stored(throughSeq));
+            }
+
+            Save(snapshot);
+            if (_gathering.Count > 0)
+            {
+                WriteBatch();
+            }
+            else if (_stopWhenWritten)
+            {
+                Context.Stop(Self);
             }
         });
     }
 
-    private void SnapshotIfDue(int journaled)
+    /// <summary>
+    /// The durable state to save once the write just issued is durable, when a snapshot is due: every
+    /// <c>snapshotEvery</c> events, and no sooner than the journal since the last one outweighs the message log it carries
+    /// (so the journal stays within about twice the log). Taken only right after a write was issued with nothing applied
+    /// and unwritten, so that it is exactly what the journal holds through that write.
+    /// </summary>
+    private RoomDurableState? SnapshotIfDue()
     {
-        if (LastSequenceNr / _snapshotEvery > (LastSequenceNr - journaled) / _snapshotEvery)
+        if (_journaledSinceSnapshot < _snapshotEvery || _bytesSinceSnapshot < _state.MessageLogBytes)
         {
-            SaveSnapshot(_state.Durable());
+            return null;
+        }
+
+        _journaledSinceSnapshot = 0;
+        _bytesSinceSnapshot = 0;
+        return _state.Durable();
+    }
+
+    private void Save(RoomDurableState? snapshot)
+    {
+        if (snapshot is not null)
+        {
+            SaveSnapshot(snapshot);
         }
     }
 

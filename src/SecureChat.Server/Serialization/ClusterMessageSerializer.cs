@@ -61,6 +61,11 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(MemberAway)] = "MA",
         [typeof(MemberBack)] = "MB",
         [typeof(RoomDurableState)] = "RS",
+        [typeof(AcknowledgePosition)] = "A",
+        [typeof(MessageLogged)] = "ML",
+        [typeof(LogOpened)] = "LO",
+        [typeof(LogTruncated)] = "LT",
+        [typeof(PositionAcknowledged)] = "PA",
     }.ToFrozenDictionary();
 
     public ClusterMessageSerializer(ExtendedActorSystem system)
@@ -108,6 +113,11 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "MA" => FromProto(P.MemberAway.Parser.ParseFrom(bytes)),
         "MB" => FromProto(P.MemberBack.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
+        "A" => FromProto(P.AcknowledgePosition.Parser.ParseFrom(bytes)),
+        "ML" => FromProto(P.MessageLogged.Parser.ParseFrom(bytes)),
+        "LO" => FromProto(P.LogOpened.Parser.ParseFrom(bytes)),
+        "LT" => new LogTruncated(P.LogTruncated.Parser.ParseFrom(bytes).Epoch, P.LogTruncated.Parser.ParseFrom(bytes).ThroughSeq),
+        "PA" => FromProto(P.PositionAcknowledged.Parser.ParseFrom(bytes)),
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
 
@@ -119,7 +129,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         {
             RoomId = m.RoomId, ClientId = m.ClientId, BundleContent = m.BundleContent, BundleSignature = m.BundleSignature,
             PreferredSuite = (int)m.PreferredSuite, Connection = PathOf(m.Connection), SupportedSuites = { m.SupportedSuites.Select(suite => (int)suite) },
-            Invite = m.Invite?.ToByteString() ?? ByteString.Empty, KnownEpoch = m.KnownEpoch,
+            Invite = m.Invite?.ToByteString() ?? ByteString.Empty, KnownEpoch = m.KnownEpoch, LastSeq = m.LastSeq,
         },
         InviteToRoom m => new P.InviteToRoom { RoomId = m.RoomId, ClientId = m.ClientId, Invite = m.Invite.ToByteString(), Connection = PathOf(m.Connection) },
         LeaveRoom m => new P.LeaveRoom { RoomId = m.RoomId, ClientId = m.ClientId, Connection = PathOf(m.Connection), Leave = m.Leave?.ToByteString() ?? ByteString.Empty },
@@ -154,6 +164,11 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         MemberAway m => new P.MemberAway { Epoch = m.Epoch, ClientId = m.ClientId, SinceMs = m.SinceMs },
         MemberBack m => new P.MemberBack { Epoch = m.Epoch, ClientId = m.ClientId },
         RoomDurableState m => ToProto(m),
+        AcknowledgePosition m => new P.AcknowledgePosition { RoomId = m.RoomId, ClientId = m.ClientId, Seq = m.Seq, Connection = PathOf(m.Connection) },
+        MessageLogged m => new P.MessageLogged { Epoch = m.Epoch, Message = ToProto(m.Message) },
+        LogOpened m => new P.LogOpened { Epoch = m.Epoch, Skip = ToProto(m.Skip) },
+        LogTruncated m => new P.LogTruncated { Epoch = m.Epoch, ThroughSeq = m.ThroughSeq },
+        PositionAcknowledged m => new P.PositionAcknowledged { Epoch = m.Epoch, ClientId = m.ClientId, Seq = m.Seq },
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
 
@@ -191,7 +206,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         var proto = new P.EpochAccepted
         {
             Epoch = m.Epoch, Suite = (int)m.Suite, CommitterId = m.CommitterId, Rekey = m.Rekey, TranscriptHash = m.TranscriptHash,
-            Policy = ToProto(m.Policy), CreatedAtMs = m.CreatedAtMs, Relayed = m.Relayed,
+            Policy = ToProto(m.Policy), CreatedAtMs = m.CreatedAtMs, Relayed = m.Relayed, AfterSeq = m.AfterSeq,
         };
         proto.Roster.AddRange(m.Roster.Select(ToProto));
         proto.Added.AddRange(m.Added);
@@ -208,10 +223,37 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         proto.SpentInvites.AddRange((m.Admissions?.Invites ?? []).Select(ToProto));
         proto.Leaves.AddRange(m.Leaves.Select(leave => leave.ToByteString()));
         proto.Invites.AddRange(m.Invites.Select(invite => invite.ToByteString()));
-        proto.CommitLog.AddRange(m.CommitLog.Select(c => new P.LoggedCommit { Epoch = c.Epoch, CreatedAtMs = c.CreatedAtMs, Envelope = c.Envelope }));
+        proto.CommitLog.AddRange(m.CommitLog.Select(c => new P.LoggedCommit
+        {
+            Epoch = c.Epoch, CreatedAtMs = c.CreatedAtMs, Envelope = c.Envelope, AfterSeq = c.AfterSeq,
+        }));
         proto.Away.AddRange(m.Away.Select(a => new P.MemberAway { ClientId = a.ClientId, SinceMs = a.SinceMs }));
+        proto.Messages.AddRange(m.Messages.Select(ToProto));
+        proto.LastSeq = m.LastSeq;
+        proto.LogOpened = m.LogOpened;
+        proto.Skipped.AddRange(m.Skipped.Select(ToProto));
+        proto.Positions.AddRange(m.Positions.Select(p => new P.MemberPosition { ClientId = p.ClientId, Seq = p.Seq }));
         return proto;
     }
+
+    private static P.LoggedMessage ToProto(LoggedMessage m) => new()
+    {
+        Seq = m.Seq, SenderId = m.SenderId, Epoch = m.Epoch, Generation = m.Generation, AtMs = m.AtMs, Envelope = m.Envelope,
+    };
+
+    private static LoggedMessage FromProto(P.LoggedMessage m) => new(m.Seq, m.SenderId, m.Epoch, m.Generation, m.AtMs, m.Envelope);
+
+    private static P.SkippedSeqs ToProto(SkippedSeqs m) => new() { AfterSeq = m.AfterSeq, NextSeq = m.NextSeq };
+
+    private static SkippedSeqs FromProto(P.SkippedSeqs m) => new(m.AfterSeq, m.NextSeq);
+
+    private AcknowledgePosition FromProto(P.AcknowledgePosition m) => new(m.RoomId, m.ClientId, m.Seq, Resolve(m.Connection));
+
+    private static MessageLogged FromProto(P.MessageLogged m) => new(m.Epoch, FromProto(m.Message));
+
+    private static LogOpened FromProto(P.LogOpened m) => new(m.Epoch, FromProto(m.Skip));
+
+    private static PositionAcknowledged FromProto(P.PositionAcknowledged m) => new(m.Epoch, m.ClientId, m.Seq);
 
     private static P.RoomPolicy? ToProto(RoomPolicy? policy) =>
         policy is null ? null : new P.RoomPolicy { Admission = (int)policy.Admission, AbsenceLimitMs = policy.AbsenceLimitMs };
@@ -229,6 +271,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             SupportedSuites = [.. m.SupportedSuites.Select(suite => (CipherSuite)suite)],
             Invite = m.Invite.IsEmpty ? null : SignedInvite.Parser.ParseFrom(m.Invite),
             KnownEpoch = m.KnownEpoch,
+            LastSeq = m.LastSeq,
         };
 
     private InviteToRoom FromProto(P.InviteToRoom m) => new(m.RoomId, m.ClientId, SignedInvite.Parser.ParseFrom(m.Invite), Resolve(m.Connection));
@@ -273,6 +316,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             CreatedAtMs = m.CreatedAtMs,
             InvitesUsed = [.. m.InvitesUsed.Select(InviteContent.Parser.ParseFrom)],
             Relayed = m.Relayed,
+            AfterSeq = m.AfterSeq,
         };
 
     private static MemberAway FromProto(P.MemberAway m) => new(m.Epoch, m.ClientId, m.SinceMs);
@@ -286,8 +330,13 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
             [.. m.SpentInvites.Select(i => new AdmittedItem(i.Key, i.ExpiresAtMs))]),
         Leaves = [.. m.Leaves.Select(SignedLeave.Parser.ParseFrom)],
         Invites = [.. m.Invites.Select(SignedInvite.Parser.ParseFrom)],
-        CommitLog = [.. m.CommitLog.Select(c => new LoggedCommit(c.Epoch, c.CreatedAtMs, c.Envelope))],
+        CommitLog = [.. m.CommitLog.Select(c => new LoggedCommit(c.Epoch, c.CreatedAtMs, c.Envelope) { AfterSeq = c.AfterSeq })],
         Away = [.. m.Away.Select(a => new AwayMember(a.ClientId, a.SinceMs))],
+        Messages = [.. m.Messages.Select(FromProto)],
+        LastSeq = m.LastSeq,
+        LogOpened = m.LogOpened,
+        Skipped = [.. m.Skipped.Select(FromProto)],
+        Positions = [.. m.Positions.Select(p => new MemberPosition(p.ClientId, p.Seq))],
     };
 
     /// <summary>

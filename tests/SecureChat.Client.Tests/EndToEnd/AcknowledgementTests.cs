@@ -29,10 +29,10 @@ public sealed class AcknowledgementTests() : EndToEndTest("e2e-acks")
     }
 
     [Fact]
-    public async Task A_relayed_confirmation_that_never_comes_is_reported_after_the_ack_timeout_even_though_the_message_arrived()
+    public async Task A_confirmation_that_never_comes_is_reported_after_the_ack_timeout_even_though_the_message_arrived()
     {
         await using var mitm = new TlsInterceptor(Server);
-        mitm.Attack = (to, direction, e) => to == "alice" && e.Type == MessageType.Relayed ? [] : [e];
+        mitm.Attack = (to, direction, e) => to == "alice" && e.Type is MessageType.Relayed or MessageType.Stored ? [] : [e];
         await using var alice = TestChatClient.Start(Server.ChatClientOptions("alice", mitm.Port) with { Settings = ShortAckTimeout }, System);
         await using var bob = TestChatClient.Start(Server, System, "bob");
         await InTheRoomAsync(alice, bob);
@@ -66,7 +66,8 @@ public sealed class AcknowledgementTests() : EndToEndTest("e2e-acks")
         Assert.False(report.Passed);
     }
 
-    private static async Task InTheRoomAsync(TestChatClient first, TestChatClient second)
+    /// <summary>Two clients in the room <c>lobby</c>, both with its keys.</summary>
+    internal static async Task InTheRoomAsync(TestChatClient first, TestChatClient second)
     {
         await first.WaitForAsync<Connected>();
         await second.WaitForAsync<Connected>();

@@ -18,7 +18,7 @@ namespace SecureChat.Client.Tests.Rooms;
 /// The room loop on its own: alice's <see cref="ClientRoom"/> gets frames as the relay would send them, the
 /// other members are the engine driven directly (<see cref="EnginePeer"/>), and each test reads the effects.
 /// </summary>
-public sealed class ClientRoomTests : IDisposable
+public sealed partial class ClientRoomTests : IDisposable
 {
     private const string Room = "lobby";
     private readonly LocalIdentity _alice = LocalIdentity.Generate("alice", SystemRandomSource.Instance);

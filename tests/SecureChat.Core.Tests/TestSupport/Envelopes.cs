@@ -54,10 +54,14 @@ internal static class Envelopes
             case MessageType.Error:
                 envelope.Error = new Error { Code = ErrorCode.RateLimited, Reason = "slow down", Fatal = false };
                 break;
-            case MessageType.Relayed:
+            case MessageType.Relayed or MessageType.Stored:
                 envelope.SenderId = string.Empty;
                 envelope.Epoch = 4;
                 envelope.Sequence = 17;
+                envelope.RoomSeq = 65_553;
+                break;
+            case MessageType.Ack:
+                envelope.RoomSeq = 65_553;
                 break;
             case MessageType.Ping:
             case MessageType.Pong:

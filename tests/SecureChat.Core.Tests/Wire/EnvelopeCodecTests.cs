@@ -26,7 +26,7 @@ public class EnvelopeCodecTests
     [Fact]
     public void Every_message_type_is_covered()
     {
-        Assert.Equal(13, Envelopes.AllTypes.Count());
+        Assert.Equal(15, Envelopes.AllTypes.Count());
     }
 
     [Theory]
@@ -136,6 +136,8 @@ public class EnvelopeCodecTests
     [InlineData(MessageType.Leave)]
     [InlineData(MessageType.Commit)]
     [InlineData(MessageType.Relayed)]
+    [InlineData(MessageType.Stored)]
+    [InlineData(MessageType.Ack)]
     public void Room_messages_without_a_room_are_rejected(MessageType type)
     {
         var envelope = Envelopes.Valid(type);

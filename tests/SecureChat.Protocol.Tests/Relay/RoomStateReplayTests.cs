@@ -18,7 +18,10 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
     private const string Room = "lobby";
     private const int Seeds = 60;
     private static readonly string[] Names = ["alice", "bob", "carol", "dave"];
-    private static readonly RoomSettings Settings = new(3, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), SystemClock.Instance);
+    private static readonly RoomSettings Settings = new(3, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), SystemClock.Instance)
+    {
+        MessageLog = MessageLogLimits.Default with { MaxMessages = 5 }, // small, so that runs truncate it
+    };
 
     [Fact]
     public void Replaying_the_events_of_any_run_rebuilds_the_same_durable_state()
@@ -53,6 +56,9 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                 Assert.True(run.Room.CommitLog.SequenceEqual(room.CommitLog), context);
                 Assert.True(run.Room.Durable().Away.SequenceEqual(room.Durable().Away), context);
                 Assert.True(run.Room.Leaves.OrderBy(p => p.Key, StringComparer.Ordinal).SequenceEqual(room.Leaves.OrderBy(p => p.Key, StringComparer.Ordinal)), context);
+                Assert.True(run.Room.Messages.SequenceEqual(room.Messages), context);
+                Assert.True(run.Room.LastSeq == room.LastSeq, context);
+                Assert.True(run.Room.Positions.OrderBy(p => p.Key, StringComparer.Ordinal).SequenceEqual(room.Positions.OrderBy(p => p.Key, StringComparer.Ordinal)), context);
                 var volatileState = room.Snapshot();
                 Assert.True(volatileState.Connected.Count == 0 && volatileState.PendingAdds.Count == 0 && volatileState.PendingRemoves.Count == 0
                     && volatileState.AskedCommitter is null, context);
@@ -130,6 +136,11 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                     case 7 when online:
                         Carry(Room.Publish(name, Room.Epoch - (ulong)_random.Next(0, 3), 0, Frames.Application(name, RoomStateReplayTests.Room, Room.Epoch, 0).Bytes(),
                             client.Connection));
+                        if (_random.Next(3) == 0)
+                        {
+                            Carry(Room.Acknowledge(name, Room.LastSeq - (ulong)_random.Next(0, 2), client.Connection));
+                        }
+
                         break;
                     case 8 when _deadline is { } due:
                         Carry(Room.CommitDeadline(due));
@@ -230,6 +241,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
         private void Carry(RoomDecision<string> decision)
         {
             Events.AddRange(decision.Events);
+            Events.AddRange(decision.Logged); // journaled after the decision's own events, as a persistent room writes them
             foreach (var effect in decision.Effects)
             {
                 switch (effect)

@@ -12,7 +12,7 @@ namespace SecureChat.Protocol.Tests.Relay;
 /// The room's rules of PROTOCOL.md §4, on <see cref="RoomState{TConnection}"/> directly (connections are strings):
 /// each command's decision is checked for the frames, refusals, timers and events it holds.
 /// </summary>
-public sealed class RoomStateTests : IDisposable
+public sealed partial class RoomStateTests : IDisposable
 {
     private const string Room = "lobby";
     private const CipherSuite Aes = CipherSuite.Aes256GcmX25519Ed25519Sha256;
@@ -1326,11 +1326,13 @@ public sealed class RoomStateTests : IDisposable
         }
     }
 
-    private RoomState<string> NewRoom(int maxMembers = 10, ulong startEpoch = 0, int rekeysPerMinute = 10, int commitLogLength = 256) =>
+    private RoomState<string> NewRoom(int maxMembers = 10, ulong startEpoch = 0, int rekeysPerMinute = 10, int commitLogLength = 256,
+        MessageLogLimits? messageLog = null) =>
         new(Room, startEpoch, new RoomSettings(maxMembers, CommitTimeout, Grace, _clock)
         {
             RekeysPerMemberPerMinute = rekeysPerMinute,
             CommitLogLength = commitLogLength,
+            MessageLog = messageLog,
         });
 
     private TestMember Member(string id, DateTimeOffset? expires = null)
@@ -1343,6 +1345,7 @@ public sealed class RoomStateTests : IDisposable
     private RoomDecision<string> Did(RoomDecision<string> decision)
     {
         _events.AddRange(decision.Events);
+        _events.AddRange(decision.Logged);
         return _last = decision;
     }
 

@@ -9,7 +9,7 @@ namespace SecureChat.Server.Tests.Integration;
 public sealed class EndToEndTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Members_form_a_room_and_ciphertext_reaches_the_others_unchanged_and_the_sender_only_hears_it_was_relayed()
+    public async Task Members_form_a_room_and_ciphertext_reaches_the_others_unchanged_and_numbered_and_the_sender_hears_it_was_relayed_then_stored()
     {
         await using var server = await TestServer.StartAsync(output);
         using var aliceKeys = new TestMember("alice");
@@ -24,16 +24,19 @@ public sealed class EndToEndTests(ITestOutputHelper output)
 
         var fromAlice = Frames.Application("alice", "lobby", epoch, 0);
         await alice.SendAsync(fromAlice);
-        Assert.Equal(fromAlice, await bob.ExpectAsync(MessageType.Application));
-        Assert.Equal(fromAlice, await carol.ExpectAsync(MessageType.Application));
+        Assert.Equal(fromAlice.Numbered(1), await bob.ExpectAsync(MessageType.Application));
+        Assert.Equal(fromAlice.Numbered(1), await carol.ExpectAsync(MessageType.Application));
 
-        // Alice hears that hers was relayed; her next frame is bob's message: her own never came back.
+        // Alice hears that hers was relayed, then that it is durable in the room's log; her next frame is bob's message:
+        // her own never came back.
         var relayed = await alice.ExpectAsync(MessageType.Relayed);
-        Assert.Equal(("lobby", epoch, 0ul, ""), (relayed.RoomId, relayed.Epoch, relayed.Sequence, relayed.SenderId));
+        Assert.Equal(("lobby", epoch, 0ul, "", 1ul), (relayed.RoomId, relayed.Epoch, relayed.Sequence, relayed.SenderId, relayed.RoomSeq));
+        var stored = await alice.ExpectAsync(MessageType.Stored);
+        Assert.Equal(("lobby", epoch, 0ul, "", 1ul), (stored.RoomId, stored.Epoch, stored.Sequence, stored.SenderId, stored.RoomSeq));
         var fromBob = Frames.Application("bob", "lobby", epoch, 0);
         await bob.SendAsync(fromBob);
-        Assert.Equal(fromBob, await alice.ExpectAsync(MessageType.Application));
-        Assert.Equal(fromBob, await carol.ExpectAsync(MessageType.Application));
+        Assert.Equal(fromBob.Numbered(2), await alice.ExpectAsync(MessageType.Application));
+        Assert.Equal(fromBob.Numbered(2), await carol.ExpectAsync(MessageType.Application));
 
         // The server never logs ciphertext: no log line holds any of its bytes in base64.
         var ciphertext = Convert.ToBase64String(fromAlice.Ciphertext.Span[..24]);
@@ -58,9 +61,9 @@ public sealed class EndToEndTests(ITestOutputHelper output)
             await alice.SendAsync(frame);
         }
 
-        foreach (var frame in sent)
+        foreach (var (frame, seq) in sent.Select((frame, i) => (frame, (ulong)i + 1)))
         {
-            Assert.Equal(frame, await bob.ExpectAsync(MessageType.Application));
+            Assert.Equal(frame.Numbered(seq), await bob.ExpectAsync(MessageType.Application));
         }
     }
 

@@ -38,10 +38,19 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         {
             Policy = policy,
             Admissions = new AdmissionSnapshot([new AdmittedItem(hash, 99)], [new AdmittedItem(ByteString.CopyFrom(new byte[16]), 77)]),
-            CommitLog = [new LoggedCommit(6, 1_767_225_500_000, ByteString.CopyFromUtf8("commit 6")), new LoggedCommit(7, 1_767_225_600_000, ByteString.CopyFromUtf8("commit 7"))],
+            CommitLog =
+            [
+                new LoggedCommit(6, 1_767_225_500_000, ByteString.CopyFromUtf8("commit 6")),
+                new LoggedCommit(7, 1_767_225_600_000, ByteString.CopyFromUtf8("commit 7")) { AfterSeq = 65_540 },
+            ],
             Away = [new AwayMember("bob", 1_767_225_700_000)],
             Leaves = [leave],
             Invites = [signedInvite],
+            Messages = [Logged(65_541), Logged(65_542)],
+            LastSeq = 65_542,
+            LogOpened = true,
+            Skipped = [new SkippedSeqs(4, 65_541)],
+            Positions = [new MemberPosition("alice", 65_542), new MemberPosition("bob", 3)],
         };
         var invite = new InviteContent { RoomId = "lobby", InviteeId = "bob", InviterId = "alice", InviteId = ByteString.CopyFrom(new byte[16]), CreatedAtMs = 1, ExpiresAtMs = 2 };
         return
@@ -51,7 +60,9 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 SupportedSuites = [CipherSuite.Chacha20Poly1305X25519Ed25519Sha256],
                 KnownEpoch = 6,
                 Invite = signedInvite,
+                LastSeq = 65_540,
             },
+            new AcknowledgePosition("lobby", "alice", 65_542, connection),
             new InviteToRoom("lobby", "alice", signedInvite, connection),
             new LeaveRoom("lobby", "alice", connection) { Leave = leave },
             new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), ByteString.CopyFromUtf8("tag"), connection),
@@ -73,7 +84,12 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 CreatedAtMs = 1_767_225_600_000,
                 InvitesUsed = [invite],
                 Relayed = ByteString.CopyFromUtf8("the relayed COMMIT envelope"),
+                AfterSeq = 65_540,
             },
+            new MessageLogged(7, Logged(65_543)),
+            new LogOpened(7, new SkippedSeqs(65_543, 131_080)),
+            new LogTruncated(7, 65_541),
+            new PositionAcknowledged(7, "bob", 65_542),
             new RosterReset(9),
             new MemberAway(7, "bob", 1_767_225_700_000),
             new MemberBack(8, "bob"),
@@ -82,6 +98,9 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             durable,
         ];
     }
+
+    private static LoggedMessage Logged(ulong seq) =>
+        new(seq, "alice", 7, seq - 65_540, 1_767_225_800_000 + seq, Frames.Application("alice", "lobby", 7, seq - 65_540).Bytes());
 
     [Fact]
     public void Every_type_round_trips_through_the_cluster_serializer_unchanged()
@@ -164,6 +183,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 Assert.Equal((e.Policy, e.CreatedAtMs), (a.Policy, a.CreatedAtMs));
                 Assert.Equal(e.InvitesUsed, a.InvitesUsed);
                 Assert.Equal(e.Relayed, a.Relayed);
+                Assert.Equal(e.AfterSeq, a.AfterSeq);
                 break;
             case JoinRoom e:
                 var j = (JoinRoom)actual;
@@ -211,6 +231,10 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         Assert.Equal(expected.Away, actual.Away);
         Assert.Equal(expected.Leaves, actual.Leaves);
         Assert.Equal(expected.Invites, actual.Invites);
+        Assert.Equal(expected.Messages, actual.Messages);
+        Assert.Equal((expected.LastSeq, expected.LogOpened), (actual.LastSeq, actual.LogOpened));
+        Assert.Equal(expected.Skipped, actual.Skipped);
+        Assert.Equal(expected.Positions, actual.Positions);
     }
 
     private static void AssertSameRoster(IReadOnlyList<RosterMember> expected, IReadOnlyList<RosterMember> actual) =>

@@ -110,6 +110,15 @@ public static class ServerFrames
         Sequence = sent.Sequence,
     };
 
+    /// <summary>STORED for the APPLICATION <paramref name="sent"/>: durable in the room's log as <paramref name="roomSeq"/> (PROTOCOL.md §4.4.1).</summary>
+    public static Envelope Stored(Envelope sent, ulong roomSeq)
+    {
+        var stored = Relayed(sent);
+        stored.Type = MessageType.Stored;
+        stored.RoomSeq = roomSeq;
+        return stored;
+    }
+
     /// <summary>An ERROR refusing the APPLICATION <paramref name="sent"/>, naming its epoch and sequence as the relay does.</summary>
     public static Envelope Refusal(Envelope sent, ErrorCode code, string reason)
     {

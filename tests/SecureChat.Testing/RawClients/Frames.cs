@@ -61,5 +61,13 @@ public static class Frames
 
     public static ByteString Bytes(this Envelope envelope) => envelope.ToByteString();
 
+    /// <summary>An APPLICATION as a room with a message log relays it: the sender's envelope with its number in the log (PROTOCOL.md §4.4.1).</summary>
+    public static Envelope Numbered(this Envelope envelope, ulong roomSeq)
+    {
+        var relayed = envelope.Clone();
+        relayed.RoomSeq = roomSeq;
+        return relayed;
+    }
+
     public static Envelope Parse(ByteString bytes) => Envelope.Parser.ParseFrom(bytes);
 }

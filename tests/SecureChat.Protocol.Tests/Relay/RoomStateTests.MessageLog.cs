@@ -1,0 +1,253 @@
+using Google.Protobuf;
+using SecureChat.Core.Wire;
+using SecureChat.Protocol.Relay;
+using SecureChat.Testing.RawClients;
+
+namespace SecureChat.Protocol.Tests.Relay;
+
+/// <summary>The room's message log (PROTOCOL.md §4.4.1): numbering, STORED, positions, replay on resume, bounds and history gaps.</summary>
+public sealed partial class RoomStateTests
+{
+    private static readonly MessageLogLimits SmallChunks = MessageLogLimits.Default with { CatchUpChunkMessages = 10 };
+
+    [Fact]
+    public void A_relayed_message_is_numbered_fanned_out_at_once_and_its_sender_told_stored_only_once_the_host_made_it_durable()
+    {
+        AliceAndBobWithALog();
+        var sent = Frames.Application("alice", Room, _room.Epoch, 1).Bytes();
+
+        Publish(_alice, "alice-1", _room.Epoch, sent, sequence: 1);
+
+        // The first relay of a run opens the log (journaled before the fan-out); the message itself goes in the next batch.
+        Assert.Equal([new LogOpened(_room.Epoch, new SkippedSeqs(0, 1))], _last.Events);
+        var logged = Assert.IsType<MessageLogged>(Assert.Single(_last.Logged));
+        Assert.Equal((1ul, "alice", 1ul, sent), (logged.Message.Seq, logged.Message.SenderId, logged.Message.Generation, logged.Message.Envelope));
+        var fanout = Assert.NotNull(_last.Fanout);
+        Assert.Equal(sent, fanout.Frame.Span[..sent.Length].ToArray().AsByteString()); // the sender's bytes, then room_seq
+        Assert.Equal(1ul, Envelope.Parser.ParseFrom(fanout.Frame).RoomSeq);
+        var relayed = Envelope.Parser.ParseFrom(fanout.Relayed);
+        Assert.Equal((MessageType.Relayed, 1ul, 1ul), (relayed.Type, relayed.Sequence, relayed.RoomSeq));
+        Assert.Empty(_last.Effects.OfType<SendFrame<string>>());
+
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 2);
+        Assert.Empty(_last.Events); // opened once per run
+        Assert.Equal(2ul, Envelope.Parser.ParseFrom(_last.Fanout!.Value.Frame).RoomSeq);
+
+        Did(_room.Stored(1));
+        var stored = Sent("alice-1", MessageType.Stored);
+        Assert.Equal((_room.Epoch, 1ul, 1ul), (stored.Epoch, stored.Sequence, stored.RoomSeq));
+        Did(_room.Stored(2));
+        Assert.Equal(2ul, Sent("alice-1", MessageType.Stored).RoomSeq);
+    }
+
+    [Fact]
+    public void Bob_offline_while_alice_sends_50_gets_all_50_once_in_order_on_resume_then_live_traffic()
+    {
+        AliceAndBobWithALog();
+        Disconnect("bob-1");
+        for (ulong i = 1; i <= 50; i++)
+        {
+            Publish(_alice, "alice-1", _room.Epoch, sequence: i);
+            Assert.Empty(FannedOutTo());
+        }
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: _room.Epoch, lastSeq: 0));
+
+        var frames = FramesTo("bob-2");
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (ulong)i), frames.Where(f => f.Type == MessageType.Application).Select(f => f.Sequence));
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (ulong)i), frames.Where(f => f.Type == MessageType.Application).Select(f => f.RoomSeq));
+        var joined = frames[^1];
+        Assert.Equal((MessageType.Joined, JoinMode.Resumed, false, 50ul, 0ul),
+            (joined.Type, joined.Joined.Mode, joined.Joined.CatchingUp, joined.Joined.LastSeq, joined.Joined.Missed));
+
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 51);
+        Assert.Equal(["bob-2"], FannedOutTo());
+    }
+
+    [Fact]
+    public void A_resume_replays_after_the_members_position_in_relay_order_with_commits_between_and_its_own_messages_as_stored()
+    {
+        AliceAndBobWithALog();
+        var epoch = _room.Epoch;
+        Publish(_bob, "bob-1", epoch, sequence: 1);
+        Disconnect("bob-1"); // before its STORED, and before it acknowledged anything
+        Publish(_alice, "alice-1", epoch, sequence: 1);
+        AliceRekeys();
+        Publish(_alice, "alice-1", epoch + 1, sequence: 1);
+
+        // last_seq 0: from the position the room keeps for bob (its admission).
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: epoch));
+
+        Assert.Equal([(MessageType.Stored, 1ul), (MessageType.Application, 2ul), (MessageType.Commit, 0ul), (MessageType.Application, 3ul), (MessageType.Joined, 0ul)],
+            FramesTo("bob-2").Select(f => (f.Type, f.RoomSeq)));
+        var stored = FramesTo("bob-2")[0];
+        Assert.Equal((epoch, 1ul), (stored.Epoch, stored.Sequence));
+
+        Did(_room.Acknowledge("bob", 2, "bob-2"));
+        Disconnect("bob-2");
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-3", knownEpoch: epoch + 1));
+        Assert.Equal([(MessageType.Application, 3ul), (MessageType.Joined, 0ul)], FramesTo("bob-3").Select(f => (f.Type, f.RoomSeq)));
+    }
+
+    [Fact]
+    public void A_long_catch_up_comes_in_chunks_each_acknowledged_and_the_member_is_live_only_after_the_last()
+    {
+        AliceAndBobWithALog(SmallChunks);
+        Disconnect("bob-1");
+        for (ulong i = 1; i <= 25; i++)
+        {
+            Publish(_alice, "alice-1", _room.Epoch, sequence: i);
+        }
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: _room.Epoch, lastSeq: 0));
+        var received = new List<ulong>();
+        while (true)
+        {
+            var frames = FramesTo("bob-2");
+            received.AddRange(frames.Where(f => f.Type == MessageType.Application).Select(f => f.RoomSeq));
+            var joined = Assert.Single(frames, f => f.Type == MessageType.Joined).Joined;
+            Assert.Equal(JoinMode.Resumed, joined.Mode);
+            if (!joined.CatchingUp)
+            {
+                break;
+            }
+
+            Assert.True(frames.Count(f => f.Type == MessageType.Application) <= 10);
+            Publish(_alice, "alice-1", _room.Epoch, sequence: (ulong)(100 + received.Count)); // live traffic meanwhile joins the catch-up
+            Assert.Empty(FannedOutTo());
+            Did(_room.Acknowledge("bob", joined.LastSeq, "bob-2"));
+        }
+
+        Assert.Equal(Enumerable.Range(1, (int)_room.LastSeq).Select(i => (ulong)i), received);
+        Assert.Equal(27ul, _room.LastSeq); // 25, and one during each of the two chunks that were not the last
+        Assert.Equal(20ul, _room.Positions["bob"]); // it acknowledged the chunks
+    }
+
+    [Fact]
+    public void A_member_whose_position_fell_out_of_the_log_is_told_exactly_how_many_messages_it_missed_across_a_restart()
+    {
+        var limits = MessageLogLimits.Default with { MaxMessages = 10, MaxUndurable = 100 };
+        AliceAndBobWithALog(limits);
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 1);
+        Disconnect("bob-1");
+        for (ulong i = 2; i <= 12; i++)
+        {
+            Publish(_alice, "alice-1", _room.Epoch, sequence: i);
+        }
+
+        // The room restarts from its events: the new run skips 100 numbers, none of them a message.
+        var restarted = NewRoom(messageLog: limits);
+        foreach (var change in _events)
+        {
+            restarted.Apply(change);
+        }
+
+        _room = restarted;
+        Did(_room.Start());
+        Did(_room.Join("alice", _alice.Bundle, Aes, "alice-2", knownEpoch: _room.Epoch));
+        for (ulong i = 13; i <= 20; i++)
+        {
+            Publish(_alice, "alice-2", _room.Epoch, sequence: i);
+        }
+
+        Assert.Equal(120ul, _room.LastSeq); // 12, then 100 skipped, then 8 more
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: _room.Epoch, lastSeq: 1));
+
+        var frames = FramesTo("bob-2");
+        Assert.Equal(10, frames.Count(f => f.Type == MessageType.Application)); // the log's bound
+        var joined = Sent("bob-2", MessageType.Joined).Joined;
+        Assert.Equal((JoinMode.Resumed, 9ul, 120ul), (joined.Mode, joined.Missed, joined.LastSeq)); // 19 after its position, 10 kept
+    }
+
+    [Fact]
+    public void A_room_that_crashed_before_its_last_batch_was_durable_never_gives_those_numbers_to_other_messages()
+    {
+        AliceAndBobWithALog(MessageLogLimits.Default with { MaxUndurable = 100 });
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 1);
+        var durable = _events.ToList(); // the batch with message 1 was written; the one with 2 and 3 never was
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 2);
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 3);
+        Assert.Equal(["bob-1"], FannedOutTo()); // bob got 2 and 3 live: his position is 3
+
+        _room = NewRoom(messageLog: MessageLogLimits.Default with { MaxUndurable = 100 });
+        foreach (var change in durable)
+        {
+            _room.Apply(change);
+        }
+
+        Did(_room.Start());
+        Did(_room.Join("alice", _alice.Bundle, Aes, "alice-2", knownEpoch: _room.Epoch));
+        Publish(_alice, "alice-2", _room.Epoch, sequence: 2); // alice's resend of 2 (not STORED)
+        Publish(_alice, "alice-2", _room.Epoch, sequence: 4);
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: _room.Epoch, lastSeq: 3));
+
+        Assert.Equal([2ul, 4ul], FramesTo("bob-2").Where(f => f.Type == MessageType.Application).Select(f => f.Sequence));
+        Assert.Equal(0ul, Sent("bob-2", MessageType.Joined).Joined.Missed);
+    }
+
+    [Fact]
+    public void A_member_that_must_rejoin_is_told_how_many_messages_after_its_position_it_cannot_read()
+    {
+        _room = NewRoom(commitLogLength: 1, messageLog: MessageLogLimits.Default);
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var bobsEpoch = _room.Epoch;
+        Disconnect("bob-1");
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 1);
+        AliceRekeys();
+        AliceRekeys();
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 1);
+
+        Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: bobsEpoch, lastSeq: 0));
+        var joined = Sent("bob-2", MessageType.Joined).Joined;
+        Assert.Equal((JoinMode.RejoinNeeded, 2ul), (joined.Mode, joined.Missed)); // its admission position was 0: both messages
+    }
+
+    [Fact]
+    public void What_every_member_acknowledged_leaves_the_log_and_acks_beyond_the_last_number_or_from_strangers_change_nothing()
+    {
+        AliceAndBobWithALog();
+        for (ulong i = 1; i <= 3; i++)
+        {
+            Publish(_alice, "alice-1", _room.Epoch, sequence: i);
+        }
+
+        Did(_room.Acknowledge("bob", 9, "bob-1"));
+        Assert.Empty(_last.Logged);
+        Did(_room.Acknowledge("bob", 2, "mallory-1"));
+        Assert.Empty(_last.Logged);
+        Did(_room.Acknowledge("bob", 2, "bob-1"));
+        Assert.Equal([new PositionAcknowledged(_room.Epoch, "bob", 2)], _last.Logged);
+        Assert.Equal(3, _room.Messages.Count());
+
+        Did(_room.Acknowledge("alice", 3, "alice-1"));
+        Assert.Equal([new PositionAcknowledged(_room.Epoch, "alice", 3), new LogTruncated(_room.Epoch, 2)], _last.Logged);
+        Assert.Equal([3ul], _room.Messages.Select(m => m.Seq));
+    }
+
+    [Fact]
+    public void Without_a_message_log_a_relayed_message_is_byte_identical_unnumbered_and_never_replayed()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        var sent = Frames.Application("alice", Room, _room.Epoch, 1).Bytes();
+
+        Publish(_alice, "alice-1", _room.Epoch, sent, sequence: 1);
+
+        Assert.Equal(sent, _last.Fanout!.Value.Frame);
+        Assert.Empty(_last.Logged);
+        Assert.Equal(0ul, Envelope.Parser.ParseFrom(_last.Fanout!.Value.Relayed).RoomSeq);
+    }
+
+    private void AliceAndBobWithALog(MessageLogLimits? limits = null)
+    {
+        _room = NewRoom(messageLog: limits ?? MessageLogLimits.Default);
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+    }
+}
+
+internal static class ByteArrayExtensions
+{
+    public static ByteString AsByteString(this byte[] bytes) => ByteString.CopyFrom(bytes);
+}
