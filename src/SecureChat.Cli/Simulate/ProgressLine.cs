@@ -3,7 +3,7 @@ using SecureChat.Client.Simulation;
 
 namespace SecureChat.Cli.Simulate;
 
-/// <summary>A progress line on stderr: rewritten in place on a terminal, one line every few seconds otherwise.</summary>
+/// <summary>A progress line on stderr: rewritten in place on a terminal, one line a second otherwise.</summary>
 internal sealed class ProgressLine : IDisposable
 {
     private readonly Func<SimulationProgress> _progress;
@@ -15,7 +15,7 @@ internal sealed class ProgressLine : IDisposable
     public ProgressLine(Func<SimulationProgress> progress)
     {
         _progress = progress;
-        var period = _inPlace ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromSeconds(2);
+        var period = _inPlace ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromSeconds(1);
         _timer = new Timer(_ => Print(), null, period, period);
     }
 
@@ -62,7 +62,7 @@ internal sealed class ProgressLine : IDisposable
     {
         var p = _progress();
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"{p.Phase,-10} connected {p.Connected}/{p.Clients}  keyed {p.Keyed}/{p.Clients}  sent {p.Sent}/{p.SendTotal}  delivered {p.Delivered}/{p.Expected}");
+            $"{p.Phase,-10} connected {p.Connected}/{p.Clients}  keyed {p.Keyed}/{p.Clients}  sent {p.Sent}/{p.SendTotal}  delivered {p.Delivered}/{p.Expected}  reconnects {p.Reconnects}");
         Console.Error.Write(_inPlace ? "\r" + line + "\u001b[K" : line);
     }
 }

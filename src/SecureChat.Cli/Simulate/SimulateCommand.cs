@@ -39,9 +39,19 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout instead of the summary" };
         var rate = new Option<double>("--rate") { Description = "Messages per second per client (0: as fast as the in-flight window allows)", DefaultValueFactory = _ => 0 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for joins and for deliveries", DefaultValueFactory = _ => 120 };
+        var churn = new Option<double>("--churn")
+        {
+            Description = "Fraction (0-1) of the clients that drop their connection once while they send, at a random message, and resume after a pause",
+            DefaultValueFactory = _ => 0,
+        };
+        var churnPause = new Option<double>("--churn-pause")
+        {
+            Description = "Seconds a churned client stays offline, on average (half to one and a half times it)",
+            DefaultValueFactory = _ => new SimulationOptions().ChurnPause.TotalSeconds,
+        };
         var command = new Command("simulate", "Run N clients in one process, send, and check every member decrypted every message exactly once")
         {
-            clients, rooms, roomPrefix, messages, size, rate, server, certs, json, timeout, ackTimeout,
+            clients, rooms, roomPrefix, messages, size, rate, server, certs, json, timeout, ackTimeout, churn, churnPause,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(ReadArguments(parse), cancellationToken));
         return command;
@@ -55,6 +65,8 @@ internal static class SimulateCommand
     {
         RoomPrefix = parse.GetValue<string>("--room-prefix")!,
         AckTimeoutSeconds = parse.GetValue<double>("--ack-timeout"),
+        Churn = parse.GetValue<double>("--churn"),
+        ChurnPauseSeconds = parse.GetValue<double>("--churn-pause"),
     };
 
     /// <summary>
@@ -74,14 +86,22 @@ internal static class SimulateCommand
             RatePerClient = args.Rate,
             ConnectAndJoinTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
             DeliveryTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
+            Churn = args.Churn,
         };
+        if (args.ChurnPauseSeconds is < 0 or > 3600)
+        {
+            problem = $"invalid churn pause: {args.ChurnPauseSeconds} (0 to 3600 seconds)";
+            return null;
+        }
+
+        options = options with { ChurnPause = TimeSpan.FromSeconds(args.ChurnPauseSeconds) };
         try
         {
             options.Validate();
         }
         catch (ArgumentOutOfRangeException ex)
         {
-            problem = $"invalid {ex.ParamName}: {ex.ActualValue} (clients >= 1, 1 <= rooms <= clients, messages >= 0, 1 <= size <= 16384, rate >= 0, " +
+            problem = $"invalid {ex.ParamName}: {ex.ActualValue} (clients >= 1, 1 <= rooms <= clients, messages >= 0, 1 <= size <= 16384, rate >= 0, 0 <= churn <= 1, " +
                       "room names PREFIX-N of 1-64 characters of A-Z a-z 0-9 . _ @ -)";
             return null;
         }
@@ -151,8 +171,14 @@ internal static class SimulateCommand
         {
             using var ca = authority;
             var caPublic = ca.PublicCertificate;
-            var settings = new ClientSessionSettings { AckTimeout = TimeSpan.FromSeconds(args.AckTimeoutSeconds) };
-            var simulator = new Simulator(options, (index, id) => StartClient(system, ca, caPublic, SimulationOptions.ServerOrderFor(servers, index), id, settings),
+            var settings = new ClientSessionSettings
+            {
+                AckTimeout = TimeSpan.FromSeconds(args.AckTimeoutSeconds),
+                InitialBackoff = ReconnectBackoff.Initial,
+                MaxBackoff = ReconnectBackoff.Max,
+            };
+            var simulator = new Simulator(options, (index, id, links) =>
+                    StartClient(system, ca, caPublic, SimulationOptions.ServerOrderFor(servers, index), id, settings, links),
                 e => Chat.TerminalText.Neutralise(Chat.EventText.Format(e) ?? e.ToString()));
             using var progress = new ProgressLine(() => simulator.Progress);
             SimulationReport report;
@@ -181,14 +207,17 @@ internal static class SimulateCommand
         }
     }
 
-    /// <summary>A simulated client on <paramref name="servers"/> (its first, then the others when one fails).</summary>
+    /// <summary>
+    /// A simulated client on <paramref name="servers"/> (its first, then the others when one fails), its links cut by
+    /// <paramref name="links"/> when the churn drops it.
+    /// </summary>
     private static ChatClient StartClient(ActorSystem system, CertificateAuthority ca, System.Security.Cryptography.X509Certificates.X509Certificate2 caPublic,
-        IReadOnlyList<Endpoint> servers, string clientId, ClientSessionSettings settings)
+        IReadOnlyList<Endpoint> servers, string clientId, ClientSessionSettings settings, LinkBreaker links)
     {
         using var issued = ca.IssueClientCertificate(clientId);
         var certificate = PemFiles.MakeUsableForTls(issued);
-        var connectors = servers.Select(server => new TlsServerConnector(server.Host, server.Port,
-            () => TlsSettings.ForClient(certificate, caPublic, server.Host), new TlsLinkLimits { OutboundQueueFrames = 4096 })).ToList();
+        var connectors = servers.Select(server => links.Wrap(new TlsServerConnector(server.Host, server.Port,
+            () => TlsSettings.ForClient(certificate, caPublic, server.Host), new TlsLinkLimits { OutboundQueueFrames = 4096 }))).ToList();
         return ChatClient.Start(ClientOptions.WithNewIdentity(clientId, connectors[0]) with
         {
             FailoverServers = connectors[1..],
@@ -202,5 +231,19 @@ internal static class SimulateCommand
         public string RoomPrefix { get; init; } = new SimulationOptions().RoomPrefix;
 
         public double AckTimeoutSeconds { get; init; } = new ClientSessionSettings().AckTimeout.TotalSeconds;
+
+        public double Churn { get; init; }
+
+        public double ChurnPauseSeconds { get; init; } = new SimulationOptions().ChurnPause.TotalSeconds;
+    }
+
+    /// <summary>
+    /// The simulated clients retry a lost connection sooner than the chat client (0.2 s doubling up to 2 s): a restarted server
+    /// or a churned client is back within about two seconds, so the run measures delivery, not the backoff.
+    /// </summary>
+    internal static class ReconnectBackoff
+    {
+        public static readonly TimeSpan Initial = TimeSpan.FromMilliseconds(200);
+        public static readonly TimeSpan Max = TimeSpan.FromSeconds(2);
     }
 }

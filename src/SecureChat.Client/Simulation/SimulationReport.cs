@@ -15,8 +15,10 @@ public sealed record RoomReport(
     [property: JsonPropertyName("epoch")] ulong Epoch);
 
 /// <summary>
-/// What a simulation run measured. <see cref="Passed"/> is false if anything was lost (neither delivered nor reported to its
-/// sender), reported not delivered, duplicated, undecryptable or reported withheld by a receiver.
+/// What a simulation run measured. Each message counts once per receiver (every other member of its sender's room):
+/// <see cref="Expected"/> = <see cref="Delivered"/> + <see cref="ReportedFailed"/> + <see cref="Lost"/>; further copies are
+/// <see cref="Duplicates"/>. <see cref="Passed"/> is false if anything was lost (neither delivered nor reported to its
+/// sender), reported failed, duplicated, undecryptable or reported withheld by a receiver.
 /// </summary>
 public sealed record SimulationReport
 {
@@ -36,15 +38,40 @@ public sealed record SimulationReport
     [JsonPropertyName("delivered")]
     public long Delivered { get; init; }
 
+    /// <summary>Deliveries that did not happen and whose senders were not told: lost without a word.</summary>
     [JsonPropertyName("lost")]
     public long Lost { get; init; }
 
-    /// <summary>Messages whose senders were told they may not have been delivered (their missing deliveries are not in <see cref="Lost"/>).</summary>
+    /// <summary>Deliveries that did not happen to messages whose senders were told they may not have been delivered.</summary>
+    [JsonPropertyName("reported_failed")]
+    public long ReportedFailed { get; init; }
+
+    /// <summary>Messages whose senders were told they may not have been delivered (their missing deliveries are <see cref="ReportedFailed"/>, not <see cref="Lost"/>).</summary>
     [JsonPropertyName("not_delivered")]
     public long NotDelivered { get; init; }
 
+    /// <summary>Copies a receiver decrypted (and showed) again after the first.</summary>
     [JsonPropertyName("duplicates")]
     public long Duplicates { get; init; }
+
+    /// <summary>Copies the receivers' engines dropped as replays (messages resent after a resume): not shown, not duplicates.</summary>
+    [JsonPropertyName("copiesDropped")]
+    public long CopiesDropped { get; init; }
+
+    /// <summary>Connections lost during the run (server restarts, churn); the clients reconnect and resume.</summary>
+    [JsonPropertyName("disconnects")]
+    public long Disconnects { get; init; }
+
+    [JsonPropertyName("reconnects")]
+    public long Reconnects { get; init; }
+
+    /// <summary>Rooms resumed after a reconnect (their missed messages replayed by a server that keeps a message log).</summary>
+    [JsonPropertyName("resumes")]
+    public long Resumes { get; init; }
+
+    /// <summary>Clients the churn (<see cref="SimulationOptions.Churn"/>) dropped on purpose.</summary>
+    [JsonPropertyName("churned")]
+    public long Churned { get; init; }
 
     [JsonPropertyName("decryptFailures")]
     public long DecryptFailures { get; init; }
@@ -72,7 +99,7 @@ public sealed record SimulationReport
     public double ElapsedMs { get; init; }
 
     [JsonPropertyName("passed")]
-    public bool Passed => Lost == 0 && NotDelivered == 0 && Duplicates == 0 && DecryptFailures == 0 && Withheld == 0 && Sent > 0;
+    public bool Passed => Lost == 0 && ReportedFailed == 0 && NotDelivered == 0 && Duplicates == 0 && DecryptFailures == 0 && Withheld == 0 && Sent > 0;
 
     [JsonPropertyName("problems")]
     public IReadOnlyList<string> Problems { get; init; } = [];
@@ -93,9 +120,10 @@ public sealed record SimulationReport
             string.Create(c, $"sent                {Sent}"),
             string.Create(c, $"expected deliveries {Expected}"),
             string.Create(c, $"delivered           {Delivered}"),
-            string.Create(c, $"lost                {Lost}"),
-            string.Create(c, $"not delivered       {NotDelivered} (reported to their senders)"),
+            string.Create(c, $"lost                {Lost} (senders not told)"),
+            string.Create(c, $"reported failed     {ReportedFailed} deliveries of {NotDelivered} messages (their senders were told)"),
             string.Create(c, $"duplicates          {Duplicates}"),
+            string.Create(c, $"reconnects          {Reconnects} after {Disconnects} lost connections ({Churned} churned clients); {Resumes} rooms resumed, {CopiesDropped} resent copies dropped"),
             string.Create(c, $"decrypt failures    {DecryptFailures}"),
             string.Create(c, $"reported withheld   {Withheld}"),
             string.Create(c, $"errors/warnings     {Errors}"),

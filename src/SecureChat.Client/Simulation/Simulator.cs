@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 
 namespace SecureChat.Client.Simulation;
 
@@ -31,6 +33,18 @@ public sealed record SimulationOptions
     /// <summary>Rooms are named <c>PREFIX-0</c> … <c>PREFIX-(R-1)</c>.</summary>
     public string RoomPrefix { get; init; } = "sim-room";
 
+    /// <summary>
+    /// The fraction (0 … 1) of the clients that drop their connection once while they send, at a random message, and come back
+    /// after <see cref="ChurnPause"/> (half to one and a half times it) to resume their rooms.
+    /// </summary>
+    public double Churn { get; init; }
+
+    /// <summary>How long a churned client stays offline, on average.</summary>
+    public TimeSpan ChurnPause { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many clients <see cref="Churn"/> drops: the fraction of <see cref="Clients"/>, rounded.</summary>
+    public int ChurnedClients => (int)Math.Round(Churn * Clients, MidpointRounding.AwayFromZero);
+
     /// <summary>The name of room <paramref name="room"/> (0 … <see cref="Rooms"/> − 1).</summary>
     public string RoomName(int room) => RoomPrefix + "-" + room.ToString(CultureInfo.InvariantCulture);
 
@@ -43,6 +57,9 @@ public sealed record SimulationOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MessageSize, 1, nameof(MessageSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MessageSize, 16 * 1024, nameof(MessageSize));
         ArgumentOutOfRangeException.ThrowIfNegative(RatePerClient, nameof(RatePerClient));
+        ArgumentOutOfRangeException.ThrowIfNegative(Churn, nameof(Churn));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Churn, 1, nameof(Churn));
+        ArgumentOutOfRangeException.ThrowIfNegative(ChurnPause.Ticks, nameof(ChurnPause));
         if (!EnvelopeCodec.IsValidId(RoomName(Rooms - 1)))
         {
             throw new ArgumentOutOfRangeException(nameof(RoomPrefix), RoomPrefix,
@@ -64,75 +81,90 @@ public sealed record SimulationOptions
     }
 }
 
-/// <summary>Where a run stands; reported while it runs.</summary>
-public sealed record SimulationProgress(string Phase, int Connected, int Keyed, int Clients, long Sent, long SendTotal, long Delivered, long Expected);
+/// <summary>Where a run stands; reported while it runs. <paramref name="Connected"/> counts the clients online now.</summary>
+public sealed record SimulationProgress(string Phase, int Connected, int Keyed, int Clients, long Sent, long SendTotal, long Delivered, long Expected)
+{
+    /// <summary>Connections that came back after a loss (server restarts, churn).</summary>
+    public long Reconnects { get; init; }
+}
 
 /// <summary>
 /// Many <see cref="ChatClient"/>s in one process: client i joins room i mod R (named PREFIX-(i mod R)); once every member of every
-/// room holds the room's final keys, each client sends its messages, and every decrypted message is
-/// counted per receiver by the unique id in its text. A message its sender was told may not have been delivered
-/// (<see cref="MessageNotDelivered"/>) is counted as such: its missing deliveries are reported, not lost.
+/// room holds the room's final keys, each client sends its messages, and every decrypted message is counted per receiver by
+/// the unique id in its text (<see cref="DeliveryLedger"/>): delivered once, duplicated, reported failed to its sender
+/// (<see cref="MessageNotDelivered"/>), or lost. A lost connection is part of the run: the clients reconnect and resume their
+/// rooms (a server that keeps a message log replays what they missed), and the run goes on; <see cref="SimulationOptions.Churn"/>
+/// drops some clients on purpose.
 /// </summary>
 public sealed class Simulator
 {
     private readonly SimulationOptions _options;
-    private readonly Func<int, string, ChatClient> _startClient;
+    private readonly Func<int, string, LinkBreaker, ChatClient> _startClient;
     private readonly Func<ClientEvent, string> _describe;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly LatencyRecorder _latency = new();
     private readonly LatencyRecorder _joinLatency = new();
-    private readonly ConcurrentDictionary<long, int> _deliveriesPerMessage = new();
-
-    // Messages their senders were told may not have been delivered (MessageNotDelivered), with their receiver count.
-    private readonly ConcurrentDictionary<long, int> _reportedNotDelivered = new();
+    private readonly DeliveryLedger _ledger;
     private readonly ConcurrentQueue<string> _problems = new();
     private SimClient[] _clients = [];
     private long _sent;
-    private long _delivered;
-    private long _duplicates;
     private long _decryptFailures;
     private long _withheld;
     private long _errors;
+    private long _disconnects;
+    private long _reconnects;
+    private long _resumes;
+    private long _copiesDropped;
+    private long _churned;
     private volatile string _phase = "connecting";
 
-    /// <param name="startClient">Starts client i (0 … clients − 1) with an id, on its own TLS connection (see <see cref="SimulationOptions.ServerOrderFor{T}"/>).</param>
+    /// <param name="startClient">
+    /// Starts client i (0 … clients − 1) with an id, on its own TLS connection (see <see cref="SimulationOptions.ServerOrderFor{T}"/>),
+    /// each of its connectors wrapped with the <see cref="LinkBreaker"/> given (the churn cuts its links with it).
+    /// </param>
     /// <param name="describe">Words for a problem event in the report (the CLI's); without it, the event's own fields.</param>
-    public Simulator(SimulationOptions options, Func<int, string, ChatClient> startClient, Func<ClientEvent, string>? describe = null)
+    public Simulator(SimulationOptions options, Func<int, string, LinkBreaker, ChatClient> startClient, Func<ClientEvent, string>? describe = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         _startClient = startClient;
         _describe = describe ?? (e => e.ToString());
+        _ledger = new DeliveryLedger([.. Enumerable.Range(0, options.Clients).Select(i => i % options.Rooms)], options.MessagesPerClient);
     }
 
     public SimulationProgress Progress => new(
         _phase,
-        _clients.Count(c => c.IsConnected),
+        _clients.Count(c => c.IsOnline),
         _clients.Count(c => c.IsKeyed),
         _options.Clients,
         Interlocked.Read(ref _sent),
         (long)_options.Clients * _options.MessagesPerClient,
-        Interlocked.Read(ref _delivered),
-        ExpectedDeliveries());
+        _ledger.Delivered,
+        _ledger.Expected)
+    {
+        Reconnects = Interlocked.Read(ref _reconnects),
+    };
 
     public async Task<SimulationReport> RunAsync(CancellationToken cancellationToken = default)
     {
         var runId = Guid.NewGuid().ToString("N")[..6];
         _clients = [.. Enumerable.Range(0, _options.Clients).Select(i => new SimClient(this, i, $"sim{runId}-{i:D4}", RoomOf(i)))];
+        ChooseChurned();
         var pumps = new List<Task>();
+        var churns = new ConcurrentBag<Task>();
         try
         {
             foreach (var client in _clients)
             {
-                client.Client = _startClient(client.Index, client.Id);
+                client.Client = _startClient(client.Index, client.Id, client.Links);
                 pumps.Add(Task.Run(() => client.PumpAsync(cancellationToken), CancellationToken.None));
             }
 
-            var ready = await WaitAsync(() => _clients.All(c => c.IsConnected), _options.ConnectAndJoinTimeout, cancellationToken).ConfigureAwait(false);
+            var ready = await WaitAsync(() => _clients.All(c => c.WasConnected), _options.ConnectAndJoinTimeout, cancellationToken).ConfigureAwait(false);
             if (!ready)
             {
-                _problems.Enqueue($"only {_clients.Count(c => c.IsConnected)} of {_clients.Length} clients connected in time");
+                _problems.Enqueue($"only {_clients.Count(c => c.WasConnected)} of {_clients.Length} clients connected in time");
                 return Report(TimeSpan.Zero, TimeSpan.Zero);
             }
 
@@ -155,23 +187,22 @@ public sealed class Simulator
             _phase = "sending";
             var sendStart = _clock.Elapsed;
             var sendDeadline = _clock.Elapsed + _options.DeliveryTimeout;
-            var senders = _clients.Select(c => Task.Run(() => c.SendAllAsync(sendDeadline, cancellationToken), CancellationToken.None)).ToList();
+            var senders = _clients.Select(c => Task.Run(() => c.SendAllAsync(sendDeadline, churns, cancellationToken), CancellationToken.None)).ToList();
             await Task.WhenAll(senders).ConfigureAwait(false);
             _phase = "delivering";
-            var delivered = await WaitAsync(() => Interlocked.Read(ref _delivered) + ReportedMissing() >= ExpectedDeliveries(), _options.DeliveryTimeout,
-                cancellationToken).ConfigureAwait(false);
+            var delivered = await WaitAsync(() => _ledger.Accounted >= _ledger.Expected, _options.DeliveryTimeout, cancellationToken).ConfigureAwait(false);
             var elapsed = _clock.Elapsed - sendStart;
             if (!delivered)
             {
                 _problems.Enqueue("timed out waiting for deliveries");
             }
 
-            // Anything extra (duplicates) would arrive right behind the last delivery; give it one short look.
             _phase = "done";
             return Report(keyTime, elapsed);
         }
         finally
         {
+            await Task.WhenAll(churns).ConfigureAwait(false);
             foreach (var client in _clients.Where(c => c.Client is not null))
             {
                 await client.Client!.DisposeAsync().ConfigureAwait(false);
@@ -185,43 +216,50 @@ public sealed class Simulator
 
     private int RoomSize(string room) => _clients.Count(c => c.Room == room);
 
-    private long ExpectedDeliveries() =>
-        _clients.Sum(c => (long)_options.MessagesPerClient * (RoomSize(c.Room) - 1));
-
-    private long MessageId(int clientIndex, int sequence) => ((long)clientIndex * _options.MessagesPerClient) + sequence;
-
-    /// <summary>Deliveries that did not happen to messages whose senders were told so: reported, not lost.</summary>
-    private long ReportedMissing() =>
-        _reportedNotDelivered.Sum(m => (long)Math.Max(0, m.Value - _deliveriesPerMessage.GetValueOrDefault(m.Key)));
-
-    private bool DeliveredOrReported(long messageId, int receivers) =>
-        _deliveriesPerMessage.GetValueOrDefault(messageId) >= receivers || _reportedNotDelivered.ContainsKey(messageId);
+    /// <summary>The churned clients, at random, each with the message before which it drops its connection.</summary>
+    private void ChooseChurned()
+    {
+        var order = Enumerable.Range(0, _clients.Length).ToArray();
+        Random.Shared.Shuffle(order);
+        foreach (var index in order.Take(_options.ChurnedClients))
+        {
+            _clients[index].DropBefore = Random.Shared.Next(0, Math.Max(1, _options.MessagesPerClient));
+        }
+    }
 
     private SimulationReport Report(TimeSpan keyTime, TimeSpan sendElapsed)
     {
-        var expected = ExpectedDeliveries();
-        var sent = Interlocked.Read(ref _sent);
-        var delivered = Interlocked.Read(ref _delivered);
-        var lost = Math.Max(0, expected - delivered - ReportedMissing());
+        var counts = _ledger.Count();
+        foreach (var lost in counts.LostExamples)
+        {
+            _problems.Enqueue($"{_clients[lost.Receiver].Id} never got message {lost.Sequence} of {_clients[lost.Sender].Id}, and its sender was not told");
+        }
+
         return new SimulationReport
         {
             Clients = _options.Clients,
             Rooms = [.. Enumerable.Range(0, _options.Rooms).Select(r => _options.RoomName(r)).Select(name =>
                 new RoomReport(name, _clients.Where(c => c.Room == name).Select(c => c.LastEpoch).DefaultIfEmpty(0UL).Max()))],
-            Sent = sent,
-            Expected = expected,
-            Delivered = delivered,
-            Lost = lost,
-            NotDelivered = _reportedNotDelivered.Count,
-            Duplicates = Interlocked.Read(ref _duplicates),
+            Sent = Interlocked.Read(ref _sent),
+            Expected = counts.Expected,
+            Delivered = counts.Delivered,
+            Lost = counts.Lost,
+            ReportedFailed = counts.ReportedFailed,
+            NotDelivered = counts.NotDeliveredMessages,
+            Duplicates = counts.Duplicates,
             DecryptFailures = Interlocked.Read(ref _decryptFailures),
             Withheld = Interlocked.Read(ref _withheld),
             Errors = Interlocked.Read(ref _errors),
+            Disconnects = Interlocked.Read(ref _disconnects),
+            Reconnects = Interlocked.Read(ref _reconnects),
+            Resumes = Interlocked.Read(ref _resumes),
+            Churned = Interlocked.Read(ref _churned),
+            CopiesDropped = Interlocked.Read(ref _copiesDropped),
             LatencyMs = new PercentilesMs(_latency.Percentile(50), _latency.Percentile(99), _latency.Max()),
             JoinMs = new PercentilesMs(_joinLatency.Percentile(50), _joinLatency.Percentile(99), _joinLatency.Max()),
             KeyEstablishmentMs = keyTime.TotalMilliseconds,
             ElapsedMs = sendElapsed.TotalMilliseconds,
-            MessagesPerSecond = sendElapsed > TimeSpan.Zero ? delivered / sendElapsed.TotalSeconds : 0,
+            MessagesPerSecond = sendElapsed > TimeSpan.Zero ? counts.Delivered / sendElapsed.TotalSeconds : 0,
             Problems = [.. _problems.Take(20)],
         };
     }
@@ -246,8 +284,8 @@ public sealed class Simulator
     private sealed class SimClient(Simulator owner, int index, string id, string room)
     {
         private long _lastEpoch;
-        private readonly HashSet<long> _received = [];
-        private volatile bool _connected;
+        private volatile bool _wasConnected;
+        private volatile bool _online;
         private volatile bool _keyed;
 
         public int Index => index;
@@ -261,13 +299,19 @@ public sealed class Simulator
 
         public ChatClient? Client { get; set; }
 
+        /// <summary>Cuts this client's links for the churn.</summary>
+        public LinkBreaker Links { get; } = new();
+
+        /// <summary>For a churned client, the message before which it drops its connection; null for the others.</summary>
+        public int? DropBefore { get; set; }
+
         public TimeSpan JoinStartedAt { get; set; }
 
-        public bool IsConnected => _connected;
+        public bool WasConnected => _wasConnected;
+
+        public bool IsOnline => _online;
 
         public bool IsKeyed => _keyed;
-
-        public int SentCount { get; private set; }
 
         public async Task PumpAsync(CancellationToken cancellationToken)
         {
@@ -284,11 +328,10 @@ public sealed class Simulator
             }
         }
 
-        public async Task SendAllAsync(TimeSpan deadline, CancellationToken cancellationToken)
+        public async Task SendAllAsync(TimeSpan deadline, ConcurrentBag<Task> churns, CancellationToken cancellationToken)
         {
             var messages = owner._options.MessagesPerClient;
             var window = owner._options.InFlightPerClient;
-            var receivers = owner.RoomSize(Room) - 1;
             var rate = owner._options.RatePerClient;
 
             // Clients start at spread-out offsets so a paced run does not send in lockstep bursts.
@@ -296,6 +339,11 @@ public sealed class Simulator
             var nextSendAt = owner._clock.Elapsed + (interval * index / Math.Max(1, owner._options.Clients));
             for (var k = 0; k < messages; k++)
             {
+                if (k == DropBefore)
+                {
+                    churns.Add(Task.Run(() => ChurnAsync(cancellationToken), CancellationToken.None));
+                }
+
                 if (rate > 0)
                 {
                     var wait = nextSendAt - owner._clock.Elapsed;
@@ -308,10 +356,10 @@ public sealed class Simulator
                 }
 
                 // Keep at most a window of this client's messages short of full delivery.
-                if (k >= window && receivers > 0)
+                if (k >= window && owner._ledger.ReceiversOf(index) > 0)
                 {
-                    var waitFor = owner.MessageId(index, k - window);
-                    while (!owner.DeliveredOrReported(waitFor, receivers) && owner._clock.Elapsed < deadline)
+                    var waitFor = owner._ledger.MessageId(index, k - window);
+                    while (!owner._ledger.Settled(waitFor) && owner._clock.Elapsed < deadline)
                     {
                         await Task.Delay(2, cancellationToken).ConfigureAwait(false);
                     }
@@ -323,11 +371,36 @@ public sealed class Simulator
                     }
                 }
 
-                var text = SimulationMessage.Format(owner.MessageId(index, k), owner._clock.ElapsedTicks, owner._options.MessageSize);
+                var text = SimulationMessage.Format(owner._ledger.MessageId(index, k), owner._clock.ElapsedTicks, owner._options.MessageSize);
                 Client!.Send(Room, text);
-                SentCount++;
                 Interlocked.Increment(ref owner._sent);
             }
+
+            if (messages == 0 && DropBefore is not null)
+            {
+                churns.Add(Task.Run(() => ChurnAsync(cancellationToken), CancellationToken.None));
+            }
+        }
+
+        /// <summary>
+        /// The connection drops, as on a network failure, and stays down for a while; what the client sends meanwhile waits in its
+        /// queue. Then the session's next attempt connects and its rooms resume.
+        /// </summary>
+        private async Task ChurnAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref owner._churned);
+            Links.BreakCurrentLink(stayOffline: true);
+            var pause = owner._options.ChurnPause * (0.5 + Random.Shared.NextDouble());
+            try
+            {
+                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The run was cancelled: come back at once.
+            }
+
+            Links.Release();
         }
 
         private void Handle(ClientEvent e)
@@ -335,7 +408,31 @@ public sealed class Simulator
             switch (e)
             {
                 case Connected:
-                    _connected = true;
+                    _wasConnected = true;
+                    _online = true;
+                    break;
+                case Disconnected { RetryIn: not null }:
+                    // A lost connection is part of the run: the session reconnects and its rooms resume. Each failed attempt
+                    // reports again; one loss counts once.
+                    if (_online)
+                    {
+                        _online = false;
+                        Interlocked.Increment(ref owner._disconnects);
+                    }
+
+                    break;
+                case Reconnected:
+                    _online = true;
+                    Interlocked.Increment(ref owner._reconnects);
+                    break;
+                case Resumed:
+                    Interlocked.Increment(ref owner._resumes);
+                    break;
+                case RoomOffline:
+                    break;
+                case MessageDropped { Reason: DecryptRejection.Replay }:
+                    // A copy of a message this client already has (resent after a resume): the engine's replay rule drops it.
+                    Interlocked.Increment(ref owner._copiesDropped);
                     break;
                 case KeyEstablished k when k.RoomId == Room:
                     Interlocked.Exchange(ref _lastEpoch, (long)k.Epoch);
@@ -370,30 +467,25 @@ public sealed class Simulator
         private void OnNotDelivered(MessageNotDelivered m)
         {
             owner._problems.Enqueue($"{Id}: {owner._describe(m)}");
-            if (SimulationMessage.TryParse(m.Preview, out var messageId, out _))
+            if (SimulationMessage.TryParse(m.Preview, out var messageId, out _) && owner._ledger.IsFrom(index, messageId))
             {
-                owner._reportedNotDelivered.TryAdd(messageId, owner.RoomSize(Room) - 1);
+                owner._ledger.ReportFailed(messageId);
             }
         }
 
         private void OnMessage(MessageReceived m)
         {
             var now = owner._clock.ElapsedTicks;
-            if (!SimulationMessage.TryParse(m.Text, out var messageId, out var sentAtTicks))
+            if (!SimulationMessage.TryParse(m.Text, out var messageId, out var sentAtTicks) || !owner._ledger.Expects(index, messageId))
             {
-                owner._problems.Enqueue($"{Id}: a message that is not from the simulator");
+                owner._problems.Enqueue($"{Id}: a message that is not from this run's members of {Room}, from {m.SenderId}");
                 return;
             }
 
-            if (!_received.Add(messageId))
+            if (owner._ledger.Receive(index, messageId))
             {
-                Interlocked.Increment(ref owner._duplicates);
-                return;
+                owner._latency.Record(TimeSpan.FromSeconds((double)(now - sentAtTicks) / Stopwatch.Frequency));
             }
-
-            Interlocked.Increment(ref owner._delivered);
-            owner._deliveriesPerMessage.AddOrUpdate(messageId, 1, (_, count) => count + 1);
-            owner._latency.Record(TimeSpan.FromSeconds((double)(now - sentAtTicks) / Stopwatch.Frequency));
         }
     }
 }

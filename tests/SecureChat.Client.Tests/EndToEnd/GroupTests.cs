@@ -65,7 +65,7 @@ public sealed class GroupTests() : EndToEndTest("e2e-group")
     {
         var simulator = new Simulator(
             new SimulationOptions { Clients = 10, Rooms = 1, MessagesPerClient = 5, ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60) },
-            (_, id) => ChatClient.Start(Server.ChatClientOptions(id), System));
+            (_, id, _) => ChatClient.Start(Server.ChatClientOptions(id), System));
 
         var report = await simulator.RunAsync();
 

@@ -72,7 +72,7 @@ public sealed class ServerListTests : IAsyncLifetime
             Clients = 4, Rooms = 2, MessagesPerClient = 3, RoomPrefix = "spread",
             ConnectAndJoinTimeout = TimeSpan.FromSeconds(60), DeliveryTimeout = TimeSpan.FromSeconds(60),
         };
-        var simulator = new Simulator(options, (index, id) =>
+        var simulator = new Simulator(options, (index, id, _) =>
         {
             var order = SimulationOptions.ServerOrderFor(servers, index);
             return ChatClient.Start(order[0].ChatClientOptions(id) with { FailoverServers = [.. order.Skip(1).Select(s => s.ChatConnector(id))] }, _system);

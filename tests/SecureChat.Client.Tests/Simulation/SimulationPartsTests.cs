@@ -48,7 +48,11 @@ public sealed class SimulationPartsTests
 
         using var json = JsonDocument.Parse(report.ToJson());
         var root = json.RootElement;
-        foreach (var key in new[] { "sent", "expected", "delivered", "lost", "not_delivered", "duplicates", "decryptFailures", "messagesPerSecond" })
+        foreach (var key in new[]
+                 {
+                     "sent", "expected", "delivered", "lost", "reported_failed", "not_delivered", "duplicates", "decryptFailures", "messagesPerSecond",
+                     "disconnects", "reconnects", "resumes", "churned", "copiesDropped",
+                 })
         {
             Assert.True(root.TryGetProperty(key, out _), key);
         }
@@ -58,6 +62,7 @@ public sealed class SimulationPartsTests
         Assert.False(root.GetProperty("passed").GetBoolean());
         Assert.True((report with { Lost = 0, Delivered = 20 }).Passed);
         Assert.False((report with { Lost = 0, Delivered = 19, NotDelivered = 1 }).Passed);
+        Assert.False((report with { Lost = 0, Delivered = 19, ReportedFailed = 1 }).Passed);
         Assert.Equal(1, JsonDocument.Parse((report with { NotDelivered = 1 }).ToJson()).RootElement.GetProperty("not_delivered").GetInt64());
     }
 
@@ -99,12 +104,62 @@ public sealed class SimulationPartsTests
     [InlineData("--room-prefix", "a/b")]
     [InlineData("--ack-timeout", "0")]
     [InlineData("--rooms", "11")]
+    [InlineData("--churn", "1.5")]
+    [InlineData("--churn", "-0.1")]
+    [InlineData("--churn-pause", "-1")]
     public void Simulate_refuses_options_out_of_bounds_with_a_reason(string option, string value)
     {
         var args = SimulateCommand.ReadArguments(SimulateCommand.Create().Parse([option, value]));
 
         Assert.Null(SimulateCommand.TryOptions(args, out var problem));
         Assert.NotEmpty(problem);
+    }
+
+    [Fact]
+    public void Simulate_reads_the_churn_fraction_and_pause_and_drops_that_fraction_of_the_clients_rounded()
+    {
+        var args = SimulateCommand.ReadArguments(SimulateCommand.Create().Parse(["--clients", "7", "--churn", "0.5", "--churn-pause", "2.5"]));
+        var options = Assert.IsType<SimulationOptions>(SimulateCommand.TryOptions(args, out _));
+
+        Assert.Equal((0.5, TimeSpan.FromSeconds(2.5), 4), (options.Churn, options.ChurnPause, options.ChurnedClients));
+        Assert.Equal(0, SimulateCommand.TryOptions(SimulateCommand.ReadArguments(SimulateCommand.Create().Parse([])), out _)!.ChurnedClients);
+    }
+
+    [Fact]
+    public void The_ledger_counts_each_message_once_per_receiver_as_delivered_reported_failed_or_lost_and_every_further_copy_as_a_duplicate()
+    {
+        // Clients 0, 1, 2 in room 0 and client 3 alone in room 1; two messages each.
+        var ledger = new DeliveryLedger([0, 0, 0, 1], messagesPerClient: 2);
+        Assert.Equal(12, ledger.Expected); // 3 senders × 2 messages × 2 receivers; client 3 has no one to send to
+
+        Assert.True(ledger.Receive(1, ledger.MessageId(0, 0)));
+        Assert.False(ledger.Receive(1, ledger.MessageId(0, 0))); // a copy shown again
+        Assert.True(ledger.Receive(2, ledger.MessageId(0, 0)));
+        Assert.True(ledger.Settled(ledger.MessageId(0, 0)));
+        Assert.False(ledger.Settled(ledger.MessageId(0, 1)));
+        ledger.ReportFailed(ledger.MessageId(0, 1)); // its sender was told
+        Assert.True(ledger.Settled(ledger.MessageId(0, 1)));
+        Assert.True(ledger.Receive(2, ledger.MessageId(0, 1))); // one receiver got it after all
+        Assert.True(ledger.Receive(0, ledger.MessageId(1, 0)));
+
+        var counts = ledger.Count();
+        Assert.Equal((12L, 4L, 1L, 7L, 1L, 1L), (counts.Expected, counts.Delivered, counts.ReportedFailed, counts.Lost, counts.Duplicates, counts.NotDeliveredMessages));
+        Assert.Equal(counts.Expected, counts.Delivered + counts.ReportedFailed + counts.Lost);
+        Assert.Contains(new LostDelivery(Receiver: 2, Sender: 1, Sequence: 0), counts.LostExamples);
+        Assert.Equal(5, ledger.Accounted); // 0/0 delivered to both, 0/1 reported (for both receivers), 1/0 to one
+    }
+
+    [Fact]
+    public void The_ledger_refuses_a_message_its_receiver_should_not_get()
+    {
+        var ledger = new DeliveryLedger([0, 0, 1, 1], messagesPerClient: 2);
+
+        Assert.False(ledger.Expects(0, ledger.MessageId(0, 1))); // its own
+        Assert.False(ledger.Expects(0, ledger.MessageId(2, 0))); // another room's
+        Assert.False(ledger.Expects(0, 8)); // not an id of this run
+        Assert.True(ledger.Expects(0, ledger.MessageId(1, 1)));
+        Assert.True(ledger.IsFrom(1, ledger.MessageId(1, 1)));
+        Assert.Throws<ArgumentException>(() => ledger.Receive(0, ledger.MessageId(2, 0)));
     }
 
     [Fact]

@@ -49,8 +49,13 @@ internal sealed class CliProcess : IAsyncDisposable
     }
 
     /// <summary>Reads output lines until one contains <paramref name="text"/>.</summary>
-    public async Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null)
+    public Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null) =>
+        WaitForLineAsync(line => line.Contains(text, StringComparison.Ordinal), $"'{text}'", timeout);
+
+    /// <summary>Reads output lines until <paramref name="match"/> accepts one; <paramref name="what"/> names it in the timeout's message.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, string what, TimeSpan? timeout = null)
     {
+        ArgumentNullException.ThrowIfNull(match);
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
         try
         {
@@ -58,7 +63,7 @@ internal sealed class CliProcess : IAsyncDisposable
             {
                 var line = await _lines.Reader.ReadAsync(cts.Token);
                 _seen.Add(line);
-                if (line.Contains(text, StringComparison.Ordinal))
+                if (match(line))
                 {
                     return line;
                 }
@@ -66,7 +71,7 @@ internal sealed class CliProcess : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
         {
-            throw new TimeoutException($"no output line with '{text}'; saw:{Environment.NewLine}{string.Join(Environment.NewLine, _seen)}");
+            throw new TimeoutException($"no output line with {what}; saw:{Environment.NewLine}{string.Join(Environment.NewLine, _seen)}");
         }
     }
 

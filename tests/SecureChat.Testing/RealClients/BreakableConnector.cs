@@ -3,44 +3,19 @@ using SecureChat.Client.Connection;
 
 namespace SecureChat.Testing.RealClients;
 
-/// <summary>Real TLS links that a test can cut, as a network failure would, and keep cut until released.</summary>
-public sealed class BreakableConnector(IServerConnector inner) : IServerConnector
+/// <summary>Real TLS links that a test can cut, as a network failure would, and keep cut until released (<see cref="LinkBreaker"/>).</summary>
+public sealed class BreakableConnector : IServerConnector
 {
-    private IServerLink? _current;
-    private volatile bool _offline;
+    private readonly LinkBreaker _breaker = new();
+    private readonly IServerConnector _connector;
 
-    public string Address => inner.Address;
+    public BreakableConnector(IServerConnector inner) => _connector = _breaker.Wrap(inner);
 
-    public IServerLink Connect(IActorRef session, long linkId)
-    {
-        ArgumentNullException.ThrowIfNull(session);
-        if (_offline)
-        {
-            session.Tell(new LinkEvents.LinkDown(linkId, "the test keeps this client offline"));
-            return new RefusedLink(linkId);
-        }
+    public string Address => _connector.Address;
 
-        var link = inner.Connect(session, linkId);
-        Volatile.Write(ref _current, link);
-        return link;
-    }
+    public IServerLink Connect(IActorRef session, long linkId) => _connector.Connect(session, linkId);
 
-    public void BreakCurrentLink(bool stayOffline = false)
-    {
-        _offline = stayOffline;
-        Volatile.Read(ref _current)?.Dispose();
-    }
+    public void BreakCurrentLink(bool stayOffline = false) => _breaker.BreakCurrentLink(stayOffline);
 
-    public void Release() => _offline = false;
-
-    private sealed class RefusedLink(long linkId) : IServerLink
-    {
-        public long LinkId => linkId;
-
-        public bool TrySend(Core.Wire.Envelope envelope) => false;
-
-        public void Dispose()
-        {
-        }
-    }
+    public void Release() => _breaker.Release();
 }

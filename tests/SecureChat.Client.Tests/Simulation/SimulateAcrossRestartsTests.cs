@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SecureChat.Client.Tests.Support;
+using SecureChat.Testing.Hosting;
+using Xunit.Abstractions;
+
+namespace SecureChat.Client.Tests.Simulation;
+
+/// <summary>
+/// <c>securechat simulate</c> (the built program) against the real server executable on its embedded SQLite store: the run goes on
+/// across server restarts and dropped connections, and its report counts every message per receiver as delivered once, reported
+/// failed to its sender, or lost. The test moves when the simulator's progress lines (stderr) and the server's log say so.
+/// </summary>
+public sealed partial class SimulateAcrossRestartsTests(ITestOutputHelper output)
+{
+    private const int Clients = 6;
+
+    [Fact]
+    public async Task A_run_during_which_the_server_is_killed_and_restarted_twice_ends_with_nothing_lost_and_nothing_duplicated()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGKILL
+        }
+
+        using var certificates = new TestCertificates();
+        using var data = new TempDirectory();
+        var port = FreePort();
+        var server = await StartServerAsync("server", certificates, data, port);
+        try
+        {
+            await using var simulate = StartSimulate(certificates, port, "--messages", "80", "--rate", "4");
+            const long expected = Clients * 80 * 2; // two rooms of three: each message to two receivers
+            for (var restart = 1; restart <= 2; restart++)
+            {
+                // Mid-run: still sending, every client back from the previous restart, and deliveries under way since.
+                var atLeast = restart * expected / 4;
+                var reconnected = (restart - 1) * Clients;
+                var line = await simulate.WaitForLineAsync(
+                    l => Progress(l) is { Phase: "sending" } p && p.Delivered >= atLeast && p.Reconnects >= reconnected,
+                    $"progress: sending, ≥ {atLeast} delivered, ≥ {reconnected} reconnects", TimeSpan.FromSeconds(120));
+                output.WriteLine($"kill {restart} at: {line}");
+                server.Kill(); // SIGKILL: no shutdown, whatever was not written is gone
+                using (var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+                {
+                    await server.WaitForExitAsync(exited.Token);
+                }
+
+                PrintAndDispose(server);
+                server = await StartServerAsync($"server-{restart}", certificates, data, port);
+            }
+
+            var report = await ReportAsync(simulate);
+
+            Assert.Equal((expected, 0L, 0L), (report.GetProperty("expected").GetInt64(), report.GetProperty("lost").GetInt64(),
+                report.GetProperty("duplicates").GetInt64()));
+            Assert.Equal(expected, report.GetProperty("delivered").GetInt64() + report.GetProperty("reported_failed").GetInt64());
+            Assert.True(report.GetProperty("reconnects").GetInt64() >= 2 * Clients, "every client came back after each restart");
+            Assert.True(report.GetProperty("resumes").GetInt64() >= 2 * Clients, "and resumed its room");
+            Assert.Equal(["sim-room-0", "sim-room-1"], report.GetProperty("rooms").EnumerateArray().Select(r => r.GetProperty("name").GetString()));
+        }
+        finally
+        {
+            PrintAndDispose(server);
+        }
+    }
+
+    [Fact]
+    public async Task A_run_with_churn_drops_that_fraction_of_the_clients_once_each_and_they_resume_with_nothing_lost_or_duplicated()
+    {
+        using var certificates = new TestCertificates();
+        using var data = new TempDirectory();
+        var port = FreePort();
+        var server = await StartServerAsync("server", certificates, data, port);
+        try
+        {
+            await using var simulate = StartSimulate(certificates, port, "--messages", "30", "--rate", "5", "--churn", "0.5", "--churn-pause", "1");
+
+            var report = await ReportAsync(simulate);
+
+            const long expected = Clients * 30 * 2;
+            Assert.Equal((expected, expected, 0L, 0L, 0L), (report.GetProperty("expected").GetInt64(), report.GetProperty("delivered").GetInt64(),
+                report.GetProperty("reported_failed").GetInt64(), report.GetProperty("lost").GetInt64(), report.GetProperty("duplicates").GetInt64()));
+            Assert.Equal(Clients / 2, report.GetProperty("churned").GetInt64());
+            Assert.True(report.GetProperty("reconnects").GetInt64() >= Clients / 2, "each churned client came back");
+            Assert.True(report.GetProperty("resumes").GetInt64() >= Clients / 2, "and resumed its room");
+            Assert.True(report.GetProperty("passed").GetBoolean());
+        }
+        finally
+        {
+            PrintAndDispose(server);
+        }
+    }
+
+    /// <summary>Six clients in two rooms against the server on <paramref name="port"/>, the report as JSON on stdout.</summary>
+    private static CliProcess StartSimulate(TestCertificates certificates, int port, params string[] more) =>
+        CliProcess.Start(["simulate", "--server", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--certs", certificates.Directory,
+            "--clients", Clients.ToString(CultureInfo.InvariantCulture), "--rooms", "2", "--timeout", "150", "--json", .. more]);
+
+    /// <summary>The server on its embedded store in <paramref name="data"/> (the same folder and port after each restart).</summary>
+    private static async Task<ServerProcess> StartServerAsync(string name, TestCertificates certificates, TempDirectory data, int port)
+    {
+        var server = ServerProcess.Start(name, data.Path, ["--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture),
+            "--certs", certificates.Directory, "--data", Path.Combine(data.Path, "rooms")]);
+        await server.ListeningPortAsync(TimeSpan.FromSeconds(90));
+        return server;
+    }
+
+    private async Task<JsonElement> ReportAsync(CliProcess simulate)
+    {
+        var json = await simulate.WaitForLineAsync(l => l.StartsWith('{'), "the JSON report", TimeSpan.FromSeconds(240));
+        output.WriteLine(json);
+        await simulate.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return JsonDocument.Parse(json).RootElement.Clone();
+    }
+
+    private static SimulateProgress? Progress(string line) =>
+        ProgressLine().Match(line) is { Success: true } m
+            ? new SimulateProgress(m.Groups[1].Value, long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), long.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture))
+            : null;
+
+    private void PrintAndDispose(ServerProcess server)
+    {
+        server.Kill();
+        foreach (var line in server.Lines.TakeLast(40))
+        {
+            output.WriteLine($"{server.Name}: {line}");
+        }
+
+        server.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [GeneratedRegex(@"^stderr: (\w+) .* delivered (\d+)/\d+  reconnects (\d+)$")]
+    private static partial Regex ProgressLine();
+
+    private sealed record SimulateProgress(string Phase, long Delivered, long Reconnects);
+}
