@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using SecureChat.Client.Session;
 using SecureChat.Testing.EndToEnd;
 using SecureChat.Testing.Hosting;
@@ -82,7 +80,7 @@ public sealed class StoreAndForwardTests(ITestOutputHelper output) : EndToEndTes
 
         using var certificates = new TestCertificates();
         using var data = new TempDirectory();
-        var port = FreePort();
+        var port = ServerProcess.FreeLoopbackPort();
         string[] arguments = ["--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture),
             "--certs", certificates.Directory, "--data", Path.Combine(data.Path, "rooms")];
         var server = ServerProcess.Start("server", data.Path, arguments);
@@ -118,7 +116,7 @@ public sealed class StoreAndForwardTests(ITestOutputHelper output) : EndToEndTes
                 alice.Client.Send(Room, text); // while the server is down: queued
             }
 
-            PrintAndDispose(server);
+            server.KillPrintAndDispose(output);
             server = ServerProcess.Start("server-again", data.Path, arguments);
             await server.ListeningPortAsync(TimeSpan.FromSeconds(60));
 
@@ -133,26 +131,8 @@ public sealed class StoreAndForwardTests(ITestOutputHelper output) : EndToEndTes
         }
         finally
         {
-            PrintAndDispose(server);
+            server.KillPrintAndDispose(output);
         }
-    }
-
-    private void PrintAndDispose(ServerProcess server)
-    {
-        server.Kill();
-        foreach (var line in server.Lines.TakeLast(60))
-        {
-            output.WriteLine($"{server.Name}: {line}");
-        }
-
-        server.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Task InTheRoomAsync(TestChatClient first, TestChatClient second) => AcknowledgementTests.InTheRoomAsync(first, second);

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace SecureChat.Testing.Hosting;
 
@@ -101,6 +104,27 @@ public sealed partial class ServerProcess : IDisposable
     }
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>A loopback port free now, for a server that must come back on the same port after a restart (port 0 would not).</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Kills it (if it still runs), writes its last <paramref name="lines"/> output lines to the test's output, and disposes it.</summary>
+    public void KillPrintAndDispose(ITestOutputHelper output, int lines = 60)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Kill();
+        foreach (var line in Lines.TakeLast(lines))
+        {
+            output.WriteLine($"{Name}: {line}");
+        }
+
+        Dispose();
+    }
 
     /// <summary>Once it has exited: waits until its last output lines are in <see cref="Lines"/>.</summary>
     public void WaitForOutput() => _process.WaitForExit();
