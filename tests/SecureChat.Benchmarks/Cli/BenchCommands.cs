@@ -76,6 +76,17 @@ internal static class BenchCommands
             await JoinBenchmark.RunAsync(r.GetValue(sizes)!, report, Console.Error, ct);
             return report.Joins.Any(j => j.Failure is not null) ? 1 : 0;
         }));
+        var missed = new Option<int[]>("--missed") { Description = "Messages sent while the member was away", DefaultValueFactory = _ => [10_000], AllowMultipleArgumentsPerToken = true };
+        var repeats = new Option<int>("--repeats") { Description = "Measurements per count", DefaultValueFactory = _ => 3 };
+        var catchup = new Command("catchup", "Catch-up on our server: time for a member back from away to receive what it missed from the room's message log");
+        catchup.Options.Add(missed);
+        catchup.Options.Add(repeats);
+        catchup.Options.Add(size);
+        catchup.SetAction(async (r, ct) => await ReportAsync("catchup", r.GetValue(output)!, async report =>
+        {
+            await CatchUpBenchmark.RunAsync(r.GetValue(missed)!, r.GetValue(size), r.GetValue(repeats), report, Console.Error, ct);
+            return report.Notes.Any(n => n.Contains("failed", StringComparison.Ordinal) || n.Contains(" of ", StringComparison.Ordinal)) ? 1 : 0;
+        }));
         var count = new Option<int>("--count") { Description = "Idle connections to open", DefaultValueFactory = _ => 10_000 };
         var parallel = new Option<int>("--parallel") { Description = "Connections being opened at once", DefaultValueFactory = _ => 64 };
         var connections = new Command("connections", "Idle authenticated connections: server memory per connection and the time to accept them");
@@ -140,7 +151,7 @@ internal static class BenchCommands
         var root = new RootCommand("SecureChat benchmarks: prints a markdown table and writes the same figures as JSON");
         root.Options.Add(output);
         root.Options.Add(noInstall);
-        foreach (var command in new[] { all, relay, micro, join, connections, persist, smoke, serveBare })
+        foreach (var command in new[] { all, relay, micro, join, catchup, connections, persist, smoke, serveBare })
         {
             root.Subcommands.Add(command);
         }

@@ -10,7 +10,7 @@ namespace SecureChat.Benchmarks.Cli;
 /// <summary>Makes a fresh target by name; each measured shape gets a freshly started relay.</summary>
 internal static class TargetFactory
 {
-    public static readonly IReadOnlyList<string> All = ["securechat", "bare", "nats", "jetstream", "mosquitto", "securechat-e2e"];
+    public static readonly IReadOnlyList<string> All = ["securechat", "securechat-nolog", "bare", "nats", "jetstream", "mosquitto", "securechat-e2e"];
 
     /// <param name="serverCpu">Core to pin the relay process to, or null.</param>
     /// <param name="inProcess">Run the bare relay inside this process (the unit test's smoke run).</param>
@@ -21,6 +21,8 @@ internal static class TargetFactory
         IReadOnlyList<string>? serverSettings = null, SecureChatDeployment? deployment = null, string? baselineServer = null) => name switch
     {
         "securechat" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings), deployment: deployment),
+        "securechat-nolog" => new SecureChatTarget(certificates, serverCpu, [.. ServerSwitches(serverSettings), "--Server:MessageLog=false"],
+            deployment: (deployment ?? new SecureChatDeployment()) with { Label = "nolog" }),
         "securechat-e2e" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings), endToEnd: true, deployment: deployment),
         "securechat-baseline" => new SecureChatTarget(certificates, serverCpu, ServerSwitches(serverSettings),
             deployment: new SecureChatDeployment(ServerAssembly: baselineServer ?? throw new ArgumentException("securechat-baseline needs --baseline-server PATH/SecureChat.Server.dll"),

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Relay;
 using SecureChat.Testing.RawClients;
 
@@ -201,6 +202,32 @@ public sealed partial class RoomStateTests
         Did(_room.Join("bob", _bob.Bundle, Aes, "bob-2", knownEpoch: bobsEpoch, lastSeq: 0));
         var joined = Sent("bob-2", MessageType.Joined).Joined;
         Assert.Equal((JoinMode.RejoinNeeded, 2ul), (joined.Mode, joined.Missed)); // its admission position was 0: both messages
+    }
+
+    [Fact]
+    public void A_member_removed_for_its_absence_is_shown_the_removal_on_return_and_told_how_many_messages_it_cannot_read()
+    {
+        var bob = Member("bob", DateTimeOffset.UtcNow.AddDays(60)); // a bundle that outlives the absence limit
+        _room = NewRoom(messageLog: MessageLogLimits.Default);
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", bob, "bob-1");
+        var bobsEpoch = _room.Epoch;
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 1); // bob reads this one live: his position is 1
+        Disconnect("bob-1");
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 2);
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 3);
+        _clock.Advance(RoomPolicies.DefaultAbsenceLimitMs);
+        Did(_room.AbsenceCheckDue());
+        Submit(_alice, "alice-1", Answer(_alice, RequestTo("alice-1")));
+        Assert.Equal(["alice"], _room.Snapshot().Roster);
+        Publish(_alice, "alice-1", _room.Epoch, sequence: 1);
+
+        Did(_room.Join("bob", bob.Bundle, Aes, "bob-2", knownEpoch: bobsEpoch, lastSeq: 1));
+
+        var frames = FramesTo("bob-2");
+        Assert.Equal([MessageType.Commit, MessageType.Joined], frames.Select(f => f.Type)); // the signed commit that removed him, then why
+        Assert.Equal(RemoveReason.Absent, Assert.Single(CommitContent.Parser.ParseFrom(frames[0].Commit.Content).Operations).Remove.Reason);
+        Assert.Equal((JoinMode.RejoinNeeded, 3ul), (frames[1].Joined.Mode, frames[1].Joined.Missed));
     }
 
     [Fact]

@@ -109,7 +109,8 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
         await using var carol = await server.ConnectAndHelloAsync("carol");
         var (epoch, transcript) = await ChatRoom.FormAsync("lobby", [(alice, aliceKeys), (bob, bobKeys), (carol, carolKeys)]);
 
-        // Bob stops reading. Alice sends in step with carol's reading, so carol is never behind.
+        // Bob stops reading. Alice sends in step with carol's reading, so carol is never behind, and reads her own
+        // acknowledgements (relayed, then stored in the room's log), so that she is not the one whose queue fills.
         var sent = 0UL;
         while (server.Logs.Count("Slow consumer bob") == 0)
         {
@@ -117,6 +118,8 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
             await alice.SendAsync(Frames.Application("alice", "lobby", epoch, sent, ciphertextBytes: 60_000));
             var received = await carol.ExpectAsync(MessageType.Application);
             Assert.Equal(sent++, received.Sequence);
+            await alice.ExpectAsync(MessageType.Relayed);
+            await alice.ExpectAsync(MessageType.Stored);
         }
 
         // Carol still gets everything; bob's connection ends after what was buffered, and he stays a member, away (a

@@ -72,13 +72,8 @@ public sealed class ServerCommandLineProcessTests(ITestOutputHelper output)
     [Fact]
     public async Task A_port_in_use_is_one_line_naming_the_address_and_only_verbose_shows_the_stack_trace()
     {
-        using var dir = new TempDirectory();
-        using var certificates = new TestCertificates();
-        var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        try
+        await WithATakenPortAsync(async (dir, certificates, port) =>
         {
-            var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             string[] args = ["--port", port, "--certs", certificates.Directory, "--data", Path.Combine(dir.Path, "data")];
 
             var (code, lines) = await RunToExitAsync(dir.Path, args);
@@ -92,23 +87,14 @@ public sealed class ServerCommandLineProcessTests(ITestOutputHelper output)
 
             Assert.Equal(1, verboseCode);
             Assert.Contains(verboseLines, l => l.Replace("stderr:", "", StringComparison.Ordinal).TrimStart().StartsWith("at ", StringComparison.Ordinal));
-        }
-        finally
-        {
-            taken.Stop();
-        }
+        });
     }
 
     [Fact]
     public async Task A_metrics_port_in_use_or_not_an_endpoint_is_one_line_naming_it()
     {
-        using var dir = new TempDirectory();
-        using var certificates = new TestCertificates();
-        var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        try
+        await WithATakenPortAsync(async (dir, certificates, port) =>
         {
-            var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             string[] args = ["--port", "0", "--certs", certificates.Directory, "--data", Path.Combine(dir.Path, "data")];
 
             var (code, lines) = await RunToExitAsync(dir.Path, [.. args, "--metrics", $"127.0.0.1:{port}"]);
@@ -122,6 +108,19 @@ public sealed class ServerCommandLineProcessTests(ITestOutputHelper output)
 
             Assert.Equal(1, badCode);
             Assert.Contains("MetricsEndpoint: '9100' is not HOST:PORT", Assert.Single(badLines, l => l.StartsWith("stderr:", StringComparison.Ordinal)), StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>Runs <paramref name="test"/> with a temp folder, certificates and a loopback port another listener holds.</summary>
+    private static async Task WithATakenPortAsync(Func<TempDirectory, TestCertificates, string, Task> test)
+    {
+        using var dir = new TempDirectory();
+        using var certificates = new TestCertificates();
+        var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            await test(dir, certificates, ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         finally
         {

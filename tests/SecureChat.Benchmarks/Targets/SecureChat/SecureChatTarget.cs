@@ -90,6 +90,15 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
             return connection;
         }, ServerProcessId).MeasureAsync(roomId, members, cancellationToken);
 
+    /// <summary>Times a member's catch-up on <paramref name="missed"/> messages sent while it was away (see <see cref="CatchUpMeasurement"/>).</summary>
+    public Task<CatchUpResult> MeasureCatchUpAsync(string roomId, int missed, int payloadBytes, CancellationToken cancellationToken) =>
+        new CatchUpMeasurement(async (id, onBody, onProblem, token) =>
+        {
+            var connection = await FramedTlsClient.ConnectAsync(id, FirstPort, _certificates.Client(id), _certificates.CaCertificate, WireLimits.DefaultMaxFrameBytes, token);
+            connection.StartReading(onBody, onProblem);
+            return connection;
+        }, ServerProcessId).MeasureAsync(roomId, missed, payloadBytes, cancellationToken);
+
     public string Name => (_endToEnd ? "securechat-e2e" : "securechat") + _deployment.NameSuffix;
 
     public string Description =>
@@ -289,6 +298,9 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
                 break;
             case MessageType.Ping:
                 // Keepalive after 30 s of silence; runs are shorter than the disconnect that would follow.
+                break;
+            case MessageType.Relayed or MessageType.Stored:
+                // The sender's acknowledgements (relayed; durable in the room's log): not deliveries.
                 break;
             default:
                 sink.Problem($"unexpected {envelope.Type} during the run");
