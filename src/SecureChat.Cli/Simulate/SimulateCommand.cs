@@ -194,7 +194,7 @@ internal static class SimulateCommand
             }
 
             progress.Stop();
-            await Console.Out.WriteLineAsync(args.Json ? report.ToJson() : report.ToText()).ConfigureAwait(false);
+            await Console.Out.WriteLineAsync(args.Json ? report.ToJson() : ReportText.Format(report)).ConfigureAwait(false);
             return report.Passed && report.Problems.Count == 0 ? 0 : 1;
         }
         finally

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -104,35 +103,5 @@ public sealed record SimulationReport
     [JsonPropertyName("problems")]
     public IReadOnlyList<string> Problems { get; init; } = [];
 
-    /// <summary>The summary names this many rooms at most (the JSON has them all).</summary>
-    public const int MaxRoomsInText = 10;
-
     public string ToJson() => JsonSerializer.Serialize(this);
-
-    public string ToText()
-    {
-        var c = CultureInfo.InvariantCulture;
-        var lines = new List<string>
-        {
-            string.Create(c, $"clients {Clients}, rooms {Rooms.Count}"),
-            string.Create(c, $"room epochs         {string.Join(", ", Rooms.Take(MaxRoomsInText).Select(r => $"{r.Name} {r.Epoch}"))}") +
-                (Rooms.Count > MaxRoomsInText ? ", ..." : string.Empty),
-            string.Create(c, $"sent                {Sent}"),
-            string.Create(c, $"expected deliveries {Expected}"),
-            string.Create(c, $"delivered           {Delivered}"),
-            string.Create(c, $"lost                {Lost} (senders not told)"),
-            string.Create(c, $"reported failed     {ReportedFailed} deliveries of {NotDelivered} messages (their senders were told)"),
-            string.Create(c, $"duplicates          {Duplicates}"),
-            string.Create(c, $"reconnects          {Reconnects} after {Disconnects} lost connections ({Churned} churned clients); {Resumes} rooms resumed, {CopiesDropped} resent copies dropped"),
-            string.Create(c, $"decrypt failures    {DecryptFailures}"),
-            string.Create(c, $"reported withheld   {Withheld}"),
-            string.Create(c, $"errors/warnings     {Errors}"),
-            string.Create(c, $"join -> keys (ms)   p50 {JoinMs.P50:0.0}  p99 {JoinMs.P99:0.0}  max {JoinMs.Max:0.0}  (all rooms keyed after {KeyEstablishmentMs:0} ms)"),
-            string.Create(c, $"latency (ms)        p50 {LatencyMs.P50:0.0}  p99 {LatencyMs.P99:0.0}  max {LatencyMs.Max:0.0}"),
-            string.Create(c, $"throughput          {MessagesPerSecond:0} deliveries/s over {ElapsedMs / 1000:0.00} s"),
-            Passed ? "result              OK" : "result              FAILED",
-        };
-        lines.AddRange(Problems.Select(p => "  " + p));
-        return string.Join(Environment.NewLine, lines);
-    }
 }

@@ -79,7 +79,7 @@ public sealed class SimulationPartsTests
         using var json = JsonDocument.Parse(report.ToJson());
         var rooms = json.RootElement.GetProperty("rooms").EnumerateArray().Select(r => (r.GetProperty("name").GetString(), r.GetProperty("epoch").GetUInt64()));
         Assert.Equal([("load-0", 3UL), ("load-1", 5UL)], rooms);
-        Assert.Contains("room epochs         load-0 3, load-1 5", report.ToText(), StringComparison.Ordinal);
+        Assert.Contains("room epochs         load-0 3, load-1 5", ReportText.Format(report), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -113,6 +113,25 @@ public sealed class SimulationPartsTests
 
         Assert.Null(SimulateCommand.TryOptions(args, out var problem));
         Assert.NotEmpty(problem);
+    }
+
+    [Fact]
+    public void The_summary_states_what_was_lost_reported_failed_duplicated_and_how_often_clients_reconnected()
+    {
+        var text = ReportText.Format(new SimulationReport
+        {
+            Expected = 10, Delivered = 7, Lost = 1, ReportedFailed = 2, NotDelivered = 1, Duplicates = 3,
+            Disconnects = 4, Reconnects = 4, Resumes = 4, Churned = 2, CopiesDropped = 5,
+            LatencyMs = new PercentilesMs(1, 2, 3),
+            JoinMs = new PercentilesMs(4, 5, 6),
+        });
+
+        Assert.Contains("lost                1 (senders not told)", text, StringComparison.Ordinal);
+        Assert.Contains("reported failed     2 deliveries of 1 messages (their senders were told)", text, StringComparison.Ordinal);
+        Assert.Contains("duplicates          3", text, StringComparison.Ordinal);
+        Assert.Contains("reconnects          4 after 4 lost connections (2 churned clients); 4 rooms resumed, 5 resent copies dropped", text,
+            StringComparison.Ordinal);
+        Assert.EndsWith("result              FAILED", text, StringComparison.Ordinal);
     }
 
     [Fact]
