@@ -1219,11 +1219,16 @@ public sealed class RoomState<TConnection>
         var everyoneHas = _everyoneHas ??= _roster.Count == 0 ? 0 : _roster.Keys.Min(id => _positions.GetValueOrDefault(id));
         var count = _messages.Count;
         var bytes = _messages.Bytes;
+
+        // Over a bound, down to a hundredth below it: one truncation per hundredth of the log, not one per message.
+        var overBound = count > limits.MaxMessages || bytes > limits.MaxBytes;
+        var keepMessages = overBound ? limits.MaxMessages - (limits.MaxMessages / 100) : limits.MaxMessages;
+        var keepBytes = overBound ? limits.MaxBytes - (limits.MaxBytes / 100) : limits.MaxBytes;
         ulong through = 0;
         for (var i = 0; i < _messages.Count; i++)
         {
             var message = _messages[i];
-            if (count <= limits.MaxMessages && bytes <= limits.MaxBytes && (long)message.AtMs >= oldestKept && message.Seq > everyoneHas)
+            if (count <= keepMessages && bytes <= keepBytes && (long)message.AtMs >= oldestKept && message.Seq > everyoneHas)
             {
                 break;
             }

@@ -68,8 +68,10 @@ public sealed class HostileClientTests(ITestOutputHelper output)
     [Fact]
     public async Task A_member_that_stops_reading_is_cut_off_as_a_slow_consumer_and_left_away_while_the_others_get_everything()
     {
+        // 16 frames: a round gives each honest sender the others' lines and its own RELAYED and STORED, with room to spare on a
+        // loaded machine; mallory, who reads nothing, still fills it within a few rounds.
         await using var server = await TestServer.StartAsync(output,
-            "OutboundQueueLength=8", "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
+            "OutboundQueueLength=16", "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
         await using var room = await HonestRoom.FormAsync(server, "lobby", "slow-consumer");
         var memory = MemorySampler.Start();
 
