@@ -62,7 +62,7 @@ internal sealed class ProgressLine : IDisposable
     {
         var p = _progress();
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"{p.Phase,-10} connected {p.Connected}/{p.Clients}  keyed {p.Keyed}/{p.Clients}  sent {p.Sent}/{p.SendTotal}  delivered {p.Delivered}/{p.Expected}  reconnects {p.Reconnects}");
+            $"{p.Phase,-10} connected {p.Connected}/{p.Clients}  keyed {p.Keyed}/{p.Clients}  sent {p.Sent}/{p.SendTotal}  delivered {p.Delivered}/{p.Expected}  reconnects {p.Reconnects}  resumed {p.Resumes}");
         Console.Error.Write(_inPlace ? "\r" + line + "\u001b[K" : line);
     }
 }

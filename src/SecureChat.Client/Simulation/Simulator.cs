@@ -86,6 +86,9 @@ public sealed record SimulationProgress(string Phase, int Connected, int Keyed, 
 {
     /// <summary>Connections that came back after a loss (server restarts, churn).</summary>
     public long Reconnects { get; init; }
+
+    /// <summary>Rooms resumed after a reconnect.</summary>
+    public long Resumes { get; init; }
 }
 
 /// <summary>
@@ -144,6 +147,7 @@ public sealed class Simulator
         _ledger.Expected)
     {
         Reconnects = Interlocked.Read(ref _reconnects),
+        Resumes = Interlocked.Read(ref _resumes),
     };
 
     public async Task<SimulationReport> RunAsync(CancellationToken cancellationToken = default)

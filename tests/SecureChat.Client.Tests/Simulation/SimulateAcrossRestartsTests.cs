@@ -36,12 +36,13 @@ public sealed partial class SimulateAcrossRestartsTests(ITestOutputHelper output
             for (var restart = 1; restart <= 2; restart++)
             {
                 // Mid-run: the first kill once a quarter of the deliveries are made; the second once every client is back from the
-                // first and more than half the messages are sent, before the run ends.
+                // first with its room resumed (the restarted server restores the rooms from its store first) and more than half the
+                // messages are sent, before the run ends.
                 var line = restart == 1
                     ? await simulate.WaitForLineAsync(l => Progress(l) is { Phase: "sending" } p && p.Delivered >= expected / 4,
                         $"progress: sending, ≥ {expected / 4} delivered", TimeSpan.FromSeconds(120))
-                    : await simulate.WaitForLineAsync(l => Progress(l) is { Phase: "sending" or "delivering" } p && p.Reconnects >= Clients && p.Sent > sendTotal / 2,
-                        $"progress: sending or delivering, ≥ {Clients} reconnects, > {sendTotal / 2} sent", TimeSpan.FromSeconds(120));
+                    : await simulate.WaitForLineAsync(l => Progress(l) is { Phase: "sending" or "delivering" } p && p.Resumes >= Clients && p.Sent > sendTotal / 2,
+                        $"progress: sending or delivering, ≥ {Clients} rooms resumed, > {sendTotal / 2} sent", TimeSpan.FromSeconds(120));
                 output.WriteLine($"kill {restart} at: {line}");
                 server.Kill(); // SIGKILL: no shutdown, whatever was not written is gone
                 using (var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
@@ -123,11 +124,11 @@ public sealed partial class SimulateAcrossRestartsTests(ITestOutputHelper output
 
     private static SimulateProgress? Progress(string line) =>
         ProgressLine().Match(line) is { Success: true } m
-            ? new SimulateProgress(m.Groups[1].Value, Number(m.Groups[2]), Number(m.Groups[3]), Number(m.Groups[4]))
+            ? new SimulateProgress(m.Groups[1].Value, Number(m.Groups[2]), Number(m.Groups[3]), Number(m.Groups[4]), Number(m.Groups[5]))
             : null;
 
-    [GeneratedRegex(@"^stderr: (\w+) .* sent (\d+)/\d+  delivered (\d+)/\d+  reconnects (\d+)$")]
+    [GeneratedRegex(@"^stderr: (\w+) .* sent (\d+)/\d+  delivered (\d+)/\d+  reconnects (\d+)  resumed (\d+)$")]
     private static partial Regex ProgressLine();
 
-    private sealed record SimulateProgress(string Phase, long Sent, long Delivered, long Reconnects);
+    private sealed record SimulateProgress(string Phase, long Sent, long Delivered, long Reconnects, long Resumes);
 }
