@@ -37,6 +37,7 @@ public sealed record MemberPosition(string ClientId, ulong Seq);
 internal sealed class MessageLogEntries
 {
     private readonly List<LoggedMessage> _entries = [];
+    private readonly Dictionary<(string SenderId, ulong Epoch, ulong Generation), LoggedMessage> _bySender = [];
     private int _head;
 
     public int Count => _entries.Count - _head;
@@ -52,12 +53,22 @@ internal sealed class MessageLogEntries
     public void Add(LoggedMessage message)
     {
         _entries.Add(message);
+        _bySender[(message.SenderId, message.Epoch, message.Generation)] = message;
         Bytes += message.Envelope.Length;
     }
 
+    /// <summary>The logged message <paramref name="senderId"/> sent as <paramref name="generation"/> of <paramref name="epoch"/>, if the log holds it.</summary>
+    public LoggedMessage? Find(string senderId, ulong epoch, ulong generation) => _bySender.GetValueOrDefault((senderId, epoch, generation));
+
     public void RemoveFirst()
     {
-        Bytes -= _entries[_head].Envelope.Length;
+        var first = _entries[_head];
+        if (_bySender.TryGetValue((first.SenderId, first.Epoch, first.Generation), out var indexed) && indexed.Seq == first.Seq)
+        {
+            _bySender.Remove((first.SenderId, first.Epoch, first.Generation));
+        }
+
+        Bytes -= first.Envelope.Length;
         _entries[_head++] = null!;
         if (_head > 1024 && _head * 2 > _entries.Count)
         {
@@ -69,6 +80,7 @@ internal sealed class MessageLogEntries
     public void Clear()
     {
         _entries.Clear();
+        _bySender.Clear();
         _head = 0;
         Bytes = 0;
     }

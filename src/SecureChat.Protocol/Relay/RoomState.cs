@@ -628,6 +628,23 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
+        if (_messages.Find(clientId, epoch, sequence) is { } logged && logged.Envelope.Equals(envelope))
+        {
+            // The sender's resend of a message the log holds (its link went before STORED came, PROTOCOL.md §4.4.1): the
+            // members have it or get it from the log, so it is not relayed again; the sender hears STORED once it is durable.
+            if (logged.Seq <= _durableSeq)
+            {
+                _storedPrefix ??= ServerFrames.StoredPrefix(RoomId);
+                Send(connection, ServerFrames.Stored(_storedPrefix, epoch, sequence, logged.Seq));
+            }
+            else
+            {
+                _awaitingStore.Enqueue(new AwaitingStore(logged.Seq, clientId, connection, epoch, sequence));
+            }
+
+            return Done();
+        }
+
         OpenLog();
         var seq = ++_lastSeq;
         Log(new MessageLogged(Epoch, new LoggedMessage(seq, clientId, epoch, sequence, (ulong)NowMs(), envelope)));
