@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using SecureChat.Server.Diagnostics;
+using SecureChat.Testing.Honest;
 using SecureChat.Testing.Hosting;
 using Xunit.Abstractions;
 
@@ -36,19 +37,15 @@ public sealed class ReadinessTests(ITestOutputHelper output)
         Assert.Null(server.Services.GetRequiredService<MetricsEndpoint>().Endpoint);
     }
 
-    /// <summary>Asks <c>/readyz</c> every 100 ms until it answers <paramref name="status"/> (the journal's answer is kept for 2 s); its body.</summary>
+    /// <summary>Asks <c>/readyz</c> until it answers <paramref name="status"/> (the journal's answer is kept for 2 s); its body.</summary>
     private static async Task<string> UntilAsync(HttpClient http, IPEndPoint endpoint, HttpStatusCode status)
     {
-        using var deadline = new CancellationTokenSource(Timeout);
-        while (true)
+        var body = "";
+        await Eventually.TrueAsync(async () =>
         {
-            var (answered, body) = await MetricsScrape.GetAsync(http, endpoint, "/readyz");
-            if (answered == status)
-            {
-                return body;
-            }
-
-            await Task.Delay(100, deadline.Token);
-        }
+            (var answered, body) = await MetricsScrape.GetAsync(http, endpoint, "/readyz");
+            return answered == status;
+        }, $"/readyz answers {(int)status}", Timeout);
+        return body;
     }
 }

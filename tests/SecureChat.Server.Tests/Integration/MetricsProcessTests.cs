@@ -4,6 +4,7 @@ using Akka.Actor;
 using SecureChat.Client;
 using SecureChat.Client.Session;
 using SecureChat.Core.Wire;
+using SecureChat.Testing.Honest;
 using SecureChat.Testing.Hosting;
 using SecureChat.Testing.RawClients;
 using SecureChat.Testing.RealClients;
@@ -32,7 +33,7 @@ public sealed class MetricsProcessTests(ITestOutputHelper output)
             var port = await server.ListeningPortAsync(StartTimeout);
             var metrics = new IPEndPoint(IPAddress.Loopback, await server.MetricsPortAsync(StartTimeout));
             Assert.Equal((HttpStatusCode.OK, "alive\n"), await MetricsScrape.GetAsync(http, metrics, "/healthz"));
-            await EventuallyAsync(async () => (await MetricsScrape.GetAsync(http, metrics, "/readyz")).Status == HttpStatusCode.OK, "ready");
+            await Eventually.TrueAsync(async () => (await MetricsScrape.GetAsync(http, metrics, "/readyz")).Status == HttpStatusCode.OK, "ready", StepTimeout);
             var before = await MetricsScrape.TakeAsync(http, metrics);
             output.WriteLine(before.Text);
 
@@ -73,12 +74,12 @@ public sealed class MetricsProcessTests(ITestOutputHelper output)
             }
 
             MetricsScrape after = before;
-            await EventuallyAsync(async () =>
+            await Eventually.TrueAsync(async () =>
             {
                 after = await MetricsScrape.TakeAsync(http, metrics);
                 return after["securechat_connections_refused_total{reason=\"max_handshakes_per_address\"}"] >= 1
                     && after.Sum("securechat_frames_rejected_total") > before.Sum("securechat_frames_rejected_total");
-            }, "the refusal and the rejected frame counted");
+            }, "the refusal and the rejected frame counted", StepTimeout);
             output.WriteLine(after.Text);
 
             Assert.True(after["securechat_connections_accepted_total"] >= before["securechat_connections_accepted_total"] + 5, "accepted: alice, bob, two bare connects, mallory");
@@ -143,22 +144,5 @@ public sealed class MetricsProcessTests(ITestOutputHelper output)
         var client = TestChatClient.Start(ClientOptions.WithNewIdentity(id, certificates.ChatConnector(id, port)) with { ActorName = id }, system);
         await client.WaitForAsync<Connected>(timeout: StepTimeout);
         return client;
-    }
-
-    /// <summary>Asks again every 100 ms until <paramref name="condition"/> holds; fails after the step timeout.</summary>
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        using var deadline = new CancellationTokenSource(StepTimeout);
-        while (!await condition())
-        {
-            try
-            {
-                await Task.Delay(100, deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"timed out waiting until {what}");
-            }
-        }
     }
 }
