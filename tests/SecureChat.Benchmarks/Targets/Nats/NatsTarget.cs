@@ -87,14 +87,6 @@ internal sealed class NatsTarget : IRelayTarget
         IReadOnlyList<IDeliverySink> sinks, CancellationToken cancellationToken)
     {
         var stream = StreamName(roomId);
-        if (_jetStream)
-        {
-            var connection = new NatsConnection(Options(memberIds[0]));
-            _connections.Add(connection);
-            await new NatsJSContext(connection).CreateStreamAsync(
-                new StreamConfig(stream, [roomId + ".>"]) { Storage = StreamConfigStorage.File }, cancellationToken);
-        }
-
         var clients = new List<IRelayClient>();
         for (var i = 0; i < memberIds.Count; i++)
         {
@@ -107,7 +99,13 @@ internal sealed class NatsTarget : IRelayTarget
             if (_jetStream)
             {
                 subject = $"{roomId}.{id}";
-                var consumer = await new NatsJSContext(connection).CreateOrUpdateConsumerAsync(stream, new ConsumerConfig(id)
+                var context = new NatsJSContext(connection);
+                if (i == 0)
+                {
+                    await context.CreateStreamAsync(new StreamConfig(stream, [roomId + ".>"]) { Storage = StreamConfigStorage.File }, cancellationToken);
+                }
+
+                var consumer = await context.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig(id)
                 {
                     AckPolicy = ConsumerConfigAckPolicy.All,
                     DeliverPolicy = ConsumerConfigDeliverPolicy.New,
