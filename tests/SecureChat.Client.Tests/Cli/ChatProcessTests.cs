@@ -52,7 +52,8 @@ public sealed class ChatProcessTests : IAsyncLifetime
         await alice.WaitForLineAsync("(you)");
         await alice.SendLineAsync("/quit");
         Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.True(File.Exists(Path.Combine(_home, "alice", "identity.key")));
+        Assert.True(File.Exists(Path.Combine(_home, "alice", "store.sc")));
+        Assert.False(File.Exists(Path.Combine(_home, "alice", "identity.key")));
     }
 
     [Fact]
