@@ -9,11 +9,15 @@ namespace SecureChat.Protocol.Relay;
 /// </summary>
 public sealed class MessageLogBatches
 {
-    /// <summary>Entries of one journal event, at most: a full undurable backlog (<see cref="MessageLogLimits.MaxUndurable"/>) is 16 events.</summary>
+    /// <summary>Entries of one journal event, at most (ACKs and truncations are small; messages reach the byte bound first).</summary>
     public const int DefaultMaxEntries = 4096;
 
-    /// <summary>Bytes of one journal event, about (envelopes, sender ids and the numbers of each entry).</summary>
-    public const long DefaultMaxBytes = 1024 * 1024;
+    /// <summary>
+    /// Bytes of one journal event, about (envelopes, sender ids and the numbers of each entry): below .NET's large-object
+    /// threshold (85,000 bytes), so that serializing a batch never allocates on the large-object heap, whose churn costs full
+    /// collections. About 180 messages of 256 bytes; a journal that keeps up writes one such event per write.
+    /// </summary>
+    public const long DefaultMaxBytes = 64 * 1024;
 
     // What an entry costs beyond its envelope and sender id, at most about: its numbers, field tags and lengths.
     private const int EntryOverheadBytes = 40;
