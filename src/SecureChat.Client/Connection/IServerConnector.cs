@@ -37,5 +37,9 @@ public static class LinkEvents
     public sealed record FrameReceived(long LinkId, Envelope Envelope);
 
     /// <summary>The link is gone (refused, closed by the peer, broken, bad input). Sent at most once per link.</summary>
-    public sealed record LinkDown(long LinkId, string Reason);
+    public sealed record LinkDown(long LinkId, string Reason)
+    {
+        /// <summary>What kind of end it was, for the session's <see cref="Session.ReconnectRule"/>.</summary>
+        public LinkFailure Kind { get; init; } = LinkFailure.ConnectionLost;
+    }
 }
