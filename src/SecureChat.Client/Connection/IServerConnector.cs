@@ -27,6 +27,9 @@ public interface IServerLink : IDisposable
 
     /// <summary>Queues a frame for the writer; false when the bounded outbound queue is full or the link is closed.</summary>
     bool TrySend(Envelope envelope);
+
+    /// <summary>The link has ended (its <see cref="LinkEvents.LinkDown"/> is told or on its way): a refused send is no full queue.</summary>
+    bool IsClosed => false;
 }
 
 /// <summary>What a link tells its session. A link id lets the session ignore news from links it has already dropped.</summary>

@@ -78,6 +78,8 @@ public sealed class TlsServerConnector : IServerConnector
 
         public bool TrySend(Core.Wire.Envelope envelope) => false;
 
+        public bool IsClosed => true;
+
         public void Dispose()
         {
         }

@@ -45,6 +45,8 @@ internal sealed class TlsServerLink : IServerLink
 
     public bool TrySend(Envelope envelope) => _outbound.Writer.TryWrite(envelope);
 
+    public bool IsClosed => _stop.IsCancellationRequested;
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

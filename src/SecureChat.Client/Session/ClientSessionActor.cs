@@ -33,6 +33,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private long _linkId;
     private int _failedAttempts;
     private bool _everConnected;
+    private bool _certificateAccepted; // greeted since the last connection the server ended without a frame (ReconnectRule)
     private bool _greeted;
     private bool _serverKeepsMessages;
     private int _reconnects;
@@ -174,6 +175,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
                 Timers.Cancel(nameof(WelcomeTimedOut));
                 _failedAttempts = 0;
                 _greeted = true;
+                _certificateAccepted = true;
                 Become(Connected);
                 if (_everConnected)
                 {
@@ -336,10 +338,17 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
     private void Write(Envelope envelope)
     {
-        if (_link is null || !_link.TrySend(envelope))
+        if (_link is null || _link.TrySend(envelope))
+        {
+            return;
+        }
+
+        if (!_link.IsClosed)
         {
             OnLinkDown(DisconnectCause.OutboundQueueFull, null);
         }
+
+        // A closed link refuses the frame too: its LinkDown, with the real reason, is on its way.
     }
 
     private void Pace(Envelope envelope)
@@ -378,9 +387,15 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
     private void OnLinkDown(DisconnectCause cause, string? detail, LinkFailure failure = LinkFailure.ConnectionLost)
     {
-        if (ReconnectRule.ForLink(failure) is { } stop)
+        var stop = ReconnectRule.ForLink(failure, _certificateAccepted);
+        if (failure == LinkFailure.ClosedBeforeAnyFrame)
         {
-            Stop(stop, detail, null);
+            _certificateAccepted = false;
+        }
+
+        if (stop is { } fatal)
+        {
+            Stop(fatal, detail, null);
             return;
         }
 

@@ -38,8 +38,14 @@ public enum StopCause
 public static class ReconnectRule
 {
     /// <summary>The stop a link failure calls for; null: transient, try again.</summary>
-    public static StopCause? ForLink(LinkFailure failure) => failure switch
+    /// <param name="certificateAcceptedBefore">
+    /// The server greeted this session since the last connection it ended without a frame: our certificate was good there. Then
+    /// one such end reads as a server that stopped between the handshake and its WELCOME (killed, restarting), and is retried;
+    /// a second in a row is the refusal it looks like. Without an earlier greeting the first one stops.
+    /// </param>
+    public static StopCause? ForLink(LinkFailure failure, bool certificateAcceptedBefore = false) => failure switch
     {
+        LinkFailure.ClosedBeforeAnyFrame when certificateAcceptedBefore => null,
         LinkFailure.ClosedBeforeAnyFrame => StopCause.ClientCertificateRefused,
         LinkFailure.ServerCertificateUntrusted => StopCause.ServerCertificateUntrusted,
         LinkFailure.ServerNameMismatch => StopCause.ServerNameMismatch,

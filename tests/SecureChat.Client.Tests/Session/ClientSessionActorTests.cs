@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit;
+using SecureChat.Client.Connection;
 using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
 using SecureChat.Core.Wire;
@@ -105,6 +106,21 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _connector.Drop("the server closed the connection");
         _server.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Equal(1, _connector.Connects);
+    }
+
+    [Fact]
+    public void A_silent_close_after_the_handshake_is_retried_once_when_the_certificate_was_accepted_before_and_stops_the_second_time()
+    {
+        Connect();
+
+        _connector.Drop("closed before any frame", LinkFailure.ClosedBeforeAnyFrame);
+        Assert.NotNull(ExpectEvent<Disconnected>().RetryIn);
+        ExpectFrame(MessageType.Hello);
+        _connector.Drop("closed before any frame", LinkFailure.ClosedBeforeAnyFrame);
+
+        Assert.Equal(StopCause.ClientCertificateRefused, ExpectEvent<ConnectionStopped>().Cause);
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(2, _connector.Connects);
     }
 
     [Fact]

@@ -37,6 +37,10 @@ public sealed class ReconnectRuleTests
         foreach (var (failure, expected) in LinkDecisions)
         {
             Assert.True(expected == ReconnectRule.ForLink(failure), $"{failure}: expected {expected?.ToString() ?? "retry"}, got {ReconnectRule.ForLink(failure)?.ToString() ?? "retry"}");
+
+            // After a greeting, only the silent close gets one retry: every other decision stays the same.
+            var afterGreeting = failure == LinkFailure.ClosedBeforeAnyFrame ? null : expected;
+            Assert.True(afterGreeting == ReconnectRule.ForLink(failure, certificateAcceptedBefore: true), $"{failure} after a greeting");
         }
     }
 
