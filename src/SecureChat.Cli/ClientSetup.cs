@@ -19,10 +19,14 @@ namespace SecureChat.Cli;
 /// </summary>
 internal sealed class ClientSetup : IDisposable
 {
+    private readonly string _certsDirectory;
+    private readonly List<X509Certificate2> _loaded = [];
+
     private ClientSetup(string clientId, IReadOnlyList<Endpoint> servers, X509Certificate2 clientCertificate, X509Certificate2 caCertificate,
-        LocalStore store, LocalIdentity identity, TrustStore trust)
+        LocalStore store, LocalIdentity identity, TrustStore trust, string certsDirectory)
     {
         Store = store;
+        _certsDirectory = certsDirectory;
         ClientId = clientId;
         Servers = servers;
         ClientCertificate = clientCertificate;
@@ -78,7 +82,7 @@ internal sealed class ClientSetup : IDisposable
                 return null;
             }
 
-            return new ClientSetup(clientId, servers, certificate, ca, store, store.LoadIdentity(), store.OpenTrustStore());
+            return new ClientSetup(clientId, servers, certificate, ca, store, store.LoadIdentity(), store.OpenTrustStore(), certsDirectory);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException
                                        or CryptographicException or IdentityStoreException or StoreException or ArgumentException)
@@ -139,6 +143,34 @@ internal sealed class ClientSetup : IDisposable
         }, system);
     }
 
+    /// <summary>
+    /// Reads the certificate files again for every attempt: one replaced after a stop (re-issued, a new CA) is used by the next
+    /// /reconnect. A certificate for another id than ours is refused before connecting.
+    /// </summary>
     private TlsServerConnector Connector(Endpoint server) =>
-        new(server.Host, server.Port, () => TlsSettings.ForClient(ClientCertificate, CaCertificate, server.Host));
+        new(server.Host, server.Port, () => TlsOptions(server.Host), expectedClientId: ClientId);
+
+    private System.Net.Security.SslClientAuthenticationOptions TlsOptions(string host)
+    {
+        using var ca = ClientCertificates.LoadCa(_certsDirectory); // the options keep their own copy
+        return TlsSettings.ForClient(CurrentCertificate(), ca, host);
+    }
+
+    /// <summary>The certificate in the files now; the one loaded at start while they are unchanged (one certificate object per version).</summary>
+    private X509Certificate2 CurrentCertificate()
+    {
+        var loaded = PemFiles.LoadCertificateWithKey(CertificateFiles.ClientCertificatePath(_certsDirectory, ClientId),
+            CertificateFiles.ClientKeyPath(_certsDirectory, ClientId));
+        lock (_loaded)
+        {
+            if (loaded.RawDataMemory.Span.SequenceEqual((_loaded.LastOrDefault() ?? ClientCertificate).RawDataMemory.Span))
+            {
+                loaded.Dispose();
+                return _loaded.LastOrDefault() ?? ClientCertificate;
+            }
+
+            _loaded.Add(loaded); // kept until the process ends: an earlier attempt's TLS options may still use the one before
+            return loaded;
+        }
+    }
 }
