@@ -132,13 +132,15 @@ internal sealed class ClientSetup : IDisposable
         Store.Dispose();
     }
 
-    public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null)
+    public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null, bool keepHistory = true)
     {
         var connectors = Servers.Select(Connector).ToList();
         return ChatClient.Start(new ClientOptions(Identity, connectors[0])
         {
             FailoverServers = connectors[1..],
             Trust = Trust,
+            Store = Store,
+            KeepHistory = keepHistory,
             Settings = settings ?? new ClientSessionSettings(),
         }, system);
     }

@@ -83,6 +83,10 @@ public sealed class ChatClient : IAsyncDisposable
     public Task<ClientCommands.EpochCodeReply> GetEpochCodeAsync(string roomId) =>
         _session.Ask<ClientCommands.EpochCodeReply>(new ClientCommands.QueryEpochCode(roomId), TimeSpan.FromSeconds(5));
 
+    /// <summary>The last <paramref name="count"/> stored lines of the room (oldest first).</summary>
+    public Task<ClientCommands.HistoryReply> GetHistoryAsync(string roomId, int count) =>
+        _session.Ask<ClientCommands.HistoryReply>(new ClientCommands.QueryHistory(roomId, count), TimeSpan.FromSeconds(5));
+
     public Task<ClientCommands.RoomsReply> GetRoomsAsync() =>
         _session.Ask<ClientCommands.RoomsReply>(ClientCommands.QueryRooms.Instance, TimeSpan.FromSeconds(5));
 
@@ -104,6 +108,11 @@ public sealed class ChatClient : IAsyncDisposable
 
         _sink.Tell(PoisonPill.Instance);
         _events.Writer.TryComplete();
+        if (_options.OwnsStore)
+        {
+            _options.Store?.Dispose();
+        }
+
         if (_options.OwnsIdentity)
         {
             _options.Identity.Dispose();

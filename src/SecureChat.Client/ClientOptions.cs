@@ -1,6 +1,7 @@
 using Akka.Actor;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
+using SecureChat.Client.Store;
 using SecureChat.Protocol.Group;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
@@ -32,6 +33,18 @@ public sealed record ClientOptions(LocalIdentity Identity, IServerConnector Conn
     /// <summary>The engine's limits and policies (rekey thresholds, retention) for every room of the client.</summary>
     public GroupOptions GroupOptions { get; init; } = GroupOptions.Default;
 
+    /// <summary>
+    /// The identity's encrypted local store: with it, rooms, their positions and unsent messages survive a restart (the client
+    /// rejoins its stored rooms on start). Null: everything lives in memory only.
+    /// </summary>
+    public LocalStore? Store { get; init; }
+
+    /// <summary>Whether the client disposes <see cref="Store"/> when it is disposed (after its rooms wrote their last state).</summary>
+    public bool OwnsStore { get; init; }
+
+    /// <summary>Whether rooms keep their last decrypted lines in <see cref="Store"/>; false clears what was kept.</summary>
+    public bool KeepHistory { get; init; } = true;
+
     /// <summary>The session actor's name; by default a unique one.</summary>
     public string? ActorName { get; init; }
 
@@ -44,5 +57,8 @@ public sealed record ClientOptions(LocalIdentity Identity, IServerConnector Conn
 
     /// <summary>What the session shares with its rooms; <paramref name="owner"/> receives the client's events.</summary>
     public RoomContext ContextFor(IActorRef owner) =>
-        new(ClientId, owner, Identity, Trust, SystemClock.Instance, SystemRandomSource.Instance, Settings) { GroupOptions = GroupOptions };
+        new(ClientId, owner, Identity, Trust, SystemClock.Instance, SystemRandomSource.Instance, Settings)
+        {
+            GroupOptions = GroupOptions, Store = Store, KeepHistory = KeepHistory,
+        };
 }

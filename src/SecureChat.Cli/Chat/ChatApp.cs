@@ -28,6 +28,7 @@ internal sealed class ChatApp
     private readonly Dictionary<string, LinkedList<OwnMessage>> _unsent = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Room, ulong Epoch, ulong Generation), OwnMessage> _unconfirmed = [];
     private readonly HashSet<(string Room, string ClientId)> _kicked = [];
+    private readonly Queue<(string Room, ulong Epoch, ulong Generation)> _relayedOrder = new();
     private string? _currentRoom;
     private bool _everConnected;
     private bool _online;
@@ -67,8 +68,13 @@ internal sealed class ChatApp
             ? (IChatTerminal)new PlainTerminal(Console.In, Console.Out)
             : new LineEditor(Console.Out, new ConsoleKeySource(), history: InputHistory.Open(Path.Combine(options.IdentityFolder, HistoryFileName)),
                 completer: completer);
-        await using var client = setup.Start(settings: new ClientSessionSettings { AckTimeout = options.AckTimeout });
+        await using var client = setup.Start(settings: new ClientSessionSettings { AckTimeout = options.AckTimeout }, keepHistory: options.KeepHistory);
         app = new ChatApp(client, terminal, TimeProvider.System, new StopContext(client.ClientId, options.CertsDirectory));
+        if (!options.KeepHistory)
+        {
+            app.Print($"--no-history: no decrypted lines are kept in {setup.Store.Path} (and those kept before are removed); /history shows nothing");
+        }
+
         app.Print($"connecting to {string.Join(", then ", setup.Servers)} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
         app.Print("type /join ROOM to start, /help for commands; Tab completes, Up/Down recall what you typed");
         app.ShowState();
@@ -96,6 +102,7 @@ internal sealed class ChatApp
             var input = ChatInput.Parse(line);
             if (input is ChatInput.Quit)
             {
+                await SayWhatIsKeptAsync().ConfigureAwait(false);
                 Print("bye");
                 break;
             }
@@ -111,6 +118,27 @@ internal sealed class ChatApp
         }
 
         return 0;
+    }
+
+    /// <summary>On /quit: how many of our messages are not confirmed stored yet; they stay in the local store and go next time.</summary>
+    private async Task SayWhatIsKeptAsync()
+    {
+        IReadOnlyList<ClientCommands.RoomInfo> rooms;
+        try
+        {
+            rooms = (await _client.GetRoomsAsync().ConfigureAwait(false)).Rooms;
+        }
+        catch (Exception ex) when (ex is TimeoutException or TaskCanceledException or Akka.Actor.AskTimeoutException)
+        {
+            return;
+        }
+
+        var queued = rooms.Sum(r => r.Queued);
+        var unconfirmed = rooms.Sum(r => r.Unacknowledged);
+        if (queued + unconfirmed > 0)
+        {
+            Print(ChatLines.KeptOnQuit(queued, unconfirmed));
+        }
     }
 
     private async Task HandleAsync(ChatInput input)
@@ -148,6 +176,29 @@ internal sealed class ChatApp
                 }
 
                 await ListRoomsAsync().ConfigureAwait(false);
+                break;
+            case ChatInput.ShowHistory history:
+                if (RequireRoom() is { } historyRoom)
+                {
+                    var reply = await _client.GetHistoryAsync(historyRoom, history.Count).ConfigureAwait(false);
+                    if (!reply.Kept)
+                    {
+                        Print("no history is kept (--no-history)");
+                    }
+                    else if (reply.Lines.Count == 0)
+                    {
+                        Print($"{historyRoom}: no stored lines yet");
+                    }
+                    else
+                    {
+                        Print(string.Create(CultureInfo.InvariantCulture, $"{historyRoom}: the last {reply.Lines.Count} stored line(s):"));
+                        foreach (var stored in reply.Lines)
+                        {
+                            Print("  " + ChatLines.History(historyRoom, stored));
+                        }
+                    }
+                }
+
                 break;
             case ChatInput.Who:
                 if (RequireRoom() is { } whoRoom)
@@ -467,14 +518,44 @@ internal sealed class ChatApp
 
                 return null;
             case MessageRelayed relayed:
-                if (_unconfirmed.Remove((relayed.RoomId, relayed.Epoch, relayed.Generation), out var confirmed))
+                if (_unconfirmed.TryGetValue((relayed.RoomId, relayed.Epoch, relayed.Generation), out var confirmed))
                 {
+                    // Kept for STORED (a server with a message log sends it next); a server without one never does.
                     Mark(confirmed, new Delivery.Relayed());
+                    KeepForStored((relayed.RoomId, relayed.Epoch, relayed.Generation));
                 }
 
                 return null;
-            case MessageStored or PositionAcknowledged:
-                return null; // bookkeeping of the message log: the delivery mark already says sent
+            case MessageStored stored:
+                if (_unconfirmed.Remove((stored.RoomId, stored.Epoch, stored.Generation), out var durable))
+                {
+                    Mark(durable, new Delivery.Stored());
+                    return null;
+                }
+
+                // One sent before a restart (no line of this run shows it).
+                return EventText.Format(e);
+            case PositionAcknowledged:
+                return null; // bookkeeping of the message log
+            case RoomRestored restored:
+                if (!_joined.Contains(restored.RoomId))
+                {
+                    _joined.Add(restored.RoomId);
+                }
+
+                if (restored.EpochCode is { } restoredCode)
+                {
+                    _keys[restored.RoomId] = (restored.Epoch, restoredCode);
+                }
+
+                var current = _currentRoom is null;
+                _currentRoom ??= restored.RoomId;
+                foreach (var shown in current ? restored.Recent : [])
+                {
+                    Print("  " + ChatLines.History(restored.RoomId, shown));
+                }
+
+                return EventText.Format(restored with { Recent = current ? restored.Recent : [] });
             case MessageNotDelivered notDelivered when _unconfirmed.Remove((notDelivered.RoomId ?? string.Empty, notDelivered.Epoch, notDelivered.Generation), out var lost):
                 Mark(lost, new Delivery.Failed(EventText.Describe(notDelivered)));
                 return null;
@@ -498,6 +579,18 @@ internal sealed class ChatApp
 
         return EventText.Format(e);
     }
+
+    /// <summary>Relayed messages waiting for STORED, oldest first, bounded: a server without a message log never sends it.</summary>
+    private void KeepForStored((string Room, ulong Epoch, ulong Generation) id)
+    {
+        _relayedOrder.Enqueue(id);
+        while (_relayedOrder.Count > MaxAwaitingStored && _relayedOrder.TryDequeue(out var oldest))
+        {
+            _unconfirmed.Remove(oldest);
+        }
+    }
+
+    private const int MaxAwaitingStored = 1000;
 
     /// <summary>A room is no longer ours: its state goes, and if it was current the last room joined before it is.</summary>
     private void Forget(string roomId)

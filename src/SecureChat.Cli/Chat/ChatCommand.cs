@@ -26,14 +26,19 @@ internal static class ChatCommand
         };
         var home = new Option<string?>("--home")
         {
-            Description = "Folder for identity keys and trusted pins (default: $SECURECHAT_HOME or ~/.securechat); a subfolder per id is used",
+            Description = "Folder for the encrypted local store (identity key, pins, rooms, history; default: $SECURECHAT_HOME or ~/.securechat); a subfolder per id is used",
         };
-        var chat = new Command("chat", "Chat interactively: /join ROOM, then type. /help lists the commands.") { id, server, certs, home, ackTimeout };
+        var noHistory = new Option<bool>("--no-history")
+        {
+            Description = "Keep no decrypted lines in the local store (and remove those kept); /history then shows nothing",
+        };
+        var chat = new Command("chat", "Chat interactively: /join ROOM, then type. /help lists the commands.") { id, server, certs, home, ackTimeout, noHistory };
         chat.SetAction((parse, cancellationToken) =>
         {
             var options = new ChatOptions(parse.GetValue(id)!, parse.GetValue(server)!, parse.GetValue(certs)!, parse.GetValue(home))
             {
                 AckTimeout = TimeSpan.FromSeconds(parse.GetValue(ackTimeout)),
+                KeepHistory = !parse.GetValue(noHistory),
             };
             return ChatApp.RunAsync(options, cancellationToken);
         });
@@ -46,6 +51,9 @@ internal sealed record ChatOptions(string ClientId, string Server, string CertsD
     public static readonly TimeSpan DefaultAckTimeout = new ClientSessionSettings().AckTimeout;
 
     public TimeSpan AckTimeout { get; init; } = DefaultAckTimeout;
+
+    /// <summary>Keep the last decrypted lines per room in the encrypted local store (--no-history turns it off).</summary>
+    public bool KeepHistory { get; init; } = true;
 
     public string IdentityFolder
     {

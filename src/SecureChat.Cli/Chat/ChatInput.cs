@@ -36,6 +36,12 @@ internal abstract record ChatInput
     /// <summary>/rekey: new keys for the current room by a commit of ours.</summary>
     public sealed record Rekey : ChatInput;
 
+    /// <summary>/history [N]: the last <paramref name="Count"/> stored lines of the current room.</summary>
+    public sealed record ShowHistory(int Count) : ChatInput;
+
+    /// <summary>Lines /history shows without a count.</summary>
+    public const int DefaultHistoryLines = 20;
+
     /// <summary>/status: the connection and every room.</summary>
     public sealed record ShowStatus : ChatInput;
 
@@ -71,9 +77,10 @@ internal abstract record ChatInput
           /rekey           new keys for the current room (a new epoch and code; the same members)
           /status          the connection, the current room and every room's state and unread count
           /reconnect       connect again after the connection stopped (a certificate problem, signed in elsewhere), or now
+          /history [N]     the last N (default 20) lines of the current room, from the encrypted local store
           /send-queued [ROOM]  send messages held because members joined since you typed them
           /drop-queued [ROOM]  drop those held messages
-          /quit            leave every room and exit
+          /quit            exit; your rooms, and messages not yet confirmed stored, are kept for the next start
           /help            this list
         """;
 
@@ -81,7 +88,7 @@ internal abstract record ChatInput
     public static readonly IReadOnlyList<string> CommandNames =
     [
         "/join", "/leave", "/rooms", "/who", "/msg", "/fingerprint", "/code", "/trust", "/invite", "/kick", "/remove", "/policy",
-        "/rekey", "/status", "/reconnect", "/send-queued", "/drop-queued", "/quit", "/help",
+        "/rekey", "/status", "/history", "/reconnect", "/send-queued", "/drop-queued", "/quit", "/help",
     ];
 
     public static ChatInput Parse(string? line)
@@ -147,6 +154,11 @@ internal abstract record ChatInput
             "/rekey" => new Rekey(),
             "/status" => new ShowStatus(),
             "/reconnect" => new Reconnect(),
+            "/history" => argument.Length == 0 ? new ShowHistory(DefaultHistoryLines)
+                : int.TryParse(argument, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+                  && count is > 0 and <= Client.Store.LocalStore.MaxHistoryLines
+                    ? new ShowHistory(count)
+                    : new Invalid($"usage: /history [N] (N from 1 to {Client.Store.LocalStore.MaxHistoryLines})"),
             "/quit" or "/exit" => new Quit(),
             "/help" or "/?" => new Help(),
             _ => new Invalid($"unknown command {command}; type /help for the list"),

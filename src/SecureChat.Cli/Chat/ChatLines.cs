@@ -13,10 +13,13 @@ internal abstract record Delivery
     /// <summary>Encrypted and sent; the relay has not confirmed it yet.</summary>
     public sealed record Sent : Delivery;
 
-    /// <summary>The relay confirmed handing it to the members connected then (RELAYED).</summary>
+    /// <summary>The relay confirmed handing it to the members connected then (RELAYED); with a message log, STORED follows.</summary>
     public sealed record Relayed : Delivery;
 
-    /// <summary>It may not have reached anyone, for <paramref name="Why"/>; it is not sent again.</summary>
+    /// <summary>The server confirmed it durable in the room's log (STORED): members who are away get it when they come back.</summary>
+    public sealed record Stored : Delivery;
+
+    /// <summary>It may not have reached anyone, for <paramref name="Why"/>.</summary>
     public sealed record Failed(string Why) : Delivery;
 }
 
@@ -45,10 +48,32 @@ internal static class ChatLines
     {
         Delivery.Queued => "… queued",
         Delivery.Sent => "→ sent",
-        Delivery.Relayed => "✓ relayed",
+        Delivery.Relayed => "→ relayed",
+        Delivery.Stored => "✓ stored",
         Delivery.Failed failed => $"✗ not delivered: {failed.Why}",
         _ => string.Empty,
     };
+
+    /// <summary>What /quit says when messages of ours are not confirmed stored yet: they are kept and go next time.</summary>
+    public static string KeptOnQuit(int queued, int unconfirmed)
+    {
+        var parts = new List<string>();
+        if (unconfirmed > 0)
+        {
+            parts.Add(string.Create(Invariant, $"{unconfirmed} sent message(s) not yet confirmed stored by the server"));
+        }
+
+        if (queued > 0)
+        {
+            parts.Add(string.Create(Invariant, $"{queued} message(s) not sent yet"));
+        }
+
+        return $"* {string.Join(" and ", parts)}: kept in the local store; they are sent when you start the chat again";
+    }
+
+    /// <summary>A stored line of history: "[dev] 14:02:15 bob: morning" (the time it was sent).</summary>
+    public static string History(string roomId, HistoryEntry line) =>
+        string.Create(Invariant, $"[{roomId}] {line.SentAt.ToLocalTime():HH:mm:ss} {line.SenderId}: {line.Text}");
 
     /// <summary>When the mark cannot be changed in place: a line that names the message.</summary>
     public static string FollowUp(string roomId, string text, Delivery delivery) =>

@@ -56,7 +56,9 @@ internal static class EventText
         MembershipCommitSent m => $"* [{m.RoomId}] changing the room's policy to {(m.Admission == Core.Wire.Admission.Invite ? "invite only" : "open")}...",
         MessageSent m => string.Create(Invariant, $"* [{m.RoomId}] sent \"{m.Text}\" (epoch {m.Epoch}, #{m.Generation})"),
         MessageRelayed m => string.Create(Invariant, $"* [{m.RoomId}] the server relayed your message (epoch {m.Epoch}, #{m.Generation})"),
-        MessageStored m => string.Create(Invariant, $"* [{m.RoomId}] the server stored your message (epoch {m.Epoch}, #{m.Generation}) for members who are away"),
+        MessageStored m => string.Create(Invariant, $"* [{m.RoomId}] ✓ stored: your message from before the restart (epoch {m.Epoch}, #{m.Generation}) is in the room's log"),
+        RoomRestored r => Restored(r),
+        StoreWriteFailed f => $"! the local store could not be written ({f.Problem}); what changed since is not kept across a restart",
         PositionAcknowledged p => string.Create(Invariant, $"* [{p.RoomId}] told the server you have its messages through #{p.RoomSeq}"),
         QueuedSendsReleased q => string.Create(Invariant, $"* [{q.RoomId}] sending {q.Count} held message(s) to the room as it is now"),
         Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
@@ -79,6 +81,16 @@ internal static class EventText
     };
 
     /// <summary>A message that took a minute or more says when it was sent (its sender's clock, signed by the sender).</summary>
+    private static string Restored(RoomRestored r)
+    {
+        var waiting = r.Queued + r.Unconfirmed > 0
+            ? string.Create(Invariant, $"; {r.Unconfirmed} unconfirmed and {r.Queued} unsent message(s) of yours go after the resume")
+            : string.Empty;
+        var keys = r.KeysNotRestored is { } why ? $"; its keys could not be restored ({why}): joining afresh" : string.Empty;
+        var lines = r.Recent.Count > 0 ? string.Create(Invariant, $" (above: its last {r.Recent.Count} line(s); /history for more)") : string.Empty;
+        return $"* [{r.RoomId}] back from the local store, resuming where you left{lines}{waiting}{keys}";
+    }
+
     private static string SentMark(MessageReceived message) => (message.ReceivedAt - message.SentAt).Duration() >= TimeSpan.FromMinutes(1)
         ? string.Create(Invariant, $" (sent {message.SentAt.ToLocalTime():yyyy-MM-dd HH:mm:ss})")
         : string.Empty;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using SecureChat.Client;
+using SecureChat.Client.Store;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
 using SecureChat.Client.Simulation;
@@ -49,9 +50,14 @@ internal static class SimulateCommand
             Description = "Seconds a churned client stays offline, on average (half to one and a half times it)",
             DefaultValueFactory = _ => new SimulationOptions().ChurnPause.TotalSeconds,
         };
+        var store = new Option<string?>("--store")
+        {
+            Description = "Keep each client's state in an encrypted local store under DIR (a folder per client); churned clients then "
+                + "restart from it, with nothing kept in memory. Without it, state stays in memory",
+        };
         var command = new Command("simulate", "Run N clients in one process, send, and check every member decrypted every message exactly once")
         {
-            clients, rooms, roomPrefix, messages, size, rate, server, certs, json, timeout, ackTimeout, churn, churnPause,
+            clients, rooms, roomPrefix, messages, size, rate, server, certs, json, timeout, ackTimeout, churn, churnPause, store,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(ReadArguments(parse), cancellationToken));
         return command;
@@ -67,6 +73,7 @@ internal static class SimulateCommand
         AckTimeoutSeconds = parse.GetValue<double>("--ack-timeout"),
         Churn = parse.GetValue<double>("--churn"),
         ChurnPauseSeconds = parse.GetValue<double>("--churn-pause"),
+        StoreDirectory = parse.GetValue<string?>("--store"),
     };
 
     /// <summary>
@@ -87,6 +94,7 @@ internal static class SimulateCommand
             ConnectAndJoinTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
             DeliveryTimeout = TimeSpan.FromSeconds(args.TimeoutSeconds),
             Churn = args.Churn,
+            RestartChurnedClients = args.StoreDirectory is not null,
         };
         if (args.ChurnPauseSeconds is < 0 or > 3600)
         {
@@ -178,7 +186,7 @@ internal static class SimulateCommand
                 MaxBackoff = ReconnectBackoff.Max,
             };
             var simulator = new Simulator(options, (index, id, links) =>
-                    StartClient(system, ca, caPublic, SimulationOptions.ServerOrderFor(servers, index), id, settings, links),
+                    StartClient(system, ca, caPublic, SimulationOptions.ServerOrderFor(servers, index), id, settings, links, args.StoreDirectory),
                 e => Chat.TerminalText.Neutralise(Chat.EventText.Format(e) ?? e.ToString()));
             using var progress = new ProgressLine(() => simulator.Progress);
             SimulationReport report;
@@ -212,13 +220,36 @@ internal static class SimulateCommand
     /// <paramref name="links"/> when the churn drops it.
     /// </summary>
     private static ChatClient StartClient(ActorSystem system, CertificateAuthority ca, System.Security.Cryptography.X509Certificates.X509Certificate2 caPublic,
-        IReadOnlyList<Endpoint> servers, string clientId, ClientSessionSettings settings, LinkBreaker links)
+        IReadOnlyList<Endpoint> servers, string clientId, ClientSessionSettings settings, LinkBreaker links, string? storeDirectory)
     {
         using var issued = ca.IssueClientCertificate(clientId);
         var certificate = PemFiles.MakeUsableForTls(issued);
         var connectors = servers.Select(server => links.Wrap(new TlsServerConnector(server.Host, server.Port,
             () => TlsSettings.ForClient(certificate, caPublic, server.Host), new TlsLinkLimits { OutboundQueueFrames = 4096 }))).ToList();
-        return ChatClient.Start(ClientOptions.WithNewIdentity(clientId, connectors[0]) with
+        var options = ClientOptions.WithNewIdentity(clientId, connectors[0]);
+        if (storeDirectory is not null)
+        {
+            // The simulated stores protect nothing: the weak key derivation keeps a restart cheap; the passphrase is
+            // SECURECHAT_PASSPHRASE when set.
+            var passphrase = System.Text.Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable(StorePassphrase.EnvironmentVariable) ?? "simulation");
+            LocalStore store;
+            try
+            {
+                store = LocalStore.OpenOrCreate(Path.Combine(storeDirectory, clientId), clientId, passphrase, StoreKdf.Weak);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(passphrase);
+            }
+
+            options.Identity.Dispose();
+            options = new ClientOptions(store.LoadIdentity(), connectors[0])
+            {
+                OwnsIdentity = true, Store = store, OwnsStore = true, Trust = store.OpenTrustStore(), KeepHistory = false,
+            };
+        }
+
+        return ChatClient.Start(options with
         {
             FailoverServers = connectors[1..],
             ActorName = clientId,
@@ -235,6 +266,9 @@ internal static class SimulateCommand
         public double Churn { get; init; }
 
         public double ChurnPauseSeconds { get; init; } = new SimulationOptions().ChurnPause.TotalSeconds;
+
+        /// <summary>simulate --store DIR: each client's local store is under DIR; null: state in memory.</summary>
+        public string? StoreDirectory { get; init; }
     }
 
     /// <summary>

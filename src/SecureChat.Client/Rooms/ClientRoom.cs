@@ -167,6 +167,39 @@ public sealed class ClientRoom : IDisposable
         }
     }
 
+    /// <summary>Texts typed and not sent yet (no keys, offline, held), oldest first, with the roster each was typed for (null: none known).</summary>
+    public IReadOnlyList<(string Text, IReadOnlySet<string>? TypedFor)> Queued => [.. _queuedSends.Select(q => (q.Text, q.TypedFor))];
+
+    /// <summary>The ids of the last roster the room had keys for (null before the first): kept with the room's state.</summary>
+    public IReadOnlySet<string>? KnownRoster => _knownRoster;
+
+    /// <summary>
+    /// A stored session back after a restart (<see cref="GroupSession.ImportState"/>), before the first link: a member session
+    /// resumes on <see cref="LinkReady"/> like one kept across a lost link. Only while offline and before any other input.
+    /// </summary>
+    public void RestoreSession(GroupSession session, IReadOnlySet<string>? knownRoster)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (Phase != RoomPhase.Offline || _session is not null)
+        {
+            throw new InvalidOperationException("a session is restored only into a new room, before its first link");
+        }
+
+        _session = session;
+        _everKeyed = session.Status == GroupStatus.Active;
+        _knownRoster = knownRoster ?? session.Roster.Select(m => m.ClientId).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Stored queued texts back after a restart (<see cref="Queued"/>): sent, in order, once the room has keys.</summary>
+    public void RestoreQueued(IEnumerable<(string Text, IReadOnlySet<string>? TypedFor)> queued)
+    {
+        ArgumentNullException.ThrowIfNull(queued);
+        foreach (var (text, typedFor) in queued)
+        {
+            _queuedSends.AddLast(new QueuedText(text, typedFor));
+        }
+    }
+
     /// <summary>Messages for an epoch not reached yet, oldest first; retried after each accepted commit.</summary>
     public IReadOnlyCollection<Envelope> Held => _held;
 

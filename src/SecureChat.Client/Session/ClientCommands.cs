@@ -49,6 +49,12 @@ public static class ClientCommands
     /// <summary>Answered with <see cref="EpochCodeReply"/>.</summary>
     public sealed record QueryEpochCode(string RoomId);
 
+    /// <summary>Answered with <see cref="HistoryReply"/>: the last <paramref name="Count"/> lines of the room's stored history.</summary>
+    public sealed record QueryHistory(string RoomId, int Count);
+
+    /// <param name="Kept">False when the client keeps no history (no store, or history turned off).</param>
+    public sealed record HistoryReply(string RoomId, IReadOnlyList<HistoryEntry> Lines, bool Kept);
+
     /// <summary>Answered with <see cref="RoomsReply"/>.</summary>
     public sealed record QueryRooms
     {
@@ -63,7 +69,11 @@ public static class ClientCommands
     public sealed record EpochCodeReply(string RoomId, ulong Epoch, string? Code);
 
     /// <param name="Unacknowledged">Messages sent that the relay has not yet confirmed relaying (RELAYED).</param>
-    public sealed record RoomInfo(string RoomId, RoomPhase Phase, ulong Epoch, int Members, int Unacknowledged = 0);
+    public sealed record RoomInfo(string RoomId, RoomPhase Phase, ulong Epoch, int Members, int Unacknowledged = 0)
+    {
+        /// <summary>Texts typed and not sent yet (no keys, offline, held).</summary>
+        public int Queued { get; init; }
+    }
 
     public sealed record RoomsReply(IReadOnlyList<RoomInfo> Rooms);
 }

@@ -103,6 +103,31 @@ public sealed record MessageStored(string RoomId, ulong Epoch, ulong Generation,
 /// </summary>
 public sealed record PositionAcknowledged(string RoomId, ulong RoomSeq) : ClientEvent;
 
+/// <summary>One decrypted line kept in the local store's history of a room (<paramref name="Own"/>: ours).</summary>
+public sealed record HistoryEntry(string SenderId, string Text, DateTimeOffset SentAt, bool Own);
+
+/// <summary>
+/// A room the client was in when it last stopped, back from its local store: it resumes from the stored position on the next
+/// connection. <paramref name="Recent"/> are its last stored lines (empty with history off); <paramref name="Queued"/> texts
+/// were typed and not sent, <paramref name="Unconfirmed"/> were sent and not confirmed durable: both go out after the resume.
+/// </summary>
+public sealed record RoomRestored(string RoomId, IReadOnlyList<HistoryEntry> Recent, int Queued, int Unconfirmed) : ClientEvent
+{
+    /// <summary>Null when the room's keys came back; otherwise why not (the room joins afresh).</summary>
+    public string? KeysNotRestored { get; init; }
+
+    /// <summary>The epoch whose keys came back, and its code (null without keys); a resume may move on from it.</summary>
+    public ulong Epoch { get; init; }
+
+    public string? EpochCode { get; init; }
+}
+
+/// <summary>
+/// The local store could not be written: what changed since its last write would not survive a restart (the client keeps
+/// working, and tries again with the next change). Reported once per failure streak.
+/// </summary>
+public sealed record StoreWriteFailed(string Problem) : Warning(RoomId: null);
+
 /// <summary>A message sent and not yet STORED, as a client that stores its state keeps it (<see cref="Rooms.ClientRoom.Unstored"/>).</summary>
 public sealed record UnstoredMessage(ulong Epoch, ulong Generation, Envelope Envelope, string Text);
 

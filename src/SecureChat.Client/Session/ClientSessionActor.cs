@@ -56,7 +56,19 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     public static Props Props(RoomContext room, IReadOnlyList<IServerConnector> servers) =>
         Akka.Actor.Props.Create(() => new ClientSessionActor(room, servers));
 
-    protected override void PreStart() => OpenLink();
+    protected override void PreStart()
+    {
+        // The rooms we were in when we last stopped come back first: they rejoin (resume) once the link is greeted.
+        foreach (var record in _room.Store?.Rooms ?? [])
+        {
+            if (EnvelopeCodec.IsValidId(record.RoomId) && !_rooms.ContainsKey(record.RoomId) && _rooms.Count < _settings.MaxRooms)
+            {
+                StartRoom(record.RoomId, record);
+            }
+        }
+
+        OpenLink();
+    }
 
     protected override void PostStop() => _link?.Dispose();
 
@@ -127,9 +139,13 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<ClientCommands.Rekey>(rekey => ForwardToRoom(rekey.RoomId, rekey));
         Receive<ClientCommands.QueryRoster>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.RosterReply(query.RoomId, 0, [])));
         Receive<ClientCommands.QueryEpochCode>(query => ForwardToRoom(query.RoomId, query, new ClientCommands.EpochCodeReply(query.RoomId, 0, null)));
+        Receive<ClientCommands.QueryHistory>(query => ForwardToRoom(query.RoomId, query,
+            new ClientCommands.HistoryReply(query.RoomId, [], _room.Store is not null && _room.KeepHistory)));
         Receive<ClientCommands.QueryRooms>(_ => OnQueryRooms());
         Receive<ClientCommands.Trust>(OnTrust);
-        Receive<RoomProtocol.RoomClosed>(closed => _rooms.Remove(closed.RoomId));
+        Receive<RoomProtocol.RoomClosed>(closed => OnRoomClosed(closed.RoomId));
+        Receive<StoreWritten>(_ => { });
+        Receive<StoreWriteFailed>(failed => _room.Owner.Tell(failed));
         Receive<Terminated>(t => RemoveRoom(t.ActorRef));
 
         // Outbound frames that arrive while the link is down were produced just before the loss;
@@ -271,12 +287,29 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
             return;
         }
 
-        var child = Context.ActorOf(RoomSessionActor.Props(join.RoomId, _room), RoomActorName(join.RoomId));
-        Context.Watch(child);
-        _rooms[join.RoomId] = child;
+        var child = StartRoom(join.RoomId, restored: null);
         if (_greeted)
         {
             child.Tell(new RoomProtocol.LinkReady(_serverKeepsMessages));
+        }
+    }
+
+    private IActorRef StartRoom(string roomId, Store.RoomRecord? restored)
+    {
+        var child = Context.ActorOf(RoomSessionActor.Props(roomId, _room, restored), RoomActorName(roomId));
+        Context.Watch(child);
+        _rooms[roomId] = child;
+        return child;
+    }
+
+    /// <summary>A room we left: forgotten by the store too (its LEAVE is out).</summary>
+    private void OnRoomClosed(string roomId)
+    {
+        _rooms.Remove(roomId);
+        if (_room.Store is { } store)
+        {
+            store.RemoveRoom(roomId);
+            store.CommitAsync().PipeTo(Self, success: () => StoreWritten.Instance, failure: ex => new StoreWriteFailed(ex.GetBaseException().Message));
         }
     }
 
@@ -465,6 +498,11 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         new(NullIfEmpty(envelope.RoomId), envelope.Error.Code, envelope.Error.Reason, envelope.Error.Fatal);
 
     private sealed record WelcomeTimedOut(long LinkId);
+
+    private sealed record StoreWritten
+    {
+        public static StoreWritten Instance { get; } = new();
+    }
 
     private sealed record DrainPaced
     {

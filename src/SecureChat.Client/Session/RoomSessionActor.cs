@@ -1,6 +1,9 @@
 using Akka.Actor;
 using Akka.Event;
 using SecureChat.Client.Rooms;
+using SecureChat.Client.Store;
+using SecureChat.Core.Wire;
+using Envelope = SecureChat.Core.Wire.Envelope;
 
 namespace SecureChat.Client.Session;
 
@@ -11,6 +14,15 @@ namespace SecureChat.Client.Session;
 /// <see cref="Ready"/> ⇄ <see cref="Committing"/> — and only route: frames and commands go into the room,
 /// the room's effects go out (frames to the parent session, events to the owner, the admission and acknowledgement timers).
 /// </summary>
+/// <remarks>
+/// With a <see cref="RoomContext.Store"/>, the room's state is written there (<see cref="RoomRecords"/>) and no frame leaves
+/// before the state that produced it is on the disk: a message is not sent before the chain step that sealed it is kept (a
+/// restart would otherwise seal another text under the same generation, which members drop as a replay), an ACK never runs
+/// ahead of the stored position (a crash would otherwise lose what the server then forgets), and no event reaches the user
+/// before then either (a message shown as sent or received is one the store keeps). Writes coalesce: a persist is
+/// asked for by a message to itself, so a burst of inputs already in the mailbox shares one write; at most one write is in
+/// flight, frames produced meanwhile wait for the next. An input that changed nothing stored costs no write.
+/// </remarks>
 public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
 {
     private readonly RoomContext _context;
@@ -19,25 +31,87 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
     private readonly IActorRef _parent = Context.Parent;
     private RoomPhase _state = RoomPhase.Offline;
 
-    public RoomSessionActor(string roomId, RoomContext context)
+    // Persistence (with a store): the last decrypted lines, the last record written, frames waiting for the next write and
+    // for the write in flight.
+    private readonly LinkedList<HistoryEntry> _history = new();
+    private readonly RoomRecord? _restored;
+    // Frames (Envelope) and events (ClientEvent) in the order the room produced them.
+    private List<object> _waitingForWrite = [];
+    private List<object> _waitingForWriteInFlight = [];
+    private RoomRecord? _lastRecord;
+    private bool _persistAsked;
+    private bool _dirty;
+    private bool _writeInFlight;
+    private bool _writeFailedReported;
+    private bool _closed;
+
+    public RoomSessionActor(string roomId, RoomContext context, RoomRecord? restored = null)
     {
         _context = context;
         _room = new ClientRoom(roomId, () => context.NewGroupSession(roomId), context.Clock, context.Settings);
+        _restored = restored;
         Offline();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string roomId, RoomContext context) =>
-        Akka.Actor.Props.Create(() => new RoomSessionActor(roomId, context));
+    public static Props Props(string roomId, RoomContext context, RoomRecord? restored = null) =>
+        Akka.Actor.Props.Create(() => new RoomSessionActor(roomId, context, restored));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         Timers.StartPeriodicTimer(nameof(RoomTick), RoomTick.Instance, _context.Settings.RoomTickInterval);
+        if (_context.Store is null)
+        {
+            return;
+        }
+
+        if (_restored is { } record)
+        {
+            var problem = RoomRecords.Restore(_room, record, _context.ImportGroupSession);
+            if (_context.KeepHistory)
+            {
+                foreach (var line in RoomRecords.History(record))
+                {
+                    _history.AddLast(line);
+                }
+            }
+
+            _context.Owner.Tell(new RoomRestored(_room.RoomId, [.. _history.Skip(Math.Max(0, _history.Count - RecentOnRestore))],
+                _room.QueuedSends, _room.Unacknowledged)
+            {
+                KeysNotRestored = problem, Epoch = _room.Epoch, EpochCode = _room.Session?.EpochCode,
+            });
+        }
+
+        // A new room is recorded at once (it is rejoined after a restart); a restored one is written back as it is now.
+        AskPersist();
+    }
+
+    /// <summary>The stored lines a restored room shows on start.</summary>
+    public const int RecentOnRestore = 10;
 
     /// <summary>Erases the room's keys (also when the actor stops).</summary>
     public void Dispose() => _room.Dispose();
 
-    protected override void PostStop() => _room.Dispose();
+    /// <summary>The room's last state goes to the store (written by the store's owner when it closes), then its keys are erased.</summary>
+    protected override void PostStop()
+    {
+        if (_context.Store is { } store && !_closed)
+        {
+            try
+            {
+                store.PutRoom(RoomRecords.Capture(_room, _history));
+            }
+            catch (ObjectDisposedException)
+            {
+                // The session is going down with its store already closed: the last write stands.
+            }
+        }
+
+        RoomRecords.Erase(_lastRecord);
+        _room.Dispose();
+    }
 
     /// <summary>No connection: frames of the old one are dropped; sends are queued by the room.</summary>
     private void Offline()
@@ -69,8 +143,19 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
     private void ReceiveOnline()
     {
         Receive<RoomProtocol.Inbound>(inbound => Apply(_room.Frame(inbound.Envelope)));
-        Receive<RoomProtocol.LinkLost>(_ => Apply(_room.LinkLost()));
-        Receive<RoomProtocol.LinkStopped>(stopped => Apply(_room.LinkStopped(stopped.Reason)));
+        Receive<RoomProtocol.LinkLost>(_ =>
+        {
+            // Frames still waiting for a write were for the link that is gone; the room sends again what matters after the resume.
+            _waitingForWrite.RemoveAll(item => item is Envelope);
+            _waitingForWriteInFlight.RemoveAll(item => item is Envelope);
+            Apply(_room.LinkLost());
+        });
+        Receive<RoomProtocol.LinkStopped>(stopped =>
+        {
+            _waitingForWrite.RemoveAll(item => item is Envelope);
+            _waitingForWriteInFlight.RemoveAll(item => item is Envelope);
+            Apply(_room.LinkStopped(stopped.Reason));
+        });
         Receive<RoomProtocol.LinkReady>(_ => { });
         ReceiveCommon();
     }
@@ -88,25 +173,48 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
         Receive<RoomProtocol.TrustChanged>(_ => Apply(_room.TrustChanged()));
         Receive<ClientCommands.Leave>(_ => Apply(_room.Leave()));
         Receive<RoomTick>(_ => Apply(_room.Tick()));
+        Receive<PersistNow>(_ => Persist());
+        Receive<WriteDone>(OnWriteDone);
+        Receive<ClientCommands.QueryHistory>(query => Sender.Tell(new ClientCommands.HistoryReply(_room.RoomId,
+            [.. _history.Skip(Math.Max(0, _history.Count - Math.Max(0, query.Count)))], _context.Store is not null && _context.KeepHistory)));
         Receive<AdmissionOverdue>(_ => { });
         Receive<AcksOverdue>(_ => Apply(_room.AcksOverdue()));
         Receive<ClientCommands.QueryRoster>(_ => Sender.Tell(new ClientCommands.RosterReply(_room.RoomId, _room.Epoch,
             [.. _room.Roster.Select(m => new ClientCommands.Member(m.ClientId, m.Fingerprint))])));
         Receive<ClientCommands.QueryEpochCode>(_ => Sender.Tell(new ClientCommands.EpochCodeReply(_room.RoomId, _room.Epoch, _room.EpochCode)));
         Receive<ClientCommands.QueryRooms>(_ => Sender.Tell(new ClientCommands.RoomInfo(_room.RoomId, _room.Phase, _room.Epoch, _room.Roster.Count,
-            _room.Unacknowledged)));
+            _room.Unacknowledged) { Queued = _room.QueuedSends }));
     }
 
     private void Apply(RoomEffects effects)
     {
-        foreach (var envelope in effects.Outbound)
-        {
-            _parent.Tell(new RoomProtocol.Outbound(envelope));
-        }
-
         foreach (var e in effects.Events)
         {
-            _context.Owner.Tell(e);
+            Keep(e);
+        }
+
+        if (_context.Store is null || effects.Closed)
+        {
+            Release(_waitingForWriteInFlight);
+            Release(_waitingForWrite);
+            foreach (var envelope in effects.Outbound)
+            {
+                _parent.Tell(new RoomProtocol.Outbound(envelope));
+            }
+
+            foreach (var e in effects.Events)
+            {
+                _context.Owner.Tell(e);
+            }
+        }
+        else
+        {
+            // Out once the state that produced them is on the disk (see the remarks on the class): a message shown as
+            // received or sent is one the store keeps.
+            _waitingForWrite.AddRange(effects.Outbound);
+            _waitingForWrite.AddRange(effects.Events);
+            _dirty = true;
+            AskPersist();
         }
 
         switch (effects.Timer)
@@ -126,6 +234,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
 
         if (effects.Closed)
         {
+            _closed = true;
             _parent.Tell(new RoomProtocol.RoomClosed(_room.RoomId));
             Context.Stop(Self);
             return;
@@ -144,6 +253,108 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
             });
         }
     }
+
+    /// <summary>A decrypted line (or one of ours) into the history, when it is kept.</summary>
+    private void Keep(ClientEvent e)
+    {
+        if (_context.Store is null || !_context.KeepHistory)
+        {
+            return;
+        }
+
+        var line = e switch
+        {
+            MessageReceived m => new HistoryEntry(m.SenderId, m.Text, m.SentAt, Own: false),
+            MessageSent m => new HistoryEntry(_context.ClientId, m.Text, DateTimeOffset.FromUnixTimeMilliseconds(_context.Clock.UtcNowMs), Own: true),
+            _ => null,
+        };
+        if (line is not null)
+        {
+            _history.AddLast(line);
+            if (_history.Count > LocalStore.MaxHistoryLines)
+            {
+                _history.RemoveFirst();
+            }
+        }
+    }
+
+    /// <summary>A persist is asked for by a message to self: what is already in the mailbox is handled first and shares the write.</summary>
+    private void AskPersist()
+    {
+        if (!_persistAsked && !_writeInFlight)
+        {
+            _persistAsked = true;
+            Self.Tell(PersistNow.Instance);
+        }
+    }
+
+    private void Persist()
+    {
+        _persistAsked = false;
+        _dirty = false;
+        var store = _context.Store!;
+        var record = RoomRecords.Capture(_room, _history);
+        if (record.Equals(_lastRecord))
+        {
+            // Nothing stored changed: what waits may go.
+            RoomRecords.Erase(record);
+            Release(_waitingForWrite);
+            return;
+        }
+
+        store.PutRoom(record);
+        RoomRecords.Erase(_lastRecord);
+        _lastRecord = record;
+        (_waitingForWriteInFlight, _waitingForWrite) = (_waitingForWrite, _waitingForWriteInFlight);
+        _writeInFlight = true;
+        store.CommitAsync().PipeTo(Self, success: () => new WriteDone(null), failure: ex => new WriteDone(ex.GetBaseException().Message));
+    }
+
+    private void OnWriteDone(WriteDone done)
+    {
+        _writeInFlight = false;
+        if (done.Problem is null)
+        {
+            _writeFailedReported = false;
+        }
+        else if (!_writeFailedReported)
+        {
+            // The frames still go: holding them would stop the room, and the user is told a restart may lose them.
+            _writeFailedReported = true;
+            _context.Owner.Tell(new StoreWriteFailed(done.Problem));
+        }
+
+        Release(_waitingForWriteInFlight);
+        if (_dirty || _waitingForWrite.Count > 0)
+        {
+            AskPersist();
+        }
+    }
+
+    private void Release(List<object> waiting)
+    {
+        foreach (var item in waiting)
+        {
+            if (item is Envelope envelope)
+            {
+                _parent.Tell(new RoomProtocol.Outbound(envelope));
+            }
+            else
+            {
+                _context.Owner.Tell(item);
+            }
+        }
+
+        waiting.Clear();
+    }
+
+    private sealed record PersistNow
+    {
+        public static PersistNow Instance { get; } = new();
+    }
+
+    /// <summary>The store's write finished; <paramref name="Problem"/> says why it failed, null when it did not.</summary>
+    private sealed record WriteDone(string? Problem);
 
     private sealed record RoomTick
     {

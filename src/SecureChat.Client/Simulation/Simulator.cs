@@ -39,6 +39,13 @@ public sealed record SimulationOptions
     /// </summary>
     public double Churn { get; init; }
 
+    /// <summary>
+    /// Churned clients do not only lose their connection: they stop (their rooms write their state to the client's local store),
+    /// throw away everything in memory, and start again from the store. Needs a client factory that gives each client a store
+    /// (simulate --store DIR); without it a churned client keeps its state in memory.
+    /// </summary>
+    public bool RestartChurnedClients { get; init; }
+
     /// <summary>How long a churned client stays offline, on average.</summary>
     public TimeSpan ChurnPause { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -110,6 +117,7 @@ public sealed class Simulator
     private readonly DeliveryLedger _ledger;
     private readonly ConcurrentQueue<string> _problems = new();
     private SimClient[] _clients = [];
+    private readonly ConcurrentBag<Task> _pumps = [];
     private long _sent;
     private long _decryptFailures;
     private long _withheld;
@@ -155,7 +163,7 @@ public sealed class Simulator
         var runId = Guid.NewGuid().ToString("N")[..6];
         _clients = [.. Enumerable.Range(0, _options.Clients).Select(i => new SimClient(this, i, $"sim{runId}-{i:D4}", RoomOf(i)))];
         ChooseChurned();
-        var pumps = new List<Task>();
+        var pumps = _pumps;
         var churns = new ConcurrentBag<Task>();
         try
         {
@@ -212,7 +220,7 @@ public sealed class Simulator
                 await client.Client!.DisposeAsync().ConfigureAwait(false);
             }
 
-            await Task.WhenAll(pumps).ConfigureAwait(false);
+            await Task.WhenAll(_pumps).ConfigureAwait(false);
         }
     }
 
@@ -288,6 +296,9 @@ public sealed class Simulator
     private sealed class SimClient(Simulator owner, int index, string id, string room)
     {
         private long _lastEpoch;
+
+        // Set while a churned client restarts from its store: sending waits (nobody types into a closed program).
+        private volatile TaskCompletionSource? _restarting;
         private volatile bool _wasConnected;
         private volatile bool _online;
         private volatile bool _keyed;
@@ -375,6 +386,11 @@ public sealed class Simulator
                     }
                 }
 
+                if (_restarting is { } restarting)
+                {
+                    await restarting.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 var text = SimulationMessage.Format(owner._ledger.MessageId(index, k), owner._clock.ElapsedTicks, owner._options.MessageSize);
                 Client!.Send(Room, text);
                 Interlocked.Increment(ref owner._sent);
@@ -393,6 +409,12 @@ public sealed class Simulator
         private async Task ChurnAsync(CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref owner._churned);
+            if (owner._options.RestartChurnedClients)
+            {
+                await RestartAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             Links.BreakCurrentLink(stayOffline: true);
             var pause = owner._options.ChurnPause * (0.5 + Random.Shared.NextDouble());
             try
@@ -407,13 +429,54 @@ public sealed class Simulator
             Links.Release();
         }
 
+        /// <summary>
+        /// The client stops (its rooms write their last state to its store), everything it held in memory is dropped, and after
+        /// the pause a new client starts from the store: it rejoins its room from the stored position and sends again what the
+        /// server had not confirmed stored.
+        /// </summary>
+        private async Task RestartAsync(CancellationToken cancellationToken)
+        {
+            _restarting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            try
+            {
+                var old = Client!;
+                await old.DisposeAsync().ConfigureAwait(false);
+                _online = false;
+                Interlocked.Increment(ref owner._disconnects);
+                try
+                {
+                    await Task.Delay(owner._options.ChurnPause * (0.5 + Random.Shared.NextDouble()), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The run was cancelled: come back at once.
+                }
+
+                Client = owner._startClient(index, Id, Links);
+                owner._pumps.Add(Task.Run(() => PumpAsync(cancellationToken), CancellationToken.None));
+            }
+            finally
+            {
+                _restarting.TrySetResult();
+                _restarting = null;
+            }
+        }
+
         private void Handle(ClientEvent e)
         {
             switch (e)
             {
                 case Connected:
+                    if (_wasConnected)
+                    {
+                        // A client restarted from its store connects anew: a reconnect of the run.
+                        Interlocked.Increment(ref owner._reconnects);
+                    }
+
                     _wasConnected = true;
                     _online = true;
+                    break;
+                case RoomRestored:
                     break;
                 case Disconnected { RetryIn: not null }:
                     // A lost connection is part of the run: the session reconnects and its rooms resume. Each failed attempt

@@ -19,14 +19,15 @@ public sealed class ChatLinesTests
     {
         Assert.Equal("[dev] alice: hi  … queued", ChatLines.Own("dev", "alice", "hi", new Delivery.Queued()));
         Assert.Equal("[dev] alice: hi  → sent", ChatLines.Own("dev", "alice", "hi", new Delivery.Sent()));
-        Assert.Equal("[dev] alice: hi  ✓ relayed", ChatLines.Own("dev", "alice", "hi", new Delivery.Relayed()));
+        Assert.Equal("[dev] alice: hi  → relayed", ChatLines.Own("dev", "alice", "hi", new Delivery.Relayed()));
+        Assert.Equal("[dev] alice: hi  ✓ stored", ChatLines.Own("dev", "alice", "hi", new Delivery.Stored()));
         Assert.Equal("[dev] alice: hi  ✗ not delivered: the connection dropped", ChatLines.Own("dev", "alice", "hi", new Delivery.Failed("the connection dropped")));
     }
 
     [Fact]
     public void A_follow_up_names_the_message_and_cuts_a_long_one()
     {
-        Assert.Equal("[dev] ✓ relayed: your \"hi\"", ChatLines.FollowUp("dev", "hi", new Delivery.Relayed()));
+        Assert.Equal("[dev] ✓ stored: your \"hi\"", ChatLines.FollowUp("dev", "hi", new Delivery.Stored()));
         var longText = new string('x', 200);
         Assert.Equal("[dev] → sent: your \"" + new string('x', MessageNotDelivered.MaxPreviewLength - 3) + "...\"",
             ChatLines.FollowUp("dev", longText, new Delivery.Sent()));

@@ -125,7 +125,7 @@ public sealed class TerminalChatTests : IAsyncLifetime
             await alice.WaitForRowAsync("[dev] keys ready");
             await alice.TypeAsync("before");
             await alice.SendKeysAsync("Enter");
-            await alice.WaitForRowAsync("[dev] alice: before  ✓ relayed");
+            await alice.WaitForRowAsync("[dev] alice: before  ✓ stored");
             Assert.Contains("alice · online │ dev · epoch 1 · code ", await alice.StatusRowAsync(), StringComparison.Ordinal);
         }
         finally
@@ -156,7 +156,7 @@ public sealed class TerminalChatTests : IAsyncLifetime
         await alice.WaitForRowAsync("[ops] keys ready");
 
         // The line typed offline went once the room was rekeyed, and its mark changed in place; dev is still current.
-        await alice.WaitForRowAsync("[dev] alice: typed offline  ✓ relayed");
+        await alice.WaitForRowAsync("[dev] alice: typed offline  ✓ stored");
         await alice.WaitForInputRowAsync("dev>");
         await alice.WaitForScreenAsync(rows => rows.Any(r => r.StartsWith("alice · online │ dev · epoch ", StringComparison.Ordinal)), "dev on the status row");
         await alice.TypeAsync("/leave");

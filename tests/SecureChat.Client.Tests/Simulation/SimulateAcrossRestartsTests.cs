@@ -98,6 +98,37 @@ public sealed partial class SimulateAcrossRestartsTests(ITestOutputHelper output
         }
     }
 
+    [Fact]
+    public async Task A_churn_run_with_a_store_restarts_the_churned_clients_from_their_stores_with_nothing_lost_or_duplicated()
+    {
+        using var certificates = new TestCertificates();
+        using var data = new TempDirectory();
+        using var stores = new TempDirectory();
+        var port = ServerProcess.FreeLoopbackPort();
+        var server = await StartServerAsync("server", certificates, data, port);
+        try
+        {
+            await using var simulate = StartSimulate(certificates, port, "--messages", "30", "--rate", "5", "--churn", "0.5", "--churn-pause", "1",
+                "--store", stores.Path);
+
+            var report = await ReportAsync(simulate);
+
+            const long expected = Clients * 30 * 2;
+            Assert.Equal((expected, expected, 0L, 0L, 0L), (report.GetProperty("expected").GetInt64(), report.GetProperty("delivered").GetInt64(),
+                report.GetProperty("reported_failed").GetInt64(), report.GetProperty("lost").GetInt64(), report.GetProperty("duplicates").GetInt64()));
+            Assert.Equal(Clients / 2, report.GetProperty("churned").GetInt64());
+            Assert.True(report.GetProperty("resumes").GetInt64() >= Clients / 2, "each restarted client resumed its room from its store");
+            Assert.True(report.GetProperty("passed").GetBoolean());
+
+            // Each client kept its state in its own encrypted store.
+            Assert.Equal(Clients, Directory.GetFiles(stores.Path, "store.sc", SearchOption.AllDirectories).Length);
+        }
+        finally
+        {
+            server.KillPrintAndDispose(output, 40);
+        }
+    }
+
     /// <summary>Six clients in two rooms against the server on <paramref name="port"/>, the report as JSON on stdout.</summary>
     private static CliProcess StartSimulate(TestCertificates certificates, int port, params string[] more) =>
         CliProcess.Start(["simulate", "--server", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--certs", certificates.Directory,

@@ -57,6 +57,13 @@ internal sealed class TmuxTerminal : IAsyncDisposable
         return [.. text.Split('\n').Select(row => row.TrimEnd())];
     }
 
+    /// <summary>Every row the terminal has shown, scrolled off or not, oldest first (trailing spaces cut).</summary>
+    public async Task<IReadOnlyList<string>> ScrollbackAsync()
+    {
+        var text = await TmuxAsync(["capture-pane", "-p", "-S", "-", "-t", "chat"]);
+        return [.. text.Split('\n').Select(row => row.TrimEnd())];
+    }
+
     /// <summary>The cursor's column on the screen.</summary>
     public async Task<int> CursorColumnAsync() =>
         int.Parse((await TmuxAsync(["display-message", "-p", "-t", "chat", "#{cursor_x}"])).Trim(), CultureInfo.InvariantCulture);
