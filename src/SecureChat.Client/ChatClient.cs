@@ -99,7 +99,8 @@ public sealed class ChatClient : IAsyncDisposable
 
         try
         {
-            await _session.GracefulStop(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            // Rooms first finish what was already asked of them (and write their state to the store), then stop.
+            await _session.GracefulStop(TimeSpan.FromSeconds(10), ClientCommands.Shutdown.Instance).ConfigureAwait(false);
         }
         catch (TaskCanceledException)
         {

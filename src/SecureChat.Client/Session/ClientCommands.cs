@@ -49,6 +49,15 @@ public static class ClientCommands
     /// <summary>Answered with <see cref="EpochCodeReply"/>.</summary>
     public sealed record QueryEpochCode(string RoomId);
 
+    /// <summary>
+    /// Stops the session after each room has handled what is already in its mailbox (a text typed just before) and written its
+    /// state: what <see cref="ChatClient.DisposeAsync"/> sends. A plain stop would drop a room's pending input unseen.
+    /// </summary>
+    public sealed record Shutdown
+    {
+        public static Shutdown Instance { get; } = new();
+    }
+
     /// <summary>Answered with <see cref="HistoryReply"/>: the last <paramref name="Count"/> lines of the room's stored history.</summary>
     public sealed record QueryHistory(string RoomId, int Count);
 

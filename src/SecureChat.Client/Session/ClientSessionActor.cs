@@ -143,6 +143,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
             new ClientCommands.HistoryReply(query.RoomId, [], _room.Store is not null && _room.KeepHistory)));
         Receive<ClientCommands.QueryRooms>(_ => OnQueryRooms());
         Receive<ClientCommands.Trust>(OnTrust);
+        Receive<ClientCommands.Shutdown>(_ => ShutDown());
         Receive<RoomProtocol.RoomClosed>(closed => OnRoomClosed(closed.RoomId));
         Receive<StoreWritten>(_ => { });
         Receive<StoreWriteFailed>(failed => _room.Owner.Tell(failed));
@@ -151,6 +152,34 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         // Outbound frames that arrive while the link is down were produced just before the loss;
         // the room re-sends what matters after it rejoins.
         Receive<RoomProtocol.Outbound>(_ => { });
+    }
+
+    /// <summary>Each room handles what is already in its mailbox, writes its state and stops (a PoisonPill queues behind it); then we stop.</summary>
+    private void ShutDown()
+    {
+        foreach (var room in _rooms.Values)
+        {
+            room.Tell(PoisonPill.Instance);
+        }
+
+        Become(ShuttingDown);
+        if (_rooms.Count == 0)
+        {
+            Context.Stop(Self);
+        }
+    }
+
+    private void ShuttingDown()
+    {
+        Receive<Terminated>(t =>
+        {
+            RemoveRoom(t.ActorRef);
+            if (_rooms.Count == 0)
+            {
+                Context.Stop(Self);
+            }
+        });
+        ReceiveAny(_ => { }); // going down: frames, link news and commands have no one left to serve
     }
 
     private void ReceiveStaleLinkNews()

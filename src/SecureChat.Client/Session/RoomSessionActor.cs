@@ -107,6 +107,13 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
             {
                 // The session is going down with its store already closed: the last write stands.
             }
+
+            // Events waiting for a write: their state is in the record just put (the store writes it when it closes). Kept
+            // back, a message received would be past the stored position unseen: never shown, never replayed.
+            foreach (var e in _waitingForWriteInFlight.Concat(_waitingForWrite).OfType<ClientEvent>())
+            {
+                _context.Owner.Tell(e);
+            }
         }
 
         RoomRecords.Erase(_lastRecord);

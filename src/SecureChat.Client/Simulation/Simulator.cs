@@ -356,6 +356,12 @@ public sealed class Simulator
             {
                 if (k == DropBefore)
                 {
+                    if (owner._options.RestartChurnedClients)
+                    {
+                        // From here the sending waits for the restarted client (set before the restart begins, not in it).
+                        _restarting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    }
+
                     churns.Add(Task.Run(() => ChurnAsync(cancellationToken), CancellationToken.None));
                 }
 
@@ -436,7 +442,7 @@ public sealed class Simulator
         /// </summary>
         private async Task RestartAsync(CancellationToken cancellationToken)
         {
-            _restarting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _restarting ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             try
             {
                 var old = Client!;
@@ -457,8 +463,9 @@ public sealed class Simulator
             }
             finally
             {
-                _restarting.TrySetResult();
+                var restarting = _restarting;
                 _restarting = null;
+                restarting?.TrySetResult();
             }
         }
 
