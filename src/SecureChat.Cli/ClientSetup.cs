@@ -15,9 +15,13 @@ namespace SecureChat.Cli;
 /// <summary>Everything a chat client needs before it connects: address, certificates, identity keys, pins.</summary>
 internal sealed class ClientSetup
 {
+    private readonly string _certsDirectory;
+    private readonly List<X509Certificate2> _loaded = [];
+
     private ClientSetup(string clientId, IReadOnlyList<Endpoint> servers, X509Certificate2 clientCertificate, X509Certificate2 caCertificate,
-        LocalIdentity identity, TrustStore trust)
+        LocalIdentity identity, TrustStore trust, string certsDirectory)
     {
+        _certsDirectory = certsDirectory;
         ClientId = clientId;
         Servers = servers;
         ClientCertificate = clientCertificate;
@@ -66,7 +70,7 @@ internal sealed class ClientSetup
             var ca = ClientCertificates.LoadCa(certsDirectory);
             var identity = IdentityStore.LoadOrCreate(identityFolder, clientId, SystemRandomSource.Instance);
             var trust = TrustStore.Open(identityFolder);
-            return new ClientSetup(clientId, servers, certificate, ca, identity, trust);
+            return new ClientSetup(clientId, servers, certificate, ca, identity, trust, certsDirectory);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException
                                        or CryptographicException or IdentityStoreException or ArgumentException)
@@ -87,6 +91,34 @@ internal sealed class ClientSetup
         }, system);
     }
 
+    /// <summary>
+    /// Reads the certificate files again for every attempt: one replaced after a stop (re-issued, a new CA) is used by the next
+    /// /reconnect. A certificate for another id than ours is refused before connecting.
+    /// </summary>
     private TlsServerConnector Connector(Endpoint server) =>
-        new(server.Host, server.Port, () => TlsSettings.ForClient(ClientCertificate, CaCertificate, server.Host));
+        new(server.Host, server.Port, () => TlsOptions(server.Host), expectedClientId: ClientId);
+
+    private System.Net.Security.SslClientAuthenticationOptions TlsOptions(string host)
+    {
+        using var ca = ClientCertificates.LoadCa(_certsDirectory); // the options keep their own copy
+        return TlsSettings.ForClient(CurrentCertificate(), ca, host);
+    }
+
+    /// <summary>The certificate in the files now; the one loaded at start while they are unchanged (one certificate object per version).</summary>
+    private X509Certificate2 CurrentCertificate()
+    {
+        var loaded = PemFiles.LoadCertificateWithKey(CertificateFiles.ClientCertificatePath(_certsDirectory, ClientId),
+            CertificateFiles.ClientKeyPath(_certsDirectory, ClientId));
+        lock (_loaded)
+        {
+            if (loaded.RawDataMemory.Span.SequenceEqual((_loaded.LastOrDefault() ?? ClientCertificate).RawDataMemory.Span))
+            {
+                loaded.Dispose();
+                return _loaded.LastOrDefault() ?? ClientCertificate;
+            }
+
+            _loaded.Add(loaded); // kept until the process ends: an earlier attempt's TLS options may still use the one before
+            return loaded;
+        }
+    }
 }
