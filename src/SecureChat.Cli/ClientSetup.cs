@@ -5,6 +5,7 @@ using SecureChat.Cli.Certs;
 using SecureChat.Client;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
+using SecureChat.Client.Store;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Transport.Certificates;
@@ -12,15 +13,19 @@ using SecureChat.Transport.Tls;
 
 namespace SecureChat.Cli;
 
-/// <summary>Everything a chat client needs before it connects: address, certificates, identity keys, pins.</summary>
-internal sealed class ClientSetup
+/// <summary>
+/// Everything a chat client needs before it connects: address, certificates, and its encrypted local store with the identity
+/// key and pins (opened with the passphrase; plaintext files of earlier versions are migrated into it once).
+/// </summary>
+internal sealed class ClientSetup : IDisposable
 {
     private readonly string _certsDirectory;
     private readonly List<X509Certificate2> _loaded = [];
 
     private ClientSetup(string clientId, IReadOnlyList<Endpoint> servers, X509Certificate2 clientCertificate, X509Certificate2 caCertificate,
-        LocalIdentity identity, TrustStore trust, string certsDirectory)
+        LocalStore store, LocalIdentity identity, TrustStore trust, string certsDirectory)
     {
+        Store = store;
         _certsDirectory = certsDirectory;
         ClientId = clientId;
         Servers = servers;
@@ -43,9 +48,12 @@ internal sealed class ClientSetup
 
     public TrustStore Trust { get; }
 
+    /// <summary>The identity's encrypted local store (identity, pins, rooms).</summary>
+    public LocalStore Store { get; }
+
     /// <summary>Loads (or, with the development CA at hand, issues) what is needed; null with one readable line otherwise.</summary>
     public static ClientSetup? TryPrepare(string clientId, string server, string certsDirectory, string identityFolder,
-        TextWriter notices, out string problem)
+        TextWriter notices, out string problem, StoreKdf? kdf = null)
     {
         problem = string.Empty;
         if (!ClientIdentity.IsValidClientId(clientId) || clientId is "ca" or "server" or "." or "..")
@@ -68,16 +76,60 @@ internal sealed class ClientSetup
             }
 
             var ca = ClientCertificates.LoadCa(certsDirectory);
-            var identity = IdentityStore.LoadOrCreate(identityFolder, clientId, SystemRandomSource.Instance);
-            var trust = TrustStore.Open(identityFolder);
-            return new ClientSetup(clientId, servers, certificate, ca, identity, trust, certsDirectory);
+            var store = OpenStore(identityFolder, clientId, notices, kdf, out problem);
+            if (store is null)
+            {
+                return null;
+            }
+
+            return new ClientSetup(clientId, servers, certificate, ca, store, store.LoadIdentity(), store.OpenTrustStore(), certsDirectory);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException
-                                       or CryptographicException or IdentityStoreException or ArgumentException)
+                                       or CryptographicException or IdentityStoreException or StoreException or ArgumentException)
         {
             problem = ex.Message;
             return null;
         }
+    }
+
+    /// <summary>Opens the store (asking for its passphrase), migrating plaintext files or creating it on first use.</summary>
+    private static LocalStore? OpenStore(string folder, string clientId, TextWriter notices, StoreKdf? kdf, out string problem)
+    {
+        var exists = LocalStore.ExistsIn(folder);
+        var passphrase = StorePassphrase.Obtain(LocalStore.PathIn(folder), creating: !exists, out problem);
+        if (passphrase is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (exists)
+            {
+                return LocalStore.Open(folder, clientId, passphrase);
+            }
+
+            if (IdentityMigration.IsNeeded(folder))
+            {
+                var migrated = IdentityMigration.Migrate(folder, clientId, passphrase, kdf, out var notice);
+                notices.WriteLine(notice);
+                return migrated;
+            }
+
+            var created = LocalStore.OpenOrCreate(folder, clientId, passphrase, kdf);
+            notices.WriteLine($"created the encrypted local store {created.Path} with a new identity key for {clientId}");
+            return created;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(passphrase);
+        }
+    }
+
+    public void Dispose()
+    {
+        Identity.Dispose();
+        Store.Dispose();
     }
 
     public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null)

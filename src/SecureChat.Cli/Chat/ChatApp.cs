@@ -54,7 +54,7 @@ internal sealed class ChatApp
             return 2;
         }
 
-        var setup = ClientSetup.TryPrepare(options.ClientId, options.Server, options.CertsDirectory, options.IdentityFolder, Console.Out, out var problem);
+        using var setup = ClientSetup.TryPrepare(options.ClientId, options.Server, options.CertsDirectory, options.IdentityFolder, Console.Out, out var problem);
         if (setup is null)
         {
             await Console.Error.WriteLineAsync($"securechat: {problem}").ConfigureAwait(false);
