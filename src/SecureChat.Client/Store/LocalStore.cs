@@ -31,6 +31,8 @@ public sealed class LocalStore : IDisposable
     private bool _writing;
     private bool _disposed;
 
+    private FileStream? _lock;
+
     private LocalStore(StoreFile file, StoreContents contents, bool written)
     {
         _file = file;
@@ -56,6 +58,22 @@ public sealed class LocalStore : IDisposable
     public static LocalStore Open(string folder, string clientId, ReadOnlySpan<byte> passphrase)
     {
         var path = PathIn(folder);
+        var held = Lock(folder, path);
+        try
+        {
+            var store = OpenLocked(folder, clientId, passphrase, path);
+            store._lock = held;
+            return store;
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
+        }
+    }
+
+    private static LocalStore OpenLocked(string folder, string clientId, ReadOnlySpan<byte> passphrase, string path)
+    {
         DeleteStrayTemp(path);
         var file = StoreFile.Open(path, passphrase, out var plaintext);
         try
@@ -107,10 +125,11 @@ public sealed class LocalStore : IDisposable
         ArgumentNullException.ThrowIfNull(identity);
         CreateOwnerOnlyDirectory(folder);
         var path = PathIn(folder);
+        var held = Lock(folder, path);
         DeleteStrayTemp(path);
         var seed = identity.IdentityKey.ExportSeed();
         var contents = new StoreContents { Format = ContentsFormat, ClientId = identity.ClientId, IdentitySeed = UnsafeByteOperations.UnsafeWrap(seed) };
-        var store = new LocalStore(StoreFile.Create(path, passphrase, kdf ?? StoreKdf.Default), contents, written: false);
+        var store = new LocalStore(StoreFile.Create(path, passphrase, kdf ?? StoreKdf.Default), contents, written: false) { _lock = held };
         try
         {
             store.Commit();
@@ -315,6 +334,25 @@ public sealed class LocalStore : IDisposable
         {
             _disposed = true;
             _file.Dispose();
+            _lock?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One process per store: two would each write their own room states over the other's (and seal different messages under
+    /// the same generations, which members drop as replays). The lock file is held open exclusively while the store is open.
+    /// </summary>
+    private static FileStream Lock(string folder, string path)
+    {
+        CreateOwnerOnlyDirectory(folder);
+        try
+        {
+            return new FileStream(path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new StoreException(path, "is in use by another running client of this identity (one at a time; a second terminal "
+                + "needs its own --home)", ex);
         }
     }
 

@@ -86,13 +86,13 @@ public sealed class TerminalChatTests : IAsyncLifetime
         await using var again = await StartAliceAsync();
         await again.WaitForRowAsync("connected as alice");
         await again.SendKeysAsync("Up");
-        await again.WaitForInputRowAsync("> /quit");
+        await again.WaitForInputRowAsync("dev> /quit"); // back in dev: the room came back from the local store
         await again.SendKeysAsync("Up");
-        await again.WaitForInputRowAsync("> bob: hithere");
+        await again.WaitForInputRowAsync("dev> bob: hithere");
         await again.SendKeysAsync("Up");
-        await again.WaitForInputRowAsync("> /join dev");
+        await again.WaitForInputRowAsync("dev> /join dev");
         await again.SendKeysAsync("Down", "Down", "Down");
-        await again.WaitForInputRowAsync(">");
+        await again.WaitForInputRowAsync("dev>");
         var history = Path.Combine(_home, "alice", "history");
         if (!OperatingSystem.IsWindows())
         {

@@ -47,11 +47,14 @@ public sealed class TerminalConnectionTests : IAsyncLifetime
         await first.WaitForRowAsync("[dev] keys ready");
         await first.TypeAsync("before the takeover");
         await first.SendKeysAsync("Enter");
-        await first.WaitForRowAsync("[dev] alice: before the takeover  ✓ relayed");
+        await first.WaitForRowAsync("[dev] alice: before the takeover  ✓ stored");
         await bob.WaitForAsync<MessageReceived>(m => m.Text == "before the takeover");
 
-        // The same person in a second terminal: the same id, the same home folder.
-        await using var second = await StartAliceAsync(_server.Certificates.Directory);
+        // The same person in a second terminal: the same id (certificate). Its own home folder: the local store is one
+        // process's at a time (a second chat on the same store is refused), so the second terminal is a second device.
+        var secondHome = Directory.CreateTempSubdirectory("securechat-home-second-").FullName;
+        await using var second = await TmuxTerminal.StartAsync("chat", "--id", "alice", "--server", $"127.0.0.1:{_server.Port}", "--certs",
+            _server.Certificates.Directory, "--home", secondHome);
         await second.WaitForRowAsync("connected as alice");
 
         await first.WaitForRowAsync("! signed in elsewhere: another client with id alice connected; this one stopped. /reconnect to take over again");
@@ -62,7 +65,7 @@ public sealed class TerminalConnectionTests : IAsyncLifetime
         await second.WaitForRowAsync("[dev] keys ready");
         await second.TypeAsync("from the second terminal");
         await second.SendKeysAsync("Enter");
-        await second.WaitForRowAsync("[dev] alice: from the second terminal  ✓ relayed");
+        await second.WaitForRowAsync("[dev] alice: from the second terminal  ✓ stored");
         await bob.WaitForAsync<MessageReceived>(m => m.Text == "from the second terminal");
 
         // The first makes no attempt of its own: the stop stays, no retry shows, the second is not disturbed.
@@ -78,7 +81,7 @@ public sealed class TerminalConnectionTests : IAsyncLifetime
         await first.TypeAsync("/reconnect");
         await first.SendKeysAsync("Enter");
         await second.WaitForRowAsync("! signed in elsewhere: another client with id alice connected");
-        await first.WaitForRowAsync("[dev] alice: typed while stopped  ✓ relayed");
+        await first.WaitForRowAsync("[dev] alice: typed while stopped  ✓ stored");
         await bob.WaitForAsync<MessageReceived>(m => m.Text == "typed while stopped");
     }
 
