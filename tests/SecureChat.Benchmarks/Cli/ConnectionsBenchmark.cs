@@ -7,7 +7,9 @@ using SecureChat.Benchmarks.Targets;
 
 namespace SecureChat.Benchmarks.Cli;
 
-internal sealed record ConnectionSettings(IReadOnlyList<string> Targets, int Count, int Parallel, bool InProcess = false);
+/// <param name="HoldSeconds">How long the connections stay open after the last greeting before the server's memory is
+/// read: 1 s by default, longer to look at the server with a profiler (dotnet-gcdump, /proc/PID/smaps).</param>
+internal sealed record ConnectionSettings(IReadOnlyList<string> Targets, int Count, int Parallel, bool InProcess = false, double HoldSeconds = 1);
 
 /// <summary>What holding many idle authenticated connections costs a relay, and how fast it accepts them.</summary>
 internal sealed record ConnectionResult
@@ -129,7 +131,12 @@ internal static class ConnectionsBenchmark
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
         // Let the relay finish the work of the last greetings before its memory is read.
-        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        if (settings.HoldSeconds > 1)
+        {
+            progress.WriteLine($"{name}: holding the connections for {settings.HoldSeconds:0} s (server pid {target.ServerProcessId})");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(settings.HoldSeconds), cancellationToken);
         var after = target.ServerProcessId is { } pid2 ? ProcessStats.Read(pid2) : null;
         var connected = open.Count;
         Volatile.Write(ref holding, false);
