@@ -37,6 +37,12 @@ internal sealed record ConnectionResult
     /// <summary>Why fewer than requested connected (the first error), or null.</summary>
     public string? StoppedBy { get; init; }
 
+    /// <summary>
+    /// Server CPU time (user + system) from before the first connect until the last greeting, per connection: the
+    /// cost of an accept, less disturbed than the accept rate by what else the machine runs.
+    /// </summary>
+    public double? ServerCpuMillisPerConnection { get; init; }
+
     /// <summary>Connections the relay dropped while they were being held.</summary>
     public int Lost { get; init; }
 }
@@ -129,6 +135,7 @@ internal static class ConnectionsBenchmark
         }).ToList();
         await Task.WhenAll(attempts);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var accepted = target.ServerProcessId is { } cpuPid ? ProcessStats.Read(cpuPid) : null;
 
         // Let the relay finish the work of the last greetings before its memory is read.
         if (settings.HoldSeconds > 1)
@@ -154,6 +161,7 @@ internal static class ConnectionsBenchmark
             ServerRssBeforeBytes = before?.ResidentBytes,
             ServerRssAfterBytes = after?.ResidentBytes,
             BytesPerConnection = before is { } b && after is { } a && connected > 0 ? (a.ResidentBytes - b.ResidentBytes) / (double)connected : null,
+            ServerCpuMillisPerConnection = before is { } b0 && accepted is { } c && connected > 0 ? (c.CpuSeconds - b0.CpuSeconds) * 1000 / connected : null,
             StoppedBy = stoppedBy,
             Lost = lost,
         };
