@@ -5,6 +5,7 @@ using SecureChat.Cli.Certs;
 using SecureChat.Client;
 using SecureChat.Client.Connection;
 using SecureChat.Client.Session;
+using SecureChat.Client.Store;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Infrastructure;
 using SecureChat.Transport.Certificates;
@@ -12,12 +13,20 @@ using SecureChat.Transport.Tls;
 
 namespace SecureChat.Cli;
 
-/// <summary>Everything a chat client needs before it connects: address, certificates, identity keys, pins.</summary>
-internal sealed class ClientSetup
+/// <summary>
+/// Everything a chat client needs before it connects: address, certificates, and its encrypted local store with the identity
+/// key and pins (opened with the passphrase; plaintext files of earlier versions are migrated into it once).
+/// </summary>
+internal sealed class ClientSetup : IDisposable
 {
+    private readonly string _certsDirectory;
+    private readonly List<X509Certificate2> _loaded = [];
+
     private ClientSetup(string clientId, IReadOnlyList<Endpoint> servers, X509Certificate2 clientCertificate, X509Certificate2 caCertificate,
-        LocalIdentity identity, TrustStore trust)
+        LocalStore store, LocalIdentity identity, TrustStore trust, string certsDirectory)
     {
+        Store = store;
+        _certsDirectory = certsDirectory;
         ClientId = clientId;
         Servers = servers;
         ClientCertificate = clientCertificate;
@@ -39,9 +48,12 @@ internal sealed class ClientSetup
 
     public TrustStore Trust { get; }
 
+    /// <summary>The identity's encrypted local store (identity, pins, rooms).</summary>
+    public LocalStore Store { get; }
+
     /// <summary>Loads (or, with the development CA at hand, issues) what is needed; null with one readable line otherwise.</summary>
     public static ClientSetup? TryPrepare(string clientId, string server, string certsDirectory, string identityFolder,
-        TextWriter notices, out string problem)
+        TextWriter notices, out string problem, StoreKdf? kdf = null)
     {
         problem = string.Empty;
         if (!ClientIdentity.IsValidClientId(clientId) || clientId is "ca" or "server" or "." or "..")
@@ -64,16 +76,60 @@ internal sealed class ClientSetup
             }
 
             var ca = ClientCertificates.LoadCa(certsDirectory);
-            var identity = IdentityStore.LoadOrCreate(identityFolder, clientId, SystemRandomSource.Instance);
-            var trust = TrustStore.Open(identityFolder);
-            return new ClientSetup(clientId, servers, certificate, ca, identity, trust);
+            var store = OpenStore(identityFolder, clientId, notices, kdf, out problem);
+            if (store is null)
+            {
+                return null;
+            }
+
+            return new ClientSetup(clientId, servers, certificate, ca, store, store.LoadIdentity(), store.OpenTrustStore(), certsDirectory);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException
-                                       or CryptographicException or IdentityStoreException or ArgumentException)
+                                       or CryptographicException or IdentityStoreException or StoreException or ArgumentException)
         {
             problem = ex.Message;
             return null;
         }
+    }
+
+    /// <summary>Opens the store (asking for its passphrase), migrating plaintext files or creating it on first use.</summary>
+    private static LocalStore? OpenStore(string folder, string clientId, TextWriter notices, StoreKdf? kdf, out string problem)
+    {
+        var exists = LocalStore.ExistsIn(folder);
+        var passphrase = StorePassphrase.Obtain(LocalStore.PathIn(folder), creating: !exists, out problem);
+        if (passphrase is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (exists)
+            {
+                return LocalStore.Open(folder, clientId, passphrase);
+            }
+
+            if (IdentityMigration.IsNeeded(folder))
+            {
+                var migrated = IdentityMigration.Migrate(folder, clientId, passphrase, kdf, out var notice);
+                notices.WriteLine(notice);
+                return migrated;
+            }
+
+            var created = LocalStore.OpenOrCreate(folder, clientId, passphrase, kdf);
+            notices.WriteLine($"created the encrypted local store {created.Path} with a new identity key for {clientId}");
+            return created;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(passphrase);
+        }
+    }
+
+    public void Dispose()
+    {
+        Identity.Dispose();
+        Store.Dispose();
     }
 
     public ChatClient Start(ActorSystem? system = null, ClientSessionSettings? settings = null)
@@ -87,6 +143,34 @@ internal sealed class ClientSetup
         }, system);
     }
 
+    /// <summary>
+    /// Reads the certificate files again for every attempt: one replaced after a stop (re-issued, a new CA) is used by the next
+    /// /reconnect. A certificate for another id than ours is refused before connecting.
+    /// </summary>
     private TlsServerConnector Connector(Endpoint server) =>
-        new(server.Host, server.Port, () => TlsSettings.ForClient(ClientCertificate, CaCertificate, server.Host));
+        new(server.Host, server.Port, () => TlsOptions(server.Host), expectedClientId: ClientId);
+
+    private System.Net.Security.SslClientAuthenticationOptions TlsOptions(string host)
+    {
+        using var ca = ClientCertificates.LoadCa(_certsDirectory); // the options keep their own copy
+        return TlsSettings.ForClient(CurrentCertificate(), ca, host);
+    }
+
+    /// <summary>The certificate in the files now; the one loaded at start while they are unchanged (one certificate object per version).</summary>
+    private X509Certificate2 CurrentCertificate()
+    {
+        var loaded = PemFiles.LoadCertificateWithKey(CertificateFiles.ClientCertificatePath(_certsDirectory, ClientId),
+            CertificateFiles.ClientKeyPath(_certsDirectory, ClientId));
+        lock (_loaded)
+        {
+            if (loaded.RawDataMemory.Span.SequenceEqual((_loaded.LastOrDefault() ?? ClientCertificate).RawDataMemory.Span))
+            {
+                loaded.Dispose();
+                return _loaded.LastOrDefault() ?? ClientCertificate;
+            }
+
+            _loaded.Add(loaded); // kept until the process ends: an earlier attempt's TLS options may still use the one before
+            return loaded;
+        }
+    }
 }

@@ -47,6 +47,9 @@ public sealed class ChatClient : IAsyncDisposable
         return new ChatClient(system, owns, options);
     }
 
+    /// <summary>Connects again after a <see cref="ConnectionStopped"/> (or now, instead of after the backoff); nothing while connected.</summary>
+    public void Reconnect() => _session.Tell(ClientCommands.Reconnect.Instance);
+
     public void Join(string roomId) => _session.Tell(new ClientCommands.Join(roomId));
 
     public void Leave(string roomId) => _session.Tell(new ClientCommands.Leave(roomId));

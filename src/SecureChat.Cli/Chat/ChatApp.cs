@@ -17,6 +17,7 @@ internal sealed class ChatApp
     private readonly ChatClient _client;
     private readonly IChatTerminal _terminal;
     private readonly TimeProvider _time;
+    private readonly StopContext _stopContext;
 
     // The room state below is changed by the command loop and by the event loop: both hold the gate while they do.
     private readonly Lock _gate = new();
@@ -37,11 +38,12 @@ internal sealed class ChatApp
     private volatile string[] _completionRooms = [];
     private volatile string[] _completionMembers = [];
 
-    private ChatApp(ChatClient client, IChatTerminal terminal, TimeProvider time)
+    private ChatApp(ChatClient client, IChatTerminal terminal, TimeProvider time, StopContext stopContext)
     {
         _client = client;
         _terminal = terminal;
         _time = time;
+        _stopContext = stopContext;
     }
 
     public static async Task<int> RunAsync(ChatOptions options, CancellationToken cancellationToken)
@@ -52,7 +54,7 @@ internal sealed class ChatApp
             return 2;
         }
 
-        var setup = ClientSetup.TryPrepare(options.ClientId, options.Server, options.CertsDirectory, options.IdentityFolder, Console.Out, out var problem);
+        using var setup = ClientSetup.TryPrepare(options.ClientId, options.Server, options.CertsDirectory, options.IdentityFolder, Console.Out, out var problem);
         if (setup is null)
         {
             await Console.Error.WriteLineAsync($"securechat: {problem}").ConfigureAwait(false);
@@ -66,7 +68,7 @@ internal sealed class ChatApp
             : new LineEditor(Console.Out, new ConsoleKeySource(), history: InputHistory.Open(Path.Combine(options.IdentityFolder, HistoryFileName)),
                 completer: completer);
         await using var client = setup.Start(settings: new ClientSessionSettings { AckTimeout = options.AckTimeout });
-        app = new ChatApp(client, terminal, TimeProvider.System);
+        app = new ChatApp(client, terminal, TimeProvider.System, new StopContext(client.ClientId, options.CertsDirectory));
         app.Print($"connecting to {string.Join(", then ", setup.Servers)} as {client.ClientId}; your fingerprint: {client.Fingerprint}");
         app.Print("type /join ROOM to start, /help for commands; Tab completes, Up/Down recall what you typed");
         app.ShowState();
@@ -219,6 +221,9 @@ internal sealed class ChatApp
                 }
 
                 break;
+            case ChatInput.Reconnect:
+                Reconnect();
+                break;
             case ChatInput.SendQueued send:
                 if ((send.RoomId ?? RequireRoom()) is { } sendRoom)
                 {
@@ -260,6 +265,26 @@ internal sealed class ChatApp
 
         // The new room is current at once: lines typed before its keys arrive are queued, not lost.
         _client.Join(roomId);
+    }
+
+    /// <summary>/reconnect: after a stop, or while waiting out the backoff, the client tries now; the next failure prints its line again.</summary>
+    private void Reconnect()
+    {
+        lock (_gate)
+        {
+            if (_online)
+            {
+                Print("already online");
+                return;
+            }
+
+            _failedAttempts = 0;
+            _connection = "connecting";
+            Print("* connecting again...");
+            ShowState();
+        }
+
+        _client.Reconnect();
     }
 
     private void Leave(string? named)
@@ -405,6 +430,10 @@ internal sealed class ChatApp
 
                 // One line when the connection goes; later attempts only change the status row.
                 return first || disconnected.RetryIn is null ? ChatLines.ConnectionLost(disconnected, _everConnected) : null;
+            case ConnectionStopped stopped:
+                _online = false;
+                _connection = EventText.StoppedStatus(stopped);
+                return EventText.Stopped(stopped, _stopContext);
             case Joined joined when !_joined.Contains(joined.RoomId):
                 _joined.Add(joined.RoomId);
                 _currentRoom ??= joined.RoomId;

@@ -39,6 +39,9 @@ internal abstract record ChatInput
     /// <summary>/status: the connection and every room.</summary>
     public sealed record ShowStatus : ChatInput;
 
+    /// <summary>/reconnect: connect again after the connection stopped (or now, instead of after the backoff).</summary>
+    public sealed record Reconnect : ChatInput;
+
     public sealed record Quit : ChatInput;
 
     public sealed record Help : ChatInput;
@@ -67,6 +70,7 @@ internal abstract record ChatInput
                            who may join the current room: anyone (open) or only invited ids (invite)
           /rekey           new keys for the current room (a new epoch and code; the same members)
           /status          the connection, the current room and every room's state and unread count
+          /reconnect       connect again after the connection stopped (a certificate problem, signed in elsewhere), or now
           /send-queued [ROOM]  send messages held because members joined since you typed them
           /drop-queued [ROOM]  drop those held messages
           /quit            leave every room and exit
@@ -77,7 +81,7 @@ internal abstract record ChatInput
     public static readonly IReadOnlyList<string> CommandNames =
     [
         "/join", "/leave", "/rooms", "/who", "/msg", "/fingerprint", "/code", "/trust", "/invite", "/kick", "/remove", "/policy",
-        "/rekey", "/status", "/send-queued", "/drop-queued", "/quit", "/help",
+        "/rekey", "/status", "/reconnect", "/send-queued", "/drop-queued", "/quit", "/help",
     ];
 
     public static ChatInput Parse(string? line)
@@ -142,6 +146,7 @@ internal abstract record ChatInput
                 : new DropQueued(argument.Length == 0 ? null : argument),
             "/rekey" => new Rekey(),
             "/status" => new ShowStatus(),
+            "/reconnect" => new Reconnect(),
             "/quit" or "/exit" => new Quit(),
             "/help" or "/?" => new Help(),
             _ => new Invalid($"unknown command {command}; type /help for the list"),

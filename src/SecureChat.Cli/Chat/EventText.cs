@@ -3,8 +3,12 @@ using System.Text;
 using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
 using SecureChat.Protocol.Group;
+using SecureChat.Transport.Certificates;
 
 namespace SecureChat.Cli.Chat;
+
+/// <summary>What the advice after a stop names: our id and the folder our certificates are read from.</summary>
+internal sealed record StopContext(string ClientId, string CertsDirectory);
 
 /// <summary>
 /// The words for what the client library reports: one printed line per event (the chat terminal and the
@@ -58,6 +62,7 @@ internal static class EventText
         Warning w => w.RoomId is null ? $"! {Describe(w)}" : $"! [{w.RoomId}] {Describe(w)}",
         ErrorReported r => r.RoomId is null ? $"error ({CodeName(r)}): {Describe(r)}" : $"error [{r.RoomId}] ({CodeName(r)}): {Describe(r)}",
         Disconnected d => ChatLines.ConnectionLost(d, everConnected: true),
+        ConnectionStopped stopped => Stopped(stopped, new StopContext("ID", "certs")),
         Reconnected r => string.Create(Invariant, $"* reconnected{To(r.Server)} (reconnect #{r.Attempt}); resuming rooms"),
         _ => null,
     };
@@ -144,7 +149,6 @@ internal static class EventText
     {
         ServerError s => Server(s.UntrustedReason),
         JoinRefused j => $"could not join {j.RoomId}: {Server(j.UntrustedReason)}",
-        WelcomeForAnotherClient w => $"the server greeted us as another client ({Server(w.UntrustedClientId)}), not as the id of our certificate",
         FrameBeforeWelcome f => $"the server sent {f.Frame} before WELCOME",
         DecryptFailed d => $"a message from {d.SenderId} failed: {Describe(d.Reason)}",
         CommitRefused { Rejoining: true } c => string.Create(Invariant, $"lost the room's keys at epoch {c.Epoch}: {Describe(c.Reason)} ({c.Reason}); rejoining"),
@@ -174,12 +178,63 @@ internal static class EventText
         _ => disconnected.Detail ?? "the connection failed",
     };
 
+    /// <summary>
+    /// The one line for a stop: what happened, and what to do about it, naming the files and the commands (securechat certs ...)
+    /// that fix it; every such line ends by saying that /reconnect tries again.
+    /// </summary>
+    public static string Stopped(ConnectionStopped stopped, StopContext context)
+    {
+        var id = context.ClientId;
+        var certificate = CertificateFiles.ClientCertificatePath(context.CertsDirectory, id);
+        var ca = CertificateFiles.CaCertificatePath(context.CertsDirectory);
+        var detail = stopped.Detail is { } own ? $" ({own})" : stopped.UntrustedServerReason is { } said ? $" ({Server(said)})" : string.Empty;
+        return "! " + stopped.Cause switch
+        {
+            StopCause.SignedInElsewhere => $"signed in elsewhere: another client with id {id} connected; this one stopped. /reconnect to take over again",
+            StopCause.ClientCertificateRefused =>
+                $"the server at {stopped.Server} refused our certificate {certificate}: it closed the connection right after the TLS handshake " +
+                $"(most likely the certificate is issued by a CA it does not trust, or expired); not reconnecting. Re-issue it from the server's CA: " +
+                $"securechat certs issue {id} --out DIR --force (DIR holding the server's ca.pem and ca.key), then /reconnect",
+            StopCause.ServerCertificateUntrusted =>
+                $"the server at {stopped.Server} is not one we trust: its certificate is not issued by our CA {ca}{detail}; not reconnecting. " +
+                $"If the server's CA changed, get its ca.pem from whoever runs the server and put it in {context.CertsDirectory}, then /reconnect",
+            StopCause.ServerNameMismatch =>
+                $"the server's certificate does not name the host we connect to{detail}; not reconnecting. Connect by a name its certificate has " +
+                "(--server localhost:PORT for the development certificate), or give the server a certificate for this name (securechat certs init --host NAME), then /reconnect",
+            StopCause.CertificateIdMismatch =>
+                $"our certificate {certificate} is not for {id}{detail}; not reconnecting. Issue one for {id}: " +
+                $"securechat certs issue {id} --out {context.CertsDirectory} --force (or start with the --id the certificate is for), then /reconnect",
+            StopCause.CertificateUnusable =>
+                $"cannot use our certificate{detail}; not reconnecting. Check {certificate} and its key, or issue a new one: " +
+                $"securechat certs issue {id} --out {context.CertsDirectory} --force, then /reconnect",
+            StopCause.UnsupportedVersion =>
+                string.Create(Invariant, $"the server at {stopped.Server} speaks another protocol version{detail}; this client speaks version {Core.Wire.WireLimits.ProtocolVersion}; ") +
+                "not reconnecting. Use a securechat that matches the server, then /reconnect",
+            _ => $"stopped: {stopped.Cause}{detail}; /reconnect tries again",
+        };
+    }
+
+    /// <summary>The connection's state on the status row after a stop: a few words, and how to go on.</summary>
+    public static string StoppedStatus(ConnectionStopped stopped) => "stopped: " + stopped.Cause switch
+    {
+        StopCause.SignedInElsewhere => "signed in elsewhere",
+        StopCause.ClientCertificateRefused => "the server refused our certificate",
+        StopCause.ServerCertificateUntrusted => "server certificate not trusted",
+        StopCause.ServerNameMismatch => "server certificate names another host",
+        StopCause.CertificateIdMismatch => "our certificate is for another id",
+        StopCause.CertificateUnusable => "certificate unusable",
+        StopCause.UnsupportedVersion => "another protocol version",
+        _ => stopped.Cause.ToString(),
+    } + " (/reconnect)";
+
     public static string Describe(MessageNotDelivered message) => message.Reason switch
     {
         NotDeliveredReason.NoAcknowledgement => "the server did not confirm relaying it in time",
         NotDeliveredReason.LinkLost => "the connection dropped before the server confirmed relaying it",
         NotDeliveredReason.Refused => $"the server refused it ({message.WireCode}: {Server(message.UntrustedServerReason)})",
         NotDeliveredReason.RoomLeft => "you left the room before the server confirmed relaying it",
+        NotDeliveredReason.SignedInElsewhere => "another client with your id signed in before the server confirmed relaying it",
+        NotDeliveredReason.ConnectionStopped => "the connection stopped before the server confirmed relaying it",
         _ => message.Reason.ToString(),
     };
 

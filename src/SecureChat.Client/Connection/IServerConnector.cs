@@ -27,6 +27,9 @@ public interface IServerLink : IDisposable
 
     /// <summary>Queues a frame for the writer; false when the bounded outbound queue is full or the link is closed.</summary>
     bool TrySend(Envelope envelope);
+
+    /// <summary>The link has ended (its <see cref="LinkEvents.LinkDown"/> is told or on its way): a refused send is no full queue.</summary>
+    bool IsClosed => false;
 }
 
 /// <summary>What a link tells its session. A link id lets the session ignore news from links it has already dropped.</summary>
@@ -37,5 +40,9 @@ public static class LinkEvents
     public sealed record FrameReceived(long LinkId, Envelope Envelope);
 
     /// <summary>The link is gone (refused, closed by the peer, broken, bad input). Sent at most once per link.</summary>
-    public sealed record LinkDown(long LinkId, string Reason);
+    public sealed record LinkDown(long LinkId, string Reason)
+    {
+        /// <summary>What kind of end it was, for the session's <see cref="Session.ReconnectRule"/>.</summary>
+        public LinkFailure Kind { get; init; } = LinkFailure.ConnectionLost;
+    }
 }

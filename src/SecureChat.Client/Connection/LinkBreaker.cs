@@ -55,6 +55,8 @@ public sealed class LinkBreaker
 
         public bool TrySend(Core.Wire.Envelope envelope) => false;
 
+        public bool IsClosed => true;
+
         public void Dispose()
         {
         }

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Akka.Actor;
 using SecureChat.Core.Framing;
@@ -22,6 +23,7 @@ internal sealed class TlsServerLink : IServerLink
     private readonly Channel<Envelope> _outbound;
     private readonly CancellationTokenSource _stop = new();
     private int _downReported;
+    private long _framesReceived;
     private int _disposed;
 
     public TlsServerLink(IActorRef session, long linkId, TlsLinkLimits limits)
@@ -43,6 +45,8 @@ internal sealed class TlsServerLink : IServerLink
 
     public bool TrySend(Envelope envelope) => _outbound.Writer.TryWrite(envelope);
 
+    public bool IsClosed => _stop.IsCancellationRequested;
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -59,6 +63,8 @@ internal sealed class TlsServerLink : IServerLink
         var token = _stop.Token;
         using var tcp = new TcpClient { NoDelay = true };
         SslStream? tls = null;
+        var serverCheck = new ServerCertificateCheck(tlsOptions.RemoteCertificateValidationCallback);
+        tlsOptions.RemoteCertificateValidationCallback = serverCheck.Validate;
         try
         {
             using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(token))
@@ -73,27 +79,44 @@ internal sealed class TlsServerLink : IServerLink
             var writer = WriteLoopAsync(tls, token);
             var reader = ReadLoopAsync(tls, token);
             var first = await Task.WhenAny(writer, reader).ConfigureAwait(false);
-            ReportDown(await first.ConfigureAwait(false));
+            var (reason, kind) = await first.ConfigureAwait(false);
+            if (kind == LinkFailure.ConnectionLost && Interlocked.Read(ref _framesReceived) == 0)
+            {
+                // Closed or reset before a single frame (our HELLO may have met the closed socket): the refused-certificate look.
+                (reason, kind) = ($"the server ended the connection right after the TLS handshake, without a word ({reason})", LinkFailure.ClosedBeforeAnyFrame);
+            }
+
+            ReportDown(reason, kind);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            ReportDown("closed");
+            ReportDown("closed", LinkFailure.Closed);
         }
         catch (OperationCanceledException)
         {
-            ReportDown($"could not connect to {host}:{port} within {_limits.ConnectTimeout.TotalSeconds:0} s");
+            ReportDown($"could not connect to {host}:{port} within {_limits.ConnectTimeout.TotalSeconds:0} s", LinkFailure.TimedOut);
+        }
+        catch (AuthenticationException ex) when (serverCheck.Refused is { } refusal)
+        {
+            ReportDown(refusal == LinkFailure.ServerNameMismatch
+                ? $"the server's certificate at {host}:{port} does not name {tlsOptions.TargetHost}"
+                : $"the server's certificate at {host}:{port} is not issued by our CA ({ex.Message})", refusal);
         }
         catch (AuthenticationException ex)
         {
-            ReportDown($"TLS handshake with {host}:{port} failed: {ex.Message}");
+            ReportDown($"TLS handshake with {host}:{port} failed: {ex.Message}", LinkFailure.HandshakeFailed);
         }
         catch (SocketException ex)
         {
-            ReportDown($"cannot reach {host}:{port}: {ex.SocketErrorCode}");
+            ReportDown($"cannot reach {host}:{port}: {ex.SocketErrorCode}", LinkFailure.Unreachable);
+        }
+        catch (IOException ex) when (tls is { IsAuthenticated: false })
+        {
+            ReportDown($"TLS handshake with {host}:{port} failed: {ex.Message}", LinkFailure.HandshakeFailed);
         }
         catch (IOException ex)
         {
-            ReportDown($"connection to {host}:{port} failed: {ex.Message}");
+            ReportDown($"connection to {host}:{port} failed: {ex.Message}", LinkFailure.ConnectionLost);
         }
         finally
         {
@@ -107,7 +130,7 @@ internal sealed class TlsServerLink : IServerLink
     }
 
     /// <summary>Returns why reading stopped.</summary>
-    private async Task<string> ReadLoopAsync(SslStream tls, CancellationToken token)
+    private async Task<(string Reason, LinkFailure Kind)> ReadLoopAsync(SslStream tls, CancellationToken token)
     {
         var reader = new FrameReader(tls, _limits.MaxFrameBytes);
         try
@@ -117,37 +140,38 @@ internal sealed class TlsServerLink : IServerLink
                 var envelope = await reader.ReadEnvelopeAsync(token).ConfigureAwait(false);
                 if (envelope is null)
                 {
-                    return "the server closed the connection";
+                    return ("the server closed the connection", LinkFailure.ConnectionLost);
                 }
 
+                Interlocked.Increment(ref _framesReceived);
                 _session.Tell(new LinkEvents.FrameReceived(LinkId, envelope));
             }
 
-            return "closed";
+            return ("closed", LinkFailure.Closed);
         }
         catch (WireFormatException ex) when (ex.PeerVersion is { } version)
         {
-            return EnvelopeCodec.VersionMismatch(version);
+            return (EnvelopeCodec.VersionMismatch(version), LinkFailure.UnsupportedVersion);
         }
         catch (WireFormatException ex)
         {
-            return $"the server sent a malformed frame ({ex.Error})";
+            return ($"the server sent a malformed frame ({ex.Error})", LinkFailure.MalformedInput);
         }
         catch (OperationCanceledException)
         {
-            return "closed";
+            return ("closed", LinkFailure.Closed);
         }
         catch (IOException ex)
         {
-            return $"connection lost: {ex.Message}";
+            return ($"connection lost: {ex.Message}", LinkFailure.ConnectionLost);
         }
         catch (ObjectDisposedException)
         {
-            return "closed";
+            return ("closed", LinkFailure.Closed);
         }
     }
 
-    private async Task<string> WriteLoopAsync(SslStream tls, CancellationToken token)
+    private async Task<(string Reason, LinkFailure Kind)> WriteLoopAsync(SslStream tls, CancellationToken token)
     {
         try
         {
@@ -162,31 +186,57 @@ internal sealed class TlsServerLink : IServerLink
                 await tls.FlushAsync(token).ConfigureAwait(false);
             }
 
-            return "closed";
+            return ("closed", LinkFailure.Closed);
         }
         catch (OperationCanceledException)
         {
-            return "closed";
+            return ("closed", LinkFailure.Closed);
         }
         catch (IOException ex)
         {
-            return $"connection lost: {ex.Message}";
+            return ($"connection lost: {ex.Message}", LinkFailure.ConnectionLost);
         }
         catch (ObjectDisposedException)
         {
-            return "closed";
+            return ("closed", LinkFailure.Closed);
         }
         catch (WireFormatException ex)
         {
-            return $"an outgoing frame was refused: {ex.Message}";
+            return ($"an outgoing frame was refused: {ex.Message}", LinkFailure.ConnectionLost);
         }
     }
 
-    private void ReportDown(string reason)
+    private void ReportDown(string reason, LinkFailure kind)
     {
         if (Interlocked.Exchange(ref _downReported, 1) == 0)
         {
-            _session.Tell(new LinkEvents.LinkDown(LinkId, reason));
+            _session.Tell(new LinkEvents.LinkDown(LinkId, reason) { Kind = kind });
+        }
+    }
+
+    /// <summary>
+    /// Runs the configured server check and remembers whether it refused, and why: SslStream's AuthenticationException
+    /// says only that the callback said no, and whether we refused the server (fatal) or the handshake broke (transient)
+    /// decides whether the session tries again.
+    /// </summary>
+    private sealed class ServerCertificateCheck(RemoteCertificateValidationCallback? inner)
+    {
+        public LinkFailure? Refused { get; private set; }
+
+        public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            var accepted = inner?.Invoke(sender, certificate, chain, errors) ?? errors == SslPolicyErrors.None;
+            if (!accepted)
+            {
+                Refused = (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0 && (errors & SslPolicyErrors.RemoteCertificateNotAvailable) == 0
+                          && inner is not null && ChainsToOurCa(sender, certificate, chain, errors & ~SslPolicyErrors.RemoteCertificateNameMismatch)
+                    ? LinkFailure.ServerNameMismatch
+                    : LinkFailure.ServerCertificateUntrusted;
+            }
+
+            return accepted;
+
+            bool ChainsToOurCa(object s, X509Certificate? c, X509Chain? ch, SslPolicyErrors withoutName) => inner!(s, c, ch, withoutName);
         }
     }
 }

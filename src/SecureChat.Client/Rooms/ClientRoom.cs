@@ -226,6 +226,23 @@ public sealed class ClientRoom : IDisposable
     }
 
     /// <summary>
+    /// The session stopped reconnecting: as <see cref="LinkLost"/>, but nothing is kept for a resume that may never come —
+    /// every message the relay has not acknowledged is reported as not delivered, for <paramref name="reason"/>. Messages not
+    /// sent yet stay queued (a later reconnect sends them).
+    /// </summary>
+    public RoomEffects LinkStopped(NotDeliveredReason reason)
+    {
+        Begin();
+        if (Phase is not (RoomPhase.Offline or RoomPhase.Left))
+        {
+            GoOffline();
+        }
+
+        ReportAllUnacknowledged(reason);
+        return _effects;
+    }
+
+    /// <summary>
     /// The acknowledgement check asked for by <see cref="RoomEffects.AckCheckIn"/> is due: each message sent longer than
     /// <see cref="ClientSessionSettings.AckTimeout"/> ago without RELAYED is reported as not delivered.
     /// </summary>

@@ -8,6 +8,12 @@ public static class ClientCommands
 {
     public sealed record Join(string RoomId);
 
+    /// <summary>Try to connect now: after a stop (<see cref="ConnectionStopped"/>), or at once instead of waiting out the backoff.</summary>
+    public sealed record Reconnect
+    {
+        public static Reconnect Instance { get; } = new();
+    }
+
     public sealed record Leave(string RoomId);
 
     /// <summary>Encrypted for the room's members; queued (bounded) until the room's keys are ready.</summary>

@@ -12,7 +12,7 @@ public enum ClientErrorCode
     /// <summary>The server refused our JOIN (<see cref="JoinRefused.WireCode"/> says why).</summary>
     JoinRefused,
 
-    /// <summary>The server broke the protocol (unexpected frame, wrong id in WELCOME).</summary>
+    /// <summary>The server broke the protocol (a frame before WELCOME).</summary>
     Protocol,
 
     /// <summary>A message that will never decrypt: forged, corrupted, or for keys this member never had.</summary>

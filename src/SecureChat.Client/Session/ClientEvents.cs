@@ -121,6 +121,19 @@ public sealed record Reconnected(int Attempt) : ClientEvent
     public string? Server { get; init; }
 }
 
+/// <summary>
+/// The session stopped reconnecting: <paramref name="Cause"/> is a failure that another attempt would meet again
+/// (<see cref="ReconnectRule"/>). Rooms are offline, what was sent and not confirmed was reported as
+/// <see cref="MessageNotDelivered"/>, and what is queued stays queued; <see cref="ClientCommands.Reconnect"/> tries again.
+/// </summary>
+/// <param name="Server">The server it was connecting to (HOST:PORT).</param>
+/// <param name="Detail">Our own description (the link's, or what we found before connecting); null when the server's ERROR said it.</param>
+public sealed record ConnectionStopped(StopCause Cause, string Server, string? Detail) : ClientEvent
+{
+    /// <summary>The text of the server's ERROR, when one stopped us.</summary>
+    public string? UntrustedServerReason { get; init; }
+}
+
 public enum DisconnectCause
 {
     /// <summary>The connection failed or was closed (see <see cref="Disconnected.Detail"/>).</summary>
@@ -235,9 +248,6 @@ public sealed record ServerError(string? RoomId, ErrorCode WireCode, string Untr
 /// <summary>The server refused our JOIN.</summary>
 public sealed record JoinRefused(string RoomId, ErrorCode WireCode, string UntrustedReason) : ErrorReported(RoomId, ClientErrorCode.JoinRefused);
 
-/// <summary>WELCOME named another client than the one we are.</summary>
-public sealed record WelcomeForAnotherClient(string UntrustedClientId) : ErrorReported(null, ClientErrorCode.Protocol);
-
 /// <summary>The server sent <paramref name="Frame"/> before WELCOME.</summary>
 public sealed record FrameBeforeWelcome(MessageType Frame) : ErrorReported(null, ClientErrorCode.Protocol);
 
@@ -297,6 +307,12 @@ public enum NotDeliveredReason
 
     /// <summary>The user left the room before RELAYED came.</summary>
     RoomLeft,
+
+    /// <summary>Another client with our id signed in, and the server closed this connection before it confirmed the message.</summary>
+    SignedInElsewhere,
+
+    /// <summary>The session stopped reconnecting (<see cref="ConnectionStopped"/>) before the server confirmed the message.</summary>
+    ConnectionStopped,
 }
 
 /// <summary>

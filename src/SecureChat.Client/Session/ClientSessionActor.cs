@@ -33,6 +33,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private long _linkId;
     private int _failedAttempts;
     private bool _everConnected;
+    private bool _certificateAccepted; // greeted since the last connection the server ended without a frame (ReconnectRule)
     private bool _greeted;
     private bool _serverKeepsMessages;
     private int _reconnects;
@@ -64,7 +65,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     {
         Receive<LinkEvents.LinkUp>(up => up.LinkId == _linkId, _ => SendHello());
         Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnGreeting(f.Envelope));
-        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(DisconnectCause.LinkFailed, down.Reason));
+        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(DisconnectCause.LinkFailed, down.Reason, down.Kind));
         Receive<WelcomeTimedOut>(t => t.LinkId == _linkId, _ => OnLinkDown(DisconnectCause.WelcomeTimeout, null));
         Receive<DrainPaced>(_ => OnDrainPaced());
         ReceiveRoomCommands();
@@ -75,7 +76,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private void Connected()
     {
         Receive<LinkEvents.FrameReceived>(f => f.LinkId == _linkId, f => OnFrame(f.Envelope));
-        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(DisconnectCause.LinkFailed, down.Reason));
+        Receive<LinkEvents.LinkDown>(down => down.LinkId == _linkId, down => OnLinkDown(DisconnectCause.LinkFailed, down.Reason, down.Kind));
         Receive<RoomProtocol.Outbound>(o => SendToServer(o.Envelope));
         Receive<DrainPaced>(_ => OnDrainPaced());
         ReceiveRoomCommands();
@@ -87,6 +88,25 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     {
         Receive<ReconnectNow>(_ =>
         {
+            OpenLink();
+            Become(Connecting);
+        });
+        Receive<ClientCommands.Reconnect>(_ =>
+        {
+            Timers.Cancel(nameof(ReconnectNow));
+            OpenLink();
+            Become(Connecting);
+        });
+        ReceiveRoomCommands();
+        ReceiveStaleLinkNews();
+    }
+
+    /// <summary>Stopped by a failure retrying cannot heal (<see cref="ConnectionStopped"/>): no attempt until the owner asks for one.</summary>
+    private void Stopped()
+    {
+        Receive<ClientCommands.Reconnect>(_ =>
+        {
+            _failedAttempts = 0;
             OpenLink();
             Become(Connecting);
         });
@@ -125,6 +145,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Receive<WelcomeTimedOut>(_ => { });
         Receive<ReconnectNow>(_ => { });
         Receive<DrainPaced>(_ => { });
+        Receive<ClientCommands.Reconnect>(_ => { }); // connecting or connected already
     }
 
     private void OpenLink()
@@ -154,6 +175,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
                 Timers.Cancel(nameof(WelcomeTimedOut));
                 _failedAttempts = 0;
                 _greeted = true;
+                _certificateAccepted = true;
                 Become(Connected);
                 if (_everConnected)
                 {
@@ -174,10 +196,11 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
                 break;
             case MessageType.Welcome:
-                ReportAndDrop(new WelcomeForAnotherClient(envelope.Welcome.ClientId));
+                // The server read another id from our certificate than the one we said HELLO as: every attempt would.
+                Stop(StopCause.CertificateIdMismatch, null, $"greeted as {envelope.Welcome.ClientId}");
                 break;
             case MessageType.Error:
-                _room.Owner.Tell(ToServerError(envelope));
+                OnConnectionError(envelope);
                 break;
             default:
                 ReportAndDrop(new FrameBeforeWelcome(envelope.Type));
@@ -194,7 +217,10 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
                 return;
             case MessageType.Pong:
                 return;
-            case MessageType.Error when envelope.RoomId.Length == 0 || !_rooms.ContainsKey(envelope.RoomId):
+            case MessageType.Error when envelope.RoomId.Length == 0:
+                OnConnectionError(envelope);
+                return;
+            case MessageType.Error when !_rooms.ContainsKey(envelope.RoomId):
                 _room.Owner.Tell(ToServerError(envelope));
                 return;
             case MessageType.Hello or MessageType.Welcome or MessageType.Join or MessageType.Leave:
@@ -211,6 +237,18 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
             // A frame for a room we left (in flight) or never joined: nothing to do with it.
             _log.Debug("dropping {0} for room {1} we are not in", envelope.Type, envelope.RoomId);
         }
+    }
+
+    /// <summary>An ERROR about the connection: one that retrying cannot heal stops the session; the rest are shown, and the link's end is retried.</summary>
+    private void OnConnectionError(Envelope envelope)
+    {
+        if (ReconnectRule.ForServerError(envelope.Error.Code) is { } cause)
+        {
+            Stop(cause, null, envelope.Error.Reason);
+            return;
+        }
+
+        _room.Owner.Tell(ToServerError(envelope));
     }
 
     private void OnJoin(ClientCommands.Join join)
@@ -300,10 +338,17 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 
     private void Write(Envelope envelope)
     {
-        if (_link is null || !_link.TrySend(envelope))
+        if (_link is null || _link.TrySend(envelope))
+        {
+            return;
+        }
+
+        if (!_link.IsClosed)
         {
             OnLinkDown(DisconnectCause.OutboundQueueFull, null);
         }
+
+        // A closed link refuses the frame too: its LinkDown, with the real reason, is on its way.
     }
 
     private void Pace(Envelope envelope)
@@ -340,18 +385,21 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         OnLinkDown(DisconnectCause.ProtocolViolation, null);
     }
 
-    private void OnLinkDown(DisconnectCause cause, string? detail)
+    private void OnLinkDown(DisconnectCause cause, string? detail, LinkFailure failure = LinkFailure.ConnectionLost)
     {
-        _link?.Dispose();
-        _link = null;
-        _greeted = false;
-        if (_paced.Count > 0)
+        var stop = ReconnectRule.ForLink(failure, _certificateAccepted);
+        if (failure == LinkFailure.ClosedBeforeAnyFrame)
         {
-            _room.Owner.Tell(new PacedFramesLost(_paced.Count));
-            _paced.Clear();
+            _certificateAccepted = false;
         }
 
-        Timers.Cancel(nameof(WelcomeTimedOut));
+        if (stop is { } fatal)
+        {
+            Stop(fatal, detail, null);
+            return;
+        }
+
+        DropLink();
         foreach (var room in _rooms.Values)
         {
             room.Tell(RoomProtocol.LinkLost.Instance);
@@ -363,6 +411,35 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         _room.Owner.Tell(new Disconnected(cause, detail, delay) { NextServer = _servers.Count > 1 ? _servers[_server].Address : null });
         Timers.StartSingleTimer(nameof(ReconnectNow), ReconnectNow.Instance, delay);
         Become(Reconnecting);
+    }
+
+    /// <summary>No more attempts until <see cref="ClientCommands.Reconnect"/>; the rooms report what is left unconfirmed.</summary>
+    private void Stop(StopCause cause, string? detail, string? untrustedServerReason)
+    {
+        DropLink();
+        Timers.Cancel(nameof(ReconnectNow));
+        var reason = cause == StopCause.SignedInElsewhere ? NotDeliveredReason.SignedInElsewhere : NotDeliveredReason.ConnectionStopped;
+        foreach (var room in _rooms.Values)
+        {
+            room.Tell(new RoomProtocol.LinkStopped(reason));
+        }
+
+        _room.Owner.Tell(new ConnectionStopped(cause, _servers[_server].Address, detail) { UntrustedServerReason = untrustedServerReason });
+        Become(Stopped);
+    }
+
+    private void DropLink()
+    {
+        _link?.Dispose();
+        _link = null;
+        _greeted = false;
+        if (_paced.Count > 0)
+        {
+            _room.Owner.Tell(new PacedFramesLost(_paced.Count));
+            _paced.Clear();
+        }
+
+        Timers.Cancel(nameof(WelcomeTimedOut));
     }
 
     private TimeSpan Backoff(int failedAttempts)

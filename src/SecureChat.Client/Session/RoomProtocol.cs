@@ -17,6 +17,12 @@ public static class RoomProtocol
         public static LinkLost Instance { get; } = new();
     }
 
+    /// <summary>
+    /// The session stopped reconnecting (<see cref="ConnectionStopped"/>): hold the sends, and report what the relay has not
+    /// confirmed as not delivered for <paramref name="Reason"/> (no acknowledgement can come, and no resume is coming by itself).
+    /// </summary>
+    public sealed record LinkStopped(NotDeliveredReason Reason);
+
     /// <summary>A (new) connection is up and greeted: (re)join the room. <paramref name="ServerKeepsMessages"/>: WELCOME said message_log.</summary>
     public sealed record LinkReady(bool ServerKeepsMessages);
 

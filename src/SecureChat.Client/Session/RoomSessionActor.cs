@@ -44,6 +44,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
     {
         Receive<RoomProtocol.LinkReady>(ready => Apply(_room.LinkReady(ready.ServerKeepsMessages)));
         Receive<RoomProtocol.LinkLost>(_ => { });
+        Receive<RoomProtocol.LinkStopped>(stopped => Apply(_room.LinkStopped(stopped.Reason)));
         Receive<RoomProtocol.Inbound>(inbound => _log.Debug("offline: dropping {0}", inbound.Envelope.Type));
         ReceiveCommon();
     }
@@ -69,6 +70,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
     {
         Receive<RoomProtocol.Inbound>(inbound => Apply(_room.Frame(inbound.Envelope)));
         Receive<RoomProtocol.LinkLost>(_ => Apply(_room.LinkLost()));
+        Receive<RoomProtocol.LinkStopped>(stopped => Apply(_room.LinkStopped(stopped.Reason)));
         Receive<RoomProtocol.LinkReady>(_ => { });
         ReceiveCommon();
     }

@@ -20,8 +20,11 @@ public sealed class X25519KeyPair : IDisposable
 
     public byte[] PublicKey { get; }
 
-    public static X25519KeyPair Generate() =>
-        new(Key.Create(KeyAgreementAlgorithm.X25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextArchiving }));
+    // Exportable more than once: a client that keeps its rooms across restarts writes its membership keys to its encrypted
+    // store whenever the room's state changes (GroupSession.ExportState).
+    private static KeyCreationParameters Exportable => new() { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
+
+    public static X25519KeyPair Generate() => new(Key.Create(KeyAgreementAlgorithm.X25519, Exportable));
 
     /// <summary>Imports a raw 32-byte private scalar (key stores, deterministic tests, test vectors).</summary>
     public static X25519KeyPair FromPrivateKey(ReadOnlySpan<byte> privateKey)
@@ -31,8 +34,7 @@ public sealed class X25519KeyPair : IDisposable
             throw new ArgumentException($"X25519 private key must be {PrivateKeySize} bytes", nameof(privateKey));
         }
 
-        return new(Key.Import(KeyAgreementAlgorithm.X25519, privateKey, KeyBlobFormat.RawPrivateKey,
-            new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextArchiving }));
+        return new(Key.Import(KeyAgreementAlgorithm.X25519, privateKey, KeyBlobFormat.RawPrivateKey, Exportable));
     }
 
     /// <summary>The raw private key, for the owner's key store only. Zero it after use.</summary>

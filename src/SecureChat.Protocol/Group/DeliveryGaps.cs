@@ -16,6 +16,22 @@ internal sealed class DeliveryGaps
     /// <summary>Ranges tracked (waiting for their timeout or already reported).</summary>
     public int Count => _gaps.Count;
 
+    /// <summary>The tracked ranges (first, end, when noticed, reported), lowest first, for the owner's store.</summary>
+    public IEnumerable<(ulong First, ulong End, long NoticedAtMs, bool Reported)> Export() =>
+        _gaps.Select(g => (g.First, g.End, g.NoticedAtMs, g.Reported)).ToList();
+
+    /// <summary>Gaps back from the owner's store (<see cref="Export"/>).</summary>
+    public static DeliveryGaps Restore(ulong knownEnd, IEnumerable<(ulong First, ulong End, long NoticedAtMs, bool Reported)> gaps)
+    {
+        var restored = new DeliveryGaps { KnownEnd = knownEnd };
+        foreach (var (first, end, noticedAtMs, reported) in gaps)
+        {
+            restored._gaps.Add(new Gap(first, end, noticedAtMs) { Reported = reported });
+        }
+
+        return restored;
+    }
+
     /// <summary>Generation <paramref name="generation"/> arrived. True when it had been reported as withheld before.</summary>
     public bool Arrived(ulong generation, long nowMs)
     {

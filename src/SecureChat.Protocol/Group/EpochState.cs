@@ -98,6 +98,14 @@ internal sealed class EpochState : IDisposable
         }
     }
 
+    /// <summary>
+    /// An epoch back from the owner's store (<see cref="GroupSession.ExportState"/>): its fields as exported; the caller adds
+    /// the chains and gaps.
+    /// </summary>
+    public static EpochState Restore(ulong epoch, CipherSuite suite, RoomPolicy policy, byte[] transcriptHash, IReadOnlyList<RosterMember> roster,
+        string epochCode, long startedAtMs, SendChain? send) =>
+        new(epoch, suite, policy, transcriptHash, roster, epochCode, startedAtMs) { Send = send };
+
     /// <summary>Stops sending in this epoch (it was replaced); receive chains stay for in-flight messages.</summary>
     public void StopSending()
     {

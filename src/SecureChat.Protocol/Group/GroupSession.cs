@@ -22,7 +22,7 @@ public sealed partial class GroupSession : IDisposable
     // Membership private keys this session can open wraps with, by key id.
     private readonly Dictionary<uint, MembershipKey> _membershipKeys = new();
     private readonly List<EpochState> _retired = [];
-    private readonly AdmissionRecord _admissions = new();
+    private AdmissionRecord _admissions = new(); // replaced only by ImportState
 
     // The last time (our clock) each other member showed it is there: a message from it, a commit by it, its admission
     // (or our own joining, for the members already there). What an ABSENT remove is checked against.
@@ -58,6 +58,19 @@ public sealed partial class GroupSession : IDisposable
         var joinKey = identity.CreateMembershipKey(roomId, 1, _clock.UtcNowMs, Options.BundleLifetimeMs, _random);
         _membershipKeys[joinKey.KeyId] = joinKey;
         JoinBundle = joinKey.Bundle;
+    }
+
+    /// <summary>An imported session (<see cref="ImportState"/>): no new membership key; the state fills in the rest.</summary>
+    private GroupSession(LocalIdentity identity, string roomId, TrustStore trust, GroupOptions? options, IClock? clock, IRandomSource? random,
+        SignedBundle joinBundle)
+    {
+        _identity = identity;
+        _trust = trust;
+        _clock = clock ?? SystemClock.Instance;
+        _random = random ?? SystemRandomSource.Instance;
+        Options = options ?? GroupOptions.Default;
+        RoomId = roomId;
+        JoinBundle = joinBundle;
     }
 
     public string RoomId { get; }

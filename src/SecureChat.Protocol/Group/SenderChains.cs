@@ -14,6 +14,12 @@ internal sealed class SendChain : IDisposable
 
     public ulong NextGeneration { get; private set; }
 
+    /// <summary>A chain back from the owner's store (<see cref="GroupSession.ExportState"/>); takes <paramref name="chainKey"/>.</summary>
+    public static SendChain Restore(byte[] chainKey, ulong nextGeneration) => new(chainKey) { NextGeneration = nextGeneration };
+
+    /// <summary>A copy of the current chain key, for the owner's store; zero it after use.</summary>
+    public byte[] ExportChainKey() => (byte[])_chainKey.Clone();
+
     /// <summary>Returns the key for <see cref="NextGeneration"/> and advances; the old chain key is erased.</summary>
     public (ulong Generation, byte[] MessageKey) Next()
     {
@@ -46,6 +52,24 @@ internal sealed class ReceiveChain : IDisposable
     public ulong NextGeneration { get; private set; }
 
     public int SkippedCount => _skipped.Count;
+
+    /// <summary>A chain back from the owner's store; takes <paramref name="chainKey"/> and the skipped keys.</summary>
+    public static ReceiveChain Restore(byte[] chainKey, ulong nextGeneration, IEnumerable<(ulong Generation, byte[] Key)> skipped)
+    {
+        var chain = new ReceiveChain(chainKey) { NextGeneration = nextGeneration };
+        foreach (var (generation, key) in skipped)
+        {
+            chain._skipped[generation] = key;
+        }
+
+        return chain;
+    }
+
+    /// <summary>A copy of the current chain key, for the owner's store; zero it after use.</summary>
+    public byte[] ExportChainKey() => (byte[])_chainKey.Clone();
+
+    /// <summary>Copies of the cached skipped keys, lowest generation first, for the owner's store; zero them after use.</summary>
+    public IEnumerable<(ulong Generation, byte[] Key)> ExportSkipped() => _skipped.Select(s => (s.Key, (byte[])s.Value.Clone())).ToList();
 
     public bool TryGetSkipped(ulong generation, out byte[] key) => _skipped.TryGetValue(generation, out key!);
 

@@ -40,10 +40,40 @@ public sealed class TrustStore
     // Changed keys seen per id and not accepted, oldest first (distinct, at most MaxPendingKeysPerClient).
     private readonly Dictionary<string, List<byte[]>> _pending = new(StringComparer.Ordinal);
     private readonly string? _path;
+    private readonly Action? _pinsChanged;
     private long _pinsVersion;
 
     public TrustStore()
     {
+    }
+
+    /// <summary>
+    /// Pins kept by someone else (a client's encrypted local store): starts with <paramref name="pins"/>, and calls
+    /// <paramref name="pinsChanged"/> (under the store's lock: it must not block) whenever a pin is added or replaced;
+    /// <see cref="Pins"/> then has them all.
+    /// </summary>
+    public TrustStore(IEnumerable<KeyValuePair<string, byte[]>> pins, Action pinsChanged)
+    {
+        ArgumentNullException.ThrowIfNull(pins);
+        ArgumentNullException.ThrowIfNull(pinsChanged);
+        foreach (var (clientId, key) in pins)
+        {
+            _pins[clientId] = (byte[])key.Clone();
+        }
+
+        _pinsChanged = pinsChanged;
+    }
+
+    /// <summary>Every pin (accepted keys only), by client id in ordinal order.</summary>
+    public IReadOnlyList<KeyValuePair<string, byte[]>> Pins
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _pins.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (byte[])p.Value.Clone()))];
+            }
+        }
     }
 
     private TrustStore(string path)
@@ -207,6 +237,7 @@ public sealed class TrustStore
 
     private void Persist()
     {
+        _pinsChanged?.Invoke();
         if (_path is null)
         {
             return;

@@ -46,6 +46,14 @@ public sealed record EpochAccepted(
 /// </summary>
 public sealed record MessageLogged(ulong Epoch, LoggedMessage Message) : RoomEvent(Epoch);
 
+/// <summary>
+/// One group-commit batch of the message log as one journal event (PROTOCOL.md §4.4.1): the message-log events the room
+/// applied since the last batch — <see cref="MessageLogged"/>, <see cref="PositionAcknowledged"/> and <see cref="LogTruncated"/>
+/// — in the order it applied them, which is the order a replay applies them in. Journals written before batching hold those
+/// events one by one; they replay to the same state. Built by <see cref="MessageLogBatches"/>, bounded in entries and bytes.
+/// </summary>
+public sealed record MessageLogBatch(ulong Epoch, IReadOnlyList<RoomEvent> Entries) : RoomEvent(Epoch);
+
 /// <summary>The room starts numbering messages again at <see cref="SkippedSeqs.NextSeq"/> (the numbers between are skipped); written before its first relay.</summary>
 public sealed record LogOpened(ulong Epoch, SkippedSeqs Skip) : RoomEvent(Epoch);
 

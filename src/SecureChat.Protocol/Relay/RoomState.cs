@@ -976,6 +976,16 @@ public sealed class RoomState<TConnection>
                 DropSettledInvites(accepted.CreatedAtMs);
                 SettlePositions(accepted);
                 break;
+            case MessageLogBatch batch:
+                // One journal event for a group-commit batch: its entries in the order the room applied them live.
+                foreach (var entry in batch.Entries)
+                {
+                    Apply(entry is MessageLogged or PositionAcknowledged or LogTruncated
+                        ? entry
+                        : throw new ArgumentException($"{entry?.GetType().Name} in a message-log batch", nameof(change)));
+                }
+
+                break;
             case MessageLogged logged:
                 _messages.Add(logged.Message);
                 _lastSeq = Math.Max(_lastSeq, logged.Message.Seq);

@@ -77,6 +77,13 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
         });
         Receive<RoomError>(OnRoomError);
         Receive<KeepAliveTick>(_ => OnKeepAliveTick());
+        Receive<SignedInElsewhere>(_ =>
+        {
+            // The rooms see this connection end as any disconnect; the newer connection's JOIN resumes the membership.
+            Send(ServerFrames.Error(ErrorCode.SignedInElsewhere,
+                $"a newer connection with the client id {_clientId} signed in; this one is closed (PROTOCOL.md §4.1.1)", fatal: true));
+            Stop("signed in elsewhere: a newer connection with the same client id");
+        });
         ReceiveCommon();
     }
 
@@ -119,6 +126,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Timers.StartPeriodicTimer(KeepAliveTick.Instance, KeepAliveTick.Instance, _settings.KeepAliveInterval);
         }
 
+        Context.Parent.Tell(new SignedIn(_clientId)); // the id's connection from now on: an earlier one of it is closed
         Become(Ready);
     }
 

@@ -21,8 +21,9 @@ namespace SecureChat.Server.Rooms;
 /// connected member is told the room could not keep the change and is no longer joined, and the room stops: nothing
 /// of the change was sent, and its next incarnation starts from what the journal holds.
 /// The message log (PROTOCOL.md §4.4.1) is the exception to "journal first": its events (<see cref="RoomDecision{T}.Logged"/>)
-/// go to the journal in batches — one write in flight, the next batch gathering meanwhile (group commit) — while the
-/// fan-out goes on at once; the room state hears when each batch is durable and acknowledges its senders (STORED).
+/// go to the journal in batches, each batch one journal event (<see cref="MessageLogBatch"/>) — one write in flight, the next
+/// batch gathering meanwhile (group commit) — while the fan-out goes on at once; the room state hears when each batch is
+/// durable and acknowledges its senders (STORED), and a batch that fails or is refused stops the room as any other write.
 /// Snapshots carry the log, so one is taken only once the journal since the last one outweighs it.
 /// </summary>
 public sealed class RoomActor : ReceivePersistentActor, IWithTimers
@@ -37,12 +38,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     private bool _counted;
     private int _membersCounted;
 
-    // Group commit of the message log: the batch being written, the one gathering meanwhile; a stop waits for both.
-    private List<RoomEvent> _gathering = [];
+    // Group commit of the message log: the batch gathering while a write is in flight; a stop waits for both.
+    private readonly MessageLogBatches _gathering = new();
     private bool _writing;
     private bool _stopWhenWritten;
 
-    // Events and message bytes journaled since the last snapshot (see SnapshotIfDue).
+    // Events (a batch counts its entries) and message bytes journaled since the last snapshot (see SnapshotIfDue).
     private long _journaledSinceSnapshot;
     private long _bytesSinceSnapshot;
 
@@ -93,7 +94,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<GetRoomState>(_ => Sender.Tell(new RoomStatus(_state.Snapshot(), _state.Durable())));
         Command<StopRoom>(_ =>
         {
-            if (_writing || _gathering.Count > 0)
+            if (_writing || !_gathering.IsEmpty)
             {
                 _stopWhenWritten = true; // the log's last batch first: its senders were told RELAYED and wait for STORED
             }
@@ -197,7 +198,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
                 Save(snapshot);
             }
         });
-        if (!Gather(decision.Logged) && _gathering.Count == 0)
+        if (!Gather(decision.Logged) && _gathering.IsEmpty)
         {
             snapshot = SnapshotIfDue();
         }
@@ -211,7 +212,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             return false;
         }
 
-        _gathering.AddRange(logged);
+        _gathering.Add(logged);
         if (_writing)
         {
             return false;
@@ -222,30 +223,22 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Writes what gathered as one atomic write, without stashing commands: the fan-out of later messages goes on while
-    /// it is in flight, and what they log gathers for the next batch. Once it is durable the room state acknowledges its
-    /// senders, and the next batch goes.
+    /// Writes what gathered as one atomic write — one journal event per batch (<see cref="MessageLogBatch"/>, more than one
+    /// only past its bounds) — without stashing commands: the fan-out of later messages goes on while it is in flight, and
+    /// what they log gathers for the next write. Once it is durable the room state acknowledges its senders (STORED), and the
+    /// next write goes.
     /// </summary>
     private void WriteBatch()
     {
-        var batch = _gathering;
-        _gathering = [];
+        var write = _gathering.Take();
         _writing = true;
-        var remaining = batch.Count;
-        ulong throughSeq = 0;
-        foreach (var logged in batch)
-        {
-            if (logged is MessageLogged message)
-            {
-                throughSeq = message.Message.Seq;
-                _bytesSinceSnapshot += message.Message.Envelope.Length;
-            }
-        }
-
-        _journaledSinceSnapshot += batch.Count;
+        var remaining = write.Events.Count;
+        var throughSeq = write.ThroughSeq;
+        _bytesSinceSnapshot += write.MessageBytes;
+        _journaledSinceSnapshot += write.Entries;
         var snapshot = SnapshotIfDue();
         var journaling = Stopwatch.GetTimestamp();
-        PersistAllAsync(batch, _ =>
+        PersistAllAsync(write.Events, _ =>
         {
             if (--remaining > 0)
             {
@@ -260,7 +253,7 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             }
 
             Save(snapshot);
-            if (_gathering.Count > 0)
+            if (!_gathering.IsEmpty)
             {
                 WriteBatch();
             }

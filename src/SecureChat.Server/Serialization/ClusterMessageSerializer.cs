@@ -63,6 +63,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(RoomDurableState)] = "RS",
         [typeof(AcknowledgePosition)] = "A",
         [typeof(MessageLogged)] = "ML",
+        [typeof(MessageLogBatch)] = "LB",
         [typeof(LogOpened)] = "LO",
         [typeof(LogTruncated)] = "LT",
         [typeof(PositionAcknowledged)] = "PA",
@@ -115,6 +116,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         "A" => FromProto(P.AcknowledgePosition.Parser.ParseFrom(bytes)),
         "ML" => FromProto(P.MessageLogged.Parser.ParseFrom(bytes)),
+        "LB" => FromProto(P.MessageLogBatch.Parser.ParseFrom(bytes)),
         "LO" => FromProto(P.LogOpened.Parser.ParseFrom(bytes)),
         "LT" => new LogTruncated(P.LogTruncated.Parser.ParseFrom(bytes).Epoch, P.LogTruncated.Parser.ParseFrom(bytes).ThroughSeq),
         "PA" => FromProto(P.PositionAcknowledged.Parser.ParseFrom(bytes)),
@@ -166,6 +168,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         RoomDurableState m => ToProto(m),
         AcknowledgePosition m => new P.AcknowledgePosition { RoomId = m.RoomId, ClientId = m.ClientId, Seq = m.Seq, Connection = PathOf(m.Connection) },
         MessageLogged m => new P.MessageLogged { Epoch = m.Epoch, Message = ToProto(m.Message) },
+        MessageLogBatch m => ToProto(m),
         LogOpened m => new P.LogOpened { Epoch = m.Epoch, Skip = ToProto(m.Skip) },
         LogTruncated m => new P.LogTruncated { Epoch = m.Epoch, ThroughSeq = m.ThroughSeq },
         PositionAcknowledged m => new P.PositionAcknowledged { Epoch = m.Epoch, ClientId = m.ClientId, Seq = m.Seq },
@@ -242,6 +245,46 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     };
 
     private static LoggedMessage FromProto(P.LoggedMessage m) => new(m.Seq, m.SenderId, m.Epoch, m.Generation, m.AtMs, m.Envelope);
+
+    private static P.MessageLogBatch ToProto(MessageLogBatch m)
+    {
+        var proto = new P.MessageLogBatch { Epoch = m.Epoch };
+        foreach (var entry in m.Entries)
+        {
+            var delta = (long)(entry.Epoch - m.Epoch);
+            proto.Entries.Add(entry switch
+            {
+                MessageLogged logged => new P.MessageLogEntry { Message = ToProto(logged.Message), EpochDelta = delta },
+                PositionAcknowledged acknowledged => new P.MessageLogEntry
+                {
+                    Position = new P.MemberPosition { ClientId = acknowledged.ClientId, Seq = acknowledged.Seq }, EpochDelta = delta,
+                },
+                LogTruncated truncated => new P.MessageLogEntry { TruncatedThrough = truncated.ThroughSeq, EpochDelta = delta },
+                _ => throw new ArgumentException($"{entry?.GetType().Name} is not a message-log event", nameof(m)),
+            });
+        }
+
+        return proto;
+    }
+
+    private static MessageLogBatch FromProto(P.MessageLogBatch m)
+    {
+        var entries = new RoomEvent[m.Entries.Count];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var entry = m.Entries[i];
+            var epoch = (ulong)((long)m.Epoch + entry.EpochDelta);
+            entries[i] = entry.EntryCase switch
+            {
+                P.MessageLogEntry.EntryOneofCase.Message => new MessageLogged(epoch, FromProto(entry.Message)),
+                P.MessageLogEntry.EntryOneofCase.Position => new PositionAcknowledged(epoch, entry.Position.ClientId, entry.Position.Seq),
+                P.MessageLogEntry.EntryOneofCase.TruncatedThrough => new LogTruncated(epoch, entry.TruncatedThrough),
+                _ => throw new SerializationException($"message-log batch entry {i} holds nothing"),
+            };
+        }
+
+        return new MessageLogBatch(m.Epoch, entries);
+    }
 
     private static P.SkippedSeqs ToProto(SkippedSeqs m) => new() { AfterSeq = m.AfterSeq, NextSeq = m.NextSeq };
 

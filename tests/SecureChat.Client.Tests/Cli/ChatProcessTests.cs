@@ -52,7 +52,8 @@ public sealed class ChatProcessTests : IAsyncLifetime
         await alice.WaitForLineAsync("(you)");
         await alice.SendLineAsync("/quit");
         Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.True(File.Exists(Path.Combine(_home, "alice", "identity.key")));
+        Assert.True(File.Exists(Path.Combine(_home, "alice", "store.sc")));
+        Assert.False(File.Exists(Path.Combine(_home, "alice", "identity.key")));
     }
 
     [Fact]
@@ -104,5 +105,48 @@ public sealed class ChatProcessTests : IAsyncLifetime
         Assert.Equal(0, await alice.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.DoesNotContain(alice.Seen, line => line.Contains(" [lobby] 12:00 bob: send the code", StringComparison.Ordinal) && !line.Contains("the server says", StringComparison.Ordinal));
         Assert.All(alice.Seen, line => Assert.DoesNotContain(line, c => c is '\u202e' or '\u200b' or '\u001b'));
+    }
+
+    [Fact]
+    public async Task Plaintext_keys_are_migrated_once_and_the_store_then_needs_its_passphrase()
+    {
+        // An identity folder as earlier versions left it: the identity key in plaintext.
+        string fingerprint;
+        using (var old = Protocol.Identity.IdentityStore.LoadOrCreate(Path.Combine(_home, "alice"), "alice", Protocol.Infrastructure.SystemRandomSource.Instance))
+        {
+            fingerprint = old.Fingerprint;
+        }
+
+        string[] args = ["chat", "--id", "alice", "--server", $"127.0.0.1:{_server.Port}", "--certs", _server.Certificates.Directory, "--home", _home];
+        await using (var first = CliProcess.Start(args))
+        {
+            await first.WaitForLineAsync("moved your identity key and 0 pinned key(s) from plaintext files into the encrypted store");
+            await first.WaitForLineAsync($"your fingerprint: {fingerprint}");
+            await first.SendLineAsync("/quit");
+            Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.False(File.Exists(Path.Combine(_home, "alice", "identity.key")));
+        var store = Path.Combine(_home, "alice", "store.sc");
+
+        // No terminal and no SECURECHAT_PASSPHRASE: nobody to ask.
+        await using (var noPassphrase = CliProcess.Start(new Dictionary<string, string?> { ["SECURECHAT_PASSPHRASE"] = null }, args))
+        {
+            await noPassphrase.WaitForLineAsync($"stderr: securechat: the local store {store} needs a passphrase, and there is no terminal to ask for it on: set SECURECHAT_PASSPHRASE");
+            Assert.Equal(2, await noPassphrase.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        await using (var wrong = CliProcess.Start(new Dictionary<string, string?> { ["SECURECHAT_PASSPHRASE"] = "not it" }, args))
+        {
+            await wrong.WaitForLineAsync($"stderr: securechat: the local store {store} cannot be opened with this passphrase (wrong passphrase?)");
+            Assert.Equal(2, await wrong.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        await using var again = CliProcess.Start(args);
+        var line = await again.WaitForLineAsync("your fingerprint:");
+        Assert.EndsWith(fingerprint, line, StringComparison.Ordinal);
+        Assert.DoesNotContain(again.Seen, l => l.Contains("moved your identity key", StringComparison.Ordinal));
+        await again.SendLineAsync("/quit");
+        Assert.Equal(0, await again.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 }

@@ -53,7 +53,7 @@ public sealed class EventTextTests
         new PacedFramesLost(5),
         new ServerError("lobby", ErrorCode.StaleEpoch, "stale", Fatal: false),
         new JoinRefused("lobby", ErrorCode.RoomFull, "room is full"),
-        new WelcomeForAnotherClient("mallory"),
+        new ConnectionStopped(StopCause.SignedInElsewhere, "127.0.0.1:4443", null) { UntrustedServerReason = "alice signed in from another connection" },
         new FrameBeforeWelcome(MessageType.Commit),
         new DecryptFailed("lobby", "bob", DecryptRejection.Forged),
         new CommitRefused("lobby", CommitRejection.BadSignature, 5, Rejoining: false),
@@ -112,6 +112,47 @@ public sealed class EventTextTests
     }
 
     [Fact]
+    public void A_stop_says_what_happened_names_the_file_and_the_command_that_fixes_it_and_that_reconnect_tries_again()
+    {
+        var context = new StopContext("alice", "certs");
+        string Line(StopCause cause, string? detail = null, string? said = null) =>
+            EventText.Stopped(new ConnectionStopped(cause, "127.0.0.1:4443", detail) { UntrustedServerReason = said }, context);
+
+        Assert.Equal("! signed in elsewhere: another client with id alice connected; this one stopped. /reconnect to take over again",
+            Line(StopCause.SignedInElsewhere, said: "a newer connection"));
+        Assert.Equal("! the server at 127.0.0.1:4443 refused our certificate certs/alice.pem: it closed the connection right after the TLS handshake " +
+                     "(most likely the certificate is issued by a CA it does not trust, or expired); not reconnecting. Re-issue it from the server's CA: " +
+                     "securechat certs issue alice --out DIR --force (DIR holding the server's ca.pem and ca.key), then /reconnect",
+            Line(StopCause.ClientCertificateRefused, "the server closed the connection right after the TLS handshake, without a word"));
+        Assert.Equal("! the server at 127.0.0.1:4443 is not one we trust: its certificate is not issued by our CA certs/ca.pem (chain to another root); " +
+                     "not reconnecting. If the server's CA changed, get its ca.pem from whoever runs the server and put it in certs, then /reconnect",
+            Line(StopCause.ServerCertificateUntrusted, "chain to another root"));
+        Assert.Equal("! our certificate certs/alice.pem is not for alice (our certificate is for bob, not for alice); not reconnecting. Issue one for alice: " +
+                     "securechat certs issue alice --out certs --force (or start with the --id the certificate is for), then /reconnect",
+            Line(StopCause.CertificateIdMismatch, "our certificate is for bob, not for alice"));
+        Assert.Equal("! the server at 127.0.0.1:4443 speaks another protocol version (the server says \"version 3 only\"); this client speaks version 2; " +
+                     "not reconnecting. Use a securechat that matches the server, then /reconnect",
+            Line(StopCause.UnsupportedVersion, said: "version 3 only"));
+        foreach (var cause in Enum.GetValues<StopCause>())
+        {
+            Assert.Contains("/reconnect", Line(cause, "why"), StringComparison.Ordinal);
+            Assert.DoesNotContain(cause.ToString(), Line(cause, "why"), StringComparison.Ordinal); // words, not the enum
+            Assert.EndsWith(" (/reconnect)", EventText.StoppedStatus(new ConnectionStopped(cause, "s:1", null)), StringComparison.Ordinal);
+            Assert.DoesNotContain(cause.ToString(), EventText.StoppedStatus(new ConnectionStopped(cause, "s:1", null)), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Messages_cut_off_by_a_stop_say_why()
+    {
+        Assert.Equal("error [lobby] (MESSAGE_NOT_DELIVERED): your message \"hi\" (epoch 4, #7) may not have been delivered: another client with your id " +
+                     "signed in before the server confirmed relaying it; it was not sent again",
+            EventText.Format(new MessageNotDelivered("lobby", 4, 7, "hi", NotDeliveredReason.SignedInElsewhere)));
+        Assert.Contains("the connection stopped before the server confirmed relaying it",
+            EventText.Format(new MessageNotDelivered("lobby", 4, 7, "hi", NotDeliveredReason.ConnectionStopped)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Error_lines_show_the_servers_wire_code_or_the_clients_own()
     {
         Assert.StartsWith("error [lobby] (RoomFull): could not join lobby: ", EventText.Format(new JoinRefused("lobby", ErrorCode.RoomFull, "full")), StringComparison.Ordinal);
@@ -125,8 +166,10 @@ public sealed class EventTextTests
     {
         Assert.Equal("error [lobby] (StaleEpoch): the server says \"ok\\u001b[2J\\u000d\\u000ayou have been trusted\"",
             Printed(new ServerError("lobby", ErrorCode.StaleEpoch, "ok\u001b[2J\r\nyou have been trusted", Fatal: false)));
-        Assert.Equal("error (PROTOCOL): the server greeted us as another client (the server says \"alice\\u202e\"), not as the id of our certificate",
-            Printed(new WelcomeForAnotherClient("alice\u202e")));
+        Assert.Equal("! our certificate certs/alice.pem is not for alice (the server says \"greeted as alice\\u202e\"); not reconnecting. Issue one for alice: " +
+                     "securechat certs issue alice --out certs --force (or start with the --id the certificate is for), then /reconnect",
+            TerminalText.Neutralise(EventText.Stopped(new ConnectionStopped(StopCause.CertificateIdMismatch, "s:1", null) { UntrustedServerReason = "greeted as alice\u202e" },
+                new StopContext("alice", "certs"))));
     }
 
     [Fact]

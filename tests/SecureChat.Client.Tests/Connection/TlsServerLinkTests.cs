@@ -62,10 +62,12 @@ public sealed class TlsServerLinkTests : Akka.TestKit.Xunit2.TestKit, IAsyncLife
         var server = await AcceptAsync();
         _session.ExpectMsg<LinkEvents.LinkUp>();
 
+        await server.WriteAsync(FrameCodec.Encode(new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Ping, Sequence = 1 }));
+        _session.ExpectMsg<LinkEvents.FrameReceived>();
         await server.DisposeAsync();
 
         var down = _session.ExpectMsg<LinkEvents.LinkDown>();
-        Assert.Equal(1, down.LinkId);
+        Assert.Equal((1L, LinkFailure.ConnectionLost), (down.LinkId, down.Kind));
         _session.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
@@ -92,7 +94,20 @@ public sealed class TlsServerLinkTests : Akka.TestKit.Xunit2.TestKit, IAsyncLife
         _ = AcceptAsync().ContinueWith(t => t.Exception, TaskScheduler.Default);
 
         var down = _session.ExpectMsg<LinkEvents.LinkDown>(TimeSpan.FromSeconds(10));
-        Assert.Contains("TLS", down.Reason, StringComparison.Ordinal);
+        Assert.Equal(LinkFailure.ServerCertificateUntrusted, down.Kind);
+        Assert.Contains("is not issued by our CA", down.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_server_that_ends_the_connection_before_its_first_frame_is_reported_as_such()
+    {
+        using var link = Connector("alice").Connect(_session, 1);
+        var server = await AcceptAsync();
+        _session.ExpectMsg<LinkEvents.LinkUp>();
+
+        await server.DisposeAsync();
+
+        Assert.Equal(LinkFailure.ClosedBeforeAnyFrame, _session.ExpectMsg<LinkEvents.LinkDown>().Kind);
     }
 
     [Fact]
@@ -103,7 +118,8 @@ public sealed class TlsServerLinkTests : Akka.TestKit.Xunit2.TestKit, IAsyncLife
         var connector = _certs.ChatConnector("alice", port);
         using var link = connector.Connect(_session, 3);
 
-        Assert.Equal(3, _session.ExpectMsg<LinkEvents.LinkDown>(TimeSpan.FromSeconds(10)).LinkId);
+        var down = _session.ExpectMsg<LinkEvents.LinkDown>(TimeSpan.FromSeconds(10));
+        Assert.Equal((3L, LinkFailure.Unreachable), (down.LinkId, down.Kind));
     }
 
     private TlsServerConnector Connector(string clientId) => _certs.ChatConnector(clientId, Port);

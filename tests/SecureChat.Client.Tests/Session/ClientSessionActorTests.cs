@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit;
+using SecureChat.Client.Connection;
 using SecureChat.Client.Rooms;
 using SecureChat.Client.Session;
 using SecureChat.Core.Wire;
@@ -53,17 +54,90 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void A_welcome_for_another_id_drops_the_link_and_tries_again()
+    public void A_welcome_for_another_id_stops_the_session_until_it_is_asked_to_reconnect()
     {
         Start();
         ExpectFrame(MessageType.Hello);
 
         _connector.Deliver(ServerFrames.Welcome("mallory"));
 
-        Assert.Equal("mallory", Assert.IsType<WelcomeForAnotherClient>(ExpectEvent<ErrorReported>()).UntrustedClientId);
-        var disconnected = ExpectEvent<Disconnected>();
-        Assert.Equal(DisconnectCause.ProtocolViolation, disconnected.Cause);
-        Assert.NotNull(disconnected.RetryIn);
+        var stopped = ExpectEvent<ConnectionStopped>();
+        Assert.Equal((StopCause.CertificateIdMismatch, "greeted as mallory"), (stopped.Cause, stopped.UntrustedServerReason));
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // many backoffs long: no second HELLO
+        Assert.Equal(1, _connector.Connects);
+
+        _session.Tell(ClientCommands.Reconnect.Instance);
+        ExpectFrame(MessageType.Hello);
+        Assert.Equal(2, _connector.Connects);
+    }
+
+    [Theory]
+    [InlineData(ErrorCode.SignedInElsewhere, StopCause.SignedInElsewhere)]
+    [InlineData(ErrorCode.UnsupportedVersion, StopCause.UnsupportedVersion)]
+    [InlineData(ErrorCode.SenderMismatch, StopCause.CertificateIdMismatch)]
+    public void A_connection_error_that_retrying_cannot_heal_stops_the_session_and_reports_unconfirmed_messages(ErrorCode code, StopCause cause)
+    {
+        using var bob = JoinRoomOfBob();
+        _session.Tell(new ClientCommands.Send(Room, "said before the stop"));
+        var sent = ExpectEvent<MessageSent>();
+        ExpectFrame(MessageType.Application);
+
+        _connector.Deliver(ServerFrames.Error("", code, "told so", fatal: true));
+
+        // The room reports its message on its own: in either order with the session's stop.
+        MessageNotDelivered? notDelivered = null;
+        ConnectionStopped? stopped = null;
+        while (notDelivered is null || stopped is null)
+        {
+            switch (_owner.FishForMessage(m => m is MessageNotDelivered or ConnectionStopped, TimeSpan.FromSeconds(20)))
+            {
+                case MessageNotDelivered n:
+                    notDelivered = n;
+                    break;
+                case ConnectionStopped c:
+                    stopped = c;
+                    break;
+            }
+        }
+
+        Assert.Equal((sent.Generation, code == ErrorCode.SignedInElsewhere ? NotDeliveredReason.SignedInElsewhere : NotDeliveredReason.ConnectionStopped),
+            (notDelivered.Generation, notDelivered.Reason));
+        Assert.Equal((cause, "told so", "probe"), (stopped.Cause, stopped.UntrustedServerReason, stopped.Server));
+        _connector.Drop("the server closed the connection");
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(1, _connector.Connects);
+    }
+
+    [Fact]
+    public void A_silent_close_after_the_handshake_is_retried_once_when_the_certificate_was_accepted_before_and_stops_the_second_time()
+    {
+        Connect();
+
+        _connector.Drop("closed before any frame", LinkFailure.ClosedBeforeAnyFrame);
+        Assert.NotNull(ExpectEvent<Disconnected>().RetryIn);
+        ExpectFrame(MessageType.Hello);
+        _connector.Drop("closed before any frame", LinkFailure.ClosedBeforeAnyFrame);
+
+        Assert.Equal(StopCause.ClientCertificateRefused, ExpectEvent<ConnectionStopped>().Cause);
+        _server.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(2, _connector.Connects);
+    }
+
+    [Fact]
+    public void A_server_shutting_down_is_transient_the_session_reconnects_and_reconnect_skips_the_backoff()
+    {
+        var slow = new ClientSessionSettings { InitialBackoff = TimeSpan.FromSeconds(30), MaxBackoff = TimeSpan.FromSeconds(30) };
+        Start(slow);
+        ExpectFrame(MessageType.Hello);
+        _connector.Deliver(ServerFrames.Welcome("alice"));
+        ExpectEvent<Connected>();
+
+        _connector.Deliver(ServerFrames.Error("", ErrorCode.ServerShutdown, "server is shutting down", fatal: true));
+        _connector.Drop("the server closed the connection");
+
+        Assert.Equal(ErrorCode.ServerShutdown, Assert.IsType<ServerError>(ExpectEvent<ErrorReported>()).WireCode);
+        Assert.Equal(TimeSpan.FromSeconds(30), ExpectEvent<Disconnected>().RetryIn);
+        _session.Tell(ClientCommands.Reconnect.Instance);
         ExpectFrame(MessageType.Hello);
         Assert.Equal(2, _connector.Connects);
     }

@@ -19,7 +19,13 @@ internal sealed class CliProcess : IAsyncDisposable
         _stderr = PumpAsync(process.StandardError, "stderr: ");
     }
 
-    public static CliProcess Start(params string[] args)
+    /// <summary>What the test programs' local stores are encrypted with.</summary>
+    public const string TestPassphrase = "correct horse battery staple";
+
+    public static CliProcess Start(params string[] args) => Start(environment: null, args);
+
+    /// <summary>Starts the program with <paramref name="environment"/> changes (a null value removes a variable).</summary>
+    public static CliProcess Start(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "securechat.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -36,6 +42,21 @@ internal sealed class CliProcess : IAsyncDisposable
         }
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+
+        // The local store's passphrase (there is no terminal to ask on); a test that wants none removes it.
+        info.Environment["SECURECHAT_PASSPHRASE"] = TestPassphrase;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
         return new CliProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet"));
     }
 

@@ -37,6 +37,7 @@ internal sealed class TmuxTerminal : IAsyncDisposable
             "-f", "/dev/null", "new-session", "-d", "-s", "chat", "-x", Width.ToString(CultureInfo.InvariantCulture),
             "-y", Height.ToString(CultureInfo.InvariantCulture), "-e", "DOTNET_CLI_TELEMETRY_OPTOUT=1", "-e", "TERM=tmux-256color",
             "-e", $"EXIT_FILE={terminal._exitFile}",
+            "-e", $"SECURECHAT_PASSPHRASE={CliProcess.TestPassphrase}",
             "sh", "-c", "dotnet \"$@\" && echo 0 > \"$EXIT_FILE.tmp\" || echo $? > \"$EXIT_FILE.tmp\"\nmv \"$EXIT_FILE.tmp\" \"$EXIT_FILE\"",
             "securechat", dll, .. args, ";", "set-option", "-g", "remain-on-exit", "on",
         ]);

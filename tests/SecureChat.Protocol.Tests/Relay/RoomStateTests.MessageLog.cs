@@ -283,6 +283,77 @@ public sealed partial class RoomStateTests
     }
 
     [Fact]
+    public void A_journal_of_batched_message_log_events_and_one_of_single_events_replay_to_the_room_that_wrote_them()
+    {
+        AliceAndBobWithALog(MessageLogLimits.Default with { MaxMessages = 20 });
+        var batches = new MessageLogBatches(maxEntries: 7, maxBytes: 4096); // several events per write, cut by count and by bytes
+        List<RoomEvent> batched = [], single = [];
+        void Journal(RoomDecision<string> decision)
+        {
+            // As RoomActor journals: a decision's events at once, its message-log events with the next write.
+            Did(decision);
+            batched.AddRange(decision.Events);
+            single.AddRange(decision.Events);
+            batches.Add(decision.Logged);
+        }
+
+        void Write()
+        {
+            var write = batches.Take();
+            batched.AddRange(write.Events);
+            single.AddRange(write.Events.SelectMany(e => e.Entries));
+        }
+
+        for (ulong i = 1; i <= 60; i++)
+        {
+            Journal(_room.Publish("alice", _room.Epoch, i, Frames.Application("alice", Room, _room.Epoch, i).Bytes(), "alice-1"));
+            if (i % 9 == 0)
+            {
+                Journal(_room.Acknowledge("bob", _room.LastSeq - 3, "bob-1"));
+                Journal(_room.Acknowledge("alice", _room.LastSeq, "alice-1"));
+            }
+
+            if (i == 30)
+            {
+                // A commit while a batch gathers: journaled before the message-log events applied ahead of it.
+                Journal(_room.SubmitCommit("alice", _alice.Commit(Room, _room.Epoch + 1, Bundles(), rekey: true, previous: _room.TranscriptHash), "alice-1"));
+            }
+
+            if (i % 13 == 0 || i == 60)
+            {
+                Write();
+            }
+        }
+
+        Assert.True(batched.OfType<MessageLogBatch>().Count() > 60 / 13, "the bounds cut writes into several events");
+        Assert.Contains(single, e => e is LogTruncated);
+        var live = _room.Durable();
+        foreach (var journal in new[] { batched, single })
+        {
+            var replayed = NewRoom(messageLog: MessageLogLimits.Default with { MaxMessages = 20 });
+            foreach (var change in journal)
+            {
+                replayed.Apply(change);
+            }
+
+            var durable = replayed.Durable();
+            Assert.Equal((live.Epoch, live.LastSeq, live.LogOpened), (durable.Epoch, durable.LastSeq, durable.LogOpened));
+            Assert.Equal(live.Messages, durable.Messages);
+            Assert.Equal(live.Positions, durable.Positions);
+            Assert.Equal(live.Skipped, durable.Skipped);
+            Assert.Equal(live.Roster.Select(m => m.ClientId), durable.Roster.Select(m => m.ClientId));
+        }
+    }
+
+    [Fact]
+    public void A_message_log_batch_holds_only_message_log_events()
+    {
+        AliceAndBobWithALog();
+
+        Assert.Throws<ArgumentException>(() => _room.Apply(new MessageLogBatch(_room.Epoch, [new MemberBack(_room.Epoch, "bob")])));
+    }
+
+    [Fact]
     public void Without_a_message_log_a_relayed_message_is_byte_identical_unnumbered_and_never_replayed()
     {
         CreateRoom(_alice, "alice-1");

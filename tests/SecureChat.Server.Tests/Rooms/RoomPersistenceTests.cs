@@ -176,15 +176,6 @@ public sealed class RoomPersistenceTests : RoomTestKit
         return room;
     }
 
-    /// <summary>Stops the room as sharding does (the stop message waits for writes in flight) and starts its next incarnation.</summary>
-    private IActorRef Restart(IActorRef room)
-    {
-        Watch(room);
-        room.Tell(StopRoom.Instance);
-        ExpectTerminated(room);
-        return StartRoom();
-    }
-
     private SelectedSnapshot AwaitSnapshot(string persistenceId)
     {
         var store = Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
@@ -198,23 +189,7 @@ public sealed class RoomPersistenceTests : RoomTestKit
         return found!;
     }
 
-    private List<long> JournaledSequenceNumbers(string persistenceId)
-    {
-        var journal = Persistence.Instance.Apply(Sys).JournalFor(null);
-        var replayer = CreateTestProbe();
-        journal.Tell(new ReplayMessages(0, long.MaxValue, long.MaxValue, persistenceId, replayer.Ref));
-        var numbers = new List<long>();
-        replayer.FishForMessage(message =>
-        {
-            if (message is ReplayedMessage replayed)
-            {
-                numbers.Add(replayed.Persistent.SequenceNr);
-            }
-
-            return message is RecoverySuccess or ReplayMessagesFailure;
-        });
-        return numbers;
-    }
+    private List<long> JournaledSequenceNumbers(string persistenceId) => [.. Journaled(persistenceId).Select(p => p.SequenceNr)];
 
     private static void AssertSameDurableState(RoomDurableState expected, RoomDurableState actual)
     {

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Persistence;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Google.Protobuf;
@@ -30,8 +31,9 @@ public abstract class RoomTestKit : TestKit
     }
 
     /// <summary>A room actor for <see cref="Room"/>: a new incarnation each call, recovering from the journal.</summary>
-    protected IActorRef StartRoom(int snapshotEvery = 100) =>
-        Sys.ActorOf(RoomActor.Props(Room, new RoomSettings(10, CommitTimeout, TimeSpan.FromMinutes(5), SystemClock.Instance), snapshotEvery));
+    protected IActorRef StartRoom(int snapshotEvery = 100, MessageLogLimits? messageLog = null) =>
+        Sys.ActorOf(RoomActor.Props(Room, new RoomSettings(10, CommitTimeout, TimeSpan.FromMinutes(5), SystemClock.Instance) { MessageLog = messageLog },
+            snapshotEvery));
 
     protected (TestMember Member, TestProbe Connection) Member(string id)
     {
@@ -72,6 +74,34 @@ public abstract class RoomTestKit : TestKit
         var envelope = Frames.Parse(frame.Envelope);
         Assert.Equal(type, envelope.Type);
         return envelope;
+    }
+
+    /// <summary>Stops the room as sharding does (the stop message waits for writes in flight) and starts its next incarnation.</summary>
+    protected IActorRef Restart(IActorRef room, MessageLogLimits? messageLog = null)
+    {
+        Watch(room);
+        room.Tell(StopRoom.Instance);
+        ExpectTerminated(room);
+        return StartRoom(messageLog: messageLog);
+    }
+
+    /// <summary>What the journal holds for <paramref name="persistenceId"/>, in order.</summary>
+    protected List<IPersistentRepresentation> Journaled(string persistenceId)
+    {
+        var journal = Persistence.Instance.Apply(Sys).JournalFor(null);
+        var replayer = CreateTestProbe();
+        journal.Tell(new ReplayMessages(0, long.MaxValue, long.MaxValue, persistenceId, replayer.Ref));
+        var events = new List<IPersistentRepresentation>();
+        replayer.FishForMessage(message =>
+        {
+            if (message is ReplayedMessage replayed)
+            {
+                events.Add(replayed.Persistent);
+            }
+
+            return message is RecoverySuccess or ReplayMessagesFailure;
+        });
+        return events;
     }
 
     protected RoomStatus Status(IActorRef room)

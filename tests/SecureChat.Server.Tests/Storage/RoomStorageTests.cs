@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
 using SecureChat.Server.Configuration;
 using SecureChat.Server.Storage;
 using SecureChat.Testing.Hosting;
@@ -34,6 +36,16 @@ public sealed class RoomStorageTests(ITestOutputHelper output)
         await using var again = await TestServer.StartAsync(output, "--data=" + data);
         Assert.Equal(1, again.Logs.Count($"Rooms are stored in SQLite in {data}"));
         Assert.Equal(0, again.Logs.Count("Created the room database"));
+    }
+
+    [Fact]
+    public async Task The_journal_writes_several_events_at_once_with_parameters_not_as_sql_text()
+    {
+        using var data = new TempDirectory();
+        await using var server = await TestServer.StartAsync(output, "--data=" + data.Path);
+
+        var config = server.Services.GetRequiredService<ActorSystem>().Settings.Config;
+        Assert.True(config.GetBoolean("akka.persistence.journal.sql.prefer-parameters-on-multirow-insert"));
     }
 
     [Fact]

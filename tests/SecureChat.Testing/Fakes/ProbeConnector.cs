@@ -31,8 +31,9 @@ public sealed class ProbeConnector(IActorRef server, string address = "probe") :
     /// <summary>The server sends a frame to the session.</summary>
     public void Deliver(Envelope envelope) => _session.Tell(new LinkEvents.FrameReceived(Interlocked.Read(ref _linkId), envelope));
 
-    /// <summary>The connection breaks.</summary>
-    public void Drop(string reason = "test dropped the link") => _session.Tell(new LinkEvents.LinkDown(Interlocked.Read(ref _linkId), reason));
+    /// <summary>The connection breaks, the way <paramref name="kind"/> says.</summary>
+    public void Drop(string reason = "test dropped the link", LinkFailure kind = LinkFailure.ConnectionLost) =>
+        _session.Tell(new LinkEvents.LinkDown(Interlocked.Read(ref _linkId), reason) { Kind = kind });
 
     private sealed class ProbeLink(IActorRef server, long linkId) : IServerLink
     {

@@ -64,7 +64,7 @@ public sealed class TestCertificates : IDisposable
     public TlsServerConnector ChatConnector(string clientId, int port)
     {
         var certificate = IssueClientCertificate(clientId);
-        return new TlsServerConnector("127.0.0.1", port, () => TlsSettings.ForClient(certificate, CaCertificate, ServerName));
+        return new TlsServerConnector("127.0.0.1", port, () => TlsSettings.ForClient(certificate, CaCertificate, ServerName), expectedClientId: clientId);
     }
 
     public void Dispose()
