@@ -13,7 +13,7 @@ namespace SecureChat.Benchmarks.Micro;
 /// <summary>Runs the BenchmarkDotNet classes and copies their summary tables into the report.</summary>
 internal static class MicroBenchmarks
 {
-    public static readonly Type[] Classes = [typeof(FrameBenchmarks), typeof(AeadBenchmarks), typeof(GroupSendBenchmarks), typeof(GroupReceiveBenchmarks)];
+    public static readonly Type[] Classes = [typeof(FrameBenchmarks), typeof(AeadBenchmarks), typeof(GroupSendBenchmarks), typeof(GroupReceiveBenchmarks), typeof(MessageLogBenchmarks)];
 
     /// <param name="quick">BenchmarkDotNet's short run with 100 ms iterations: figures within tens of percent, in a minute or two.</param>
     /// <param name="dry">One invocation of each benchmark: proves the setups work, measures nothing.</param>

@@ -4,7 +4,6 @@ using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using Akka.TestKit;
-using Google.Protobuf;
 using Newtonsoft.Json;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Relay;
@@ -30,8 +29,6 @@ public sealed class RoomMessageLogTests : RoomTestKit
         _alice = Member("alice");
         _bob = Member("bob");
     }
-
-    private ITestJournal Journal => TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
 
     [Fact]
     public async Task Stored_reaches_a_sender_only_once_its_batch_is_durable_while_the_fan_out_and_the_next_batch_go_on_meanwhile()
@@ -83,9 +80,7 @@ public sealed class RoomMessageLogTests : RoomTestKit
     {
         var room = StartRoom(messageLog: WithLog);
         AliceAndBobInTheRoom(room, _alice, _bob);
-        Watch(room);
-        room.Tell(StopRoom.Instance);
-        ExpectTerminated(room);
+        Stop(room);
 
         // What a server before batching wrote for three messages and bob's ACK: one journal event each.
         var epoch = 2ul;

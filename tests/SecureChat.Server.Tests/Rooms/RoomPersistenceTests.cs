@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Persistence;
-using Akka.Persistence.TestKit;
 using Akka.TestKit;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Relay;
@@ -25,8 +24,6 @@ public sealed class RoomPersistenceTests : RoomTestKit
         _alice = Member("alice");
         _bob = Member("bob");
     }
-
-    private ITestJournal Journal => TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
 
     [Fact]
     public void A_room_started_again_recovers_its_epoch_suite_roster_and_transcript_hash_exactly()

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence;
+using Akka.Persistence.TestKit;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Google.Protobuf;
@@ -29,6 +30,9 @@ public abstract class RoomTestKit : TestKit
         : base(PersistenceTestConfig.Hocon)
     {
     }
+
+    /// <summary>The test journal, told by a test to pass, delay, fail or refuse writes.</summary>
+    protected ITestJournal Journal => TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
 
     /// <summary>A room actor for <see cref="Room"/>: a new incarnation each call, recovering from the journal.</summary>
     protected IActorRef StartRoom(int snapshotEvery = 100, MessageLogLimits? messageLog = null) =>
@@ -79,10 +83,16 @@ public abstract class RoomTestKit : TestKit
     /// <summary>Stops the room as sharding does (the stop message waits for writes in flight) and starts its next incarnation.</summary>
     protected IActorRef Restart(IActorRef room, MessageLogLimits? messageLog = null)
     {
+        Stop(room);
+        return StartRoom(messageLog: messageLog);
+    }
+
+    /// <summary>Stops the room as sharding does (the stop message waits for writes in flight), and waits until it has.</summary>
+    protected void Stop(IActorRef room)
+    {
         Watch(room);
         room.Tell(StopRoom.Instance);
         ExpectTerminated(room);
-        return StartRoom(messageLog: messageLog);
     }
 
     /// <summary>What the journal holds for <paramref name="persistenceId"/>, in order.</summary>
