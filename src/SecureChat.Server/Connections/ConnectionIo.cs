@@ -115,6 +115,9 @@ public sealed partial class ConnectionIo : IConnectionIo, IDisposable
         {
             while (true)
             {
+                // A zero-byte read waits for the socket without a buffer: SslStream rents its 16 KiB record
+                // buffer only once bytes arrive and returns it when drained, so an idle connection holds none.
+                await _stream.ReadAsync(Memory<byte>.Empty, _readCancel.Token).ConfigureAwait(false);
                 var body = await reader.ReadFrameAsync(_readCancel.Token).ConfigureAwait(false);
                 if (body is null)
                 {

@@ -220,8 +220,8 @@ public sealed partial class TlsListener : BackgroundService
 
             ticket.HandshakeEnded();
 
-            using var certificate = tls.RemoteCertificate is { } presented ? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()) : null;
-            if (!ClientIdentity.TryFromCertificate(certificate, out clientId))
+            // The stream's own certificate object, read while the stream lives: parsing a copy costs OpenSSL a decode per handshake.
+            if (!ClientIdentity.TryFromCertificate(tls.RemoteCertificate as X509Certificate2, out clientId))
             {
                 throw new System.Security.Authentication.AuthenticationException("client certificate has no valid client id in its subject CN");
             }

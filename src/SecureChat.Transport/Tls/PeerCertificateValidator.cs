@@ -31,6 +31,30 @@ public sealed class PeerCertificateValidator
     public static PeerCertificateValidator ForServer(X509Certificate2 caCertificate, TimeProvider? clock = null) =>
         new(caCertificate, CertificateAuthority.ServerAuthenticationOid, clock);
 
+    /// <summary>
+    /// The chain policy SslStream builds the peer's chain with during the handshake: our CA as the only root, the
+    /// required usage, nothing fetched or looked up. With it the platform's one chain build is the check, so a
+    /// handshake builds no second chain and leaves no chain elements behind for the finalizer.
+    /// </summary>
+    public X509ChainPolicy ChainPolicy()
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        policy.CustomTrustStore.Add(_caCertificate);
+        policy.ApplicationPolicy.Add(new Oid(_requiredUsageOid));
+        if (_clock != TimeProvider.System)
+        {
+            policy.VerificationTime = _clock.GetUtcNow().UtcDateTime;
+            policy.VerificationTimeIgnored = false;
+        }
+
+        return policy;
+    }
+
     public bool IsTrusted(X509Certificate? certificate)
     {
         if (certificate is null)
@@ -39,30 +63,40 @@ public sealed class PeerCertificateValidator
         }
 
         using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(_caCertificate);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.VerificationTime = _clock.GetUtcNow().UtcDateTime;
-        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(_requiredUsageOid));
-        if (!chain.Build(leaf))
+        using var chain = new X509Chain { ChainPolicy = ChainPolicy() };
+        try
         {
-            return false;
+            return chain.Build(leaf) && EndsAtOurCa(chain);
         }
-
-        // The chain must end at our CA itself, not at anything else that happens to be trusted.
-        var root = chain.ChainElements[^1].Certificate;
-        return chain.ChainElements.Count >= 2 && root.RawDataMemory.Span.SequenceEqual(_caCertificate.RawDataMemory.Span);
+        finally
+        {
+            // X509Chain.Dispose leaves its elements' certificates to the finalizer.
+            foreach (var element in chain.ChainElements)
+            {
+                element.Certificate.Dispose();
+            }
+        }
     }
 
+    /// <summary>The chain must end at our CA itself, not at anything else that happens to be trusted.</summary>
+    private bool EndsAtOurCa(X509Chain chain) =>
+        chain.ChainElements.Count >= 2 && chain.ChainElements[^1].Certificate.RawDataMemory.Span.SequenceEqual(_caCertificate.RawDataMemory.Span);
+
     /// <summary>
-    /// A callback for SslStream: the platform's own chain errors are expected (our CA is not a system
-    /// root) and replaced by <see cref="IsTrusted"/>; every other policy error still refuses.
+    /// A callback for SslStream whose options carry <see cref="ChainPolicy"/>: the platform's chain, built against our
+    /// CA alone, must have no error and end at that CA. A chain built against the system roots (options copied
+    /// without the policy) has the expected chain errors; the certificate is then checked by <see cref="IsTrusted"/>.
     /// </summary>
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         var otherErrors = errors & ~SslPolicyErrors.RemoteCertificateChainErrors;
-        return otherErrors == SslPolicyErrors.None && IsTrusted(certificate);
+        if (certificate is null || otherErrors != SslPolicyErrors.None)
+        {
+            return false;
+        }
+
+        return chain is { ChainPolicy.TrustMode: X509ChainTrustMode.CustomRootTrust }
+            ? errors == SslPolicyErrors.None && EndsAtOurCa(chain)
+            : IsTrusted(certificate);
     }
 }

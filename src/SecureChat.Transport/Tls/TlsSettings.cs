@@ -29,6 +29,7 @@ public static class TlsSettings
             ClientCertificateRequired = true,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             ServerCertificateContext = SslStreamCertificateContext.Create(serverCertificate, additionalCertificates: null, offline: true, trust),
+            CertificateChainPolicy = validator.ChainPolicy(),
             RemoteCertificateValidationCallback = validator.Validate,
             AllowRenegotiation = false,
         };
@@ -51,6 +52,7 @@ public static class TlsSettings
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             // A context instead of a collection: the certificate is sent whatever issuers the server lists.
             ClientCertificateContext = SslStreamCertificateContext.Create(clientCertificate, additionalCertificates: null, offline: true),
+            CertificateChainPolicy = validator.ChainPolicy(),
             RemoteCertificateValidationCallback = validator.Validate,
             AllowRenegotiation = false,
         };

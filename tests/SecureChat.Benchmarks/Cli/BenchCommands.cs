@@ -89,14 +89,16 @@ internal static class BenchCommands
         }));
         var count = new Option<int>("--count") { Description = "Idle connections to open", DefaultValueFactory = _ => 10_000 };
         var parallel = new Option<int>("--parallel") { Description = "Connections being opened at once", DefaultValueFactory = _ => 64 };
+        var hold = new Option<double>("--hold") { Description = "Seconds the connections stay open before the server's memory is read (longer for a profiler)", DefaultValueFactory = _ => 1 };
         var connections = new Command("connections", "Idle authenticated connections: server memory per connection and the time to accept them");
         connections.Options.Add(targets);
         connections.Options.Add(count);
         connections.Options.Add(parallel);
+        connections.Options.Add(hold);
         connections.SetAction(async (r, ct) => await ReportAsync("connections", r.GetValue(output)!, async report =>
         {
             DebianPackages.AllowInstall = !r.GetValue(noInstall);
-            await ConnectionsBenchmark.RunAsync(new ConnectionSettings(r.GetValue(targets)!, r.GetValue(count), r.GetValue(parallel)), report, Console.Error, ct);
+            await ConnectionsBenchmark.RunAsync(new ConnectionSettings(r.GetValue(targets)!, r.GetValue(count), r.GetValue(parallel), HoldSeconds: r.GetValue(hold)), report, Console.Error, ct);
             return 0;
         }));
 

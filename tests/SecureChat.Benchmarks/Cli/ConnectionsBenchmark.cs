@@ -7,7 +7,9 @@ using SecureChat.Benchmarks.Targets;
 
 namespace SecureChat.Benchmarks.Cli;
 
-internal sealed record ConnectionSettings(IReadOnlyList<string> Targets, int Count, int Parallel, bool InProcess = false);
+/// <param name="HoldSeconds">How long the connections stay open after the last greeting before the server's memory is
+/// read: 1 s by default, longer to look at the server with a profiler (dotnet-gcdump, /proc/PID/smaps).</param>
+internal sealed record ConnectionSettings(IReadOnlyList<string> Targets, int Count, int Parallel, bool InProcess = false, double HoldSeconds = 1);
 
 /// <summary>What holding many idle authenticated connections costs a relay, and how fast it accepts them.</summary>
 internal sealed record ConnectionResult
@@ -34,6 +36,12 @@ internal sealed record ConnectionResult
 
     /// <summary>Why fewer than requested connected (the first error), or null.</summary>
     public string? StoppedBy { get; init; }
+
+    /// <summary>
+    /// Server CPU time (user + system) from before the first connect until the last greeting, per connection: the
+    /// cost of an accept, less disturbed than the accept rate by what else the machine runs.
+    /// </summary>
+    public double? ServerCpuMillisPerConnection { get; init; }
 
     /// <summary>Connections the relay dropped while they were being held.</summary>
     public int Lost { get; init; }
@@ -127,9 +135,15 @@ internal static class ConnectionsBenchmark
         }).ToList();
         await Task.WhenAll(attempts);
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var accepted = target.ServerProcessId is { } cpuPid ? ProcessStats.Read(cpuPid) : null;
 
         // Let the relay finish the work of the last greetings before its memory is read.
-        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        if (settings.HoldSeconds > 1)
+        {
+            progress.WriteLine($"{name}: holding the connections for {settings.HoldSeconds:0} s (server pid {target.ServerProcessId})");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(settings.HoldSeconds), cancellationToken);
         var after = target.ServerProcessId is { } pid2 ? ProcessStats.Read(pid2) : null;
         var connected = open.Count;
         Volatile.Write(ref holding, false);
@@ -147,6 +161,7 @@ internal static class ConnectionsBenchmark
             ServerRssBeforeBytes = before?.ResidentBytes,
             ServerRssAfterBytes = after?.ResidentBytes,
             BytesPerConnection = before is { } b && after is { } a && connected > 0 ? (a.ResidentBytes - b.ResidentBytes) / (double)connected : null,
+            ServerCpuMillisPerConnection = before is { } b0 && accepted is { } c && connected > 0 ? (c.CpuSeconds - b0.CpuSeconds) * 1000 / connected : null,
             StoppedBy = stoppedBy,
             Lost = lost,
         };

@@ -83,12 +83,12 @@ internal sealed class ResultsReport
         if (Connections.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("| target | connected / requested | seconds | accepted/s | greeting p50 ms | p99 ms | server RSS before → after MiB | KiB per connection | lost | stopped by |");
-            text.AppendLine("|---|---|---:|---:|---:|---:|---|---:|---:|---|");
+            text.AppendLine("| target | connected / requested | seconds | accepted/s | greeting p50 ms | p99 ms | server CPU ms per accept | server RSS before → after MiB | KiB per connection | lost | stopped by |");
+            text.AppendLine("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|");
             foreach (var c in Connections)
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {c.Target} | {c.Connected:N0} / {c.Requested:N0} | {c.Seconds:0.0} | {(c.Seconds > 0 ? c.Connected / c.Seconds : 0):N0} | {c.P50Millis:0.0} | {c.P99Millis:0.0} | {Format(c.ServerRssBeforeBytes / (1024.0 * 1024.0), "0.0")} → {Format(c.ServerRssAfterBytes / (1024.0 * 1024.0), "0.0")} | {Format(c.BytesPerConnection / 1024.0, "0.0")} | {c.Lost} | {c.StoppedBy} |");
+                    $"| {c.Target} | {c.Connected:N0} / {c.Requested:N0} | {c.Seconds:0.0} | {(c.Seconds > 0 ? c.Connected / c.Seconds : 0):N0} | {c.P50Millis:0.0} | {c.P99Millis:0.0} | {Format(c.ServerCpuMillisPerConnection, "0.00")} | {Format(c.ServerRssBeforeBytes / (1024.0 * 1024.0), "0.0")} → {Format(c.ServerRssAfterBytes / (1024.0 * 1024.0), "0.0")} | {Format(c.BytesPerConnection / 1024.0, "0.0")} | {c.Lost} | {c.StoppedBy} |");
             }
         }
 

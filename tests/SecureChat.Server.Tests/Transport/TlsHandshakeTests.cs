@@ -71,9 +71,52 @@ public sealed class TlsHandshakeTests : IDisposable
         await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(TlsSettings.ForClient(alice, _certs.CaCertificate, "chat.example.org")));
     }
 
+    [Fact]
+    public async Task Server_refuses_a_client_certificate_from_another_ca()
+    {
+        using var otherCa = CertificateAuthority.Create();
+        using var mallory = otherCa.IssueClientCertificate("mallory");
+
+        await AssertServerRefusesAsync(mallory);
+    }
+
+    [Fact]
+    public async Task Server_refuses_a_certificate_without_client_authentication_usage()
+    {
+        // Our CA's own server certificate: the right issuer, but serverAuth usage only.
+        await AssertServerRefusesAsync(_certs.ServerCertificate);
+    }
+
+    [Fact]
+    public async Task Server_refuses_an_expired_client_certificate()
+    {
+        var clock = new SecureChat.Testing.Fakes.ManualClock(DateTimeOffset.UtcNow.AddYears(-3));
+        using var oldCa = CertificateAuthority.Create(validity: TimeSpan.FromDays(3650), clock: clock);
+        using var expired = oldCa.IssueClientCertificate("alice", TimeSpan.FromDays(1));
+        var serverOptions = TlsSettings.ForServer(_certs.ServerCertificate, oldCa.PublicCertificate);
+
+        await AssertServerRefusesAsync(expired, serverOptions);
+    }
+
     public void Dispose()
     {
         _certs.Dispose();
+    }
+
+    /// <summary>The handshake fails, and the server side is the one that said no (the client accepted the server).</summary>
+    private async Task AssertServerRefusesAsync(X509Certificate2 clientCertificate, SslServerAuthenticationOptions? serverOptions = null)
+    {
+        var clientOptions = TlsSettings.ForClient(clientCertificate, _certs.CaCertificate, "localhost");
+        var serverAccepted = false;
+        var clientCallback = clientOptions.RemoteCertificateValidationCallback!;
+        clientOptions.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+        {
+            var accepted = clientCallback(sender, certificate, chain, errors);
+            serverAccepted |= accepted;
+            return accepted;
+        };
+        await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(clientOptions, serverOptions));
+        Assert.True(serverAccepted, "the client refused the server; the test meant the server to refuse the client");
     }
 
     private async Task<(SslStream Server, SslStream Client)> HandshakeAsync(SslClientAuthenticationOptions clientOptions, SslServerAuthenticationOptions? serverOptions = null)

@@ -236,6 +236,7 @@ internal sealed class NatsTarget : IRelayTarget
                     options.TargetHost = tls.TargetHost;
                     options.EnabledSslProtocols = tls.EnabledSslProtocols;
                     options.ClientCertificateContext = tls.ClientCertificateContext;
+                    options.CertificateChainPolicy = tls.CertificateChainPolicy;
                     options.RemoteCertificateValidationCallback = tls.RemoteCertificateValidationCallback;
                     options.CertificateRevocationCheckMode = tls.CertificateRevocationCheckMode;
                     return ValueTask.CompletedTask;
