@@ -95,7 +95,8 @@ public sealed class PeerCertificateValidator
             return false;
         }
 
-        return chain is { ChainPolicy.TrustMode: X509ChainTrustMode.CustomRootTrust }
+        // A policy made with another clock froze that clock's time when the options were made; IsTrusted reads it now.
+        return chain is { ChainPolicy.TrustMode: X509ChainTrustMode.CustomRootTrust } && _clock == TimeProvider.System
             ? errors == SslPolicyErrors.None && EndsAtOurCa(chain)
             : IsTrusted(certificate);
     }
