@@ -582,14 +582,30 @@ public sealed class ClientRoom : IDisposable
         _effects.Report(new MessageRelayed(RoomId, relayed.Epoch, relayed.Sequence));
     }
 
-    /// <summary>STORED: our message is durable in the room's log (PROTOCOL.md §4.4.1); the last word on it. One for no message waiting is ignored.</summary>
+    /// <summary>
+    /// STORED: our messages are durable in the room's log (PROTOCOL.md §4.4.1) — the earlier ones its payload lists, then the
+    /// one the envelope names; the last word on each. One naming no message waiting is ignored.
+    /// </summary>
     private void OnStored(Envelope stored)
     {
         Advance(stored.RoomSeq);
-        if (_unackedById.Remove((stored.Epoch, stored.Sequence), out var node))
+        if (stored.PayloadCase == Envelope.PayloadOneofCase.Stored)
+        {
+            foreach (var earlier in stored.Stored.Earlier)
+            {
+                MarkStored(earlier.Epoch, earlier.Sequence, earlier.RoomSeq);
+            }
+        }
+
+        MarkStored(stored.Epoch, stored.Sequence, stored.RoomSeq);
+    }
+
+    private void MarkStored(ulong epoch, ulong generation, ulong roomSeq)
+    {
+        if (_unackedById.Remove((epoch, generation), out var node))
         {
             _unacked.Remove(node);
-            _effects.Report(new MessageStored(RoomId, stored.Epoch, stored.Sequence, stored.RoomSeq));
+            _effects.Report(new MessageStored(RoomId, epoch, generation, roomSeq));
         }
     }
 

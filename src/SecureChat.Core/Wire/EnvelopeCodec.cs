@@ -72,8 +72,12 @@ public static class EnvelopeCodec
                 RequirePayload(envelope, Envelope.PayloadOneofCase.Invite);
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
                 break;
-            case MessageType.Relayed or MessageType.Stored or MessageType.Ack:
+            case MessageType.Relayed or MessageType.Ack:
                 CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                break;
+            case MessageType.Stored:
+                CheckId(envelope.RoomId, "room id", allowEmpty: false);
+                CheckStoredOrder(envelope);
                 break;
             case MessageType.Commit:
                 RequirePayload(envelope, Envelope.PayloadOneofCase.Commit);
@@ -142,11 +146,32 @@ public static class EnvelopeCodec
             MessageType.Error => Envelope.PayloadOneofCase.Error,
             MessageType.Invite => Envelope.PayloadOneofCase.Invite,
             MessageType.Leave => Envelope.PayloadOneofCase.Leave,
+            MessageType.Stored => Envelope.PayloadOneofCase.Stored,
             _ => Envelope.PayloadOneofCase.None,
         };
         if (envelope.PayloadCase != Envelope.PayloadOneofCase.None && envelope.PayloadCase != allowed)
         {
             throw Invalid($"{envelope.Type} frame carries a {envelope.PayloadCase} payload");
+        }
+    }
+
+    // A STORED's earlier messages come in number order, each below the one the envelope names.
+    private static void CheckStoredOrder(Envelope envelope)
+    {
+        if (envelope.PayloadCase != Envelope.PayloadOneofCase.Stored)
+        {
+            return;
+        }
+
+        ulong previous = 0;
+        foreach (var earlier in envelope.Stored.Earlier)
+        {
+            if (earlier.RoomSeq <= previous || earlier.RoomSeq >= envelope.RoomSeq)
+            {
+                throw Invalid("a STORED's earlier messages must be numbered in increasing order, below the one it names");
+            }
+
+            previous = earlier.RoomSeq;
         }
     }
 

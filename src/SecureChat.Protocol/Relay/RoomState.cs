@@ -28,6 +28,12 @@ public sealed class RoomState<TConnection>
     /// <summary>An ABSENT remove no committer made by its request's deadline is asked for again after this long.</summary>
     public const long AbsenceRetryMs = 3_600_000;
 
+    /// <summary>
+    /// Messages one STORED frame acknowledges, at most: about 11 bytes each on the wire (35 at the very most), so a frame stays
+    /// far below the smallest frame limit however far the journal fell behind.
+    /// </summary>
+    public const int MaxStoredPerFrame = 256;
+
     /// <summary>The skipped number ranges a room keeps for counting history gaps exactly (one per start of its log).</summary>
     public const int MaxSkipsKept = 1024;
 
@@ -61,6 +67,7 @@ public sealed class RoomState<TConnection>
     private bool _logOpen;
     private ulong _durableSeq;
     private readonly Queue<AwaitingStore> _awaitingStore = new();
+    private readonly List<StoredFrame> _storedFrames = []; // the STORED frames one Stored call is building
     private readonly Dictionary<string, CatchUp> _catchingUp = new(StringComparer.Ordinal);
     private byte[]? _storedPrefix;
 
@@ -639,7 +646,7 @@ public sealed class RoomState<TConnection>
             }
             else
             {
-                _awaitingStore.Enqueue(new AwaitingStore(logged.Seq, clientId, connection, epoch, sequence));
+                _awaitingStore.Enqueue(new AwaitingStore(logged.Seq, clientId, connection, epoch, sequence, Resend: true));
             }
 
             return Done();
@@ -706,8 +713,10 @@ public sealed class RoomState<TConnection>
     }
 
     /// <summary>
-    /// The host made the message log durable through <paramref name="throughSeq"/> (a batch was written): each sender of a
-    /// message up to it that is still connected on the connection it sent from is told STORED (PROTOCOL.md §4.4.1).
+    /// The host made the message log durable through <paramref name="throughSeq"/> (a batch was written): the senders of the
+    /// messages up to it that are still connected on the connection they sent from are told STORED (PROTOCOL.md §4.4.1) — one
+    /// frame per connection for all of its messages (at most <see cref="MaxStoredPerFrame"/>), in number order; a resend the
+    /// log already held is acknowledged in a frame of its own, as when it was durable at once.
     /// </summary>
     public RoomDecision<TConnection> Stored(ulong throughSeq)
     {
@@ -715,14 +724,54 @@ public sealed class RoomState<TConnection>
         while (_awaitingStore.TryPeek(out var waiting) && waiting.Seq <= throughSeq)
         {
             _awaitingStore.Dequeue();
-            if (IsConnected(waiting.SenderId, waiting.Connection))
+            if (!IsConnected(waiting.SenderId, waiting.Connection))
             {
-                _storedPrefix ??= ServerFrames.StoredPrefix(RoomId);
-                Send(waiting.Connection, ServerFrames.Stored(_storedPrefix, waiting.Epoch, waiting.Generation, waiting.Seq));
+                continue;
+            }
+
+            var message = new StoredMessage { Epoch = waiting.Epoch, Sequence = waiting.Generation, RoomSeq = waiting.Seq };
+            if (waiting.Resend)
+            {
+                _storedFrames.Add(new StoredFrame(waiting.Connection, [message]));
+            }
+            else
+            {
+                StoredFrameOf(waiting.Connection).Messages.Add(message);
             }
         }
 
+        foreach (var frame in _storedFrames)
+        {
+            Send(frame.Connection, frame.Messages.Count == 1
+                ? ServerFrames.Stored(_storedPrefix ??= ServerFrames.StoredPrefix(RoomId), frame.Messages[0].Epoch, frame.Messages[0].Sequence, frame.Messages[0].RoomSeq)
+                : ServerFrames.Stored(RoomId, frame.Messages));
+        }
+
+        _storedFrames.Clear();
         return Done();
+    }
+
+    /// <summary>The frame gathering <paramref name="connection"/>'s relayed messages in this <see cref="Stored"/>; a full one is left as it is.</summary>
+    private StoredFrame StoredFrameOf(TConnection connection)
+    {
+        for (var i = _storedFrames.Count - 1; i >= 0; i--)
+        {
+            var frame = _storedFrames[i];
+            if (frame.Gathering && _same.Equals(frame.Connection, connection))
+            {
+                if (frame.Messages.Count < MaxStoredPerFrame)
+                {
+                    return frame;
+                }
+
+                frame.Gathering = false;
+                break;
+            }
+        }
+
+        var next = new StoredFrame(connection, []) { Gathering = true };
+        _storedFrames.Add(next);
+        return next;
     }
 
     /// <summary>The asked committer let its deadline pass: the next member is asked.</summary>
@@ -1624,8 +1673,14 @@ public sealed class RoomState<TConnection>
         public List<RoomEvent> Logged { get; } = [];
     }
 
-    /// <summary>A relayed message whose sender waits for STORED.</summary>
-    private sealed record AwaitingStore(ulong Seq, string SenderId, TConnection Connection, ulong Epoch, ulong Generation);
+    /// <summary>A relayed message whose sender waits for STORED; <paramref name="Resend"/>: a resend the log already held (never RELAYED to it).</summary>
+    private sealed record AwaitingStore(ulong Seq, string SenderId, TConnection Connection, ulong Epoch, ulong Generation, bool Resend = false);
+
+    /// <summary>A STORED frame being built: its connection and messages, in number order; <c>Gathering</c>: more of that connection's relayed messages may join it.</summary>
+    private sealed record StoredFrame(TConnection Connection, List<StoredMessage> Messages)
+    {
+        public bool Gathering { get; set; }
+    }
 
     /// <summary>A resuming member's catch-up: what it was sent so far (last epoch, last number), what it missed, for the log line.</summary>
     private sealed class CatchUp(TConnection connection, ulong fromEpoch, ulong position, bool recovered)

@@ -89,6 +89,28 @@ public static class ServerFrames
     /// </summary>
     public static ByteString Stored(byte[] prefix, ulong epoch, ulong sequence, ulong roomSeq) => Acknowledgement(prefix, epoch, sequence, roomSeq);
 
+    /// <summary>
+    /// STORED for several of one sender's messages (PROTOCOL.md §4.4.1), given in number order: the envelope names the last,
+    /// its payload lists the others. One message gives the same bytes as <see cref="Stored(byte[], ulong, ulong, ulong)"/>.
+    /// </summary>
+    public static ByteString Stored(string roomId, IReadOnlyList<StoredMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        ArgumentOutOfRangeException.ThrowIfZero(messages.Count);
+        var last = messages[^1];
+        var envelope = new Envelope { Type = MessageType.Stored, RoomId = roomId, Epoch = last.Epoch, Sequence = last.Sequence, RoomSeq = last.RoomSeq };
+        if (messages.Count > 1)
+        {
+            envelope.Stored = new Stored();
+            for (var i = 0; i < messages.Count - 1; i++)
+            {
+                envelope.Stored.Earlier.Add(messages[i]);
+            }
+        }
+
+        return Encode(envelope);
+    }
+
     /// <summary>What every RELAYED frame of a room starts with: version, type and room id, encoded once per room.</summary>
     public static byte[] RelayedPrefix(string roomId) =>
         new Envelope { Version = WireLimits.ProtocolVersion, Type = MessageType.Relayed, RoomId = roomId }.ToByteArray();

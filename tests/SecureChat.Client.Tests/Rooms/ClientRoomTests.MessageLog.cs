@@ -40,6 +40,38 @@ public sealed partial class ClientRoomTests
     }
 
     [Fact]
+    public void One_stored_frame_naming_several_of_our_messages_marks_each_stored_once_in_order_and_leaves_the_others_waiting()
+    {
+        var (room, _) = AdmittedToBobsRoom();
+        room.LinkLost();
+        room.LinkReady(serverKeepsMessages: true);
+        room.Frame(ServerFrames.Joined(Room, 2, 2, mode: JoinMode.Resumed));
+        var sent = Enumerable.Range(1, 4).Select(i => Single(Take(room.Send($"message {i}")), MessageType.Application)).ToList();
+        for (var i = 0; i < sent.Count; i++)
+        {
+            Take(room.Frame(Relayed(sent[i], (ulong)i + 1)));
+        }
+
+        Take(room.Frame(ServerFrames.Stored(sent[0], 1))); // an earlier write told one already
+        var stored = ServerFrames.Stored(sent[2], 3);
+        stored.Stored = new Stored
+        {
+            Earlier =
+            {
+                new StoredMessage { Epoch = sent[0].Epoch, Sequence = sent[0].Sequence, RoomSeq = 1 },
+                new StoredMessage { Epoch = sent[1].Epoch, Sequence = sent[1].Sequence, RoomSeq = 2 },
+            },
+        };
+        EnvelopeCodec.Validate(stored);
+
+        var marked = Take(room.Frame(stored));
+
+        Assert.Equal([new MessageStored(Room, 2, sent[1].Sequence, 2), new MessageStored(Room, 2, sent[2].Sequence, 3)], marked.Events);
+        Assert.Equal([sent[3].Sequence], room.Unstored.Select(m => m.Generation));
+        Assert.Equal(4ul, room.Position); // the last RELAYED
+    }
+
+    [Fact]
     public void A_message_of_ours_the_catch_up_names_as_stored_is_not_sent_again()
     {
         var (room, _) = AdmittedToBobsRoom();

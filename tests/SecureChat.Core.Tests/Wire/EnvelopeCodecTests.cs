@@ -130,6 +130,25 @@ public class EnvelopeCodecTests
         Assert.Equal(WireError.InvalidEnvelope, thrown.Error);
     }
 
+    [Fact]
+    public void A_stored_naming_several_messages_lists_the_earlier_ones_in_number_order_below_the_one_it_names()
+    {
+        var stored = Envelopes.Valid(MessageType.Stored); // names room_seq 65,553
+        stored.Stored = new Stored { Earlier = { new StoredMessage { Epoch = 4, Sequence = 15, RoomSeq = 65_550 }, new StoredMessage { Epoch = 4, Sequence = 16, RoomSeq = 65_552 } } };
+        Assert.Equal(2, EnvelopeCodec.Decode(stored.ToByteArray()).Stored.Earlier.Count);
+
+        foreach (var bad in new ulong[] { 65_553, 65_554, 65_551 - 1 })
+        {
+            var refused = stored.Clone();
+            refused.Stored.Earlier[1].RoomSeq = bad; // not below the named one, or not above the one before
+            Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(refused.ToByteArray())).Error);
+        }
+
+        var relayed = Envelopes.Valid(MessageType.Relayed);
+        relayed.Stored = stored.Stored.Clone(); // only STORED carries it
+        Assert.Equal(WireError.InvalidEnvelope, Assert.Throws<WireFormatException>(() => EnvelopeCodec.Decode(relayed.ToByteArray())).Error);
+    }
+
     [Theory]
     [InlineData(MessageType.Application)]
     [InlineData(MessageType.Join)]

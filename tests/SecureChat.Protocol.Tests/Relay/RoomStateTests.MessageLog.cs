@@ -42,6 +42,82 @@ public sealed partial class RoomStateTests
     }
 
     [Fact]
+    public void One_durable_write_tells_each_sender_stored_once_in_one_frame_naming_each_of_its_messages_in_number_order()
+    {
+        AliceAndBobWithALog();
+        var epoch = _room.Epoch;
+        Publish(_alice, "alice-1", epoch, sequence: 1);
+        Publish(_bob, "bob-1", epoch, sequence: 1);
+        Publish(_alice, "alice-1", epoch, sequence: 2);
+        Publish(_alice, "alice-1", epoch, sequence: 3);
+        Publish(_bob, "bob-1", epoch, sequence: 2); // number 5: not in the write
+
+        Did(_room.Stored(4));
+
+        var alice = Sent("alice-1", MessageType.Stored);
+        Assert.Equal([(epoch, 1ul, 1ul), (epoch, 2ul, 3ul), (epoch, 3ul, 4ul)], StoredIn(alice));
+        Assert.Equal([(epoch, 1ul, 2ul)], StoredIn(Sent("bob-1", MessageType.Stored)));
+        Assert.Equal(Envelope.PayloadOneofCase.None, Sent("bob-1", MessageType.Stored).PayloadCase); // one message: no payload, as before
+
+        Did(_room.Stored(5));
+        Assert.Empty(FramesTo("alice-1")); // each message is told once
+        Assert.Equal([(epoch, 2ul, 5ul)], StoredIn(Sent("bob-1", MessageType.Stored)));
+    }
+
+    [Fact]
+    public void A_write_of_more_than_a_frame_holds_splits_a_senders_stored_into_frames_each_message_named_once()
+    {
+        AliceAndBobWithALog();
+        var count = RoomState<string>.MaxStoredPerFrame * 2 + 3;
+        for (var i = 1; i <= count; i++)
+        {
+            Publish(_alice, "alice-1", _room.Epoch, sequence: (ulong)i);
+        }
+
+        Did(_room.Stored((ulong)count));
+
+        var frames = FramesTo("alice-1");
+        Assert.Equal(3, frames.Count);
+        Assert.All(frames, frame => Assert.True(StoredIn(frame).Count <= RoomState<string>.MaxStoredPerFrame));
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (ulong)i), frames.SelectMany(StoredIn).Select(m => m.Seq));
+        Assert.All(frames, frame => EnvelopeCodec.Validate(frame));
+    }
+
+    [Fact]
+    public void A_resend_the_log_held_hears_its_own_stored_beside_the_frame_of_the_messages_relayed_on_its_connection()
+    {
+        AliceAndBobWithALog();
+        var epoch = _room.Epoch;
+        var first = Frames.Application(_alice.Id, Room, epoch, 1).Bytes();
+        Publish(_alice, "alice-1", epoch, first, sequence: 1);
+        Disconnect("alice-1"); // before STORED
+        Did(_room.Join("alice", _alice.Bundle, Aes, "alice-2", knownEpoch: epoch, lastSeq: 1));
+        Publish(_alice, "alice-2", epoch, first, sequence: 1); // the resend: held, not yet durable
+        Publish(_alice, "alice-2", epoch, sequence: 2);
+        Publish(_alice, "alice-2", epoch, sequence: 3);
+
+        Did(_room.Stored(3));
+
+        Assert.Equal([[(epoch, 1ul, 1ul)], [(epoch, 2ul, 2ul), (epoch, 3ul, 3ul)]], FramesTo("alice-2").Select(StoredIn));
+    }
+
+    [Fact]
+    public void A_stored_frame_of_one_message_has_the_same_bytes_from_the_rooms_prefix_as_from_the_list()
+    {
+        var one = new StoredMessage { Epoch = 3, Sequence = 200, RoomSeq = 70_000 };
+
+        Assert.Equal(ServerFrames.Stored(ServerFrames.StoredPrefix(Room), 3, 200, 70_000), ServerFrames.Stored(Room, [one]));
+    }
+
+    /// <summary>What a STORED frame acknowledges, in its order: the payload's earlier messages, then the one the envelope names.</summary>
+    private static List<(ulong Epoch, ulong Generation, ulong Seq)> StoredIn(Envelope stored)
+    {
+        Assert.Equal(MessageType.Stored, stored.Type);
+        var earlier = stored.PayloadCase == Envelope.PayloadOneofCase.Stored ? stored.Stored.Earlier : [];
+        return [.. earlier.Select(m => (m.Epoch, m.Sequence, m.RoomSeq)), (stored.Epoch, stored.Sequence, stored.RoomSeq)];
+    }
+
+    [Fact]
     public void A_resend_of_a_message_the_log_holds_is_not_relayed_again_and_hears_stored_with_the_original_number()
     {
         AliceAndBobWithALog();

@@ -49,7 +49,11 @@ public sealed class RoomMessageLogTests : RoomTestKit
 
         held.Release.SetResult();
 
-        Assert.Equal([2ul, 3ul, 4ul], Enumerable.Range(0, 3).Select(_ => ExpectFrame(_alice.Connection, MessageType.Stored).RoomSeq));
+        // One STORED per write for each sender: message 2's, then one naming 4 that lists 3 before it.
+        Assert.Equal(2ul, ExpectFrame(_alice.Connection, MessageType.Stored).RoomSeq);
+        var both = ExpectFrame(_alice.Connection, MessageType.Stored);
+        Assert.Equal(4ul, both.RoomSeq);
+        Assert.Equal([3ul], both.Stored.Earlier.Select(m => m.RoomSeq));
         var batches = Journaled(RoomActor.PersistenceIdOf(Room)).Select(p => p.Payload).OfType<MessageLogBatch>();
         Assert.Equal([[1ul], [2ul], [3ul, 4ul]], batches.Select(b => b.Entries.Cast<MessageLogged>().Select(m => m.Message.Seq).ToArray()));
     }
