@@ -26,6 +26,7 @@ internal static class BenchCommands
         var nodes = new Option<int>("--nodes") { Description = "securechat: server processes forming one cluster on loopback, members spread over them (more than 1 needs --postgres)", DefaultValueFactory = _ => 1 };
         var postgres = new Option<string?>("--postgres") { Description = "securechat: store the rooms in this PostgreSQL database (Npgsql connection string) instead of SQLite" };
         var baselineServer = new Option<string?>("--baseline-server") { Description = "securechat-baseline: another build's SecureChat.Server.dll to run side by side (e.g. the relay before sharded rooms)" };
+        var warmup = new Option<int>("--warmup") { Description = "Messages each member sends before each shape's measured runs, awaited and not counted (at most a quarter of M)", DefaultValueFactory = _ => RelaySettings.DefaultWarmupPerMember };
         var window = new Option<int>("--window") { Description = "Closed loop: messages in flight per sender", DefaultValueFactory = _ => 100 };
         var pin = new Option<bool>("--pin") { Description = "Also run with the relay pinned to core 0 and the load generator to core 1 (taskset)" };
         var noInstall = new Option<bool>("--no-install") { Description = "Do not apt-get install nats-server and mosquitto when missing", Recursive = true };
@@ -35,7 +36,7 @@ internal static class BenchCommands
         var dry = new Option<bool>("--dry") { Description = "Micro-benchmarks: one invocation each, to check the setups (measures nothing)" };
 
         var relay = new Command("relay", "Relay throughput and latency: our server, the bare TLS relay, nats-server and mosquitto");
-        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, pin, e2eMessages, serverSettings, nodes, postgres, baselineServer })
+        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, warmup, pin, e2eMessages, serverSettings, nodes, postgres, baselineServer })
         {
             relay.Options.Add(option);
         }
@@ -43,7 +44,7 @@ internal static class BenchCommands
         RelaySettings RelayFrom(ParseResult r) => new(
             r.GetValue(targets)!, r.GetValue(rooms)!, r.GetValue(members), r.GetValue(messages), r.GetValue(size),
             r.GetValue(rates)!, TimeSpan.FromSeconds(r.GetValue(duration)), r.GetValue(window), r.GetValue(pin),
-            EndToEndMessagesPerMember: r.GetValue(e2eMessages), ServerSettings: r.GetValue(serverSettings),
+            WarmupPerMember: r.GetValue(warmup), EndToEndMessagesPerMember: r.GetValue(e2eMessages), ServerSettings: r.GetValue(serverSettings),
             Deployment: DeploymentFrom(r), BaselineServer: OnlyOnRelay(r, baselineServer));
 
         // `all` shares RelayFrom but not the cluster options: it always measures one node of this build.
@@ -103,7 +104,7 @@ internal static class BenchCommands
         }));
 
         var all = new Command("all", "Everything: relay with every target (securechat-e2e included) pinned and unpinned, connections, join, micro");
-        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, fullMicro, e2eMessages })
+        foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, warmup, fullMicro, e2eMessages })
         {
             all.Options.Add(option);
         }

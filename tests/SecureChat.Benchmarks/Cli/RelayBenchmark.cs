@@ -17,11 +17,14 @@ internal sealed record RelaySettings(
     int Window,
     bool Pin,
     bool InProcess = false,
-    int WarmupPerMember = 2_000,
+    int WarmupPerMember = RelaySettings.DefaultWarmupPerMember,
     int EndToEndMessagesPerMember = 2_000,
     IReadOnlyList<string>? ServerSettings = null,
     SecureChatDeployment? Deployment = null,
-    string? BaselineServer = null);
+    string? BaselineServer = null)
+{
+    public const int DefaultWarmupPerMember = 2_000;
+}
 
 internal static class RelayBenchmark
 {
@@ -82,7 +85,7 @@ internal static class RelayBenchmark
         try
         {
             await using var target = TargetFactory.Create(name, certificates, pinned ? ServerCpu : null, progress, settings.InProcess, settings.ServerSettings,
-                settings.Deployment, settings.BaselineServer);
+                settings.Deployment, settings.BaselineServer, TargetFactory.OptimisedJit);
             await target.StartAsync(cancellationToken);
             if (!report.Targets.Contains(target.Description))
             {
@@ -92,8 +95,9 @@ internal static class RelayBenchmark
             await using var session = await LoadSession.ConnectAsync(target, workload, cancellationToken);
             if (settings.WarmupPerMember > 0)
             {
-                // Long enough for .NET's tiered JIT to reach its optimised code in the relays written in C# (ours,
-                // bare): a cold run measures the JIT, not the relay. At most a quarter of the measured run.
+                // Caches, pools, the journal's files and the load generator's own JIT warm before measuring; the relays
+                // written in C# run without tiered compilation (TargetFactory.DotNetRelayEnvironment). At most a quarter
+                // of the measured run.
                 var warm = await session.RunAsync(Math.Max(1, Math.Min(settings.WarmupPerMember, workload.MessagesPerMember / 4)), null, pinned, cancellationToken);
                 progress.WriteLine($"{name}: warm-up {warm.Delivered}/{warm.Expected}");
             }

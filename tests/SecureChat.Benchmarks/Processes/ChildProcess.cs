@@ -45,8 +45,12 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <paramref name="fileName"/>; with <paramref name="cpu"/> it runs as <c>taskset -c CPU file args</c> (taskset execs, so the id is the program's).</summary>
-    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, int? cpu, string? workingDirectory = null)
+    /// <summary>
+    /// Starts <paramref name="fileName"/>; with <paramref name="cpu"/> it runs as <c>taskset -c CPU file args</c> (taskset execs, so the id is the
+    /// program's); <paramref name="environment"/> adds to the variables it inherits.
+    /// </summary>
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, int? cpu, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo
         {
@@ -67,6 +71,11 @@ internal sealed class ChildProcess : IAsyncDisposable
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[variable] = value;
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };

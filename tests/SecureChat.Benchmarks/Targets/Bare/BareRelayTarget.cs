@@ -17,13 +17,15 @@ internal sealed class BareRelayTarget : IRelayTarget
     private readonly BenchCertificates _certificates;
     private readonly bool _inProcess;
     private readonly int? _cpu;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly List<FramedTlsClient> _clients = [];
     private BareRelayServer? _server;
     private ChildProcess? _child;
     private int _port;
 
-    public BareRelayTarget(BenchCertificates certificates, bool inProcess, int? cpu)
+    public BareRelayTarget(BenchCertificates certificates, bool inProcess, int? cpu, IReadOnlyDictionary<string, string>? environment = null)
     {
+        _environment = environment ?? new Dictionary<string, string>();
         _certificates = certificates;
         _inProcess = inProcess;
         _cpu = cpu;
@@ -31,7 +33,8 @@ internal sealed class BareRelayTarget : IRelayTarget
 
     public string Name => "bare";
 
-    public string Description => $"bare TLS relay (TcpListener + SslStream, TLS 1.3, mutual TLS, {(_inProcess ? "in this process" : "own process")})";
+    public string Description => $"bare TLS relay (TcpListener + SslStream, TLS 1.3, mutual TLS, {(_inProcess ? "in this process" : "own process")}" +
+        $"{(_inProcess ? string.Empty : global::SecureChat.Benchmarks.Targets.SecureChat.SecureChatTarget.EnvironmentText(_environment))})";
 
     public int? ServerProcessId => _child?.Id;
 
@@ -49,7 +52,7 @@ internal sealed class BareRelayTarget : IRelayTarget
         _port = FreePort.Pick();
         var (file, prefix) = SelfCommand.Get();
         _child = ChildProcess.Start(Name, file,
-            [.. prefix, "serve-bare", "--certs", _certificates.Directory, "--port", _port.ToString(CultureInfo.InvariantCulture)], _cpu);
+            [.. prefix, "serve-bare", "--certs", _certificates.Directory, "--port", _port.ToString(CultureInfo.InvariantCulture)], _cpu, environment: _environment);
         await _child.WaitForPortAsync(_port, TimeSpan.FromSeconds(30), cancellationToken);
     }
 

@@ -56,6 +56,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
     private readonly BenchCertificates _certificates;
     private readonly int? _cpu;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly IReadOnlyList<string> _extraSettings;
     private readonly bool _endToEnd;
     private long _cryptoNanoseconds;
@@ -66,9 +67,11 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
 
     /// <param name="extraSettings">More <c>--Server:Name=value</c> switches (the join benchmark raises room and frame limits).</param>
     /// <param name="deployment">How many nodes, on which storage, which server build; one node of this build on SQLite by default.</param>
+    /// <param name="environment">Variables added to the server processes' (e.g. <see cref="Cli.TargetFactory.OptimisedJit"/>).</param>
     public SecureChatTarget(BenchCertificates certificates, int? cpu, IReadOnlyList<string>? extraSettings = null, bool endToEnd = false,
-        SecureChatDeployment? deployment = null)
+        SecureChatDeployment? deployment = null, IReadOnlyDictionary<string, string>? environment = null)
     {
+        _environment = environment ?? new Dictionary<string, string>();
         _certificates = certificates;
         _cpu = cpu;
         _extraSettings = extraSettings ?? [];
@@ -102,7 +105,11 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
     public string Name => (_endToEnd ? "securechat-e2e" : "securechat") + _deployment.NameSuffix;
 
     public string Description =>
-        $"{Name}: securechat server ({_deployment.Description}; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))})";
+        $"{Name}: securechat server ({_deployment.Description}; TLS 1.3, mutual TLS; defaults except {string.Join(' ', BenchmarkSettings.Concat(_extraSettings).Where(s => s.StartsWith("--Server:", StringComparison.Ordinal)).Select(s => s["--Server:".Length..]))}{EnvironmentText(_environment)})";
+
+    /// <summary>" ; run with NAME=value ..." for the variables a .NET relay was started with, or nothing.</summary>
+    internal static string EnvironmentText(IReadOnlyDictionary<string, string> environment) =>
+        environment.Count == 0 ? string.Empty : "; run with " + string.Join(' ', environment.Select(pair => $"{pair.Key}={pair.Value}"));
 
     public int? ServerProcessId => _children.Count > 0 ? _children[0].Id : null;
 
@@ -136,7 +143,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
             var child = ChildProcess.Start(_deployment.Nodes == 1 ? Name : $"{Name}-node{node}", server.FileName,
                 [.. server.Prefix, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory,
                     .. storage, .. cluster, .. BenchmarkSettings, .. _extraSettings],
-                _cpu, AppContext.BaseDirectory);
+                _cpu, AppContext.BaseDirectory, _environment);
             _children.Add(child);
             _ports.Add(port);
             await child.WaitForPortAsync(port, TimeSpan.FromSeconds(60), cancellationToken);
