@@ -101,7 +101,7 @@ public sealed class RoomState<TConnection>
     // What every RELAYED frame of this room starts with (version, type, room id), encoded on the first publish.
     private byte[]? _relayedPrefix;
 
-    private Outbox _out = new();
+    private readonly Outbox _out = new();
 
     public RoomState(string roomId, ulong startEpoch, RoomSettings settings)
     {
@@ -659,9 +659,7 @@ public sealed class RoomState<TConnection>
         TruncateLog();
         var fanout = new RoomFanout<TConnection>(ServerFrames.WithRoomSeq(envelope, seq), Recipients(), clientId, connection,
             ServerFrames.Relayed(_relayedPrefix, epoch, sequence, seq));
-        var decision = new RoomDecision<TConnection>(_out.Events, _out.Effects, fanout, _out.Logged);
-        _out = new Outbox();
-        return decision;
+        return _out.Take(fanout);
     }
 
     /// <summary>
@@ -1657,24 +1655,49 @@ public sealed class RoomState<TConnection>
             return RoomDecision<TConnection>.Nothing;
         }
 
-        var decision = new RoomDecision<TConnection>(_out.Events, _out.Effects, null, _out.Logged);
-        _out = new Outbox();
-        return decision;
+        return _out.Take(fanout: null);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>What the command being handled decided so far; <see cref="Take"/> hands it over and starts afresh.</summary>
     private sealed class Outbox
     {
-        public List<RoomEvent> Events { get; } = [];
+        public List<RoomEvent> Events { get; private set; } = [];
 
-        public List<RoomEffect> Effects { get; } = [];
+        public List<RoomEffect> Effects { get; private set; } = [];
 
-        public List<RoomEvent> Logged { get; } = [];
+        public List<RoomEvent> Logged { get; private set; } = [];
+
+        /// <summary>The decision, with a fresh list in place of each one handed over (an empty one is kept: a publish fills only one).</summary>
+        public RoomDecision<TConnection> Take(RoomFanout<TConnection>? fanout)
+        {
+            IReadOnlyList<RoomEvent> events = [], logged = [];
+            IReadOnlyList<RoomEffect> effects = [];
+            if (Events.Count > 0)
+            {
+                events = Events;
+                Events = [];
+            }
+
+            if (Effects.Count > 0)
+            {
+                effects = Effects;
+                Effects = [];
+            }
+
+            if (Logged.Count > 0)
+            {
+                logged = Logged;
+                Logged = [];
+            }
+
+            return new RoomDecision<TConnection>(events, effects, fanout, logged);
+        }
     }
 
     /// <summary>A relayed message whose sender waits for STORED; <paramref name="Resend"/>: a resend the log already held (never RELAYED to it).</summary>
-    private sealed record AwaitingStore(ulong Seq, string SenderId, TConnection Connection, ulong Epoch, ulong Generation, bool Resend = false);
+    private readonly record struct AwaitingStore(ulong Seq, string SenderId, TConnection Connection, ulong Epoch, ulong Generation, bool Resend = false);
 
     /// <summary>A STORED frame being built: its connection and messages, in number order; <c>Gathering</c>: more of that connection's relayed messages may join it.</summary>
     private sealed record StoredFrame(TConnection Connection, List<StoredMessage> Messages)
