@@ -60,7 +60,9 @@ internal sealed class CatchUpMeasurement(Func<string, FrameBodyHandler, Action<s
         aliceLink.SetHandler(body =>
         {
             var envelope = Envelope.Parser.ParseFrom(body);
-            if (envelope.Type == MessageType.Stored && ++stored == missed)
+            // One STORED acknowledges each of alice's messages of a journal write: the earlier ones it lists and the one it names.
+            if (envelope.Type == MessageType.Stored
+                && (stored += 1 + (envelope.PayloadCase == Envelope.PayloadOneofCase.Stored ? envelope.Stored.Earlier.Count : 0)) == missed)
             {
                 allStored.TrySetResult();
             }
