@@ -48,8 +48,8 @@ public sealed class InMemoryRelay
 
     public int AcceptedCommits { get; private set; }
 
-    /// <summary>The room's member limit; set it before the first frame.</summary>
-    public int MaxMembers { get; init; } = 150;
+    /// <summary>The room's member limit (the server's default); set it before the first frame.</summary>
+    public int MaxMembers { get; init; } = WireLimits.DefaultMaxMembersPerRoom;
 
     public RelayCommitRejection LastRejection { get; private set; }
 
