@@ -753,11 +753,7 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
-        Note(Invariant($"no commit for epoch {due.NewEpoch} from {due.CommitterId} in time; asking the next member"));
-        RequestFailed();
-        DeferAbsentRemoves();
-        RequestCommitIfNeeded();
-        return Done();
+        return MoveOn(Invariant($"no commit for epoch {due.NewEpoch} from {due.CommitterId} in time; asking the next member"));
     }
 
     /// <summary>
@@ -773,7 +769,13 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
-        Note(Invariant($"{clientId} cannot make the commit for epoch {newEpoch}; asking the next member"));
+        return MoveOn(Invariant($"{clientId} cannot make the commit for epoch {newEpoch}; asking the next member"));
+    }
+
+    /// <summary>The open request failed while its committer is still here (deadline, decline): ABSENT removes it left out wait, the next candidate is asked.</summary>
+    private RoomDecision<TConnection> MoveOn(string note)
+    {
+        Note(note);
         RequestFailed();
         DeferAbsentRemoves();
         RequestCommitIfNeeded();
