@@ -1549,6 +1549,7 @@ public sealed class RoomState<TConnection>
         ResetRosterIfAbandoned();
         if (_pendingAdds.Count == 0 && _pendingRemoves.Count == 0)
         {
+            ForgetRounds(); // nothing left to commit (its joiners went, its ABSENT removes wait): what failed it says nothing of what comes next
             return;
         }
 

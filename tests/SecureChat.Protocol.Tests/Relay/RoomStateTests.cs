@@ -214,6 +214,21 @@ public sealed partial class RoomStateTests : IDisposable
     }
 
     [Fact]
+    public void Failures_of_a_change_that_went_away_do_not_hold_up_the_next_one()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        Did(_room.DeclineCommit("alice", 2, "alice-1"));
+        Did(_room.CommitRetryDue());
+        Leave(_bob, "bob-1"); // while alice is asked again, the joiner goes: nothing is left to commit
+        Did(_room.DeclineCommit("alice", 2, "alice-1"));
+
+        Join(_carol, "carol-1");
+
+        Assert.Equal("alice", AskedCommitter()); // at once: no round, no backoff left over from bob's
+    }
+
+    [Fact]
     public void A_commit_that_changes_the_roster_between_rounds_starts_the_count_again()
     {
         CreateRoom(_alice, "alice-1");
