@@ -17,6 +17,8 @@ public static class Labels
     public const string ConfirmationKey = "SC2/confirm";
     public const string TranscriptHash = "SC2/transcript";
     public const string RosterHash = "SC2/roster";
+    public const string WrapLeaf = "SC2/wrap-leaf";
+    public const string WrapNode = "SC2/wrap-node";
     public const string EpochSecret = "SC2/epoch";
     public const string SenderChain = "SC2/sender-chain";
     public const string ChainStep = "SC2/chain-step";
