@@ -107,7 +107,18 @@ public sealed class ChatClient : IAsyncDisposable
             // Already stopping or the system is going down: nothing left to wait for.
         }
 
-        _sink.Tell(PoisonPill.Instance);
+        // The rooms' last events (told as they stopped) are still in the sink's mailbox, ahead of the PoisonPill: the
+        // channel completes only once the sink has written them, or a message received just before the stop would be
+        // past the stored position and never shown.
+        try
+        {
+            await _sink.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (TaskCanceledException)
+        {
+            // The system is going down: the sink stops with it.
+        }
+
         _events.Writer.TryComplete();
         if (_options.OwnsStore)
         {

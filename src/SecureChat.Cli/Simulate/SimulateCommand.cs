@@ -182,8 +182,8 @@ internal static class SimulateCommand
             var settings = new ClientSessionSettings
             {
                 AckTimeout = TimeSpan.FromSeconds(args.AckTimeoutSeconds),
-                InitialBackoff = ReconnectBackoff.Initial,
-                MaxBackoff = ReconnectBackoff.Max,
+                InitialBackoff = SimulatedBackoff.Initial,
+                MaxBackoff = SimulatedBackoff.Max,
             };
             var simulator = new Simulator(options, (index, id, links) =>
                     StartClient(system, ca, caPublic, SimulationOptions.ServerOrderFor(servers, index), id, settings, links, args.StoreDirectory),
@@ -275,7 +275,7 @@ internal static class SimulateCommand
     /// The simulated clients retry a lost connection sooner than the chat client (0.2 s doubling up to 2 s): a restarted server
     /// or a churned client is back within about two seconds, so the run measures delivery, not the backoff.
     /// </summary>
-    internal static class ReconnectBackoff
+    internal static class SimulatedBackoff
     {
         public static readonly TimeSpan Initial = TimeSpan.FromMilliseconds(200);
         public static readonly TimeSpan Max = TimeSpan.FromSeconds(2);

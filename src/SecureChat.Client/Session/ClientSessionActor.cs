@@ -16,7 +16,8 @@ namespace SecureChat.Client.Session;
 /// With several servers, a failure moves to the next one in the list (after the last, the first again). The delay
 /// before the next attempt is <see cref="ClientSessionSettings.InitialBackoff"/> for as many failures in a row as there
 /// are servers, then doubles after each further round of the list, up to <see cref="ClientSessionSettings.MaxBackoff"/>
-/// (with one server: doubles per failure). A greeted connection stays on its server until that one fails.
+/// (with one server: doubles per failure), each wait shortened at random by up to <see cref="ClientSessionSettings.BackoffJitter"/>
+/// of itself (<see cref="ReconnectBackoff"/>). A greeted connection stays on its server until that one fails.
 /// </remarks>
 public sealed class ClientSessionActor : ReceiveActor, IWithTimers
 {
@@ -506,12 +507,8 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         Timers.Cancel(nameof(WelcomeTimedOut));
     }
 
-    private TimeSpan Backoff(int failedAttempts)
-    {
-        var factor = Math.Pow(2, Math.Min(failedAttempts, 16));
-        var delay = TimeSpan.FromTicks((long)Math.Min(_settings.InitialBackoff.Ticks * factor, _settings.MaxBackoff.Ticks));
-        return delay;
-    }
+    private TimeSpan Backoff(int failedRounds) =>
+        ReconnectBackoff.Delay(failedRounds, _settings.InitialBackoff, _settings.MaxBackoff, _settings.BackoffJitter, _settings.BackoffSample());
 
     private void RemoveRoom(IActorRef child)
     {

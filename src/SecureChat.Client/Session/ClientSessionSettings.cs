@@ -5,10 +5,19 @@ namespace SecureChat.Client.Session;
 /// <summary>Tunables of a session; the defaults suit an interactive client.</summary>
 public sealed record ClientSessionSettings
 {
-    /// <summary>First reconnect delay; doubled per failed attempt up to <see cref="MaxBackoff"/>.</summary>
+    /// <summary>First reconnect delay step; doubled per failed attempt up to <see cref="MaxBackoff"/>, each wait spread by <see cref="BackoffJitter"/>.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
 
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How much of each backoff step may be cut at random (0 … 1): with 0.5 a wait lies in (step/2, step]. Clients that
+    /// lost a restarting server together then come back spread out instead of in waves (<see cref="ReconnectBackoff"/>).
+    /// </summary>
+    public double BackoffJitter { get; init; } = 0.5;
+
+    /// <summary>Where each wait's share of the jitter comes from: uniform in [0, 1); tests pin it.</summary>
+    public Func<double> BackoffSample { get; init; } = Random.Shared.NextDouble;
 
     /// <summary>How long to wait for WELCOME after the TLS handshake.</summary>
     public TimeSpan WelcomeTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -27,6 +27,12 @@ namespace SecureChat.Server.Diagnostics;
 /// </summary>
 public sealed partial class MetricsEndpoint : IHostedService, IAsyncDisposable
 {
+    /// <summary>
+    /// The runtime's own meter (GC collections and pause time, thread-pool threads and queue, lock contention, JIT,
+    /// memory): what a latency spike on an otherwise healthy relay usually comes down to.
+    /// </summary>
+    private const string RuntimeMeterName = "System.Runtime";
+
     private readonly ServerOptions _options;
     private readonly Readiness _readiness;
     private readonly ListenerStatus _listener;
@@ -64,7 +70,7 @@ public sealed partial class MetricsEndpoint : IHostedService, IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(address, where.Port));
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName).AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName, RuntimeMeterName).AddPrometheusExporter());
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => Results.Text("alive\n"));

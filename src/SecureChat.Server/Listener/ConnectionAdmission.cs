@@ -22,6 +22,14 @@ public enum AdmissionRefusal
 /// <summary>What <see cref="ConnectionAdmission"/> allows: open connections and TLS handshakes in progress, in all and per address.</summary>
 public sealed record AdmissionLimits(int MaxConnections, int MaxConnectionsPerAddress, int MaxHandshakesPerAddress, int MaxHandshakes)
 {
+    /// <summary>
+    /// How long the accept loop holds off, with the handshake budget full, for a handshake to end before it goes back
+    /// to refusing at accept: a burst (every client of a restarted server at once) waits in the listen backlog for
+    /// handshakes that finish in milliseconds instead of being reset into its backoff, while handshakes that hold their
+    /// slots (bare connects that never speak) still get every later connection refused, as before.
+    /// </summary>
+    public TimeSpan BudgetWait { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>No per-address limits and no handshake budget: only the connection cap (what the server had before these defences).</summary>
     public static AdmissionLimits OnlyConnectionCap(int maxConnections) => new(maxConnections, int.MaxValue, int.MaxValue, int.MaxValue);
 }
@@ -49,6 +57,7 @@ public sealed class ConnectionAdmission
     private readonly long[] _refused = new long[RefusalKinds];
     private int _open;
     private int _handshaking;
+    private TaskCompletionSource _handshakeEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _admitted;
 
     public ConnectionAdmission(AdmissionLimits limits)
@@ -129,6 +138,34 @@ public sealed class ConnectionAdmission
         }
     }
 
+    /// <summary>
+    /// True at once while the handshake budget has room; otherwise waits for a handshake to end, and says false when
+    /// <paramref name="timeout"/> passes first (the budget is held, not merely busy).
+    /// </summary>
+    public async Task<bool> WaitForHandshakeSlotAsync(TimeSpan timeout, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        Task ended;
+        lock (_gate)
+        {
+            if (_handshaking < Limits.MaxHandshakes)
+            {
+                return true;
+            }
+
+            ended = _handshakeEnded.Task;
+        }
+
+        try
+        {
+            await ended.WaitAsync(timeout, clock, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The open connections and handshakes in progress of <paramref name="remote"/>'s address.</summary>
     public (int Open, int Handshaking) CountsOf(IPAddress remote)
     {
@@ -155,6 +192,11 @@ public sealed class ConnectionAdmission
 
             _open -= connection ? 1 : 0;
             _handshaking -= handshake ? 1 : 0;
+            if (handshake)
+            {
+                _handshakeEnded.TrySetResult();
+                _handshakeEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
         }
     }
 

@@ -35,6 +35,12 @@ public sealed partial class TlsListener : BackgroundService
     private readonly ILogger<TlsListener> _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _clock;
+    /// <summary>
+    /// Connections the kernel holds for the accept loop (Linux caps it at net.core.somaxconn, 4096 by default): where a
+    /// reconnect storm waits while the handshake budget is full.
+    /// </summary>
+    private const int ListenBacklog = 4096;
+
     private readonly RefusalLogThrottle _refusalLog = new(TimeSpan.FromSeconds(10));
     private readonly ConcurrentDictionary<long, (IActorRef Actor, ConnectionIo Io)> _connections = new();
     private readonly object _stopLock = new();
@@ -68,7 +74,7 @@ public sealed partial class TlsListener : BackgroundService
             _listener = new TcpListener(address, _options.Port);
             try
             {
-                _listener.Start(backlog: 512);
+                _listener.Start(backlog: ListenBacklog);
             }
             catch (SocketException ex)
             {
@@ -114,11 +120,17 @@ public sealed partial class TlsListener : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var connections = await _connectionsParent.GetAsync(stoppingToken).ConfigureAwait(false);
+        var budgetHeld = false;
         while (!stoppingToken.IsCancellationRequested && !_stopping)
         {
             TcpClient socket;
             try
             {
+                // A full budget that frees within BudgetWait is a burst: its connections wait in the backlog. One that
+                // does not is held: connections are refused at accept again until a handshake ends.
+                budgetHeld = budgetHeld
+                    ? _status.Admission.HandshakesInProgress >= _status.Admission.Limits.MaxHandshakes
+                    : !await _status.Admission.WaitForHandshakeSlotAsync(_status.Admission.Limits.BudgetWait, _clock, stoppingToken).ConfigureAwait(false);
                 socket = await _listener!.AcceptTcpClientAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)

@@ -102,6 +102,16 @@ internal static class BenchCommands
             return 0;
         }));
 
+        var clients = new Option<int>("--clients") { Description = "storm: clients connected when the server is killed", DefaultValueFactory = _ => 10_000 };
+        var storm = new Command("storm", "Reconnect storm on our server: every client connected, the server killed (SIGKILL) and restarted, the time until all are back");
+        storm.Options.Add(clients);
+        storm.Options.Add(parallel);
+        storm.SetAction(async (r, ct) => await ReportAsync("storm", r.GetValue(output)!, async report =>
+        {
+            await StormBenchmark.RunAsync(r.GetValue(clients), r.GetValue(parallel), report, Console.Error, ct);
+            return report.Storms.All(s => s.Failure is null) && report.Storms.Count > 0 ? 0 : 1;
+        }));
+
         var all = new Command("all", "Everything: relay with every target (securechat-e2e included) pinned and unpinned, connections, join, micro");
         foreach (var option in new Option[] { targets, rooms, members, messages, size, rates, duration, window, fullMicro, e2eMessages })
         {
@@ -153,7 +163,7 @@ internal static class BenchCommands
         var root = new RootCommand("SecureChat benchmarks: prints a markdown table and writes the same figures as JSON");
         root.Options.Add(output);
         root.Options.Add(noInstall);
-        foreach (var command in new[] { all, relay, micro, join, catchup, connections, persist, smoke, serveBare })
+        foreach (var command in new[] { all, relay, micro, join, catchup, connections, storm, persist, smoke, serveBare })
         {
             root.Subcommands.Add(command);
         }

@@ -38,6 +38,8 @@ internal sealed class ResultsReport
 
     public List<Targets.SecureChat.JoinResult> Joins { get; } = [];
 
+    public List<Cli.StormResult> Storms { get; } = [];
+
     /// <summary>BenchmarkDotNet's own summary tables (markdown), one per benchmark class.</summary>
     public List<string> Micro { get; } = [];
 
@@ -89,6 +91,18 @@ internal sealed class ResultsReport
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
                     $"| {c.Target} | {c.Connected:N0} / {c.Requested:N0} | {c.Seconds:0.0} | {(c.Seconds > 0 ? c.Connected / c.Seconds : 0):N0} | {c.P50Millis:0.0} | {c.P99Millis:0.0} | {Format(c.ServerCpuMillisPerConnection, "0.00")} | {Format(c.ServerRssBeforeBytes / (1024.0 * 1024.0), "0.0")} → {Format(c.ServerRssAfterBytes / (1024.0 * 1024.0), "0.0")} | {Format(c.BytesPerConnection / 1024.0, "0.0")} | {c.Lost} | {c.StoppedBy} |");
+            }
+        }
+
+        if (Storms.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("| reconnect storm: clients | back | initial connects s | kill → listening s | kill → all back s | back p50 ms | p99 ms | attempts | server CPU s | server CPU ms per reconnect | failure |");
+            text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            foreach (var s in Storms)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {s.Clients:N0} | {s.Back:N0} | {s.RampSeconds:0.0} | {s.SecondsToListening:0.0} | {s.SecondsToAllBack:0.0} | {s.P50BackMillis:N0} | {s.P99BackMillis:N0} | {s.Attempts:N0} | {Format(s.ServerCpuSeconds, "0.00")} | {Format(s.ServerCpuMillisPerReconnect, "0.00")} | {s.Failure} |");
             }
         }
 

@@ -26,7 +26,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     private readonly TestProbe _server;
     private readonly TestProbe _owner;
     private readonly LocalIdentity _alice = LocalIdentity.Generate("alice", SystemRandomSource.Instance);
-    private readonly ClientSessionSettings _settings = new() { InitialBackoff = TimeSpan.FromMilliseconds(20), MaxBackoff = TimeSpan.FromMilliseconds(100) };
+    private readonly ClientSessionSettings _settings = new() { InitialBackoff = TimeSpan.FromMilliseconds(20), MaxBackoff = TimeSpan.FromMilliseconds(100), BackoffSample = () => 0.5 };
     private readonly TrustStore _trust = new();
     private ProbeConnector _connector = null!;
     private IActorRef _session = ActorRefs.Nobody;
@@ -126,7 +126,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void A_server_shutting_down_is_transient_the_session_reconnects_and_reconnect_skips_the_backoff()
     {
-        var slow = new ClientSessionSettings { InitialBackoff = TimeSpan.FromSeconds(30), MaxBackoff = TimeSpan.FromSeconds(30) };
+        var slow = new ClientSessionSettings { InitialBackoff = TimeSpan.FromSeconds(30), MaxBackoff = TimeSpan.FromSeconds(30), BackoffSample = () => 0.5 };
         Start(slow);
         ExpectFrame(MessageType.Hello);
         _connector.Deliver(ServerFrames.Welcome("alice"));
@@ -136,7 +136,7 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
         _connector.Drop("the server closed the connection");
 
         Assert.Equal(ErrorCode.ServerShutdown, Assert.IsType<ServerError>(ExpectEvent<ErrorReported>()).WireCode);
-        Assert.Equal(TimeSpan.FromSeconds(30), ExpectEvent<Disconnected>().RetryIn);
+        AssertJitteredWait(TimeSpan.FromSeconds(30), ExpectEvent<Disconnected>().RetryIn);
         _session.Tell(ClientCommands.Reconnect.Instance);
         ExpectFrame(MessageType.Hello);
         Assert.Equal(2, _connector.Connects);
@@ -319,21 +319,24 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         _connector.Drop("a is down");
         var toSecond = ExpectEvent<Disconnected>();
-        Assert.Equal(("b.example:2", _settings.InitialBackoff), (toSecond.NextServer, toSecond.RetryIn));
+        Assert.Equal("b.example:2", toSecond.NextServer);
+        AssertJitteredWait(_settings.InitialBackoff, toSecond.RetryIn);
         Assert.Equal(MessageType.Hello, secondServer.ExpectMsg<Envelope>(TimeSpan.FromSeconds(20)).Type);
         second.Drop("b is down");
         var backToFirst = ExpectEvent<Disconnected>();
-        Assert.Equal(("a.example:1", _settings.InitialBackoff), (backToFirst.NextServer, backToFirst.RetryIn));
+        Assert.Equal("a.example:1", backToFirst.NextServer);
+        AssertJitteredWait(_settings.InitialBackoff, backToFirst.RetryIn);
         ExpectFrame(MessageType.Hello);
         _connector.Drop("a is still down");
-        Assert.Equal(_settings.InitialBackoff * 2, ExpectEvent<Disconnected>().RetryIn);
+        AssertJitteredWait(_settings.InitialBackoff * 2, ExpectEvent<Disconnected>().RetryIn);
 
         Assert.Equal(MessageType.Hello, secondServer.ExpectMsg<Envelope>(TimeSpan.FromSeconds(20)).Type);
         second.Deliver(ServerFrames.Welcome("alice"));
         ExpectEvent<Connected>();
         second.Drop("b fails after greeting");
         var afterGreeting = ExpectEvent<Disconnected>();
-        Assert.Equal(("a.example:1", _settings.InitialBackoff), (afterGreeting.NextServer, afterGreeting.RetryIn));
+        Assert.Equal("a.example:1", afterGreeting.NextServer);
+        AssertJitteredWait(_settings.InitialBackoff, afterGreeting.RetryIn);
         ExpectFrame(MessageType.Hello);
         _connector.Deliver(ServerFrames.Welcome("alice"));
         var reconnected = ExpectEvent<Reconnected>();
@@ -478,4 +481,8 @@ public sealed class ClientSessionActorTests : Akka.TestKit.Xunit2.TestKit
     private T ExpectEvent<T>()
         where T : ClientEvent =>
         (T)_owner.FishForMessage(m => m is T, TimeSpan.FromSeconds(20));
+
+    /// <summary>The session cuts each wait by its jitter share: BackoffJitter 0.5 × the pinned sample 0.5 = a quarter of the step.</summary>
+    private static void AssertJitteredWait(TimeSpan step, TimeSpan? wait) =>
+        Assert.Equal(step * 0.75, wait);
 }

@@ -167,6 +167,26 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
         }
     }
 
+    [Fact]
+    public async Task A_burst_of_clients_far_larger_than_the_handshake_budget_waits_in_the_backlog_and_every_one_gets_in()
+    {
+        // A restarted server's clients come back at once; handshakes that finish in milliseconds free the budget long
+        // before BudgetWait, so none of them is reset at accept into its reconnect backoff.
+        await using var server = await TestServer.StartAsync(output, "MaxHandshakes=2");
+        var admission = server.Status.Admission;
+        var ids = Enumerable.Range(0, 40).Select(i => $"burst-{i}").ToList();
+
+        var welcomes = await Task.WhenAll(ids.Select(async id =>
+        {
+            await using var client = await server.ConnectAsync(id);
+            return (await client.HelloAsync()).Welcome.ClientId;
+        }));
+
+        Assert.Equal(ids, welcomes);
+        Assert.Equal(0, admission.Refused(AdmissionRefusal.HandshakeBudget));
+        Assert.Equal(40, admission.Admitted);
+    }
+
     private static long Refusals(ConnectionAdmission admission) =>
         Enum.GetValues<AdmissionRefusal>().Sum(admission.Refused);
 

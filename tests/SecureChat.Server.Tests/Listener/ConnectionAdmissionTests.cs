@@ -232,6 +232,28 @@ public sealed class ConnectionAdmissionTests
         }
     }
 
+    [Fact]
+    public async Task The_wait_for_a_handshake_slot_ends_at_once_with_room_when_a_handshake_ends_and_says_held_when_none_does()
+    {
+        var admission = new ConnectionAdmission(new AdmissionLimits(10, MaxConnectionsPerAddress: 10, MaxHandshakesPerAddress: 10, MaxHandshakes: 2));
+        Assert.True(admission.WaitForHandshakeSlotAsync(TimeSpan.FromMinutes(1), TimeProvider.System, CancellationToken.None).IsCompletedSuccessfully);
+
+        var first = Admit(admission, Alice);
+        var second = Admit(admission, Bob);
+        var waiting = admission.WaitForHandshakeSlotAsync(TimeSpan.FromMinutes(1), TimeProvider.System, CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        second.HandshakeEnded();
+        Assert.True(await waiting);
+
+        Admit(admission, Bob);
+        var closing = admission.WaitForHandshakeSlotAsync(TimeSpan.FromMinutes(1), TimeProvider.System, CancellationToken.None);
+        first.Closed(); // a connection that goes during its handshake frees its slot too
+        Assert.True(await closing);
+
+        Admit(admission, Alice);
+        Assert.False(await admission.WaitForHandshakeSlotAsync(TimeSpan.FromMilliseconds(20), TimeProvider.System, CancellationToken.None));
+    }
+
     private static ConnectionAdmission.AdmissionTicket Admit(ConnectionAdmission admission, IPAddress address)
     {
         var ticket = admission.TryAdmit(address, out var refusal);

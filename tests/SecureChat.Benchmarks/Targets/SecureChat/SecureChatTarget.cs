@@ -63,6 +63,7 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
     private readonly SecureChatDeployment _deployment;
     private readonly List<ChildProcess> _children = [];
     private readonly List<int> _ports = [];
+    private readonly List<NodeLaunch> _launches = [];
 
     /// <param name="extraSettings">More <c>--Server:Name=value</c> switches (the join benchmark raises room and frame limits).</param>
     /// <param name="deployment">How many nodes, on which storage, which server build; one node of this build on SQLite by default.</param>
@@ -133,13 +134,45 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
             List<string> cluster = _deployment.Nodes == 1 ? [] :
                 ["--cluster-port", clusterPorts[node].ToString(CultureInfo.InvariantCulture), "--seed", $"127.0.0.1:{clusterPorts[0].ToString(CultureInfo.InvariantCulture)}"];
             List<string> storage = _deployment.Postgres is { } postgres ? ["--postgres", postgres] : ["--data", Path.Combine(_certificates.Directory, $"rooms-{node}")];
-            var child = ChildProcess.Start(_deployment.Nodes == 1 ? Name : $"{Name}-node{node}", server.FileName,
+            var launch = new NodeLaunch(_deployment.Nodes == 1 ? Name : $"{Name}-node{node}", server.FileName,
                 [.. server.Prefix, "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--certs", _certificates.Directory,
-                    .. storage, .. cluster, .. BenchmarkSettings, .. _extraSettings],
-                _cpu, AppContext.BaseDirectory);
-            _children.Add(child);
+                    .. storage, .. cluster, .. BenchmarkSettings, .. _extraSettings], port);
+            _launches.Add(launch);
             _ports.Add(port);
-            await child.WaitForPortAsync(port, TimeSpan.FromSeconds(60), cancellationToken);
+            _children.Add(await StartNodeAsync(launch, cancellationToken));
+        }
+    }
+
+    /// <summary>
+    /// Kills every node without a graceful shutdown (SIGKILL, as a crash or an OOM kill would) and starts each again with
+    /// the same port, certificates and storage; returns once each listens. Connected clients see their connections drop.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var child in _children)
+        {
+            await child.DisposeAsync();
+        }
+
+        _children.Clear();
+        foreach (var launch in _launches)
+        {
+            _children.Add(await StartNodeAsync(launch, cancellationToken));
+        }
+    }
+
+    private async Task<ChildProcess> StartNodeAsync(NodeLaunch launch, CancellationToken cancellationToken)
+    {
+        var child = ChildProcess.Start(launch.Name, launch.FileName, launch.Arguments, _cpu, AppContext.BaseDirectory);
+        try
+        {
+            await child.WaitForPortAsync(launch.Port, TimeSpan.FromSeconds(60), cancellationToken);
+            return child;
+        }
+        catch
+        {
+            await child.DisposeAsync();
+            throw;
         }
     }
 
@@ -486,3 +519,6 @@ internal sealed class SecureChatTarget : IRelayTarget, IClientCryptoMeter
         public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the target owns the connection
     }
 }
+
+/// <summary>How one node of our server is started, kept so that <see cref="SecureChatTarget.RestartAsync"/> starts it the same way.</summary>
+internal sealed record NodeLaunch(string Name, string FileName, IReadOnlyList<string> Arguments, int Port);
