@@ -102,6 +102,16 @@ public sealed partial class RoomStateTests
     }
 
     [Fact]
+    public void The_largest_stored_frame_fits_the_smallest_frame_limit_a_server_may_set()
+    {
+        var largest = Enumerable.Range(0, RoomState<string>.MaxStoredPerFrame)
+            .Select(i => new StoredMessage { Epoch = ulong.MaxValue, Sequence = ulong.MaxValue, RoomSeq = ulong.MaxValue - (ulong)(RoomState<string>.MaxStoredPerFrame - i) })
+            .ToList();
+
+        Assert.True(ServerFrames.Stored(new string('r', 64), largest).Length <= 1024); // ServerOptions.MaxFrameBytes: at least 1024
+    }
+
+    [Fact]
     public void A_stored_frame_of_one_message_has_the_same_bytes_from_the_rooms_prefix_as_from_the_list()
     {
         var one = new StoredMessage { Epoch = 3, Sequence = 200, RoomSeq = 70_000 };
