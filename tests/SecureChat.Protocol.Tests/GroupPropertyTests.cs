@@ -133,8 +133,16 @@ public sealed class GroupPropertyTests(ITestOutputHelper output)
             client.AnswersCommitRequests = true;
         }
 
-        for (var round = 0; round < 10; round++)
+        // Long enough for the longest backoff after failed rounds (16 deadlines). A joiner the room gave up on while nobody answered
+        // (NOT_ADMITTED) joins again, as its user would.
+        for (var round = 0; round < 20; round++)
         {
+            foreach (var refused in sim.Clients.Where(c => c.IsConnected && c.HasLeftRoom).ToList())
+            {
+                refused.Leave(sim.Relay);
+                refused.Join(sim.Relay);
+            }
+
             sim.RunUntilQuiet();
             sim.Clock.Advance(sim.Relay.CommitDeadlineMs);
             sim.Relay.Tick();

@@ -116,15 +116,17 @@ public sealed class PolicyTests
     }
 
     [Theory]
-    [InlineData(100, 8, true)]
-    [InlineData(150, 64, false)]
-    public void A_commit_that_would_not_fit_a_frame_is_refused_before_it_is_sent(int members, int idLength, bool fits)
+    [InlineData(1024 * 1024, true)] // the default: every joiner of the request fits one commit
+    [InlineData(12 * 1024, true)]   // some fit: the first ones in the relay's order are admitted, the rest wait for the next request
+    [InlineData(1200, false)]       // not even one: refused before anything is sent
+    public void A_commit_is_made_to_fit_the_frame_limit_the_server_announced(int maxFrameBytes, bool someFit)
     {
+        const int members = 40;
         var clock = new Infrastructure.ManualClock();
-        var random = new Infrastructure.SeededRandomSource((ulong)members);
+        var random = new Infrastructure.SeededRandomSource(members);
         var trust = new Identity.TrustStore();
         var identities = Enumerable.Range(0, members)
-            .Select(i => Identity.LocalIdentity.Generate(i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture).PadRight(idLength, 'x'), random))
+            .Select(i => Identity.LocalIdentity.Generate(i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture).PadRight(64, 'x'), random))
             .ToList();
         var sessions = identities.Select(id => new GroupSession(id, "big-room", trust, null, clock, random)).ToList();
         try
@@ -133,19 +135,36 @@ public sealed class PolicyTests
             create.Adds.Add(new Add { Bundle = sessions[0].JoinBundle });
             var creator = Assert.IsType<CommitCreated>(sessions[0].CreateCommit(create));
             Assert.IsType<CommitAccepted>(sessions[0].ProcessCommit(creator.Commit));
+            sessions[0].AdoptServerLimits(maxMembersPerRoom: 1000, (uint)maxFrameBytes);
             var request = new CommitRequest { NewEpoch = 2 };
             request.Adds.AddRange(sessions.Skip(1).Select(s => new Add { Bundle = s.JoinBundle }));
+
             var creation = sessions[0].CreateCommit(request);
-            if (fits)
-            {
-                var created = Assert.IsType<CommitCreated>(creation);
-                var frame = Core.Framing.FrameCodec.Encode(sessions[0].CommitEnvelope(created.Commit));
-                Assert.True(frame.Length <= Core.Wire.WireLimits.DefaultMaxFrameBytes + Core.Framing.FrameCodec.PrefixSize);
-            }
-            else
+
+            if (!someFit)
             {
                 Assert.Equal(CommitRefusal.CommitTooLarge, Assert.IsType<CommitNotCreated>(creation).Reason);
                 Assert.Null(sessions[0].PendingCommit);
+                return;
+            }
+
+            var created = Assert.IsType<CommitCreated>(creation);
+            var content = CommitContent.Parser.ParseFrom(created.Commit.Content);
+            var admitted = content.Operations.Select(o => o.Add.Bundle).ToList();
+            Assert.Equal(request.Adds.Take(admitted.Count).Select(a => a.Bundle), admitted); // a prefix, in the relay's order
+            var relayed = SecureChat.Protocol.Relay.ServerFrames.Commit("big-room", sessions[0].LocalClientId, 2, content.Suite, created.Commit).Length;
+            Assert.InRange(relayed, 1, maxFrameBytes);
+            Assert.Equal(relayed, SecureChat.Protocol.Relay.ServerFrames.CommitSize("big-room", sessions[0].LocalClientId, 2, content.Suite, created.Commit));
+            if (maxFrameBytes == 1024 * 1024)
+            {
+                Assert.Equal(members - 1, admitted.Count);
+                var bound = CommitSizes.LargestCommitFrame(members, adds: members - 1);
+                Assert.InRange(relayed, 1, bound); // the bound the server's start-up check uses holds for a real commit
+                Assert.True(bound < 2 * relayed, $"the bound {bound} is far above the real {relayed} bytes");
+            }
+            else
+            {
+                Assert.InRange(admitted.Count, 1, members - 2);
             }
         }
         finally

@@ -90,7 +90,11 @@ public sealed record TlsLinkLimits
 {
     public int OutboundQueueFrames { get; init; } = 1024;
 
-    public int MaxFrameBytes { get; init; } = Core.Wire.WireLimits.DefaultMaxFrameBytes;
+    /// <summary>
+    /// The largest frame read from or written to the server: any frame limit a server may announce. What the server's WELCOME
+    /// announces is what this client's commits are made to fit (<see cref="Protocol.Group.GroupSession.AdoptServerLimits"/>).
+    /// </summary>
+    public int MaxFrameBytes { get; init; } = Core.Wire.WireLimits.MaxFrameBytesCeiling;
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -92,6 +92,7 @@ public sealed class ClientRoom : IDisposable
     // The server keeps a message log (its WELCOME said so); the room's position in it, the one last acknowledged, and
     // messages received since.
     private bool _serverKeepsMessages;
+    private ServerLimits? _serverLimits;
     private ulong _acknowledgedPosition;
     private int _receivedSinceAck;
 
@@ -210,10 +211,13 @@ public sealed class ClientRoom : IDisposable
     /// epoch it applied, PROTOCOL.md §4.2); otherwise the room joins with a new session.
     /// </summary>
     /// <param name="serverKeepsMessages">The server's WELCOME said message_log: STORED comes, and a resume replays messages.</param>
-    public RoomEffects LinkReady(bool serverKeepsMessages = false)
+    /// <param name="limits">The room size and frame limit the server's WELCOME announced: the commits made on this connection fit them.</param>
+    public RoomEffects LinkReady(bool serverKeepsMessages = false, ServerLimits? limits = null)
     {
         Begin();
         _serverKeepsMessages = serverKeepsMessages;
+        _serverLimits = limits;
+        AdoptServerLimits();
         if (Phase == RoomPhase.Offline)
         {
             if (_session is { Status: GroupStatus.Active })
@@ -703,7 +707,7 @@ public sealed class ClientRoom : IDisposable
                 OnStored(envelope);
                 break;
             case MessageType.Joined when envelope.Joined.Mode == JoinMode.External && _session?.Status == GroupStatus.Joining:
-                CommitExternally(envelope.Joined.State ?? new PublicRoomState());
+                CommitExternally(envelope.Joined.CurrentEpoch + 1, envelope.Joined.State ?? new PublicRoomState());
                 break;
             default:
                 // A repeated JOINED, or a frame type the server never sends for a room: nothing to do.
@@ -809,6 +813,7 @@ public sealed class ClientRoom : IDisposable
         RetireSession();
         var session = _openSession();
         _session = session;
+        AdoptServerLimits();
         _held.Clear();
         _effects.Send(new Envelope
         {
@@ -829,7 +834,7 @@ public sealed class ClientRoom : IDisposable
         Phase = RoomPhase.AwaitingAdmission;
         if (joined.Mode == JoinMode.External)
         {
-            CommitExternally(joined.State ?? new PublicRoomState());
+            CommitExternally(joined.CurrentEpoch + 1, joined.State ?? new PublicRoomState());
         }
     }
 
@@ -838,7 +843,8 @@ public sealed class ClientRoom : IDisposable
     /// no member can admit us, so we admit ourselves by an external commit from the room's public state (PROTOCOL.md §8.9). It
     /// takes effect on its echo, like any commit of ours; a member's commit that admits us first supersedes it.
     /// </summary>
-    private void CommitExternally(PublicRoomState state)
+    /// <param name="newEpoch">The epoch the external commit is for: the room's current epoch (JOINED) + 1.</param>
+    private void CommitExternally(ulong newEpoch, PublicRoomState state)
     {
         var session = _session!;
         switch (BuildCommit(s => s.CreateExternalCommit(state)))
@@ -851,6 +857,7 @@ public sealed class ClientRoom : IDisposable
                 break;
             case CommitNotCreated refused:
                 _effects.Report(new ExternalCommitFailed(RoomId, refused.Reason, UntrustedServerReason: null));
+                DeclineCommit(newEpoch, refused.Reason);
                 break;
         }
     }
@@ -883,10 +890,35 @@ public sealed class ClientRoom : IDisposable
 
                 break;
             case CommitNotCreated { Reason: CommitRefusal.NothingToCommit }:
+                DeclineCommit(request.NewEpoch, CommitRefusal.NothingToCommit);
                 break;
             case CommitNotCreated refused:
                 _effects.Report(new CommitRequestRefused(RoomId, refused.Reason));
+                DeclineCommit(request.NewEpoch, refused.Reason);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Tells the server we cannot make the commit it asked for (ERROR CANNOT_COMMIT, PROTOCOL.md §4.3), so that it asks the next
+    /// member at once instead of waiting for the deadline.
+    /// </summary>
+    private void DeclineCommit(ulong newEpoch, CommitRefusal reason) => _effects.Send(new Envelope
+    {
+        Version = WireLimits.ProtocolVersion,
+        Type = MessageType.Error,
+        SenderId = _session!.LocalClientId,
+        RoomId = RoomId,
+        Epoch = newEpoch,
+        Error = new Error { Code = ErrorCode.CannotCommit, Reason = reason.ToString() },
+    });
+
+    /// <summary>The server's announced limits (if any) bind the session's commits; each connection's WELCOME says them anew.</summary>
+    private void AdoptServerLimits()
+    {
+        if (_serverLimits is { } limits && _session is { } session)
+        {
+            session.AdoptServerLimits(limits.MaxMembersPerRoom, limits.MaxFrameBytes);
         }
     }
 
@@ -1024,6 +1056,10 @@ public sealed class ClientRoom : IDisposable
                 HoldRekeysIfRefused(envelope.Epoch);
                 AbandonPendingCommit(envelope.Epoch);
                 FlushQueuedSends();
+                break;
+            case ErrorCode.NotAdmitted when !IsKeyed:
+                // Every member the server asked failed the commit that would admit us (too large, the room full, …).
+                OnJoinRefused(error);
                 break;
             case ErrorCode.NotAMember when IsKeyed:
                 _effects.Report(new Rejoining(RoomId, RejoinReason.ServerSaysNotAMember, error.Reason));

@@ -37,6 +37,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
     private bool _certificateAccepted; // greeted since the last connection the server ended without a frame (ReconnectRule)
     private bool _greeted;
     private bool _serverKeepsMessages;
+    private ServerLimits? _serverLimits; // of the server this connection greets: two servers may announce different ones
     private int _reconnects;
 
     public ClientSessionActor(RoomContext room, IReadOnlyList<IServerConnector> servers)
@@ -235,9 +236,10 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
                 }
 
                 _serverKeepsMessages = envelope.Welcome.MessageLog;
+                _serverLimits = ServerLimits.Of(envelope.Welcome);
                 foreach (var room in _rooms.Values)
                 {
-                    room.Tell(new RoomProtocol.LinkReady(_serverKeepsMessages));
+                    room.Tell(new RoomProtocol.LinkReady(_serverKeepsMessages, _serverLimits));
                 }
 
                 break;
@@ -320,7 +322,7 @@ public sealed class ClientSessionActor : ReceiveActor, IWithTimers
         var child = StartRoom(join.RoomId, restored: null);
         if (_greeted)
         {
-            child.Tell(new RoomProtocol.LinkReady(_serverKeepsMessages));
+            child.Tell(new RoomProtocol.LinkReady(_serverKeepsMessages, _serverLimits));
         }
     }
 

@@ -2,6 +2,16 @@ using SecureChat.Core.Wire;
 
 namespace SecureChat.Client.Session;
 
+/// <summary>What a server's WELCOME announced (PROTOCOL.md §4.1): its largest room and its frame limit; 0 = not announced.</summary>
+public sealed record ServerLimits(uint MaxMembersPerRoom, uint MaxFrameBytes)
+{
+    public static ServerLimits Of(Welcome welcome)
+    {
+        ArgumentNullException.ThrowIfNull(welcome);
+        return new ServerLimits(welcome.MaxMembersPerRoom, welcome.MaxFrameBytes);
+    }
+}
+
 /// <summary>Messages between a <see cref="ClientSessionActor"/> and its per-room children.</summary>
 public static class RoomProtocol
 {
@@ -23,8 +33,11 @@ public static class RoomProtocol
     /// </summary>
     public sealed record LinkStopped(NotDeliveredReason Reason);
 
-    /// <summary>A (new) connection is up and greeted: (re)join the room. <paramref name="ServerKeepsMessages"/>: WELCOME said message_log.</summary>
-    public sealed record LinkReady(bool ServerKeepsMessages);
+    /// <summary>
+    /// A (new) connection is up and greeted: (re)join the room. <paramref name="ServerKeepsMessages"/>: WELCOME said message_log;
+    /// <paramref name="Limits"/>: the room size and frame limit it announced, which this connection's commits are made to fit.
+    /// </summary>
+    public sealed record LinkReady(bool ServerKeepsMessages, ServerLimits? Limits = null);
 
     /// <summary>The user accepted a changed identity key in the shared trust store: sends held for it may go.</summary>
     public sealed record TrustChanged

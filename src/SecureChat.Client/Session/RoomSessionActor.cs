@@ -123,7 +123,7 @@ public sealed class RoomSessionActor : ReceiveActor, IWithTimers, IDisposable
     /// <summary>No connection: frames of the old one are dropped; sends are queued by the room.</summary>
     private void Offline()
     {
-        Receive<RoomProtocol.LinkReady>(ready => Apply(_room.LinkReady(ready.ServerKeepsMessages)));
+        Receive<RoomProtocol.LinkReady>(ready => Apply(_room.LinkReady(ready.ServerKeepsMessages, ready.Limits)));
         Receive<RoomProtocol.LinkLost>(_ => { });
         Receive<RoomProtocol.LinkStopped>(stopped => Apply(_room.LinkStopped(stopped.Reason)));
         Receive<RoomProtocol.Inbound>(inbound => _log.Debug("offline: dropping {0}", inbound.Envelope.Type));

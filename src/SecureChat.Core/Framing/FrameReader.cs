@@ -5,10 +5,13 @@ namespace SecureChat.Core.Framing;
 /// <summary>
 /// Reads length-prefixed frames from a stream. The body buffer is allocated only after the
 /// prefix has been checked, so one frame never costs more than the maximum, whatever the
-/// prefix claims.
+/// prefix claims; and it grows as the body arrives (from 64 KiB, doubling), so a peer that
+/// claims a large frame and sends little of it holds little memory, however large the limit.
 /// </summary>
 public sealed class FrameReader
 {
+    private const int FirstBodyChunkBytes = 64 * 1024;
+
     private readonly Stream _stream;
     private readonly byte[] _prefix = new byte[FrameCodec.PrefixSize];
 
@@ -40,14 +43,23 @@ public sealed class FrameReader
         }
 
         var length = FrameCodec.ReadLength(_prefix, MaxFrameBytes);
-        var body = new byte[length];
-        var bodyRead = await FillAsync(body, cancellationToken).ConfigureAwait(false);
-        if (bodyRead < length)
+        var body = new byte[Math.Min(length, FirstBodyChunkBytes)];
+        var bodyRead = 0;
+        while (true)
         {
-            throw new WireFormatException(WireError.Truncated, $"stream ended after {bodyRead} of {length} frame bytes");
-        }
+            bodyRead += await FillAsync(body.AsMemory(bodyRead), cancellationToken).ConfigureAwait(false);
+            if (bodyRead < body.Length)
+            {
+                throw new WireFormatException(WireError.Truncated, $"stream ended after {bodyRead} of {length} frame bytes");
+            }
 
-        return body;
+            if (bodyRead == length)
+            {
+                return body;
+            }
+
+            Array.Resize(ref body, (int)Math.Min(length, 2L * body.Length));
+        }
     }
 
     /// <summary>The next frame parsed as a validated envelope, or null at a clean end of stream.</summary>

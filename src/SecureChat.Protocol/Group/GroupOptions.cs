@@ -41,11 +41,17 @@ public sealed record GroupOptions
     /// <summary>The policy this session's CREATE sets, if it creates the room (the relay has no say in it).</summary>
     public SecureChat.Core.Wire.RoomPolicy CreatePolicy { get; init; } = RoomPolicies.Default;
 
-    /// <summary>Largest roster a commit may carry (bounded by the 64 KiB frame: about 280 bytes per member).</summary>
-    public int MaxMembers { get; init; } = 150;
+    /// <summary>
+    /// Largest roster a commit may carry, until the server's WELCOME says its own (<see cref="GroupSession.AdoptServerLimits"/>):
+    /// the room size the server's default allows too.
+    /// </summary>
+    public int MaxMembers { get; init; } = SecureChat.Core.Wire.WireLimits.DefaultMaxMembersPerRoom;
 
-    /// <summary>Largest serialized SignedCommit this session creates (leaves room for the envelope in a 64 KiB frame).</summary>
-    public int MaxCommitBytes { get; init; } = 63 * 1024;
+    /// <summary>
+    /// The frame limit a commit this session creates must fit, as the relay sends it (the COMMIT envelope with the suite), until
+    /// the server's WELCOME says its own (<see cref="GroupSession.AdoptServerLimits"/>).
+    /// </summary>
+    public int MaxFrameBytes { get; init; } = SecureChat.Core.Wire.WireLimits.DefaultMaxFrameBytes;
 
     /// <summary>Largest message body in UTF-8 bytes.</summary>
     public int MaxBodyBytes { get; init; } = 60 * 1024;

@@ -28,9 +28,27 @@ public sealed partial class GroupSession
         return Status switch
         {
             GroupStatus.Joining => CreateRoom(request),
-            GroupStatus.Active => BuildMemberCommit(request.NewEpoch, request.Adds, request.Removes, setPolicy: null, rekey: false, asked: true),
+            GroupStatus.Active => BuildRequestedCommit(request),
             _ => new CommitNotCreated(CommitRefusal.NotAMember),
         };
+    }
+
+    /// <summary>
+    /// The member commit a request asks for. When the joiners it names do not all fit one commit (the roster limit, or the
+    /// frame), the first of them in the relay's order are admitted, halving until the commit fits: the relay asks again for the
+    /// rest once this commit is accepted (PROTOCOL.md §4.3). Refused only when not even one fits.
+    /// </summary>
+    private CommitCreation BuildRequestedCommit(CommitRequest request)
+    {
+        var adds = request.Adds.ToList();
+        var creation = BuildMemberCommit(request.NewEpoch, adds, request.Removes, setPolicy: null, rekey: false, asked: true);
+        while (creation is CommitNotCreated { Reason: CommitRefusal.RosterFull or CommitRefusal.CommitTooLarge } && adds.Count > 1)
+        {
+            adds = adds[..(adds.Count / 2)];
+            creation = BuildMemberCommit(request.NewEpoch, adds, request.Removes, setPolicy: null, rekey: false, asked: true);
+        }
+
+        return creation;
     }
 
     /// <summary>A commit with a fresh epoch secret and no roster change (post-compromise healing; refreshes our own entry).</summary>
@@ -155,7 +173,7 @@ public sealed partial class GroupSession
         }
 
         var roster = plan.NewRoster(current.Roster);
-        if (roster.Count > Options.MaxMembers)
+        if (roster.Count > MaxMembers)
         {
             return new CommitNotCreated(CommitRefusal.RosterFull);
         }
@@ -328,7 +346,7 @@ public sealed partial class GroupSession
             ConfirmationTag = ByteString.CopyFrom(KeySchedule.ConfirmationTag(epochSecret, RoomId, plan.Epoch, confirmed)),
         };
 
-        if (commit.CalculateSize() > Options.MaxCommitBytes)
+        if (Relay.ServerFrames.CommitSize(RoomId, LocalClientId, plan.Epoch, plan.Suite, commit) > MaxFrameBytes)
         {
             CryptographicOperations.ZeroMemory(epochSecret);
             newOwnKey?.Dispose();

@@ -74,6 +74,6 @@ public sealed partial class GroupSession
         }
 
         var roster = plan.NewRoster(oldRoster);
-        return roster.Count > Options.MaxMembers ? new CommitNotCreated(CommitRefusal.RosterFull) : Seal(plan, roster, committerSent: null);
+        return roster.Count > MaxMembers ? new CommitNotCreated(CommitRefusal.RosterFull) : Seal(plan, roster, committerSent: null);
     }
 }

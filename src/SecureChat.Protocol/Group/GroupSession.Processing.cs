@@ -107,7 +107,7 @@ public sealed partial class GroupSession
         }
 
         var known = current.Roster.ToDictionary(m => m.Bundle.Signature);
-        var violation = RosterRules.CheckShape(content, Options.MaxMembers, known, out var shape);
+        var violation = RosterRules.CheckShape(content, MaxMembers, known, out var shape);
         var invitesUsed = (IReadOnlyList<InviteContent>)[];
         if (violation == RosterViolation.None)
         {
@@ -174,7 +174,7 @@ public sealed partial class GroupSession
             return new CommitRejected(CommitRejection.UnsupportedSuite, epoch);
         }
 
-        var violation = RosterRules.CheckShape(content, Options.MaxMembers, null, out shape);
+        var violation = RosterRules.CheckShape(content, MaxMembers, null, out shape);
         return violation == RosterViolation.None ? null : Rejected(violation, epoch);
     }
 

@@ -54,6 +54,8 @@ public sealed partial class GroupSession : IDisposable
         _clock = clock ?? SystemClock.Instance;
         _random = random ?? SystemRandomSource.Instance;
         Options = options ?? GroupOptions.Default;
+        MaxMembers = Options.MaxMembers;
+        MaxFrameBytes = Options.MaxFrameBytes;
         RoomId = roomId;
         var joinKey = identity.CreateMembershipKey(roomId, 1, _clock.UtcNowMs, Options.BundleLifetimeMs, _random);
         _membershipKeys[joinKey.KeyId] = joinKey;
@@ -69,6 +71,8 @@ public sealed partial class GroupSession : IDisposable
         _clock = clock ?? SystemClock.Instance;
         _random = random ?? SystemRandomSource.Instance;
         Options = options ?? GroupOptions.Default;
+        MaxMembers = Options.MaxMembers;
+        MaxFrameBytes = Options.MaxFrameBytes;
         RoomId = roomId;
         JoinBundle = joinBundle;
     }
@@ -78,6 +82,12 @@ public sealed partial class GroupSession : IDisposable
     public string LocalClientId => _identity.ClientId;
 
     public GroupOptions Options { get; }
+
+    /// <summary>Largest roster this session commits or accepts: the server's max_members_per_room once adopted, else the options'.</summary>
+    public int MaxMembers { get; private set; }
+
+    /// <summary>The frame limit the COMMIT envelope of a commit this session creates must fit: the server's max_frame_bytes once adopted, else the options'.</summary>
+    public int MaxFrameBytes { get; private set; }
 
     /// <summary>The bundle to publish in this session's JOIN (its first membership key, key id 1).</summary>
     public SignedBundle JoinBundle { get; }
@@ -202,6 +212,24 @@ public sealed partial class GroupSession : IDisposable
         Invites.Create(_identity, RoomId, inviteeId, Math.Max(0, _clock.UtcNowMs), lifetimeMs, _random);
 
     /// <summary>Wraps a commit for sending: a COMMIT envelope from this client for this room.</summary>
+    /// <summary>
+    /// The limits the server's WELCOME announced for this connection (PROTOCOL.md §4.1): the commits this session makes must fit
+    /// its frames and its room size, and commits of that room size are accepted. Zero (not announced) keeps the current limit;
+    /// a value beyond what any server may announce is taken at that bound.
+    /// </summary>
+    public void AdoptServerLimits(uint maxMembersPerRoom, uint maxFrameBytes)
+    {
+        if (maxMembersPerRoom > 0)
+        {
+            MaxMembers = (int)Math.Min(maxMembersPerRoom, WireLimits.MaxMembersPerRoomCeiling);
+        }
+
+        if (maxFrameBytes > 0)
+        {
+            MaxFrameBytes = (int)Math.Min(maxFrameBytes, WireLimits.MaxFrameBytesCeiling);
+        }
+    }
+
     public Envelope CommitEnvelope(SignedCommit commit)
     {
         ArgumentNullException.ThrowIfNull(commit);

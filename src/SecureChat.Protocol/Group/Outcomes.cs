@@ -166,10 +166,10 @@ public enum CommitRefusal
     /// <summary>The suite is unknown or not supported on this machine.</summary>
     UnsupportedSuite,
 
-    /// <summary>The new roster would exceed <see cref="GroupOptions.MaxMembers"/>.</summary>
+    /// <summary>The new roster would exceed <see cref="GroupSession.MaxMembers"/>.</summary>
     RosterFull,
 
-    /// <summary>The commit would exceed <see cref="GroupOptions.MaxCommitBytes"/>.</summary>
+    /// <summary>The COMMIT envelope the relay would send would exceed the frame limit (<see cref="GroupSession.MaxFrameBytes"/>).</summary>
     CommitTooLarge,
 
     /// <summary>A commit of ours for another epoch is still waiting for the relay's echo.</summary>

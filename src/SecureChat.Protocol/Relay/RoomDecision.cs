@@ -79,6 +79,17 @@ public sealed record CancelCommitDeadline : RoomEffect
     public static readonly CancelCommitDeadline Instance = new();
 }
 
+/// <summary>
+/// After <paramref name="Delay"/>, call <see cref="RoomState{TConnection}.CommitRetryDue"/>: the backoff after a round in which
+/// every candidate failed the commit (replaces an earlier one).
+/// </summary>
+public sealed record StartCommitRetry(TimeSpan Delay) : RoomEffect;
+
+public sealed record CancelCommitRetry : RoomEffect
+{
+    public static readonly CancelCommitRetry Instance = new();
+}
+
 /// <summary>After <paramref name="Delay"/>, call <see cref="RoomState{TConnection}.PassivationDue"/> (replaces an earlier one).</summary>
 public sealed record StartPassivationTimer(TimeSpan Delay) : RoomEffect;
 

@@ -10,7 +10,7 @@ namespace SecureChat.Protocol.Relay;
 /// <param name="Clock">The relay's clock, for the bundle expiry check at JOIN and the rekey limit.</param>
 public sealed record RoomSettings(int MaxMembers, TimeSpan CommitTimeout, TimeSpan EmptyRoomGracePeriod, IClock Clock)
 {
-    public static RoomSettings Default { get; } = new(100, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), SystemClock.Instance);
+    public static RoomSettings Default { get; } = new(WireLimits.DefaultMaxMembersPerRoom, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), SystemClock.Instance);
 
     /// <summary>The largest frame body the connections carry: a commit the room would relay in a larger envelope is refused.</summary>
     public int MaxFrameBytes { get; init; } = WireLimits.DefaultMaxFrameBytes;

@@ -28,8 +28,17 @@ public sealed class RoomState<TConnection>
     /// <summary>An ABSENT remove no committer made by its request's deadline is asked for again after this long.</summary>
     public const long AbsenceRetryMs = 3_600_000;
 
+    /// <summary>
+    /// Rounds of failed commit requests a joiner waits through before the room gives up on admitting it (NOT_ADMITTED); a
+    /// round ends when every candidate committer has failed (PROTOCOL.md §4.3).
+    /// </summary>
+    public const int MaxCommitRounds = 3;
+
     /// <summary>The skipped number ranges a room keeps for counting history gaps exactly (one per start of its log).</summary>
     public const int MaxSkipsKept = 1024;
+
+    // The backoff between rounds of failed commit requests doubles at most this many times (16 commit timeouts).
+    private const int MaxBackoffDoublings = 4;
 
     // Long timers are re-armed in steps (Akka's scheduler takes at most about 24 days).
     private static readonly TimeSpan MaxAbsenceTimerDelay = TimeSpan.FromDays(1);
@@ -70,6 +79,14 @@ public sealed class RoomState<TConnection>
     private readonly SortedSet<string> _pendingRemoves = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SignedLeave> _joinerLeaves = new(StringComparer.Ordinal); // of pending joiners that left: kept if a commit admits them anyway
     private readonly CommitterFailures _failures = new();
+
+    // The candidates that failed the pending change in the current round (PROTOCOL.md §4.3), the rounds that ended with every
+    // candidate failed since the last commit that changed the roster, and what the room waits for before it asks again: the
+    // backoff after a round (CommitRetryDue), or, after the last round left only removes, something new (a join, a member back).
+    private readonly HashSet<string> _failedThisRound = new(StringComparer.Ordinal);
+    private int _failedRounds;
+    private bool _retryArmed;
+    private bool _stalled;
     private readonly Dictionary<string, Queue<long>> _recentRekeysMs = new(StringComparer.Ordinal);
 
     // Absence: members asked to be removed as ABSENT; when one declined by its deadline may be asked again; members with no
@@ -250,13 +267,14 @@ public sealed class RoomState<TConnection>
         _connected[clientId] = new Member(connection, ++_arrivals);
         _recipients = null;
         _pendingAdds[clientId] = new PendingJoin(verified!, preferredSuite);
+        _stalled = false; // something new to commit
         if (_roster.ContainsKey(clientId))
         {
             _pendingRemoves.Add(clientId); // remove and re-add: a new key for a returning member
         }
 
         var recovered = _returning?.Remove(clientId) ?? false;
-        if (_request is not null || ExternalCommitter() != clientId)
+        if (_request is not null || _retryArmed || ExternalCommitter() != clientId)
         {
             var state = _invites.TryGetValue(clientId, out var kept) ? new PublicRoomState { Invite = kept } : null;
             Send(connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, _roster.Count == 0 ? JoinMode.Create : JoinMode.WaitForCommit, state,
@@ -384,6 +402,7 @@ public sealed class RoomState<TConnection>
              (catchUp.Missed > 0 ? Invariant($", {catchUp.Missed} messages no longer in the log)") : ")"));
         Send(catchUp.Connection, ServerFrames.Joined(RoomId, Epoch, _roster.Count, JoinMode.Resumed, recovered: catchUp.Recovered, lastSeq: LogSeq(),
             missed: catchUp.Missed));
+        _stalled = false; // a member back may commit what the others could not
         RequestCommitIfNeeded();
     }
 
@@ -734,11 +753,44 @@ public sealed class RoomState<TConnection>
             return Done();
         }
 
-        Note(Invariant($"no commit for epoch {due.NewEpoch} from {due.CommitterId} in time; asking the next member"));
-        _failures.Failed(due.CommitterId);
-        _request = null;
+        return MoveOn(Invariant($"no commit for epoch {due.NewEpoch} from {due.CommitterId} in time; asking the next member"));
+    }
+
+    /// <summary>
+    /// The asked member says it cannot make the commit it was asked for (ERROR CANNOT_COMMIT with the request's new epoch: too
+    /// large for the frame limit, the roster full, …): the request failed, as if its deadline had passed, and the next
+    /// candidate is asked at once. Anything else (not the open request, not the asked member on its connection) is late and
+    /// changes nothing; it is never answered.
+    /// </summary>
+    public RoomDecision<TConnection> DeclineCommit(string clientId, ulong newEpoch, TConnection connection)
+    {
+        if (_request is null || _request.CommitterId != clientId || _request.NewEpoch != newEpoch || !IsConnected(clientId, connection))
+        {
+            return Done();
+        }
+
+        return MoveOn(Invariant($"{clientId} cannot make the commit for epoch {newEpoch}; asking the next member"));
+    }
+
+    /// <summary>The open request failed while its committer is still here (deadline, decline): ABSENT removes it left out wait, the next candidate is asked.</summary>
+    private RoomDecision<TConnection> MoveOn(string note)
+    {
+        Note(note);
+        RequestFailed();
         DeferAbsentRemoves();
         RequestCommitIfNeeded();
+        return Done();
+    }
+
+    /// <summary>The backoff after a round of failed requests has passed: the candidates are asked again.</summary>
+    public RoomDecision<TConnection> CommitRetryDue()
+    {
+        if (_retryArmed)
+        {
+            _retryArmed = false;
+            RequestCommitIfNeeded();
+        }
+
         return Done();
     }
 
@@ -757,6 +809,7 @@ public sealed class RoomState<TConnection>
             Note(Invariant($"{id} has been away for more than {AbsenceLimitMs} ms; asking for its removal (ABSENT)"));
             _absentRemoves.Add(id);
             _pendingRemoves.Add(id);
+            _stalled = false;
         }
 
         RequestCommitIfNeeded();
@@ -869,6 +922,7 @@ public sealed class RoomState<TConnection>
         _joinerLeaves.Clear();
         _absentRemoves.Clear();
         _failures.Clear();
+        ForgetRounds();
         _request = null;
         _recipients = null;
         _out.Effects.Add(CancelCommitDeadline.Instance);
@@ -1351,6 +1405,96 @@ public sealed class RoomState<TConnection>
             _out.Effects.Add(CancelCommitDeadline.Instance);
             _request = null;
         }
+
+        if (!accepted.Rekey)
+        {
+            // The roster moved: what is still pending is a new change, and every candidate may be asked at once. (A rekey changes
+            // nothing pending, so it neither resets the rounds nor ends a backoff.)
+            ForgetRounds();
+        }
+    }
+
+    /// <summary>The open request failed (its deadline passed, its committer declined or went away): counted against the committer and the joiners it named.</summary>
+    private void RequestFailed()
+    {
+        var failed = _request!;
+        _request = null;
+        _out.Effects.Add(CancelCommitDeadline.Instance);
+        _failures.Failed(failed.CommitterId);
+        _failedThisRound.Add(failed.CommitterId);
+        foreach (var add in failed.Adds)
+        {
+            if (_pendingAdds.TryGetValue(add.ClientId, out var join))
+            {
+                join.FailedInRound = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every candidate has failed the pending change in this round. Each joiner a failed request of the round named has waited
+    /// one round more; one that has waited <see cref="MaxCommitRounds"/> is told NOT_ADMITTED and is no longer in the room.
+    /// Then the room waits before the next round (the commit timeout, doubled each round), or, when only removes are left
+    /// after the last round, until something new comes: no member is asked for the same change forever.
+    /// </summary>
+    private void EndRound(int candidates)
+    {
+        _failedThisRound.Clear();
+        _failedRounds++;
+        var givenUp = new List<string>();
+        foreach (var (id, join) in _pendingAdds)
+        {
+            if (join.FailedInRound)
+            {
+                join.FailedInRound = false;
+                join.RoundsFailed++;
+                if (join.RoundsFailed >= MaxCommitRounds)
+                {
+                    givenUp.Add(id);
+                }
+            }
+        }
+
+        foreach (var id in givenUp)
+        {
+            Note(Invariant($"no member could admit {id}: every candidate failed the commit {MaxCommitRounds} times; it is told NOT_ADMITTED"));
+            var connection = _connected[id].Connection;
+            Refuse(connection, ErrorCode.NotAdmitted,
+                Invariant($"no member could make the commit that admits you ({candidates} asked, {MaxCommitRounds} times); this server allows {_settings.MaxMembers} members and {_settings.MaxFrameBytes}-byte frames"),
+                notInRoom: true);
+            Depart(id, connection, leaving: false);
+        }
+
+        SchedulePassivationIfEmpty();
+        if (_pendingAdds.Count == 0 && _failedRounds >= MaxCommitRounds)
+        {
+            Note(Invariant($"no member could commit the pending removes in {_failedRounds} rounds; the room asks again when a member joins or comes back"));
+            _stalled = true;
+            return;
+        }
+
+        _retryArmed = true;
+        var backoff = _settings.CommitTimeout * Math.Pow(2, Math.Min(_failedRounds - 1, MaxBackoffDoublings));
+        Note(Invariant($"every candidate failed the commit for epoch {Epoch + 1} (round {_failedRounds}); asking again in {backoff.TotalSeconds:0.#} s"));
+        _out.Effects.Add(new StartCommitRetry(backoff));
+    }
+
+    private void ForgetRounds()
+    {
+        _failedThisRound.Clear();
+        _failedRounds = 0;
+        _stalled = false;
+        if (_retryArmed)
+        {
+            _retryArmed = false;
+            _out.Effects.Add(CancelCommitRetry.Instance);
+        }
+
+        foreach (var join in _pendingAdds.Values)
+        {
+            join.FailedInRound = false;
+            join.RoundsFailed = 0;
+        }
     }
 
     /// <param name="leaving">A LEAVE: a roster member becomes a pending remove. Otherwise (a disconnect) it stays a member, away.</param>
@@ -1376,40 +1520,44 @@ public sealed class RoomState<TConnection>
 
         if (_request is not null && _request.CommitterId == clientId)
         {
-            _failures.Failed(clientId);
-            _out.Effects.Add(CancelCommitDeadline.Instance);
-            _request = null;
+            RequestFailed();
         }
     }
 
-    /// <summary>Asks one member to commit the pending joins and leaves, unless a request is already open.</summary>
+    /// <summary>
+    /// Asks one member to commit the pending joins and leaves, unless a request is already open, the room waits for its
+    /// backoff after a failed round, or it gave the pending removes up until something new comes.
+    /// </summary>
     private void RequestCommitIfNeeded()
     {
-        if (_request is not null)
+        if (_request is not null || _retryArmed || _stalled)
         {
             return;
         }
 
-        if (ExternalCommitter() is { } joiner)
+        if (Abandoned() && LastCommit() is not null)
         {
-            RequestExternalCommit(joiner, recovered: false);
+            var joiners = _pendingAdds.Keys.Where(_connected.ContainsKey).ToList();
+            if (!EndRoundIfEveryoneFailed(joiners) && Choose(joiners) is { } joiner)
+            {
+                RequestExternalCommit(joiner, recovered: false);
+            }
+
             return;
         }
 
         ResetRosterIfAbandoned();
         if (_pendingAdds.Count == 0 && _pendingRemoves.Count == 0)
         {
+            ForgetRounds(); // nothing left to commit (its joiners went, its ABSENT removes wait): what failed it says nothing of what comes next
             return;
         }
 
         var creating = _roster.Count == 0;
-        var candidates = creating
+        var candidates = (creating
             ? _pendingAdds.Keys.Where(_connected.ContainsKey)
-            : _roster.Keys.Where(id => _connected.ContainsKey(id) && !_pendingRemoves.Contains(id));
-        // The fewest failed requests first, so every other candidate is asked before one that failed is asked again;
-        // among equals the longest present.
-        var committer = candidates.OrderBy(_failures.Of).ThenBy(id => _connected[id].Arrival).FirstOrDefault();
-        if (committer is null)
+            : _roster.Keys.Where(id => _connected.ContainsKey(id) && !_pendingRemoves.Contains(id))).ToList();
+        if (EndRoundIfEveryoneFailed(candidates) || Choose(candidates) is not { } committer)
         {
             return;
         }
@@ -1461,9 +1609,26 @@ public sealed class RoomState<TConnection>
     /// among equals (as committers are chosen).
     /// </summary>
     private string? ExternalCommitter() =>
-        Abandoned() && LastCommit() is not null
-            ? _pendingAdds.Keys.Where(_connected.ContainsKey).OrderBy(_failures.Of).ThenBy(id => _connected[id].Arrival).FirstOrDefault()
-            : null;
+        Abandoned() && LastCommit() is not null ? Choose(_pendingAdds.Keys.Where(_connected.ContainsKey)) : null;
+
+    /// <summary>
+    /// The candidate to ask (PROTOCOL.md §4.3): one that has not failed the pending change in this round first, so a failed
+    /// request always moves on to another candidate; then the fewest failed requests; then the longest present.
+    /// </summary>
+    private string? Choose(IEnumerable<string> candidates) =>
+        candidates.OrderBy(_failedThisRound.Contains).ThenBy(_failures.Of).ThenBy(id => _connected[id].Arrival).FirstOrDefault();
+
+    /// <summary>When every one of the <paramref name="candidates"/> has failed in this round, ends it (<see cref="EndRound"/>) and says so.</summary>
+    private bool EndRoundIfEveryoneFailed(List<string> candidates)
+    {
+        if (candidates.Count == 0 || !candidates.All(_failedThisRound.Contains))
+        {
+            return false;
+        }
+
+        EndRound(candidates.Count);
+        return true;
+    }
 
     /// <summary>
     /// Asks <paramref name="joiner"/> to admit itself: JOINED mode EXTERNAL with the room's public state (the last commit, the
@@ -1501,6 +1666,7 @@ public sealed class RoomState<TConnection>
             _absenceRetryAtMs.Clear();
             _presumedAwaySinceMs.Clear();
             _failures.Clear();
+            ForgetRounds();
         }
     }
 
@@ -1649,7 +1815,14 @@ public sealed class RoomState<TConnection>
 
     private sealed record Member(TConnection Connection, long Arrival);
 
-    private sealed record PendingJoin(RosterMember Bundle, CipherSuite PreferredSuite);
+    private sealed record PendingJoin(RosterMember Bundle, CipherSuite PreferredSuite)
+    {
+        /// <summary>A request naming this joiner failed in the current round.</summary>
+        public bool FailedInRound { get; set; }
+
+        /// <summary>Rounds of failed requests for its admission it has waited through.</summary>
+        public int RoundsFailed { get; set; }
+    }
 
     /// <param name="External">The request is a JOINED EXTERNAL to a joiner: it alone may commit EXTERNAL for <paramref name="NewEpoch"/>.</param>
     private sealed record OpenRequest(ulong NewEpoch, string CommitterId, IReadOnlyList<RosterMember> Adds, bool External = false);

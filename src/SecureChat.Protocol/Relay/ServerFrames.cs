@@ -44,7 +44,18 @@ public static class ServerFrames
     });
 
     /// <summary>The accepted commit as every member receives it, the committer's echo included.</summary>
-    public static ByteString Commit(string roomId, string committerId, ulong epoch, CipherSuite suite, SignedCommit commit) => Encode(new Envelope
+    public static ByteString Commit(string roomId, string committerId, ulong epoch, CipherSuite suite, SignedCommit commit) =>
+        Encode(CommitEnvelope(roomId, committerId, epoch, suite, commit));
+
+    /// <summary>The length of <see cref="Commit"/>'s envelope, without encoding it: what a committer checks against the frame limit.</summary>
+    public static int CommitSize(string roomId, string committerId, ulong epoch, CipherSuite suite, SignedCommit commit)
+    {
+        var envelope = CommitEnvelope(roomId, committerId, epoch, suite, commit);
+        envelope.Version = WireLimits.ProtocolVersion;
+        return envelope.CalculateSize();
+    }
+
+    private static Envelope CommitEnvelope(string roomId, string committerId, ulong epoch, CipherSuite suite, SignedCommit commit) => new()
     {
         Type = MessageType.Commit,
         SenderId = committerId,
@@ -52,7 +63,7 @@ public static class ServerFrames
         Epoch = epoch,
         CipherSuite = suite,
         Commit = commit,
-    });
+    };
 
     /// <summary>A member's invite the room kept, echoed to its inviter (PROTOCOL.md §4.5).</summary>
     public static ByteString Invite(string roomId, SignedInvite invite) => Encode(new Envelope

@@ -1,7 +1,9 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using SecureChat.Core.Framing;
 using SecureChat.Core.Wire;
+using SecureChat.Protocol.Group;
 using SecureChat.Server.Cluster;
 using SecureChat.Server.Connections;
 using SecureChat.Server.Listener;
@@ -103,7 +105,7 @@ public sealed class ServerOptions
     public TimeSpan MessageLogMaxAge { get; set; } = MessageLogLimits.Default.MaxAge;
 
     [Description("largest frame accepted and sent (announced in WELCOME); a commit whose relayed envelope would exceed it is refused")]
-    [Range(1024, 16 * 1024 * 1024)]
+    [Range(1024, WireLimits.MaxFrameBytesCeiling)]
     public int MaxFrameBytes { get; set; } = WireLimits.DefaultMaxFrameBytes;
 
     // Generous on purpose: a reader that keeps up on average still falls behind for a moment when many members of a
@@ -149,9 +151,9 @@ public sealed class ServerOptions
     [Range(1, 10_000)]
     public int MaxRoomsPerConnection { get; set; } = 32;
 
-    [Description("members plus waiting joiners of one room")]
-    [Range(1, 10_000)]
-    public int MaxMembersPerRoom { get; set; } = 100;
+    [Description("members plus waiting joiners of one room (announced in WELCOME); the commit admitting the last one must fit MaxFrameBytes")]
+    [Range(1, WireLimits.MaxMembersPerRoomCeiling)]
+    public int MaxMembersPerRoom { get; set; } = WireLimits.DefaultMaxMembersPerRoom;
 
     [Description("steady inbound frames per second per connection (token bucket)")]
     [Range(1, 1_000_000)]
@@ -222,6 +224,15 @@ public sealed class ServerOptions
         if (OutboundQueueBytes < MaxFrameBytes + FrameCodec.PrefixSize)
         {
             yield return "OutboundQueueBytes must hold at least one frame of MaxFrameBytes";
+        }
+
+        if (CommitSizes.LargestCommitFrame(MaxMembersPerRoom) is var largest && largest > MaxFrameBytes)
+        {
+            // Members would be asked for commits that no frame can carry: the room would never reach its size.
+            yield return string.Create(CultureInfo.InvariantCulture,
+                $"MaxMembersPerRoom {MaxMembersPerRoom} needs frames of up to {largest} bytes (the commit that admits the last member, " +
+                $"PROTOCOL.md §13), more than MaxFrameBytes {MaxFrameBytes}: raise MaxFrameBytes to at least {largest}, " +
+                $"or lower MaxMembersPerRoom to at most {CommitSizes.MembersFitting(MaxFrameBytes)}");
         }
 
         if (HandshakeTimeout <= TimeSpan.Zero)

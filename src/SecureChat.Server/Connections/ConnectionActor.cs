@@ -193,6 +193,16 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
                 break;
             case MessageType.Pong:
                 break;
+            case MessageType.Error when envelope.Error.Code == ErrorCode.CannotCommit:
+                // The asked member cannot make the requested commit: the room moves on to the next candidate at once. Late or for
+                // a room the connection left, it has nothing to say.
+                _log.Info("Client {0} at {1} cannot make the commit for epoch {2} of room {3}", _clientId, _remote, envelope.Epoch, envelope.RoomId);
+                if (_joinedRooms.Contains(envelope.RoomId))
+                {
+                    _rooms.Tell(new DeclineCommit(envelope.RoomId, _clientId, envelope.Epoch, Self));
+                }
+
+                break;
             case MessageType.Error:
                 // Only the code: the reason is the peer's free text.
                 _log.Info("Client {0} at {1} reported error {2}", _clientId, _remote, envelope.Error.Code);

@@ -14,5 +14,5 @@ public sealed record ConnectionSettings(
     /// <summary>The rooms keep a message log: WELCOME says so (message_log), so that clients wait for STORED.</summary>
     public bool MessageLog { get; init; }
 
-    public static ConnectionSettings Default { get; } = new(WireLimits.DefaultMaxFrameBytes, 32, 100, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), 10);
+    public static ConnectionSettings Default { get; } = new(WireLimits.DefaultMaxFrameBytes, 32, WireLimits.DefaultMaxMembersPerRoom, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), 10);
 }

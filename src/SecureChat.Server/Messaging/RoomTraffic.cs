@@ -43,6 +43,9 @@ public sealed record PublishToRoom(string RoomId, string ClientId, ulong Epoch, 
 /// <summary>ACK: the member has every message of the room through <paramref name="Seq"/> (PROTOCOL.md §4.4.1).</summary>
 public sealed record AcknowledgePosition(string RoomId, string ClientId, ulong Seq, IActorRef Connection) : IWithRoomId;
 
+/// <summary>ERROR CANNOT_COMMIT: the asked member cannot make the commit the room requested for <paramref name="NewEpoch"/> (PROTOCOL.md §4.3).</summary>
+public sealed record DeclineCommit(string RoomId, string ClientId, ulong NewEpoch, IActorRef Connection) : IWithRoomId;
+
 /// <summary>An envelope a room wants this client to receive.</summary>
 public sealed record RoomFrame(string RoomId, ByteString Envelope) : IServerMessage;
 

@@ -39,6 +39,7 @@ public sealed class RoomRelayActor : ReceiveActor, IWithTimers
         Receive<PublishToRoom>(publish => ToRoom(publish.Connection, publish));
         Receive<InviteToRoom>(invite => ToRoom(invite.Connection, invite));
         Receive<AcknowledgePosition>(ack => ToRoom(ack.Connection, ack));
+        Receive<DeclineCommit>(decline => ToRoom(decline.Connection, decline));
         Receive<RelaySubscribed>(OnSubscribed);
         Receive<RelayRecipients>(recipients =>
         {

@@ -88,7 +88,9 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         Command<PublishToRoom>(publish => Carry(_state.Publish(publish.ClientId, publish.Epoch, publish.Sequence, publish.Envelope,
             _routes.LinkOf(publish.Connection, Sender))));
         Command<Terminated>(OnTerminated);
+        Command<DeclineCommit>(decline => Carry(_state.DeclineCommit(decline.ClientId, decline.NewEpoch, _routes.LinkOf(decline.Connection, Sender))));
         Command<CommitDeadlineDue>(due => Carry(_state.CommitDeadline(due)));
+        Command<CommitRetryDue>(_ => Carry(_state.CommitRetryDue()));
         Command<PassivationDue>(_ => Carry(_state.PassivationDue()));
         Command<AbsenceCheckDue>(_ => Carry(_state.AbsenceCheckDue()));
         Command<GetRoomState>(_ => Sender.Tell(new RoomStatus(_state.Snapshot(), _state.Durable())));
@@ -362,6 +364,12 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
             case CancelCommitDeadline:
                 Timers.Cancel(CommitDeadlineTimer);
                 break;
+            case StartCommitRetry start:
+                Timers.StartSingleTimer(CommitRetryDue.Instance, CommitRetryDue.Instance, start.Delay);
+                break;
+            case CancelCommitRetry:
+                Timers.Cancel(CommitRetryDue.Instance);
+                break;
             case StartPassivationTimer start:
                 Timers.StartSingleTimer(PassivationDue.Instance, PassivationDue.Instance, start.Delay);
                 break;
@@ -400,6 +408,15 @@ public sealed class RoomActor : ReceivePersistentActor, IWithTimers
         public static readonly AbsenceCheckDue Instance = new();
 
         private AbsenceCheckDue()
+        {
+        }
+    }
+
+    private sealed class CommitRetryDue : INoSerializationVerificationNeeded
+    {
+        public static readonly CommitRetryDue Instance = new();
+
+        private CommitRetryDue()
         {
         }
     }

@@ -62,6 +62,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(MemberBack)] = "MB",
         [typeof(RoomDurableState)] = "RS",
         [typeof(AcknowledgePosition)] = "A",
+        [typeof(DeclineCommit)] = "DC",
         [typeof(MessageLogged)] = "ML",
         [typeof(MessageLogBatch)] = "LB",
         [typeof(LogOpened)] = "LO",
@@ -115,6 +116,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "MB" => FromProto(P.MemberBack.Parser.ParseFrom(bytes)),
         "RS" => FromProto(P.RoomDurableState.Parser.ParseFrom(bytes)),
         "A" => FromProto(P.AcknowledgePosition.Parser.ParseFrom(bytes)),
+        "DC" => FromProto(P.DeclineCommit.Parser.ParseFrom(bytes)),
         "ML" => FromProto(P.MessageLogged.Parser.ParseFrom(bytes)),
         "LB" => FromProto(P.MessageLogBatch.Parser.ParseFrom(bytes)),
         "LO" => FromProto(P.LogOpened.Parser.ParseFrom(bytes)),
@@ -167,6 +169,7 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         MemberBack m => new P.MemberBack { Epoch = m.Epoch, ClientId = m.ClientId },
         RoomDurableState m => ToProto(m),
         AcknowledgePosition m => new P.AcknowledgePosition { RoomId = m.RoomId, ClientId = m.ClientId, Seq = m.Seq, Connection = PathOf(m.Connection) },
+        DeclineCommit m => new P.DeclineCommit { RoomId = m.RoomId, ClientId = m.ClientId, NewEpoch = m.NewEpoch, Connection = PathOf(m.Connection) },
         MessageLogged m => new P.MessageLogged { Epoch = m.Epoch, Message = ToProto(m.Message) },
         MessageLogBatch m => ToProto(m),
         LogOpened m => new P.LogOpened { Epoch = m.Epoch, Skip = ToProto(m.Skip) },
@@ -291,6 +294,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     private static SkippedSeqs FromProto(P.SkippedSeqs m) => new(m.AfterSeq, m.NextSeq);
 
     private AcknowledgePosition FromProto(P.AcknowledgePosition m) => new(m.RoomId, m.ClientId, m.Seq, Resolve(m.Connection));
+
+    private DeclineCommit FromProto(P.DeclineCommit m) => new(m.RoomId, m.ClientId, m.NewEpoch, Resolve(m.Connection));
 
     private static MessageLogged FromProto(P.MessageLogged m) => new(m.Epoch, FromProto(m.Message));
 

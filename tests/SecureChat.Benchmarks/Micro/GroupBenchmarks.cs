@@ -18,7 +18,7 @@ public abstract class GroupRoom
     protected static readonly GroupOptions Options = GroupOptions.Default with
     {
         MaxMembers = 1024,
-        MaxCommitBytes = 8 * 1024 * 1024,
+        MaxFrameBytes = 8 * 1024 * 1024,
     };
 
     private readonly List<IDisposable> _owned = [];

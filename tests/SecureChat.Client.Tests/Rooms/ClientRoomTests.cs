@@ -218,7 +218,7 @@ public sealed partial class ClientRoomTests : IDisposable
         var moved = Take(room.Frame(ServerFrames.CommitRequest(Room, 4, [], [bob.Leaving()])));
 
         Assert.Null(room.Session.PendingCommit);
-        Assert.Empty(moved.Out);
+        Assert.Equal((ErrorCode.CannotCommit, 4ul), (Single(moved, MessageType.Error).Error.Code, moved.Out[0].Epoch)); // the server may ask another member
         Assert.Equal(CommitRefusal.EpochMismatch, Assert.IsType<CommitRequestRefused>(Assert.Single(moved.Events)).Reason);
         Assert.Equal(RoomPhase.Ready, room.Phase);
     }
@@ -237,16 +237,80 @@ public sealed partial class ClientRoomTests : IDisposable
     }
 
     [Fact]
-    public void A_request_the_engine_cannot_commit_is_reported_with_the_engines_reason()
+    public void A_request_the_engine_cannot_commit_is_reported_with_the_engines_reason_and_declined_to_the_server()
     {
         var (room, _) = AdmittedToBobsRoom(options: GroupOptions.Default with { MaxMembers = 2 });
         var carol = Peer("carol");
 
         var asked = Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [carol.Session.JoinBundle])));
 
-        Assert.Empty(asked.Out);
+        var declined = Single(asked, MessageType.Error); // the server asks the next member at once, not after the deadline
+        Assert.Equal((ErrorCode.CannotCommit, Room, 3ul, "alice"), (declined.Error.Code, declined.RoomId, declined.Epoch, declined.SenderId));
         var refused = Assert.IsType<CommitRequestRefused>(Assert.Single(asked.Events));
         Assert.Equal((ClientErrorCode.CommitRequestRefused, CommitRefusal.RosterFull), (refused.Code, refused.Reason));
+    }
+
+    [Fact]
+    public void The_room_size_the_servers_welcome_announced_bounds_the_commits_made_on_its_connection()
+    {
+        var (room, _) = AdmittedToBobsRoom(limits: new ServerLimits(MaxMembersPerRoom: 3, MaxFrameBytes: 1024 * 1024));
+
+        var asked = Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [Peer("carol").Session.JoinBundle, Peer("dave").Session.JoinBundle])));
+
+        Assert.Equal(["alice", "bob", "carol"], Content(Single(asked, MessageType.Commit)).Roster.Select(b => BundleContent.Parser.ParseFrom(b.Content).ClientId));
+    }
+
+    [Theory]
+    [InlineData(1024 * 1024, 4)] // a large limit: every joiner of the request in one commit
+    [InlineData(2048, 2)]        // a small one: the first joiners that fit (halving), the server asks again for the rest
+    [InlineData(1024, 0)]        // too small for even one: declined
+    public void The_frame_limit_the_servers_welcome_announced_bounds_the_commits_made_on_its_connection(int maxFrameBytes, int admitted)
+    {
+        var (room, _) = AdmittedToBobsRoom(limits: new ServerLimits(MaxMembersPerRoom: 1000, (uint)maxFrameBytes));
+        var joiners = new[] { "carol", "dave", "erin", "frank" }.Select(id => Peer(id).Session.JoinBundle).ToList();
+
+        var asked = Take(room.Frame(ServerFrames.CommitRequest(Room, 3, joiners)));
+
+        var frame = Assert.Single(asked.Out);
+        if (admitted == 0)
+        {
+            Assert.Equal(ErrorCode.CannotCommit, frame.Error.Code);
+            Assert.Equal(CommitRefusal.CommitTooLarge, Assert.IsType<CommitRequestRefused>(Assert.Single(asked.Events)).Reason);
+            return;
+        }
+
+        Assert.Equal(joiners.Take(admitted), Content(frame).Operations.Select(o => o.Add.Bundle));
+        var relayed = SecureChat.Protocol.Relay.ServerFrames.Commit(Room, "alice", 3, Content(frame).Suite, frame.Commit);
+        Assert.InRange(relayed.Length, 1, maxFrameBytes);
+    }
+
+    [Fact]
+    public void Each_connection_brings_its_servers_limits()
+    {
+        var (room, bob) = AdmittedToBobsRoom(limits: new ServerLimits(MaxMembersPerRoom: 3, MaxFrameBytes: 1024 * 1024));
+        room.LinkLost();
+        Single(Take(room.LinkReady(limits: new ServerLimits(MaxMembersPerRoom: 1000, MaxFrameBytes: 1024 * 1024))), MessageType.Join); // another server
+        room.Frame(ServerFrames.Joined(Room, 2, 2, mode: JoinMode.Resumed));
+
+        var asked = Take(room.Frame(ServerFrames.CommitRequest(Room, 3, [Peer("carol").Session.JoinBundle, Peer("dave").Session.JoinBundle])));
+
+        Assert.Equal(4, Content(Single(asked, MessageType.Commit)).Roster.Count);
+        GC.KeepAlive(bob);
+    }
+
+    [Fact]
+    public void A_joiner_the_server_could_not_have_admitted_is_told_why_and_is_out_of_the_room()
+    {
+        var room = NewRoom();
+        Take(room.LinkReady());
+        room.Frame(ServerFrames.Joined(Room, 1, 1));
+
+        var told = Take(room.Frame(ServerFrames.Error(Room, ErrorCode.NotAdmitted, "no member could make the commit that admits you (2 asked, 3 times)")));
+
+        var refused = Assert.IsType<JoinRefused>(told.Events[0]);
+        Assert.Equal((ClientErrorCode.JoinRefused, ErrorCode.NotAdmitted), (refused.Code, refused.WireCode));
+        Assert.Contains("no member could make the commit", refused.UntrustedReason, StringComparison.Ordinal);
+        Assert.Equal(RoomPhase.Left, room.Phase);
     }
 
     [Fact]
@@ -847,12 +911,12 @@ public sealed partial class ClientRoomTests : IDisposable
 
     /// <summary>Bob (engine; or <paramref name="creator"/>) created the room; alice joins it and is admitted at epoch 2.</summary>
     private (ClientRoom Room, EnginePeer Bob) AdmittedToBobsRoom(ClientSessionSettings? settings = null, GroupOptions? options = null,
-        RecordingObserver? observer = null, bool keepSessions = false, string creator = "bob")
+        RecordingObserver? observer = null, bool keepSessions = false, string creator = "bob", ServerLimits? limits = null)
     {
         var bob = Peer(creator);
         bob.CreateRoom();
         var room = NewRoom(settings, options, observer, keepSessions);
-        var join = Single(Take(room.LinkReady()), MessageType.Join);
+        var join = Single(Take(room.LinkReady(limits: limits)), MessageType.Join);
         room.Frame(ServerFrames.Joined(Room, 1, 1));
         room.Frame(bob.Admit(join.Join.Bundle));
         Assert.Equal((RoomPhase.Ready, 2UL), (room.Phase, room.Epoch));

@@ -114,7 +114,7 @@ public class FrameCodecTests
     }
 
     [Theory]
-    [InlineData("00010001")]
+    [InlineData("00100001")] // the default limit (1 MiB) + 1
     [InlineData("7fffffff")]
     [InlineData("80000000")]
     [InlineData("ffffffff")]

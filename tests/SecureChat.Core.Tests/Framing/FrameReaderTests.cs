@@ -74,6 +74,38 @@ public class FrameReaderTests
     }
 
     [Fact]
+    public async Task A_claimed_frame_of_the_limit_costs_only_what_has_arrived_of_it()
+    {
+        // 1 MiB claimed, 10 bytes sent: the body buffer grows as bytes arrive, it is not the claim's size at once.
+        using var stream = new MemoryStream([0x00, 0x10, 0x00, 0x00, .. new byte[10]]);
+        var reader = new FrameReader(stream, WireLimits.DefaultMaxFrameBytes);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var thrown = await Assert.ThrowsAsync<WireFormatException>(async () => await reader.ReadFrameAsync());
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(WireError.Truncated, thrown.Error);
+        Assert.True(allocated < 128 * 1024, $"allocated {allocated} bytes for a 1 MiB claim with 10 bytes sent");
+    }
+
+    [Theory]
+    [InlineData(64 * 1024)]
+    [InlineData(64 * 1024 + 1)]
+    [InlineData(300_000)]
+    [InlineData(1024 * 1024)]
+    public async Task A_frame_larger_than_the_first_buffer_arrives_whole(int length)
+    {
+        var body = new byte[length];
+        Random.Shared.NextBytes(body);
+        using var stream = new MemoryStream([.. FrameCodec.Encode(body, WireLimits.DefaultMaxFrameBytes), .. FrameCodec.Encode([7], WireLimits.DefaultMaxFrameBytes)]);
+        var reader = new FrameReader(stream, WireLimits.DefaultMaxFrameBytes);
+
+        Assert.Equal(body, await reader.ReadFrameAsync());
+        Assert.Equal([7], await reader.ReadFrameAsync());
+        Assert.Null(await reader.ReadFrameAsync());
+    }
+
+    [Fact]
     public async Task A_prefix_just_above_the_maximum_is_too_large()
     {
         await using var stream = new PrefixOnlyStream([0x00, 0x00, 0x00, 0x41]);

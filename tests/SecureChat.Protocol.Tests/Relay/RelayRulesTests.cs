@@ -305,8 +305,9 @@ public sealed class RelayRulesTests : IDisposable
         var verdict = RelayRules.CheckCommit(room, "bob", fits);
         Assert.True(verdict.IsAccepted, verdict.Reason);
         Assert.Equal(WireLimits.DefaultMaxFrameBytes, verdict.Relayed.Length);
-        AssertRejected(room, "bob", over, RelayCommitRejection.TooLarge, "frame limit of 65536");
-        AssertRejected(room with { MaxFrameBytes = WireLimits.DefaultMaxFrameBytes - 1 }, "bob", fits, RelayCommitRejection.TooLarge, "frame limit of 65535");
+        AssertRejected(room, "bob", over, RelayCommitRejection.TooLarge, $"frame limit of {WireLimits.DefaultMaxFrameBytes}");
+        AssertRejected(room with { MaxFrameBytes = WireLimits.DefaultMaxFrameBytes - 1 }, "bob", fits, RelayCommitRejection.TooLarge,
+            $"frame limit of {WireLimits.DefaultMaxFrameBytes - 1}");
     }
 
     [Fact]

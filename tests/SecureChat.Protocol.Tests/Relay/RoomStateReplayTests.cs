@@ -84,6 +84,7 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
         private (string Connection, CommitRequest Request)? _request;
         private (string Connection, PublicRoomState State)? _external;
         private CommitDeadlineDue? _deadline;
+        private bool _retryArmed;
         private int _connections;
 
         public RoomState<string> Room { get; } = new(RoomStateReplayTests.Room, 0, Settings);
@@ -145,6 +146,10 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                     case 8 when _deadline is { } due:
                         Carry(Room.CommitDeadline(due));
                         break;
+                    case 8 when _retryArmed:
+                        _retryArmed = false;
+                        Carry(Room.CommitRetryDue());
+                        break;
                     case 9:
                         Carry(Room.PassivationDue());
                         break;
@@ -197,6 +202,12 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
             }
 
             var request = open.Request;
+            if (_random.Next(8) == 0)
+            {
+                Carry(Room.DeclineCommit(committer.Id, request.NewEpoch, open.Connection)); // it cannot make this one
+                return;
+            }
+
             var epoch = _random.Next(5) == 0 ? request.NewEpoch - 1 : request.NewEpoch;
             var commit = Room.Roster.Count == 0
                 ? committer.CreateRoom(RoomStateReplayTests.Room, epoch)
@@ -257,6 +268,12 @@ public sealed class RoomStateReplayTests(ITestOutputHelper output)
                         break;
                     case CancelCommitDeadline:
                         _deadline = null;
+                        break;
+                    case StartCommitRetry:
+                        _retryArmed = true;
+                        break;
+                    case CancelCommitRetry:
+                        _retryArmed = false;
                         break;
                 }
             }

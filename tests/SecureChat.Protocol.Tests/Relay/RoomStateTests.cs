@@ -128,7 +128,7 @@ public sealed partial class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void Failover_asks_every_other_candidate_before_it_asks_one_that_failed_again()
+    public void Failover_asks_every_other_candidate_before_it_asks_one_that_failed_again_after_a_backoff()
     {
         CreateRoom(_alice, "alice-1");
         Admit(_alice, "alice-1", _bob, "bob-1");
@@ -136,14 +136,111 @@ public sealed partial class RoomStateTests : IDisposable
         Join(Member("dave"), "dave-1");
 
         var asked = new List<string> { AskedCommitter() };
-        for (var i = 0; i < 5; i++)
+        Did(_room.CommitDeadline(new CommitDeadlineDue(4, "alice")));
+        asked.Add(AskedCommitter());
+        Did(_room.CommitDeadline(new CommitDeadlineDue(4, "bob")));
+        asked.Add(AskedCommitter());
+        Did(_room.CommitDeadline(new CommitDeadlineDue(4, "carol")));
+
+        Assert.Equal(["alice", "bob", "carol"], asked);
+        Assert.Empty(_last.Effects.OfType<StartCommitDeadline>()); // the round is over: nobody is asked at once
+        Assert.Contains(new StartCommitRetry(CommitTimeout), _last.Effects);
+        Did(_room.CommitRetryDue());
+        Assert.Equal("alice", AskedCommitter()); // each round starts again
+        Assert.Equal(4ul, RequestTo("alice-1").NewEpoch);
+    }
+
+    [Fact]
+    public void A_member_that_cannot_make_the_commit_says_so_and_the_next_candidate_is_asked_at_once()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+        Assert.Equal("alice", AskedCommitter());
+
+        Did(_room.DeclineCommit("alice", 3, "alice-1"));
+
+        Assert.Contains(CancelCommitDeadline.Instance, _last.Effects);
+        Assert.Equal("bob", AskedCommitter());
+        Assert.Equal(_carol.Bundle, Assert.Single(RequestTo("bob-1").Adds).Bundle);
+        Assert.Contains(_last.Effects.OfType<RoomNote>(), n => n.Text.Contains("alice cannot make the commit for epoch 3", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("bob", 3ul, "bob-1")]     // not the asked member
+    [InlineData("alice", 4ul, "alice-1")] // another epoch than the open request's
+    [InlineData("alice", 3ul, "alice-2")] // not the asked member's connection
+    public void A_decline_that_is_not_the_open_requests_changes_nothing(string clientId, ulong epoch, string connection)
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+
+        Did(_room.DeclineCommit(clientId, epoch, connection));
+
+        Assert.Empty(_last.Effects);
+        Assert.Equal("alice", _room.Snapshot().AskedCommitter);
+    }
+
+    [Fact]
+    public void A_joiner_no_candidate_can_commit_for_is_told_NOT_ADMITTED_after_the_last_round_and_nobody_is_asked_again()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Join(_carol, "carol-1");
+
+        var backoffs = new List<TimeSpan>();
+        for (var round = 1; round <= RoomState<string>.MaxCommitRounds; round++)
         {
-            Did(_room.CommitDeadline(new CommitDeadlineDue(4, asked[^1])));
-            asked.Add(AskedCommitter());
+            Did(_room.DeclineCommit(AskedCommitter(), 3, AskedCommitter() + "-1"));
+            Did(_room.DeclineCommit(AskedCommitter(), 3, AskedCommitter() + "-1"));
+            if (round < RoomState<string>.MaxCommitRounds)
+            {
+                backoffs.Add(Assert.Single(_last.Effects.OfType<StartCommitRetry>()).Delay);
+                Did(_room.CommitRetryDue());
+            }
         }
 
-        Assert.Equal(["alice", "bob", "carol", "alice", "bob", "carol"], asked); // each round starts again
-        Assert.Equal(4ul, RequestTo("carol-1").NewEpoch);
+        Assert.Equal([CommitTimeout, CommitTimeout * 2], backoffs); // doubled each round
+        var refusal = Refused("carol-1", ErrorCode.NotAdmitted, notInRoom: true);
+        Assert.Contains("no member could make the commit that admits you (2 asked, 3 times)", refusal.Reason, StringComparison.Ordinal);
+        Assert.Contains(new UnwatchConnection<string>("carol-1"), _last.Effects);
+        Assert.Empty(_last.Effects.OfType<StartCommitDeadline>());
+        Assert.Empty(_last.Effects.OfType<StartCommitRetry>());
+        var state = _room.Snapshot();
+        Assert.Empty(state.PendingAdds);
+        Assert.Null(state.AskedCommitter);
+        Assert.Equal(["alice", "bob"], state.Connected.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Failures_of_a_change_that_went_away_do_not_hold_up_the_next_one()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        Did(_room.DeclineCommit("alice", 2, "alice-1"));
+        Did(_room.CommitRetryDue());
+        Leave(_bob, "bob-1"); // while alice is asked again, the joiner goes: nothing is left to commit
+        Did(_room.DeclineCommit("alice", 2, "alice-1"));
+
+        Join(_carol, "carol-1");
+
+        Assert.Equal("alice", AskedCommitter()); // at once: no round, no backoff left over from bob's
+    }
+
+    [Fact]
+    public void A_commit_that_changes_the_roster_between_rounds_starts_the_count_again()
+    {
+        CreateRoom(_alice, "alice-1");
+        Join(_bob, "bob-1");
+        Did(_room.DeclineCommit("alice", 2, "alice-1"));
+        Assert.Contains(new StartCommitRetry(CommitTimeout), _last.Effects);
+
+        Submit(_alice, "alice-1", Answer(_alice, new CommitRequest { NewEpoch = 2, Adds = { new Add { Bundle = _bob.Bundle } } })); // she could after all, unasked
+        Assert.Contains(CancelCommitRetry.Instance, _last.Effects);
+        Join(_carol, "carol-1");
+
+        Assert.Equal("alice", AskedCommitter()); // asked at once, no backoff left over
     }
 
     [Fact]
@@ -202,15 +299,66 @@ public sealed partial class RoomStateTests : IDisposable
     }
 
     [Fact]
-    public void A_lone_candidate_that_lets_its_deadline_pass_is_asked_again_for_nobody_else_can_commit()
+    public void A_lone_candidate_that_lets_its_deadline_pass_is_asked_again_after_a_growing_backoff_and_then_the_joiner_is_told()
     {
         CreateRoom(_alice, "alice-1");
         Join(_bob, "bob-1");
 
         Did(_room.CommitDeadline(new CommitDeadlineDue(2, "alice")));
+        Assert.Contains(new StartCommitRetry(CommitTimeout), _last.Effects);
+        Did(_room.CommitRetryDue());
+        Assert.Equal(2ul, RequestTo("alice-1").NewEpoch); // nobody else can commit
+        Did(_room.CommitDeadline(new CommitDeadlineDue(2, "alice")));
+        Assert.Contains(new StartCommitRetry(CommitTimeout * 2), _last.Effects);
+        Did(_room.CommitRetryDue());
+        Assert.Equal(2ul, RequestTo("alice-1").NewEpoch);
         Did(_room.CommitDeadline(new CommitDeadlineDue(2, "alice")));
 
-        Assert.Equal(2ul, RequestTo("alice-1").NewEpoch);
+        Refused("bob-1", ErrorCode.NotAdmitted, notInRoom: true);
+        Assert.Empty(_last.Effects.OfType<StartCommitDeadline>());
+        Assert.Empty(_last.Effects.OfType<StartCommitRetry>());
+        Did(_room.CommitRetryDue());
+        Assert.Empty(_last.Effects); // no retry is armed: the room asks nobody for it again
+    }
+
+    [Fact]
+    public void Removes_no_candidate_can_commit_are_asked_for_again_only_when_something_new_comes()
+    {
+        CreateRoom(_alice, "alice-1");
+        Admit(_alice, "alice-1", _bob, "bob-1");
+        Leave(_bob, "bob-1"); // a signed leave: a pending remove (LEFT)
+
+        for (var round = 1; round <= RoomState<string>.MaxCommitRounds; round++)
+        {
+            Assert.Equal(["bob"], RequestTo("alice-1").Removes.Select(r => r.ClientId));
+            Did(_room.DeclineCommit("alice", 3, "alice-1"));
+            if (round < RoomState<string>.MaxCommitRounds)
+            {
+                Did(_room.CommitRetryDue());
+            }
+        }
+
+        Assert.Empty(_last.Effects.OfType<StartCommitDeadline>());
+        Assert.Empty(_last.Effects.OfType<StartCommitRetry>());
+        Assert.Equal(["bob"], _room.Snapshot().PendingRemoves);
+        Join(_carol, "carol-1");
+        Assert.Equal("alice", AskedCommitter()); // a joiner is new: the room asks again, the remove with it
+        Assert.Equal(["bob"], RequestTo("alice-1").Removes.Select(r => r.ClientId));
+    }
+
+    [Fact]
+    public void A_joiner_asked_for_an_external_commit_that_cannot_make_it_hands_the_request_to_the_next_joiner()
+    {
+        CreateRoom(_alice, "alice-1");
+        Disconnect("alice-1");
+        Join(_bob, "bob-1");
+        Assert.Equal(JoinMode.External, Sent("bob-1", MessageType.Joined).Joined.Mode);
+        Join(_carol, "carol-1");
+
+        Did(_room.DeclineCommit("bob", 2, "bob-1"));
+
+        Assert.Equal(JoinMode.External, Sent("carol-1", MessageType.Joined).Joined.Mode);
+        Assert.Equal("carol", AskedCommitter());
     }
 
     [Fact]

@@ -99,8 +99,9 @@ public sealed class ProtocolAbuseTests(ITestOutputHelper output)
     [InlineData("OutboundQueueBytes=131072")] // the byte bound fills first: two 60 kB frames
     public async Task A_slow_consumer_is_disconnected_while_the_others_keep_receiving(string queueBound)
     {
+        // A queue of 128 KiB must hold one largest frame, and 64 KiB frames one largest commit: rooms of at most 100 here.
         await using var server = await TestServer.StartAsync(output,
-            queueBound, "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
+            queueBound, "MaxFrameBytes=65536", "MaxMembersPerRoom=100", "FramesPerSecond=100000", "FrameBurst=100000", "BytesPerSecond=1000000000", "ByteBurst=1000000000");
         using var aliceKeys = new TestMember("alice");
         using var bobKeys = new TestMember("bob");
         using var carolKeys = new TestMember("carol");

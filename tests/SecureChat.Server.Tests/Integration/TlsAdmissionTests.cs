@@ -24,6 +24,7 @@ public sealed class TlsAdmissionTests(Xunit.Abstractions.ITestOutputHelper outpu
 
         Assert.Equal("alice", welcome.Welcome.ClientId);
         Assert.Equal((uint)WireLimits.DefaultMaxFrameBytes, welcome.Welcome.MaxFrameBytes);
+        Assert.Equal((uint)WireLimits.DefaultMaxMembersPerRoom, welcome.Welcome.MaxMembersPerRoom); // the room size the engine and the docs promise
     }
 
     [Fact]

@@ -63,6 +63,7 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
                 LastSeq = 65_540,
             },
             new AcknowledgePosition("lobby", "alice", 65_542, connection),
+            new DeclineCommit("lobby", "alice", 9, connection),
             new InviteToRoom("lobby", "alice", signedInvite, connection),
             new LeaveRoom("lobby", "alice", connection) { Leave = leave },
             new SubmitCommit("lobby", "alice", ByteString.CopyFromUtf8("content"), ByteString.CopyFromUtf8("signature"), ByteString.CopyFromUtf8("tag"), connection),

@@ -25,6 +25,7 @@ public sealed class InMemoryRelay
     private readonly Dictionary<string, HashSet<string>> _recipients = [];
     private RoomState<SimulatedClient>? _room;
     private (CommitDeadlineDue Due, long AtMs)? _deadline;
+    private long? _retryAtMs;
 
     public InMemoryRelay(string roomId, IClock clock, uint commitDeadlineMs = 5_000, CipherSuite suite = CipherSuite.Unspecified)
     {
@@ -47,8 +48,8 @@ public sealed class InMemoryRelay
 
     public int AcceptedCommits { get; private set; }
 
-    /// <summary>The room's member limit; set it before the first frame.</summary>
-    public int MaxMembers { get; init; } = 150;
+    /// <summary>The room's member limit (the server's default); set it before the first frame.</summary>
+    public int MaxMembers { get; init; } = WireLimits.DefaultMaxMembersPerRoom;
 
     public RelayCommitRejection LastRejection { get; private set; }
 
@@ -123,6 +124,12 @@ public sealed class InMemoryRelay
             case MessageType.Application:
                 OnApplication(from, envelope);
                 break;
+            case MessageType.Error when envelope.Error.Code == ErrorCode.CannotCommit:
+                Trace.Add($"{from.Incarnation} cannot commit epoch {envelope.Epoch}");
+                Carry(Room.DeclineCommit(from.ClientId, envelope.Epoch, from));
+                break;
+            case MessageType.Error:
+                break; // a client's other errors are only logged by the server
             default:
                 Deliver(from, ServerFrames.Error(ErrorCode.UnexpectedMessage, $"{envelope.Type} is not a client frame here", fatal: false));
                 break;
@@ -153,13 +160,19 @@ public sealed class InMemoryRelay
         Carry(Room.Disconnect(client));
     }
 
-    /// <summary>The commit deadline's timer: fires once the clock has passed it (committer failover).</summary>
+    /// <summary>The commit deadline's timer, and the backoff's after a failed round: each fires once the clock has passed it (committer failover).</summary>
     public void Tick()
     {
         if (_deadline is { } deadline && _clock.UtcNowMs >= deadline.AtMs)
         {
             _deadline = null;
             Carry(Room.CommitDeadline(deadline.Due));
+        }
+
+        if (_retryAtMs is { } retryAt && _clock.UtcNowMs >= retryAt)
+        {
+            _retryAtMs = null;
+            Carry(Room.CommitRetryDue());
         }
     }
 
@@ -253,6 +266,12 @@ public sealed class InMemoryRelay
                 break;
             case CancelCommitDeadline:
                 _deadline = null;
+                break;
+            case StartCommitRetry retry:
+                _retryAtMs = _clock.UtcNowMs + (long)retry.Delay.TotalMilliseconds;
+                break;
+            case CancelCommitRetry:
+                _retryAtMs = null;
                 break;
             case RoomNote note:
                 Trace.Add(note.Text);

@@ -53,6 +53,9 @@ public sealed class SimulatedClient : IRoomObserver, IDisposable
 
     public bool IsConnected { get; set; }
 
+    /// <summary>The room loop has left the room (the user left, or the server refused the join).</summary>
+    public bool HasLeftRoom => _room?.Phase == RoomPhase.Left;
+
     /// <summary>Frames the relay delivered and the client has not handled yet (tests may reorder them).</summary>
     public List<Envelope> Inbox { get; } = [];
 

@@ -41,7 +41,7 @@ internal sealed class JoinMeasurement
     public static GroupOptions EngineOptions { get; } = GroupOptions.Default with
     {
         MaxMembers = 1024,
-        MaxCommitBytes = 1024 * 1024,
+        MaxFrameBytes = 1024 * 1024,
     };
 
     public async Task<JoinResult> MeasureAsync(string roomId, int members, CancellationToken cancellationToken)
