@@ -42,6 +42,9 @@ public sealed class LocalStore : IDisposable
 
     public string Path => _file.Path;
 
+    /// <summary>Tests only: runs on the writing thread before each write touches the disk (to hold it, as a slow disk would).</summary>
+    internal Action? BeforeWrite { get; set; }
+
     public string ClientId => _contents.ClientId;
 
     /// <summary>Writes completed since the store was opened (tests and measurements).</summary>
@@ -378,6 +381,7 @@ public sealed class LocalStore : IDisposable
             Exception? failure = null;
             try
             {
+                BeforeWrite?.Invoke();
                 _file.Write(plaintext);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
