@@ -57,7 +57,7 @@ public sealed class ConnectionAdmission
     private readonly long[] _refused = new long[RefusalKinds];
     private int _open;
     private int _handshaking;
-    private TaskCompletionSource _handshakeEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _handshakeEnded; // made only while the accept loop waits for a slot
     private long _admitted;
 
     public ConnectionAdmission(AdmissionLimits limits)
@@ -73,6 +73,11 @@ public sealed class ConnectionAdmission
 
     /// <summary>TLS handshakes in progress.</summary>
     public int HandshakesInProgress { get { lock (_gate) { return _handshaking; } } }
+
+    /// <summary>As many TLS handshakes in progress as <see cref="AdmissionLimits.MaxHandshakes"/> allows.</summary>
+    public bool HandshakeBudgetFull { get { lock (_gate) { return BudgetFull; } } }
+
+    private bool BudgetFull => _handshaking >= Limits.MaxHandshakes;
 
     /// <summary>Connections admitted so far.</summary>
     public long Admitted { get { lock (_gate) { return _admitted; } } }
@@ -120,7 +125,7 @@ public sealed class ConnectionAdmission
                 _open >= Limits.MaxConnections ? AdmissionRefusal.ConnectionLimit
                 : counts.Open >= Limits.MaxConnectionsPerAddress ? AdmissionRefusal.AddressConnectionLimit
                 : counts.Handshaking >= Limits.MaxHandshakesPerAddress ? AdmissionRefusal.AddressHandshakeLimit
-                : _handshaking >= Limits.MaxHandshakes ? AdmissionRefusal.HandshakeBudget
+                : BudgetFull ? AdmissionRefusal.HandshakeBudget
                 : null;
             if (refused is { } reason)
             {
@@ -147,11 +152,12 @@ public sealed class ConnectionAdmission
         Task ended;
         lock (_gate)
         {
-            if (_handshaking < Limits.MaxHandshakes)
+            if (!BudgetFull)
             {
                 return true;
             }
 
+            _handshakeEnded ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             ended = _handshakeEnded.Task;
         }
 
@@ -192,10 +198,10 @@ public sealed class ConnectionAdmission
 
             _open -= connection ? 1 : 0;
             _handshaking -= handshake ? 1 : 0;
-            if (handshake)
+            if (handshake && _handshakeEnded is { } waiting)
             {
-                _handshakeEnded.TrySetResult();
-                _handshakeEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiting.TrySetResult();
+                _handshakeEnded = null;
             }
         }
     }

@@ -129,7 +129,7 @@ public sealed partial class TlsListener : BackgroundService
                 // A full budget that frees within BudgetWait is a burst: its connections wait in the backlog. One that
                 // does not is held: connections are refused at accept again until a handshake ends.
                 budgetHeld = budgetHeld
-                    ? _status.Admission.HandshakesInProgress >= _status.Admission.Limits.MaxHandshakes
+                    ? _status.Admission.HandshakeBudgetFull
                     : !await _status.Admission.WaitForHandshakeSlotAsync(_status.Admission.Limits.BudgetWait, _clock, stoppingToken).ConfigureAwait(false);
                 socket = await _listener!.AcceptTcpClientAsync(stoppingToken).ConfigureAwait(false);
             }
