@@ -114,6 +114,7 @@ public static partial class ServerHost
                 .AddRoomStorage(services.GetRequiredService<RoomStorage>())
                 .AddRooms(options.ToRoomSettings(services.GetRequiredService<TimeProvider>()), options.RoomSnapshotEvery)
                 .AddRoomRelays()
+                .AddSignIns()
                 .AddConnections(options.ToConnectionSettings());
         });
 

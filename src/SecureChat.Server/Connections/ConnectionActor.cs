@@ -14,6 +14,8 @@ namespace SecureChat.Server.Connections;
 /// carry it. Parses frames from the read loop, answers HELLO and PING, routes room traffic to the room
 /// shard region, and writes what rooms send through the bounded outbound queue. Protocol violations get a
 /// typed ERROR and one log line; fatal ones, too many, a silent client or a full queue end the connection.
+/// Its HELLO is told to the cluster-wide sign-in table of its id (<see cref="SignInActor"/>), which tells it
+/// <see cref="SignedInElsewhere"/> when a newer connection of the id signs in on any node.
 /// </summary>
 public sealed class ConnectionActor : ReceiveActor, IWithTimers
 {
@@ -21,6 +23,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private readonly string _clientId;
     private readonly string _remote;
     private readonly IActorRef _rooms;
+    private readonly IActorRef _signIns;
     private readonly ConnectionSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<string> _joinedRooms = new(StringComparer.Ordinal);
@@ -31,21 +34,25 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private ulong _pingSequence;
     private bool _closed;
     private string? _closeReason;
+    private IActorRef? _signInTable;
+    private bool _signInUnconfirmedLogged;
 
-    public ConnectionActor(IConnectionIo io, string clientId, string remote, IActorRef rooms, ConnectionSettings settings)
+    public ConnectionActor(IConnectionIo io, string clientId, string remote, IActorRef rooms, IActorRef signIns, ConnectionSettings settings)
     {
         _io = io;
         _clientId = clientId;
         _remote = remote;
         _rooms = rooms;
+        _signIns = signIns;
         _settings = settings;
         AwaitingHello();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IConnectionIo io, string clientId, string remote, IActorRef rooms, ConnectionSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(io, clientId, remote, rooms, settings));
+    /// <param name="signIns">The sign-in tables (their shard region): told this connection's HELLO.</param>
+    public static Props Props(IConnectionIo io, string clientId, string remote, IActorRef rooms, IActorRef signIns, ConnectionSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(io, clientId, remote, rooms, signIns, settings));
 
     protected override void PreStart()
     {
@@ -83,6 +90,20 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Send(ServerFrames.Error(ErrorCode.SignedInElsewhere,
                 $"a newer connection with the client id {_clientId} signed in; this one is closed (PROTOCOL.md §4.1.1)", fatal: true));
             Stop("signed in elsewhere: a newer connection with the same client id");
+        });
+        Receive<SignInRecorded>(_ => OnSignInRecorded());
+        Receive<SignInUnconfirmed>(_ => OnSignInUnconfirmed());
+        Receive<Terminated>(terminated =>
+        {
+            if (!terminated.ActorRef.Equals(_signInTable))
+            {
+                return; // a table it stopped watching
+            }
+
+            // The table moved (handed off, passivated) or was lost with its node: the next one has not heard of this connection.
+            _log.Debug("The sign-in table of {0} ended; {1} signs in again, resuming", _clientId, _remote);
+            _signInTable = null;
+            SignInAtTable(resume: true);
         });
         ReceiveCommon();
     }
@@ -126,7 +147,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Timers.StartPeriodicTimer(KeepAliveTick.Instance, KeepAliveTick.Instance, _settings.KeepAliveInterval);
         }
 
-        Context.Parent.Tell(new SignedIn(_clientId)); // the id's connection from now on: an earlier one of it is closed
+        SignInAtTable(resume: false); // the id's connection from now on: an earlier one of it, on any node, is closed
         Become(Ready);
     }
 
@@ -241,6 +262,50 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
             Invite = envelope.Join.Invite,
             LastSeq = envelope.Join.LastSeq,
         });
+    }
+
+    /// <summary>
+    /// Tells the sign-in table of this id that this connection holds it, and waits for it to say so; the connection goes on
+    /// meanwhile, whether the table answers or not.
+    /// </summary>
+    private void SignInAtTable(bool resume)
+    {
+        _signIns.Tell(new SignIn(_clientId, Self, resume));
+        Timers.StartSingleTimer(SignInUnconfirmed.Instance, SignInUnconfirmed.Instance, _settings.SignInConfirmTimeout);
+    }
+
+    private void OnSignInRecorded()
+    {
+        Timers.Cancel(SignInUnconfirmed.Instance);
+        if (_signInUnconfirmedLogged)
+        {
+            _signInUnconfirmedLogged = false;
+            _log.Info("The sign-in table recorded {0} at {1} after all", _clientId, _remote);
+        }
+
+        if (!Sender.Equals(_signInTable))
+        {
+            if (_signInTable is not null)
+            {
+                Context.Unwatch(_signInTable);
+            }
+
+            _signInTable = Sender;
+            Context.Watch(_signInTable);
+        }
+    }
+
+    private void OnSignInUnconfirmed()
+    {
+        // Sign-in proceeds without it: an earlier connection of this id on another node may stay open until the table answers.
+        if (!_signInUnconfirmedLogged)
+        {
+            _signInUnconfirmedLogged = true;
+            _log.Warning("The cluster-wide sign-in table did not record {0} at {1} within {2} s; the connection goes on and asks again",
+                _clientId, _remote, _settings.SignInConfirmTimeout.TotalSeconds);
+        }
+
+        SignInAtTable(resume: true); // resuming: should the first one arrive late, this takes nothing over from a newer connection
     }
 
     private void OnRoomError(RoomError error)
@@ -376,5 +441,10 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers
     private sealed record KeepAliveTick
     {
         public static readonly KeepAliveTick Instance = new();
+    }
+
+    private sealed record SignInUnconfirmed
+    {
+        public static readonly SignInUnconfirmed Instance = new();
     }
 }

@@ -26,12 +26,3 @@ public sealed record ServerShutdown : INoSerializationVerificationNeeded
 public sealed record OpenConnection(IConnectionIo Io, string ClientId, string Remote) : INoSerializationVerificationNeeded;
 
 public sealed record ConnectionOpened(IActorRef Connection) : INoSerializationVerificationNeeded;
-
-/// <summary>From a connection to the <see cref="ConnectionsActor"/>: it said HELLO as <paramref name="ClientId"/> and is that id's connection now.</summary>
-public sealed record SignedIn(string ClientId) : INoSerializationVerificationNeeded;
-
-/// <summary>To a connection: a newer connection with its client id signed in; tell the client SIGNED_IN_ELSEWHERE and close.</summary>
-public sealed record SignedInElsewhere : INoSerializationVerificationNeeded
-{
-    public static readonly SignedInElsewhere Instance = new();
-}

@@ -14,5 +14,11 @@ public sealed record ConnectionSettings(
     /// <summary>The rooms keep a message log: WELCOME says so (message_log), so that clients wait for STORED.</summary>
     public bool MessageLog { get; init; }
 
+    /// <summary>
+    /// How long a connection waits for the cluster-wide sign-in table to record its HELLO before it logs that it could not
+    /// reach it and asks again (it goes on meanwhile: an unreachable table never holds up a connection).
+    /// </summary>
+    public TimeSpan SignInConfirmTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     public static ConnectionSettings Default { get; } = new(WireLimits.DefaultMaxFrameBytes, 32, WireLimits.DefaultMaxMembersPerRoom, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30), 10);
 }

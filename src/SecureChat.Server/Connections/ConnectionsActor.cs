@@ -6,44 +6,34 @@ namespace SecureChat.Server.Connections;
 /// <summary>
 /// The parent of every <see cref="ConnectionActor"/>: the listener asks it to start one per authenticated socket.
 /// A connection that fails is stopped, not restarted, and the failure logged: its socket is closed when it stops,
-/// its state is unknown, and a restart would start a second read loop on a closed socket. It also keeps which connection is
-/// signed in for each client id (<see cref="SignIns{TConnection}"/>): a connection's HELLO takes over from an earlier
-/// connection of the same id on this node, which is told SIGNED_IN_ELSEWHERE and closes (PROTOCOL.md §4.1.1).
+/// its state is unknown, and a restart would start a second read loop on a closed socket. Which connection holds a client id
+/// is not kept here but in the cluster-wide sign-in table of the id (<see cref="SignInActor"/>), which each connection tells
+/// its HELLO: one rule for connections on this node and on others (PROTOCOL.md §4.1.1).
 /// </summary>
 public sealed class ConnectionsActor : ReceiveActor
 {
     private readonly Dictionary<IActorRef, string> _names = [];
-    private readonly SignIns<IActorRef> _signIns = new();
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _opened;
 
-    public ConnectionsActor(IActorRef rooms, ConnectionSettings settings)
+    /// <param name="rooms">Where the connections send room traffic.</param>
+    /// <param name="signIns">The sign-in tables (their shard region), which the connections tell their HELLO.</param>
+    public ConnectionsActor(IActorRef rooms, IActorRef signIns, ConnectionSettings settings)
     {
         Receive<OpenConnection>(open =>
         {
-            var connection = Context.ActorOf(ConnectionActor.Props(open.Io, open.ClientId, open.Remote, rooms, settings), $"connection-{++_opened}");
+            var connection = Context.ActorOf(ConnectionActor.Props(open.Io, open.ClientId, open.Remote, rooms, signIns, settings), $"connection-{++_opened}");
             Context.Watch(connection);
             _names[connection] = $"{open.ClientId} at {open.Remote}";
             Sender.Tell(new ConnectionOpened(connection));
         });
-        Receive<SignedIn>(signedIn =>
-        {
-            if (_signIns.SignIn(signedIn.ClientId, Sender) is { } displaced)
-            {
-                _log.Info("Client {0} signed in again ({1}); its earlier connection ({2}) is told SIGNED_IN_ELSEWHERE and closed", signedIn.ClientId,
-                    _names.GetValueOrDefault(Sender, "?"), _names.GetValueOrDefault(displaced, "?"));
-                displaced.Tell(SignedInElsewhere.Instance);
-            }
-        });
         Receive<Terminated>(terminated =>
         {
             _names.Remove(terminated.ActorRef);
-            _signIns.SignOut(terminated.ActorRef);
         });
     }
 
-    public static Props Props(IActorRef rooms, ConnectionSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionsActor(rooms, settings));
+    public static Props Props(IActorRef rooms, IActorRef signIns, ConnectionSettings settings) =>
+        Akka.Actor.Props.Create(() => new ConnectionsActor(rooms, signIns, settings));
 
     protected override SupervisorStrategy SupervisorStrategy() => new StopAndLog(child => _names.GetValueOrDefault(child, child.Path.Name));
 

@@ -1,9 +1,11 @@
 namespace SecureChat.Server.Connections;
 
 /// <summary>
-/// Which connection of this node is signed in for each client id (PROTOCOL.md §4.1.1): one per id, the one whose HELLO came
-/// last. Until clients can have several devices, a second connection with the same id takes over and the earlier one is told
-/// SIGNED_IN_ELSEWHERE and closed; the end of a connection that was already taken over changes nothing.
+/// Which connection is signed in for each client id (PROTOCOL.md §4.1.1): one per id, the one whose sign-in came last. Until
+/// clients can have several devices, a second connection with the same id takes over and the earlier one is told
+/// SIGNED_IN_ELSEWHERE and closed; the end of a connection that was already taken over changes nothing. The cluster keeps one
+/// table per id (<see cref="SignInActor"/>, a sharded entity), so "came last" is the order the sign-ins reached it, whichever
+/// nodes they came from: two at once have one winner.
 /// </summary>
 /// <typeparam name="TConnection">How the host names a connection (an actor reference).</typeparam>
 public sealed class SignIns<TConnection>
@@ -44,6 +46,24 @@ public sealed class SignIns<TConnection>
 
         _idOf.Remove(previous);
         return previous;
+    }
+
+    /// <summary>
+    /// <paramref name="connection"/> signed in as <paramref name="clientId"/> at a table that is gone (its entity was handed off
+    /// to another node, passivated, or lost with its node) and says so again. It holds the id again when nobody holds it, or when
+    /// it is the holder already; it takes nothing over. False when another connection holds the id: that one signed in here
+    /// since, so after the resuming one, which must be told SIGNED_IN_ELSEWHERE and closed.
+    /// </summary>
+    public bool Resume(string clientId, TConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        if (_current.TryGetValue(clientId, out var holder) && !EqualityComparer<TConnection>.Default.Equals(holder, connection))
+        {
+            return false;
+        }
+
+        _ = SignIn(clientId, connection); // nobody else holds the id: this displaces nothing
+        return true;
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Relay;
+using SecureChat.Server.Connections;
 using SecureChat.Server.Messaging;
 using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
@@ -68,6 +69,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         [typeof(LogOpened)] = "LO",
         [typeof(LogTruncated)] = "LT",
         [typeof(PositionAcknowledged)] = "PA",
+        [typeof(SignIn)] = "SI",
+        [typeof(SignInRecorded)] = "SK",
+        [typeof(SignedInElsewhere)] = "SE",
     }.ToFrozenDictionary();
 
     public ClusterMessageSerializer(ExtendedActorSystem system)
@@ -122,6 +126,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         "LO" => FromProto(P.LogOpened.Parser.ParseFrom(bytes)),
         "LT" => new LogTruncated(P.LogTruncated.Parser.ParseFrom(bytes).Epoch, P.LogTruncated.Parser.ParseFrom(bytes).ThroughSeq),
         "PA" => FromProto(P.PositionAcknowledged.Parser.ParseFrom(bytes)),
+        "SI" => FromProto(P.SignIn.Parser.ParseFrom(bytes)),
+        "SK" => new SignInRecorded(P.SignInRecorded.Parser.ParseFrom(bytes).ClientId),
+        "SE" => SignedInElsewhere.Instance,
         _ => throw new SerializationException($"unknown cluster message manifest '{manifest}'"),
     };
 
@@ -175,6 +182,9 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
         LogOpened m => new P.LogOpened { Epoch = m.Epoch, Skip = ToProto(m.Skip) },
         LogTruncated m => new P.LogTruncated { Epoch = m.Epoch, ThroughSeq = m.ThroughSeq },
         PositionAcknowledged m => new P.PositionAcknowledged { Epoch = m.Epoch, ClientId = m.ClientId, Seq = m.Seq },
+        SignIn m => new P.SignIn { ClientId = m.ClientId, Connection = PathOf(m.Connection), Resume = m.Resume },
+        SignInRecorded m => new P.SignInRecorded { ClientId = m.ClientId },
+        SignedInElsewhere => new P.SignedInElsewhere(),
         _ => throw new ArgumentException($"{obj?.GetType()} has no cluster serialization", nameof(obj)),
     };
 
@@ -296,6 +306,8 @@ public sealed class ClusterMessageSerializer : SerializerWithStringManifest
     private AcknowledgePosition FromProto(P.AcknowledgePosition m) => new(m.RoomId, m.ClientId, m.Seq, Resolve(m.Connection));
 
     private DeclineCommit FromProto(P.DeclineCommit m) => new(m.RoomId, m.ClientId, m.NewEpoch, Resolve(m.Connection));
+
+    private SignIn FromProto(P.SignIn m) => new(m.ClientId, Resolve(m.Connection), m.Resume);
 
     private static MessageLogged FromProto(P.MessageLogged m) => new(m.Epoch, FromProto(m.Message));
 

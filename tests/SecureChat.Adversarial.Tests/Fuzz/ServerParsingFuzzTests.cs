@@ -154,7 +154,7 @@ public sealed class ServerParsingFuzzTests : TestKit
     {
         var io = new FakeConnectionIo(settleOnPong: Sentinel);
         var settings = new ConnectionSettings(WireLimits.DefaultMaxFrameBytes, 4, 10, TimeSpan.FromSeconds(30), TimeSpan.Zero, 1000);
-        var connection = Sys.ActorOf(ConnectionActor.Props(io, Client, "fuzz", _rooms, settings), $"fuzz-{Interlocked.Increment(ref _connections)}");
+        var connection = Sys.ActorOf(ConnectionActor.Props(io, Client, "fuzz", _rooms, _host.SignIns, settings), $"fuzz-{Interlocked.Increment(ref _connections)}");
         connection.Tell(new FrameReceived(Frames.Hello(Client).ToByteString()));
         foreach (var frame in sequence)
         {
@@ -194,7 +194,7 @@ public sealed class ServerParsingFuzzTests : TestKit
     private void AssertStillServing()
     {
         var io = new FakeConnectionIo(settleOnPong: 7);
-        var connection = Sys.ActorOf(ConnectionActor.Props(io, "bob", "honest", _rooms,
+        var connection = Sys.ActorOf(ConnectionActor.Props(io, "bob", "honest", _rooms, _host.SignIns,
             new ConnectionSettings(WireLimits.DefaultMaxFrameBytes, 4, 10, TimeSpan.FromSeconds(30), TimeSpan.Zero, 10)));
         using var bob = new TestMember("bob");
         var room = "after-" + Guid.NewGuid().ToString("N")[..8];

@@ -18,11 +18,13 @@ public sealed class ConnectionActorTests : TestKit
     private const string Alice = "alice";
     private readonly FakeConnectionIo _io = new();
     private readonly TestProbe _rooms;
+    private readonly TestProbe _signIns;
 
     public ConnectionActorTests()
         : base("akka.loglevel = INFO")
     {
         _rooms = CreateTestProbe("rooms");
+        _signIns = CreateTestProbe("sign-ins");
     }
 
     [Fact]
@@ -349,10 +351,51 @@ public sealed class ConnectionActorTests : TestKit
         Assert.False(error.Fatal);
     }
 
-    private IActorRef Start(TimeSpan? helloTimeout = null, TimeSpan? keepAlive = null, int maxProtocolErrors = 10)
+    [Fact]
+    public void Hello_is_told_to_the_sign_in_table_which_the_connection_watches_and_tells_again_resuming_when_it_ends()
     {
-        var settings = new ConnectionSettings(4096, 2, 10, helloTimeout ?? TimeSpan.FromSeconds(10), keepAlive ?? TimeSpan.Zero, maxProtocolErrors);
-        var connection = Sys.ActorOf(ConnectionActor.Props(_io, Alice, "127.0.0.1:5555", _rooms.Ref, settings));
+        var connection = Ready();
+
+        var signIn = _signIns.ExpectMsg<SignIn>();
+        Assert.Equal((Alice, connection, false), (signIn.ClientId, signIn.Connection, signIn.Resume));
+        var table = CreateTestProbe("table");
+        connection.Tell(new SignInRecorded(Alice), table.Ref);
+        _signIns.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        Sys.Stop(table.Ref); // handed off, passivated, or lost with its node: the next table has not heard of this connection
+
+        var again = _signIns.ExpectMsg<SignIn>();
+        Assert.Equal((Alice, connection, true), (again.ClientId, again.Connection, again.Resume));
+        Receive(connection, Frames.Ping(Alice, 3));
+        Assert.Equal(3UL, _io.NextSent(MessageType.Pong).Sequence);
+    }
+
+    [Fact]
+    public void A_sign_in_table_that_does_not_answer_holds_nothing_up_it_is_logged_once_and_asked_again_resuming()
+    {
+        var connection = Start(signInConfirm: TimeSpan.FromMilliseconds(300));
+        Receive(connection, Frames.Hello(Alice));
+        _io.NextSent(MessageType.Welcome);
+        Assert.False(_signIns.ExpectMsg<SignIn>().Resume);
+
+        // Served meanwhile.
+        Receive(connection, Frames.Ping(Alice, 4));
+        Assert.Equal(4UL, _io.NextSent(MessageType.Pong).Sequence);
+
+        EventFilter.Warning(contains: "sign-in table did not record alice").ExpectOne(() => Assert.True(_signIns.ExpectMsg<SignIn>(TimeSpan.FromSeconds(5)).Resume));
+        Assert.True(_signIns.ExpectMsg<SignIn>(TimeSpan.FromSeconds(5)).Resume); // still unanswered: asked again, not logged again
+        EventFilter.Info(contains: "recorded alice at 127.0.0.1:5555 after all").ExpectOne(() => connection.Tell(new SignInRecorded(Alice), _signIns.Ref));
+        _signIns.ExpectNoMsg(TimeSpan.FromMilliseconds(600)); // answered: no more asking
+        Assert.False(_io.Closed);
+    }
+
+    private IActorRef Start(TimeSpan? helloTimeout = null, TimeSpan? keepAlive = null, int maxProtocolErrors = 10, TimeSpan? signInConfirm = null)
+    {
+        var settings = new ConnectionSettings(4096, 2, 10, helloTimeout ?? TimeSpan.FromSeconds(10), keepAlive ?? TimeSpan.Zero, maxProtocolErrors)
+        {
+            SignInConfirmTimeout = signInConfirm ?? TimeSpan.FromSeconds(5),
+        };
+        var connection = Sys.ActorOf(ConnectionActor.Props(_io, Alice, "127.0.0.1:5555", _rooms.Ref, _signIns.Ref, settings));
         AwaitCondition(() => _io.Owner is not null);
         return connection;
     }

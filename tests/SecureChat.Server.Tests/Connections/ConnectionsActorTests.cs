@@ -16,7 +16,7 @@ public sealed class ConnectionsActorTests : TestKit
     [Fact]
     public async Task A_connection_that_fails_is_stopped_once_closed_and_logged_with_its_client()
     {
-        var parent = Sys.ActorOf(ConnectionsActor.Props(CreateTestProbe().Ref, Settings));
+        var parent = Sys.ActorOf(ConnectionsActor.Props(CreateTestProbe().Ref, Sys.ActorOf(SignInActor.Props()), Settings));
         var io = new FailingIo();
         var connection = (await parent.Ask<ConnectionOpened>(new OpenConnection(io, "alice", "127.0.0.1:5555"), TimeSpan.FromSeconds(3))).Connection;
         Watch(connection);
@@ -33,7 +33,7 @@ public sealed class ConnectionsActorTests : TestKit
     [Fact]
     public async Task A_second_connection_with_the_same_id_takes_over_the_first_is_told_signed_in_elsewhere_and_closed_cleanly()
     {
-        var parent = Sys.ActorOf(ConnectionsActor.Props(CreateTestProbe().Ref, Settings));
+        var parent = Sys.ActorOf(ConnectionsActor.Props(CreateTestProbe().Ref, Sys.ActorOf(SignInActor.Props()), Settings));
         using var firstIo = new FakeConnectionIo();
         using var secondIo = new FakeConnectionIo();
         using var bobIo = new FakeConnectionIo();

@@ -38,6 +38,40 @@ public sealed class SignInsTests
         Assert.Equal(0, signIns.Count);
     }
 
+    [Fact]
+    public void A_resuming_connection_holds_a_free_id_again_and_its_own()
+    {
+        var signIns = new SignIns<string>();
+
+        Assert.True(signIns.Resume("alice", "old")); // the table that knew it is gone; nobody signed in since
+        Assert.True(signIns.TryGetCurrent("alice", out var current));
+        Assert.Equal("old", current);
+        Assert.True(signIns.Resume("alice", "old")); // said twice (a retry): nothing changes
+        Assert.Equal(1, signIns.Count);
+
+        // A fresh sign-in after it takes over as ever; the ended one is forgotten.
+        Assert.Equal("old", signIns.SignIn("alice", "new"));
+        Assert.True(signIns.SignOut("new"));
+        Assert.Equal(0, signIns.Count);
+    }
+
+    [Fact]
+    public void A_resuming_connection_takes_nothing_over_from_one_that_signed_in_since()
+    {
+        var signIns = new SignIns<string>();
+        Assert.Null(signIns.SignIn("alice", "new")); // reached the new table first
+        Assert.Null(signIns.SignIn("bob", "bob's"));
+
+        Assert.False(signIns.Resume("alice", "old")); // it must be told SIGNED_IN_ELSEWHERE
+
+        Assert.True(signIns.TryGetCurrent("alice", out var current));
+        Assert.Equal("new", current);
+        Assert.False(signIns.SignOut("old")); // never recorded: its end changes nothing
+        Assert.True(signIns.TryGetCurrent("alice", out current));
+        Assert.Equal("new", current);
+        Assert.Equal(2, signIns.Count);
+    }
+
     private static void Check(IReadOnlyList<Step> sequence)
     {
         var signIns = new SignIns<string>();

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using SecureChat.Core.Wire;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Relay;
+using SecureChat.Server.Connections;
 using SecureChat.Server.Messaging;
 using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
@@ -102,6 +103,9 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
             new LeaveKept(7, "bob", leave),
             new InviteKept(7, signedInvite),
             durable,
+            new SignIn("alice", connection, Resume: true),
+            new SignInRecorded("alice"),
+            SignedInElsewhere.Instance,
         ];
     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SecureChat.Protocol.Relay;
 using SecureChat.Server.Cluster;
+using SecureChat.Server.Connections;
 using SecureChat.Server.Relays;
 using SecureChat.Server.Rooms;
 using SecureChat.Server.Serialization;
@@ -15,7 +16,7 @@ namespace SecureChat.Testing.Rooms;
 
 /// <summary>
 /// The server's rooms without its listener: a cluster of one on a loopback port chosen by the OS, with the real
-/// <see cref="RoomsHosting.AddRooms"/> shard region on the in-memory journal and snapshot store, and
+/// <see cref="RoomsHosting.AddRooms"/> shard region (and the sign-in tables' one) on the in-memory journal and snapshot store, and
 /// <c>serialize-messages = on</c>, so every message an actor sends goes through the cluster serializer as if it
 /// crossed nodes. A TestKit runs on its <see cref="System"/>.
 /// </summary>
@@ -29,6 +30,7 @@ public sealed class RoomsHost : IDisposable
         System = host.Services.GetRequiredService<ActorSystem>();
         Rooms = host.Services.GetRequiredService<ActorRegistry>().Get<RoomActor>();
         Relays = host.Services.GetRequiredService<ActorRegistry>().Get<RoomRelaysActor>();
+        SignIns = host.Services.GetRequiredService<ActorRegistry>().Get<SignInActor>();
     }
 
     public ActorSystem System { get; }
@@ -38,6 +40,9 @@ public sealed class RoomsHost : IDisposable
 
     /// <summary>This node's room relays: where the server's connections send their room traffic.</summary>
     public IActorRef Relays { get; }
+
+    /// <summary>The sign-in tables' shard region: where the server's connections tell their HELLO.</summary>
+    public IActorRef SignIns { get; }
 
     /// <summary>Started and joined (blocking, so a TestKit constructor can take its system; it takes about a second).</summary>
     public static RoomsHost Start(RoomSettings settings, int snapshotEvery = 100, string extraHocon = "") =>
@@ -63,7 +68,7 @@ public sealed class RoomsHost : IDisposable
                     akka.AddRoomStorage(storage);
                 }
 
-                akka.AddRooms(settings, snapshotEvery).AddRoomRelays();
+                akka.AddRooms(settings, snapshotEvery).AddRoomRelays().AddSignIns();
             }))
             .Build();
         await host.StartAsync().ConfigureAwait(false);
