@@ -31,7 +31,7 @@ public sealed class SignInAcrossNodesTests(ITestOutputHelper output)
         var (node1, node2) = (cluster.Nodes[0], cluster.Nodes[1]);
         using var alice = LocalIdentity.Generate("alice", SystemRandomSource.Instance);
         await using var bob = TestChatClient.Start(node1.ChatClientOptions("bob"), clients);
-        await using var first = TestChatClient.Start(Alice(alice, node1, "alice-first"), clients);
+        await using var first = TestChatClient.Start(Alice(alice, cluster, node1, "alice-first"), clients);
         await bob.WaitForAsync<Connected>(timeout: Step);
         await first.WaitForAsync<Connected>(timeout: Step);
         bob.Client.Join("lobby");
@@ -48,7 +48,7 @@ public sealed class SignInAcrossNodesTests(ITestOutputHelper output)
         }
 
         await first.WaitForAsync<MessageSent>(m => m.Text == "first #0", Step);
-        await using var second = TestChatClient.Start(Alice(alice, node2, "alice-second"), clients);
+        await using var second = TestChatClient.Start(Alice(alice, cluster, node2, "alice-second"), clients);
 
         var stopped = await first.WaitForAsync<ConnectionStopped>(timeout: Step);
         Assert.Equal(StopCause.SignedInElsewhere, stopped.Cause);
@@ -105,8 +105,9 @@ public sealed class SignInAcrossNodesTests(ITestOutputHelper output)
         output.WriteLine($"winners: node 1 {wins[0]} times, node 2 {wins[1]} times");
     }
 
-    private static ClientOptions Alice(LocalIdentity identity, TestServer node, string actorName) =>
-        node.ChatClientOptions("alice") with { Identity = identity, OwnsIdentity = false, ActorName = actorName };
+    /// <summary>Alice's client for <paramref name="node"/>, with the cluster's CA (every node's certificates are the first node's).</summary>
+    private static ClientOptions Alice(LocalIdentity identity, TestCluster cluster, TestServer node, string actorName) =>
+        cluster.Nodes[0].ChatClientOptions("alice", node.Port) with { Identity = identity, OwnsIdentity = false, ActorName = actorName };
 
     /// <summary>The next ERROR, or PONG <paramref name="sequence"/>; null when the server closed first.</summary>
     private static async Task<Envelope?> ErrorOrPongAsync(TestClient client, ulong sequence)
