@@ -95,7 +95,8 @@ public sealed class MetricsProcessTests(ITestOutputHelper output)
             Assert.True(after["securechat_journal_write_duration_seconds_count"] > before["securechat_journal_write_duration_seconds_count"]);
             Assert.True(after.Has("securechat_outbound_queue_depth"));
             Assert.Equal(1, after["securechat_cluster_members"]);
-            Assert.True(after["dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}"] >= 1, "the runtime's meter is exported");
+            // A young server may not have collected yet (gen0 = 0 happened): that the series is there is what shows the meter is exported.
+            Assert.True(after.Has("dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}"), "the runtime's meter is exported");
             Assert.True(after.Has("dotnet_gc_pause_time_seconds_total"));
             Assert.True(after.Has("dotnet_thread_pool_queue_length_total"));
         }
